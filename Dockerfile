@@ -1,0 +1,25 @@
+# Proxgate: the same install steps as the README (pip install the package), as a non-root user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PROXGATE_DATA_DIR=/data PROXGATE_HOST=0.0.0.0 PROXGATE_PORT=8080
+
+RUN useradd --create-home --uid 10001 --user-group proxgate \
+    && mkdir -p /data && chown proxgate:proxgate /data
+
+WORKDIR /app
+COPY pyproject.toml README.md LICENSE ./
+COPY app ./app
+COPY templates ./templates
+COPY static ./static
+COPY migrations ./migrations
+RUN pip install '.[demo]'
+
+USER proxgate
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"
+
+# Migrations run first (explicitly, so a failure is visible), then uvicorn serves the app.
+CMD ["sh", "-c", "proxgate migrate && exec proxgate serve --host 0.0.0.0 --port 8080"]

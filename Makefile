@@ -1,0 +1,35 @@
+# The README's commands. Each target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[demo,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run Proxgate: against the Proxmox in PROXMOX_* / ~/.proxmox-credentials, or the demo when none is configured.
+run: $(STAMP)
+	$(BIN)/proxgate up
+
+## Run the demo: a simulated 3-node cluster with about 30 guests.
+demo: $(STAMP)
+	$(BIN)/proxgate demo
+
+## Run the whole test-suite (unit, HTTP against fakepve, browser).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,195 @@
+"""The `proxgate` command: serve, migrate, check, user, token, demo, up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from app.config import ConfigError, Settings, load_settings
+
+
+class CliError(Exception):
+    """A failure the command reports in one line and exits 2."""
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {exc}") from None
+
+
+def _migrated_settings() -> Settings:
+    from app.db.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url)
+    return settings
+
+
+def _run_service(coro: Coroutine[Any, Any, str]) -> str:
+    from app.services.errors import ServiceError
+
+    try:
+        return asyncio.run(coro)
+    except ServiceError as exc:
+        raise CliError(exc.message) from None
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Build the app for these settings and run it with uvicorn until interrupted."""
+    import uvicorn
+
+    from app.main import create_app
+
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {exc}") from None
+    if not settings.proxmox_verify_tls:
+        print(
+            "proxgate: WARNING: PROXMOX_VERIFY_TLS=false; the Proxmox certificate is not checked",
+            file=sys.stderr,
+        )
+    forwarded = settings.trusted_proxies or None
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=bool(forwarded),
+        forwarded_allow_ips=forwarded,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Run the web app with uvicorn (migrating the database first)."""
+    serve(_settings(), args.host, args.port)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Bring the database schema up to date."""
+    from app.db.migrate import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url)
+    print("database is up to date")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    """Connect to Proxmox with the configured token and report what works, in one line each."""
+    from app.services.connection import check_connection
+
+    settings = _settings()
+    ok, lines = asyncio.run(check_connection(settings))
+    for line in lines:
+        print(line)
+    if not ok:
+        raise SystemExit(1)
+
+
+def _read_password(prompt_for: str) -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"Password for {prompt_for}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    """Add a local user; the password comes from standard input."""
+    from app.services.accounts_cli import add_user
+
+    settings = _migrated_settings()
+    password = _read_password(args.name)
+    print(_run_service(add_user(settings, args.name, args.role, password)))
+
+
+def cmd_token_add(args: argparse.Namespace) -> None:
+    """Create an API token for a user and print it once."""
+    from app.services.accounts_cli import add_token
+
+    settings = _migrated_settings()
+    print(_run_service(add_token(settings, args.name, args.user, args.role)))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Start a simulated cluster and serve Proxgate on it."""
+    from app.demo.launcher import run_demo
+
+    password = args.demo_password or os.environ.get("PROXGATE_DEMO_PASSWORD")
+    run_demo(host=args.host, port=args.port, guests=args.guests, password=password, data_dir=args.data_dir)
+
+
+def cmd_up(args: argparse.Namespace) -> None:
+    """Serve against the configured Proxmox, or the demo when none is configured."""
+    settings = _settings()
+    if settings.proxmox_configured:
+        cmd_serve(args)
+        return
+    print(
+        "proxgate: no Proxmox configured (PROXMOX_HOST, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET); "
+        "starting the demo"
+    )
+    args.guests, args.demo_password, args.data_dir = 30, None, None
+    cmd_demo(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="proxgate", description="Run Proxmox VE with a second pair of eyes."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, func, help_text in (
+        ("serve", cmd_serve, "run the web app"),
+        ("up", cmd_up, "run the web app, or the demo when no Proxmox is configured"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default=os.environ.get("PROXGATE_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PROXGATE_PORT", "8080")))
+        p.set_defaults(func=func)
+    sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
+    sub.add_parser("check", help="test the connection to Proxmox").set_defaults(func=cmd_check)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="add a user (password on stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", default="viewer", choices=["viewer", "operator", "approver", "admin"])
+    add.set_defaults(func=cmd_user_add)
+    token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
+    tadd = token.add_parser("add", help="create a token for a user and print it once")
+    tadd.add_argument("name")
+    tadd.add_argument("--user", required=True)
+    tadd.add_argument("--role", choices=["viewer", "operator", "approver", "admin"], default=None)
+    tadd.set_defaults(func=cmd_token_add)
+    demo = sub.add_parser("demo", help="run Proxgate on a simulated Proxmox cluster")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--guests", type=int, default=30)
+    demo.add_argument("--demo-password", default=None)
+    demo.add_argument(
+        "--data-dir", default=None, help="keep the demo's database here (default: a temporary folder)"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except CliError as exc:
+        print(f"proxgate: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

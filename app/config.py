@@ -1,0 +1,189 @@
+"""Settings from the environment, a credentials file and the data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+FINGERPRINT_RE = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+CREDENTIAL_KEYS = ("PROXMOX_HOST", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET")
+TOKEN_ID_RE = re.compile(r"^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message is one line that names it."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Every knob of Proxgate; environment names are given by each field's alias."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    proxmox_host: str | None = Field(None, validation_alias=_env("PROXMOX_HOST"))
+    proxmox_token_id: str | None = Field(None, validation_alias=_env("PROXMOX_TOKEN_ID"))
+    proxmox_token_secret: SecretStr | None = Field(None, validation_alias=_env("PROXMOX_TOKEN_SECRET"))
+    proxmox_verify_tls: bool = Field(True, validation_alias=_env("PROXMOX_VERIFY_TLS"))
+    proxmox_ca_bundle: Path | None = Field(None, validation_alias=_env("PROXMOX_CA_BUNDLE"))
+    proxmox_tls_fingerprint: str | None = Field(None, validation_alias=_env("PROXMOX_TLS_FINGERPRINT"))
+    proxmox_timeout: float = Field(10.0, gt=0, validation_alias=_env("PROXMOX_TIMEOUT"))
+    resources_ttl: float = Field(3.0, ge=0, validation_alias=_env("PROXGATE_RESOURCES_TTL"))
+    credentials_file: Path = Field(
+        Path("~/.proxmox-credentials"), validation_alias=_env("PROXGATE_CREDENTIALS_FILE")
+    )
+    data_dir: Path = Field(Path("data"), validation_alias=_env("PROXGATE_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_SECRET_KEY"))
+    session_idle_minutes: int = Field(60, ge=1, validation_alias=_env("PROXGATE_SESSION_IDLE_MINUTES"))
+    session_max_hours: int = Field(12, ge=1, validation_alias=_env("PROXGATE_SESSION_MAX_HOURS"))
+    cookie_secure: Literal["auto", "true", "false"] = Field(
+        "auto", validation_alias=_env("PROXGATE_COOKIE_SECURE")
+    )
+    login_max_failures: int = Field(5, ge=1, validation_alias=_env("PROXGATE_LOGIN_MAX_FAILURES"))
+    login_ip_max_failures: int = Field(20, ge=1, validation_alias=_env("PROXGATE_LOGIN_IP_MAX_FAILURES"))
+    login_window_minutes: int = Field(15, ge=1, validation_alias=_env("PROXGATE_LOGIN_WINDOW_MINUTES"))
+    trusted_proxies: str = Field("", validation_alias=_env("PROXGATE_TRUSTED_PROXIES"))
+    demo: bool = Field(False, validation_alias=_env("PROXGATE_DEMO"))
+
+    @field_validator("proxmox_tls_fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        text = value.strip().upper()
+        if len(text) == 64 and ":" not in text:
+            text = ":".join(text[i : i + 2] for i in range(0, 64, 2))
+        if not FINGERPRINT_RE.match(text):
+            raise ValueError("expected the sha256 fingerprint as PVE shows it, 32 hex pairs joined by ':'")
+        return text
+
+    @field_validator("proxmox_token_id")
+    @classmethod
+    def _token_id(cls, value: str | None) -> str | None:
+        if value and not TOKEN_ID_RE.match(value):
+            raise ValueError("expected USER@REALM!TOKENID, for example proxgate@pve!app")
+        return value or None
+
+    @field_validator("proxmox_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_from_file(self) -> Settings:
+        if all((self.proxmox_host, self.proxmox_token_id, self.proxmox_token_secret)):
+            return self
+        values = read_credentials_file(self.credentials_file.expanduser())
+        self.proxmox_host = self.proxmox_host or values.get("PROXMOX_HOST")
+        if not self.proxmox_token_id and values.get("PROXMOX_TOKEN_ID"):
+            self.proxmox_token_id = self._token_id(values["PROXMOX_TOKEN_ID"])
+        if not self.proxmox_token_secret and values.get("PROXMOX_TOKEN_SECRET"):
+            self.proxmox_token_secret = SecretStr(values["PROXMOX_TOKEN_SECRET"])
+        return self
+
+    @property
+    def proxmox_configured(self) -> bool:
+        """True when host, token id and secret are all known."""
+        return bool(self.proxmox_host and self.proxmox_token_id and self.proxmox_token_secret)
+
+    def missing_proxmox_settings(self) -> list[str]:
+        """Names of the Proxmox connection settings that are not set."""
+        have = (self.proxmox_host, self.proxmox_token_id, self.proxmox_token_secret)
+        return [key for key, value in zip(CREDENTIAL_KEYS, have, strict=True) if not value]
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The async SQLAlchemy URL: DATABASE_URL, or a SQLite file in the data dir."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'proxgate.db'}"
+        for prefix, driver in (
+            ("postgres://", "postgresql+psycopg://"),
+            ("postgresql://", "postgresql+psycopg://"),
+            ("sqlite:///", "sqlite+aiosqlite:///"),
+        ):
+            if url.startswith(prefix):
+                return driver + url[len(prefix) :]
+        return url
+
+    def resolved_secret_key(self) -> str:
+        """PROXGATE_SECRET_KEY, else a key generated once and kept in the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(key)
+        return key
+
+
+def parse_credentials(text: str) -> dict[str, str]:
+    """KEY=VALUE lines with optional quotes and `export`; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def read_credentials_file(path: Path) -> dict[str, str]:
+    """The file's values; refuses a file that group or others can read."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return {}
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(f"refusing to read {path}: it is readable by group or others; run: chmod 600 {path}")
+    try:
+        return parse_credentials(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming the first bad setting by its environment name."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error.get("loc", ()) if part]
+    field = Settings.model_fields.get(loc[0]) if loc else None
+    alias = field.validation_alias if field is not None else None
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:
+        return message
+    name = alias.choices[0] if isinstance(alias, AliasChoices) else loc[0]
+    return f"{str(name).upper()}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and overrides); ConfigError with one line on failure."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,94 @@
+"""Typed dependencies that route handlers declare: settings, database, Proxmox client, principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import Settings
+from app.db.models import Role
+from app.proxmox.client import PveClient
+from app.services import auth
+from app.services.errors import Forbidden, Unauthenticated
+
+SESSION_COOKIE = "proxgate_session"
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """A database session for this request; handlers commit what they change."""
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+def get_pve(request: Request) -> PveClient:
+    """The app's long-lived Proxmox client."""
+    client: PveClient = request.app.state.pve
+    return client
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address (X-Forwarded-For is trusted only from PROXGATE_TRUSTED_PROXIES)."""
+    peer = request.client.host if request.client else ""
+    trusted = {p.strip() for p in request.app.state.settings.trusted_proxies.split(",") if p.strip()}
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted:
+        return forwarded.split(",")[0].strip()
+    return peer
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
+PveDep = Annotated[PveClient, Depends(get_pve)]
+
+
+async def get_principal(request: Request, db: SessionDep) -> auth.Principal | None:
+    """Who is calling: a bearer token (API only) or a session cookie; None when anonymous."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = None
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer ") and request.url.path.startswith("/api/"):
+        principal = await auth.resolve_token(db, header[7:].strip())
+        if principal is None:
+            raise Unauthenticated("The API token is unknown or revoked.")
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie)
+    request.state.principal = principal
+    return principal
+
+
+MaybePrincipalDep = Annotated[auth.Principal | None, Depends(get_principal)]
+
+
+async def require_principal(principal: MaybePrincipalDep) -> auth.Principal:
+    """The signed-in principal, or Unauthenticated."""
+    if principal is None:
+        raise Unauthenticated("Sign in first.")
+    return principal
+
+
+PrincipalDep = Annotated[auth.Principal, Depends(require_principal)]
+
+
+def require_role(role: Role) -> Callable[..., Coroutine[Any, Any, auth.Principal]]:
+    """A dependency that admits principals whose role includes `role`."""
+
+    async def check(principal: PrincipalDep) -> auth.Principal:
+        if not principal.can(role):
+            raise Forbidden(f"This needs the {role} role; you are {principal.role}.")
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[auth.Principal, Depends(require_role(Role.admin))]

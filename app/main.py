@@ -1,0 +1,82 @@
+"""create_app(): the FastAPI application; the lifespan opens the database and the Proxmox client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from anyio import to_thread
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from app.api import cluster as api_cluster
+from app.config import Settings, get_settings
+from app.db.engine import create_engine, session_factory
+from app.db.migrate import upgrade_database
+from app.metrics import Metrics, MetricsMiddleware
+from app.paths import resource_dir
+from app.proxmox.client import PveClient
+from app.services.auth import Policy
+from app.services.cluster import ClusterService
+from app.services.connection import pve_connection
+from app.web import account, admin, dashboard, health
+from app.web import auth as web_auth
+from app.web.errors import install_error_handlers
+from app.web.security import SecurityHeadersMiddleware
+from app.web.templating import build_templates
+
+
+def auth_policy(settings: Settings) -> Policy:
+    """Session lifetime and sign-in throttling from the settings."""
+    return Policy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        max_age=timedelta(hours=settings.session_max_hours),
+        max_failures=settings.login_max_failures,
+        ip_max_failures=settings.login_ip_max_failures,
+        window=timedelta(minutes=settings.login_window_minutes),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Migrate, then open the engine and the Proxmox client for the app's life."""
+    settings: Settings = app.state.settings
+    url = settings.resolved_database_url
+    await to_thread.run_sync(upgrade_database, url)
+    app.state.engine = create_engine(url)
+    app.state.sessions = session_factory(app.state.engine)
+    app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
+    app.state.cluster = ClusterService(app.state.pve)
+    try:
+        yield
+    finally:
+        await app.state.pve.aclose()
+        await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the process settings by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app.state.settings = settings
+    app.state.connection = pve_connection(settings)
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.auth_policy = auth_policy(settings)
+    app.state.templates = build_templates()
+    app.state.metrics = Metrics()
+    app.state.secure_cookies = lambda request: _secure_cookies(settings, request)
+    app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
+    for module in (health, web_auth, dashboard, account, admin, api_cluster):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app
+
+
+def _secure_cookies(settings: Settings, request: Request) -> bool:
+    """Cookies are Secure behind TLS (or always/never when PROXGATE_COOKIE_SECURE says so)."""
+    if settings.cookie_secure == "auto":
+        return request.url.scheme == "https"
+    return settings.cookie_secure == "true"

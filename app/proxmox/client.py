@@ -1,0 +1,164 @@
+"""PveClient: the app's one way to Proxmox VE: generic calls, typed reads and the cached cluster index."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from app.proxmox.cache import SingleFlight
+from app.proxmox.connection import PveConnection
+from app.proxmox.errors import PveNotFound
+from app.proxmox.models import (
+    ClusterResources,
+    ClusterStatus,
+    GuestLocation,
+    NodeResource,
+    TaskLogLine,
+    TaskStatus,
+    Version,
+)
+from app.proxmox.observer import NullObserver, UpstreamObserver
+from app.proxmox.session import PveSession
+
+__all__ = ["PveClient", "PveConnection", "segment"]
+
+RESOURCES_CACHE = "cluster_resources"
+# Lines per request when reading a whole task log.
+LOG_PAGE = 1000
+GUEST_PATH_RE = re.compile(r"^/nodes/[^/]+/(?:qemu|lxc)/\d+(?:/|$)")
+
+
+def segment(value: object) -> str:
+    """A value as one URL path segment (a volume id's '/' is escaped; UPIDs keep their ':', '@' and '!')."""
+    return quote(str(value), safe=":@!")
+
+
+class PveClient:
+    """Async client for one PVE cluster: create one per process, close it with aclose() or `async with`."""
+
+    def __init__(
+        self,
+        connection: PveConnection,
+        observer: UpstreamObserver | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connection = connection
+        self._observer: UpstreamObserver = observer or NullObserver()
+        self._session = PveSession(connection, self._observer, transport)
+        self._resources: SingleFlight[ClusterResources] = SingleFlight(connection.resources_ttl, clock)
+
+    def __repr__(self) -> str:
+        return f"PveClient(host={self.connection.address!r}, token_id={self.connection.token_id!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Cancel a running index fetch and close the connections."""
+        self._resources.cancel()
+        await self._session.aclose()
+
+    # ------------------------------------------------------------------ generic calls
+
+    async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Any API call (path relative to /api2/json); returns `data`."""
+        try:
+            return await self._session.request(method, path, params)
+        except PveNotFound:
+            if GUEST_PATH_RE.match(path):
+                # The guest is gone or elsewhere (deleted, migrated): the index is stale.
+                self.invalidate_resources()
+            raise
+
+    async def get(self, path: str, /, **params: Any) -> Any:
+        """GET path with params in the query; retried on connection trouble."""
+        return await self.request("GET", path, params)
+
+    async def post(self, path: str, /, **params: Any) -> Any:
+        """POST path with params form-encoded; never retried."""
+        return await self.request("POST", path, params)
+
+    async def put(self, path: str, /, **params: Any) -> Any:
+        """PUT path with params form-encoded; never retried."""
+        return await self.request("PUT", path, params)
+
+    async def delete(self, path: str, /, **params: Any) -> Any:
+        """DELETE path with params in the query; never retried."""
+        return await self.request("DELETE", path, params)
+
+    # ------------------------------------------------------------------ typed reads
+
+    async def version(self) -> Version:
+        """GET /version."""
+        return Version.model_validate(await self.get("/version"))
+
+    async def cluster_status(self) -> ClusterStatus:
+        """GET /cluster/status."""
+        return ClusterStatus.from_api(await self.get("/cluster/status") or [])
+
+    async def nodes(self) -> list[NodeResource]:
+        """GET /nodes."""
+        return [NodeResource.model_validate(item) for item in await self.get("/nodes") or []]
+
+    async def cluster_resources(self) -> ClusterResources:
+        """GET /cluster/resources; cached for resources_ttl, single-flight."""
+        return await self._resources.get(self._fetch_resources, self._count_lookup)
+
+    def _count_lookup(self, hit: bool) -> None:
+        self._observer.cache_lookup(RESOURCES_CACHE, hit)
+
+    async def _fetch_resources(self) -> ClusterResources:
+        data = await self.get("/cluster/resources")
+        return ClusterResources.from_api(data or [], datetime.now(UTC))
+
+    def invalidate_resources(self) -> None:
+        """Forget the cached /cluster/resources (after a create, delete or migration)."""
+        self._resources.invalidate()
+
+    async def locate(self, vmid: int) -> GuestLocation:
+        """Node and type of a guest from the GET /cluster/resources index, refreshed once on a miss."""
+        fetches = self._resources.fetches
+        found = (await self.cluster_resources()).locate(vmid)
+        if found is None and self._resources.fetches == fetches:
+            # The index predates this call; the guest may be new or have moved.
+            self.invalidate_resources()
+            found = (await self.cluster_resources()).locate(vmid)
+        if found is None:
+            raise PveNotFound(f"VM {vmid} does not exist", method="GET", path="/cluster/resources")
+        return found
+
+    async def task_status(self, node: str, upid: str) -> TaskStatus:
+        """GET /nodes/{node}/tasks/{upid}/status."""
+        data = await self.get(f"/nodes/{segment(node)}/tasks/{segment(upid)}/status")
+        return TaskStatus.model_validate(data)
+
+    async def task_log(self, node: str, upid: str, start: int = 0, limit: int = 0) -> list[TaskLogLine]:
+        """GET /nodes/{node}/tasks/{upid}/log from line `start` (0-based); limit 0 reads to the end."""
+        path = f"/nodes/{segment(node)}/tasks/{segment(upid)}/log"
+        if limit:
+            return _log_lines(await self.get(path, start=start, limit=limit))
+        # PVE reads to the end with limit=0, but not every server honours it (fakepve answers []): page.
+        lines: list[TaskLogLine] = []
+        while True:
+            page = _log_lines(await self.get(path, start=start + len(lines), limit=LOG_PAGE))
+            lines += page
+            if len(page) < LOG_PAGE:
+                return lines
+
+
+def _log_lines(data: Any) -> list[TaskLogLine]:
+    return [TaskLogLine.model_validate(item) for item in data or []]

@@ -1,0 +1,196 @@
+"""Cluster health for the dashboard and /api/v1/cluster: quorum, nodes, storage, guest counts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError, PveForbidden
+from app.proxmox.models import ClusterResources
+
+STORAGE_WARN_PERCENT = 85.0
+VERSION_TTL = 60.0
+# Per-node status reads for versions: bounded so a 20-node cluster is not hit all at once.
+VERSION_CONCURRENCY = 4
+
+
+@dataclass
+class NodeView:
+    """One node as the dashboard shows it."""
+
+    name: str
+    online: bool
+    ip: str | None = None
+    cpu: float = 0.0
+    maxcpu: int = 0
+    mem: int = 0
+    maxmem: int = 0
+    disk: int = 0
+    maxdisk: int = 0
+    uptime: int = 0
+    version: str | None = None
+    guests_running: int = 0
+    guests_total: int = 0
+
+
+@dataclass
+class StorageView:
+    """One storage (shared ones once) with its usage."""
+
+    storage: str
+    node: str
+    plugintype: str
+    shared: bool
+    content: str
+    used: int
+    total: int
+    available: bool
+
+    @property
+    def percent(self) -> float:
+        """Used share, 0–100."""
+        return 100.0 * self.used / self.total if self.total else 0.0
+
+    @property
+    def warn(self) -> bool:
+        """True above the 85 % line."""
+        return self.percent > STORAGE_WARN_PERCENT
+
+
+@dataclass
+class ClusterOverview:
+    """Everything the dashboard needs, and what could not be read."""
+
+    name: str | None = None
+    quorate: bool | None = None
+    version: str | None = None
+    nodes: list[NodeView] = field(default_factory=list)
+    storages: list[StorageView] = field(default_factory=list)
+    running: int = 0
+    stopped: int = 0
+    templates: int = 0
+    vms: int = 0
+    containers: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def short_version(pveversion: str | None) -> str | None:
+    """'pve-manager/9.0.10/deadbeef' -> '9.0.10'."""
+    if not pveversion:
+        return None
+    parts = pveversion.split("/")
+    return parts[1] if len(parts) > 1 and parts[0] == "pve-manager" else pveversion
+
+
+class ClusterService:
+    """Reads cluster health through the shared client; caches per-node versions briefly."""
+
+    def __init__(self, pve: PveClient) -> None:
+        self.pve = pve
+        self._versions: dict[str, tuple[float, str | None]] = {}
+
+    async def overview(self) -> ClusterOverview:
+        """Quorum, nodes, storage and guest counts; raises PveError only if resources are unreadable."""
+        view = ClusterOverview()
+        resources = await self.pve.cluster_resources()
+        self._count_guests(view, resources)
+        view.nodes = self._nodes(resources)
+        view.storages = self._storages(resources)
+        await self._apply_status(view)
+        await self._apply_versions(view)
+        return view
+
+    @staticmethod
+    def _count_guests(view: ClusterOverview, resources: ClusterResources) -> None:
+        for guest in resources.guests:
+            if guest.template:
+                view.templates += 1
+                continue
+            view.vms += guest.type == "qemu"
+            view.containers += guest.type == "lxc"
+            view.running += guest.status == "running"
+            view.stopped += guest.status != "running"
+
+    @staticmethod
+    def _nodes(resources: ClusterResources) -> list[NodeView]:
+        nodes = {
+            n.node: NodeView(
+                name=n.node,
+                online=n.status == "online",
+                cpu=n.cpu or 0.0,
+                maxcpu=int(n.maxcpu or 0),
+                mem=n.mem or 0,
+                maxmem=n.maxmem or 0,
+                disk=n.disk or 0,
+                maxdisk=n.maxdisk or 0,
+                uptime=n.uptime or 0,
+            )
+            for n in resources.nodes
+        }
+        for guest in resources.guests:
+            node = nodes.get(guest.node)
+            if node is not None and not guest.template:
+                node.guests_total += 1
+                node.guests_running += guest.status == "running"
+        return sorted(nodes.values(), key=lambda n: n.name)
+
+    @staticmethod
+    def _storages(resources: ClusterResources) -> list[StorageView]:
+        seen: dict[tuple[str, str], StorageView] = {}
+        for s in resources.storages:
+            key = (s.storage, "" if s.shared else s.node)
+            if key in seen:
+                continue
+            seen[key] = StorageView(
+                storage=s.storage,
+                node=s.node,
+                plugintype=s.plugintype or "",
+                shared=bool(s.shared),
+                content=", ".join(s.content),
+                used=s.disk or 0,
+                total=s.maxdisk or 0,
+                available=s.status == "available",
+            )
+        return sorted(seen.values(), key=lambda s: (s.shared is False, s.node, s.storage))
+
+    async def _apply_status(self, view: ClusterOverview) -> None:
+        try:
+            status = await self.pve.cluster_status()
+        except PveForbidden as exc:
+            view.problems.append(f"Quorum and node addresses are hidden: {exc}")
+            return
+        view.name, view.quorate = status.name, status.quorate
+        by_name = {n.name: n for n in view.nodes}
+        for member in status.nodes:
+            node = by_name.get(member.name)
+            if node is None:
+                node = by_name[member.name] = NodeView(name=member.name, online=member.online)
+                view.nodes.append(node)
+            node.ip = member.ip
+            node.online = node.online and member.online
+        view.nodes.sort(key=lambda n: n.name)
+
+    async def _apply_versions(self, view: ClusterOverview) -> None:
+        limit = asyncio.Semaphore(VERSION_CONCURRENCY)
+
+        async def one(node: NodeView) -> None:
+            async with limit:
+                node.version = await self._node_version(node.name)
+
+        await asyncio.gather(*(one(n) for n in view.nodes if n.online))
+        versions = sorted({n.version for n in view.nodes if n.version})
+        view.version = ", ".join(versions) if versions else None
+
+    async def _node_version(self, node: str) -> str | None:
+        cached = self._versions.get(node)
+        if cached and time.monotonic() - cached[0] < VERSION_TTL:
+            return cached[1]
+        try:
+            status = await self.pve.get(f"/nodes/{node}/status")
+            version = short_version(status.get("pveversion")) if isinstance(status, dict) else None
+        except PveError:
+            version = None
+        self._versions[node] = (time.monotonic(), version)
+        return version

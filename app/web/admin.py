@@ -1,0 +1,102 @@
+"""User administration for admins: accounts, roles, passwords, and everyone's API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.models import Role
+from app.deps import AdminDep, SessionDep, require_role
+from app.services import auth, users
+from app.services.errors import ServiceError
+from app.web.csrf import verify_csrf
+from app.web.templating import render
+
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[Depends(require_role(Role.admin)), Depends(verify_csrf)]
+)
+PAGE, PARTIAL = "pages/admin/users.html", "partials/admin/_users.html"
+
+
+async def _context(db: AsyncSession, **extra: Any) -> dict[str, Any]:
+    names = {u.id: u.username for u in await users.list_users(db)}
+    return {
+        "users": await users.list_users(db),
+        "tokens": await auth.list_tokens(db),
+        "usernames": names,
+        "roles": list(Role),
+        "active": "users",
+        **extra,
+    }
+
+
+async def _answer(request: Request, db: AsyncSession, status_code: int = 200, **extra: Any) -> Response:
+    return render(request, PAGE, await _context(db, **extra), partial=PARTIAL, status_code=status_code)
+
+
+@router.get("/users", name="admin_users")
+async def users_page(request: Request, db: SessionDep, principal: AdminDep) -> Response:
+    """All accounts and tokens, with forms to add and change them."""
+    return await _answer(request, db)
+
+
+@router.post("/users", name="admin_user_create")
+async def create_user(
+    request: Request,
+    db: SessionDep,
+    principal: AdminDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=20)] = "viewer",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Add an account; the form comes back with the problem beside the field when it is refused."""
+    try:
+        user = await users.create_user(db, username, password, users.parse_role(role))
+    except ServiceError as exc:
+        await db.rollback()
+        form = {"username": username, "role": role, "error": exc.message, "field": exc.field}
+        return await _answer(request, db, status_code=422, form=form)
+    await db.commit()
+    return await _answer(request, db, notice=f"User {user.username} ({user.role}) added.")
+
+
+@router.post("/users/{user_id}", name="admin_user_update")
+async def update_user(
+    request: Request,
+    db: SessionDep,
+    principal: AdminDep,
+    user_id: int,
+    role: Annotated[str | None, Form(max_length=20)] = None,
+    active: Annotated[str | None, Form(pattern="^[01]$")] = None,
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+) -> Response:
+    """Change a user's role, active flag or password."""
+    try:
+        if password:
+            user = await users.set_password(db, user_id, password)
+            notice = f"Password of {user.username} changed; their sessions were ended."
+        else:
+            parsed = users.parse_role(role) if role else None
+            user = await users.update_user(
+                db, user_id, role=parsed, active=None if active is None else active == "1"
+            )
+            notice = f"{user.username} is now {user.role}{'' if user.is_active else ' (deactivated)'}."
+    except ServiceError as exc:
+        await db.rollback()
+        return await _answer(request, db, status_code=exc.status, failure=exc.message)
+    await db.commit()
+    return await _answer(request, db, notice=notice)
+
+
+@router.post("/tokens/{token_id}/revoke", name="admin_token_revoke")
+async def revoke_token(request: Request, db: SessionDep, principal: AdminDep, token_id: int) -> Response:
+    """Revoke anyone's API token."""
+    try:
+        token = await auth.revoke_token(db, token_id)
+    except ServiceError as exc:
+        return await _answer(request, db, status_code=exc.status, failure=exc.message)
+    await db.commit()
+    return await _answer(request, db, notice=f"Token {token.name} revoked.")

@@ -1,0 +1,26 @@
+"""The dashboard: cluster health at a glance, refreshed by HTMX."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from app.deps import PrincipalDep, require_principal
+from app.proxmox.errors import PveError
+from app.services.cluster import STORAGE_WARN_PERCENT, ClusterService
+from app.web.templating import render
+
+router = APIRouter(tags=["dashboard"], dependencies=[Depends(require_principal)])
+
+
+@router.get("/", name="dashboard")
+async def dashboard(request: Request, principal: PrincipalDep) -> Response:
+    """Quorum, nodes, storage and guest counts; says so plainly when Proxmox cannot be reached."""
+    service: ClusterService = request.app.state.cluster
+    overview, problem = None, None
+    try:
+        overview = await service.overview()
+    except PveError as exc:
+        problem = str(exc)
+    context = {"overview": overview, "problem": problem, "warn_percent": STORAGE_WARN_PERCENT}
+    return render(request, "pages/dashboard/index.html", context, partial="partials/dashboard/_health.html")

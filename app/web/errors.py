@@ -1,0 +1,89 @@
+"""The one place that turns errors into responses: pages, HTMX toasts, or JSON for the API."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
+from app.services.errors import ServiceError, Unauthenticated
+from app.web.templating import is_htmx, render
+
+log = logging.getLogger(__name__)
+
+
+def wants_json(request: Request) -> bool:
+    """API paths and clients that ask for JSON get JSON errors."""
+    return request.url.path.startswith("/api/") or request.url.path in ("/readyz", "/healthz")
+
+
+def error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
+    """JSON {"detail"}, an HTMX toast, or a full error page."""
+    if wants_json(request):
+        body: dict[str, object] = {"detail": message}
+        if field:
+            body["field"] = field
+        return JSONResponse(body, status_code=status)
+    context = {"status": status, "message": message}
+    if is_htmx(request):
+        response = render(
+            request, "partials/shared/_toast.html", {"level": "error", **context}, status_code=status
+        )
+        response.headers["HX-Retarget"] = "#toasts"
+        response.headers["HX-Reswap"] = "beforeend"
+        return response
+    return render(request, "pages/error.html", context, status_code=status)
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)  # noqa: S101 (registered for this type only)
+    if isinstance(exc, Unauthenticated) and not wants_json(request):
+        target = "/login?next=" + quote(
+            request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        )
+        if is_htmx(request):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    return error_response(request, exc.status, exc.message, exc.field)
+
+
+async def _pve_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PveError)  # noqa: S101 (registered for this type only)
+    status = 503 if isinstance(exc, PveUnavailable) else 403 if isinstance(exc, PveForbidden) else 502
+    return error_response(request, status, f"Proxmox: {exc}")
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 (registered for this type only)
+    first = exc.errors()[0] if exc.errors() else {}
+    field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+    message = (
+        f"{field}: {first.get('msg', 'invalid value')}" if field else str(first.get("msg", "invalid input"))
+    )
+    return error_response(request, 422, message, field)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 (registered for this type only)
+    messages = {404: "There is nothing at this address.", 405: "That method is not allowed here."}
+    return error_response(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    request_id = getattr(request.state, "request_id", "")
+    return error_response(request, 500, f"Something went wrong on our side (request {request_id}).")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every mapping above on the app."""
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(PveError, _pve_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

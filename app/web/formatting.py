@@ -1,0 +1,54 @@
+"""Template filters: sizes, durations, percentages and times as people read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_bytes(value: float | int | None) -> str:
+    """1536 -> '1.5 KiB'."""
+    if value is None:
+        return "–"
+    size = float(value)
+    for unit in _UNITS:
+        if abs(size) < 1024 or unit == _UNITS[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} PiB"
+
+
+def human_duration(seconds: float | int | None) -> str:
+    """93784 -> '1d 2h 3m'; 45 -> '45s'."""
+    if not seconds:
+        return "–"
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def percent(used: float | int | None, total: float | int | None = None) -> float:
+    """used/total (or a 0–1 fraction) as 0–100, clamped; 0 when unknown."""
+    if used is None:
+        return 0.0
+    fraction = float(used) if total is None else (float(used) / float(total) if total else 0.0)
+    return max(0.0, min(100.0, fraction * 100))
+
+
+def when(value: datetime | int | float | None) -> str:
+    """A timestamp (datetime or epoch seconds) as 'YYYY-MM-DD HH:MM UTC'."""
+    if value is None:
+        return "–"
+    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

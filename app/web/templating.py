@@ -1,0 +1,60 @@
+"""Jinja2 set-up and render(): the full page or, for HTMX, the same partial alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.paths import resource_dir
+from app.web import formatting
+from app.web.csrf import csrf_token_for, set_prelogin_cookie
+
+
+def build_templates() -> Jinja2Templates:
+    """The template environment with Proxgate's filters (autoescaping on)."""
+    templates = Jinja2Templates(directory=str(resource_dir("templates")))
+    env = templates.env
+    env.filters.update(
+        bytes=formatting.human_bytes,
+        duration=formatting.human_duration,
+        percent=formatting.percent,
+        when=formatting.when,
+    )
+    env.globals["now"] = lambda: datetime.now(UTC)
+    return templates
+
+
+def is_htmx(request: Request) -> bool:
+    """True for an HTMX request that wants a fragment, not a boosted page load."""
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def render(
+    request: Request,
+    page: str,
+    context: dict[str, Any] | None = None,
+    *,
+    partial: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render `page`, or `partial` alone for HTMX; the response varies on HX-Request."""
+    principal = getattr(request.state, "principal", None)
+    settings = request.app.state.settings
+    values: dict[str, Any] = {
+        "principal": principal,
+        "csrf_token": csrf_token_for(request, principal),
+        "tls_unverified": not settings.proxmox_verify_tls,
+        "demo": settings.demo,
+        "request_id": getattr(request.state, "request_id", ""),
+    }
+    values.update(context or {})
+    name = partial if partial and is_htmx(request) else page
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, name, values, status_code=status_code)
+    response.headers["Vary"] = "HX-Request"
+    set_prelogin_cookie(request, response)
+    return response

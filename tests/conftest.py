@@ -1,0 +1,93 @@
+"""Shared fixtures: settings, pve (fakepve over TLS), db, app server, clients, browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import Settings, load_settings
+from app.demo.fake import DemoPve
+from app.demo.seed import seed_cluster
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer
+
+TOKEN_ID = "root@pam!proxgate"
+TOKEN_SECRET = "5ab0c1f8-0d2c-4a5e-9a53-8e0f7c4c2e11"
+# CI sets this to a fresh PostgreSQL database for the second run of the suite.
+DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """PROXGATE_TEST_DATABASE_URL, else a new SQLite file."""
+    return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{tmp_path_factory.mktemp('db') / 'proxgate.db'}"
+
+
+@pytest.fixture(scope="session")
+def served_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFake]:
+    """The seeded demo cluster (3 nodes, about 30 guests) on loopback over TLS, for the whole session."""
+    pve = DemoPve()
+    seed_cluster(pve, guests=30)
+    pve.apitokens[TOKEN_ID] = TOKEN_SECRET
+    served = ServedFake(pve, tmp_path_factory.mktemp("pki"))
+    yield served
+    served.stop()
+
+
+@pytest.fixture
+def pve(served_fake: ServedFake) -> Iterator[DemoPve]:
+    """The fake cluster; faults a test injects are undone afterwards."""
+    fake: DemoPve = served_fake.pve
+    yield fake
+    fake.failures.clear()
+    fake.regain_quorum()
+    for node in list(fake.nodes):
+        fake.set_node_offline(node, offline=False)
+    fake.slow_network(0.0)
+    fake.flaky_network()
+    fake.acl = None
+
+
+def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    """Settings for an app that talks to this fake, as the environment would give them."""
+    values: dict[str, object] = {
+        "proxmox_host": served.address,
+        "proxmox_token_id": TOKEN_ID,
+        "proxmox_token_secret": TOKEN_SECRET,
+        "proxmox_tls_fingerprint": served.fingerprint,
+        "credentials_file": data_dir / "no-credentials",
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "resources_ttl": 0.5,
+        "trusted_proxies": "127.0.0.1",
+        "login_ip_max_failures": 25,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(
+    served_fake: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The settings of the shared app server."""
+    return app_settings(served_fake, database_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def app_server(settings: Settings) -> Iterator[AppServer]:
+    """Proxgate served over HTTP for the whole session (migrated on start)."""
+    server = AppServer(settings)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(app_server: AppServer) -> Iterator[httpx.Client]:
+    """An anonymous HTTP client of the app."""
+    with httpx.Client(base_url=app_server.url, follow_redirects=False, timeout=30) as http:
+        yield http

@@ -1,0 +1,66 @@
+"""Serve a fake PVE on its own event loop in a daemon thread, for tests that drive it over HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ssl
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fakepve.certs import make_cert
+from fakepve.server import FakePve, settle
+
+T = TypeVar("T")
+START_TIMEOUT = 30
+
+
+class ServedFake:
+    """A FakePve listening on https://host:port, with its certificate and pinned fingerprint."""
+
+    def __init__(self, pve: FakePve, directory: Path, host: str = "127.0.0.1") -> None:
+        self.pve = pve
+        pve.host, pve.port = host, 0
+        certfile, keyfile, der = make_cert(str(directory), hosts=(host,))
+        self.cafile = certfile
+        digest = hashlib.sha256(der).hexdigest().upper()
+        self.fingerprint = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="fakepve", daemon=True)
+        self.thread.start()
+        self.call(pve.start(certfile, keyfile))
+
+    @property
+    def url(self) -> str:
+        """The base URL, https://host:port."""
+        return f"https://{self.pve.host}:{self.pve.port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as PROXMOX_HOST takes it."""
+        return f"{self.pve.host}:{self.pve.port}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the fake's loop (its async scenarios) and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(START_TIMEOUT)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this fake's certificate."""
+        return ssl.create_default_context(cafile=self.cafile)
+
+    def stop(self) -> None:
+        """Finish running tasks, stop listening and end the thread."""
+        try:
+            self.call(settle())
+            self.call(self.pve.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(START_TIMEOUT)
+            if not self.thread.is_alive():
+                self.loop.close()

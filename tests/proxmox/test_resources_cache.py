@@ -1,0 +1,110 @@
+"""The /cluster/resources cache: single-flight, TTL, failures not cached, and locate()."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fakepve import FakePve
+
+from app.proxmox import GuestLocation, PveClient, PveError, PveNotFound
+from app.proxmox.cache import SingleFlight
+from tests.proxmox.conftest import FakeClock, RecordingObserver
+
+
+def fetched(pve: FakePve) -> int:
+    """/cluster/resources requests the fake saw."""
+    return sum(1 for m, path, _ in pve.requests if m == "GET" and path.endswith("/cluster/resources"))
+
+
+async def test_100_concurrent_callers_share_one_request(
+    client: PveClient, pve: FakePve, observer: RecordingObserver
+) -> None:
+    pve.time_scale = 1.0
+    pve.slow_network(0.05)
+    results = await asyncio.gather(*(client.cluster_resources() for _ in range(100)))
+    assert fetched(pve) == 1
+    assert all(r is results[0] for r in results)
+    assert observer.lookups.count(("cluster_resources", False)) == 1
+    assert observer.lookups.count(("cluster_resources", True)) == 99
+    assert observer.requests == [("GET", "/cluster/resources", "200")]
+
+
+async def test_ttl_expiry_fetches_again(client: PveClient, pve: FakePve, clock: FakeClock) -> None:
+    first = await client.cluster_resources()
+    clock.now += client.connection.resources_ttl - 0.1
+    assert await client.cluster_resources() is first
+    clock.now += 0.2
+    assert await client.cluster_resources() is not first
+    assert fetched(pve) == 2
+
+
+async def test_a_failure_is_shared_and_not_cached(client: PveClient, pve: FakePve) -> None:
+    pve.fail("GET", "/cluster/resources", 500, "cluster filesystem not ready", times=1)
+    outcomes = await asyncio.gather(*(client.cluster_resources() for _ in range(10)), return_exceptions=True)
+    assert all(isinstance(o, PveError) and o.message == "cluster filesystem not ready" for o in outcomes)
+    assert fetched(pve) == 1
+    assert len((await client.cluster_resources()).guests) == 3
+    assert fetched(pve) == 2
+
+
+async def test_failed_fetch_still_counts_the_lookup(
+    client: PveClient, pve: FakePve, observer: RecordingObserver
+) -> None:
+    pve.fail("GET", "/cluster/resources", 403, "Permission check failed (/, Sys.Audit)", times=1)
+    with pytest.raises(PveError):
+        await client.cluster_resources()
+    assert observer.lookups == [("cluster_resources", False)]
+
+
+async def test_invalidate_forces_a_fetch(client: PveClient, pve: FakePve) -> None:
+    await client.cluster_resources()
+    client.invalidate_resources()
+    await client.cluster_resources()
+    assert fetched(pve) == 2
+
+
+async def test_locate_from_the_index(client: PveClient, pve: FakePve) -> None:
+    assert await client.locate(200) == GuestLocation("pve1", "lxc")
+    assert await client.locate(101) == GuestLocation("pve2", "qemu")
+    assert fetched(pve) == 1
+
+
+async def test_locate_refreshes_once_on_a_miss(client: PveClient, pve: FakePve) -> None:
+    await client.cluster_resources()
+    pve.add_vm(300, "new01", node="pve2")
+    assert await client.locate(300) == GuestLocation("pve2", "qemu")
+    assert fetched(pve) == 2
+    with pytest.raises(PveNotFound) as caught:
+        await client.locate(123)
+    assert str(caught.value) == "VM 123 does not exist"
+    assert fetched(pve) == 3
+
+
+async def test_locate_on_a_cold_index_fetches_once(client: PveClient, pve: FakePve) -> None:
+    with pytest.raises(PveNotFound):
+        await client.locate(123)
+    assert fetched(pve) == 1
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_others() -> None:
+    release = asyncio.Event()
+    calls = 0
+
+    async def fetch() -> str:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        return "value"
+
+    cache: SingleFlight[str] = SingleFlight(ttl=10)
+    first = asyncio.ensure_future(cache.get(fetch))
+    second = asyncio.ensure_future(cache.get(fetch))
+    await asyncio.sleep(0)
+    first.cancel()
+    release.set()
+    assert await second == "value"
+    assert first.cancelled() and calls == 1
+    hits: list[bool] = []
+    assert await cache.get(fetch, hits.append) == "value"
+    assert hits == [True]
