@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,9 +12,11 @@ from app.config import Settings
 from app.db.models import Role
 from app.proxmox.client import PveClient
 from app.services import auth
+from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
 
 SESSION_COOKIE = "proxgate_session"
+T = TypeVar("T")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -45,9 +47,27 @@ def client_ip(request: Request) -> str:
     return peer
 
 
+def get_service(request: Request, cls: type[T]) -> T:
+    """One instance of a service class per app, built from the app's Proxmox client on first use."""
+    services: dict[type, object] = request.app.state.services
+    if cls not in services:
+        services[cls] = cls(request.app.state.pve)  # type: ignore[call-arg]
+    return services[cls]  # type: ignore[return-value]
+
+
+def service_dep(cls: type[T]) -> Callable[[Request], T]:
+    """A dependency that yields the app's instance of `cls` (see get_service)."""
+
+    def provide(request: Request) -> T:
+        return get_service(request, cls)
+
+    return provide
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 PveDep = Annotated[PveClient, Depends(get_pve)]
+ClusterDep = Annotated[ClusterService, Depends(service_dep(ClusterService))]
 
 
 async def get_principal(request: Request, db: SessionDep) -> auth.Principal | None:

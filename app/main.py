@@ -10,18 +10,15 @@ from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 
-from app.api import cluster as api_cluster
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, session_factory
 from app.db.migrate import upgrade_database
 from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
+from app.routing import discover_routers
 from app.services.auth import Policy
-from app.services.cluster import ClusterService
 from app.services.connection import pve_connection
-from app.web import account, admin, dashboard, health
-from app.web import auth as web_auth
 from app.web.errors import install_error_handlers
 from app.web.security import SecurityHeadersMiddleware
 from app.web.templating import build_templates
@@ -47,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = create_engine(url)
     app.state.sessions = session_factory(app.state.engine)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
-    app.state.cluster = ClusterService(app.state.pve)
+    app.state.services = {}
     try:
         yield
     finally:
@@ -67,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.secure_cookies = lambda request: _secure_cookies(settings, request)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
-    for module in (health, web_auth, dashboard, account, admin, api_cluster):
-        app.include_router(module.router)
+    for router in discover_routers():
+        app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)

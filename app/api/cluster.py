@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from app.deps import PrincipalDep, require_principal
-from app.services.cluster import ClusterService
+from app.deps import ClusterDep, PrincipalDep, require_principal
 from app.web.csrf import verify_csrf
 
 router = APIRouter(
@@ -55,15 +54,10 @@ class MeOut(BaseModel):
     auth: str
 
 
-def _service(request: Request) -> ClusterService:
-    service: ClusterService = request.app.state.cluster
-    return service
-
-
 @router.get("/cluster", response_model=ClusterOut)
-async def cluster(request: Request) -> dict[str, Any]:
+async def cluster(service: ClusterDep) -> dict[str, Any]:
     """Quorum, PVE versions, node and guest counts, storages above 85 %."""
-    view = await _service(request).overview()
+    view = await service.overview()
     return {
         "name": view.name,
         "quorate": view.quorate,
@@ -85,9 +79,9 @@ async def cluster(request: Request) -> dict[str, Any]:
 
 
 @router.get("/nodes", response_model=list[NodeOut])
-async def nodes(request: Request) -> list[dict[str, Any]]:
+async def nodes(service: ClusterDep) -> list[dict[str, Any]]:
     """Every node with status, usage and PVE version."""
-    view = await _service(request).overview()
+    view = await service.overview()
     return [
         {
             "node": n.name,

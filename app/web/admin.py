@@ -28,7 +28,7 @@ async def _context(db: AsyncSession, **extra: Any) -> dict[str, Any]:
         "tokens": await auth.list_tokens(db),
         "usernames": names,
         "roles": list(Role),
-        "active": "users",
+        "active": "admin_users",
         **extra,
     }
 

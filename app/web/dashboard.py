@@ -5,18 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.deps import PrincipalDep, require_principal
+from app.deps import ClusterDep, PrincipalDep, require_principal
 from app.proxmox.errors import PveError
-from app.services.cluster import STORAGE_WARN_PERCENT, ClusterService
+from app.services.cluster import STORAGE_WARN_PERCENT
 from app.web.templating import render
 
 router = APIRouter(tags=["dashboard"], dependencies=[Depends(require_principal)])
 
 
 @router.get("/", name="dashboard")
-async def dashboard(request: Request, principal: PrincipalDep) -> Response:
+async def dashboard(request: Request, principal: PrincipalDep, service: ClusterDep) -> Response:
     """Quorum, nodes, storage and guest counts; says so plainly when Proxmox cannot be reached."""
-    service: ClusterService = request.app.state.cluster
     overview, problem = None, None
     try:
         overview = await service.overview()

@@ -13,6 +13,31 @@ from app.paths import resource_dir
 from app.web import formatting
 from app.web.csrf import csrf_token_for, set_prelogin_cookie
 
+# The main navigation: (route name, label, minimum role). Entries whose route is not mounted are left out.
+NAVIGATION = (
+    ("dashboard", "Dashboard", "viewer"),
+    ("guest_list", "Guests", "viewer"),
+    ("storage_list", "Storage", "viewer"),
+    ("backup_list", "Backups", "viewer"),
+    ("task_list", "Tasks", "viewer"),
+    ("ip_list", "IPs", "viewer"),
+    ("approval_list", "Approvals", "viewer"),
+    ("audit_list", "Audit", "viewer"),
+    ("admin_users", "Users", "admin"),
+)
+
+
+def navigation(request: Request, principal: Any) -> list[tuple[str, str, str]]:
+    """(route name, label, path) of the menu entries this principal may see."""
+    if principal is None:
+        return []
+    names = {getattr(route, "name", None) for route in request.app.routes}
+    return [
+        (name, label, request.app.url_path_for(name))
+        for name, label, role in NAVIGATION
+        if name in names and principal.can(role)
+    ]
+
 
 def build_templates() -> Jinja2Templates:
     """The template environment with Proxgate's filters (autoescaping on)."""
@@ -50,6 +75,8 @@ def render(
         "tls_unverified": not settings.proxmox_verify_tls,
         "demo": settings.demo,
         "request_id": getattr(request.state, "request_id", ""),
+        "nav": navigation(request, principal),
+        "has_search": any(getattr(r, "name", None) == "search" for r in request.app.routes),
     }
     values.update(context or {})
     name = partial if partial and is_htmx(request) else page
