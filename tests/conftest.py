@@ -21,6 +21,11 @@ TOKEN_SECRET = "5ab0c1f8-0d2c-4a5e-9a53-8e0f7c4c2e11"
 DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """PROXGATE_TEST_DATABASE_URL, else a new SQLite file."""

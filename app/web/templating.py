@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.routing import NoMatchFound
 
 from app.paths import resource_dir
 from app.web import formatting
@@ -31,12 +32,20 @@ def navigation(request: Request, principal: Any) -> list[tuple[str, str, str]]:
     """(route name, label, path) of the menu entries this principal may see."""
     if principal is None:
         return []
-    names = {getattr(route, "name", None) for route in request.app.routes}
-    return [
-        (name, label, request.app.url_path_for(name))
-        for name, label, role in NAVIGATION
-        if name in names and principal.can(role)
-    ]
+    entries = []
+    for name, label, role in NAVIGATION:
+        path = route_path(request, name)
+        if path is not None and principal.can(role):
+            entries.append((name, label, path))
+    return entries
+
+
+def route_path(request: Request, name: str) -> str | None:
+    """The path of a parameterless route, or None when no such route is mounted."""
+    try:
+        return str(request.app.url_path_for(name))
+    except NoMatchFound:
+        return None
 
 
 def build_templates() -> Jinja2Templates:
@@ -76,7 +85,7 @@ def render(
         "demo": settings.demo,
         "request_id": getattr(request.state, "request_id", ""),
         "nav": navigation(request, principal),
-        "has_search": any(getattr(r, "name", None) == "search" for r in request.app.routes),
+        "has_search": route_path(request, "search") is not None,
     }
     values.update(context or {})
     name = partial if partial and is_htmx(request) else page

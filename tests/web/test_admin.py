@@ -1,0 +1,119 @@
+"""User administration: only admins, clear refusals, and changes that take effect at once."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from app.config import Settings
+from tests.factories import PASSWORD, login, make_user, signed_in, unique_name
+from tests.servers import AppServer
+
+
+def user_id(admin: httpx.Client, name: str) -> str:
+    """The id of a user, read from the admin page as a person would find its form."""
+    page = admin.get("/admin/users").text
+    match = re.search(rf'<tr data-user="{name}">.*?/admin/users/(\d+)"', page, re.S)
+    assert match, f"{name} is not listed"
+    return match.group(1)
+
+
+def test_viewer_sees_no_users_menu_and_gets_403(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "approver")) as http:
+        page = http.get("/account").text
+        assert ">Users</a>" not in page
+        refused = http.get("/admin/users")
+        assert refused.status_code == 403
+        assert "This needs the admin role; you are approver." in refused.text
+        assert http.post("/admin/users", data={"username": "x", "password": PASSWORD}).status_code == 403
+
+
+def test_admin_menu_shows_users(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "admin")) as http:
+        assert '<a href="/admin/users"' in http.get("/account").text
+
+
+def test_bad_new_user_is_refused_beside_the_field(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "admin")) as http:
+        short = http.post(
+            "/admin/users", data={"username": unique_name("eve"), "role": "viewer", "password": "short"}
+        )
+        assert short.status_code == 422
+        assert "Use at least 8 characters." in short.text
+        bad_role = http.post(
+            "/admin/users", data={"username": "mallory", "role": "root", "password": PASSWORD}
+        )
+        assert bad_role.status_code == 422 and "Unknown role &#39;root&#39;" in bad_role.text
+        taken = make_user(settings, "viewer")
+        dup = http.post("/admin/users", data={"username": taken, "role": "viewer", "password": PASSWORD})
+        assert dup.status_code == 422 and "already exists" in dup.text
+
+
+def test_deactivating_a_user_ends_their_sessions(app_server: AppServer, settings: Settings) -> None:
+    victim = make_user(settings, "operator")
+    with (
+        signed_in(app_server.url, victim) as theirs,
+        signed_in(app_server.url, make_user(settings, "admin")) as admin,
+    ):
+        assert theirs.get("/account").status_code == 200
+        answer = admin.post(f"/admin/users/{user_id(admin, victim)}", data={"active": "0"})
+        assert f"{victim} is now operator (deactivated)." in answer.text
+        assert theirs.get("/account").status_code == 303
+    with httpx.Client(base_url=app_server.url) as fresh:
+        assert login(fresh, victim).status_code == 401
+
+
+def test_reset_password_ends_sessions_and_new_password_works(
+    app_server: AppServer, settings: Settings
+) -> None:
+    name = make_user(settings, "viewer")
+    with (
+        signed_in(app_server.url, name) as theirs,
+        signed_in(app_server.url, make_user(settings, "admin")) as admin,
+    ):
+        admin.post(f"/admin/users/{user_id(admin, name)}", data={"password": "brand new password"})
+        assert theirs.get("/account").status_code == 303
+    with httpx.Client(base_url=app_server.url) as fresh:
+        assert login(fresh, name, "brand new password").status_code == 303
+
+
+def test_last_admin_cannot_be_demoted(app_server: AppServer, settings: Settings) -> None:
+    """Every admin the suite made is demoted but one; that one stays admin."""
+    with signed_in(app_server.url, make_user(settings, "admin")) as admin:
+        page = admin.get("/admin/users").text
+        admins = re.findall(
+            r'<tr data-user="([^"]+)">\s*<td><strong>[^<]+</strong></td>\s*<td><span class="role role-admin">',
+            page,
+        )
+        me = admin.get("/api/v1/me").json()["username"]
+        for name in admins:
+            if name != me:
+                admin.post(f"/admin/users/{user_id(admin, name)}", data={"role": "viewer"})
+        refused = admin.post(f"/admin/users/{user_id(admin, me)}", data={"role": "viewer"})
+        assert refused.status_code == 409
+        assert "This is the last active admin" in refused.text
+        assert admin.get("/api/v1/me").json()["role"] == "admin"
+
+
+def test_personal_token_is_shown_once_and_can_be_revoked(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        created = http.post("/account/tokens", data={"name": "backup-script", "role": "viewer"})
+        secret = re.search(r'<code class="token-value">(pxg_[^<]+)</code>', created.text)
+        assert secret, "the new token is shown"
+        again = http.get("/account").text
+        assert secret.group(1) not in again
+        headers = {"Authorization": f"Bearer {secret.group(1)}"}
+        assert http.get("/api/v1/me", headers=headers).json()["role"] == "viewer"
+        token_id = re.search(r"/account/tokens/(\d+)/revoke", again)
+        assert token_id
+        http.post(f"/account/tokens/{token_id.group(1)}/revoke")
+    with httpx.Client(base_url=app_server.url) as anon:
+        assert anon.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_token_cannot_outrank_its_user(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        answer = http.post("/account/tokens", data={"name": "sneaky", "role": "admin"})
+        assert answer.status_code == 422
+        assert "A token cannot have more rights than its user (viewer)." in answer.text
