@@ -118,6 +118,38 @@ def cmd_token_add(args: argparse.Namespace) -> None:
     print(_run_service(add_token(settings, args.name, args.user, args.role)))
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    """Walk the audit hash chain; exit 1 and name the first broken event if it does not hold."""
+    from app.services.audit_cli import verify
+
+    ok, line = asyncio.run(verify(_migrated_settings()))
+    print(line)
+    if not ok:
+        raise SystemExit(1)
+
+
+def cmd_audit_export(args: argparse.Namespace) -> None:
+    """Write the (filtered) audit log to standard output as CSV or JSON Lines."""
+    from pydantic import ValidationError
+
+    from app.services.audit_cli import export
+    from app.services.audit_query import AuditFilter
+
+    try:
+        filters = AuditFilter(
+            actor=args.actor,
+            vmid=args.vmid,
+            operation=args.operation,
+            outcome=args.outcome,
+            since=args.since,
+            until=args.until,
+        )
+    except ValidationError as exc:
+        raise CliError(f"bad filter: {exc.errors()[0]['msg']}") from None
+    count = asyncio.run(export(_migrated_settings(), args.format, filters, sys.stdout.write))
+    print(f"{count} events exported", file=sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """Start a simulated cluster and serve Proxgate on it."""
     from app.demo.launcher import run_demo
@@ -167,6 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     tadd.add_argument("--user", required=True)
     tadd.add_argument("--role", choices=["viewer", "operator", "approver", "admin"], default=None)
     tadd.set_defaults(func=cmd_token_add)
+    audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    exp = audit.add_parser("export", help="write events as CSV or JSON Lines to standard output")
+    exp.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    for name in ("actor", "operation", "outcome", "since", "until"):
+        exp.add_argument(f"--{name}")
+    exp.add_argument("--vmid", type=int)
+    exp.set_defaults(func=cmd_audit_export)
     demo = sub.add_parser("demo", help="run Proxgate on a simulated Proxmox cluster")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8080)

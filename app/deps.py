@@ -12,6 +12,8 @@ from app.config import Settings
 from app.db.models import Role
 from app.proxmox.client import PveClient
 from app.services import auth
+from app.services.actions import ActionService
+from app.services.audit import Actor
 from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
 
@@ -88,6 +90,27 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
 
 
 MaybePrincipalDep = Annotated[auth.Principal | None, Depends(get_principal)]
+
+
+def actor_for(request: Request, principal: auth.Principal) -> Actor:
+    """The audit log's view of who is acting and from where."""
+    return Actor(
+        id=principal.user_id,
+        name=principal.username,
+        method=principal.method,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        request_id=getattr(request.state, "request_id", ""),
+    )
+
+
+def get_actions(request: Request) -> ActionService:
+    """The app's action service."""
+    service: ActionService = request.app.state.actions
+    return service
+
+
+ActionsDep = Annotated[ActionService, Depends(get_actions)]
 
 
 async def require_principal(principal: MaybePrincipalDep) -> auth.Principal:

@@ -17,8 +17,10 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import discover_routers
+from app.services.actions import ActionService
 from app.services.auth import Policy
 from app.services.connection import pve_connection
+from app.services.task_watch import TaskWatcher
 from app.web.errors import install_error_handlers
 from app.web.security import SecurityHeadersMiddleware
 from app.web.templating import build_templates
@@ -45,9 +47,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = session_factory(app.state.engine)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
+    app.state.actions = ActionService(app.state.pve, app.state.sessions)
+    app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
+    app.state.watcher.start()
     try:
         yield
     finally:
+        await app.state.watcher.stop()
         await app.state.pve.aclose()
         await app.state.engine.dispose()
 

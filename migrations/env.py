@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import app.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import app.db.tables  # noqa: F401  (registers every table on SQLModel.metadata)
 from app.config import get_settings
 from app.db.engine import sync_url
 

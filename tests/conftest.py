@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.config import Settings, load_settings
+from app.db.engine import sync_url
 from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
 from tests.fakepve_thread import ServedFake
@@ -30,6 +34,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """PROXGATE_TEST_DATABASE_URL, else a new SQLite file."""
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{tmp_path_factory.mktemp('db') / 'proxgate.db'}"
+
+
+@pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the suite's kind (a SQLite file, or a PostgreSQL database dropped afterwards)."""
+    url = make_url(sync_url(database_url))
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    name = f"proxgate_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

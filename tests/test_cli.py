@@ -91,3 +91,51 @@ def test_bad_setting_stops_with_one_line_naming_it(
     result = proxgate(["serve"], env)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("proxgate: configuration error: PROXMOX_TLS_FINGERPRINT:")
+
+
+def test_audit_verify_passes_then_names_an_altered_row(
+    settings: Settings, served_fake: ServedFake, empty_database: str
+) -> None:
+    import asyncio
+
+    from sqlalchemy import create_engine, text
+
+    from app.db.engine import create_engine as create_async_engine
+    from app.db.engine import session_factory
+    from app.db.migrate import upgrade_database
+    from app.services import audit
+
+    upgrade_database(empty_database)
+    async_url = empty_database.replace("sqlite://", "sqlite+aiosqlite://").replace(
+        "postgresql://", "postgresql+psycopg://"
+    )
+
+    async def write() -> None:
+        engine = create_async_engine(async_url)
+        for vmid in (100, 101, 102):
+            actor = audit.Actor(None, "alice", "session")
+            await audit.append(
+                session_factory(engine),
+                actor,
+                audit.Draft("start", "reversible", "intent", audit.Target(vmid=vmid)),
+            )
+        await engine.dispose()
+
+    asyncio.run(write())
+    env = env_for(settings, served_fake, DATABASE_URL=empty_database)
+    intact = proxgate(["audit", "verify"], env)
+    assert intact.returncode == 0, intact.stderr
+    assert intact.stdout.strip() == "audit chain intact: 3 events verified"
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2"))
+    engine.dispose()
+    broken = proxgate(["audit", "verify"], env)
+    assert broken.returncode == 1
+    assert broken.stdout.strip().startswith(
+        "audit chain BROKEN at event #2: event #2 was altered after it was written"
+    )
+    exported = proxgate(["audit", "export", "--format", "csv", "--vmid", "101"], env)
+    assert exported.returncode == 0
+    assert exported.stdout.splitlines()[0].startswith("seq,at,actor_name")
+    assert len(exported.stdout.splitlines()) == 2 and ",101," in exported.stdout.splitlines()[1]

@@ -86,6 +86,9 @@ class PveError(Exception):
 class PveUnavailable(PveError):
     """PVE, or the node a request was proxied to, cannot be reached."""
 
+    # True when a change was sent but no answer came: Proxmox may or may not have applied it.
+    maybe_applied = False
+
     def __init__(
         self, message: str, *, host: str = "", node: str | None = None, **context: Unpack[ErrorContext]
     ) -> None:

@@ -72,6 +72,12 @@ def _unknown_outcome(method: str) -> str:
     return "" if method == "GET" else "; the change may or may not have been made, check the task list"
 
 
+def _sent(exc: PveUnavailable) -> PveUnavailable:
+    """Mark an error raised after the request went out: a change may have been applied."""
+    exc.maybe_applied = exc.method != "GET"
+    return exc
+
+
 def _outcome(exc: BaseException) -> str:
     """The status label of a failed attempt."""
     if isinstance(exc, PveTlsError):
@@ -157,10 +163,10 @@ class PveSession:
             raise self._connect_error(exc, method, path) from exc
         except httpx.TimeoutException as exc:
             what = f"no answer within {self._conn.timeout:g} s{_unknown_outcome(method)}"
-            raise PveUnavailable(what, host=address, method=method, path=path) from exc
+            raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
         except httpx.TransportError as exc:
             what = f"the connection was dropped before PVE answered{_unknown_outcome(method)}"
-            raise PveUnavailable(what, host=address, method=method, path=path) from exc
+            raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
 
     def _connect_error(self, exc: httpx.ConnectError, method: str, path: str) -> PveUnavailable:
         address = self._conn.address

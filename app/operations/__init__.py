@@ -1,0 +1,1 @@
+"""The operations catalogue: every change Proxgate can make, declared once (see catalogue.py)."""

@@ -1,0 +1,25 @@
+"""THE CATALOGUE: every operation by name. The UI, the API, permissions and the audit log all read this."""
+
+from __future__ import annotations
+
+from app.operations.backups import BACKUP
+from app.operations.base import Operation, Risk
+from app.operations.power import POWER
+from app.operations.snapshots import SNAPSHOT
+
+CATALOGUE: dict[str, Operation] = {op.name: op for op in (*POWER, SNAPSHOT, BACKUP)}
+
+
+def get_operation(name: str) -> Operation | None:
+    """The operation with this name, or None."""
+    return CATALOGUE.get(name)
+
+
+def guest_operations() -> list[Operation]:
+    """Operations that act on one guest, in catalogue order."""
+    return [op for op in CATALOGUE.values() if op.target == "guest"]
+
+
+def needs_approval(op: Operation) -> bool:
+    """The default policy: destructive operations wait for a second person."""
+    return op.risk == Risk.destructive

@@ -1,0 +1,85 @@
+"""Create a snapshot (disk-only by default; RAM state only for VMs, with a warning)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from pydantic import Field, field_validator
+
+from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+
+SNAPNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+RESERVED = {"current", "pending", "vzdump"}
+RAM_WARNING = (
+    "Including RAM freezes the guest while its memory is written out and puts a burst of I/O on the node; "
+    "the snapshot can be as large as the guest's memory."
+)
+
+
+def default_snapname() -> str:
+    """A name from the current time, valid for PVE: snap-20261127-1105."""
+    return datetime.now(UTC).strftime("snap-%Y%m%d-%H%M")
+
+
+class SnapshotParams(Params):
+    """A snapshot's name, description and whether RAM is saved too."""
+
+    snapname: str = Field(
+        default_factory=default_snapname, description="A letter first, then letters, digits, _ or -; up to 40"
+    )
+    description: str = Field("", max_length=8000)
+    vmstate: bool = Field(False, description="Also save the RAM (VMs only)")
+
+    @field_validator("snapname")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not SNAPNAME.match(value):
+            raise ValueError("use 2–40 characters: a letter first, then letters, digits, '_' or '-'")
+        if value.lower() in RESERVED:
+            raise ValueError(f"'{value}' is a reserved name")
+        return value
+
+
+async def _preflight(ctx: Context, params: SnapshotParams) -> list[str]:
+    guest = ctx.guest
+    if guest is None:
+        raise Refused("A snapshot needs a guest.")
+    if params.vmstate and guest.type == "lxc":
+        raise Refused("Containers have no RAM state to save; leave 'include RAM' off.", field="vmstate")
+    if guest.lock:
+        raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
+    existing = await ctx.pve.get(f"{guest.path}/snapshot")
+    if any(isinstance(s, dict) and s.get("name") == params.snapname for s in existing or []):
+        raise Refused(f"{guest.label} already has a snapshot named '{params.snapname}'.", field="snapname")
+    return [RAM_WARNING] if params.vmstate and guest.status == "running" else []
+
+
+async def _call(ctx: Context, params: SnapshotParams) -> str | None:
+    guest = ctx.guest
+    assert guest is not None  # noqa: S101 (the preflight ran)
+    values: dict[str, object] = {"snapname": params.snapname}
+    if params.description:
+        values["description"] = params.description
+    if params.vmstate:
+        values["vmstate"] = 1
+    upid = await ctx.pve.post(f"{guest.path}/snapshot", **values)
+    return str(upid) if upid else None
+
+
+def _describe(guest: Guest | None, params: SnapshotParams) -> str:
+    ram = " including RAM" if params.vmstate else ""
+    return f"Take snapshot '{params.snapname}'{ram} of {guest.label if guest else 'a guest'}"
+
+
+SNAPSHOT = Operation(
+    "snapshot",
+    "Take snapshot",
+    "guest",
+    Risk.reversible,
+    SnapshotParams,
+    _describe,
+    _call,
+    preflight=_preflight,
+    available=lambda g: not g.template,
+)

@@ -1,0 +1,142 @@
+"""Actions through the JSON API: executed, audited before and after, followed to the task's end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.demo.fake import DemoPve
+from tests.factories import make_token, make_user
+
+
+def bearer(settings: Settings, role: str) -> dict[str, str]:
+    """Headers of a fresh user's API token."""
+    return {"Authorization": f"Bearer {make_token(settings, make_user(settings, role))}"}
+
+
+def wait_for_event(
+    client: httpx.Client, headers: dict[str, str], upid: str, timeout: float = 15
+) -> dict[str, Any]:
+    """The task-end event the watcher writes for this UPID."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        items = client.get("/api/v1/audit", params={"q": upid}, headers=headers).json()["items"]
+        ended = [e for e in items if e["outcome"] in ("succeeded", "failed", "unknown")]
+        if ended:
+            return ended[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no end event for {upid}")
+
+
+@pytest.fixture
+def stopped_vm(pve: DemoPve) -> Iterator[Any]:
+    """A stopped, unlocked VM of the demo; stopped again afterwards."""
+    vm = next(v for v in pve.vms if v.status == "stopped" and not v.template and not v.lock)
+    yield vm
+    vm.status, vm.qmpstatus = "stopped", "stopped"
+
+
+def test_operator_starts_a_vm_and_the_end_is_audited(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    headers = bearer(settings, "operator")
+    answer = client.post(f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["upid"].startswith(f"UPID:{stopped_vm.node}:") and ":qmstart:" in body["upid"]
+    assert body["description"] == f"Start VM {stopped_vm.vmid} {stopped_vm.name} on {stopped_vm.node}"
+    end = wait_for_event(client, headers, body["upid"])
+    assert end["outcome"] == "succeeded" and end["message"] == "OK"
+    assert pve.vm(stopped_vm.vmid).status == "running"
+    trail = client.get(
+        "/api/v1/audit", params={"vmid": stopped_vm.vmid, "operation": "start"}, headers=headers
+    )
+    outcomes = [e["outcome"] for e in trail.json()["items"]][:3]
+    assert outcomes == ["succeeded", "started", "intent"]
+
+
+def test_viewer_is_refused_and_the_refusal_is_audited(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    headers = bearer(settings, "viewer")
+    answer = client.post(f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={}, headers=headers)
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "Start needs the operator role; you are viewer."
+    assert pve.vm(stopped_vm.vmid).status == "stopped"
+    events = client.get(
+        "/api/v1/audit", params={"vmid": stopped_vm.vmid, "outcome": "denied"}, headers=headers
+    )
+    assert any("may not change anything" in (e["message"] or "") for e in events.json()["items"])
+
+
+def test_bad_parameters_are_refused_before_any_upstream_call(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    headers = bearer(settings, "operator")
+    before = len(pve.requests)
+    answer = client.post(
+        f"/api/v1/guests/{stopped_vm.vmid}/actions/snapshot", json={"snapname": "1bad name"}, headers=headers
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("snapname: use 2–40 characters")
+    unknown = client.post(
+        f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={"force": True}, headers=headers
+    )
+    assert unknown.status_code == 422 and "force" in unknown.json()["detail"]
+    posts = [r for r in pve.requests[before:] if r[0] != "GET"]
+    assert posts == []
+
+
+def test_preflight_refuses_starting_a_running_guest(
+    client: httpx.Client, settings: Settings, pve: DemoPve
+) -> None:
+    vm = next(v for v in pve.vms if v.status == "running" and not v.lock)
+    answer = client.post(
+        f"/api/v1/guests/{vm.vmid}/actions/start", json={}, headers=bearer(settings, "operator")
+    )
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == f"VM {vm.vmid} {vm.name} is already running."
+
+
+def test_proxmox_refusal_is_shown_in_its_words_and_recorded_failed(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    headers = bearer(settings, "operator")
+    pve.fail("POST", f"/qemu/{stopped_vm.vmid}/status/start", 500, "cluster not ready - no quorum?")
+    answer = client.post(f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={}, headers=headers)
+    assert answer.status_code == 502
+    assert "cluster not ready - no quorum?" in answer.json()["detail"]
+    events = client.get(
+        "/api/v1/audit", params={"vmid": stopped_vm.vmid, "outcome": "failed"}, headers=headers
+    )
+    assert "cluster not ready - no quorum?" in events.json()["items"][0]["message"]
+
+
+def test_task_error_is_audited_as_failed_never_succeeded(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    headers = bearer(settings, "operator")
+    stopped_vm.start_error = "start failed: disk 'local-lvm:vm-404-disk-0' does not exist"
+    try:
+        upid = client.post(
+            f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={}, headers=headers
+        ).json()["upid"]
+        end = wait_for_event(client, headers, upid)
+    finally:
+        stopped_vm.start_error = None
+    assert end["outcome"] == "failed"
+    assert "does not exist" in end["message"]
+
+
+def test_operations_catalogue_lists_parameters(client: httpx.Client, settings: Settings) -> None:
+    catalogue = client.get("/api/v1/operations", headers=bearer(settings, "viewer")).json()
+    names = {op["name"]: op for op in catalogue}
+    assert {"start", "shutdown", "stop", "reboot", "suspend", "resume", "snapshot", "backup"} <= set(names)
+    assert names["snapshot"]["risk"] == "reversible"
+    assert "vmstate" in names["snapshot"]["parameters"]["properties"]
+    assert names["stop"]["confirm"].startswith("This cuts the power")
