@@ -6,10 +6,10 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,6 +66,20 @@ class AuditFilter(BaseModel):
     q: str | None = Field(None, max_length=200)
     before: int | None = Field(None, ge=1)
     limit: int = Field(50, ge=1, le=500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        # HTML forms send empty fields as empty strings; they mean "no filter".
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v not in ("", None)}
+        return data
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        # Times without a zone are UTC, as the page shows them.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     def active(self) -> dict[str, Any]:
         """The filters that are set (for links and the export), without paging."""
