@@ -27,6 +27,10 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    def new_guest(self) -> tuple[str | None, str | None, int | None, str | None]:
+        """(node, type, vmid, name) of the guest an operation creates; all None for the others."""
+        return None, None, None, None
+
 
 class NoParams(Params):
     """For operations that take nothing."""

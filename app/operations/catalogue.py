@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from app.operations.backups import BACKUP
 from app.operations.base import Operation, Risk
+from app.operations.clone import CLONE, RESTORE
 from app.operations.power import POWER
+from app.operations.provision import CREATE_CT, CREATE_VM
 from app.operations.snapshots import SNAPSHOT
 
-CATALOGUE: dict[str, Operation] = {op.name: op for op in (*POWER, SNAPSHOT, BACKUP)}
+CATALOGUE: dict[str, Operation] = {
+    op.name: op for op in (*POWER, SNAPSHOT, BACKUP, CLONE, CREATE_VM, CREATE_CT, RESTORE)
+}
 
 
 def get_operation(name: str) -> Operation | None:

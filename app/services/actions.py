@@ -99,6 +99,8 @@ class ActionService:
             await self.deny(actor, op, target, raw, exc.message)
             raise Conflict(exc.message, field=exc.field) from None
         description = op.describe(guest, params)
+        if guest is None:
+            target = audit.Target(*params.new_guest())
         return await self._run(actor, op, ctx, params, target, description, warnings)
 
     async def _admit(
@@ -168,7 +170,7 @@ class ActionService:
         ctx: Context,
         description: str,
     ) -> audit.AuditEvent:
-        node = ctx.guest.node if ctx.guest else upid.split(":")[1]
+        node = target.node or upid.split(":")[1]
         draft = audit.Draft(op.name, op.risk, "started", target, values, upid=upid, message=description)
         async with self.sessions() as db:
             event = await audit.append_in(db, actor, draft)

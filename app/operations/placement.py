@@ -1,0 +1,57 @@
+"""Checks that provisioning shares: a free VMID, an online node, a storage that takes the content."""
+
+from __future__ import annotations
+
+from app.operations.base import Refused
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveRejected
+
+NODE = r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$"
+STORAGE = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
+# PVE's dns-name format; fields using it also set max_length=63.
+DNS_NAME = r"^[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?)*$"
+BRIDGE = r"^[A-Za-z][A-Za-z0-9_.\-]{0,14}$"
+
+
+async def free_vmid(pve: PveClient, wanted: int | None) -> int:
+    """The wanted VMID if free, or the next free one from /cluster/nextid (which PVE sends as a string)."""
+    try:
+        answer = await pve.get("/cluster/nextid", **({"vmid": wanted} if wanted else {}))
+    except PveRejected as exc:
+        raise Refused(exc.errors.get("vmid") or str(exc), field="vmid") from None
+    return int(answer)
+
+
+async def online_node(pve: PveClient, node: str) -> None:
+    """Refuse a node that is unknown or offline."""
+    resources = await pve.cluster_resources()
+    states = {n.node: n.online for n in resources.nodes}
+    if node not in states:
+        raise Refused(f"There is no node '{node}'; choose one of: {', '.join(sorted(states))}.", field="node")
+    if not states[node]:
+        raise Refused(f"Node {node} is offline.", field="node")
+
+
+async def storage_for(pve: PveClient, node: str, storage: str, content: str, field: str) -> None:
+    """Refuse a storage that is missing on the node or does not take this content."""
+    resources = await pve.cluster_resources()
+    fitting = sorted(
+        {
+            s.storage
+            for s in resources.storages
+            if s.node == node and content in s.content and s.status == "available"
+        }
+    )
+    if storage not in fitting:
+        offer = ", ".join(fitting) or "none"
+        raise Refused(
+            f"Storage '{storage}' cannot hold {content} on {node}; choose one of: {offer}.", field=field
+        )
+
+
+async def volume_exists(pve: PveClient, node: str, volid: str, content: str, field: str) -> None:
+    """Refuse a volume (ISO, template, backup) that its storage does not list."""
+    storage = volid.split(":", 1)[0]
+    items = await pve.get(f"/nodes/{node}/storage/{storage}/content", content=content)
+    if not any(isinstance(i, dict) and i.get("volid") == volid for i in items or []):
+        raise Refused(f"'{volid}' is not on storage {storage} as seen from {node}.", field=field)
