@@ -72,6 +72,7 @@ def pve(served_fake: ServedFake) -> Iterator[DemoPve]:
     fake: DemoPve = served_fake.pve
     yield fake
     fake.failures.clear()
+    fake.stalls.clear()
     fake.regain_quorum()
     for node in list(fake.nodes):
         fake.set_node_offline(node, offline=False)

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from app.config import Settings
+from app.db.engine import create_engine, session_factory
+from app.db.migrate import upgrade_database
+from app.db.models import Role
 from app.demo.fake import DemoPve
+from app.proxmox.client import PveClient
+from app.services import audit
+from app.services.actions import ActionService, OutcomeUnknown
+from app.services.audit_query import AuditFilter, list_events
+from app.services.auth import Principal
+from app.services.connection import pve_connection
+from tests.conftest import app_settings
 from tests.factories import make_token, make_user
+from tests.fakepve_thread import ServedFake
+
+ACTOR = audit.Actor(1, "alice", "session")
 
 
 def bearer(settings: Settings, role: str) -> dict[str, str]:
@@ -140,3 +155,28 @@ def test_operations_catalogue_lists_parameters(client: httpx.Client, settings: S
     assert names["snapshot"]["risk"] == "reversible"
     assert "vmstate" in names["snapshot"]["parameters"]["properties"]
     assert names["stop"]["confirm"].startswith("This cuts the power")
+
+
+async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown(
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path
+) -> None:
+    """The POST goes out and no answer comes: never a false success, the outcome is recorded as unknown."""
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    vm = next(v for v in pve.vms if v.status == "stopped" and not v.template and not v.lock)
+    pve.stall("POST", f"/qemu/{vm.vmid}/status/start", 2.0)
+    principal = Principal(1, "alice", Role.operator, "session")
+    try:
+        async with PveClient(pve_connection(settings)) as client:
+            with pytest.raises(OutcomeUnknown, match="may or may not have been made"):
+                await ActionService(client, sessions).execute(principal, ACTOR, "start", vm.vmid, {})
+        async with sessions() as db:
+            rows, _ = await list_events(db, AuditFilter(vmid=vm.vmid))
+        assert [r.outcome for r in rows] == ["unknown", "intent"]
+        assert "may or may not have been made" in (rows[0].message or "")
+    finally:
+        await engine.dispose()
+        served_fake.call(asyncio.sleep(2.5))  # the stalled start lands on the fake; then put the VM back
+        vm.status, vm.qmpstatus = "stopped", "stopped"
