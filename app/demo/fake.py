@@ -17,6 +17,7 @@ from app.demo.index import GuestIndex
 from app.demo.node_views import NodeViewsMixin
 from app.demo.resize import ResizeMixin
 from app.demo.restore import QemuRestoreMixin
+from app.demo.stalls import StallMixin
 from app.demo.units import GIB, config_bytes
 
 # Drives that can boot (not efidisk0 or tpmstate0), and the size option of a drive.
@@ -27,6 +28,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    StallMixin,
     NodeViewsMixin, CtRestoreMixin, QemuRestoreMixin, ResizeMixin, BackupsMixin, GuestIndex, FakePve
 ):
     """A FakePve for the demo and the tests: serve it like FakePve, seed it with app.demo.seed."""
