@@ -14,8 +14,12 @@ from app.proxmox.client import PveClient
 from app.services import auth
 from app.services.actions import ActionService
 from app.services.audit import Actor
+from app.services.backups import BackupService
 from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
+from app.services.guest_detail import GuestDetailService
+from app.services.ips import IpService
+from app.services.tasks import TaskService
 
 SESSION_COOKIE = "proxgate_session"
 T = TypeVar("T")
@@ -135,3 +139,17 @@ def require_role(role: Role) -> Callable[..., Coroutine[Any, Any, auth.Principal
 
 
 AdminDep = Annotated[auth.Principal, Depends(require_role(Role.admin))]
+
+
+def detail_service(request: Request, pve: PveDep) -> GuestDetailService:
+    """A detail builder over the app's shared address, backup and task services (and their caches)."""
+    return GuestDetailService(
+        pve,
+        get_service(request, IpService),
+        get_service(request, BackupService),
+        get_service(request, TaskService),
+    )
+
+
+DetailDep = Annotated[GuestDetailService, Depends(detail_service)]
+IpDep = Annotated[IpService, Depends(service_dep(IpService))]

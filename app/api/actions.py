@@ -10,9 +10,8 @@ from pydantic import BaseModel
 from app.deps import ActionsDep, PrincipalDep, actor_for, require_principal
 from app.operations.base import Operation
 from app.operations.catalogue import CATALOGUE, get_operation, needs_approval
-from app.services.audit import Target
 from app.services.errors import NotFound
-from app.web.csrf import CsrfFailed, verify_csrf
+from app.web.csrf import verify_csrf_audited
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
 OperationName = Annotated[
@@ -63,21 +62,10 @@ async def operations() -> list[dict[str, Any]]:
     return [_describe(op) for op in CATALOGUE.values()]
 
 
-async def _checked_csrf(request: Request, principal: PrincipalDep, actions: ActionsDep) -> None:
-    """CSRF for session callers (tokens are exempt); a refusal is audited as a denied attempt."""
-    try:
-        await verify_csrf(request, principal)
-    except CsrfFailed:
-        op = get_operation(request.path_params.get("operation", ""))
-        if op is not None:
-            vmid = request.path_params.get("vmid")
-            target = Target(vmid=int(vmid)) if vmid and str(vmid).isdigit() else Target()
-            await actions.deny(actor_for(request, principal), op, target, {}, "CSRF token missing or wrong")
-        raise
-
-
 @router.post(
-    "/guests/{vmid}/actions/{operation}", response_model=ActionOut, dependencies=[Depends(_checked_csrf)]
+    "/guests/{vmid}/actions/{operation}",
+    response_model=ActionOut,
+    dependencies=[Depends(verify_csrf_audited)],
 )
 async def guest_action(
     request: Request,
@@ -92,7 +80,7 @@ async def guest_action(
     return result.__dict__
 
 
-@router.post("/actions/{operation}", response_model=ActionOut, dependencies=[Depends(_checked_csrf)])
+@router.post("/actions/{operation}", response_model=ActionOut, dependencies=[Depends(verify_csrf_audited)])
 async def cluster_action(
     request: Request,
     principal: PrincipalDep,

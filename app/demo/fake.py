@@ -11,9 +11,12 @@ from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.server import params
 
+from app.demo.backup_info import BackupInfoMixin
 from app.demo.backups import BackupsMixin
+from app.demo.cluster_tasks import ClusterTasksMixin
 from app.demo.ct_restore import CtRestoreMixin
 from app.demo.index import GuestIndex
+from app.demo.local_content import LocalContentMixin
 from app.demo.node_views import NodeViewsMixin
 from app.demo.resize import ResizeMixin
 from app.demo.restore import QemuRestoreMixin
@@ -29,7 +32,16 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 class DemoPve(
     StallMixin,
-    NodeViewsMixin, CtRestoreMixin, QemuRestoreMixin, ResizeMixin, BackupsMixin, GuestIndex, FakePve
+    ClusterTasksMixin,
+    BackupInfoMixin,
+    LocalContentMixin,
+    NodeViewsMixin,
+    CtRestoreMixin,
+    QemuRestoreMixin,
+    ResizeMixin,
+    BackupsMixin,
+    GuestIndex,
+    FakePve,
 ):
     """A FakePve for the demo and the tests: serve it like FakePve, seed it with app.demo.seed."""
 

@@ -21,7 +21,8 @@ from app.proxmox.errors import PveTlsError
 __all__ = ["PinningBackend", "fingerprint_of", "make_transport", "make_ssl_context", "normalise_fingerprint"]
 
 # Connections the client keeps; pveproxy has few workers, so a small pool is plenty.
-LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=8, keepalive_expiry=4.0)
+# Every connection kept open may be reused: opening TLS afresh per request costs more than the request.
+LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16, keepalive_expiry=4.0)
 
 
 def normalise_fingerprint(text: str) -> str:

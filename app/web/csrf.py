@@ -8,7 +8,9 @@ import secrets
 
 from fastapi import Request, Response
 
-from app.deps import MaybePrincipalDep
+from app.deps import ActionsDep, MaybePrincipalDep, PrincipalDep, actor_for
+from app.operations.catalogue import get_operation
+from app.services.audit import Target
 from app.services.auth import Principal, same_secret
 from app.services.errors import Forbidden
 
@@ -69,3 +71,16 @@ async def verify_csrf(request: Request, principal: MaybePrincipalDep) -> None:
         expected = _prelogin_token(request, seed) if seed else None
     if not same_secret(given, expected):
         raise CsrfFailed("This form has expired or came from another site. Reload the page and try again.")
+
+
+async def verify_csrf_audited(request: Request, principal: PrincipalDep, actions: ActionsDep) -> None:
+    """verify_csrf for action routes: a refusal is also recorded in the audit log as a denied attempt."""
+    try:
+        await verify_csrf(request, principal)
+    except CsrfFailed:
+        op = get_operation(request.path_params.get("operation", ""))
+        vmid = str(request.path_params.get("vmid", ""))
+        if op is not None:
+            target = Target(vmid=int(vmid)) if vmid.isdigit() else Target()
+            await actions.deny(actor_for(request, principal), op, target, {}, "CSRF token missing or wrong")
+        raise

@@ -22,6 +22,7 @@ NAVIGATION = (
     ("backup_list", "Backups", "viewer"),
     ("task_list", "Tasks", "viewer"),
     ("ip_list", "IPs", "viewer"),
+    ("provision", "New guest", "operator"),
     ("approval_list", "Approvals", "viewer"),
     ("audit_list", "Audit", "viewer"),
     ("admin_users", "Users", "admin"),

@@ -18,3 +18,22 @@
     });
   });
 })();
+// Live tables are replaced every few seconds (hx-swap outerHTML); a wide table scrolled sideways on a phone
+// keeps its position instead of jumping back to the first column. Wrappers need an id to be recognised.
+(function () {
+  "use strict";
+  var offsets = {};
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    offsets = {};
+    event.detail.target.querySelectorAll(".table-wrap[id]").forEach(function (wrap) {
+      offsets[wrap.id] = wrap.scrollLeft;
+    });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    Object.keys(offsets).forEach(function (id) {
+      var wrap = document.getElementById(id);
+      if (wrap) { wrap.scrollLeft = offsets[id]; }
+    });
+    offsets = {};
+  });
+})();

@@ -1,0 +1,174 @@
+"""Backups across the cluster: every archive on every storage that holds backups, and the guests without."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field, replace
+
+from pydantic import TypeAdapter
+
+from app.proxmox.cache import SingleFlight
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError
+from app.proxmox.models import ClusterResources, PveModel, validate_rows
+from app.services.storage import StorageRow, StorageService, Volume, build_overview
+
+# Storages read at once: a cluster with many nodes and local backup storages is not hit all together.
+CONCURRENCY = 4
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One backup archive, where it lies, and the name of its guest when the guest still exists."""
+
+    volume: Volume
+    storage: str
+    node: str | None
+    guest_name: str | None = None
+
+    @property
+    def vmid(self) -> int | None:
+        """The guest the archive is of."""
+        return self.volume.owner
+
+    @property
+    def created(self) -> int | None:
+        """When it was taken (epoch seconds)."""
+        return self.volume.created
+
+    @property
+    def where(self) -> str:
+        """'nas-backup', or 'local on pve1' for a node's own storage."""
+        return f"{self.storage} on {self.node}" if self.node else self.storage
+
+    def age_days(self, now: float) -> float | None:
+        """Days since it was taken."""
+        return (now - self.created) / DAY if self.created else None
+
+
+@dataclass
+class BackupFilter:
+    """Which backups to show: a guest, a storage, an age window, or only each guest's newest."""
+
+    vmid: int | None = None
+    storage: str | None = None
+    older_than_days: int | None = None
+    newer_than_days: int | None = None
+    newest_per_guest: bool = False
+
+    def keeps(self, backup: Backup, now: float) -> bool:
+        """True if the backup passes the guest, storage and age tests."""
+        if self.vmid is not None and backup.vmid != self.vmid:
+            return False
+        if self.storage is not None and backup.storage != self.storage:
+            return False
+        if self.older_than_days is None and self.newer_than_days is None:
+            return True
+        age = backup.age_days(now)
+        if age is None:
+            return False
+        too_new = self.older_than_days is not None and age < self.older_than_days
+        too_old = self.newer_than_days is not None and age > self.newer_than_days
+        return not (too_new or too_old)
+
+
+@dataclass
+class BackupListing:
+    """Backups (newest first), the ids of the storages that hold backups, and what could not be read."""
+
+    backups: list[Backup]
+    storages: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class GuestWithoutBackup(PveModel):
+    """An entry of GET /cluster/backup-info/not-backed-up."""
+
+    vmid: int
+    type: str = ""
+    name: str | None = None
+
+
+_WITHOUT = TypeAdapter(list[GuestWithoutBackup])
+
+
+def newest_per_guest(backups: list[Backup]) -> list[Backup]:
+    """Each guest's newest backup (backups of no guest are all kept), newest first."""
+    newest: dict[int, Backup] = {}
+    rest: list[Backup] = []
+    for backup in backups:
+        if backup.vmid is None:
+            rest.append(backup)
+        elif backup.vmid not in newest or (backup.created or 0) > (newest[backup.vmid].created or 0):
+            newest[backup.vmid] = backup
+    return sorted([*newest.values(), *rest], key=lambda b: -(b.created or 0))
+
+
+class BackupService:
+    """Reads the backups of every storage, each shared storage once and each local one per node."""
+
+    def __init__(self, pve: PveClient) -> None:
+        self.pve = pve
+        self._storage = StorageService(pve)
+        # As fresh as the cluster index: a few seconds in production, shared by concurrent page views.
+        self._scan: SingleFlight[BackupListing] = SingleFlight(pve.connection.resources_ttl)
+
+    async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
+        """The backups that pass the filter, newest first."""
+        listing = await self._scan.get(self._read_all)
+        wanted = wanted or BackupFilter()
+        now = time.time()
+        kept = [b for b in listing.backups if wanted.keeps(b, now)]
+        if wanted.newest_per_guest:
+            kept = newest_per_guest(kept)
+        return replace(listing, backups=kept)
+
+    async def backups_for_guest(self, vmid: int) -> list[Backup]:
+        """Every backup of one guest, newest first."""
+        return (await self.list_backups(BackupFilter(vmid=vmid))).backups
+
+    async def not_backed_up(self) -> list[GuestWithoutBackup]:
+        """GET /cluster/backup-info/not-backed-up: the guests no backup job covers (needs Sys.Audit on /)."""
+        data = await self.pve.get("/cluster/backup-info/not-backed-up")
+        rows = validate_rows(_WITHOUT, data if isinstance(data, list) else [])
+        return sorted(rows, key=lambda g: g.vmid)
+
+    def invalidate(self) -> None:
+        """Forget the cached listing (after a backup was made or deleted)."""
+        self._scan.invalidate()
+
+    async def _read_all(self) -> BackupListing:
+        resources = await self.pve.cluster_resources()
+        rows = [row for row in build_overview(resources).storages if "backup" in row.content]
+        listing = BackupListing([], sorted({row.storage for row in rows}))
+        readable = []
+        for row in rows:
+            if row.offline:
+                nodes = ", ".join(row.nodes)
+                listing.problems.append(f"Backups on {row.label} are not listed: node {nodes} is offline.")
+            else:
+                readable.append(row)
+        limit = asyncio.Semaphore(CONCURRENCY)
+        for found, problem in await asyncio.gather(*(self._read(row, resources, limit) for row in readable)):
+            listing.backups += found
+            if problem:
+                listing.problems.append(problem)
+        listing.backups.sort(key=lambda b: (-(b.created or 0), b.volume.volid))
+        return listing
+
+    async def _read(
+        self, row: StorageRow, resources: ClusterResources, limit: asyncio.Semaphore
+    ) -> tuple[list[Backup], str | None]:
+        async with limit:
+            try:
+                volumes = await self._storage.volumes(row, row.home, "backup")
+            except PveError as exc:
+                return [], f"Backups on {row.label} could not be read: {exc}"
+        node = None if row.shared else row.node
+        found = []
+        for volume in volumes:
+            guest = resources.guest(volume.owner) if volume.owner is not None else None
+            found.append(Backup(volume, row.storage, node, guest.name if guest else None))
+        return found, None

@@ -1,0 +1,28 @@
+"""The guest inventory: list, search, filter, sort and page the cluster's guests from the cached index."""
+
+from app.services.inventory.index import Facet, Facets, InventoryIndex
+from app.services.inventory.query import (
+    DEFAULT_PER_PAGE,
+    NUMERIC_FIELDS,
+    PER_PAGE_CHOICES,
+    SORT_FIELDS,
+    STATUSES,
+    GuestQuery,
+)
+from app.services.inventory.service import GuestPage, InventoryService, IpLookup, SearchOutcome
+
+__all__ = [
+    "DEFAULT_PER_PAGE",
+    "NUMERIC_FIELDS",
+    "PER_PAGE_CHOICES",
+    "SORT_FIELDS",
+    "STATUSES",
+    "Facet",
+    "Facets",
+    "GuestPage",
+    "GuestQuery",
+    "InventoryIndex",
+    "InventoryService",
+    "IpLookup",
+    "SearchOutcome",
+]

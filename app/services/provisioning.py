@@ -1,0 +1,56 @@
+"""What the 'new guest' forms offer: online nodes, templates, ISO images and the storages that fit."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError
+
+# Content listings per storage: bounded, since a cluster can have many storages.
+CONCURRENCY = 4
+
+
+@dataclass
+class ProvisionChoices:
+    """Choices for the create forms, and what could not be listed."""
+
+    nodes: list[str] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    isos: list[str] = field(default_factory=list)
+    disk_storages: list[str] = field(default_factory=list)
+    rootfs_storages: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+async def provision_choices(pve: PveClient) -> ProvisionChoices:
+    """Read the cluster view once and the ISO/template lists of each storage that holds them."""
+    resources = await pve.cluster_resources()
+    online = {n.node for n in resources.nodes if n.online}
+    usable = [s for s in resources.storages if s.node in online and s.status == "available"]
+    choices = ProvisionChoices(
+        nodes=sorted(online),
+        disk_storages=sorted({s.storage for s in usable if "images" in s.content}),
+        rootfs_storages=sorted({s.storage for s in usable if "rootdir" in s.content}),
+    )
+    # One node per storage is enough: shared storages list the same everywhere, local ones are per node.
+    wanted = {(s.storage, kind): s.node for s in usable for kind in ("vztmpl", "iso") if kind in s.content}
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def listing(storage: str, kind: str, node: str) -> list[str]:
+        async with limit:
+            try:
+                items = await pve.get(f"/nodes/{node}/storage/{storage}/content", content=kind)
+            except PveError as exc:
+                choices.problems.append(f"{storage}: {exc}")
+                return []
+        return [str(i["volid"]) for i in items or [] if isinstance(i, dict) and i.get("volid")]
+
+    keys = list(wanted)
+    lists = await asyncio.gather(*(listing(storage, kind, wanted[(storage, kind)]) for storage, kind in keys))
+    for (_storage, kind), volids in zip(keys, lists, strict=True):
+        (choices.templates if kind == "vztmpl" else choices.isos).extend(volids)
+    choices.templates = sorted(set(choices.templates))
+    choices.isos = sorted(set(choices.isos))
+    return choices

@@ -1,0 +1,65 @@
+"""The IP inventory (/ips): every address Proxmox knows, a prefix filter, and free addresses in a subnet."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from app.deps import IpDep, require_principal
+from app.proxmox.errors import PveError
+from app.services.errors import Invalid
+from app.services.ip_results import CANNOT_SEE
+from app.services.subnets import MAX_FILTER_LENGTH
+from app.web.pve_links import guest_href
+from app.web.templating import render
+
+router = APIRouter(tags=["ips"], dependencies=[Depends(require_principal)])
+# Room for stray spaces; the service says plainly why anything longer or not address-like is refused.
+TextQuery = Query(max_length=2 * MAX_FILTER_LENGTH)
+
+
+def _url(request: Request, name: str, **params: str) -> str:
+    """The route's path with the non-empty params as its query."""
+    path = str(request.app.url_path_for(name))
+    query = {k: v for k, v in params.items() if v}
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def _context(request: Request, **values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"guest_href": guest_href(request), "cannot_see": CANNOT_SEE, "cidr": ""}
+    return base | values
+
+
+@router.get("/ips", name="ip_list")
+async def ip_list(request: Request, service: IpDep, prefix: Annotated[str, TextQuery] = "") -> Response:
+    """Every address of every guest, filtered by an address, its start or a CIDR; HTMX gets the table alone."""
+    prefix = prefix.strip()
+    context = _context(request, prefix=prefix, self_url=_url(request, "ip_list", prefix=prefix))
+    status = 200
+    try:
+        context["inventory"] = await service.inventory(prefix)
+    except Invalid as exc:
+        context["prefix_error"], status = exc.message, exc.status
+    except PveError as exc:
+        context["problem"] = str(exc)
+    page, partial = "pages/ips/index.html", "partials/ips/_inventory.html"
+    return render(request, page, context, partial=partial, status_code=status)
+
+
+@router.get("/ips/free", name="ip_free")
+async def ip_free(request: Request, service: IpDep, cidr: Annotated[str, TextQuery] = "") -> Response:
+    """Unused host addresses of a subnet, and plainly what Proxmox cannot see."""
+    context = _context(request, cidr=cidr.strip())
+    status = 200
+    if context["cidr"]:
+        try:
+            context["free"] = await service.free_addresses(cidr)
+        except Invalid as exc:
+            context["cidr_error"], status = exc.message, exc.status
+        except PveError as exc:
+            context["free_problem"] = str(exc)
+    page, partial = "pages/ips/free.html", "partials/ips/_free.html"
+    return render(request, page, context, partial=partial, status_code=status)

@@ -1,0 +1,92 @@
+"""GET /api/v1/storage, its content, /api/v1/backups and /api/v1/backups/not-backed-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.demo.fake import DemoPve
+from tests.backup_guests import (
+    CT,
+    HOSTILE_NAME,
+    HOSTILE_NOTES,
+    VM,
+    FakeApi,
+    Made,
+    api_of,
+    backups_made,
+)
+from tests.factories import make_token, make_user
+from tests.fakepve_thread import ServedFake
+
+
+@pytest.fixture
+def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
+    """A client of the fake with the app's token."""
+    yield from api_of(served_fake)
+
+
+@pytest.fixture
+def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
+    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
+    yield from backups_made(pve, fake_api)
+
+
+@pytest.fixture
+def api(client: httpx.Client, settings: Settings) -> httpx.Client:
+    """The app client with a viewer's bearer token."""
+    client.headers["Authorization"] = f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"
+    return client
+
+
+def test_storage_list(api: httpx.Client, pve: DemoPve) -> None:
+    body = api.get("/api/v1/storage").json()
+    nas = [s for s in body if s["storage"] == "nas-backup"]
+    assert len(nas) == 1 and nas[0]["shared"] and nas[0]["warn"] and nas[0]["percent"] > 85
+    assert sorted(s["node"] for s in body if s["storage"] == "local") == sorted(pve.nodes)
+
+
+def test_storage_content(api: httpx.Client, backup_guests: Made) -> None:
+    answer = api.get("/api/v1/storage/pve1/local/content", params={"content": "backup"})
+    assert answer.status_code == 200
+    mine = next(v for v in answer.json() if v["volid"] == backup_guests.local_backup)
+    assert mine["notes"] == HOSTILE_NOTES and mine["vmid"] == VM and mine["guest_type"] == "qemu"
+    assert {v["content"] for v in answer.json()} == {"backup"}
+    assert api.get("/api/v1/storage/pve1/nope/content").status_code == 404
+    bad = api.get("/api/v1/storage/pve_1/local/content")
+    assert bad.status_code == 422 and bad.json()["detail"] == "value does not look like a valid node name"
+
+
+def test_storage_content_403_names_the_privilege(api: httpx.Client, pve: DemoPve) -> None:
+    pve.fail(
+        "GET",
+        "/nodes/pve1/storage/local/content",
+        403,
+        "Permission check failed (/storage/local, Datastore.Audit|Datastore.AllocateSpace)",
+    )
+    answer = api.get("/api/v1/storage/pve1/local/content")
+    assert answer.status_code == 403 and "Datastore.Audit" in answer.json()["detail"]
+
+
+def test_backups_with_filters(api: httpx.Client, backup_guests: Made) -> None:
+    body = api.get("/api/v1/backups", params={"guest": VM}).json()
+    assert [b["volid"] for b in body["backups"]] == [backup_guests.local_backup, backup_guests.offsite_backup]
+    local = body["backups"][0]
+    assert (local["storage"], local["node"], local["guest_name"]) == ("local", "pve1", HOSTILE_NAME)
+    newest = api.get("/api/v1/backups", params={"guest": VM, "newest": "true"}).json()["backups"]
+    assert [b["volid"] for b in newest] == [backup_guests.local_backup]
+    old = api.get("/api/v1/backups", params={"guest": VM, "older_than": 5}).json()["backups"]
+    assert [b["volid"] for b in old] == [backup_guests.offsite_backup]
+    assert api.get("/api/v1/backups", params={"newer_than": "x"}).status_code == 422
+
+
+def test_not_backed_up(api: httpx.Client, pve: DemoPve, backup_guests: Made) -> None:
+    body = api.get("/api/v1/backups/not-backed-up").json()
+    assert {"vmid": CT, "name": "nobackup-9102", "type": "lxc"} in body
+    assert VM not in [g["vmid"] for g in body]
+    pve.fail("GET", "/cluster/backup-info/not-backed-up", 403, "Permission check failed (/, Sys.Audit)")
+    refused = api.get("/api/v1/backups/not-backed-up")
+    assert refused.status_code == 403 and "Sys.Audit" in refused.json()["detail"]

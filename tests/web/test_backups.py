@@ -1,0 +1,121 @@
+"""The backups page: all archives across storages, filters, newest per guest, the guests without."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.demo.fake import DemoPve
+from tests.backup_guests import (
+    CT,
+    VM,
+    FakeApi,
+    Made,
+    api_of,
+    backups_made,
+)
+from tests.factories import make_user, signed_in
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer
+
+
+@pytest.fixture
+def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
+    """A client of the fake with the app's token."""
+    yield from api_of(served_fake)
+
+
+@pytest.fixture
+def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
+    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
+    yield from backups_made(pve, fake_api)
+
+
+@pytest.fixture
+def viewer(app_server: AppServer, settings: Settings) -> Iterator[httpx.Client]:
+    """A signed-in viewer."""
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        yield http
+
+
+def backup_rows(html: str) -> dict[str, str]:
+    """volid -> its row in the backup table."""
+    table = html.split('id="backup-table"', 1)[1].split("</table>", 1)[0]
+    return {m.group(1): m.group(0) for m in re.finditer(r'<tr data-volid="([^"]+)".*?</tr>', table, re.S)}
+
+
+def test_all_backups_with_hostile_names_and_notes_as_text(viewer: httpx.Client, backup_guests: Made) -> None:
+    page = viewer.get("/backups")
+    assert page.status_code == 200
+    found = backup_rows(page.text)
+    assert {backup_guests.local_backup, backup_guests.offsite_backup} <= set(found)
+    assert any(volid.startswith("nas-backup:") for volid in found)
+    local = found[backup_guests.local_backup]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in local and "on pve1" in local
+    assert "&lt;script&gt;alert(&#39;notes&#39;)&lt;/script&gt;" in local
+    assert "<img src=x" not in page.text and "<script>alert" not in page.text
+    assert 'aria-current="page">Backups<' in page.text
+
+
+def test_filters_and_newest_per_guest(viewer: httpx.Client, backup_guests: Made) -> None:
+    def volids(**params: object) -> set[str]:
+        answer = viewer.get("/backups", params={k: str(v) for k, v in params.items()})
+        assert answer.status_code == 200
+        return set(backup_rows(answer.text))
+
+    both = {backup_guests.local_backup, backup_guests.offsite_backup}
+    assert volids(guest=VM) == both
+    assert volids(guest=VM, storage="offsite-backup") == {backup_guests.offsite_backup}
+    assert volids(guest=VM, older_than=5) == {backup_guests.offsite_backup}
+    assert volids(guest=VM, newer_than=5) == {backup_guests.local_backup}
+    assert volids(guest=VM, newest=1) == {backup_guests.local_backup}
+    newest = viewer.get("/backups", params={"newest": "1"}).text
+    vmids = re.findall(r'<tr data-volid="[^"]+" data-vmid="(\d+)"', newest)
+    assert len(vmids) == len(set(vmids)) > 10
+    empty_form = viewer.get("/backups?guest=&storage=&older_than=&newer_than=")
+    assert empty_form.status_code == 200 and backup_guests.local_backup in empty_form.text
+
+
+def test_bad_filters_are_refused(viewer: httpx.Client, pve: DemoPve) -> None:
+    before = len(pve.requests)
+    assert viewer.get("/backups", params={"guest": "12"}).status_code == 422
+    bad = viewer.get("/backups", params={"storage": "no/such"})
+    assert bad.status_code == 422 and "illegal characters" in bad.text
+    assert viewer.get("/backups", params={"older_than": "-1"}).status_code == 422
+    assert len(pve.requests) == before
+
+
+def test_guests_without_backup_are_listed(viewer: httpx.Client, backup_guests: Made) -> None:
+    page = viewer.get("/backups").text
+    section = page.split('id="without-table"', 1)[1].split("</table>", 1)[0]
+    row = re.search(rf'<tr data-vmid="{CT}">.*?</tr>', section, re.S)
+    assert row and "nobackup-9102" in row.group(0) and "none" in row.group(0)
+    assert f'<tr data-vmid="{VM}">' not in section
+
+
+def test_missing_privileges_and_offline_nodes_are_explained(viewer: httpx.Client, pve: DemoPve) -> None:
+    pve.fail("GET", "/cluster/backup-info/not-backed-up", 403, "Permission check failed (/, Sys.Audit)")
+    pve.fail(
+        "GET",
+        "/nodes/pve2/storage/local/content",
+        403,
+        "Permission check failed (/storage/local, Datastore.Audit|Datastore.AllocateSpace)",
+    )
+    pve.set_node_offline("pve3")
+    time.sleep(0.6)
+    page = viewer.get("/backups").text
+    assert re.search(r'id="without-problem">[^<]*Sys\.Audit', page)
+    assert re.search(r"Backups on local on pve2 could not be read:[^<]*Datastore\.Audit", page)
+    assert "Backups on local on pve3 are not listed: node pve3 is offline." in page
+    assert any(volid.startswith("nas-backup:") for volid in backup_rows(page))
+
+
+def test_filter_form_answers_htmx_with_the_list_only(viewer: httpx.Client, backup_guests: Made) -> None:
+    answer = viewer.get("/backups", params={"guest": str(VM)}, headers={"HX-Request": "true"})
+    assert answer.text.lstrip().startswith('<div id="backup-list"') and "<html" not in answer.text
+    assert set(backup_rows(answer.text)) == {backup_guests.local_backup, backup_guests.offsite_backup}

@@ -1,0 +1,124 @@
+"""The guest page: everything about one guest, hostile names as text, and bad days said plainly."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.demo.fake import DemoPve
+from tests.factories import make_user, signed_in
+from tests.servers import AppServer
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def viewer(app_server: AppServer, settings: Settings) -> Iterator[httpx.Client]:
+    """A signed-in viewer."""
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        yield http
+
+
+@pytest.fixture
+def hostile_vm(pve: DemoPve) -> Iterator[Any]:
+    """VM 9601 with a hostile name, description and snapshot description; removed afterwards."""
+    vm = pve.add_vm(
+        9601,
+        "evil",
+        node="pve1",
+        status="stopped",
+        config={"scsi0": "local-lvm:vm-9601-disk-0,size=8G", "description": HOSTILE, "tags": "x;<b>y</b>"},
+    )
+    vm.name = vm.config["name"] = HOSTILE
+    vm.snapshots["s1"] = {"snaptime": 1700000000, "description": HOSTILE, "snapstate": None}
+    time.sleep(0.6)
+    yield vm
+    pve.vms.remove(vm)
+
+
+def test_viewer_sees_disks_addresses_snapshots_backups_and_tasks(viewer: httpx.Client, pve: DemoPve) -> None:
+    vm = next(v for v in pve.vms if v.snapshots and v.agent and v.status == "running" and not v.template)
+    page = viewer.get(f"/guests/{vm.vmid}")
+    assert page.status_code == 200
+    html = page.text
+    assert f'<h1>VM {vm.vmid} <span class="guest-name">{vm.name}</span></h1>' in html
+    disks = re.findall(r'data-disk="([^"]+)"', html)
+    assert disks and all(k in vm.config for k in disks)
+    for name in vm.snapshots:
+        assert f'data-snapshot="{name}"' in html
+    assert 'data-snapshot="current"' in html
+    assert re.search(r'data-ip="\d+\.\d+\.\d+\.\d+"', html), "agent addresses are listed"
+    assert 'data-ip="127.0.0.1"' not in html
+    assert 'id="power-actions"' not in html, "a viewer gets no buttons"
+
+
+def test_hostile_names_render_as_text(viewer: httpx.Client, hostile_vm: Any) -> None:
+    html = viewer.get(f"/guests/{hostile_vm.vmid}").text
+    assert HOSTILE not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>y</b>" not in html
+
+
+def test_unknown_guest_is_a_404(viewer: httpx.Client) -> None:
+    answer = viewer.get("/guests/999999")
+    assert answer.status_code == 404
+    assert "There is no guest 999999." in answer.text
+
+
+def test_agent_not_running_is_noted(viewer: httpx.Client, pve: DemoPve) -> None:
+    vm = next((v for v in pve.vms if v.status == "running" and "agent" in v.config and not v.agent), None)
+    if vm is None:
+        pytest.skip("the seed has no VM whose agent is configured but silent")
+    html = viewer.get(f"/guests/{vm.vmid}").text
+    assert "agent" in re.search(r'id="guest-addresses">(.*?)</section>', html, re.S).group(1).lower()  # type: ignore[union-attr]
+
+
+def test_a_403_on_one_section_names_the_privilege_and_the_rest_shows(
+    viewer: httpx.Client, pve: DemoPve
+) -> None:
+    vm = next(v for v in pve.vms if v.snapshots and not v.template)
+    pve.fail("GET", f"/qemu/{vm.vmid}/snapshot", 403, f"Permission check failed (/vms/{vm.vmid}, VM.Audit)")
+    html = viewer.get(f"/guests/{vm.vmid}").text
+    assert 'data-section="snapshots">The snapshots could not be read:' in html
+    assert "VM.Audit" in html
+    assert 'id="disk-table"' in html
+
+
+def test_offline_node_is_said_plainly_and_offers_no_actions(
+    app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    vm = next(v for v in pve.vms if v.node == "pve3" and not v.template)
+    pve.set_node_offline("pve3")
+    time.sleep(0.6)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        html = http.get(f"/guests/{vm.vmid}").text
+    assert "Node pve3 is offline" in html
+    assert 'data-op="' not in html and 'id="snapshot-form"' not in html
+
+
+def test_operator_form_post_starts_a_task_and_shows_it(
+    app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    vm = next(v for v in pve.vms if v.status == "running" and not v.template and not v.lock)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        answer = http.post(
+            f"/guests/{vm.vmid}/actions/snapshot",
+            data={"snapname": "web-form", "description": ""},
+            headers={"HX-Request": "true"},
+        )
+        assert answer.status_code == 200
+        assert "Take snapshot &#39;web-form&#39; of VM" in answer.text and ": started." in answer.text
+        assert 'id="action-task-link"' in answer.text
+        bad = http.post(
+            f"/guests/{vm.vmid}/actions/snapshot", data={"snapname": "9"}, headers={"HX-Request": "true"}
+        )
+        assert bad.status_code == 422
+        assert bad.headers["HX-Retarget"] == "#toasts"
+        assert "snapname: use 2–40 characters" in bad.text
+    assert "web-form" in pve.vm(vm.vmid).snapshots
