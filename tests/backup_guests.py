@@ -12,8 +12,7 @@ import httpx
 
 from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient, PveConnection
-from tests.conftest import TOKEN_ID, TOKEN_SECRET
-from tests.fakepve_thread import ServedFake
+from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_NOTES = "<script>alert('notes')</script> before the upgrade"

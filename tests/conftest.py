@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,11 +16,11 @@ from app.config import Settings, load_settings
 from app.db.engine import sync_url
 from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
-from tests.fakepve_thread import ServedFake
+from app.proxmox.client import PveClient
+from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
+from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.servers import AppServer
 
-TOKEN_ID = "root@pam!proxgate"
-TOKEN_SECRET = "5ab0c1f8-0d2c-4a5e-9a53-8e0f7c4c2e11"
 # CI sets this to a fresh PostgreSQL database for the second run of the suite.
 DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
@@ -79,6 +79,25 @@ def pve(served_fake: ServedFake) -> Iterator[DemoPve]:
     fake.slow_network(0.0)
     fake.flaky_network()
     fake.acl = None
+
+
+@pytest.fixture
+def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
+    """A client of the fake with the app's token, for making state (backups, tasks) as Proxmox would."""
+    yield from api_of(served_fake)
+
+
+@pytest.fixture
+def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
+    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
+    yield from backups_made(pve, fake_api)
+
+
+@pytest.fixture
+async def pve_client(served_fake: ServedFake) -> AsyncIterator[PveClient]:
+    """The app's client of the shared fake, without a resources cache."""
+    async for client in client_of(served_fake):
+        yield client
 
 
 def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overrides: object) -> Settings:

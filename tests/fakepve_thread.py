@@ -15,6 +15,9 @@ from fakepve.server import FakePve, settle
 
 T = TypeVar("T")
 START_TIMEOUT = 30
+# The API token the app under test uses on the fake.
+TOKEN_ID = "root@pam!proxgate"
+TOKEN_SECRET = "5ab0c1f8-0d2c-4a5e-9a53-8e0f7c4c2e11"
 
 
 class ServedFake:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -11,25 +9,9 @@ from app.config import Settings
 from app.demo.fake import DemoPve
 from tests.backup_guests import (
     VM,
-    FakeApi,
     Made,
-    api_of,
-    backups_made,
 )
 from tests.factories import make_token, make_user
-from tests.fakepve_thread import ServedFake
-
-
-@pytest.fixture
-def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
-    """A client of the fake with the app's token."""
-    yield from api_of(served_fake)
-
-
-@pytest.fixture
-def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
-    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
-    yield from backups_made(pve, fake_api)
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 
 from app.demo.fake import DemoPve
@@ -15,33 +13,9 @@ from tests.backup_guests import (
     HOSTILE_NAME,
     HOSTILE_NOTES,
     VM,
-    FakeApi,
     Made,
-    api_of,
-    backups_made,
-    client_of,
     content_reads,
 )
-from tests.fakepve_thread import ServedFake
-
-
-@pytest.fixture
-def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
-    """A client of the fake with the app's token."""
-    yield from api_of(served_fake)
-
-
-@pytest.fixture
-def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
-    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
-    yield from backups_made(pve, fake_api)
-
-
-@pytest.fixture
-async def pve_client(served_fake: ServedFake) -> AsyncIterator[PveClient]:
-    """The app's client of the shared fake, without a resources cache."""
-    async for client in client_of(served_fake):
-        yield client
 
 
 async def test_every_backup_storage_is_read_shared_ones_once(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from ipaddress import ip_address
 from typing import Any
 
@@ -25,16 +25,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def pve_client(served_fake: ServedFake) -> AsyncIterator[PveClient]:
-    """A client of the session's fake that never caches /cluster/resources."""
-    connection = PveConnection(
-        served_fake.address, TOKEN_ID, TOKEN_SECRET, fingerprint=served_fake.fingerprint, resources_ttl=0
-    )
-    async with PveClient(connection) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,34 +17,10 @@ from app.services.storage import StorageService, Volume, parse_backup_volid
 from tests.backup_guests import (
     HOSTILE_NOTES,
     VM,
-    FakeApi,
     Made,
-    api_of,
-    backups_made,
-    client_of,
 )
-from tests.fakepve_thread import ServedFake
 
 SAMPLES = Path(__file__).parents[1] / "proxmox" / "samples"
-
-
-@pytest.fixture
-def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
-    """A client of the fake with the app's token."""
-    yield from api_of(served_fake)
-
-
-@pytest.fixture
-def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
-    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
-    yield from backups_made(pve, fake_api)
-
-
-@pytest.fixture
-async def pve_client(served_fake: ServedFake) -> AsyncIterator[PveClient]:
-    """The app's client of the shared fake, without a resources cache."""
-    async for client in client_of(served_fake):
-        yield client
 
 
 def test_vzdump_names_are_parsed() -> None:

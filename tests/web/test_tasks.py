@@ -18,25 +18,10 @@ from tests.backup_guests import (
     FakeApi,
     Made,
     add_guests,
-    api_of,
-    backups_made,
     remove_guests,
 )
 from tests.factories import make_user, signed_in
-from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer
-
-
-@pytest.fixture
-def fake_api(served_fake: ServedFake) -> Iterator[FakeApi]:
-    """A client of the fake with the app's token."""
-    yield from api_of(served_fake)
-
-
-@pytest.fixture
-def backup_guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[Made]:
-    """Guests 9101 (backed up twice, hostile name and notes) and 9102 (never), and a failed vzdump."""
-    yield from backups_made(pve, fake_api)
 
 
 @pytest.fixture
