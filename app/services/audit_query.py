@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.db.audit import AuditEvent
-from app.services.audit import canonical_time
+from app.services.audit import HASHED_FIELDS, canonical_time
 
 OUTCOMES = (
     "intent",
@@ -29,28 +29,8 @@ OUTCOMES = (
     "approved",
     "rejected",
 )
-EXPORT_COLUMNS = (
-    "seq",
-    "at",
-    "actor_name",
-    "auth_method",
-    "source_ip",
-    "user_agent",
-    "request_id",
-    "operation",
-    "risk",
-    "node",
-    "guest_type",
-    "vmid",
-    "target_name",
-    "params",
-    "outcome",
-    "upid",
-    "message",
-    "approval_id",
-    "prev_hash",
-    "hash",
-)
+# Everything hashed (but the actor's internal id, which means nothing outside this database), and the hash.
+EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")
 
 
 class AuditFilter(BaseModel):
