@@ -8,6 +8,7 @@ at most once per resources_ttl per process; so these are plain validated models 
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from dataclasses import dataclass, field
@@ -251,6 +252,18 @@ class ClusterResources:
     @classmethod
     def from_api(cls, data: list[dict[str, Any]], fetched_at: datetime) -> ClusterResources:
         """Parse the array PVE returns; pools, SDN zones and other kinds are left out."""
+        # Tens of thousands of new objects would set off several full collections that walk every object
+        # the process holds; none of them can be garbage yet, so collecting is paused while they are made.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._parse(data, fetched_at)
+        finally:
+            if paused:
+                gc.enable()
+
+    @classmethod
+    def _parse(cls, data: list[dict[str, Any]], fetched_at: datetime) -> ClusterResources:
         rows: dict[str, list[Any]] = {"guest": [], "node": [], "storage": []}
         for row in data:
             kind = KINDS.get(str(row.get("type"))) if isinstance(row, dict) else None

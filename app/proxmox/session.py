@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+import orjson
 
 from app.proxmox.connection import PveConnection
 from app.proxmox.errors import PveError, PveTlsError, PveUnavailable
@@ -185,7 +186,8 @@ class PveSession:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                body = response.json()
+                # orjson: /cluster/resources of a big cluster is megabytes; it decodes ~2x faster than json.
+                body = orjson.loads(response.content)
             except ValueError:
                 raise PveError(
                     "PVE answered with something that is not JSON", status=status, method=method, path=path
