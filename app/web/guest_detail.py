@@ -27,6 +27,7 @@ async def detail_context(request: Request, view: GuestDetail, pve: Any) -> dict[
         "backup_storages": await backup_storages(pve, view.guest.node) if not view.node_offline else [],
         "nodes": sorted(n.node for n in resources.nodes if n.online),
         "default_snapname": default_snapname(),
+        "can_restore": request.state.principal.can("operator") and not view.node_offline,
     }
 
 

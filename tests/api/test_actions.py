@@ -180,3 +180,61 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown(
         await engine.dispose()
         served_fake.call(asyncio.sleep(2.5))  # the stalled start lands on the fake; then put the VM back
         vm.status, vm.qmpstatus = "stopped", "stopped"
+
+
+def test_csrf_and_preflight_refusals_are_audited(
+    client: httpx.Client, app_server: Any, settings: Settings, pve: DemoPve
+) -> None:
+    from tests.factories import signed_in
+
+    vm = next(v for v in pve.vms if v.status == "running" and not v.lock and not v.template)
+    name = make_user(settings, "operator")
+    with signed_in(app_server.url, name) as http:
+        del http.headers["X-CSRF-Token"]
+        assert http.post(f"/guests/{vm.vmid}/actions/reboot", data={}).status_code == 403
+    headers = bearer(settings, "operator")
+    assert client.post(f"/api/v1/guests/{vm.vmid}/actions/start", json={}, headers=headers).status_code == 409
+    denied = client.get(
+        "/api/v1/audit", params={"vmid": vm.vmid, "outcome": "denied"}, headers=headers
+    ).json()
+    messages = [(e["actor_name"], e["operation"], e["message"]) for e in denied["items"]]
+    assert (name, "reboot", "CSRF token missing or wrong") in messages
+    assert any(
+        op == "start" and msg == f"VM {vm.vmid} {vm.name} is already running." for _a, op, msg in messages
+    )
+
+
+async def test_watcher_finishes_tasks_left_by_an_earlier_process(
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path
+) -> None:
+    """A watch row written before a restart is picked up by the next process and ended exactly once."""
+    from app.db.watches import TaskWatch
+    from app.services.task_watch import TaskWatcher
+
+    upid = served_fake.call(pve.backup(next(v.vmid for v in pve.vms if not v.lock), secs=0))
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path)
+    engine = create_engine(settings.resolved_database_url)
+    sessions = session_factory(engine)
+    async with sessions() as db:
+        db.add(
+            TaskWatch(
+                upid=upid,
+                node=upid.split(":")[1],
+                operation="backup",
+                risk="reversible",
+                actor_name="alice",
+                auth_method="session",
+            )
+        )
+        await db.commit()
+    try:
+        async with PveClient(pve_connection(settings)) as client:
+            first, second = TaskWatcher(client, sessions), TaskWatcher(client, sessions)
+            assert await first.poll_once() == 1
+            assert await second.poll_once() == 0
+        async with sessions() as db:
+            rows, _ = await list_events(db, AuditFilter(q=upid))
+        assert [(r.outcome, r.message) for r in rows] == [("succeeded", "OK")]
+    finally:
+        await engine.dispose()

@@ -20,14 +20,15 @@ from tests.servers import free_port
 PASSWORD = "demo-password-1"
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A running `proxgate demo` with a known password; its URL and process."""
+@pytest.fixture(params=["demo", "up"])
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A running demo with a known password, from `proxgate demo` or from `proxgate up` (what `make run` calls)
+    with no Proxmox configured; its URL and process."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PROXGATE_", "DATABASE_URL"))}
-    env.update(HOME=str(tmp_path), PROXGATE_DATA_DIR=str(tmp_path / "data"))
+    env.update(HOME=str(tmp_path), PROXGATE_DATA_DIR=str(tmp_path / "data"), PROXGATE_DEMO_PASSWORD=PASSWORD)
     process = subprocess.Popen(  # noqa: S603 (our own command)
-        [sys.executable, "-m", "app.cli", "demo", "--port", str(port), "--demo-password", PASSWORD],
+        [sys.executable, "-m", "app.cli", request.param, "--port", str(port)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

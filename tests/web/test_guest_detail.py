@@ -73,8 +73,7 @@ def test_unknown_guest_is_a_404(viewer: httpx.Client) -> None:
 
 def test_agent_not_running_is_noted(viewer: httpx.Client, pve: DemoPve) -> None:
     vm = next((v for v in pve.vms if v.status == "running" and "agent" in v.config and not v.agent), None)
-    if vm is None:
-        pytest.skip("the seed has no VM whose agent is configured but silent")
+    assert vm is not None, "the seed has a VM whose agent is configured but silent"
     html = viewer.get(f"/guests/{vm.vmid}").text
     assert "agent" in re.search(r'id="guest-addresses">(.*?)</section>', html, re.S).group(1).lower()  # type: ignore[union-attr]
 
@@ -122,3 +121,32 @@ def test_operator_form_post_starts_a_task_and_shows_it(
         assert bad.headers["HX-Retarget"] == "#toasts"
         assert "snapname: use 2–40 characters" in bad.text
     assert "web-form" in pve.vm(vm.vmid).snapshots
+
+
+def test_restore_a_backup_as_a_new_guest_from_its_page(
+    app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    vm = next(
+        v
+        for v in pve.vms
+        if not v.template and re.search(r"vzdump-qemu", str(pve.storages)) and v.vmid < 9000
+    )
+    before = {g.vmid for g in [*pve.vms, *pve.cts]}
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        page = http.get(f"/guests/{vm.vmid}").text
+        archive = re.search(r'data-restore="([^"]+)"', page)
+        assert archive, "a backed-up guest offers 'Restore as new'"
+        node = re.search(r'name="node" value="([^"]+)"', page)
+        assert node
+        answer = http.post(
+            "/provision/restore",
+            data={"archive": archive.group(1), "node": node.group(1)},
+            headers={"HX-Request": "true"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert f"Restore {archive.group(1)} as new guest" in answer.text
+    created = {g.vmid for g in [*pve.vms, *pve.cts]} - before
+    assert len(created) == 1
+    for guests in (pve.vms, pve.cts):
+        for guest in [g for g in guests if g.vmid in created]:
+            guests.remove(guest)
