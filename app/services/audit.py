@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,7 +123,6 @@ _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _ADVANCE_HEAD = (
     update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
 )
-_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"))
 _INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
@@ -169,8 +168,8 @@ async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
         "prev_hash": prev_hash,
     }
     values["hash"] = chain_hash(prev_hash, values)
+    # The head's hash follows by itself: a trigger copies it from the inserted event (migration 0003).
     await db.exec(_INSERT_EVENT, params=values)
-    await db.exec(_SET_HEAD_HASH, params={"new_hash": values["hash"]})
     return AuditEvent(**values)
 
 
