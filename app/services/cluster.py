@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
 from app.proxmox.models import ClusterResources
+from app.services.storage import StorageRow, build_overview
 
-STORAGE_WARN_PERCENT = 85.0
 VERSION_TTL = 60.0
 # Per-node status reads for versions: bounded so a 20-node cluster is not hit all at once.
 VERSION_CONCURRENCY = 4
@@ -36,30 +36,6 @@ class NodeView:
 
 
 @dataclass
-class StorageView:
-    """One storage (shared ones once) with its usage."""
-
-    storage: str
-    node: str
-    plugintype: str
-    shared: bool
-    content: str
-    used: int
-    total: int
-    available: bool
-
-    @property
-    def percent(self) -> float:
-        """Used share, 0–100."""
-        return 100.0 * self.used / self.total if self.total else 0.0
-
-    @property
-    def warn(self) -> bool:
-        """True above the 85 % line."""
-        return self.percent > STORAGE_WARN_PERCENT
-
-
-@dataclass
 class ClusterOverview:
     """Everything the dashboard needs, and what could not be read."""
 
@@ -67,7 +43,7 @@ class ClusterOverview:
     quorate: bool | None = None
     version: str | None = None
     nodes: list[NodeView] = field(default_factory=list)
-    storages: list[StorageView] = field(default_factory=list)
+    storages: list[StorageRow] = field(default_factory=list)
     running: int = 0
     stopped: int = 0
     templates: int = 0
@@ -97,7 +73,7 @@ class ClusterService:
         resources = await self.pve.cluster_resources()
         self._count_guests(view, resources)
         view.nodes = self._nodes(resources)
-        view.storages = self._storages(resources)
+        view.storages = build_overview(resources).storages
         await self._apply_status(view)
         await self._apply_versions(view)
         return view
@@ -135,25 +111,6 @@ class ClusterService:
                 node.guests_total += 1
                 node.guests_running += guest.status == "running"
         return sorted(nodes.values(), key=lambda n: n.name)
-
-    @staticmethod
-    def _storages(resources: ClusterResources) -> list[StorageView]:
-        seen: dict[tuple[str, str], StorageView] = {}
-        for s in resources.storages:
-            key = (s.storage, "" if s.shared else s.node)
-            if key in seen:
-                continue
-            seen[key] = StorageView(
-                storage=s.storage,
-                node=s.node,
-                plugintype=s.plugintype or "",
-                shared=bool(s.shared),
-                content=", ".join(s.content),
-                used=s.disk or 0,
-                total=s.maxdisk or 0,
-                available=s.status == "available",
-            )
-        return sorted(seen.values(), key=lambda s: (s.shared is False, s.node, s.storage))
 
     async def _apply_status(self, view: ClusterOverview) -> None:
         try:

@@ -12,7 +12,6 @@ from pydantic import TypeAdapter
 from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveUnavailable
 from app.proxmox.models import ClusterResources, PveModel, validate_rows
-from app.services.cluster import STORAGE_WARN_PERCENT
 from app.services.errors import Invalid, NotFound
 
 # pve-common PVE::JSONSchema: pve_verify_node_name and pve_verify_storage_id (anchored, as PVE anchors them).
@@ -39,6 +38,9 @@ PBS_RE = re.compile(
     r"^[^:]+:backup/(?P<kind>vm|ct|host)/(?P<id>[^/]+)/(?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$"
 )
 KINDS = {"qemu": "qemu", "vm": "qemu", "lxc": "lxc", "openvz": "lxc", "ct": "lxc", "host": "host"}
+
+# Above this share a storage is flagged as nearly full (dashboard, storage page, API).
+STORAGE_WARN_PERCENT = 85.0
 
 
 def check_node(node: str) -> str:

@@ -9,12 +9,12 @@ from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
 from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
-from app.services.cluster import STORAGE_WARN_PERCENT
 from app.services.storage import (
     CONTENT_LABELS,
     CONTENT_TYPES,
     NODE_PATTERN,
     STORAGE_PATTERN,
+    STORAGE_WARN_PERCENT,
     ContentType,
     StorageService,
     Volume,
