@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
 from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient, PveConnection
-from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
+from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, PveApi, ServedFake
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_NOTES = "<script>alert('notes')</script> before the upgrade"
@@ -22,42 +20,13 @@ MY_RANGE = range(9100, 9200)
 DAY = 86400
 
 
-class FakeApi:
-    """httpx against the fake's /api2/json with the app's API token."""
-
-    def __init__(self, served: ServedFake) -> None:
-        self.http = httpx.Client(
-            base_url=served.url + "/api2/json",
-            verify=served.ssl_context(),
-            headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}"},
-            timeout=30,
-        )
-
-    def data(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The data of a 200 answer."""
-        answer = self.http.request(method, path, **kwargs)
-        assert answer.status_code == 200, (answer.status_code, answer.text)
-        return answer.json()["data"]
+class FakeApi(PveApi):
+    """The fake's API with the app's token, and a shortcut to start backups."""
 
     def vzdump(self, node: str, vmid: int, **params: Any) -> str:
         """Start a backup job; its UPID."""
         upid: str = self.data("POST", f"/nodes/{node}/vzdump", data={"vmid": str(vmid), **params})
         return upid
-
-    def wait(self, upid: str, timeout: float = 30) -> dict[str, Any]:
-        """The task's status once it stopped."""
-        node = upid.split(":")[1]
-        deadline = time.monotonic() + timeout
-        while True:
-            status: dict[str, Any] = self.data("GET", f"/nodes/{node}/tasks/{upid}/status")
-            if status["status"] == "stopped":
-                return status
-            assert time.monotonic() < deadline, f"task still running: {upid}"
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        """Close the connections."""
-        self.http.close()
 
 
 @dataclass

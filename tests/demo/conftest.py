@@ -2,69 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from app.demo.fake import DemoPve
-from tests.fakepve_thread import ServedFake
-
-TOKEN_ID = "root@pam!proxgate"
-
-
-class Api:
-    """httpx against /api2/json with an API token; data() unwraps PVE's {"data": ...}."""
-
-    def __init__(self, served: ServedFake, secret: str) -> None:
-        self.served = served
-        self.http = httpx.Client(
-            base_url=served.url + "/api2/json",
-            verify=served.ssl_context(),
-            headers={"Authorization": f"PVEAPIToken={TOKEN_ID}={secret}"},
-            timeout=60,
-        )
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """The raw response."""
-        return self.http.request(method, path, **kwargs)
-
-    def data(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The data of a 200 answer."""
-        response = self.http.request(method, path, **kwargs)
-        assert response.status_code == 200, (response.status_code, response.text)
-        return response.json()["data"]
-
-    def wait(self, upid: str, timeout: float = 30) -> dict[str, Any]:
-        """Poll the task until it stopped; its status."""
-        node = upid.split(":")[1]
-        deadline = time.monotonic() + timeout
-        while True:
-            status: dict[str, Any] = self.data("GET", f"/nodes/{node}/tasks/{upid}/status")
-            if status["status"] == "stopped":
-                return status
-            assert time.monotonic() < deadline, f"task still running: {upid}"
-            time.sleep(0.02)
-
-    def log(self, upid: str) -> list[str]:
-        """Every line of the task log."""
-        node = upid.split(":")[1]
-        return [
-            line["t"] for line in self.data("GET", f"/nodes/{node}/tasks/{upid}/log", params={"limit": 0})
-        ]
-
-    def run(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], list[str]]:
-        """Start a task and wait for it: (status, log)."""
-        upid = self.data(method, path, **kwargs)
-        return self.wait(upid), self.log(upid)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self.http.close()
+from tests.fakepve_thread import TOKEN_ID, ServedFake
+from tests.fakepve_thread import PveApi as Api
 
 
 @pytest.fixture
