@@ -13,7 +13,7 @@ from app.db.models import Role
 from app.proxmox.client import PveClient
 from app.services import auth
 from app.services.actions import ActionService
-from app.services.audit import Actor
+from app.services.audit import Actor, record_account_change
 from app.services.backups import BackupService
 from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
@@ -105,6 +105,20 @@ def actor_for(request: Request, principal: auth.Principal) -> Actor:
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
         request_id=getattr(request.state, "request_id", ""),
+    )
+
+
+async def audit_account_change(
+    request: Request,
+    principal: auth.Principal,
+    operation: str,
+    subject: str,
+    message: str,
+    params: dict[str, Any],
+) -> None:
+    """Record a change to users, roles or tokens made through this request."""
+    await record_account_change(
+        request.app.state.sessions, actor_for(request, principal), operation, subject, message, params
     )
 
 

@@ -173,6 +173,19 @@ async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
     return AuditEvent(**values)
 
 
+async def record_account_change(
+    sessions: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    operation: str,
+    subject: str,
+    message: str,
+    params: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """A change to users, roles or tokens, in the same chain as everything else (risk 'admin')."""
+    draft = Draft(operation, "admin", "succeeded", Target(name=subject), params or {}, message=message)
+    return await append(sessions, actor, draft)
+
+
 @dataclass
 class Verification:
     """The result of walking the chain."""

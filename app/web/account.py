@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import Role
-from app.deps import PrincipalDep, SessionDep, require_principal
+from app.deps import PrincipalDep, SessionDep, audit_account_change, require_principal
 from app.services import auth, users
 from app.services.auth import Principal
 from app.services.errors import Invalid, ServiceError
@@ -56,7 +56,9 @@ async def change_password(
         await db.rollback()
         return await _answer(request, db, principal, status_code=422, failure=exc.message, field=exc.field)
     await db.commit()
-    return await _answer(request, db, principal, notice="Password changed. Sign in again with the new one.")
+    notice = "Password changed. Sign in again with the new one."
+    await audit_account_change(request, principal, "password-change", principal.username, notice, {})
+    return await _answer(request, db, principal, notice=notice)
 
 
 @router.post("/tokens", name="account_token_create")
@@ -75,7 +77,11 @@ async def create_token(
         await db.rollback()
         return await _answer(request, db, principal, status_code=422, failure=exc.message, field=exc.field)
     await db.commit()
-    return await _answer(request, db, principal, new_token=secret, notice=f"Token {token.name} created.")
+    notice = f"Token {token.name} created."
+    await audit_account_change(
+        request, principal, "token-add", token.name, notice, {"role": token.role, "token_id": token.id}
+    )
+    return await _answer(request, db, principal, new_token=secret, notice=notice)
 
 
 @router.post("/tokens/{token_id}/revoke", name="account_token_revoke")
@@ -86,4 +92,6 @@ async def revoke_token(request: Request, db: SessionDep, principal: PrincipalDep
         return await _answer(request, db, principal, status_code=404, failure="You have no such token.")
     token = await auth.revoke_token(db, token_id)
     await db.commit()
-    return await _answer(request, db, principal, notice=f"Token {token.name} revoked.")
+    notice = f"Token {token.name} revoked."
+    await audit_account_change(request, principal, "token-revoke", token.name, notice, {"token_id": token.id})
+    return await _answer(request, db, principal, notice=notice)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import Role
-from app.deps import AdminDep, SessionDep, require_role
+from app.deps import AdminDep, SessionDep, audit_account_change, require_role
 from app.services import auth, users
 from app.services.errors import ServiceError
 from app.web.csrf import verify_csrf
@@ -60,7 +60,9 @@ async def create_user(
         form = {"username": username, "role": role, "error": exc.message, "field": exc.field}
         return await _answer(request, db, status_code=422, form=form)
     await db.commit()
-    return await _answer(request, db, notice=f"User {user.username} ({user.role}) added.")
+    notice = f"User {user.username} ({user.role}) added."
+    await audit_account_change(request, principal, "user-add", user.username, notice, {"role": user.role})
+    return await _answer(request, db, notice=notice)
 
 
 @router.post("/users/{user_id}", name="admin_user_update")
@@ -88,6 +90,11 @@ async def update_user(
         await db.rollback()
         return await _answer(request, db, status_code=exc.status, failure=exc.message)
     await db.commit()
+    # Only what the form changed: a password reset changes nothing else.
+    changes = {"password": "set"} if password else {"role": role, "active": active}
+    await audit_account_change(
+        request, principal, "user-update", user.username, notice, {k: v for k, v in changes.items() if v}
+    )
     return await _answer(request, db, notice=notice)
 
 
@@ -99,4 +106,6 @@ async def revoke_token(request: Request, db: SessionDep, principal: AdminDep, to
     except ServiceError as exc:
         return await _answer(request, db, status_code=exc.status, failure=exc.message)
     await db.commit()
-    return await _answer(request, db, notice=f"Token {token.name} revoked.")
+    notice = f"Token {token.name} revoked."
+    await audit_account_change(request, principal, "token-revoke", token.name, notice, {"token_id": token.id})
+    return await _answer(request, db, notice=notice)

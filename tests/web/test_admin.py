@@ -117,3 +117,18 @@ def test_token_cannot_outrank_its_user(app_server: AppServer, settings: Settings
         answer = http.post("/account/tokens", data={"name": "sneaky", "role": "admin"})
         assert answer.status_code == 422
         assert "A token cannot have more rights than its user (viewer)." in answer.text
+
+
+def test_account_changes_land_in_the_audit_log(app_server: AppServer, settings: Settings) -> None:
+    newcomer = unique_name("dave")
+    with signed_in(app_server.url, make_user(settings, "admin")) as admin:
+        me = admin.get("/api/v1/me").json()["username"]
+        admin.post("/admin/users", data={"username": newcomer, "role": "viewer", "password": PASSWORD})
+        admin.post(f"/admin/users/{user_id(admin, newcomer)}", data={"role": "operator"})
+        admin.post(f"/admin/users/{user_id(admin, newcomer)}", data={"password": "new secret pw"})
+        events = admin.get("/api/v1/audit", params={"actor": me, "risk": "admin"}).json()["items"]
+    found = [(e["operation"], e["target_name"], e["params"]) for e in events]
+    assert ("user-update", newcomer, {"role": "operator"}) in found
+    assert ("user-update", newcomer, {"password": "[redacted]"}) in found
+    assert ("user-add", newcomer, {"role": "viewer"}) in found
+    assert all("new secret pw" not in str(e) for e in events)
