@@ -64,11 +64,10 @@ async def _call(ctx: Context, params: BackupParams) -> str | None:
         "storage": params.storage,
         "mode": params.mode,
         "compress": params.compress,
+        # The client leaves out None: unset options are not sent at all.
+        "notes-template": params.notes or None,
+        "protected": 1 if params.protected else None,
     }
-    if params.notes:
-        values["notes-template"] = params.notes
-    if params.protected:
-        values["protected"] = 1
     answer = await ctx.pve.post(f"/nodes/{guest.node}/vzdump", **values)
     if answer == "OK" or not str(answer).startswith("UPID:"):
         # PVE answers a plain "OK" when none of the guests is on that node: nothing was started.

@@ -88,13 +88,14 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
 async def _clone(ctx: Context, params: CloneParams) -> str | None:
     guest = ctx.guest
     assert guest is not None  # noqa: S101 (the preflight ran)
-    values: dict[str, object] = {"newid": params.newid, "full": 1 if params.full else 0}
-    if params.name:
-        values["name" if guest.type == "qemu" else "hostname"] = params.name
-    if params.target:
-        values["target"] = params.target
-    if params.storage:
-        values["storage"] = params.storage
+    # The client leaves out None: unset options are not sent at all.
+    values: dict[str, object] = {
+        "newid": params.newid,
+        "full": 1 if params.full else 0,
+        "target": params.target,
+        "storage": params.storage,
+        "name" if guest.type == "qemu" else "hostname": params.name,
+    }
     return str(await ctx.pve.post(f"{guest.path}/clone", **values))
 
 
@@ -122,15 +123,15 @@ async def _preflight_restore(ctx: Context, params: RestoreParams) -> list[str]:
 
 async def _restore(ctx: Context, params: RestoreParams) -> str | None:
     kind = archive_kind(params.archive)
-    values: dict[str, object] = {"vmid": params.vmid}
+    values: dict[str, object] = {
+        "vmid": params.vmid,
+        "storage": params.storage,
+        "start": 1 if params.start else None,
+    }
     if kind == "qemu":
         values["archive"] = params.archive
     else:
         values.update(ostemplate=params.archive, restore=1)
-    if params.storage:
-        values["storage"] = params.storage
-    if params.start:
-        values["start"] = 1
     return str(await ctx.pve.post(f"/nodes/{params.node}/{kind}", **values))
 
 

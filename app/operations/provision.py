@@ -124,11 +124,10 @@ async def _create_vm(ctx: Context, params: CreateVmParams) -> str | None:
         "scsi0": f"{params.disk_storage}:{params.disk_size}",
         "net0": f"virtio,bridge={params.bridge}",
         "boot": "order=" + ";".join(order),
+        # The client leaves out None: unset options are not sent at all.
+        "ide2": f"{params.iso},media=cdrom" if params.iso else None,
+        "start": 1 if params.start else None,
     }
-    if params.iso:
-        values["ide2"] = f"{params.iso},media=cdrom"
-    if params.start:
-        values["start"] = 1
     return str(await ctx.pve.post(f"/nodes/{params.node}/qemu", **values))
 
 
@@ -156,13 +155,11 @@ async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
         "cores": params.cores,
         "net0": net,
         "unprivileged": 1 if params.unprivileged else 0,
+        # The client leaves out None: unset options are not sent at all.
+        "password": params.password or None,
+        "ssh-public-keys": params.ssh_public_keys or None,
+        "start": 1 if params.start else None,
     }
-    if params.password:
-        values["password"] = params.password
-    if params.ssh_public_keys:
-        values["ssh-public-keys"] = params.ssh_public_keys
-    if params.start:
-        values["start"] = 1
     return str(await ctx.pve.post(f"/nodes/{params.node}/lxc", **values))
 
 

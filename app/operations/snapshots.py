@@ -58,11 +58,12 @@ async def _preflight(ctx: Context, params: SnapshotParams) -> list[str]:
 async def _call(ctx: Context, params: SnapshotParams) -> str | None:
     guest = ctx.guest
     assert guest is not None  # noqa: S101 (the preflight ran)
-    values: dict[str, object] = {"snapname": params.snapname}
-    if params.description:
-        values["description"] = params.description
-    if params.vmstate:
-        values["vmstate"] = 1
+    # The client leaves out None; containers take no vmstate at all, so it is only sent when asked for.
+    values: dict[str, object] = {
+        "snapname": params.snapname,
+        "description": params.description or None,
+        "vmstate": 1 if params.vmstate else None,
+    }
     upid = await ctx.pve.post(f"{guest.path}/snapshot", **values)
     return str(upid) if upid else None
 
