@@ -18,6 +18,7 @@ from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
 from app.proxmox.client import PveClient
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
+from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.servers import AppServer
 
@@ -79,6 +80,13 @@ def pve(served_fake: ServedFake) -> Iterator[DemoPve]:
     fake.slow_network(0.0)
     fake.flaky_network()
     fake.acl = None
+
+
+@pytest.fixture
+def api(client: httpx.Client, settings: Settings) -> httpx.Client:
+    """The anonymous client with a viewer's bearer token."""
+    client.headers["Authorization"] = f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"
+    return client
 
 
 @pytest.fixture

@@ -9,24 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from app.config import Settings
 from app.demo.base import set_lock
 from app.demo.fake import DemoPve
-from tests.factories import make_token, make_user
 
 CACHE = 0.6  # the app caches /cluster/resources for 0.5 s in the tests
 FIELDS = {
     "vmid", "name", "type", "node", "status", "lock", "hastate", "cpu", "maxcpu", "mem", "maxmem",
     "disk", "maxdisk", "uptime", "tags", "pool", "template", "node_offline",
 }  # fmt: skip
-
-
-@pytest.fixture
-def api(client: httpx.Client, settings: Settings) -> httpx.Client:
-    """The anonymous client with a viewer's bearer token."""
-    token = make_token(settings, make_user(settings, "viewer"))
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
 
 
 @pytest.fixture

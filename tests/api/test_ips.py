@@ -5,17 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.config import Settings
 from app.demo.fake import DemoPve
-from tests.factories import make_token, make_user
 from tests.ip_guests import agent_down_vm
-
-
-@pytest.fixture
-def api(client: httpx.Client, settings: Settings) -> httpx.Client:
-    """The anonymous client with a viewer's bearer token."""
-    client.headers["Authorization"] = f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"
-    return client
 
 
 def test_every_address_with_guest_and_source(api: httpx.Client, pve: DemoPve) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from app.config import Settings
 from app.demo.fake import DemoPve
 from tests.backup_guests import (
     CT,
@@ -14,14 +12,6 @@ from tests.backup_guests import (
     VM,
     Made,
 )
-from tests.factories import make_token, make_user
-
-
-@pytest.fixture
-def api(client: httpx.Client, settings: Settings) -> httpx.Client:
-    """The app client with a viewer's bearer token."""
-    client.headers["Authorization"] = f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"
-    return client
 
 
 def test_storage_list(api: httpx.Client, pve: DemoPve) -> None:

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from app.config import Settings
 from app.demo.fake import DemoPve
 from tests.backup_guests import (
     VM,
     Made,
 )
-from tests.factories import make_token, make_user
-
-
-@pytest.fixture
-def api(client: httpx.Client, settings: Settings) -> httpx.Client:
-    """The app client with a viewer's bearer token."""
-    client.headers["Authorization"] = f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"
-    return client
 
 
 def test_tasks_with_filters(api: httpx.Client, backup_guests: Made) -> None:
