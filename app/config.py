@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(15, ge=1, validation_alias=_env("PROXGATE_LOGIN_WINDOW_MINUTES"))
     trusted_proxies: str = Field("", validation_alias=_env("PROXGATE_TRUSTED_PROXIES"))
     demo: bool = Field(False, validation_alias=_env("PROXGATE_DEMO"))
+    approval_operations: str = Field("", validation_alias=_env("PROXGATE_APPROVAL_OPERATIONS"))
+    approvals_required: int = Field(1, ge=1, le=5, validation_alias=_env("PROXGATE_APPROVALS_REQUIRED"))
+    request_ttl_hours: float = Field(
+        24.0, gt=0, le=24 * 30, validation_alias=_env("PROXGATE_REQUEST_TTL_HOURS")
+    )
+    approval_mode: Literal["two-person", "solo"] = Field(
+        "two-person", validation_alias=_env("PROXGATE_APPROVAL_MODE")
+    )
+    solo_cooling_minutes: float = Field(10.0, ge=0, validation_alias=_env("PROXGATE_SOLO_COOLING_MINUTES"))
+    public_url: str | None = Field(None, validation_alias=_env("PROXGATE_PUBLIC_URL"))
+    notify_apprise_urls: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_APPRISE_URLS"))
+    notify_webhook_url: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_URL"))
+    notify_webhook_secret: SecretStr | None = Field(
+        None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
+    )
 
     @field_validator("proxmox_tls_fingerprint")
     @classmethod
@@ -82,6 +97,21 @@ class Settings(BaseSettings):
         if value is not None and not value.expanduser().is_file():
             raise ValueError(f"no such file: {value}")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("expected the address people open Proxgate at, e.g. https://proxgate.lan")
+        return value.rstrip("/") if value else None
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.notify_webhook_url and not self.notify_webhook_secret:
+            raise ValueError(
+                "PROXGATE_NOTIFY_WEBHOOK_SECRET is needed to sign messages to PROXGATE_NOTIFY_WEBHOOK_URL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credentials_from_file(self) -> Settings:

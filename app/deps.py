@@ -13,10 +13,12 @@ from app.db.models import Role
 from app.proxmox.client import PveClient
 from app.services import auth
 from app.services.actions import ActionService
+from app.services.approvals import ApprovalService
 from app.services.audit import Actor, record_account_change
 from app.services.backups import BackupService
 from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
+from app.services.gate import Gate
 from app.services.guest_detail import GuestDetailService
 from app.services.ips import IpService
 from app.services.tasks import TaskService
@@ -129,6 +131,28 @@ def get_actions(request: Request) -> ActionService:
 
 
 ActionsDep = Annotated[ActionService, Depends(get_actions)]
+
+
+def get_gate(request: Request) -> Gate:
+    """The app's front door for changes (now, or as a request for approval)."""
+    gate: Gate = request.app.state.gate
+    return gate
+
+
+def get_approvals(request: Request) -> ApprovalService:
+    """The app's approval service."""
+    service: ApprovalService = request.app.state.approvals
+    return service
+
+
+def link_base(request: Request) -> str:
+    """Where people reach Proxgate: PROXGATE_PUBLIC_URL, else the address this request came to."""
+    configured: str | None = request.app.state.settings.public_url
+    return configured or str(request.base_url).rstrip("/")
+
+
+GateDep = Annotated[Gate, Depends(get_gate)]
+ApprovalsDep = Annotated[ApprovalService, Depends(get_approvals)]
 
 
 async def require_principal(principal: MaybePrincipalDep) -> auth.Principal:

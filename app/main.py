@@ -19,8 +19,13 @@ from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import discover_routers
 from app.services.actions import ActionService
+from app.services.approval_runs import Housekeeper
+from app.services.approvals import ApprovalService
 from app.services.auth import Policy
 from app.services.connection import pve_connection
+from app.services.gate import Gate
+from app.services.notifications import Notifier
+from app.services.policy import ApprovalPolicy
 from app.services.task_watch import TaskWatcher
 from app.web.errors import install_error_handlers
 from app.web.security import SecurityHeadersMiddleware
@@ -48,9 +53,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = session_factory(app.state.engine)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
-    app.state.actions = ActionService(app.state.pve, app.state.sessions)
     app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
+    lease = timedelta(seconds=settings.proxmox_timeout + 30)
+    app.state.actions = ActionService(app.state.pve, app.state.sessions, app.state.watcher.owner, lease)
+    app.state.notifier = Notifier(app.state.sessions, settings)
+    app.state.approvals = ApprovalService(
+        app.state.actions, app.state.sessions, app.state.policy, app.state.notifier
+    )
+    app.state.gate = Gate(app.state.actions, app.state.approvals, app.state.policy, app.state.sessions)
+    app.state.housekeeper = Housekeeper(app.state.approvals)
     app.state.watcher.start()
+    app.state.notifier.start()
+    app.state.housekeeper.start()
     # Everything made at start-up lives as long as the app: keep it out of every later full collection,
     # which otherwise walks ~100,000 long-lived objects each time the cluster view is refreshed.
     gc.collect()
@@ -58,6 +72,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.housekeeper.stop()
+        await app.state.notifier.stop()
         await app.state.watcher.stop()
         await app.state.pve.aclose()
         await app.state.engine.dispose()
@@ -71,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.connection = pve_connection(settings)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.auth_policy = auth_policy(settings)
+    app.state.policy = ApprovalPolicy.from_settings(settings)
     app.state.templates = build_templates()
     app.state.metrics = Metrics()
     app.state.secure_cookies = lambda request: _secure_cookies(settings, request)

@@ -1,16 +1,22 @@
-"""POST /api/v1/guests/{vmid}/actions/{operation}, POST /api/v1/actions/{operation}, GET /api/v1/operations."""
+"""POST /api/v1/guests/{vmid}/actions/{operation}, POST /api/v1/actions/{operation}, GET /api/v1/operations.
+
+A reversible operation runs at once (200 with its task); one that needs approval answers 202 with the request
+that now waits for a second person."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import ActionsDep, PrincipalDep, actor_for, require_principal
+from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
 from app.operations.base import Operation
-from app.operations.catalogue import CATALOGUE, get_operation, needs_approval
+from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.errors import NotFound
+from app.services.gate import Submitted
+from app.services.policy import ApprovalPolicy
 from app.web.csrf import verify_csrf_audited
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
@@ -18,7 +24,17 @@ OperationName = Annotated[
     str, Path(pattern=r"^[a-z][a-z-]{1,31}$", description="An operation name from GET /api/v1/operations")
 ]
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
-JsonParams = Annotated[dict[str, Any] | None, Body(description="The operation's parameters")]
+JsonParams = Annotated[
+    dict[str, Any] | None,
+    Body(description="The operation's parameters, plus `reason` (required when it needs approval)"),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=128,
+        description="A one-time key: repeating it returns the first answer, nothing runs twice",
+    ),
+]
 
 
 class ActionOut(BaseModel):
@@ -30,6 +46,15 @@ class ActionOut(BaseModel):
     warnings: list[str]
 
 
+class RequestCreatedOut(BaseModel):
+    """An operation that waits for approval: the request and where a person decides it."""
+
+    request_id: int
+    status: str
+    description: str
+    url: str
+
+
 class OperationOut(BaseModel):
     """One catalogue entry."""
 
@@ -38,61 +63,85 @@ class OperationOut(BaseModel):
     target: str
     risk: str
     needs_approval: bool
+    typed_confirmation: bool
     guest_types: list[str]
     confirm: str | None
     parameters: dict[str, Any]
 
 
-def _describe(op: Operation) -> dict[str, Any]:
+def _describe(op: Operation, policy: ApprovalPolicy) -> dict[str, Any]:
     return {
         "name": op.name,
         "label": op.label,
         "target": op.target,
         "risk": op.risk,
-        "needs_approval": needs_approval(op),
+        "needs_approval": policy.needs_approval(op),
+        "typed_confirmation": op.typed_confirmation,
         "guest_types": sorted(op.guest_types),
         "confirm": op.confirm,
         "parameters": op.schema(),
     }
 
 
+def answer(submitted: Submitted) -> Any:
+    """200 with the action, or 202 with the request that waits for approval."""
+    if submitted.request is not None:
+        r = submitted.request
+        body = {"request_id": r.id, "status": r.status, "description": r.description, "url": r.url}
+        return JSONResponse(body, status_code=202)
+    assert submitted.result is not None  # noqa: S101 (one of the two is always set)
+    return submitted.result.__dict__
+
+
 @router.get("/operations", response_model=list[OperationOut])
-async def operations() -> list[dict[str, Any]]:
-    """The catalogue: every operation with its risk class and parameter schema."""
-    return [_describe(op) for op in CATALOGUE.values()]
+async def operations(request: Request) -> list[dict[str, Any]]:
+    """The catalogue: every operation with its risk class, whether it needs approval, and its parameters."""
+    return [_describe(op, request.app.state.policy) for op in CATALOGUE.values()]
 
 
 @router.post(
     "/guests/{vmid}/actions/{operation}",
     response_model=ActionOut,
+    responses={202: {"model": RequestCreatedOut, "description": "Stored as a request for approval"}},
     dependencies=[Depends(verify_csrf_audited)],
 )
 async def guest_action(
     request: Request,
     principal: PrincipalDep,
-    actions: ActionsDep,
+    gate: GateDep,
     vmid: Vmid,
     operation: OperationName,
     body: JsonParams = None,
-) -> dict[str, Any]:
-    """Run a guest operation now (reversible ones) with the JSON body as its parameters."""
-    result = await actions.execute(principal, actor_for(request, principal), operation, vmid, body or {})
-    return result.__dict__
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Run a guest operation now, or request it when it needs a second person's approval."""
+    actor = actor_for(request, principal)
+    return answer(
+        await gate.submit(principal, actor, operation, vmid, body or {}, link_base(request), idempotency_key)
+    )
 
 
-@router.post("/actions/{operation}", response_model=ActionOut, dependencies=[Depends(verify_csrf_audited)])
+@router.post(
+    "/actions/{operation}",
+    response_model=ActionOut,
+    responses={202: {"model": RequestCreatedOut, "description": "Stored as a request for approval"}},
+    dependencies=[Depends(verify_csrf_audited)],
+)
 async def cluster_action(
     request: Request,
     principal: PrincipalDep,
-    actions: ActionsDep,
+    gate: GateDep,
     operation: OperationName,
     body: JsonParams = None,
-) -> dict[str, Any]:
-    """Run an operation that targets no existing guest (create a VM or container)."""
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Run an operation that targets no existing guest (create a guest, restore as new, delete a backup)."""
     op = get_operation(operation)
     if op is None or op.target != "cluster":
         raise NotFound(
             f"There is no cluster-wide operation '{operation}'; guest operations are under /guests/{{vmid}}/actions/."
         )
-    result = await actions.execute(principal, actor_for(request, principal), operation, None, body or {})
-    return result.__dict__
+    actor = actor_for(request, principal)
+    return answer(
+        await gate.submit(principal, actor, operation, None, body or {}, link_base(request), idempotency_key)
+    )

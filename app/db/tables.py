@@ -1,5 +1,5 @@
 """Import every table module so SQLModel.metadata knows the whole schema (Alembic, tests)."""
 
-from app.db import audit, models, watches
+from app.db import approvals, audit, executions, models
 
-__all__ = ["audit", "models", "watches"]
+__all__ = ["approvals", "audit", "executions", "models"]

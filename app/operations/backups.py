@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
 from app.proxmox.client import PveClient
 
 STORAGE_ID = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
@@ -83,5 +83,13 @@ def _describe(guest: Guest | None, params: BackupParams) -> str:
 
 
 BACKUP = Operation(
-    "backup", "Back up now", "guest", Risk.reversible, BackupParams, _describe, _call, preflight=_preflight
+    "backup",
+    "Back up now",
+    "guest",
+    Risk.reversible,
+    BackupParams,
+    _describe,
+    _call,
+    preflight=_preflight,
+    task_type=worker("vzdump", "vzdump"),
 )

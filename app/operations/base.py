@@ -27,8 +27,9 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    def new_guest(self) -> tuple[str | None, str | None, int | None, str | None]:
-        """(node, type, vmid, name) of the guest an operation creates; all None for the others."""
+    def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
+        """(node, type, vmid, name) of what a cluster-wide operation acts on (the guest it creates, the
+        backup it deletes); all None for guest operations, whose target is the guest."""
         return None, None, None, None
 
 
@@ -57,6 +58,7 @@ class Guest:
     lock: str | None = None
     template: bool = False
     qmpstatus: str | None = None
+    ha_managed: bool = False
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,6 +83,28 @@ class Guest:
 
 
 @dataclass
+class Preview:
+    """What a change would do, read from Proxmox now: facts for the approver, what is lost, notes and
+    (for disk resizes) the steps inside the guest afterwards; `data` repeats the numbers for scripts."""
+
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The preview as stored with a request and answered by the API."""
+        return {
+            "facts": [{"label": label, "value": value} for label, value in self.facts],
+            "losses": self.losses,
+            "notes": self.notes,
+            "steps": self.steps,
+            "data": self.data,
+        }
+
+
+@dataclass
 class Context:
     """What a preflight or call may use: the client, the guest (None for guest-less operations)."""
 
@@ -92,11 +116,47 @@ Preflight = Callable[[Context, Any], Awaitable[list[str]]]
 Call = Callable[[Context, Any], Awaitable[str | None]]
 Describe = Callable[[Guest | None, Any], str]
 Available = Callable[[Guest], bool]
+PreviewOf = Callable[[Context, Any], Awaitable[Preview]]
+StateOf = Callable[[Context, Any], Awaitable[dict[str, Any]]]
+KeyOf = Callable[[Guest | None, Any], str]
+TaskTypeOf = Callable[[Guest | None, Any], str | None]
 
 
 async def no_preflight(ctx: Context, params: Any) -> list[str]:
     """Operations whose only checks are Proxmox's own."""
     return []
+
+
+async def no_preview(ctx: Context, params: Any) -> Preview:
+    """Operations that lose nothing have nothing to preview."""
+    return Preview()
+
+
+async def guest_state(ctx: Context, params: Any) -> dict[str, Any]:
+    """The guest's state as far as a change depends on it: status, lock and config digest."""
+    guest = ctx.guest
+    if guest is None:
+        return {}
+    return {
+        "exists": True,
+        "node": guest.node,
+        "status": guest.status,
+        "lock": guest.lock,
+        "digest": guest.config.get("digest"),
+    }
+
+
+def guest_key(guest: Guest | None, params: Any) -> str:
+    """What a request is about: the guest, or for cluster-wide operations what its parameters name."""
+    if guest is not None:
+        return f"guest:{guest.vmid}"
+    node, _kind, vmid, name = params.subject()
+    return f"{node}:{vmid}:{name}"
+
+
+def worker(qemu: str | None, lxc: str | None) -> TaskTypeOf:
+    """The PVE worker type a guest operation starts (qmdestroy / vzdestroy, ...)."""
+    return lambda guest, params: (qemu if guest.type == "qemu" else lxc) if guest else None
 
 
 @dataclass(frozen=True)
@@ -114,6 +174,14 @@ class Operation:
     guest_types: frozenset[str] = frozenset({"qemu", "lxc"})
     available: Available = lambda guest: True  # noqa: E731 (a default predicate)
     confirm: str | None = None
+    preview: PreviewOf = no_preview
+    state: StateOf = guest_state
+    target_key: KeyOf = guest_key
+    task_type: TaskTypeOf = lambda guest, params: None  # noqa: E731 (a default)
+    # Read the guest's config before the preflight (destructive operations compare its digest).
+    reads_config: bool = False
+    # Approving it asks the approver to type the VMID (deletions).
+    typed_confirmation: bool = False
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from app.operations.backup_changes import DELETE_BACKUP, RESTORE_OVERWRITE
 from app.operations.backups import BACKUP
-from app.operations.base import Operation, Risk
+from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
+from app.operations.destroy import DELETE, TEMPLATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_CT, CREATE_VM
+from app.operations.resize import RESIZE
+from app.operations.snapshot_changes import DELETE_SNAPSHOT, ROLLBACK
 from app.operations.snapshots import SNAPSHOT
 
 CATALOGUE: dict[str, Operation] = {
-    op.name: op for op in (*POWER, SNAPSHOT, BACKUP, CLONE, CREATE_VM, CREATE_CT, RESTORE)
+    op.name: op
+    for op in (
+        *POWER,
+        SNAPSHOT,
+        BACKUP,
+        CLONE,
+        CREATE_VM,
+        CREATE_CT,
+        RESTORE,
+        DELETE,
+        ROLLBACK,
+        DELETE_SNAPSHOT,
+        RESIZE,
+        TEMPLATE,
+        RESTORE_OVERWRITE,
+        DELETE_BACKUP,
+    )
 }
 
 
@@ -22,8 +42,3 @@ def get_operation(name: str) -> Operation | None:
 def guest_operations() -> list[Operation]:
     """Operations that act on one guest, in catalogue order."""
     return [op for op in CATALOGUE.values() if op.target == "guest"]
-
-
-def needs_approval(op: Operation) -> bool:
-    """The default policy: destructive operations wait for a second person."""
-    return op.risk == Risk.destructive

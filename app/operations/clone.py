@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
 from app.operations.placement import (
     DNS_NAME,
     NODE,
@@ -51,7 +51,7 @@ class RestoreParams(Params):
     )
     start: bool = False
 
-    def new_guest(self) -> tuple[str | None, str | None, int | None, str | None]:
+    def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The guest this restores."""
         found = BACKUP_KIND.search(self.archive)
         kind = (
@@ -157,6 +157,7 @@ CLONE = Operation(
     _describe_clone,
     _clone,
     preflight=_preflight_clone,
+    task_type=worker("qmclone", "vzclone"),
 )
 RESTORE = Operation(
     "restore",
@@ -167,4 +168,5 @@ RESTORE = Operation(
     _describe_restore,
     _restore,
     preflight=_preflight_restore,
+    task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
 )

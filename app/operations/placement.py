@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.operations.base import Refused
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveRejected
@@ -49,9 +51,11 @@ async def storage_for(pve: PveClient, node: str, storage: str, content: str, fie
         )
 
 
-async def volume_exists(pve: PveClient, node: str, volid: str, content: str, field: str) -> None:
-    """Refuse a volume (ISO, template, backup) that its storage does not list."""
+async def volume_exists(pve: PveClient, node: str, volid: str, content: str, field: str) -> dict[str, Any]:
+    """The storage's entry for a volume (ISO, template, backup); Refused when the storage does not list it."""
     storage = volid.split(":", 1)[0]
     items = await pve.get(f"/nodes/{node}/storage/{storage}/content", content=content)
-    if not any(isinstance(i, dict) and i.get("volid") == volid for i in items or []):
+    found = next((i for i in items or [] if isinstance(i, dict) and i.get("volid") == volid), None)
+    if found is None:
         raise Refused(f"'{volid}' is not on storage {storage} as seen from {node}.", field=field)
+    return found

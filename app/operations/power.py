@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, NoParams, Operation, Params, Refused, Risk
+from app.operations.base import Context, Guest, NoParams, Operation, Params, Refused, Risk, worker
 
 
 class ShutdownParams(Params):
@@ -125,6 +125,7 @@ POWER = (
         _start,
         preflight=_preflight_start,
         available=_stopped,
+        task_type=worker("qmstart|hastart", "vzstart|hastart"),
     ),
     Operation(
         "shutdown",
@@ -136,6 +137,7 @@ POWER = (
         _shutdown,
         preflight=_needs_running("shut down"),
         available=_running,
+        task_type=worker("qmshutdown|hastop", "vzshutdown|hastop"),
     ),
     Operation(
         "stop",
@@ -148,6 +150,7 @@ POWER = (
         preflight=_needs_running("stop"),
         available=lambda g: g.status == "running",
         confirm="This cuts the power at once, like pulling the plug: unsaved data in the guest is lost.",
+        task_type=worker("qmstop|hastop", "vzstop|hastop"),
     ),
     Operation(
         "reboot",
@@ -159,6 +162,7 @@ POWER = (
         _reboot,
         preflight=_needs_running("reboot"),
         available=_running,
+        task_type=worker("qmreboot", "vzreboot"),
     ),
     Operation(
         "suspend",
@@ -170,6 +174,7 @@ POWER = (
         _suspend,
         preflight=_needs_running("suspend"),
         available=_running,
+        task_type=worker("qmsuspend", "vzsuspend"),
     ),
     Operation(
         "resume",
@@ -181,5 +186,6 @@ POWER = (
         _resume,
         preflight=_preflight_resume,
         available=lambda g: g.paused,
+        task_type=worker("qmresume", "vzresume"),
     ),
 )

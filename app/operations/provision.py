@@ -42,7 +42,7 @@ class CreateVmParams(Params):
     boot: Literal["disk", "cdrom"] = Field("disk", description="What to boot first")
     start: bool = False
 
-    def new_guest(self) -> tuple[str | None, str | None, int | None, str | None]:
+    def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The VM this creates."""
         return self.node, "qemu", self.vmid, self.name
 
@@ -72,7 +72,7 @@ class CreateCtParams(Params):
     unprivileged: bool = True
     start: bool = False
 
-    def new_guest(self) -> tuple[str | None, str | None, int | None, str | None]:
+    def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The container this creates."""
         return self.node, "lxc", self.vmid, self.hostname
 
@@ -186,6 +186,7 @@ CREATE_VM = Operation(
     _describe_vm,
     _create_vm,
     preflight=_preflight_vm,
+    task_type=lambda guest, p: "qmcreate",
 )
 CREATE_CT = Operation(
     "create-ct",
@@ -196,4 +197,5 @@ CREATE_CT = Operation(
     _describe_ct,
     _create_ct,
     preflight=_preflight_ct,
+    task_type=lambda guest, p: "vzcreate",
 )

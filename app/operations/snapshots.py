@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pydantic import Field, field_validator
 
-from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
 
 SNAPNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 RESERVED = {"current", "pending", "vzdump"}
@@ -83,4 +83,5 @@ SNAPSHOT = Operation(
     _call,
     preflight=_preflight,
     available=lambda g: not g.template,
+    task_type=worker("qmsnapshot", "vzsnapshot"),
 )

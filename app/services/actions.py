@@ -1,25 +1,56 @@
-"""Run an operation from the catalogue: check role, parameters and preflight, audit before and after the call,
-and hand the task to the watcher."""
+"""The one pipeline every change goes through: plan() checks role, parameters and the preflight and reads what
+the change would do; perform() writes the intent, calls Proxmox and hands the task to the watcher. A reversible
+operation is plan + perform at once; a destructive one waits between the two for a second person."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import Role
-from app.operations.base import Context, Guest, Operation, Params, Refused
-from app.operations.catalogue import get_operation, needs_approval
+from app.db.executions import Execution
+from app.db.models import Role, utcnow
+from app.operations.base import Context, Guest, Operation, Params, Preview, Refused
+from app.operations.catalogue import get_operation
 from app.proxmox.client import PveClient
-from app.proxmox.errors import PveError, PveNotFound, PveUnavailable
-from app.services import audit
+from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
+from app.proxmox.upid import try_parse_upid
+from app.services import audit, executions
 from app.services.auth import Principal
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from app.services.task_watch import watch_for
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, OutcomeUnknown, UpstreamRefused
+
+
+@dataclass
+class Plan:
+    """A checked change, ready to perform now or once approved: what, on what, and what it would do."""
+
+    op: Operation
+    guest: Guest | None
+    params: Params
+    target: audit.Target
+    target_key: str
+    description: str
+    warnings: list[str]
+    preview: Preview
+    state: dict[str, Any]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The parameters as stored and audited."""
+        return self.params.model_dump(mode="json")
+
+    def step(self, approval_id: int | None = None) -> executions.Step:
+        """The audit identity of performing this plan."""
+        return executions.Step(
+            self.op.name, self.op.risk, self.target, self.values, self.description, approval_id
+        )
 
 
 @dataclass
@@ -32,18 +63,6 @@ class ActionResult:
     warnings: list[str] = field(default_factory=list)
 
 
-class UpstreamRefused(ServiceError):
-    """Proxmox refused the change; the message is Proxmox's own."""
-
-    status = 502
-
-
-class OutcomeUnknown(ServiceError):
-    """The change was sent but no answer came; whether it happened is unknown."""
-
-    status = 504
-
-
 def first_error(exc: ValidationError) -> tuple[str, str | None]:
     """The first validation problem as (message, field)."""
     error = exc.errors()[0]
@@ -54,6 +73,7 @@ def first_error(exc: ValidationError) -> tuple[str, str | None]:
 
 def guest_from_status(vmid: int, node: str, kind: str, status: Mapping[str, Any]) -> Guest:
     """The catalogue's view of a guest from its status/current answer."""
+    ha = status.get("ha") if isinstance(status.get("ha"), Mapping) else {}
     return Guest(
         vmid=vmid,
         node=node,
@@ -63,45 +83,90 @@ def guest_from_status(vmid: int, node: str, kind: str, status: Mapping[str, Any]
         lock=status.get("lock") or None,
         template=bool(int(status.get("template") or 0)),
         qmpstatus=status.get("qmpstatus"),
+        ha_managed=str((ha or {}).get("managed", 0)) == "1",
     )
 
 
 class ActionService:
-    """One per app: executes operations for principals and records everything in the audit log."""
+    """One per app: plans and performs operations and records every step in the audit log."""
 
-    def __init__(self, pve: PveClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        pve: PveClient,
+        sessions: async_sessionmaker[AsyncSession],
+        owner: str = "",
+        call_lease: timedelta = timedelta(seconds=40),
+    ) -> None:
         self.pve = pve
         self.sessions = sessions
+        # The process that holds a call's row while it waits for Proxmox; the reconciler waits for the lease.
+        self.owner = owner
+        self.call_lease = call_lease
 
-    async def load_guest(self, vmid: int) -> Guest:
-        """The guest's current state, read from Proxmox now (not from a cache)."""
+    async def load_guest(self, vmid: int, with_config: bool = False) -> Guest:
+        """The guest's current state, read from Proxmox now (not from a cache); its config when asked."""
         try:
             where = await self.pve.locate(vmid)
-            status = await self.pve.get(f"/nodes/{where.node}/{where.type}/{vmid}/status/current")
+            path = f"/nodes/{where.node}/{where.type}/{vmid}"
+            if with_config:
+                status, config = await asyncio.gather(
+                    self.pve.get(f"{path}/status/current"), self.pve.get(f"{path}/config")
+                )
+            else:
+                status, config = await self.pve.get(f"{path}/status/current"), {}
         except PveNotFound:
             raise NotFound(f"There is no guest {vmid}.") from None
-        return guest_from_status(vmid, where.node, where.type, status or {})
+        guest = guest_from_status(vmid, where.node, where.type, status or {})
+        guest.config = dict(config or {})
+        return guest
 
-    async def execute(
+    async def plan(
         self, principal: Principal, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any]
-    ) -> ActionResult:
-        """Run operation `name` on guest `vmid` (None for cluster-wide ones) with raw parameters."""
+    ) -> Plan:
+        """Check everything that can be checked before a change; each refusal is audited and raised."""
         op = get_operation(name)
         if op is None:
+            await self._refused(
+                actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", "no such operation"
+            )
             raise NotFound(f"There is no operation '{name}'.")
-        guest = await self.load_guest(vmid) if vmid is not None else None
+        guest = await self._guest(actor, op, vmid, raw)
         target = _target(guest)
         params = await self._admit(principal, actor, op, guest, target, raw)
         ctx = Context(self.pve, guest)
         try:
             warnings = await op.preflight(ctx, params)
+            preview = await op.preview(ctx, params)
+            state = await op.state(ctx, params)
         except Refused as exc:
             await self.deny(actor, op, target, raw, exc.message)
             raise Conflict(exc.message, field=exc.field) from None
-        description = op.describe(guest, params)
         if guest is None:
-            target = audit.Target(*params.new_guest())
-        return await self._run(actor, op, ctx, params, target, description, warnings)
+            target = audit.Target(*params.subject())
+        key = op.target_key(guest, params)
+        return Plan(op, guest, params, target, key, op.describe(guest, params), warnings, preview, state)
+
+    async def state_now(self, name: str, vmid: int | None, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The target's state as an operation sees it, read now; None when the target is gone."""
+        op = get_operation(name)
+        if op is None:
+            return None
+        try:
+            guest = await self.load_guest(vmid, with_config=op.reads_config) if vmid is not None else None
+            return await op.state(Context(self.pve, guest), op.params.model_validate(dict(raw)))
+        except (NotFound, Refused, ValidationError):
+            return None
+
+    async def _guest(
+        self, actor: audit.Actor, op: Operation, vmid: int | None, raw: Mapping[str, Any]
+    ) -> Guest | None:
+        if vmid is None:
+            return None
+        try:
+            return await self.load_guest(vmid, with_config=op.reads_config)
+        except NotFound as exc:
+            await self._refused(actor, op.name, op.risk, audit.Target(vmid=vmid), raw, "invalid", exc.message)
+            raise
 
     async def _admit(
         self,
@@ -115,86 +180,89 @@ class ActionService:
         if not principal.can(Role.operator):
             await self.deny(actor, op, target, raw, f"role {principal.role} may not change anything")
             raise Forbidden(f"{op.label} needs the operator role; you are {principal.role}.")
-        if needs_approval(op):
-            await self.deny(actor, op, target, raw, "needs a second person's approval")
-            raise Forbidden(f"{op.label} is destructive and needs a second person's approval.")
         if guest is not None and guest.type not in op.guest_types:
-            await self.deny(actor, op, target, raw, f"not available for {guest.kind}s")
-            raise Invalid(
-                f"{op.label} is not available for {'containers' if guest.type == 'lxc' else 'VMs'}."
-            )
+            why = f"{op.label} is not available for {'containers' if guest.type == 'lxc' else 'VMs'}."
+            await self._refused(actor, op.name, op.risk, target, raw, "invalid", why)
+            raise Invalid(why)
         try:
             return op.params.model_validate(dict(raw))
         except ValidationError as exc:
             message, where = first_error(exc)
-            await self.deny(actor, op, target, raw, message)
+            await self._refused(actor, op.name, op.risk, target, raw, "invalid", message)
             raise Invalid(message, field=where) from None
 
-    async def _run(
-        self,
-        actor: audit.Actor,
-        op: Operation,
-        ctx: Context,
-        params: Params,
-        target: audit.Target,
-        description: str,
-        warnings: list[str],
-    ) -> ActionResult:
-        values = params.model_dump(mode="json")
-        draft = audit.Draft(op.name, op.risk, "intent", target, values, message=description)
-        intent = await audit.append(self.sessions, actor, draft)
+    async def perform(self, plan: Plan, actor: audit.Actor, approval_id: int | None = None) -> ActionResult:
+        """Write the intent, call Proxmox, and record how the call went; the watcher follows the task."""
+        step = plan.step(approval_id)
+        task_type = plan.op.task_type(plan.guest, plan.params)
+        lease_until = utcnow() + self.call_lease
+        execution = await executions.open_execution(
+            self.sessions, actor, step, task_type, self.owner, lease_until
+        )
         try:
-            upid = await op.call(ctx, params)
+            answer = await plan.op.call(Context(self.pve, plan.guest), plan.params)
         except PveUnavailable as exc:
-            outcome = "unknown" if exc.maybe_applied else "failed"
-            await self._record(actor, op, target, values, outcome, str(exc))
-            raise (OutcomeUnknown if exc.maybe_applied else UpstreamRefused)(str(exc)) from None
+            if exc.maybe_applied:
+                await executions.mark_unknown(self.sessions, execution, step, str(exc))
+                raise OutcomeUnknown(str(exc)) from None
+            await executions.end_now(self.sessions, execution, step, "failed", str(exc))
+            raise UpstreamRefused(str(exc)) from None
         except (PveError, Refused) as exc:
-            text = exc.message if isinstance(exc, Refused) else str(exc)
-            await self._record(actor, op, target, values, "failed", text)
-            raise UpstreamRefused(text) from None
-        self.pve.invalidate_resources()
+            await self._call_refused(execution, step, exc)
+        finally:
+            self.pve.invalidate_resources()
+        return await self._answered(plan, execution, step, answer)
+
+    async def _call_refused(self, execution: Execution, step: executions.Step, exc: Exception) -> NoReturn:
+        text = exc.message if isinstance(exc, Refused) else str(exc)
+        await executions.end_now(self.sessions, execution, step, "failed", text)
+        if isinstance(exc, PveRejected) and exc.errors:
+            # A parameter Proxmox refused is the caller's mistake: name the field, as any validation does.
+            name, message = sorted(exc.errors.items())[0]
+            raise Invalid(f"{name}: {message}", field=name) from None
+        raise UpstreamRefused(text) from None
+
+    async def _answered(
+        self, plan: Plan, execution: Execution, step: executions.Step, answer: str | None
+    ) -> ActionResult:
+        upid = try_parse_upid(answer)
+        if upid is None and execution.task_type:
+            # A task was expected but Proxmox named none (containers' template answers null): the
+            # reconciler finds it in the node's task list; it is never recorded as done without it.
+            message = (
+                "Proxmox answered without naming its task; Proxgate looks for it in the node's task list"
+            )
+            event = await executions.mark_unknown(self.sessions, execution, step, message)
+            return ActionResult(None, event.seq, plan.description, [*plan.warnings, message])
         if upid is None:
-            event = await self._record(actor, op, target, values, "succeeded", description)
-            return ActionResult(None, event.seq, description, warnings)
-        event = await self._started(actor, op, target, values, upid, ctx, description)
-        return ActionResult(upid, event.seq or intent.seq, description, warnings)
-
-    async def _started(
-        self,
-        actor: audit.Actor,
-        op: Operation,
-        target: audit.Target,
-        values: dict[str, Any],
-        upid: str,
-        ctx: Context,
-        description: str,
-    ) -> audit.AuditEvent:
-        node = target.node or upid.split(":")[1]
-        draft = audit.Draft(op.name, op.risk, "started", target, values, upid=upid, message=description)
-        async with self.sessions() as db:
-            event = await audit.append_in(db, actor, draft)
-            db.add(watch_for(upid, node, draft, actor))
-            await db.commit()
-        return event
-
-    async def _record(
-        self,
-        actor: audit.Actor,
-        op: Operation,
-        target: audit.Target,
-        values: Mapping[str, Any],
-        outcome: str,
-        message: str,
-    ) -> audit.AuditEvent:
-        draft = audit.Draft(op.name, op.risk, outcome, target, values, message=message)
-        return await audit.append(self.sessions, actor, draft)
+            ended = await executions.end_now(self.sessions, execution, step, "succeeded", plan.description)
+            return ActionResult(None, ended.seq if ended else 0, plan.description, plan.warnings)
+        try:
+            started = await executions.mark_started(
+                self.sessions, execution, step, upid.text, plan.description
+            )
+        except IntegrityError:
+            # The reconciler of another process found the task first (this call outlived its lease).
+            return ActionResult(upid.text, 0, plan.description, plan.warnings)
+        return ActionResult(upid.text, started.seq, plan.description, plan.warnings)
 
     async def deny(
         self, actor: audit.Actor, op: Operation, target: audit.Target, raw: Mapping[str, Any], why: str
     ) -> None:
-        """Record a refused attempt (role, validation, preflight) before telling the caller."""
-        draft = audit.Draft(op.name, op.risk, "denied", target, _printable(raw), message=why)
+        """Record a refused attempt (role, CSRF, policy, preflight) before telling the caller."""
+        await self._refused(actor, op.name, op.risk, target, raw, "denied", why)
+
+    async def _refused(
+        self,
+        actor: audit.Actor,
+        operation: str,
+        risk: str,
+        target: audit.Target,
+        raw: Mapping[str, Any],
+        outcome: str,
+        why: str,
+    ) -> None:
+        draft = audit.Draft(operation, risk, outcome, target, _printable(raw), message=why)
         await audit.append(self.sessions, actor, draft)
 
 

@@ -8,10 +8,14 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, extra: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # More for the JSON answer, e.g. the status of a request that can no longer be decided.
+        self.extra = extra or {}
 
 
 class NotFound(ServiceError):
@@ -48,3 +52,15 @@ class TooManyAttempts(ServiceError):
     """Sign-in is throttled for this account or address."""
 
     status = 429
+
+
+class UpstreamRefused(ServiceError):
+    """Proxmox refused the change; the message is Proxmox's own."""
+
+    status = 502
+
+
+class OutcomeUnknown(ServiceError):
+    """The change was sent but no answer came; whether it happened is unknown."""
+
+    status = 504

@@ -9,13 +9,14 @@ from typing import Any, TypeVar
 
 from app.operations.base import Guest, Operation
 from app.operations.catalogue import guest_operations
+from app.operations.disks import Disk, parse_disks
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource
 from app.services.actions import guest_from_status
 from app.services.backups import Backup, BackupService
 from app.services.errors import NotFound
-from app.services.guest_view import Disk, SnapshotNode, parse_disks, snapshot_tree
+from app.services.guest_view import SnapshotNode, snapshot_tree
 from app.services.ip_results import GuestIps
 from app.services.ips import IpService
 from app.services.tasks import ClusterTask, TaskFilter, TaskService
@@ -43,6 +44,8 @@ class GuestDetail:
     disks: list[Disk] = field(default_factory=list)
     snapshots: list[SnapshotNode] = field(default_factory=list)
     snapshot_count: int = 0
+    # Snapshot names oldest first (without Proxmox's 'current'), for the rollback and delete forms.
+    snapshot_names: list[str] = field(default_factory=list)
     ips: GuestIps | None = None
     backups: list[Backup] = field(default_factory=list)
     tasks: list[ClusterTask] = field(default_factory=list)
@@ -111,9 +114,12 @@ class GuestDetailService:
             view.guest.name = view.guest.name or view.resource.name
         view.disks = parse_disks(view.guest.type, view.config)
         view.snapshots = snapshot_tree([s for s in snaps or [] if isinstance(s, dict)])
-        view.snapshot_count = sum(
-            1 for s in snaps or [] if isinstance(s, dict) and s.get("name") != "current"
+        taken = sorted(
+            (s for s in snaps or [] if isinstance(s, dict) and s.get("name") != "current"),
+            key=lambda s: (int(s.get("snaptime") or 0), str(s.get("name"))),
         )
+        view.snapshot_names = [str(s.get("name")) for s in taken]
+        view.snapshot_count = len(taken)
 
     @staticmethod
     async def _section(view: GuestDetail, name: str, call: Awaitable[T], empty: T) -> T:

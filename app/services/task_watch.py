@@ -1,4 +1,11 @@
-"""Follow every task the app started until Proxmox says it ended, and record the end exactly once."""
+"""Follow every task the app started until Proxmox says it ended, and account for calls whose answer was lost.
+
+Two jobs share one loop per process; rows are leased, so with many processes each is handled by one:
+- follow: poll the status of running tasks (a few at a time) and record each end exactly once;
+- reconcile: a call whose process died before the UPID was known ('calling' past its lease), or whose answer
+  never came or named no task ('unknown'), is looked up in the node's task list (type, guest, user, time).
+  A match is followed like any task; no match after a while ends as 'not-started'. Nothing is ever re-sent.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +13,29 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.executions import Execution
 from app.db.models import utcnow
-from app.db.watches import TaskWatch
-from app.proxmox.client import PveClient
+from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveError, PveNotFound
-from app.services import audit
+from app.proxmox.upid import Upid, try_parse_upid
+from app.services import executions
+from app.services.audit import canonical_time
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
+# Consecutive failed status checks (a node that stays unreachable) before a task's end is given up as unknown.
+FAILURE_LIMIT = 120
+# How far PVE's clock and the moment of the call may differ when matching a task to a lost call.
+CLOCK_SLACK = timedelta(minutes=5)
+# How long after its call a lost execution is looked for before it is declared never started.
+GIVE_UP = timedelta(minutes=3)
 
 
 def task_outcome(exitstatus: str | None) -> str:
@@ -30,32 +45,35 @@ def task_outcome(exitstatus: str | None) -> str:
     return "failed"
 
 
-def watch_for(upid: str, node: str, draft: audit.Draft, actor: audit.Actor) -> TaskWatch:
-    """The watch row for a task just started."""
-    return TaskWatch(
-        upid=upid,
-        node=node,
-        operation=draft.operation,
-        risk=draft.risk,
-        guest_type=draft.target.guest_type,
-        vmid=draft.target.vmid,
-        target_name=draft.target.name,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        auth_method=actor.method,
-        request_id=actor.request_id,
-    )
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def matches(execution: Execution, upid: Upid, token_id: str) -> bool:
+    """True when a task could be the one an execution's call started."""
+    types = (execution.task_type or "").split("|")
+    if upid.type not in types or upid.user != token_id:
+        return False
+    if execution.vmid is not None and upid.id.split("@", 1)[0] != str(execution.vmid):
+        return False
+    called = _aware(execution.created_at)
+    return called - CLOCK_SLACK <= upid.started_at <= called + CLOCK_SLACK
 
 
 class TaskWatcher:
-    """A background loop per process; rows are leased, so with many processes each task has one follower."""
+    """A background loop per process: follows running tasks and reconciles lost calls."""
 
     def __init__(
-        self, pve: PveClient, sessions: async_sessionmaker[AsyncSession], interval: float = 1.0
+        self,
+        pve: PveClient,
+        sessions: async_sessionmaker[AsyncSession],
+        interval: float = 1.0,
+        concurrency: int = 8,
     ) -> None:
         self.pve = pve
         self.sessions = sessions
         self.interval = interval
+        self.concurrency = concurrency
         self.owner = secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
         self.wakeup = asyncio.Event()
@@ -74,6 +92,7 @@ class TaskWatcher:
     async def _run(self) -> None:
         while True:
             try:
+                await self.reconcile_once()
                 await self.poll_once()
             except Exception:  # the loop must outlive a bad round (database or Proxmox trouble)
                 log.exception("task watcher round failed")
@@ -82,62 +101,134 @@ class TaskWatcher:
                 await asyncio.wait_for(self.wakeup.wait(), self.interval)
 
     async def poll_once(self) -> int:
-        """Check every task this process holds a lease on; returns how many ended."""
-        ended = 0
-        for watch in await self._claim():
-            try:
-                status = await self.pve.task_status(watch.node, watch.upid)
-            except PveNotFound as exc:
-                ended += await self._finish(
-                    watch, None, f"Proxmox no longer knows this task: {exc}", "unknown"
-                )
-                continue
-            except PveError as exc:
-                log.info("task %s not checked: %s", watch.upid, exc)
-                continue
-            if not status.running:
-                exitstatus = status.exitstatus or "unexpected status"
-                ended += await self._finish(watch, exitstatus, exitstatus, task_outcome(exitstatus))
-        return ended
+        """Check every task this process holds a lease on, a few at a time; returns how many ended."""
+        gate = asyncio.Semaphore(self.concurrency)
 
-    async def _claim(self) -> list[TaskWatch]:
+        async def one(execution: Execution) -> int:
+            async with gate:
+                return await self._check(execution)
+
+        running = await self._claim(col(Execution.state) == "running")
+        return sum(await asyncio.gather(*(one(e) for e in running)))
+
+    async def _check(self, execution: Execution) -> int:
+        node, upid = str(execution.node), str(execution.upid)
+        step = executions.step_of(execution)
+        try:
+            status = await self.pve.task_status(node, upid)
+        except PveNotFound as exc:
+            return await self._end(execution, step, "unknown", f"Proxmox no longer knows this task: {exc}")
+        except PveError as exc:
+            return await self._failed_check(execution, step, exc)
+        if status.running:
+            if execution.errors:
+                await self._set(execution, errors=0)
+            return 0
+        exitstatus = status.exitstatus or "unexpected status"
+        return await self._end(execution, step, task_outcome(exitstatus), exitstatus, exitstatus)
+
+    async def _failed_check(self, execution: Execution, step: executions.Step, exc: PveError) -> int:
+        errors = execution.errors + 1
+        if errors < FAILURE_LIMIT:
+            log.info("task %s not checked (%d): %s", execution.upid, errors, exc)
+            await self._set(execution, errors=errors)
+            return 0
+        message = (
+            f"Proxmox could not be asked about this task {errors} times in a row ({exc}); its end is unknown"
+        )
+        return await self._end(execution, step, "unknown", message)
+
+    async def _set(self, execution: Execution, **values: object) -> None:
+        async with self.sessions() as db:
+            await db.exec(update(Execution).where(col(Execution.id) == execution.id).values(**values))
+            await db.commit()
+
+    async def _end(
+        self,
+        execution: Execution,
+        step: executions.Step,
+        outcome: str,
+        message: str,
+        exitstatus: str | None = None,
+    ) -> int:
+        event = await executions.end_now(self.sessions, execution, step, outcome, message, exitstatus)
+        self.pve.invalidate_resources()
+        return 0 if event is None else 1
+
+    async def _claim(self, which: object) -> list[Execution]:
+        """Lease the rows `which` selects that nobody (alive) holds, and return those this process holds."""
         now = utcnow()
+        free = or_(
+            col(Execution.lease_until).is_(None),
+            col(Execution.lease_until) < now,
+            col(Execution.lease_owner) == self.owner,
+        )
         async with self.sessions() as db:
             await db.exec(
-                update(TaskWatch)
-                .where(col(TaskWatch.state) == "running")
-                .where(
-                    or_(
-                        col(TaskWatch.lease_until).is_(None),
-                        col(TaskWatch.lease_until) < now,
-                        col(TaskWatch.lease_owner) == self.owner,
-                    )
-                )
+                update(Execution)
+                .where(which, free)  # type: ignore[arg-type]
                 .values(lease_owner=self.owner, lease_until=now + LEASE)
             )
             await db.commit()
-            query = select(TaskWatch).where(TaskWatch.state == "running", TaskWatch.lease_owner == self.owner)
+            query = select(Execution).where(which, Execution.lease_owner == self.owner)  # type: ignore[arg-type]
             return list((await db.exec(query)).all())
 
-    async def _finish(self, watch: TaskWatch, exitstatus: str | None, message: str, outcome: str) -> int:
-        """Mark the watch done and write the end event in one transaction; 0 if another process did."""
+    # ------------------------------------------------------------------ reconciliation
+
+    async def reconcile_once(self) -> int:
+        """Look for the tasks of lost calls; returns how many were found or given up."""
+        now = utcnow()
+        lost = and_(
+            col(Execution.upid).is_(None),
+            or_(
+                col(Execution.state) == "unknown",
+                and_(col(Execution.state) == "calling", col(Execution.lease_until) < now),
+            ),
+        )
+        settled = 0
+        for execution in await self._claim(lost):
+            settled += await self._reconcile(execution, now)
+        return settled
+
+    async def _reconcile(self, execution: Execution, now: datetime) -> int:
+        step = executions.step_of(execution)
+        try:
+            upid = await self._find_task(execution)
+        except PveError as exc:
+            log.info("execution %s not reconciled yet: %s", execution.id, exc)
+            return 0
+        if upid is not None:
+            when = canonical_time(execution.created_at)
+            message = f"Found in {execution.node}'s task list: the call of {when} started this task"
+            with contextlib.suppress(Exception):  # another process recorded it first (unique UPID)
+                await executions.mark_started(self.sessions, execution, step, upid.text, message)
+                return 1
+            return 0
+        if now - _aware(execution.created_at) < GIVE_UP:
+            return 0
+        message = "Not started: Proxmox has no task for this call, so nothing happened (it is not sent again)"
+        return await self._end(execution, step, "not-started", message)
+
+    async def _find_task(self, execution: Execution) -> Upid | None:
+        if not execution.node or not execution.task_type:
+            return None
+        params: dict[str, object] = {"source": "all", "limit": 200}
+        if execution.vmid is not None:
+            params["vmid"] = execution.vmid
+        listing = await self.pve.get(f"/nodes/{segment(execution.node)}/tasks", **params) or []
+        token = self.pve.connection.token_id
+        candidates = [u for item in listing if (u := try_parse_upid(item.get("upid"))) is not None]
+        found = [u for u in candidates if matches(execution, u, token)]
+        if not found:
+            return None
         async with self.sessions() as db:
-            result = await db.exec(
-                update(TaskWatch)
-                .where(col(TaskWatch.upid) == watch.upid, col(TaskWatch.state) == "running")
-                .values(state="done", exitstatus=exitstatus, finished_at=utcnow())
+            taken = set(
+                (
+                    await db.exec(
+                        select(Execution.upid).where(col(Execution.upid).in_([u.text for u in found]))
+                    )
+                ).all()
             )
-            if result.rowcount != 1:
-                await db.rollback()
-                return 0
-            actor = audit.Actor(
-                watch.actor_id, watch.actor_name, watch.auth_method, request_id=watch.request_id
-            )
-            target = audit.Target(watch.node, watch.guest_type, watch.vmid, watch.target_name)
-            draft = audit.Draft(
-                watch.operation, watch.risk, outcome, target, upid=watch.upid, message=message
-            )
-            await audit.append_in(db, actor, draft)
-            await db.commit()
-        self.pve.invalidate_resources()
-        return 1
+        called = _aware(execution.created_at).timestamp()
+        fresh = [u for u in found if u.text not in taken]
+        return min(fresh, key=lambda u: abs(u.starttime - called), default=None)

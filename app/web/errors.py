@@ -22,10 +22,12 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in ("/readyz", "/healthz")
 
 
-def error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
+def error_response(
+    request: Request, status: int, message: str, field: str | None = None, extra: dict[str, str] | None = None
+) -> Response:
     """JSON {"detail"}, an HTMX toast, or a full error page."""
     if wants_json(request):
-        body: dict[str, object] = {"detail": message}
+        body: dict[str, object] = {"detail": message, **(extra or {})}
         if field:
             body["field"] = field
         return JSONResponse(body, status_code=status)
@@ -49,7 +51,7 @@ async def _service_error(request: Request, exc: Exception) -> Response:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
-    return error_response(request, exc.status, exc.message, exc.field)
+    return error_response(request, exc.status, exc.message, exc.field, exc.extra)
 
 
 async def _pve_error(request: Request, exc: Exception) -> Response:

@@ -1,19 +1,25 @@
-"""Actions from the pages: POST /guests/{vmid}/actions/{operation} with the operation's form fields."""
+"""Actions from the pages: POST /guests/{vmid}/actions/{operation} with the operation's form fields.
+
+A change that runs now answers with what started (its task followed live); one that needs approval becomes
+a request, and the browser is sent to the request's page."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
-from app.deps import ActionsDep, PrincipalDep, actor_for, require_principal
+from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.services.auth import Principal
+from app.services.gate import Gate
 from app.web.csrf import verify_csrf_audited
-from app.web.templating import render
+from app.web.templating import is_htmx, render
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
 OperationName = Annotated[str, Path(pattern=r"^[a-z][a-z-]{1,31}$")]
+KEY_FIELD = "idempotency_key"
 
 
 async def form_params(request: Request) -> dict[str, Any]:
@@ -22,13 +28,27 @@ async def form_params(request: Request) -> dict[str, Any]:
     return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and v != ""}
 
 
+async def submit_form(
+    request: Request, principal: Principal, gate: Gate, operation: str, vmid: int | None
+) -> Response:
+    """Send a form's change through the gate; show what started, or go to the new request's page."""
+    params = await form_params(request)
+    key = params.pop(KEY_FIELD, None)
+    actor = actor_for(request, principal)
+    submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
+    if submitted.request is not None:
+        target = str(request.url_for("approval_detail", request_id=submitted.request.id).path)
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Location": target})
+        return RedirectResponse(target, status_code=303)
+    return render(request, "partials/guests/_action_result.html", {"result": submitted.result})
+
+
 @router.post(
     "/guests/{vmid}/actions/{operation}", name="guest_action", dependencies=[Depends(verify_csrf_audited)]
 )
 async def guest_action(
-    request: Request, principal: PrincipalDep, actions: ActionsDep, vmid: Vmid, operation: OperationName
+    request: Request, principal: PrincipalDep, gate: GateDep, vmid: Vmid, operation: OperationName
 ) -> Response:
-    """Run the operation now and show what started, following its task live."""
-    params = await form_params(request)
-    result = await actions.execute(principal, actor_for(request, principal), operation, vmid, params)
-    return render(request, "partials/guests/_action_result.html", {"result": result})
+    """Run the operation now, or request it when it needs a second person's approval."""
+    return await submit_form(request, principal, gate, operation, vmid)

@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, PveDep, require_principal
+from app.deps import DetailDep, PveDep, SessionDep, require_principal
 from app.operations.backups import backup_storages
 from app.operations.snapshots import default_snapname
+from app.services.approval_queries import OPEN_STATUSES, list_requests
 from app.services.guest_detail import GuestDetail
 from app.web.templating import render
 
@@ -17,10 +19,21 @@ router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
 
 
-async def detail_context(request: Request, view: GuestDetail, pve: Any) -> dict[str, Any]:
+async def detail_context(request: Request, view: GuestDetail, pve: Any, db: AsyncSession) -> dict[str, Any]:
     """What the page and its action forms need besides the detail itself."""
     resources = await pve.cluster_resources()
+    content = "images" if view.guest.type == "qemu" else "rootdir"
+    open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
     return {
+        "policy": request.app.state.policy,
+        "open_requests": open_requests,
+        "disk_storages": sorted(
+            {
+                s.storage
+                for s in resources.storages
+                if s.node == view.guest.node and content in s.content and s.status == "available"
+            }
+        ),
         "active": "guest_list",
         "g": view,
         "ops": {op.name: op for op in view.operations},
@@ -32,8 +45,10 @@ async def detail_context(request: Request, view: GuestDetail, pve: Any) -> dict[
 
 
 @router.get("/guests/{vmid}", name="guest_detail")
-async def guest_detail(request: Request, vmid: Vmid, service: DetailDep, pve: PveDep) -> Response:
+async def guest_detail(
+    request: Request, vmid: Vmid, service: DetailDep, pve: PveDep, db: SessionDep
+) -> Response:
     """Status, usage, config, disks, addresses, snapshots, backups, recent tasks and the actions that fit."""
     view = await service.detail(vmid)
-    context = await detail_context(request, view, pve)
+    context = await detail_context(request, view, pve, db)
     return render(request, "pages/guests/detail.html", context, partial="partials/guests/_detail.html")

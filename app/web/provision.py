@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from app.db.models import Role
-from app.deps import ActionsDep, PrincipalDep, PveDep, actor_for, require_role
+from app.deps import GateDep, PrincipalDep, PveDep, require_role
 from app.operations.catalogue import get_operation
 from app.services.errors import NotFound
 from app.services.provisioning import provision_choices
 from app.web.csrf import verify_csrf_audited
-from app.web.guest_actions import form_params
+from app.web.guest_actions import submit_form
 from app.web.templating import render
 
 router = APIRouter(tags=["provision"], dependencies=[Depends(require_role(Role.operator))])
@@ -29,13 +29,10 @@ async def provision_page(request: Request, pve: PveDep) -> Response:
 
 @router.post("/provision/{operation}", name="cluster_action", dependencies=[Depends(verify_csrf_audited)])
 async def cluster_action(
-    request: Request, principal: PrincipalDep, actions: ActionsDep, operation: OperationName
+    request: Request, principal: PrincipalDep, gate: GateDep, operation: OperationName
 ) -> Response:
-    """Run a create or restore operation and follow its task."""
+    """Run a create or restore operation and follow its task (deleting a backup becomes a request)."""
     op = get_operation(operation)
     if op is None or op.target != "cluster":
-        raise NotFound(f"There is no create or restore operation '{operation}'.")
-    result = await actions.execute(
-        principal, actor_for(request, principal), operation, None, await form_params(request)
-    )
-    return render(request, "partials/guests/_action_result.html", {"result": result})
+        raise NotFound(f"There is no create, restore or backup operation '{operation}'.")
+    return await submit_form(request, principal, gate, operation, None)

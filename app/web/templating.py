@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.routing import NoMatchFound
 
+from app.operations.catalogue import CATALOGUE
 from app.paths import resource_dir
 from app.web import formatting
 from app.web.csrf import csrf_token_for, set_prelogin_cookie
@@ -60,6 +62,9 @@ def build_templates() -> Jinja2Templates:
         when=formatting.when,
     )
     env.globals["now"] = lambda: datetime.now(UTC)
+    # A one-time key for a form that changes something: a repeated POST of it does not run twice.
+    env.globals["new_key"] = lambda: secrets.token_urlsafe(16)
+    env.globals["catalogue"] = CATALOGUE
     return templates
 
 
@@ -84,6 +89,7 @@ def render(
         "csrf_token": csrf_token_for(request, principal),
         "tls_unverified": not settings.proxmox_verify_tls,
         "demo": settings.demo,
+        "solo_mode": request.app.state.policy.solo,
         "request_id": getattr(request.state, "request_id", ""),
         "nav": navigation(request, principal),
         "has_search": route_path(request, "search") is not None,

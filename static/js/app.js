@@ -37,3 +37,19 @@
     offsets = {};
   });
 })();
+// One-time keys: a form that changes something carries a key, so a repeated POST (a double click, a retry)
+// does not run twice. Once the change was accepted, the form's next use is a new change with a new key.
+(function () {
+  "use strict";
+  function freshKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("form") : null;
+    if (form && event.detail.successful) {
+      form.querySelectorAll("input[data-once]").forEach(function (input) { input.value = freshKey(); });
+    }
+  });
+})();

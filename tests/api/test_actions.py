@@ -157,10 +157,13 @@ def test_operations_catalogue_lists_parameters(client: httpx.Client, settings: S
     assert names["stop"]["confirm"].startswith("This cuts the power")
 
 
-async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown(
+async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconciled(
     served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path
 ) -> None:
-    """The POST goes out and no answer comes: never a false success, the outcome is recorded as unknown."""
+    """The POST goes out and no answer comes: never a false success; the task is then found in the node's
+    task list, followed to its end, and nothing is sent twice."""
+    from app.services.task_watch import TaskWatcher
+
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
     engine = create_engine(settings.resolved_database_url)
@@ -168,17 +171,35 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown(
     vm = next(v for v in pve.vms if v.status == "stopped" and not v.template and not v.lock)
     pve.stall("POST", f"/qemu/{vm.vmid}/status/start", 2.0)
     principal = Principal(1, "alice", Role.operator, "session")
+    seen = len(pve.requests)
     try:
         async with PveClient(pve_connection(settings)) as client:
+            actions = ActionService(client, sessions)
+            plan = await actions.plan(principal, ACTOR, "start", vm.vmid, {})
             with pytest.raises(OutcomeUnknown, match="may or may not have been made"):
-                await ActionService(client, sessions).execute(principal, ACTOR, "start", vm.vmid, {})
+                await actions.perform(plan, ACTOR)
+            async with sessions() as db:
+                rows, _ = await list_events(db, AuditFilter(vmid=vm.vmid))
+            assert [r.outcome for r in rows] == ["unknown", "intent"]
+            assert "may or may not have been made" in (rows[0].message or "")
+            await asyncio.sleep(2.5)  # the stalled start lands on the fake
+            pve.stalls.clear()
+            watcher = TaskWatcher(client, sessions)
+            assert await watcher.reconcile_once() == 1
+            for _ in range(100):
+                if await watcher.poll_once():
+                    break
+                await asyncio.sleep(0.1)
         async with sessions() as db:
             rows, _ = await list_events(db, AuditFilter(vmid=vm.vmid))
-        assert [r.outcome for r in rows] == ["unknown", "intent"]
-        assert "may or may not have been made" in (rows[0].message or "")
+        assert [(r.outcome, r.message) for r in rows][0] == ("succeeded", "OK")
+        assert [r.outcome for r in rows] == ["succeeded", "started", "unknown", "intent"]
+        assert rows[1].upid and ":qmstart:" in rows[1].upid and "task list" in (rows[1].message or "")
+        sent = pve.requests[seen:]
+        starts = [r for r in sent if r[0] == "POST" and r[1].endswith(f"/qemu/{vm.vmid}/status/start")]
+        assert len(starts) == 1
     finally:
         await engine.dispose()
-        served_fake.call(asyncio.sleep(2.5))  # the stalled start lands on the fake; then put the VM back
         vm.status, vm.qmpstatus = "stopped", "stopped"
 
 
@@ -207,8 +228,8 @@ def test_csrf_and_preflight_refusals_are_audited(
 async def test_watcher_finishes_tasks_left_by_an_earlier_process(
     served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path
 ) -> None:
-    """A watch row written before a restart is picked up by the next process and ended exactly once."""
-    from app.db.watches import TaskWatch
+    """A running execution written before a restart is picked up by the next process and ended exactly once."""
+    from app.db.executions import Execution
     from app.services.task_watch import TaskWatcher
 
     upid = served_fake.call(pve.backup(next(v.vmid for v in pve.vms if not v.lock), secs=0))
@@ -218,13 +239,14 @@ async def test_watcher_finishes_tasks_left_by_an_earlier_process(
     sessions = session_factory(engine)
     async with sessions() as db:
         db.add(
-            TaskWatch(
+            Execution(
                 upid=upid,
                 node=upid.split(":")[1],
                 operation="backup",
                 risk="reversible",
                 actor_name="alice",
                 auth_method="session",
+                state="running",
             )
         )
         await db.commit()

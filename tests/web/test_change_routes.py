@@ -19,7 +19,7 @@ SELF_SERVICE = {
     "/account/tokens",
     "/account/tokens/{token_id}/revoke",
 }
-SAMPLE = {"vmid": "100", "operation": "start", "user_id": "1", "token_id": "1"}
+SAMPLE = {"vmid": "100", "operation": "start", "user_id": "1", "token_id": "1", "request_id": "1"}
 
 
 def change_routes() -> list[tuple[str, str]]:

@@ -1,0 +1,133 @@
+"""Reading requests: lists by status, one request with its approvals, counts for the navigation badge."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.approvals import Approval, ApprovalRequest
+from app.db.models import utcnow
+from app.operations.catalogue import get_operation
+
+STATUSES = ("pending", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
+OPEN_STATUSES = ("pending", "executing")
+
+
+@dataclass
+class RequestView:
+    """A request with its stored JSON decoded and its approvals, as pages and the API show it."""
+
+    row: ApprovalRequest
+    approvals: list[Approval] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The operation's label from the catalogue."""
+        op = get_operation(self.row.operation)
+        return op.label if op else self.row.operation
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The exact parameters that will be sent."""
+        return dict(json.loads(self.row.params))
+
+    @property
+    def preview(self) -> dict[str, Any]:
+        """What the change does, as read when it was requested."""
+        return dict(json.loads(self.row.preview))
+
+    @property
+    def warnings(self) -> list[str]:
+        """The preflight's warnings at request time."""
+        return list(json.loads(self.row.warnings))
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The target's state at request time."""
+        return dict(json.loads(self.row.fingerprint))
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as GET /api/v1/requests/{id} answers it."""
+        r = self.row
+        return {
+            "id": r.id,
+            "operation": r.operation,
+            "label": self.label,
+            "risk": r.risk,
+            "status": r.status,
+            "target": {"node": r.node, "type": r.guest_type, "vmid": r.vmid, "name": r.target_name},
+            "parameters": self.params,
+            "reason": r.reason,
+            "description": r.description,
+            "preview": self.preview,
+            "warnings": self.warnings,
+            "state_at_request": self.state,
+            "requested": {
+                "by": r.requester_name,
+                "method": r.requester_method,
+                "token": r.requester_token,
+                "at": r.created_at,
+            },
+            "expires_at": r.expires_at,
+            "required_approvals": r.required_approvals,
+            "approvals": [
+                {"by": a.user_name, "method": a.auth_method, "comment": a.comment, "at": a.at}
+                for a in self.approvals
+            ],
+            "decided": {"by": r.decided_by_name, "at": r.decided_at, "comment": r.decision_comment}
+            if r.decided_at
+            else None,
+            "executed_at": r.executed_at,
+            "finished_at": r.finished_at,
+            "upid": r.upid,
+            "result": {"exitstatus": r.exitstatus, "message": r.result_message} if r.finished_at else None,
+            "url": r.url,
+        }
+
+
+async def request_view(db: AsyncSession, request: ApprovalRequest) -> RequestView:
+    """The request with its approvals, oldest first."""
+    approvals = (
+        await db.exec(select(Approval).where(Approval.request_id == request.id).order_by(col(Approval.id)))
+    ).all()
+    return RequestView(request, list(approvals))
+
+
+async def list_requests(
+    db: AsyncSession,
+    statuses: tuple[str, ...] = (),
+    limit: int = 50,
+    before: int | None = None,
+    vmid: int | None = None,
+) -> tuple[list[ApprovalRequest], int, int | None]:
+    """Requests newest first (keyset paging by id), their total, and the id to continue before."""
+    query = select(ApprovalRequest)
+    counting = select(func.count()).select_from(ApprovalRequest)
+    if statuses:
+        query = query.where(col(ApprovalRequest.status).in_(statuses))
+        counting = counting.where(col(ApprovalRequest.status).in_(statuses))
+    if vmid is not None:
+        query = query.where(ApprovalRequest.vmid == vmid)
+        counting = counting.where(ApprovalRequest.vmid == vmid)
+    if before is not None:
+        query = query.where(col(ApprovalRequest.id) < before)
+    rows = list((await db.exec(query.order_by(col(ApprovalRequest.id).desc()).limit(limit + 1))).all())
+    total = int((await db.exec(counting)).one())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, total, (rows[-1].id if more and rows else None)
+
+
+async def waiting_for(db: AsyncSession, user_id: int) -> int:
+    """How many pending, unexpired requests someone other than this user asked for (the badge)."""
+    query = (
+        select(func.count())
+        .select_from(ApprovalRequest)
+        .where(ApprovalRequest.status == "pending", col(ApprovalRequest.expires_at) > utcnow())
+        .where(ApprovalRequest.requester_id != user_id)
+    )
+    return int((await db.exec(query)).one())

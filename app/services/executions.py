@@ -1,0 +1,198 @@
+"""An execution's life in the database: opened with its intent, started with its UPID, ended once.
+
+Each step writes its audit event in the same transaction as the state change, so the log and the state never
+disagree; an end is a conditional UPDATE, so with several processes it is recorded exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.approvals import ApprovalRequest
+from app.db.executions import Execution
+from app.db.models import utcnow
+from app.services import audit
+from app.services.errors import ServiceError
+
+
+class AuditUnavailable(ServiceError):
+    """The intent could not be written to the audit log, so nothing was sent to Proxmox."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class Step:
+    """What an execution is about, as the audit log records it."""
+
+    operation: str
+    risk: str
+    target: audit.Target
+    params: dict[str, object]
+    description: str
+    approval_id: int | None = None
+
+    def draft(self, outcome: str, message: str | None = None, upid: str | None = None) -> audit.Draft:
+        """The audit event for one step."""
+        return audit.Draft(
+            self.operation,
+            self.risk,
+            outcome,
+            self.target,
+            self.params,
+            upid=upid,
+            message=message if message is not None else self.description,
+            approval_id=self.approval_id,
+        )
+
+
+def actor_of(execution: Execution) -> audit.Actor:
+    """The person (or token) an execution acts for, as copied into its row."""
+    return audit.Actor(
+        execution.actor_id, execution.actor_name, execution.auth_method, request_id=execution.request_id
+    )
+
+
+def step_of(execution: Execution, description: str = "") -> Step:
+    """An execution's audit identity (parameters were recorded with its intent)."""
+    target = audit.Target(execution.node, execution.guest_type, execution.vmid, execution.target_name)
+    return Step(execution.operation, execution.risk, target, {}, description, execution.approval_id)
+
+
+async def open_execution(
+    sessions: async_sessionmaker[AsyncSession],
+    actor: audit.Actor,
+    step: Step,
+    task_type: str | None,
+    owner: str,
+    lease_until: datetime,
+) -> Execution:
+    """Write the intent and the 'calling' row together; AuditUnavailable when that fails."""
+    try:
+        async with sessions() as db:
+            await audit.append_in(db, actor, step.draft("intent"))
+            execution = Execution(
+                node=step.target.node,
+                operation=step.operation,
+                risk=step.risk,
+                guest_type=step.target.guest_type,
+                vmid=step.target.vmid,
+                target_name=step.target.name,
+                task_type=task_type,
+                actor_id=actor.id,
+                actor_name=actor.name[:64],
+                auth_method=actor.method,
+                request_id=actor.request_id[:64],
+                approval_id=step.approval_id,
+                lease_owner=owner,
+                lease_until=lease_until,
+            )
+            db.add(execution)
+            await db.commit()
+            return execution
+    except Exception as exc:  # any database failure: the change must not be sent unrecorded
+        raise AuditUnavailable(
+            f"The audit log cannot be written ({type(exc).__name__}), so nothing was sent to Proxmox. "
+            "Try again once the database is back."
+        ) from exc
+
+
+async def mark_started(
+    sessions: async_sessionmaker[AsyncSession], execution: Execution, step: Step, upid: str, message: str
+) -> audit.AuditEvent:
+    """The task is known: record its UPID and a 'started' event (and the request's UPID)."""
+    async with sessions() as db:
+        event = await audit.append_in(db, actor_of(execution), step.draft("started", message, upid))
+        await db.exec(
+            update(Execution)
+            .where(col(Execution.id) == execution.id)
+            .values(upid=upid, state="running", started_at=utcnow(), lease_owner=None, lease_until=None)
+        )
+        if execution.approval_id is not None:
+            await db.exec(
+                update(ApprovalRequest)
+                .where(col(ApprovalRequest.id) == execution.approval_id)
+                .values(upid=upid)
+            )
+        await db.commit()
+    execution.upid, execution.state = upid, "running"
+    return event
+
+
+async def mark_unknown(
+    sessions: async_sessionmaker[AsyncSession], execution: Execution, step: Step, message: str
+) -> audit.AuditEvent:
+    """The call's outcome is unknown (no answer, or no UPID): the reconciler looks for the task."""
+    async with sessions() as db:
+        event = await audit.append_in(db, actor_of(execution), step.draft("unknown", message))
+        await db.exec(
+            update(Execution)
+            .where(col(Execution.id) == execution.id)
+            .values(state="unknown", lease_owner=None, lease_until=None)
+        )
+        await db.commit()
+    execution.state = "unknown"
+    return event
+
+
+async def end_execution(
+    db: AsyncSession,
+    execution: Execution,
+    step: Step,
+    outcome: str,
+    message: str,
+    exitstatus: str | None = None,
+    from_states: tuple[str, ...] = ("calling", "running", "unknown"),
+) -> audit.AuditEvent | None:
+    """End it once (conditional UPDATE), write the end event and finish its request; None if already ended.
+
+    Runs in the caller's transaction, which must not have read anything yet (see audit.append_in)."""
+    result = await db.exec(
+        update(Execution)
+        .where(col(Execution.id) == execution.id, col(Execution.state).in_(from_states))
+        .values(state="done", outcome=outcome, exitstatus=exitstatus, finished_at=utcnow(), lease_until=None)
+    )
+    if result.rowcount != 1:
+        return None
+    event = await audit.append_in(db, actor_of(execution), step.draft(outcome, message, execution.upid))
+    if execution.approval_id is not None:
+        await finish_request(db, execution.approval_id, outcome, exitstatus, message)
+    return event
+
+
+async def finish_request(
+    db: AsyncSession, request_id: int, outcome: str, exitstatus: str | None, message: str
+) -> None:
+    """An executing request takes its execution's end: succeeded, or failed with the reason."""
+    await db.exec(
+        update(ApprovalRequest)
+        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status) == "executing")
+        .values(
+            status="succeeded" if outcome == "succeeded" else "failed",
+            open_key=None,
+            finished_at=utcnow(),
+            exitstatus=exitstatus,
+            result_message=message[:4000],
+        )
+    )
+
+
+async def end_now(
+    sessions: async_sessionmaker[AsyncSession],
+    execution: Execution,
+    step: Step,
+    outcome: str,
+    message: str,
+    exitstatus: str | None = None,
+) -> audit.AuditEvent | None:
+    """end_execution in a transaction of its own."""
+    async with sessions() as db:
+        event = await end_execution(db, execution, step, outcome, message, exitstatus)
+        await db.commit()
+    return event

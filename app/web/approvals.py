@@ -1,0 +1,153 @@
+"""Approvals in the browser: the queue and history (/approvals), one request (/approvals/{id}), decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.db.models import Role
+from app.deps import (
+    ActionsDep,
+    ApprovalsDep,
+    PrincipalDep,
+    SessionDep,
+    actor_for,
+    require_principal,
+    require_role,
+)
+from app.operations.catalogue import CATALOGUE, get_operation
+from app.proxmox.errors import PveError
+from app.services.approval_queries import STATUSES, list_requests, request_view, waiting_for
+from app.services.approvals import confirmation_text, needs_typing
+from app.services.state_changes import differences
+from app.web.csrf import verify_csrf
+from app.web.templating import is_htmx, render
+
+router = APIRouter(tags=["approvals"], dependencies=[Depends(require_principal)])
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PAGE = 50
+# Viewers never decide anything; the service checks who may decide which request.
+DECIDE = [Depends(require_role(Role.operator)), Depends(verify_csrf)]
+
+
+def policy_context(request: Request) -> dict[str, Any]:
+    """What the policy is, in words the pages show."""
+    policy = request.app.state.policy
+    return {
+        "policy": policy,
+        "gated": [op for op in CATALOGUE.values() if policy.needs_approval(op)],
+    }
+
+
+@router.get("/approvals", name="approval_list")
+async def approval_list(
+    request: Request,
+    db: SessionDep,
+    approvals: ApprovalsDep,
+    principal: PrincipalDep,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Pending requests first, then the history; filter by status."""
+    await approvals.expire_due()
+    chosen = status if status in STATUSES else None
+    pending, _, _ = await list_requests(db, ("pending",), 500)
+    history, total, next_before = await list_requests(
+        db, (chosen,) if chosen else tuple(s for s in STATUSES if s != "pending"), PAGE, before
+    )
+    context = {
+        "active": "approval_list",
+        "pending": [await request_view(db, r) for r in pending],
+        "history": [await request_view(db, r) for r in history],
+        "total": total,
+        "next_before": next_before,
+        "status": chosen,
+        "statuses": STATUSES,
+        **policy_context(request),
+    }
+    return render(request, "pages/approvals/list.html", context, partial="partials/approvals/_list.html")
+
+
+@router.get("/approvals/badge", name="approval_badge")
+async def approval_badge(request: Request, db: SessionDep, principal: PrincipalDep) -> Response:
+    """The number of requests waiting for this person (approvers), for the navigation."""
+    count = await waiting_for(db, principal.user_id) if principal.can("approver") else 0
+    return render(request, "partials/approvals/_badge.html", {"count": count})
+
+
+@router.get("/approvals/{request_id}", name="approval_detail")
+async def approval_detail(
+    request: Request,
+    db: SessionDep,
+    approvals: ApprovalsDep,
+    actions: ActionsDep,
+    principal: PrincipalDep,
+    request_id: RequestId,
+) -> Response:
+    """Who asked, why, the exact parameters, the preview, what changed since, and the decision buttons."""
+    row = await approvals.get(request_id)
+    view = await request_view(db, row)
+    context: dict[str, Any] = {"active": "approval_list", "r": view, **policy_context(request)}
+    if row.status == "pending":
+        op = get_operation(row.operation)
+        vmid = row.vmid if op is not None and op.target == "guest" else None
+        try:
+            now = await actions.state_now(row.operation, vmid, view.params)
+            context["changes"] = differences(view.state, now)
+        except PveError as exc:
+            context["changes_problem"] = str(exc)
+    own = principal.user_id == row.requester_id
+    context.update(
+        own=own,
+        may_approve=row.status == "pending"
+        and (principal.can("approver") and not own or own and approvals.policy.solo),
+        may_reject=row.status == "pending" and principal.can("approver") and not own,
+        may_cancel=row.status == "pending" and own,
+        typed=needs_typing(row, own),
+        confirm_text=confirmation_text(row),
+    )
+    return render(request, "pages/approvals/detail.html", context, partial="partials/approvals/_request.html")
+
+
+async def _back(request: Request, request_id: int) -> Response:
+    target = str(request.url_for("approval_detail", request_id=request_id).path)
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Location": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/approvals/{request_id}/approve", name="approval_approve", dependencies=DECIDE)
+async def approval_approve(
+    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
+) -> Response:
+    """Approve (typing the VMID for deletions); the last approval runs the change."""
+    form = await _form(request)
+    actor = actor_for(request, principal)
+    await approvals.approve(request_id, principal, actor, form.get("comment"), form.get("confirm"))
+    return await _back(request, request_id)
+
+
+@router.post("/approvals/{request_id}/reject", name="approval_reject", dependencies=DECIDE)
+async def approval_reject(
+    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
+) -> Response:
+    """Reject, saying why."""
+    form = await _form(request)
+    await approvals.reject(request_id, principal, actor_for(request, principal), form.get("comment"))
+    return await _back(request, request_id)
+
+
+@router.post("/approvals/{request_id}/cancel", name="approval_cancel", dependencies=DECIDE)
+async def approval_cancel(
+    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
+) -> Response:
+    """The requester takes the request back."""
+    await approvals.cancel(request_id, principal, actor_for(request, principal))
+    return await _back(request, request_id)
