@@ -15,6 +15,7 @@ from app.demo.backup_info import BackupInfoMixin
 from app.demo.backups import BackupsMixin
 from app.demo.cluster_tasks import ClusterTasksMixin
 from app.demo.ct_restore import CtRestoreMixin
+from app.demo.ct_template import CtTemplateMixin
 from app.demo.index import GuestIndex
 from app.demo.local_content import LocalContentMixin
 from app.demo.node_views import NodeViewsMixin
@@ -37,6 +38,7 @@ class DemoPve(
     LocalContentMixin,
     NodeViewsMixin,
     CtRestoreMixin,
+    CtTemplateMixin,
     QemuRestoreMixin,
     ResizeMixin,
     BackupsMixin,

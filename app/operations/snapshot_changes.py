@@ -54,8 +54,24 @@ async def _chosen(ctx: Context, snapname: str) -> tuple[dict[str, Any], list[dic
 
 
 def _newer(snap: dict[str, Any], snaps: list[dict[str, Any]]) -> list[str]:
-    taken = int(snap.get("snaptime") or 0)
-    return [str(s.get("name")) for s in snaps if int(s.get("snaptime") or 0) > taken]
+    """Snapshots taken after this one: its descendants, and any later one on another branch."""
+    taken, name = int(snap.get("snaptime") or 0), snap.get("name")
+    parents = {s.get("name"): s.get("parent") for s in snaps}
+
+    def descends(other: Any) -> bool:
+        seen: set[Any] = set()
+        while other in parents and other not in seen:
+            seen.add(other)
+            other = parents[other]
+            if other == name:
+                return True
+        return False
+
+    return [
+        str(s.get("name"))
+        for s in snaps
+        if s.get("name") != name and (int(s.get("snaptime") or 0) > taken or descends(s.get("name")))
+    ]
 
 
 async def _zfs_blocks(ctx: Context, guest: Guest, newer: list[str]) -> None:

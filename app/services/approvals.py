@@ -201,6 +201,7 @@ class ApprovalService:
             ready = (_aware(request.created_at) + self.policy.cooling).strftime("%H:%M UTC")
             raise Forbidden(f"Two-person rule is off: you can confirm your own request after {ready}.")
         if needs_typing(request, own) and (confirm or "").strip() != confirmation_text(request):
+            await self._deny(request, actor, "the confirmation did not name the target", "invalid")
             raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
 
     async def _record_approval(
@@ -313,7 +314,7 @@ class ApprovalService:
             await db.commit()
         if self.after_decision:
             await self.after_decision()
-        return request
+        return await self.get(int(request.id or 0))
 
     async def expire(self, request: ApprovalRequest) -> None:
         """Mark a pending request past its expiry as expired (once, whoever notices first)."""
@@ -345,8 +346,10 @@ class ApprovalService:
             await self.expire(request)
         return len(due)
 
-    async def _deny(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
-        await audit.append(self.sessions, actor, self.draft(request, "denied", why))
+    async def _deny(
+        self, request: ApprovalRequest, actor: audit.Actor, why: str, outcome: str = "denied"
+    ) -> None:
+        await audit.append(self.sessions, actor, self.draft(request, outcome, why))
 
     @staticmethod
     def draft(request: ApprovalRequest, outcome: str, message: str | None) -> audit.Draft:
