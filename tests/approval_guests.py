@@ -131,6 +131,16 @@ def sql(settings: Settings, statement: str, **values: Any) -> None:
         engine.dispose()
 
 
+def select_rows(settings: Settings, statement: str, **values: Any) -> list[Any]:
+    """Rows the app's database holds, read directly."""
+    engine = create_engine(sync_url(settings.resolved_database_url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(statement), values).all())
+    finally:
+        engine.dispose()
+
+
 def ask(client: httpx.Client, headers: dict[str, str], vmid: int, op: str, **params: Any) -> httpx.Response:
     """POST the guest operation with these parameters."""
     return client.post(f"/api/v1/guests/{vmid}/actions/{op}", json=params, headers=headers)

@@ -1,0 +1,157 @@
+"""Requests and decisions reach people: a signed webhook and Apprise, through an outbox that never blocks."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.demo.fake import DemoPve
+from app.services.notifications import sign
+from tests.approval_guests import add_vm, ask, guests_made, people, select_rows
+from tests.conftest import app_settings
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer, free_port
+
+SECRET = "webhook-signing-secret"
+
+
+class Receiver:
+    """An HTTP server on loopback that keeps every POST it gets."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                owner.received.append((self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, path: str, count: int, timeout: float = 15) -> list[tuple[dict[str, str], bytes]]:
+        """The first `count` messages to this path."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [(h, b) for p, h, b in self.received if p == path]
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{path}: {self.received}")
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook and Apprise json:// receiver on loopback."""
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def guests(pve: DemoPve) -> Iterator[None]:
+    """A clean 9300-9399 range in the fake."""
+    yield from guests_made(pve)
+
+
+def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_apprise(
+    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None, receiver: Receiver
+) -> None:
+    settings = app_settings(
+        served_fake,
+        database_url,
+        tmp_path,
+        notify_webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+        notify_webhook_secret=SECRET,
+        notify_apprise_urls=f"json://127.0.0.1:{receiver.port}/apprise",
+        public_url="https://proxgate.example",
+    )
+    server = AppServer(settings)
+    try:
+        crew = people(settings)
+        add_vm(pve, 9350)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            rid = ask(client, crew.alice, 9350, "delete", reason="retire it").json()["request_id"]
+            headers, body = receiver.wait("/hook", 1)[0]
+            stamp = headers["X-Proxgate-Signature"].split(",")[0].removeprefix("t=")
+            assert headers["X-Proxgate-Signature"] == sign(SECRET, int(stamp), body)
+            assert abs(int(stamp) - time.time()) < 60
+            message = json.loads(body)
+            assert message["event"] == "requested" and message["request"]["id"] == rid
+            assert message["request"]["url"] == f"https://proxgate.example/approvals/{rid}"
+            assert message["request"]["reason"] == "retire it" and message["by"] == crew.alice_name
+            assert "Bearer" not in body.decode() and "pxg_" not in body.decode()
+
+            _headers, apprised = receiver.wait("/apprise", 1)[0]
+            sent = json.loads(apprised)
+            assert sent["title"].startswith("Approval needed: Delete VM 9350")
+            assert f"https://proxgate.example/approvals/{rid}" in sent["message"]
+
+            client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "not yet"}, headers=crew.bob)
+            events = [json.loads(b)["event"] for _h, b in receiver.wait("/hook", 2)]
+            assert events == ["requested", "rejected"]
+    finally:
+        server.stop()
+
+
+def test_a_dead_target_neither_slows_nor_fails_the_request_and_is_retried(
+    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None
+) -> None:
+    hanging = socket.socket()  # accepts connections and never answers
+    hanging.bind(("127.0.0.1", 0))
+    hanging.listen(16)
+    settings = app_settings(
+        served_fake,
+        database_url,
+        tmp_path,
+        notify_webhook_url=f"http://127.0.0.1:{free_port()}/nobody-listens",
+        notify_webhook_secret=SECRET,
+        notify_apprise_urls=f"json://127.0.0.1:{hanging.getsockname()[1]}/hangs",
+    )
+    server = AppServer(settings)
+    try:
+        crew = people(settings)
+        add_vm(pve, 9351)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            started = time.monotonic()
+            asked = ask(client, crew.alice, 9351, "delete", reason="dead targets")
+            took = time.monotonic() - started
+        assert asked.status_code == 202 and took < 3, took
+        rid = asked.json()["request_id"]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            rows = select_rows(
+                settings,
+                "SELECT state, attempts, last_error FROM notification_outbox WHERE request_id = :id "
+                "AND target = 'webhook'",
+                id=rid,
+            )
+            if rows and rows[0][1] >= 1:
+                break
+            time.sleep(0.2)
+        state, attempts, error = rows[0]
+        assert state == "pending" and attempts >= 1 and "Connect" in (error or "")
+    finally:
+        server.stop()
+        hanging.close()
