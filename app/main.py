@@ -54,7 +54,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
     app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
-    lease = timedelta(seconds=settings.proxmox_timeout + 30)
+    # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
+    # reconciled): connect, send and read each have the timeout, plus a margin.
+    lease = timedelta(seconds=3 * settings.proxmox_timeout + 5)
     app.state.actions = ActionService(app.state.pve, app.state.sessions, app.state.watcher.owner, lease)
     app.state.notifier = Notifier(app.state.sessions, settings)
     app.state.approvals = ApprovalService(

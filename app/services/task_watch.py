@@ -156,7 +156,7 @@ class TaskWatcher:
         return 0 if event is None else 1
 
     async def _claim(self, which: object) -> list[Execution]:
-        """Lease the rows `which` selects that nobody (alive) holds, and return those this process holds."""
+        """Lease the rows `which` selects that nobody (alive) holds, and return those this process got."""
         now = utcnow()
         free = or_(
             col(Execution.lease_until).is_(None),
@@ -164,14 +164,17 @@ class TaskWatcher:
             col(Execution.lease_owner) == self.owner,
         )
         async with self.sessions() as db:
+            wanted = list((await db.exec(select(Execution.id).where(which, free))).all())  # type: ignore[arg-type]
+            if not wanted:
+                return []
             await db.exec(
                 update(Execution)
-                .where(which, free)  # type: ignore[arg-type]
+                .where(col(Execution.id).in_(wanted), free)
                 .values(lease_owner=self.owner, lease_until=now + LEASE)
             )
             await db.commit()
-            query = select(Execution).where(which, Execution.lease_owner == self.owner)  # type: ignore[arg-type]
-            return list((await db.exec(query)).all())
+            held = select(Execution).where(col(Execution.id).in_(wanted), Execution.lease_owner == self.owner)
+            return list((await db.exec(held)).all())
 
     # ------------------------------------------------------------------ reconciliation
 
