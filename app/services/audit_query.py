@@ -24,10 +24,14 @@ OUTCOMES = (
     "succeeded",
     "failed",
     "unknown",
+    "not-started",
     "denied",
+    "invalid",
     "requested",
     "approved",
     "rejected",
+    "cancelled",
+    "expired",
 )
 # Everything hashed (but the actor's internal id, which means nothing outside this database), and the hash.
 EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")

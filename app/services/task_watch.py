@@ -69,11 +69,13 @@ class TaskWatcher:
         sessions: async_sessionmaker[AsyncSession],
         interval: float = 1.0,
         concurrency: int = 8,
+        failure_limit: int = FAILURE_LIMIT,
     ) -> None:
         self.pve = pve
         self.sessions = sessions
         self.interval = interval
         self.concurrency = concurrency
+        self.failure_limit = failure_limit
         self.owner = secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
         self.wakeup = asyncio.Event()
@@ -129,7 +131,7 @@ class TaskWatcher:
 
     async def _failed_check(self, execution: Execution, step: executions.Step, exc: PveError) -> int:
         errors = execution.errors + 1
-        if errors < FAILURE_LIMIT:
+        if errors < self.failure_limit:
             log.info("task %s not checked (%d): %s", execution.upid, errors, exc)
             await self._set(execution, errors=errors)
             return 0

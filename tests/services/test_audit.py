@@ -17,6 +17,7 @@ from app.db.engine import create_engine, session_factory
 from app.db.migrate import upgrade_database
 from app.services import audit
 from app.services.audit_query import AuditFilter, csv_header, csv_line, iter_events, jsonl_line
+from tests.factories import async_url
 
 ROOT = str(Path(__file__).resolve().parents[2])
 ACTOR = audit.Actor(1, "alice", "session", "192.0.2.10", "pytest", "req-1")
@@ -32,11 +33,6 @@ async def main(url, n, who):
     await engine.dispose()
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
 """
-
-
-def async_url(url: str) -> str:
-    """The async driver form of a test database URL."""
-    return url.replace("sqlite://", "sqlite+aiosqlite://").replace("postgresql://", "postgresql+psycopg://")
 
 
 @pytest.fixture
