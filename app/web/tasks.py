@@ -51,4 +51,8 @@ async def task_detail(request: Request, service: TaskDep, upid: UpidParam) -> Re
     except PveUnavailable as exc:
         # The node went away: say so, and keep looking (more slowly) until it is back.
         context["problem"] = str(exc)
-    return render(request, "pages/tasks/detail.html", context, partial="partials/tasks/_task.html")
+    response = render(request, "pages/tasks/detail.html", context, partial="partials/tasks/_task.html")
+    if "detail" in context and not context["detail"].running:
+        # A page that follows this task (the guest page) refreshes its guest now, not at its next poll.
+        response.headers["HX-Trigger"] = "task-ended"
+    return response
