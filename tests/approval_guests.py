@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.engine import sync_url
 from app.demo.fake import DemoPve
-from tests.backup_guests import FakeApi
+from tests.backup_guests import FakeApi, remove_guests
 from tests.factories import make_token, make_user
 
 MY_RANGE = range(9300, 9400)
@@ -96,24 +96,13 @@ def snapshot(fake_api: FakeApi, guest: Any, name: str, **params: Any) -> None:
     assert status["exitstatus"] == "OK", status
 
 
-def remove_guests(pve: DemoPve) -> None:
-    """Take every guest and volume of 9300-9399 out of the fake again."""
-    for guests in (pve.vms, pve.cts):
-        for guest in [g for g in guests if g.vmid in MY_RANGE]:
-            guests.remove(guest)
-    for store in pve.storages.values():
-        volumes = store.get("volumes", {})
-        for name in [n for n, vol in volumes.items() if vol.get("vmid") in MY_RANGE]:
-            del volumes[name]
-
-
 def guests_made(pve: DemoPve) -> Iterator[None]:
     """For a fixture: a clean 9300-9399 range before and after the test."""
-    remove_guests(pve)
+    remove_guests(pve, MY_RANGE)
     try:
         yield
     finally:
-        remove_guests(pve)
+        remove_guests(pve, MY_RANGE)
 
 
 def sent(pve: DemoPve, since: int, method: str, suffix: str) -> list[Any]:

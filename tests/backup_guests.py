@@ -65,14 +65,14 @@ def add_guests(pve: DemoPve) -> None:
     pve.add_ct(CT, node="pve2", status="stopped", config={"hostname": "nobackup-9102", "memory": 512})
 
 
-def remove_guests(pve: DemoPve) -> None:
-    """Take every guest and volume of 9100-9199 out of the fake again."""
+def remove_guests(pve: DemoPve, vmids: range = MY_RANGE) -> None:
+    """Take every guest and volume of these vmids (9100-9199 by default) out of the fake again."""
     for guests in (pve.vms, pve.cts):
-        for guest in [g for g in guests if g.vmid in MY_RANGE]:
+        for guest in [g for g in guests if g.vmid in vmids]:
             guests.remove(guest)
     for store in pve.storages.values():
         volumes = store.get("volumes", {})
-        for name in [n for n, vol in volumes.items() if vol.get("vmid") in MY_RANGE]:
+        for name in [n for n, vol in volumes.items() if vol.get("vmid") in vmids]:
             del volumes[name]
 
 

@@ -17,6 +17,7 @@ from app.db.engine import sync_url
 from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
 from app.proxmox.client import PveClient
+from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
@@ -147,3 +148,15 @@ def client(app_server: AppServer) -> Iterator[httpx.Client]:
     """An anonymous HTTP client of the app."""
     with httpx.Client(base_url=app_server.url, follow_redirects=False, timeout=30) as http:
         yield http
+
+
+@pytest.fixture
+def crew(settings: Settings) -> People:
+    """An operator, two approvers and a viewer, each with an API token."""
+    return people(settings)
+
+
+@pytest.fixture
+def scratch(pve: DemoPve) -> Iterator[None]:
+    """A clean 9300-9399 range in the fake for the guests a test makes (the approval tests)."""
+    yield from guests_made(pve)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -19,6 +18,7 @@ from app.operations.catalogue import get_operation
 from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.auth import Principal
+from app.services.background import Periodic
 from app.services.errors import ServiceError
 from app.services.state_changes import differences
 
@@ -99,33 +99,16 @@ async def settle_orphans(service: ApprovalService) -> int:
     return len(orphans)
 
 
-class Housekeeper:
+class Housekeeper(Periodic):
     """A background loop per process: expires requests past their time and settles orphaned executions."""
 
+    name = "approval-housekeeper"
+
     def __init__(self, service: ApprovalService, interval: float = 15.0) -> None:
+        super().__init__(interval)
         self.service = service
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        """Begin the periodic sweep."""
-        self._task = asyncio.create_task(self._run(), name="approval-housekeeper")
-
-    async def stop(self) -> None:
-        """Stop the sweep."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def sweep_once(self) -> int:
-        """One round: expired requests and orphans; returns how many requests changed."""
-        return await self.service.expire_due() + await settle_orphans(self.service)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep_once()
-            except Exception:  # the loop must outlive a bad round
-                log.exception("approval sweep failed")
-            await asyncio.sleep(self.interval)
+    async def round(self) -> None:
+        """One sweep: expired requests and orphans."""
+        await self.service.expire_due()
+        await settle_orphans(self.service)

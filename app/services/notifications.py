@@ -8,7 +8,6 @@ deliveries are retried with growing pauses and logged; each row is leased, so on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -28,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.db.approvals import ApprovalRequest, Notification
 from app.db.models import utcnow
+from app.services.background import Periodic
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Proxgate-Signature"
@@ -92,17 +92,19 @@ def message_of(event: str, request: ApprovalRequest, actor: str) -> dict[str, An
     }
 
 
-class Notifier:
+class Notifier(Periodic):
     """Writes outbox rows for the configured targets (in the caller's transaction) and delivers them."""
 
+    name = "notifier"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        super().__init__(interval=2.0)
         self.sessions = sessions
         self.targets = targets_from(settings)
         self.secret = (
             settings.notify_webhook_secret.get_secret_value() if settings.notify_webhook_secret else ""
         )
-        self._task: asyncio.Task[None] | None = None
-        self.wakeup = asyncio.Event()
+        self.http = httpx.AsyncClient(timeout=SEND_TIMEOUT)
 
     def enqueue(self, db: AsyncSession, event: str, request: ApprovalRequest, actor: str) -> None:
         """Add one message per target to the caller's transaction."""
@@ -114,27 +116,18 @@ class Notifier:
         self.wakeup.set()
 
     def start(self) -> None:
-        """Deliver in the background."""
+        """Deliver in the background (only when there is somewhere to deliver to)."""
         if self.targets:
-            self._task = asyncio.create_task(self._run(), name="notifier")
+            super().start()
 
     async def stop(self) -> None:
         """Stop delivering; what is left stays in the outbox for the next start."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
+        await self.http.aclose()
 
-    async def _run(self) -> None:
-        async with httpx.AsyncClient(timeout=SEND_TIMEOUT) as http:
-            while True:
-                try:
-                    await self.deliver_due(http)
-                except Exception:  # the loop outlives a bad round
-                    log.exception("notification round failed")
-                self.wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), 2.0)
+    async def round(self) -> None:
+        """Send what is due."""
+        await self.deliver_due(self.http)
 
     async def deliver_due(self, http: httpx.AsyncClient) -> int:
         """Send every due message this process could lease; returns how many were delivered."""

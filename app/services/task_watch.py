@@ -10,12 +10,12 @@ Two jobs share one loop per process; rows are leased, so with many processes eac
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from app.proxmox.errors import PveError, PveNotFound
 from app.proxmox.upid import Upid, try_parse_upid
 from app.services import executions
 from app.services.audit import canonical_time
+from app.services.background import Periodic
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
@@ -60,8 +61,10 @@ def matches(execution: Execution, upid: Upid, token_id: str) -> bool:
     return called - CLOCK_SLACK <= upid.started_at <= called + CLOCK_SLACK
 
 
-class TaskWatcher:
+class TaskWatcher(Periodic):
     """A background loop per process: follows running tasks and reconciles lost calls."""
+
+    name = "task-watcher"
 
     def __init__(
         self,
@@ -71,36 +74,17 @@ class TaskWatcher:
         concurrency: int = 8,
         failure_limit: int = FAILURE_LIMIT,
     ) -> None:
+        super().__init__(interval)
         self.pve = pve
         self.sessions = sessions
-        self.interval = interval
         self.concurrency = concurrency
         self.failure_limit = failure_limit
         self.owner = secrets.token_hex(8)
-        self._task: asyncio.Task[None] | None = None
-        self.wakeup = asyncio.Event()
 
-    def start(self) -> None:
-        """Begin following tasks in the background."""
-        self._task = asyncio.create_task(self._run(), name="task-watcher")
-
-    async def stop(self) -> None:
-        """Stop following (rows stay; another process or the next start picks them up)."""
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.reconcile_once()
-                await self.poll_once()
-            except Exception:  # the loop must outlive a bad round (database or Proxmox trouble)
-                log.exception("task watcher round failed")
-            self.wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self.interval)
+    async def round(self) -> None:
+        """Reconcile lost calls, then check the running tasks."""
+        await self.reconcile_once()
+        await self.poll_once()
 
     async def poll_once(self) -> int:
         """Check every task this process holds a lease on, a few at a time; returns how many ended."""
@@ -205,10 +189,11 @@ class TaskWatcher:
         if upid is not None:
             when = canonical_time(execution.created_at)
             message = f"Found in {execution.node}'s task list: the call of {when} started this task"
-            with contextlib.suppress(Exception):  # another process recorded it first (unique UPID)
+            try:
                 await executions.mark_started(self.sessions, execution, step, upid.text, message)
-                return 1
-            return 0
+            except IntegrityError:  # another process recorded this task first (the UPID is unique)
+                return 0
+            return 1
         if now - _aware(execution.created_at) < GIVE_UP:
             return 0
         message = "Not started: Proxmox has no task for this call, so nothing happened (it is not sent again)"

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from app.config import Settings
 from app.demo.fake import DemoPve
-from tests.approval_guests import People, add_ct, add_vm, ask, guests_made, people, sent, settle, snapshot
+from tests.approval_guests import People, add_ct, add_vm, ask, sent, settle, snapshot
 from tests.backup_guests import FakeApi, volid_of
-
-
-@pytest.fixture
-def crew(settings: Settings) -> People:
-    """An operator, two approvers and a viewer, each with an API token."""
-    return people(settings)
-
-
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
 
 
 def approve(client: httpx.Client, crew: People, rid: int, **body: Any) -> dict[str, Any]:
@@ -41,7 +26,7 @@ def backup_of(fake_api: FakeApi, pve: DemoPve, vmid: int, notes: str = "nightly"
 
 
 def test_restore_over_a_guest_previews_what_is_replaced_and_then_replaces_it(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     vm = add_vm(pve, 9320)
     volid = backup_of(fake_api, pve, 9320, notes="before the upgrade")
@@ -64,7 +49,7 @@ def test_restore_over_a_guest_previews_what_is_replaced_and_then_replaces_it(
 
 
 def test_a_container_backup_cannot_be_restored_over_a_vm(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     add_vm(pve, 9321)
     add_ct(pve, 9322)
@@ -74,7 +59,7 @@ def test_a_container_backup_cannot_be_restored_over_a_vm(
 
 
 def test_a_protected_backup_is_refused_and_an_unprotected_one_deleted_once_approved(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     add_vm(pve, 9323)
     volid = backup_of(fake_api, pve, 9323)
@@ -96,7 +81,7 @@ def test_a_protected_backup_is_refused_and_an_unprotected_one_deleted_once_appro
 
 
 def test_a_container_template_is_followed_although_proxmox_names_no_task(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     ct = add_ct(pve, 9324)
     rid = ask(client, crew.alice, 9324, "template", reason="base image").json()["request_id"]
@@ -109,7 +94,7 @@ def test_a_container_template_is_followed_although_proxmox_names_no_task(
 
 
 def test_a_guest_with_snapshots_cannot_become_a_template(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     vm = add_vm(pve, 9325)
     snapshot(fake_api, vm, "one")
@@ -118,7 +103,7 @@ def test_a_guest_with_snapshots_cannot_become_a_template(
 
 
 def test_deleting_a_snapshot_previews_its_children(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     vm = add_vm(pve, 9326)
     for name in ("base", "middle", "top"):
@@ -134,7 +119,7 @@ def test_deleting_a_snapshot_previews_its_children(
 
 
 def test_zfs_cannot_roll_back_past_newer_snapshots_and_says_so_before_asking(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: FakeApi
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: FakeApi
 ) -> None:
     pve.storages["tank"] = {
         "type": "zfspool",
@@ -156,7 +141,7 @@ def test_zfs_cannot_roll_back_past_newer_snapshots_and_says_so_before_asking(
 
 
 def test_a_failed_task_fails_the_request_with_the_tasks_error(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9328)
     pve.fail("DELETE", "/qemu/9328", error="locked")
@@ -167,7 +152,7 @@ def test_a_failed_task_fails_the_request_with_the_tasks_error(
 
 
 def test_proxmox_refusing_the_call_fails_the_request_in_its_words(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9329)
     seen = len(pve.requests)
@@ -179,7 +164,7 @@ def test_proxmox_refusing_the_call_fails_the_request_in_its_words(
 
 
 def test_a_protected_guest_is_refused_up_front(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     vm = add_vm(pve, 9330)
     vm.config["protection"] = 1

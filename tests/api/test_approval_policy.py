@@ -11,16 +11,10 @@ import pytest
 from app.config import ConfigError
 from app.demo.fake import DemoPve
 from app.main import create_app
-from tests.approval_guests import add_vm, ask, guests_made, people, sent, settle
+from tests.approval_guests import add_vm, ask, people, sent, settle
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer
-
-
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
 
 
 @pytest.fixture
@@ -68,7 +62,7 @@ def test_the_catalogue_says_what_needs_approval(api: httpx.Client) -> None:
 
 
 def test_stop_can_be_put_under_approval_and_two_approvers_can_be_required(
-    strict_app: AppServer, pve: DemoPve, guests: None
+    strict_app: AppServer, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(strict_app.app.state.settings)
     add_vm(pve, 9340, status="running")
@@ -88,7 +82,7 @@ def test_stop_can_be_put_under_approval_and_two_approvers_can_be_required(
 
 
 def test_solo_mode_lets_the_requester_confirm_by_typing_the_target(
-    solo_app: AppServer, pve: DemoPve, guests: None
+    solo_app: AppServer, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(solo_app.app.state.settings)
     add_vm(pve, 9341)
@@ -105,7 +99,7 @@ def test_solo_mode_lets_the_requester_confirm_by_typing_the_target(
 
 
 def test_solo_mode_waits_for_the_cooling_off_time(
-    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None
+    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, scratch: None
 ) -> None:
     settings = app_settings(served_fake, database_url, tmp_path, approval_mode="solo")
     server = AppServer(settings)
@@ -124,7 +118,7 @@ def test_solo_mode_waits_for_the_cooling_off_time(
 
 
 def test_a_repeated_key_creates_one_request_and_one_guest(
-    client: httpx.Client, settings: object, pve: DemoPve, guests: None
+    client: httpx.Client, settings: object, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(settings)  # type: ignore[arg-type]
     add_vm(pve, 9343)
@@ -156,7 +150,7 @@ def test_a_repeated_key_creates_one_request_and_one_guest(
 
 
 def test_a_failed_submission_frees_its_key(
-    client: httpx.Client, settings: object, pve: DemoPve, guests: None
+    client: httpx.Client, settings: object, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(settings)  # type: ignore[arg-type]
     add_vm(pve, 9345)

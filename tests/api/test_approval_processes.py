@@ -10,17 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
 from app.demo.fake import DemoPve
-from tests.approval_guests import People, add_vm, ask, guests_made, people, select_rows, sent, settle
+from tests.approval_guests import People, add_vm, ask, people, select_rows, sent, settle
 from tests.conftest import app_settings
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.servers import AppServer, free_port
@@ -78,14 +76,8 @@ class AppProcess:
         self.out.close()
 
 
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
-
-
 def test_a_crash_during_execution_is_reconciled_at_start_up_without_a_second_call(
-    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, guests: None
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, scratch: None
 ) -> None:
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
@@ -140,7 +132,7 @@ def test_a_crash_during_execution_is_reconciled_at_start_up_without_a_second_cal
 
 
 def test_two_app_processes_run_an_approved_change_once(
-    app_server: AppServer, settings: Settings, pve: DemoPve, tmp_path: Path, guests: None
+    app_server: AppServer, settings: Settings, pve: DemoPve, tmp_path: Path, scratch: None
 ) -> None:
     crew: People = people(settings)
     other = AppProcess(settings, tmp_path / "other.log")

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from app.config import Settings
 from app.demo.fake import DemoPve
-from tests.approval_guests import People, add_ct, add_vm, ask, guests_made, people, sent, settle, sql
+from tests.approval_guests import People, add_ct, add_vm, ask, people, sent, settle, sql
 from tests.servers import AppServer
-
-
-@pytest.fixture
-def crew(settings: Settings) -> People:
-    """An operator, two approvers and a viewer, each with an API token."""
-    return people(settings)
-
-
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
 
 
 def audit_story(client: httpx.Client, headers: dict[str, str], vmid: int) -> list[tuple[str, Any, Any]]:
@@ -34,7 +20,7 @@ def audit_story(client: httpx.Client, headers: dict[str, str], vmid: int) -> lis
 
 
 def test_a_deletion_waits_for_a_second_person_and_runs_once_approved(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9301)
     seen = len(pve.requests)
@@ -68,7 +54,7 @@ def test_a_deletion_waits_for_a_second_person_and_runs_once_approved(
 
 
 def test_an_approver_or_admin_cannot_approve_their_own_request_by_any_route(
-    client: httpx.Client, settings: Settings, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, settings: Settings, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     from tests.factories import make_token, make_user
 
@@ -91,7 +77,7 @@ def test_an_approver_or_admin_cannot_approve_their_own_request_by_any_route(
 
 
 def test_a_reason_is_required_and_nothing_is_stored_without_one(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9302)
     answer = ask(client, crew.alice, 9302, "delete")
@@ -101,7 +87,7 @@ def test_a_reason_is_required_and_nothing_is_stored_without_one(
 
 
 def test_viewers_and_operators_cannot_decide(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9303)
     rid = ask(client, crew.alice, 9303, "template", reason="golden image").json()["request_id"]
@@ -117,7 +103,7 @@ def test_viewers_and_operators_cannot_decide(
 
 
 def test_rejection_needs_a_comment_and_ends_the_request(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9304)
     rid = ask(client, crew.alice, 9304, "delete", reason="cleanup").json()["request_id"]
@@ -138,7 +124,7 @@ def test_rejection_needs_a_comment_and_ends_the_request(
 
 
 def test_the_requester_can_cancel_and_one_open_request_per_change(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9305)
     first = ask(client, crew.alice, 9305, "delete", reason="one")
@@ -152,7 +138,7 @@ def test_the_requester_can_cancel_and_one_open_request_per_change(
 
 
 def test_twenty_concurrent_approvals_send_one_delete(
-    client: httpx.Client, app_server: AppServer, settings: Settings, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, app_server: AppServer, settings: Settings, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9306)
     seen = len(pve.requests)
@@ -177,7 +163,7 @@ def test_twenty_concurrent_approvals_send_one_delete(
 
 
 def test_a_change_between_request_and_approval_stops_the_execution(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     vm = add_vm(pve, 9307)
     seen = len(pve.requests)
@@ -196,7 +182,7 @@ def test_a_change_between_request_and_approval_stops_the_execution(
 
 
 def test_a_guest_started_since_the_request_is_not_deleted(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     vm = add_vm(pve, 9308)
     rid = ask(client, crew.alice, 9308, "delete", reason="old").json()["request_id"]
@@ -208,7 +194,7 @@ def test_a_guest_started_since_the_request_is_not_deleted(
 
 
 def test_an_expired_request_cannot_be_approved(
-    client: httpx.Client, settings: Settings, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, settings: Settings, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9309)
     rid = ask(client, crew.alice, 9309, "delete", reason="later").json()["request_id"]
@@ -221,7 +207,7 @@ def test_an_expired_request_cannot_be_approved(
 
 
 def test_a_shrink_is_refused_before_any_request_exists(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9310, size=32)
     shrink = ask(client, crew.alice, 9310, "resize", disk="scsi0", size="16G", reason="smaller")
@@ -233,7 +219,7 @@ def test_a_shrink_is_refused_before_any_request_exists(
 
 
 def test_resize_preview_names_both_sizes_and_the_steps_inside_the_guest(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     vm = add_vm(pve, 9311, size=32)
     rid = ask(client, crew.alice, 9311, "resize", disk="scsi0", size="+10G", reason="full").json()[
@@ -255,7 +241,7 @@ def test_resize_preview_names_both_sizes_and_the_steps_inside_the_guest(
 
 
 def test_container_resize_says_proxmox_grows_the_filesystem(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:
     add_ct(pve, 9312, size=4)
     rid = ask(client, crew.alice, 9312, "resize", disk="rootfs", size="8G", reason="logs").json()[
@@ -267,7 +253,7 @@ def test_container_resize_says_proxmox_grows_the_filesystem(
 
 
 def test_rollback_preview_says_what_is_lost(
-    client: httpx.Client, crew: People, pve: DemoPve, guests: None, fake_api: Any
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None, fake_api: Any
 ) -> None:
     from tests.approval_guests import snapshot
 

@@ -11,18 +11,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.config import Settings
 from app.demo.fake import DemoPve
-from tests.approval_guests import add_vm, guests_made
+from tests.approval_guests import add_vm
 from tests.browser.test_sign_in import sign_in
 from tests.factories import make_token, make_user
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
 
 
 @pytest.fixture
@@ -35,7 +29,7 @@ def second(browser: Browser, app_server: AppServer) -> Iterator[Page]:
 
 
 def test_alice_requests_a_deletion_and_bob_approves_it(
-    page: Page, second: Page, settings: Settings, app_server: AppServer, pve: DemoPve, guests: None
+    page: Page, second: Page, settings: Settings, app_server: AppServer, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9360)
     alice, bob = make_user(settings, "operator"), make_user(settings, "approver")

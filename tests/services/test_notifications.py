@@ -16,7 +16,7 @@ import pytest
 
 from app.demo.fake import DemoPve
 from app.services.notifications import sign
-from tests.approval_guests import add_vm, ask, guests_made, people, select_rows
+from tests.approval_guests import add_vm, ask, people, select_rows
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer, free_port
@@ -69,14 +69,13 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
-
-
 def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_apprise(
-    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None, receiver: Receiver
+    served_fake: ServedFake,
+    database_url: str,
+    tmp_path: Path,
+    pve: DemoPve,
+    scratch: None,
+    receiver: Receiver,
 ) -> None:
     settings = app_settings(
         served_fake,
@@ -116,7 +115,7 @@ def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_appri
 
 
 def test_a_dead_target_neither_slows_nor_fails_the_request_and_is_retried(
-    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None
+    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, scratch: None
 ) -> None:
     hanging = socket.socket()  # accepts connections and never answers
     hanging.bind(("127.0.0.1", 0))

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from app.config import Settings
 from app.demo.fake import DemoPve
-from tests.approval_guests import add_vm, guests_made
+from tests.approval_guests import add_vm
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def guests(pve: DemoPve) -> Iterator[None]:
-    """A clean 9300-9399 range in the fake."""
-    yield from guests_made(pve)
 
 
 def request_from_form(http: httpx.Client, vmid: int, op: str, **fields: str) -> int:
@@ -33,7 +25,7 @@ def request_from_form(http: httpx.Client, vmid: int, op: str, **fields: str) -> 
 
 
 def test_the_guest_page_offers_changes_by_state_and_role(
-    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9380)
     add_vm(pve, 9381, status="running")
@@ -53,7 +45,7 @@ def test_the_guest_page_offers_changes_by_state_and_role(
 
 
 def test_requester_approver_and_viewer_see_different_buttons(
-    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
 ) -> None:
     add_vm(pve, 9382)
     alice, bob, viewer = (make_user(settings, r) for r in ("operator", "approver", "viewer"))
@@ -81,7 +73,7 @@ def test_requester_approver_and_viewer_see_different_buttons(
 
 
 def test_a_change_since_the_request_shows_on_its_page_and_deciding_in_the_browser(
-    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
 ) -> None:
     vm = add_vm(pve, 9383)
     alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
