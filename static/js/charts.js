@@ -7,18 +7,20 @@
   var REFRESH_MS = 60000;
   var BINARY = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
-  function bytes(value) {
+  // 1536 -> "1.50 KiB" for read-outs; axes want fewer digits ("1.5 KiB").
+  function bytes(value, digits) {
     var n = Math.abs(value), i = 0;
     while (n >= 1024 && i < BINARY.length - 1) { n /= 1024; i += 1; }
-    var text = n >= 100 || i === 0 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2);
+    var text = digits ? String(Number(n.toPrecision(digits))) : (n >= 100 || i === 0 ? n.toFixed(0) : n.toFixed(n >= 10 ? 1 : 2));
     return (value < 0 ? "-" : "") + text + " " + BINARY[i];
   }
 
-  function formatValue(unit, value) {
+  function formatValue(unit, value, digits) {
     if (value === null || value === undefined) { return "–"; }
+    if (unit === "bytes") { return bytes(value, digits); }
+    if (unit === "bytes/s") { return bytes(value, digits) + "/s"; }
+    if (digits) { return String(Number(value.toPrecision(digits))) + (unit === "percent" ? " %" : ""); }
     if (unit === "percent") { return value.toFixed(value < 10 ? 2 : 1) + " %"; }
-    if (unit === "bytes") { return bytes(value); }
-    if (unit === "bytes/s") { return bytes(value) + "/s"; }
     return value.toFixed(2);
   }
 
@@ -29,12 +31,10 @@
     });
   }
 
-  // Ticks at 1, 2, 5 times powers of 1024, so that byte axes read "512 MiB", "1 GiB".
+  // Ticks at powers of two, so that byte axes read "512 MiB", "1 GiB", "1.5 GiB".
   function binarySteps() {
     var steps = [];
-    for (var p = 0; p < BINARY.length; p++) {
-      [1, 2, 5, 10, 20, 50, 100, 200, 500].forEach(function (m) { steps.push(m * Math.pow(1024, p)); });
-    }
+    for (var p = 0; p < 60; p++) { steps.push(Math.pow(2, p)); }
     return steps;
   }
 
@@ -52,7 +52,7 @@
     var yAxis = {
       stroke: colours.text, grid: {stroke: colours.grid, width: 1}, ticks: {stroke: colours.grid, width: 1},
       size: 78, values: function (u, splits) {
-        return splits.map(function (v) { return formatValue(chart.unit, v).replace(/\.0+ /, " "); });
+        return splits.map(function (v) { return formatValue(chart.unit, v, 3); });
       }
     };
     if (binary) { yAxis.incrs = binarySteps(); }
@@ -139,12 +139,23 @@
       .catch(function (error) { if (ticket === panel.ticket) { fail(panel, error.message); } });
   }
 
+  // This page's address with the panel's range, and one part of it changed.
+  function addressWith(panel, name, value) {
+    var url = new URL(window.location.href);
+    url.searchParams.set("timeframe", panel.dataset.timeframe);
+    url.searchParams.set("cf", panel.dataset.cf);
+    if (name) { url.searchParams.set(name, value); }
+    return url.pathname + url.search;
+  }
+
   function choose(panel, link) {
     panel.dataset[link.getAttribute("data-range")] = link.getAttribute("data-value");
-    panel.querySelectorAll('[data-range="' + link.getAttribute("data-range") + '"]').forEach(function (a) {
-      if (a === link) { a.setAttribute("aria-current", "true"); } else { a.removeAttribute("aria-current"); }
+    history.replaceState(history.state, "", addressWith(panel));
+    panel.querySelectorAll("a[data-range]").forEach(function (a) {
+      var name = a.getAttribute("data-range"), value = a.getAttribute("data-value");
+      a.href = addressWith(panel, name, value);
+      if (panel.dataset[name] === value) { a.setAttribute("aria-current", "true"); } else { a.removeAttribute("aria-current"); }
     });
-    history.replaceState(history.state, "", link.href);
     load(panel, false);
   }
 
