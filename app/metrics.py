@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -78,9 +77,6 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                # The app's whole time to its answer, for benchmarks and the browser's network panel.
-                elapsed = (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message).append("Server-Timing", f"total;dur={elapsed:.1f}")
             await send(message)
 
         try:
