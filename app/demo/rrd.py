@@ -88,9 +88,14 @@ class RrdMixin(DemoBase):
     async def _demo_node_rrd(self, v: dict[str, Any], user: str) -> list[dict[str, Any]]:
         stats = self._node_stats(True)
         shape = NodeShape(
-            v["node"], int(stats["maxcpu"]), stats["cpu"], stats["maxmem"], stats["mem"],
-            stats["maxdisk"], stats["disk"], SWAP,
-        )  # fmt: skip
+            int(stats["maxcpu"]),
+            stats["cpu"],
+            stats["maxmem"],
+            stats["mem"],
+            stats["maxdisk"],
+            stats["disk"],
+            SWAP,
+        )
         return rrd_points(
             v["timeframe"],
             v.get("cf"),

@@ -120,7 +120,6 @@ def guest_point(g: GuestShape, s: Sampler, t: int) -> dict[str, float]:
 class NodeShape:
     """A node's sizes, from what the fake says about it now."""
 
-    name: str
     maxcpu: int
     cpu: float
     memtotal: int
@@ -137,7 +136,7 @@ def node_point(n: NodeShape, s: Sampler, t: int) -> dict[str, float]:
     iowait = s.vary(t, 0.002 + 0.02 * backup, 2, 0.5)
     memused = s.vary(t, n.memused * (0.92 + 0.1 * rhythm(t)), 3, 0.02)
     net = s.busy(t, 6e6)
-    out: dict[str, float] = {
+    return {
         "loadavg": round(s.vary(t, cpu * n.maxcpu * 0.8 + 4 * backup, 4, 0.2), 2),
         "maxcpu": n.maxcpu,
         "cpu": round(cpu, 6),
@@ -158,7 +157,6 @@ def node_point(n: NodeShape, s: Sampler, t: int) -> dict[str, float]:
         "pressurememorysome": 0.0,
         "pressurememoryfull": 0.0,
     }
-    return out
 
 
 def storage_point(total: int, used: int, s: Sampler, t: int, now: float) -> dict[str, float]:

@@ -35,7 +35,6 @@ RangeDep = Annotated[RangeQuery, Query()]
 class RangeLink:
     """One choice of the range menu."""
 
-    name: str  # 'timeframe' or 'cf'
     value: str
     label: str
     href: str
@@ -62,7 +61,7 @@ def chart_panel(
     def link(name: str, value: str, label: str) -> RangeLink:
         params = {**request.query_params, "timeframe": chosen.timeframe, "cf": chosen.cf, name: value}
         href = f"{request.url.path}?{urlencode(params)}"
-        return RangeLink(name, value, label, href, getattr(chosen, name) == value)
+        return RangeLink(value, label, href, getattr(chosen, name) == value)
 
     return ChartPanel(
         data_url,

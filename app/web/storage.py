@@ -76,7 +76,7 @@ async def storage_content(
             str(request.app.url_path_for("api_storage_rrd", node=node, storage=row.storage)),
             STORAGE_CHARTS,
             chosen,
-        ),  # fmt: skip
+        ),
     }
     return render(request, "pages/storage/content.html", context, partial="partials/storage/_content.html")
 
