@@ -164,3 +164,13 @@ def test_node_detail(api: httpx.Client, pve: DemoPve) -> None:
     assert body["guests"]["vmids"] == sorted(g.vmid for g in mine)
     assert body["guests"]["running"] == sum(g.status == "running" and not g.template for g in mine)
     assert api.get("/api/v1/nodes/pve99").json() == {"detail": "There is no node 'pve99'."}
+
+
+def test_openapi_describes_the_history_answer(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    guest = schema["paths"]["/api/v1/guests/{vmid}/rrd"]["get"]
+    assert guest["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/HistoryOut")
+    timeframe = next(p for p in guest["parameters"] if p["name"] == "timeframe")
+    assert timeframe["schema"]["enum"] == list(TIMEFRAMES)
+    chart = schema["components"]["schemas"]["ChartOut"]["properties"]["unit"]
+    assert chart["enum"] == ["percent", "bytes", "bytes/s", "load"]
