@@ -94,7 +94,6 @@
     if (figure.uplot) { figure.uplot.destroy(); figure.uplot = null; }
     var points = countPoints(chart);
     figure.setAttribute("data-points", String(points));
-    figure.setAttribute("data-series", String(chart.series.length));
     plot.hidden = points === 0;
     empty.hidden = points !== 0;
     if (points === 0) { return; }
