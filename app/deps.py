@@ -20,7 +20,9 @@ from app.services.cluster import ClusterService
 from app.services.errors import Forbidden, Unauthenticated
 from app.services.gate import Gate
 from app.services.guest_detail import GuestDetailService
+from app.services.history import HistoryService
 from app.services.ips import IpService
+from app.services.nodes import NodeService
 from app.services.tasks import TaskService
 
 SESSION_COOKIE = "proxgate_session"
@@ -191,3 +193,15 @@ def detail_service(request: Request, pve: PveDep) -> GuestDetailService:
 
 DetailDep = Annotated[GuestDetailService, Depends(detail_service)]
 IpDep = Annotated[IpService, Depends(service_dep(IpService))]
+
+
+def node_service(request: Request) -> NodeService:
+    """The app's node service (its address cache), over the app's shared task service."""
+    services: dict[type, object] = request.app.state.services
+    if NodeService not in services:
+        services[NodeService] = NodeService(request.app.state.pve, get_service(request, TaskService))
+    return services[NodeService]  # type: ignore[return-value]
+
+
+NodeDep = Annotated[NodeService, Depends(node_service)]
+HistoryDep = Annotated[HistoryService, Depends(service_dep(HistoryService))]

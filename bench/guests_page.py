@@ -62,6 +62,9 @@ class Timings:
 class App:
     """The app in its own process, talking to the served fake."""
 
+    # What runs it (after the interpreter; `--port N` follows).
+    SERVE: tuple[str, ...] = ("-m", "app.cli", "serve")
+
     def __init__(self, served: ServedFake, workdir: Path, ttl: float) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -78,7 +81,7 @@ class App:
             "PROXGATE_RESOURCES_TTL": str(ttl),
         }
         self.cli(["user", "add", USER, "--role", "viewer"], stdin=PASSWORD + "\n")
-        command = [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
+        command = [sys.executable, *self.SERVE, "--port", str(self.port)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
         deadline = time.monotonic() + 60
         while not self._answers():

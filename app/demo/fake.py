@@ -1,4 +1,5 @@
-"""DemoPve: fakepve plus the state it keeps none of (vzdump backups, VM disk resize, restore), and fixes."""
+"""DemoPve: fakepve plus the state it keeps none of (vzdump backups, VM disk resize, restore, RRD history),
+and fixes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.demo.local_content import LocalContentMixin
 from app.demo.node_views import NodeViewsMixin
 from app.demo.resize import ResizeMixin
 from app.demo.restore import QemuRestoreMixin
+from app.demo.rrd import RrdMixin
 from app.demo.stalls import StallMixin
 from app.demo.units import GIB, config_bytes
 
@@ -32,6 +34,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    RrdMixin,
     StallMixin,
     ClusterTasksMixin,
     BackupInfoMixin,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any, SupportsIndex
 
@@ -24,6 +25,9 @@ class GuestList(list[Any]):
     def append(self, guest: Any) -> None:
         super().append(guest)
         self._by_vmid.setdefault(guest.vmid, []).append(guest)
+        # When the guest appeared: its history (app/demo/rrd.py) starts there, unless the seed backdates it.
+        if getattr(guest, "born", None) is None:
+            guest.born = time.time()
 
     def extend(self, guests: Iterable[Any]) -> None:
         for guest in guests:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from app.demo.catalogue import CT_TEMPLATES, EXTRA_TEMPLATES, ISOS, POOLS
+from app.demo.rrd import backdate
 from app.demo.seed_guests import GuestBuilder, plan_guests
 from app.demo.seed_history import add_backups, add_snapshots
 from app.demo.units import GIB
@@ -88,6 +89,7 @@ def seed_cluster(pve: Any, guests: int = 30, rng_seed: int = 7) -> None:
     builder = GuestBuilder(pve, rng, now, today)
     for plan in plan_guests(guests, list(pve.nodes), rng):
         builder.add(plan)
+    backdate([*pve.vms, *pve.cts], today)
     add_pools(pve)
     add_snapshots(pve, today)
     add_backups(pve, now)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["SingleFlight"]
+__all__ = ["SingleFlight", "SingleFlightMap"]
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+# A time to live: seconds, or seconds for the value just fetched (a series is fresh for one of its steps).
+Ttl = float | Callable[[T], float]
 
 
 class SingleFlight(Generic[T]):
@@ -19,7 +22,7 @@ class SingleFlight(Generic[T]):
     A caller that is cancelled does not cancel the fetch the others wait for.
     """
 
-    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: Ttl[T], clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
         self._value: T | None = None
@@ -28,6 +31,16 @@ class SingleFlight(Generic[T]):
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
         self.fetches = 0
+
+    @property
+    def fetching(self) -> bool:
+        """True while a fetch runs that callers may be waiting for."""
+        return self._inflight is not None
+
+    @property
+    def idle(self) -> bool:
+        """True when it holds no fresh value and no fetch is running: nothing is lost by dropping it."""
+        return not self.fetching and self.peek() is None
 
     def peek(self) -> T | None:
         """The cached value while it is fresh, else None."""
@@ -64,7 +77,8 @@ class SingleFlight(Generic[T]):
             if task.cancelled() or task.exception() is not None or generation != self._generation:
                 return
             self._value = task.result()
-            self._expires = self._clock() + self._ttl
+            ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl
+            self._expires = self._clock() + ttl
             self.fetches += 1
 
         return settle
@@ -81,3 +95,44 @@ class SingleFlight(Generic[T]):
         task, self._inflight = self._inflight, None
         if task is not None:
             task.cancel()
+
+
+class SingleFlightMap(Generic[K, T]):
+    """A SingleFlight per key (one per chart and timeframe, say), keeping at most `limit` of them.
+
+    When full, stale entries go first, then the oldest ones that no caller is waiting for.
+    """
+
+    def __init__(self, ttl: Ttl[T], limit: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._limit = limit
+        self._clock = clock
+        self._flights: dict[K, SingleFlight[T]] = {}
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    async def get(
+        self, key: K, fetch: Callable[[], Awaitable[T]], on_lookup: Callable[[bool], None] | None = None
+    ) -> T:
+        """The key's cached value, or its running fetch's, or a new fetch's (see SingleFlight.get)."""
+        flight = self._flights.get(key)
+        if flight is None:
+            if len(self._flights) >= self._limit:
+                self._prune()
+            flight = self._flights[key] = SingleFlight(self._ttl, self._clock)
+        return await flight.get(fetch, on_lookup)
+
+    def _prune(self) -> None:
+        for key in [k for k, f in self._flights.items() if f.idle]:
+            del self._flights[key]
+        for key in list(self._flights):  # oldest first: dicts keep insertion order
+            if len(self._flights) < self._limit:
+                return
+            if not self._flights[key].fetching:
+                del self._flights[key]
+
+    def cancel(self) -> None:
+        """Cancel every running fetch (when the client closes)."""
+        for flight in self._flights.values():
+            flight.cancel()

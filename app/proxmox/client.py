@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from app.proxmox.cache import SingleFlight
+from app.proxmox.cache import SingleFlight, SingleFlightMap
 from app.proxmox.connection import PveConnection
 from app.proxmox.errors import PveNotFound
 from app.proxmox.models import (
@@ -25,11 +25,16 @@ from app.proxmox.models import (
     Version,
 )
 from app.proxmox.observer import NullObserver, UpstreamObserver
+from app.proxmox.rrd import RrdSeries, parse_rrddata
 from app.proxmox.session import PveSession
 
 __all__ = ["PveClient", "PveConnection", "segment"]
 
 RESOURCES_CACHE = "cluster_resources"
+RRD_CACHE = "rrddata"
+# Series kept at once (a day of a guest is about 200 KB); a series is fresh for one of its steps, at least this.
+RRD_CACHE_SIZE = 200
+RRD_MIN_TTL = 60.0
 # Lines per request when reading a whole task log.
 LOG_PAGE = 1000
 GUEST_PATH_RE = re.compile(r"^/nodes/[^/]+/(?:qemu|lxc)/\d+(?:/|$)")
@@ -55,6 +60,9 @@ class PveClient:
         self._observer: UpstreamObserver = observer or NullObserver()
         self._session = PveSession(connection, self._observer, transport)
         self._resources: SingleFlight[ClusterResources] = SingleFlight(connection.resources_ttl, clock)
+        self._rrd: SingleFlightMap[tuple[str, str, str], RrdSeries] = SingleFlightMap(
+            lambda series: max(RRD_MIN_TTL, float(series.step)), RRD_CACHE_SIZE, clock
+        )
 
     def __repr__(self) -> str:
         return f"PveClient(host={self.connection.address!r}, token_id={self.connection.token_id!r})"
@@ -68,8 +76,9 @@ class PveClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Cancel a running index fetch and close the connections."""
+        """Cancel running cached fetches and close the connections."""
         self._resources.cancel()
+        self._rrd.cancel()
         await self._session.aclose()
 
     # ------------------------------------------------------------------ generic calls
@@ -140,6 +149,16 @@ class PveClient:
         if found is None:
             raise PveNotFound(f"VM {vmid} does not exist", method="GET", path="/cluster/resources")
         return found
+
+    async def rrddata(self, path: str, timeframe: str, cf: str) -> RrdSeries:
+        """GET {path}/rrddata of a node, guest or storage path; cached for the series' step, single-flight."""
+
+        async def fetch() -> RrdSeries:
+            return parse_rrddata(await self.get(f"{path}/rrddata", timeframe=timeframe, cf=cf), timeframe)
+
+        return await self._rrd.get(
+            (path, timeframe, cf), fetch, lambda hit: self._observer.cache_lookup(RRD_CACHE, hit)
+        )
 
     async def task_status(self, node: str, upid: str) -> TaskStatus:
         """GET /nodes/{node}/tasks/{upid}/status."""

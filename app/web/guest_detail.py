@@ -8,11 +8,16 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, PveDep, SessionDep, require_principal
+from app.deps import DetailDep, NodeDep, PveDep, SessionDep, require_principal
 from app.operations.backups import backup_storages
 from app.operations.snapshots import default_snapname
+from app.proxmox.errors import PveError
 from app.services.approval_queries import OPEN_STATUSES, list_requests
 from app.services.guest_detail import GuestDetail
+from app.services.history import GUEST_CHARTS
+from app.services.nodes import NodeService
+from app.web.charts import RangeDep, RangeQuery, chart_panel
+from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
 from app.web.templating import render
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
@@ -44,11 +49,38 @@ async def detail_context(request: Request, view: GuestDetail, pve: Any, db: Asyn
     }
 
 
+async def history_context(
+    request: Request, view: GuestDetail, nodes: NodeService, chosen: RangeQuery
+) -> dict[str, Any]:
+    """The charts panel and the links into Proxmox's UI on the guest's node."""
+    data_url = str(request.app.url_path_for("api_guest_rrd", vmid=str(view.guest.vmid)))
+    return {
+        "panel": chart_panel(request, data_url, GUEST_CHARTS, chosen),
+        "ui": await proxmox_ui_of(request, nodes, view.guest.node),
+    }
+
+
+async def proxmox_ui_of(request: Request, nodes: NodeService, node: str) -> ProxmoxUi:
+    """Proxmox's UI on the node's address; on the configured host when the address cannot be read."""
+    try:
+        address = (await nodes.addresses()).get(node)
+    except PveError:
+        address = None  # /cluster/status needs Sys.Audit on /; the configured host still serves the UI
+    return proxmox_ui(request.app.state.connection, address)
+
+
 @router.get("/guests/{vmid}", name="guest_detail")
 async def guest_detail(
-    request: Request, vmid: Vmid, service: DetailDep, pve: PveDep, db: SessionDep
+    request: Request,
+    vmid: Vmid,
+    service: DetailDep,
+    pve: PveDep,
+    nodes: NodeDep,
+    chosen: RangeDep,
+    db: SessionDep,
 ) -> Response:
-    """Status, usage, config, disks, addresses, snapshots, backups, recent tasks and the actions that fit."""
+    """Status, usage, charts, config, disks, addresses, snapshots, backups, recent tasks and fitting actions."""
     view = await service.detail(vmid)
     context = await detail_context(request, view, pve, db)
+    context |= await history_context(request, view, nodes, chosen)
     return render(request, "pages/guests/detail.html", context, partial="partials/guests/_detail.html")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
 from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
+from app.services.history import STORAGE_CHARTS
 from app.services.storage import (
     CONTENT_LABELS,
     CONTENT_TYPES,
@@ -19,6 +20,7 @@ from app.services.storage import (
     StorageService,
     Volume,
 )
+from app.web.charts import RangeDep, chart_panel
 from app.web.pve_links import guest_href
 from app.web.templating import render
 
@@ -47,9 +49,11 @@ async def storage_content(
     service: StorageDep,
     node: NodeParam,
     storage: StorageParam,
+    chosen: RangeDep,
     content: Annotated[ContentType | None, Query(description="only this content type")] = None,
 ) -> Response:
-    """What the storage holds, by content type; a 403 or an offline node says what is missing and why."""
+    """What the storage holds, by content type, and its usage over time; a 403 or an offline node says what
+    is missing and why."""
     row = await service.storage(node, storage)
     volumes: list[Volume] = []
     problem = None
@@ -67,6 +71,12 @@ async def storage_content(
         "problem": problem,
         "guest_href": guest_href(request),
         "warn_percent": STORAGE_WARN_PERCENT,
+        "panel": chart_panel(
+            request,
+            str(request.app.url_path_for("api_storage_rrd", node=node, storage=row.storage)),
+            STORAGE_CHARTS,
+            chosen,
+        ),
     }
     return render(request, "pages/storage/content.html", context, partial="partials/storage/_content.html")
 
