@@ -1,6 +1,6 @@
-"""`proxgate ctl`: its arguments, and how a failure becomes an exit code.
+"""`proxgate mcp` and `proxgate ctl`: their arguments, and how a failure becomes an exit code.
 
-It reads PROXGATE_URL and PROXGATE_TOKEN and talk to that server's /api/v1 only.
+Both read PROXGATE_URL and PROXGATE_TOKEN and talk to that server's /api/v1 only.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ CHANGE_HELP = {
 
 
 def register(sub: Any) -> None:
-    """Add the ctl sub-command to the `proxgate` parser."""
+    """Add the mcp and ctl sub-commands to the `proxgate` parser."""
+    mcp = sub.add_parser("mcp", help="serve Proxgate's MCP server on stdio (PROXGATE_URL, PROXGATE_TOKEN)")
+    mcp.set_defaults(func=cmd_mcp)
     ctl = sub.add_parser(
         "ctl",
         help="the pve.sh-style command line, through Proxgate (PROXGATE_URL, PROXGATE_TOKEN)",
@@ -113,6 +115,13 @@ def config_or_exit() -> ApiConfig:
     except ApiConfigError as exc:
         print(f"proxgate: {exc}", file=sys.stderr)
         raise SystemExit(USAGE) from None
+
+
+def cmd_mcp(args: argparse.Namespace) -> None:
+    """Serve the MCP server on standard input and output."""
+    from app.agents.mcp_server import serve_stdio
+
+    asyncio.run(serve_stdio(config_or_exit()))
 
 
 def cmd_ctl(args: argparse.Namespace) -> None:
