@@ -34,9 +34,9 @@ async def stdio_session(url: str, token: str) -> AsyncIterator[ClientSession]:
 
 
 @asynccontextmanager
-async def http_session(url: str, token: str) -> AsyncIterator[ClientSession]:
-    """An initialized session with the app's /mcp, sending the token as a Bearer header."""
-    headers = {"Authorization": f"Bearer {token}"}
+async def http_session(url: str, token: str, **extra: str) -> AsyncIterator[ClientSession]:
+    """An initialized session with the app's /mcp, sending the token as a Bearer header (and extra headers)."""
+    headers = {"Authorization": f"Bearer {token}", **extra}
     async with (
         httpx2.AsyncClient(headers=headers, timeout=60) as http,
         streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),

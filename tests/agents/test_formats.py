@@ -56,7 +56,10 @@ def test_ips_are_configured_ipv4_with_a_plain_prefix_in_numeric_order() -> None:
 
 
 def test_task_start_times_are_utc_and_running_tasks_say_so() -> None:
-    tasks = [{"starttime": 1796013951 + n, "type": "qmstart", "status": None if n == 11 else "OK"} for n in range(12)]
+    tasks = [
+        {"starttime": 1796013951 + n, "type": "qmstart", "status": None if n == 11 else "OK"}
+        for n in range(12)
+    ]
     lines = formats.task_lines(list(reversed(tasks)))
     assert len(lines) == 10 and lines[0] == "2026-11-30T04:46:02Z\tqmstart\tRUNNING"
     assert lines[1] == "2026-11-30T04:46:01Z\tqmstart\tOK"

@@ -20,7 +20,9 @@ def snapped(pve: DemoPve, fake_api: FakeApi) -> Iterator[None]:
         add_vm(pve, 9711, "snap-api")
         add_ct(pve, 9712, "snap-api-ct")
         for name in ("one", "two", "three"):
-            fake_api.run("POST", "/nodes/pve1/qemu/9711/snapshot", data={"snapname": name, "description": name})
+            fake_api.run(
+                "POST", "/nodes/pve1/qemu/9711/snapshot", data={"snapname": name, "description": name}
+            )
         time.sleep(0.6)  # past the app's cached cluster view
         yield made
 
