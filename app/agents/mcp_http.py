@@ -26,8 +26,9 @@ from app.agents.api import ApiError, ProxgateApi, user_agent
 from app.agents.mcp_server import PRODUCT, build_server
 
 PATH = "/mcp"
-# Headers of the caller that the in-process API request carries on: who (the token) and from where.
-FORWARDED = ("authorization", "x-forwarded-for", "x-forwarded-proto")
+# Headers of the caller that the in-process API request carries on: who (the token) and from where (judged
+# against PROXGATE_TRUSTED_PROXIES exactly as for a direct call, since the peer address is passed on too).
+FORWARDED = ("authorization", "x-forwarded-for")
 
 
 def loopback(app: ASGIApp, request: Request, agent: str) -> ProxgateApi:

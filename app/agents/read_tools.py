@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.agents.api import ProxgateApi, path_segment
+from app.agents.formats import on_node
 from app.agents.waiting import DEFAULT_WAIT, wait_request, wait_task
 
 Handler = Callable[[ProxgateApi, dict[str, Any]], Awaitable[Any]]
@@ -67,16 +68,13 @@ async def _backups(api: ProxgateApi, args: dict[str, Any]) -> Any:
 
 
 async def _storage(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    node = args.get("node")
     items = await api.collect("/api/v1/storage")
-    return {
-        "items": [s for s in items if node is None or s.get("node") == node or node in s.get("nodes", [])]
-    }
+    return {"items": [s for s in items if "node" not in args or on_node(s, args["node"])]}
 
 
 async def _tasks(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    limit = int(args.pop("limit", 50))
-    answer = await api.get("/api/v1/tasks", limit=limit, **args)
+    limit = int(args.get("limit", 50))
+    answer = await api.get("/api/v1/tasks", **{**args, "limit": limit})
     items = answer.get("items", []) if isinstance(answer, dict) else answer
     return {"items": items[:limit]}
 

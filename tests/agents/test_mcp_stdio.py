@@ -105,3 +105,33 @@ async def test_a_bad_token_is_named_when_the_tools_are_listed(app_server: AppSer
     async with stdio_session(app_server.url, "pxg_not-a-token") as session:
         with pytest.raises(MCPError, match="unknown or revoked"):
             await session.list_tools()
+
+
+async def test_every_read_tool_answers_from_the_api(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    agent = make_token(settings, make_user(settings, "operator"))
+    async with stdio_session(app_server.url, agent) as session:
+        assert (await call(session, "whoami"))["role"] == "operator"
+        status = await call(session, "cluster_status")
+        assert status["cluster"]["nodes_total"] == len(status["nodes"]) == len(pve.nodes)
+        snaps = await call(session, "list_snapshots", vmid=9751)
+        assert [s["name"] for s in snaps["items"]] == ["current"]
+        storage = await call(session, "list_storage", node="pve1")
+        assert "local-lvm" in {s["storage"] for s in storage["items"]}
+        assert "backups" in await call(session, "list_backups", newest=True)
+        free = await call(session, "free_ips", cidr="10.97.0.0/29", limit=3)
+        assert free["cidr"] == "10.97.0.0/29" and len(free["free"]) <= 3
+        assert "items" in await call(session, "list_ips", prefix="10.")
+        started = await call(session, "snapshot", vmid=9751, snapname="agent-first")
+        task = await call(session, "wait_task", upid=started["upid"], wait_seconds=30)
+        assert task["exitstatus"] == "OK" and (await call(session, "get_task", upid=started["upid"]))["log"]
+        recent = await call(session, "list_tasks", guest=9751, limit=5)
+        assert started["upid"] in [t["upid"] for t in recent["items"]]
+        asked = await call(session, "rollback", vmid=9751, snapname="agent-first", reason="try it")
+        assert (await call(session, "get_request", request_id=asked["request_id"]))["status"] == "pending"
+        cancelled = await call(session, "cancel_request", request_id=asked["request_id"])
+        assert cancelled["status"] == "cancelled"
+        assert (await call(session, "my_requests", status="cancelled"))["items"][0]["id"] == asked[
+            "request_id"
+        ]
