@@ -88,15 +88,12 @@ class ProxgateApi:
         self.agent = agent
 
     @classmethod
-    def connect(
-        cls, config: ApiConfig, agent: str, transport: httpx.AsyncBaseTransport | None = None
-    ) -> ProxgateApi:
+    def connect(cls, config: ApiConfig, agent: str) -> ProxgateApi:
         """A client with its own connection pool; close it with aclose() or `async with`."""
         http = httpx.AsyncClient(
             base_url=config.url,
             headers={"Authorization": f"Bearer {config.token}", "Accept": "application/json"},
             timeout=httpx.Timeout(30.0, connect=10.0),
-            transport=transport,
         )
         return cls(http, agent)
 

@@ -37,7 +37,7 @@ async def known_node(api: ProxgateApi, node: str) -> None:
         raise ApiError(404, f"There is no node '{node}'; the nodes are {', '.join(names) or 'none'}.", "node")
 
 
-async def listing(args: argparse.Namespace, items: list[dict[str, Any]], lines: list[str]) -> int:
+def listing(args: argparse.Namespace, items: Any, lines: list[str]) -> int:
     """The API's items as JSON with --json, else the helper's lines."""
     if args.json:
         emit_json(items)
@@ -49,30 +49,30 @@ async def listing(args: argparse.Namespace, items: list[dict[str, Any]], lines: 
 async def cmd_status(api: ProxgateApi, args: argparse.Namespace) -> int:
     """=== Nodes === and one line per node."""
     nodes = await api.collect("/api/v1/nodes")
-    return await listing(args, nodes, formats.status_lines(nodes))
+    return listing(args, nodes, formats.status_lines(nodes))
 
 
 async def cmd_vms(api: ProxgateApi, args: argparse.Namespace) -> int:
     """Every guest with its node, or one node's VMs."""
     if args.node is None:
         guests = await api.collect("/api/v1/guests", per_page=200)
-        return await listing(args, guests, formats.guest_lines(guests, with_node=True))
+        return listing(args, guests, formats.guest_lines(guests, with_node=True))
     await known_node(api, args.node)
     guests = await api.collect("/api/v1/guests", node=args.node, type="qemu", per_page=200)
-    return await listing(args, guests, formats.guest_lines(guests, with_node=False))
+    return listing(args, guests, formats.guest_lines(guests, with_node=False))
 
 
 async def cmd_lxc(api: ProxgateApi, args: argparse.Namespace) -> int:
     """One node's containers."""
     await known_node(api, args.node)
     guests = await api.collect("/api/v1/guests", node=args.node, type="lxc", per_page=200)
-    return await listing(args, guests, formats.guest_lines(guests, with_node=False))
+    return listing(args, guests, formats.guest_lines(guests, with_node=False))
 
 
 async def cmd_snapshots(api: ProxgateApi, args: argparse.Namespace) -> int:
     """A guest's snapshots, 'current' included."""
     snapshots = await api.collect(f"/api/v1/guests/{args.vmid}/snapshots")
-    return await listing(args, snapshots, formats.snapshot_lines(snapshots))
+    return listing(args, snapshots, formats.snapshot_lines(snapshots))
 
 
 async def cmd_tasks(api: ProxgateApi, args: argparse.Namespace) -> int:
@@ -80,7 +80,7 @@ async def cmd_tasks(api: ProxgateApi, args: argparse.Namespace) -> int:
     await known_node(api, args.node)
     answer = await api.get("/api/v1/tasks", node=args.node, limit=formats.RECENT_TASKS)
     tasks = answer.get("items", []) if isinstance(answer, dict) else answer
-    return await listing(args, tasks[: formats.RECENT_TASKS], formats.task_lines(tasks))
+    return listing(args, tasks[: formats.RECENT_TASKS], formats.task_lines(tasks))
 
 
 async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
@@ -88,7 +88,7 @@ async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
     await known_node(api, args.node)
     storages = await api.collect("/api/v1/storage")
     mine = [s for s in storages if formats.on_node(s, args.node)]
-    return await listing(args, mine, formats.storage_lines(mine, args.node))
+    return listing(args, mine, formats.storage_lines(mine, args.node))
 
 
 async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
@@ -97,19 +97,19 @@ async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
     chosen = formats.configured_ipv4(
         answer.get("items", []) if isinstance(answer, dict) else answer, args.prefix
     )
-    return await listing(args, chosen, formats.ip_lines(chosen))
+    return listing(args, chosen, formats.ip_lines(chosen))
 
 
 async def cmd_requests(api: ProxgateApi, args: argparse.Namespace) -> int:
     """Approval requests, newest first."""
     items = await api.collect("/api/v1/requests", status=args.status)
-    return await listing(args, items, formats.request_lines(items))
+    return listing(args, items, formats.request_lines(items))
 
 
 async def cmd_request(api: ProxgateApi, args: argparse.Namespace) -> int:
     """One approval request."""
     request = await api.get(f"/api/v1/requests/{args.id}")
-    return await listing(args, request, formats.request_detail(request))
+    return listing(args, request, formats.request_detail(request))
 
 
 async def cmd_wait(api: ProxgateApi, args: argparse.Namespace) -> int:

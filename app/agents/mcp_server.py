@@ -14,6 +14,7 @@ import mcp_types as types
 from jsonschema import Draft202012Validator
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from app.agents.api import VERSION, ApiConfig, ApiError, ProxgateApi, user_agent
@@ -162,8 +163,6 @@ def failure(message: str) -> types.CallToolResult:
 
 async def serve_stdio(config: ApiConfig) -> None:
     """Serve on standard input and output until the client closes them."""
-    from mcp.server.stdio import stdio_server
-
     async with ProxgateApi.connect(config, user_agent(PRODUCT)) as shared:
 
         @asynccontextmanager

@@ -24,13 +24,13 @@ from app.demo.fake import DemoPve
 from tests.agents.agent_guests import (
     add_ct,
     add_vm,
+    guests_made,
     helper_ips,
     helper_snapshots,
     helper_status,
     helper_storage,
     helper_tasks,
     helper_vms,
-    remove_guests,
 )
 from tests.approval_guests import settle
 from tests.backup_guests import FakeApi
@@ -69,25 +69,23 @@ def tokens(settings: Settings) -> Tokens:
 @pytest.fixture
 def guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[None]:
     """VM 9701 (stopped, two snapshots, 10.97.0.30) and CT 9702 (running, 10.97.0.3 and 10.97.0.200)."""
-    remove_guests(pve)
-    add_vm(pve, 9701, "agent-vm", ipconfig0="ip=10.97.0.30/24,gw=10.97.0.1", net0="virtio=BC:24:11:97:01:01")
-    add_ct(
-        pve,
-        9702,
-        "agent-ct",
-        status="running",
-        net0="name=eth0,bridge=vmbr0,ip=10.97.0.3/24,gw=10.97.0.1",
-        net1="name=eth1,bridge=vmbr1,ip=10.97.0.200/24",
-    )
-    for name, description in (("before-upgrade", "kernel 6.8\nand tools"), ("plain", "")):
-        fake_api.run(
-            "POST", "/nodes/pve1/qemu/9701/snapshot", data={"snapname": name, "description": description}
+    for made in guests_made(pve):
+        add_vm(
+            pve, 9701, "agent-vm", ipconfig0="ip=10.97.0.30/24,gw=10.97.0.1", net0="virtio=BC:24:11:97:01:01"
         )
-    time.sleep(0.6)  # past the app's cached cluster view
-    try:
-        yield
-    finally:
-        remove_guests(pve)
+        add_ct(
+            pve,
+            9702,
+            "agent-ct",
+            status="running",
+            net0="name=eth0,bridge=vmbr0,ip=10.97.0.3/24,gw=10.97.0.1",
+            net1="name=eth1,bridge=vmbr1,ip=10.97.0.200/24",
+        )
+        for name, description in (("before-upgrade", "kernel 6.8\nand tools"), ("plain", "")):
+            data = {"snapname": name, "description": description}
+            fake_api.run("POST", "/nodes/pve1/qemu/9701/snapshot", data=data)
+        time.sleep(0.6)  # past the app's cached cluster view
+        yield made
 
 
 def ctl(app_server: AppServer, token: str, *argv: str) -> Ran:
