@@ -1,4 +1,4 @@
-"""The `proxgate` command: serve, migrate, check, user, token, demo, up."""
+"""The `proxgate` command: serve, migrate, check, user, token, demo, up (and mcp, ctl from app/agents)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from app.agents.cli import register as register_agents
 from app.config import ConfigError, Settings, load_settings
 
 
@@ -216,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", default=None, help="keep the demo's database here (default: a temporary folder)"
     )
     demo.set_defaults(func=cmd_demo)
+    register_agents(sub)
     return parser
 
 

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     notify_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
     )
+    mcp_http: bool = Field(False, validation_alias=_env("PROXGATE_MCP_HTTP"))
 
     @field_validator("proxmox_tls_fingerprint")
     @classmethod

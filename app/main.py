@@ -97,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in discover_routers():
         app.include_router(router)
     install_error_handlers(app)
+    if settings.mcp_http:
+        from app.agents.mcp_http import mount_mcp  # the MCP SDK is loaded only when /mcp is on
+
+        mount_mcp(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

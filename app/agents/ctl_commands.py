@@ -1,0 +1,199 @@
+"""What each `proxgate ctl` command asks /api/v1 and prints; each returns the process's exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from app.agents import formats
+from app.agents.api import ApiError, ProxgateApi
+from app.agents.waiting import task_failed, wait_request, wait_task
+
+# Exit codes (documented in docs/agents.md): done, failed, usage, waiting for a person, refused.
+DONE, FAILED, USAGE, PENDING, REFUSED = 0, 1, 2, 3, 4
+REQUEST_EXIT = {"succeeded": DONE, "failed": FAILED, "pending": PENDING, "executing": PENDING}
+Command = Callable[[ProxgateApi, argparse.Namespace], Awaitable[int]]
+
+
+def emit(lines: list[str]) -> None:
+    """Print the lines, one a line."""
+    for text in lines:
+        print(text)
+
+
+def emit_json(value: Any) -> None:
+    """Print the API's JSON."""
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+async def known_node(api: ProxgateApi, node: str) -> None:
+    """ApiError 404 unless the cluster has this node (the helper's Proxmox said so too)."""
+    names = [n["node"] for n in await api.collect("/api/v1/nodes")]
+    if node not in names:
+        raise ApiError(404, f"There is no node '{node}'; the nodes are {', '.join(names) or 'none'}.", "node")
+
+
+def listing(args: argparse.Namespace, items: Any, lines: list[str]) -> int:
+    """The API's items as JSON with --json, else the helper's lines."""
+    if args.json:
+        emit_json(items)
+    else:
+        emit(lines)
+    return DONE
+
+
+async def cmd_status(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """=== Nodes === and one line per node."""
+    nodes = await api.collect("/api/v1/nodes")
+    return listing(args, nodes, formats.status_lines(nodes))
+
+
+async def cmd_vms(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Every guest with its node, or one node's VMs."""
+    if args.node is None:
+        guests = await api.collect("/api/v1/guests", per_page=200)
+        return listing(args, guests, formats.guest_lines(guests, with_node=True))
+    await known_node(api, args.node)
+    guests = await api.collect("/api/v1/guests", node=args.node, type="qemu", per_page=200)
+    return listing(args, guests, formats.guest_lines(guests, with_node=False))
+
+
+async def cmd_lxc(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """One node's containers."""
+    await known_node(api, args.node)
+    guests = await api.collect("/api/v1/guests", node=args.node, type="lxc", per_page=200)
+    return listing(args, guests, formats.guest_lines(guests, with_node=False))
+
+
+async def cmd_snapshots(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """A guest's snapshots, 'current' included."""
+    snapshots = await api.collect(f"/api/v1/guests/{args.vmid}/snapshots")
+    return listing(args, snapshots, formats.snapshot_lines(snapshots))
+
+
+async def cmd_tasks(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """A node's ten newest tasks."""
+    await known_node(api, args.node)
+    answer = await api.get("/api/v1/tasks", node=args.node, limit=formats.RECENT_TASKS)
+    tasks = answer.get("items", []) if isinstance(answer, dict) else answer
+    return listing(args, tasks[: formats.RECENT_TASKS], formats.task_lines(tasks))
+
+
+async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """A node's storages and how full they are."""
+    await known_node(api, args.node)
+    storages = await api.collect("/api/v1/storage")
+    mine = [s for s in storages if formats.on_node(s, args.node)]
+    return listing(args, mine, formats.storage_lines(mine, args.node))
+
+
+async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Configured IPv4 addresses, optionally those that start with a prefix."""
+    answer = await api.get("/api/v1/ips")
+    chosen = formats.configured_ipv4(
+        answer.get("items", []) if isinstance(answer, dict) else answer, args.prefix
+    )
+    return listing(args, chosen, formats.ip_lines(chosen))
+
+
+async def cmd_requests(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Approval requests, newest first."""
+    items = await api.collect("/api/v1/requests", status=args.status)
+    return listing(args, items, formats.request_lines(items))
+
+
+async def cmd_request(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """One approval request."""
+    request = await api.get(f"/api/v1/requests/{args.id}")
+    return listing(args, request, formats.request_detail(request))
+
+
+async def cmd_wait(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Wait for a request (a number) or a task (a UPID) to end."""
+    if args.target.isdigit():
+        return show_request(args, await wait_request(api, int(args.target), args.timeout))
+    return show_task(args, await wait_task(api, args.target, args.timeout), "")
+
+
+def show_task(args: argparse.Namespace, task: dict[str, Any], description: str) -> int:
+    """`EXITSTATUS UPID DESCRIPTION` of a task (RUNNING while it runs) and its exit code."""
+    if args.json:
+        emit_json(task)
+    else:
+        emit([formats.line(task.get("exitstatus") or "RUNNING", task.get("upid"), description)])
+    if task.get("state") == "running":
+        return PENDING
+    return FAILED if task_failed(task) else DONE
+
+
+def show_request(args: argparse.Namespace, request: dict[str, Any]) -> int:
+    """`STATUS ID URL DESCRIPTION` of a request and its exit code."""
+    if args.json:
+        emit_json(request)
+    else:
+        emit([formats.line(request["status"], request["id"], request.get("url"), request.get("description"))])
+    return REQUEST_EXIT.get(request["status"], REFUSED)
+
+
+async def change(api: ProxgateApi, args: argparse.Namespace, operation: str, params: dict[str, Any]) -> int:
+    """Send a guest operation; follow its task or its request with --wait."""
+    body = {**params, **({"reason": args.reason} if args.reason else {})}
+    status, answer = await api.post(f"/api/v1/guests/{args.vmid}/actions/{operation}", body)
+    for warning in answer.get("warnings") or []:
+        print(f"warning: {warning}", file=sys.stderr)
+    if status == 202 and args.wait:
+        return show_request(args, await wait_request(api, answer["request_id"], args.timeout))
+    if status == 202:
+        if args.json:
+            emit_json(answer)
+        else:
+            emit([formats.line("pending", answer["request_id"], answer["url"], answer["description"])])
+        return PENDING
+    if args.wait and answer.get("upid"):
+        return show_task(args, await wait_task(api, answer["upid"], args.timeout), answer["description"])
+    if args.json:
+        emit_json(answer)
+    else:
+        emit([formats.line("started", answer.get("upid") or "-", answer["description"])])
+    return DONE
+
+
+def snapshot_name(given: str | None) -> str:
+    """The helper's default name, snap-YYYYmmdd-HHMMSS (in UTC here)."""
+    return given or datetime.now(UTC).strftime("snap-%Y%m%d-%H%M%S")
+
+
+async def cmd_change(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """start, stop, shutdown, reboot, snap, rollback, delete, resize."""
+    params: dict[str, Any] = {}
+    operation = {"snap": "snapshot"}.get(args.command, args.command)
+    if args.command == "snap":
+        params = {"snapname": snapshot_name(args.name)}
+    elif args.command == "rollback":
+        params = {"snapname": args.name, "start": args.start}
+    elif args.command == "delete":
+        params = {"purge": args.purge, "destroy_unreferenced_disks": args.destroy_unreferenced_disks}
+    elif args.command == "resize":
+        params = {"disk": args.disk, "size": args.size}
+    return await change(api, args, operation, params)
+
+
+COMMANDS: dict[str, Command] = {
+    "status": cmd_status,
+    "vms": cmd_vms,
+    "lxc": cmd_lxc,
+    "snapshots": cmd_snapshots,
+    "tasks": cmd_tasks,
+    "storage": cmd_storage,
+    "ips": cmd_ips,
+    "requests": cmd_requests,
+    "request": cmd_request,
+    "wait": cmd_wait,
+    **dict.fromkeys(
+        ("start", "stop", "shutdown", "reboot", "snap", "rollback", "delete", "resize"), cmd_change
+    ),
+}

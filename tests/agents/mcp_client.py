@@ -1,0 +1,58 @@
+"""Driving Proxgate's MCP server with the SDK's own client: over stdio (`proxgate mcp` as a subprocess) or
+over streamable HTTP (/mcp of a running app)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import mcp_types as types
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+PROXGATE = str(Path(sys.executable).parent / "proxgate")
+AGENT = types.Implementation(name="test-agent", version="1.0")
+
+
+@asynccontextmanager
+async def stdio_session(url: str, token: str) -> AsyncIterator[ClientSession]:
+    """An initialized session with `proxgate mcp` running as a child process."""
+    env = {"PROXGATE_URL": url, "PROXGATE_TOKEN": token, "PATH": os.environ.get("PATH", "")}
+    server = StdioServerParameters(command=PROXGATE, args=["mcp"], env=env)
+    async with (
+        stdio_client(server) as (read, write),
+        ClientSession(read, write, client_info=AGENT) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@asynccontextmanager
+async def http_session(url: str, token: str, **extra: str) -> AsyncIterator[ClientSession]:
+    """An initialized session with the app's /mcp, sending the token as a Bearer header (and extra headers)."""
+    headers = {"Authorization": f"Bearer {token}", **extra}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write, client_info=AGENT) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+def text_of(result: types.CallToolResult) -> str:
+    """The text a model reads."""
+    return "".join(block.text for block in result.content if isinstance(block, types.TextContent))
+
+
+async def call(session: ClientSession, name: str, **arguments: Any) -> Any:
+    """Call a tool that must succeed; its JSON answer."""
+    result = await session.call_tool(name, arguments)
+    assert not result.is_error, text_of(result)
+    return json.loads(text_of(result))

@@ -1,0 +1,197 @@
+"""`proxgate ctl` on the demo cluster: the shell helper's lines, the approval gate and the exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.agents.api import ApiConfig
+from app.agents.cli import run_ctl
+from app.cli import build_parser
+from app.config import Settings
+from app.demo.fake import DemoPve
+from tests.agents.agent_guests import (
+    add_ct,
+    add_vm,
+    guests_made,
+    helper_ips,
+    helper_snapshots,
+    helper_status,
+    helper_storage,
+    helper_tasks,
+    helper_vms,
+)
+from tests.approval_guests import settle
+from tests.backup_guests import FakeApi
+from tests.factories import make_token, make_user, run_async
+from tests.servers import AppServer
+
+PROXGATE = str(Path(sys.executable).parent / "proxgate")
+
+
+@dataclass
+class Ran:
+    """What a ctl command printed and how it exited."""
+
+    code: int
+    lines: list[str]
+    err: str
+
+
+@dataclass
+class Tokens:
+    """An operator's, an approver's and a viewer's API token."""
+
+    operator: str
+    approver: str
+    viewer: str
+
+
+@pytest.fixture(scope="module")
+def tokens(settings: Settings) -> Tokens:
+    """One user of each role that acts, each with a token."""
+    return Tokens(
+        *(make_token(settings, make_user(settings, role)) for role in ("operator", "approver", "viewer"))
+    )
+
+
+@pytest.fixture
+def guests(pve: DemoPve, fake_api: FakeApi) -> Iterator[None]:
+    """VM 9701 (stopped, two snapshots, 10.97.0.30) and CT 9702 (running, 10.97.0.3 and 10.97.0.200)."""
+    for made in guests_made(pve):
+        add_vm(
+            pve, 9701, "agent-vm", ipconfig0="ip=10.97.0.30/24,gw=10.97.0.1", net0="virtio=BC:24:11:97:01:01"
+        )
+        add_ct(
+            pve,
+            9702,
+            "agent-ct",
+            status="running",
+            net0="name=eth0,bridge=vmbr0,ip=10.97.0.3/24,gw=10.97.0.1",
+            net1="name=eth1,bridge=vmbr1,ip=10.97.0.200/24",
+        )
+        for name, description in (("before-upgrade", "kernel 6.8\nand tools"), ("plain", "")):
+            data = {"snapname": name, "description": description}
+            fake_api.run("POST", "/nodes/pve1/qemu/9701/snapshot", data=data)
+        time.sleep(0.6)  # past the app's cached cluster view
+        yield made
+
+
+def ctl(app_server: AppServer, token: str, *argv: str) -> Ran:
+    """Run `proxgate ctl ARGV` in this process (its loop in a thread of its own)."""
+    args = build_parser().parse_args(["ctl", *argv])
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run_async(run_ctl(ApiConfig(app_server.url, token), args))
+    return Ran(code, out.getvalue().splitlines(), err.getvalue())
+
+
+def test_listings_match_the_shell_helper_line_by_line(
+    app_server: AppServer, tokens: Tokens, fake_api: FakeApi, guests: None
+) -> None:
+    viewer = tokens.viewer
+    assert ctl(app_server, viewer, "status").lines == helper_status(fake_api)
+    assert ctl(app_server, viewer, "vms").lines == helper_vms(fake_api)
+    assert ctl(app_server, viewer, "vms", "pve1").lines == helper_vms(fake_api, "pve1")
+    assert ctl(app_server, viewer, "lxc", "pve2").lines == helper_vms(fake_api, "pve2", "lxc")
+    assert ctl(app_server, viewer, "snapshots", "9701").lines == helper_snapshots(
+        fake_api, "pve1", "qemu", 9701
+    )
+    assert ctl(app_server, viewer, "storage", "pve1").lines == helper_storage(fake_api, "pve1")
+    assert ctl(app_server, viewer, "ips").lines == helper_ips(fake_api)
+    assert ctl(app_server, viewer, "ips", "10.97.0.3").lines == helper_ips(fake_api, "10.97.0.3")
+
+
+def test_what_the_lines_say_for_the_guests_made_here(
+    app_server: AppServer, tokens: Tokens, guests: None
+) -> None:
+    assert ctl(app_server, tokens.viewer, "snapshots", "9701").lines == [
+        "before-upgrade\tkernel 6.8 and tools",
+        "plain\t-",
+        "current\tYou are here!",
+    ]
+    assert ctl(app_server, tokens.viewer, "ips", "10.97.0.").lines == [
+        "10.97.0.3\t9702\tlxc\trunning\tagent-ct",
+        "10.97.0.30\t9701\tqemu\tstopped\tagent-vm",
+        "10.97.0.200\t9702\tlxc\trunning\tagent-ct",
+    ]
+    assert "9701\tagent-vm\tstopped\tpve1" in ctl(app_server, tokens.viewer, "vms").lines
+    status = ctl(app_server, tokens.viewer, "status").lines
+    assert status[0] == "=== Nodes ===" and "pve1: online | CPU: 9% | Mem: 57%" in status
+
+
+def test_a_start_runs_at_once_and_its_task_lines_follow(
+    app_server: AppServer, tokens: Tokens, fake_api: FakeApi, pve: DemoPve, guests: None
+) -> None:
+    started = ctl(app_server, tokens.operator, "start", "9701", "--wait")
+    assert started.code == 0, started
+    exitstatus, upid, description = started.lines[0].split("\t")
+    assert exitstatus == "OK" and ":qmstart:9701:" in upid and "9701" in description
+    assert pve.vm(9701).status == "running"
+    tasks = ctl(app_server, tokens.viewer, "tasks", "pve1")
+    # Tasks of the same second may come in either order.
+    assert tasks.code == 0 and tasks.lines == sorted(tasks.lines, key=lambda t: t[:20], reverse=True)
+    assert sorted(tasks.lines) == sorted(helper_tasks(fake_api, "pve1"))
+    assert any(line.endswith("\tqmstart\tOK") for line in tasks.lines)
+    again = ctl(app_server, tokens.operator, "start", "9701")
+    assert again.code == 4 and "running" in again.err
+
+
+def test_a_destructive_command_waits_for_a_person_and_exits_3(
+    app_server: AppServer, client: httpx.Client, tokens: Tokens, pve: DemoPve, guests: None
+) -> None:
+    asked = ctl(app_server, tokens.operator, "rollback", "9701", "plain", "--reason", "undo the test")
+    assert asked.code == 3, asked
+    status, rid, url, _description = asked.lines[0].split("\t")
+    assert status == "pending" and url.endswith(f"/approvals/{rid}")
+    shown = ctl(app_server, tokens.operator, "request", rid)
+    assert shown.code == 0 and "status\tpending" in shown.lines and f"url\t{url}" in shown.lines
+    listed = ctl(app_server, tokens.operator, "requests", "--status", "pending")
+    assert any(line.startswith(f"{rid}\tpending\trollback\t9701\t") for line in listed.lines)
+    bearer = {"Authorization": f"Bearer {tokens.approver}"}
+    assert client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=bearer).status_code == 200
+    waited = ctl(app_server, tokens.operator, "wait", rid, "--timeout", "30")
+    assert waited.code == 0 and waited.lines[0].startswith(f"succeeded\t{rid}\t")
+    assert settle(client, bearer, int(rid))["result"]["exitstatus"] == "OK"
+
+
+def test_refusals_and_rejections_exit_4_and_json_prints_the_api(
+    app_server: AppServer, client: httpx.Client, tokens: Tokens, guests: None
+) -> None:
+    refused = ctl(app_server, tokens.viewer, "stop", "9702")
+    assert refused.code == 4 and "operator role" in refused.err
+    assert ctl(app_server, tokens.viewer, "snapshots", "9799").code == 4
+    assert ctl(app_server, tokens.viewer, "tasks", "nowhere").code == 4
+    no_reason = ctl(app_server, tokens.operator, "delete", "9701")
+    assert no_reason.code == 4 and "reason" in no_reason.err
+    asked = ctl(app_server, tokens.operator, "--json", "delete", "9701", "--reason", "test", "--purge")
+    assert asked.code == 3
+    rid = json.loads("\n".join(asked.lines))["request_id"]
+    bearer = {"Authorization": f"Bearer {tokens.approver}"}
+    assert (
+        client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "no"}, headers=bearer).status_code
+        == 200
+    )
+    assert ctl(app_server, tokens.operator, "wait", str(rid)).code == 4
+
+
+def test_the_console_script_reports_usage_and_unreachable_servers() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROXGATE_")}
+    missing = subprocess.run([PROXGATE, "ctl", "status"], env=env, capture_output=True, text=True)  # noqa: S603
+    assert missing.returncode == 2 and "PROXGATE_URL" in missing.stderr
+    usage = subprocess.run([PROXGATE, "ctl", "snap"], env=env, capture_output=True, text=True)  # noqa: S603
+    assert usage.returncode == 2
+    env.update(PROXGATE_URL="http://127.0.0.1:9", PROXGATE_TOKEN="pxg_x")
+    down = subprocess.run([PROXGATE, "ctl", "status"], env=env, capture_output=True, text=True)  # noqa: S603
+    assert down.returncode == 1 and "cannot reach Proxgate" in down.stderr
