@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from app.deps import SessionDep, require_principal
+from app.http.csrf import verify_csrf
 from app.services.audit_query import AuditFilter, event_dict, list_events
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["audit"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from app.deps import ClusterDep, PrincipalDep, require_principal
-from app.web.csrf import verify_csrf
+from app.http.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["cluster"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from app.deps import IpDep, SettingsDep, require_principal, service_dep
+from app.http.csrf import verify_csrf
 from app.services.inventory import GuestQuery, InventoryService
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

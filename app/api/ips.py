@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from app.deps import IpDep, require_principal
+from app.http.csrf import verify_csrf
 from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
 from app.services.ip_results import IpNote
 from app.services.subnets import MAX_FILTER_LENGTH
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["ips"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

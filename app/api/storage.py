@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from app.deps import require_principal, service_dep
+from app.http.csrf import verify_csrf
+from app.http.filters import BackupQuery
 from app.services.backups import Backup, BackupService
 from app.services.storage import ContentType, StorageService, Volume
-from app.web.csrf import verify_csrf
-from app.web.filters import BackupQuery
 
 router = APIRouter(
     prefix="/api/v1", tags=["storage"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

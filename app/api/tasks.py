@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from app.deps import require_principal, service_dep
+from app.http.csrf import verify_csrf
+from app.http.filters import TaskQuery
 from app.services.tasks import ClusterTask, TaskService, TaskState
-from app.web.csrf import verify_csrf
-from app.web.filters import TaskQuery
 
 router = APIRouter(
     prefix="/api/v1", tags=["tasks"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
+from app.http.filters import BackupQuery
 from app.proxmox.errors import PveError
 from app.services.backups import BackupService
-from app.web.filters import BackupQuery
 from app.web.pve_links import guest_href
 from app.web.templating import render
 

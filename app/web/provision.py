@@ -9,10 +9,10 @@ from fastapi.responses import Response
 
 from app.db.models import Role
 from app.deps import ActionsDep, PrincipalDep, PveDep, actor_for, require_role
+from app.http.csrf import verify_csrf_audited
 from app.operations.catalogue import get_operation
 from app.services.errors import NotFound
 from app.services.provisioning import provision_choices
-from app.web.csrf import verify_csrf_audited
 from app.web.guest_actions import form_params
 from app.web.templating import render
 

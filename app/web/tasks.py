@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
+from app.http.filters import TaskQuery
 from app.proxmox.errors import PveError, PveUnavailable
 from app.services.tasks import TASK_STATES, TaskService
-from app.web.filters import TaskQuery
 from app.web.pve_links import guest_href, task_href
 from app.web.templating import render
 

@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.routing import NoMatchFound
 
+from app.http.csrf import csrf_token_for, set_prelogin_cookie
 from app.paths import resource_dir
 from app.web import formatting
-from app.web.csrf import csrf_token_for, set_prelogin_cookie
 
 # The main navigation: (route name, label, minimum role). Entries whose route is not mounted are left out.
 NAVIGATION = (
