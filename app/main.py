@@ -17,7 +17,7 @@ from app.db.migrate import upgrade_database
 from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
-from app.routing import discover_routers
+from app.routing import include_routers
 from app.services.actions import ActionService
 from app.services.auth import Policy
 from app.services.connection import pve_connection
@@ -75,8 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.secure_cookies = lambda request: _secure_cookies(settings, request)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
-    for router in discover_routers():
-        app.include_router(router)
+    include_routers(app)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeadersMiddleware)

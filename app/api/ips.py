@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from app.deps import IpDep, require_principal
 from app.http.csrf import verify_csrf
+from app.http.paging import ListPage, PagingDep
 from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
 from app.services.ip_results import IpNote
 from app.services.subnets import MAX_FILTER_LENGTH
@@ -47,12 +48,10 @@ class NoteOut(BaseModel):
     node: str | None
 
 
-class IpListOut(BaseModel):
-    """The inventory: addresses (after the filter) and notes."""
+class IpListOut(ListPage[IpOut]):
+    """The inventory: addresses (after the filter), notes on what could not be read, and how many guests."""
 
-    items: list[IpOut]
     notes: list[NoteOut]
-    total: int
     guests: int
 
 
@@ -87,13 +86,15 @@ def _notes(notes: list[IpNote]) -> list[dict[str, Any]]:
 @router.get("/ips", response_model=IpListOut)
 async def list_ips(
     service: IpDep,
+    paging: PagingDep,
     prefix: Annotated[
         str | None, Query(max_length=MAX_FILTER_LENGTH, description="10.0.10.21, 10.0. or 10.0.10.0/24")
     ] = None,
 ) -> dict[str, Any]:
     """Every address Proxmox knows (configs, guest agents, container interfaces), with notes on gaps."""
     inventory = await service.inventory(prefix)
-    items = [
+    page = paging.page(inventory.items, notes=_notes(inventory.notes), guests=inventory.guests)
+    page["items"] = [
         {
             "address": str(i.address),
             "version": i.address.version,
@@ -110,14 +111,9 @@ async def list_ips(
             "source": i.source,
             "sources": list(i.sources),
         }
-        for i in inventory.items
+        for i in page["items"]
     ]
-    return {
-        "items": items,
-        "notes": _notes(inventory.notes),
-        "total": inventory.total,
-        "guests": inventory.guests,
-    }
+    return page
 
 
 @router.get("/ips/free", response_model=FreeOut)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from app.deps import require_principal, service_dep
 from app.http.csrf import verify_csrf
 from app.http.filters import TaskQuery
+from app.http.paging import ListPage, PagingDep
 from app.services.tasks import ClusterTask, TaskService, TaskState
 
 router = APIRouter(
@@ -70,11 +71,13 @@ def task_out(task: ClusterTask, now: float) -> dict[str, Any]:
     }
 
 
-@router.get("/tasks", response_model=list[TaskOut])
-async def tasks(service: TaskDep, query: Annotated[TaskQuery, Query()]) -> list[dict[str, Any]]:
+@router.get("/tasks", response_model=ListPage[TaskOut])
+async def tasks(service: TaskDep, query: Annotated[TaskQuery, Query()], paging: PagingDep) -> dict[str, Any]:
     """Recent tasks of every node, newest first; filters node, type, status, user (a part) and guest."""
     now = time.time()
-    return [task_out(task, now) for task in await service.list_tasks(query.to_filter())]
+    page = paging.page(await service.list_tasks(query.to_filter()))
+    page["items"] = [task_out(task, now) for task in page["items"]]
+    return page
 
 
 @router.get("/tasks/{upid}", response_model=TaskDetailOut)
