@@ -66,7 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the process settings by default)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.connection = pve_connection(settings)
     app.state.secret_key = settings.resolved_secret_key()
