@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.proxmox.models import GuestResource
-from app.services.netparse import AddressRecord, GuestNetworkConfig, IPAddress
+from app.proxmox.netparse import AddressRecord, GuestNetworkConfig, IPAddress
 from app.services.subnets import AddressFilter, IPNetwork
 
 __all__ = [

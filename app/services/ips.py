@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveError, PveForbidden, one_line
 from app.proxmox.models import ClusterResources, GuestResource
-from app.proxmox.tls import LIMITS
-from app.services.errors import Invalid, NotFound
-from app.services.ip_explain import explain_unknowns
-from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT, node_addresses, tally_free
-from app.services.ip_results import FreeAddresses, GuestIps, IpInventory, IpNote
-from app.services.netparse import (
+from app.proxmox.netparse import (
     AddressRecord,
     GuestNetworkConfig,
     parse_agent_interfaces,
     parse_config,
     parse_lxc_interfaces,
 )
+from app.proxmox.tls import LIMITS
+from app.services.errors import Invalid, NotFound
+from app.services.ip_explain import explain_unknowns
+from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT, node_addresses, tally_free
+from app.services.ip_results import FreeAddresses, GuestIps, IpInventory, IpNote
 from app.services.subnets import AddressFilter, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
