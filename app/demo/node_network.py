@@ -11,7 +11,17 @@ from app.demo.base import DemoBase
 TYPE_FILTER = {
     "any_bridge": {"bridge", "OVSBridge"},
     "any_local_bridge": {"bridge", "OVSBridge"},
-    "include_sdn": {"bridge", "bond", "eth", "alias", "vlan", "OVSBridge", "OVSBond", "OVSPort", "OVSIntPort"},
+    "include_sdn": {
+        "bridge",
+        "bond",
+        "eth",
+        "alias",
+        "vlan",
+        "OVSBridge",
+        "OVSBond",
+        "OVSPort",
+        "OVSIntPort",
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""Power operations: start, shutdown, stop, reboot, suspend, resume (VMs and containers)."""
+"""Power operations: start, shutdown, stop, reboot (VMs and containers), suspend and resume (VMs only:
+suspending a container is experimental in Proxmox and needs CRIU)."""
 
 from __future__ import annotations
 
@@ -136,6 +137,7 @@ POWER = (
         _shutdown,
         preflight=_needs_running("shut down"),
         available=_running,
+        confirm="Proxmox asks the guest's operating system to shut down; whatever runs in it stops.",
     ),
     Operation(
         "stop",
@@ -159,6 +161,7 @@ POWER = (
         _reboot,
         preflight=_needs_running("reboot"),
         available=_running,
+        confirm="Whatever runs in it stops and starts again; it is unreachable until it is back.",
     ),
     Operation(
         "suspend",
@@ -170,6 +173,8 @@ POWER = (
         _suspend,
         preflight=_needs_running("suspend"),
         available=_running,
+        guest_types=frozenset({"qemu"}),
+        confirm="It is paused in memory: it stops answering until someone resumes it.",
     ),
     Operation(
         "resume",
@@ -181,5 +186,6 @@ POWER = (
         _resume,
         preflight=_preflight_resume,
         available=lambda g: g.paused,
+        guest_types=frozenset({"qemu"}),
     ),
 )
