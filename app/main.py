@@ -59,6 +59,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.watcher.stop()
+        for service in app.state.services.values():
+            if hasattr(service, "aclose"):
+                await service.aclose()  # background refreshes end before the client they use
         await app.state.pve.aclose()
         await app.state.engine.dispose()
 

@@ -36,6 +36,7 @@ class IpOut(BaseModel):
     link_local: bool
     source: str
     sources: list[str]
+    shared_with: list[int]
 
 
 class NoteOut(BaseModel):
@@ -110,6 +111,7 @@ async def list_ips(
             "link_local": i.link_local,
             "source": i.source,
             "sources": list(i.sources),
+            "shared_with": list(i.shared_with),
         }
         for i in page["items"]
     ]

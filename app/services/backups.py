@@ -114,6 +114,7 @@ class BackupService:
         self._storage = StorageService(pve)
         # As fresh as the cluster index: a few seconds in production, shared by concurrent page views.
         self._scan: SingleFlight[BackupListing] = SingleFlight(pve.connection.resources_ttl)
+        self._without: SingleFlight[list[GuestWithoutBackup]] = SingleFlight(pve.connection.resources_ttl)
 
     async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
         """The backups that pass the filter, newest first."""
@@ -130,7 +131,11 @@ class BackupService:
         return (await self.list_backups(BackupFilter(vmid=vmid))).backups
 
     async def not_backed_up(self) -> list[GuestWithoutBackup]:
-        """GET /cluster/backup-info/not-backed-up: the guests no backup job covers (needs Sys.Audit on /)."""
+        """The guests no backup job covers, cached as briefly as the backup listing."""
+        return await self._without.get(self._read_without)
+
+    async def _read_without(self) -> list[GuestWithoutBackup]:
+        """GET /cluster/backup-info/not-backed-up (needs Sys.Audit on /)."""
         data = await self.pve.get("/cluster/backup-info/not-backed-up")
         rows = validate_rows(_WITHOUT, data if isinstance(data, list) else [])
         return sorted(rows, key=lambda g: g.vmid)
@@ -138,6 +143,7 @@ class BackupService:
     def invalidate(self) -> None:
         """Forget the cached listing (after a backup was made or deleted)."""
         self._scan.invalidate()
+        self._without.invalidate()
 
     async def _read_all(self) -> BackupListing:
         resources = await self.pve.cluster_resources()
