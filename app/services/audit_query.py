@@ -24,6 +24,7 @@ OUTCOMES = (
     "succeeded",
     "failed",
     "unknown",
+    "invalid",
     "denied",
     "requested",
     "approved",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base of the errors a user can be shown."""
+    """Base of the errors a user can be shown; `errors` holds one message per field when several are wrong."""
 
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = field or next(iter(errors or {}), None) or None
+        self.errors: dict[str, str] = dict(errors or {})
 
 
 class NotFound(ServiceError):
@@ -33,9 +36,15 @@ class Forbidden(ServiceError):
 
 
 class Invalid(ServiceError):
-    """Bad input; `field` names the parameter when there is one."""
+    """Bad input; `field` names the parameter when there is one, `errors` every parameter that is wrong."""
 
     status = 422
+
+    @classmethod
+    def of_fields(cls, errors: dict[str, str]) -> Invalid:
+        """One error for several fields: the message names each ('name: Required.; memory: ...')."""
+        message = "; ".join(f"{field}: {text}" if field else text for field, text in errors.items())
+        return cls(message, errors=errors)
 
 
 class Unauthenticated(ServiceError):

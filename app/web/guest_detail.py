@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from app.deps import DetailDep, require_principal
 from app.services.guest_detail import FormChoices, GuestDetail
+from app.web.restore_form import RestoreForm
 from app.web.templating import render
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
@@ -23,7 +24,14 @@ def detail_context(request: Request, view: GuestDetail, choices: FormChoices) ->
         "ops": {op.name: op for op in view.operations},
         "backup_storages": choices.backup_storages,
         "nodes": choices.nodes,
-        "restore_storages": choices.restore_storages,
+        "restore_forms": {
+            b.volume.volid: RestoreForm(
+                b.volume.volid,
+                b.node or view.guest.node,
+                choices.restore_storages.get(b.node or view.guest.node, []),
+            )
+            for b in view.backups
+        },
         "default_snapname": choices.default_snapname,
         "can_restore": request.state.principal.can("operator") and not view.node_offline,
     }

@@ -58,6 +58,7 @@ def build_templates() -> Jinja2Templates:
         duration=formatting.human_duration,
         percent=formatting.percent,
         when=formatting.when,
+        moment=formatting.moment,
     )
     env.globals["now"] = lambda: datetime.now(UTC)
     return templates
