@@ -17,6 +17,9 @@ from app.services.storage import StorageRow, StorageService, Volume, build_overv
 # Storages read at once: a cluster with many nodes and local backup storages is not hit all together.
 CONCURRENCY = 4
 DAY = 86400
+# When a scan of every backup storage is slow (thousands of archives), pages get the previous scan at once
+# while the next runs, for up to this long after it expired.
+STALE_FOR = 60.0
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class BackupService:
 
     async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
         """The backups that pass the filter, newest first."""
-        listing = await self._scan.get(self._read_all)
+        listing = await self._scan.get(self._read_all, stale_for=STALE_FOR)
         wanted = wanted or BackupFilter()
         now = time.time()
         kept = [b for b in listing.backups if wanted.keeps(b, now)]
@@ -132,13 +135,18 @@ class BackupService:
 
     async def not_backed_up(self) -> list[GuestWithoutBackup]:
         """The guests no backup job covers, cached as briefly as the backup listing."""
-        return await self._without.get(self._read_without)
+        return await self._without.get(self._read_without, stale_for=STALE_FOR)
 
     async def _read_without(self) -> list[GuestWithoutBackup]:
         """GET /cluster/backup-info/not-backed-up (needs Sys.Audit on /)."""
         data = await self.pve.get("/cluster/backup-info/not-backed-up")
         rows = validate_rows(_WITHOUT, data if isinstance(data, list) else [])
         return sorted(rows, key=lambda g: g.vmid)
+
+    async def aclose(self) -> None:
+        """Stop a scan running in the background (the app is shutting down)."""
+        self._scan.cancel()
+        self._without.cancel()
 
     def invalidate(self) -> None:
         """Forget the cached listing (after a backup was made or deleted)."""
