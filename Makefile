@@ -22,8 +22,9 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/proxgate demo
 
-## Run the whole test-suite (unit, HTTP against fakepve, browser).
+## Run the whole test-suite (unit, HTTP against fakepve, browser); sets up Chromium first, or says how.
 test: $(STAMP)
+	./scripts/ensure-chromium
 	$(BIN)/python -m pytest -q
 
 ## Lint: ruff, formatting, mypy, and the import contracts (layers one way, only the CLI starts the demo).

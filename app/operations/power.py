@@ -88,7 +88,7 @@ async def _shutdown(ctx: Context, params: ShutdownParams) -> str | None:
 
 
 async def _stop(ctx: Context, params: StopParams) -> str | None:
-    # Containers' stop takes no timeout (FACTS.md); sending one would be refused as an unknown parameter.
+    # Containers' stop takes no timeout (PVE's schema); sending one would be refused as an unknown parameter.
     timeout = params.timeout if _guest(ctx).type == "qemu" else None
     return await _post_status(ctx, "stop", timeout=timeout)
 
