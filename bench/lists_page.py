@@ -3,7 +3,8 @@
 Serves the demo cluster (seed_cluster) from fakepve over TLS in this process, runs the app in its own process
 (`python -m app.cli serve`, SQLite in a temporary directory, PROXGATE_RESOURCES_TTL=3) exactly as
 bench/guests_page.py does, signs in, loads each page once (cold: every config, agent and storage is read),
-then measures the first page warm (what a person and the page's own 30 s refresh get), and its HTMX refresh.
+waits until the app's background reads settle (its upstream request count stops growing), then measures the
+first page warm (what a person and the page's own 30 s refresh get), and its HTMX refresh.
 
     .venv/bin/python bench/lists_page.py [--guests 2000] [--requests 50]
 """
@@ -51,6 +52,27 @@ def rows(answer: httpx.Response, table: str) -> int:
     return len(re.findall(r"<tr data-", body))
 
 
+def upstream_requests(http: httpx.Client) -> int:
+    """How many requests the app has sent to Proxmox, /cluster/resources aside (from its /metrics)."""
+    total = 0
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("proxgate_upstream_requests_total{") and "/cluster/resources" not in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def settle(http: httpx.Client, quiet: float = 3.0, limit: float = 900.0) -> float:
+    """Wait until the app sends nothing to Proxmox for `quiet` seconds; the seconds waited."""
+    started = time.monotonic()
+    last, since = upstream_requests(http), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() - started < limit:
+        time.sleep(0.5)
+        now = upstream_requests(http)
+        if now != last:
+            last, since = now, time.monotonic()
+    return time.monotonic() - started
+
+
 def measure(app: App, requests: int) -> list[tuple[str, float, Timings, Timings, int, int]]:
     """Per page: (path, cold seconds, warm timings, HTMX refresh timings, rows shown, bytes)."""
     out = []
@@ -59,6 +81,7 @@ def measure(app: App, requests: int) -> list[tuple[str, float, Timings, Timings,
             raise SystemExit("sign-in failed")
         for path, table in PAGES:
             cold, first = timed(http, path)
+            settle(http)
             warm, refresh = Timings(), Timings()
             for _ in range(requests):
                 took, answer = timed(http, path)

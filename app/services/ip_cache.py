@@ -79,7 +79,6 @@ class IpCache:
         self._configs: dict[int, _ConfigEntry] = {}
         self._live: dict[int, _LiveEntry] = {}
         self.parses = 0  # configs parsed so far (a re-read with an unchanged digest is not parsed again)
-        self._served_stale = False
         # Bumped whenever a cached answer is replaced or dropped, so what is built from them can be kept.
         self._generation = 0
 
@@ -113,11 +112,8 @@ class IpCache:
         return self._clock() - read_at < ttl
 
     def _usable(self, read_at: float, ttl: float, stale_ok: bool) -> bool:
-        """True when a cached answer may be used: fresh, or stale where that is fine (noting it was)."""
-        if self._fresh(read_at, ttl):
-            return True
-        self._served_stale = self._served_stale or stale_ok
-        return stale_ok
+        """True when a cached answer may be used: fresh, or older where that is fine."""
+        return stale_ok or self._fresh(read_at, ttl)
 
     async def _config(self, guest: GuestResource, stale_ok: bool = False) -> _ConfigEntry:
         cached = self._stale_config(guest)

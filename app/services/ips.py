@@ -35,7 +35,10 @@ class IpService(IpCache):
         # One inventory pass at a time: a second caller waits, then finds the caches warm.
         self._pass = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
+        # When the last full pass ended and how long it took: the next starts no sooner than LIVE_TTL after it,
+        # nor than twice its length (so a cluster whose pass takes minutes is not read without pause).
         self._refreshed_at = float("-inf")
+        self._pass_seconds = 0.0
         # The inventory built from the caches, kept while they and the guests' identities stay the same.
         self._view: tuple[object, _View] | None = None
 
@@ -52,21 +55,20 @@ class IpService(IpCache):
     async def _current_view(self, resources: ClusterResources) -> _View:
         """Every address, sorted and marked, from the caches; rebuilt only when a cached answer changed, and
         not while a background refresh runs (which rebuilds it when done)."""
-        if self._clock() - self._refreshed_at >= self._live_ttl:
-            self._served_stale = True  # time for the background pass, whatever the view
         refreshing = self._refresh is not None and not self._refresh.done()
         if self._view is not None and (refreshing or self._view[0] == self._view_key(resources)):
             view = self._view[1]
         else:
             view = await self._build_view(resources, stale_ok=True)
-        if self._served_stale:
+        if self._clock() - self._refreshed_at >= max(self._live_ttl, 2 * self._pass_seconds):
             self._refresh_later(resources)
         return view
 
     async def _build_view(self, resources: ClusterResources, *, stale_ok: bool) -> _View:
-        if self._view is None and self._refreshed_at == float("-inf"):
-            self._refreshed_at = self._clock()  # the first pass reads everything: no refresh due yet
+        started, first = self._clock(), self._view is None
         guests, notes = await self.read_all(resources, stale_ok=stale_ok)
+        if first or not stale_ok:  # a pass that read everything due: the next is due from now
+            self._refreshed_at, self._pass_seconds = self._clock(), self._clock() - started
         every = sorted((item for g in guests for item in g.items()), key=lambda i: i.sort_key)
         notes += [note for g in guests for note in g.notes]
         view = _View(_mark_shared(every), tuple(notes), len(guests))
@@ -149,10 +151,8 @@ class IpService(IpCache):
     # ------------------------------------------------------------------ reading
 
     def _refresh_later(self, resources: ClusterResources) -> None:
-        """Read what was served stale again, in the background (one refresh at a time)."""
+        """Read again, in the background, what is older than its time to live (one pass at a time)."""
         if self._refresh is None or self._refresh.done():
-            self._served_stale = False
-            self._refreshed_at = self._clock()
             self._refresh = asyncio.create_task(self._refresh_all(resources))
 
     async def _refresh_all(self, resources: ClusterResources) -> None:
