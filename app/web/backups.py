@@ -15,7 +15,7 @@ from app.deps import SettingsDep, require_principal, service_dep
 from app.http.filters import BackupQuery
 from app.proxmox.errors import PveError
 from app.services.backups import BackupService
-from app.web.paging import PageDep, PageRequest, per_page_options, window
+from app.web.paging import PageDep, PageRequest, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render
 
@@ -56,7 +56,8 @@ async def backup_list(
         context["without"] = window(without, PageRequest(without_page, wanted.per_page), settings.page_size)
     except PveError as exc:
         context["without_problem"] = f"The list of guests without a backup is missing: {exc}"
-    return render(request, page, context, partial=partial)
+    response = render(request, page, context, partial=partial)
+    return short_url(request, response, "backup-filters", links["link"](context["win"].page))
 
 
 def _linker(

@@ -13,7 +13,7 @@ from app.proxmox.errors import PveError
 from app.services.errors import Invalid
 from app.services.ip_results import CANNOT_SEE
 from app.services.subnets import MAX_FILTER_LENGTH
-from app.web.paging import PageDep, per_page_options, window
+from app.web.paging import PageDep, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render
 
@@ -57,7 +57,7 @@ async def ip_list(
     def link(page: int) -> str:
         return _url(request, "ip_list", prefix=prefix, per_page=per_page, page=str(page) if page > 1 else "")
 
-    context = _context(request, prefix=prefix, self_url=link(wanted.page), link=link)
+    context = _context(request, prefix=prefix, self_url=link(1), link=link)
     context["per_page_options"] = per_page_options(settings.page_size, wanted.per_page)
     status = 200
     try:
@@ -69,7 +69,8 @@ async def ip_list(
     except PveError as exc:
         context["problem"] = str(exc)
     page, partial = "pages/ips/index.html", "partials/ips/_inventory.html"
-    return render(request, page, context, partial=partial, status_code=status)
+    response = render(request, page, context, partial=partial, status_code=status)
+    return short_url(request, response, "ip-filter", context["self_url"])
 
 
 @router.get("/ips/free", name="ip_free")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
+from fastapi.responses import Response
 
 from app.services.errors import Invalid
 from app.services.inventory import PER_PAGE_CHOICES
@@ -23,13 +24,16 @@ class PageRequest:
 
 def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int | None, Query(description="25, 50, 100 or 200")] = None,
+    per_page: Annotated[str, Query(max_length=8, description="25, 50, 100 or 200; empty: the default")] = "",
 ) -> PageRequest:
-    """?page= and ?per_page= of a list page."""
-    if per_page is not None and per_page not in PER_PAGE_CHOICES:
+    """?page= and ?per_page= of a list page (a form sends an empty per_page for the configured size)."""
+    size = per_page.strip()
+    if not size:
+        return PageRequest(page, None)
+    if not size.isdigit() or int(size) not in PER_PAGE_CHOICES:
         choices = ", ".join(str(c) for c in PER_PAGE_CHOICES)
         raise Invalid(f"per_page: must be one of {choices}", field="per_page")
-    return PageRequest(page, per_page)
+    return PageRequest(page, int(size))
 
 
 PageDep = Annotated[PageRequest, Depends(page_request)]
@@ -88,3 +92,10 @@ def per_page_options(default: int, chosen: int | None) -> list[tuple[str, str, b
         ("" if size == default else str(size), f"{size} per page", size == (chosen or default))
         for size in sizes
     ]
+
+
+def short_url(request: Request, response: Response, form_id: str, url: str) -> Response:
+    """For a filter form's HTMX request, put the view's short URL in the address bar, not every empty field."""
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-trigger") == form_id:
+        response.headers["HX-Push-Url"] = url
+    return response
