@@ -21,6 +21,7 @@ from app.operations.placement import (
 )
 from app.operations.snapshots import SNAPNAME
 from app.proxmox.client import PveClient, segment
+from app.proxmox.errors import PveError
 
 BACKUP_VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/\S+$"
 BACKUP_KIND = re.compile(r"vzdump-(qemu|lxc)-|/(vm|ct)/\d+/")
@@ -193,9 +194,12 @@ async def _restored_addresses(pve: PveClient, params: RestoreParams, kind: str) 
     owner = (await pve.cluster_resources()).guest(owner_vmid) if owner_vmid else None
     if owner is None:
         return []
-    text = await pve.get(f"/nodes/{segment(params.node)}/vzdump/extractconfig", volume=params.archive)
+    try:
+        text = await pve.get(f"/nodes/{segment(params.node)}/vzdump/extractconfig", volume=params.archive)
+        current = await pve.get(f"/nodes/{segment(owner.node)}/{owner.type}/{owner.vmid}/config") or {}
+    except PveError:
+        return []  # a warning is a courtesy: a config that cannot be read does not stop the restore
     saved = set(static_addresses(kind, config_lines(str(text or ""))))
-    current = await pve.get(f"/nodes/{segment(owner.node)}/{owner.type}/{owner.vmid}/config") or {}
     shared = [a for a in static_addresses(owner.type, dict(current)) if a in saved]
     label = f"{'VM' if owner.type == 'qemu' else 'CT'} {owner.vmid} {owner.name}".rstrip()
     return duplicate_warning("The restored guest", shared, label)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from app.operations.base import Refused
 from app.proxmox.client import PveClient, segment
@@ -19,8 +19,6 @@ IPV4_TEXT = re.compile(r"^[0-9.]+(/[0-9]{1,2})?$")
 IPV6_TEXT = re.compile(r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")
 Ipv4Mode = Literal["dhcp", "static", "manual"]
 Ipv6Mode = Literal["none", "static", "dhcp", "auto", "manual"]
-IPV4_MODES: tuple[str, ...] = get_args(Ipv4Mode)
-IPV6_MODES: tuple[str, ...] = get_args(Ipv6Mode)
 BRIDGE_TYPES = frozenset({"bridge", "OVSBridge"})
 
 

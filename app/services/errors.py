@@ -40,12 +40,6 @@ class Invalid(ServiceError):
 
     status = 422
 
-    @classmethod
-    def of_fields(cls, errors: dict[str, str]) -> Invalid:
-        """One error for several fields: the message names each ('name: Required.; memory: ...')."""
-        message = "; ".join(f"{field}: {text}" if field else text for field, text in errors.items())
-        return cls(message, errors=errors)
-
 
 class Unauthenticated(ServiceError):
     """No valid sign-in or token."""
