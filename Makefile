@@ -22,14 +22,17 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/proxgate demo
 
-## Run the whole test-suite (unit, HTTP against fakepve, browser).
+## Run the whole test-suite (unit, HTTP against fakepve, browser); sets up Chromium first, or says how.
 test: $(STAMP)
+	./scripts/ensure-chromium
 	$(BIN)/python -m pytest -q
 
+## Lint: ruff, formatting, mypy, and the import contracts (layers one way, only the CLI starts the demo).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

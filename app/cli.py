@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
@@ -151,20 +152,36 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
     print(f"{count} events exported", file=sys.stderr)
 
 
-def cmd_demo(args: argparse.Namespace) -> None:
-    """Start a simulated cluster and serve Proxgate on it."""
-    from app.demo.launcher import run_demo
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM ends the process like Ctrl-C does: through the finally blocks, so the demo cleans up.
+    raise SystemExit(128 + signum)
 
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Start a simulated cluster and serve Proxgate on it; stop it and delete its files on Ctrl-C or SIGTERM."""
+    from app.demo.launcher import announce, demo_cluster
+
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     password = args.demo_password or os.environ.get("PROXGATE_DEMO_PASSWORD")
-    run_demo(host=args.host, port=args.port, guests=args.guests, password=password, data_dir=args.data_dir)
+    with demo_cluster(args.guests, password, args.data_dir) as demo:
+        announce(f"http://{args.host}:{args.port}/", demo.password, args.guests)
+        serve(demo.settings, args.host, args.port)
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    """Serve against the configured Proxmox, or the demo when none is configured."""
+    """Serve against the configured Proxmox, or the demo when nothing of Proxmox is configured."""
     settings = _settings()
     if settings.proxmox_configured:
         cmd_serve(args)
         return
+    given, missing = settings.given_proxmox_settings(), settings.missing_proxmox_settings()
+    if given:
+        raise CliError(
+            f"configuration error: {' and '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not: give "
+            f"{'it' if len(missing) == 1 else 'them'} in the environment or in {settings.credentials_file}, "
+            f"or unset {' and '.join(given)} for the demo"
+        )
     print(
         "proxgate: no Proxmox configured (PROXMOX_HOST, PROXMOX_TOKEN_ID, PROXMOX_TOKEN_SECRET); "
         "starting the demo"

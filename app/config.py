@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         """True when host, token id and secret are all known."""
         return bool(self.proxmox_host and self.proxmox_token_id and self.proxmox_token_secret)
 
+    def given_proxmox_settings(self) -> list[str]:
+        """Names of the Proxmox connection settings that are set."""
+        have = (self.proxmox_host, self.proxmox_token_id, self.proxmox_token_secret)
+        return [key for key, value in zip(CREDENTIAL_KEYS, have, strict=True) if value]
+
     def missing_proxmox_settings(self) -> list[str]:
         """Names of the Proxmox connection settings that are not set."""
         have = (self.proxmox_host, self.proxmox_token_id, self.proxmox_token_secret)

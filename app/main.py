@@ -17,7 +17,7 @@ from app.db.migrate import upgrade_database
 from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
-from app.routing import discover_routers
+from app.routing import include_routers
 from app.services.actions import ActionService
 from app.services.approval_runs import Housekeeper
 from app.services.approvals import ApprovalService
@@ -77,6 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.housekeeper.stop()
         await app.state.notifier.stop()
         await app.state.watcher.stop()
+        for service in app.state.services.values():
+            if hasattr(service, "aclose"):
+                await service.aclose()  # background refreshes end before the client they use
         await app.state.pve.aclose()
         await app.state.engine.dispose()
 
@@ -84,7 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the process settings by default)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.connection = pve_connection(settings)
     app.state.secret_key = settings.resolved_secret_key()
@@ -94,8 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.secure_cookies = lambda request: _secure_cookies(settings, request)
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
-    for router in discover_routers():
-        app.include_router(router)
+    include_routers(app)
     install_error_handlers(app)
     if settings.mcp_http:
         from app.agents.mcp_http import mount_mcp  # the MCP SDK is loaded only when /mcp is on

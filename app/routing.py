@@ -1,25 +1,40 @@
-"""Find the routers: every module of app.web and app.api that defines `router` is mounted."""
+"""Find the routers: every module of app.web and app.api that defines `router` is mounted; only the JSON API
+is described in OpenAPI, with the one error shape on every route."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 import app.api
 import app.web
+from app.http.errors import ERROR_RESPONSES
 
 PACKAGES = (app.web, app.api)
 
 
+def include_routers(application: FastAPI) -> None:
+    """Mount every router: the pages out of the OpenAPI document, the API with its error responses."""
+    for router in routers_of(app.web):
+        application.include_router(router, include_in_schema=False)
+    for router in routers_of(app.api):
+        application.include_router(router, responses=ERROR_RESPONSES)
+
+
 def discover_routers() -> list[APIRouter]:
     """The `router` of each page and API module, in a stable order (by package, then module name)."""
+    return [router for package in PACKAGES for router in routers_of(package)]
+
+
+def routers_of(package: ModuleType) -> list[APIRouter]:
+    """The `router` of each module of the package that defines one, by module name."""
     routers = []
-    for package in PACKAGES:
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            router = getattr(module, "router", None)
-            if isinstance(router, APIRouter):
-                routers.append(router)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        router = getattr(module, "router", None)
+        if isinstance(router, APIRouter):
+            routers.append(router)
     return routers

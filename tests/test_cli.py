@@ -139,3 +139,19 @@ def test_audit_verify_passes_then_names_an_altered_row(
     assert exported.returncode == 0
     assert exported.stdout.splitlines()[0].startswith("seq,at,actor_name")
     assert len(exported.stdout.splitlines()) == 2 and ",101," in exported.stdout.splitlines()[1]
+
+
+def test_up_with_a_partial_proxmox_configuration_names_what_is_missing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PROXGATE_", "DATABASE_URL"))}
+    env.update(
+        PROXGATE_DATA_DIR=str(tmp_path),
+        PROXGATE_CREDENTIALS_FILE=str(tmp_path / "none"),
+        PROXMOX_HOST="pve1.lan:8006",
+    )
+    result = proxgate(["up", "--port", "1"], env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "proxgate: configuration error: PROXMOX_HOST is set but PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET "
+        f"are not: give them in the environment or in {tmp_path / 'none'}, or unset PROXMOX_HOST for the demo"
+    )

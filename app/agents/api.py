@@ -141,20 +141,15 @@ class ProxgateApi:
         return await self.request("POST", path, body=body or {})
 
     async def collect(self, path: str, **params: Any) -> list[Any]:
-        """Every item of a list endpoint, following `next_cursor` (or today's `page`/`pages`) to the end."""
+        """Every item of a list endpoint, following `next_cursor` to the end."""
         items: list[Any] = []
         query: dict[str, Any] = {"limit": PAGE_LIMIT, **params}
         for _ in range(MAX_PAGES):
             page = await self.get(path, **query)
-            if not isinstance(page, dict):
-                return items + list(page or [])
             items += list(page.get("items") or [])
-            if page.get("next_cursor"):
-                query["cursor"] = page["next_cursor"]
-            elif isinstance(page.get("page"), int) and page["page"] < int(page.get("pages") or 0):
-                query["page"] = page["page"] + 1
-            else:
+            if not page.get("next_cursor"):
                 return items
+            query["cursor"] = page["next_cursor"]
         return items
 
 

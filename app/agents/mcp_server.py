@@ -60,7 +60,7 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
     ) -> types.ListToolsResult:
         async with open_api(ctx, agent_of(ctx)) as api:
             try:
-                catalogue = await api.get("/api/v1/operations")
+                catalogue = await api.collect("/api/v1/operations")
             except ApiError as exc:
                 raise MCPError(types.INTERNAL_ERROR, f"Proxgate: {exc}") from None
         return types.ListToolsResult(tools=[*map(read_tool, READ_TOOLS), *map(operation_tool, catalogue)])
@@ -98,7 +98,7 @@ async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any]) -> Any:
     if tool is not None:
         check_arguments(tool.schema, args)
         return await tool.run(api, args)
-    catalogue = {op["name"]: op for op in await api.get("/api/v1/operations")}
+    catalogue = {op["name"]: op for op in await api.collect("/api/v1/operations")}
     op = catalogue.get(name)
     if op is None:
         raise ToolRefused(f"There is no tool '{name}'; list the tools to see what Proxgate offers.")

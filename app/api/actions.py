@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.http.csrf import verify_csrf_audited
+from app.http.paging import ListPage, PagingDep
 from app.operations.base import Operation
 from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.errors import NotFound
 from app.services.gate import Submitted
 from app.services.policy import ApprovalPolicy
-from app.web.csrf import verify_csrf_audited
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
 OperationName = Annotated[
@@ -93,10 +94,10 @@ def answer(submitted: Submitted) -> Any:
     return submitted.result.__dict__
 
 
-@router.get("/operations", response_model=list[OperationOut])
-async def operations(request: Request) -> list[dict[str, Any]]:
+@router.get("/operations", response_model=ListPage[OperationOut])
+async def operations(request: Request, paging: PagingDep) -> dict[str, Any]:
     """The catalogue: every operation with its risk class, whether it needs approval, and its parameters."""
-    return [_describe(op, request.app.state.policy) for op in CATALOGUE.values()]
+    return paging.page([_describe(op, request.app.state.policy) for op in CATALOGUE.values()])
 
 
 @router.post(

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from app.deps import ClusterDep, PrincipalDep, require_principal
-from app.web.csrf import verify_csrf
+from app.http.csrf import verify_csrf
+from app.http.paging import ListPage, PagingDep
 
 router = APIRouter(
     prefix="/api/v1", tags=["cluster"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -78,11 +79,11 @@ async def cluster(service: ClusterDep) -> dict[str, Any]:
     }
 
 
-@router.get("/nodes", response_model=list[NodeOut])
-async def nodes(service: ClusterDep) -> list[dict[str, Any]]:
+@router.get("/nodes", response_model=ListPage[NodeOut])
+async def nodes(service: ClusterDep, paging: PagingDep) -> dict[str, Any]:
     """Every node with status, usage and PVE version."""
     view = await service.overview()
-    return [
+    rows = [
         {
             "node": n.name,
             "status": "online" if n.online else "offline",
@@ -100,6 +101,7 @@ async def nodes(service: ClusterDep) -> list[dict[str, Any]]:
         }
         for n in view.nodes
     ]
+    return paging.page(rows)
 
 
 @router.get("/me", response_model=MeOut)

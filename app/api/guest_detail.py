@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from app.deps import DetailDep, require_principal
+from app.http.csrf import verify_csrf
 from app.services.audit import redact
 from app.services.guest_detail import GuestDetail
 from app.services.guest_view import SnapshotNode
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -1,4 +1,4 @@
-"""GET /api/v1/guests: the guest list with the same search, filters, sort and pages as /guests."""
+"""GET /api/v1/guests: the guest list with the same search, filters and sort as /guests, paged by cursor."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.deps import IpDep, SettingsDep, require_principal, service_dep
-from app.services.inventory import GuestQuery, InventoryService
-from app.web.csrf import verify_csrf
+from app.deps import IpDep, require_principal, service_dep
+from app.http.csrf import verify_csrf
+from app.http.paging import ListPage, PagingDep
+from app.services.inventory import GuestFilter, InventoryService
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -40,34 +41,19 @@ class GuestOut(BaseModel):
     node_offline: bool
 
 
-class GuestListOut(BaseModel):
-    """One page of guests; a page past the end gives the last page."""
-
-    items: list[GuestOut]
-    total: int
-    page: int
-    pages: int
-    per_page: int
-
-
-@router.get("/guests", response_model=GuestListOut)
+@router.get("/guests", response_model=ListPage[GuestOut])
 async def list_guests(
-    query: Annotated[GuestQuery, Query()], service: InventoryDep, settings: SettingsDep, ips: IpDep
+    query: Annotated[GuestFilter, Query()], paging: PagingDep, service: InventoryDep, ips: IpDep
 ) -> dict[str, Any]:
-    """Guests matching q (vmid or its prefix, part of a name, a tag) and the filters, sorted and paged."""
-    page = await service.list_guests(query, ips, default_per_page=settings.page_size)
-    items = [
+    """Guests matching q (vmid or its prefix, part of a name, a tag) and the filters, sorted."""
+    matches = await service.matching(query, ips)
+    page = paging.page(matches.rows)
+    page["items"] = [
         {
             **g.model_dump(include=set(GuestOut.model_fields) - {"maxcpu", "node_offline"}),
             "maxcpu": int(g.maxcpu),
-            "node_offline": page.node_offline(g),
+            "node_offline": g.node in matches.offline_nodes,
         }
-        for g in page.rows
+        for g in page["items"]
     ]
-    return {
-        "items": items,
-        "total": page.total,
-        "page": page.page,
-        "pages": page.pages,
-        "per_page": page.per_page,
-    }
+    return page

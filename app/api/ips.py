@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from app.deps import IpDep, require_principal
+from app.http.csrf import verify_csrf
+from app.http.paging import ListPage, PagingDep
 from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
 from app.services.ip_results import IpNote
 from app.services.subnets import MAX_FILTER_LENGTH
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1", tags=["ips"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -35,6 +36,7 @@ class IpOut(BaseModel):
     link_local: bool
     source: str
     sources: list[str]
+    shared_with: list[int]
 
 
 class NoteOut(BaseModel):
@@ -47,12 +49,10 @@ class NoteOut(BaseModel):
     node: str | None
 
 
-class IpListOut(BaseModel):
-    """The inventory: addresses (after the filter) and notes."""
+class IpListOut(ListPage[IpOut]):
+    """The inventory: addresses (after the filter), notes on what could not be read, and how many guests."""
 
-    items: list[IpOut]
     notes: list[NoteOut]
-    total: int
     guests: int
 
 
@@ -87,13 +87,15 @@ def _notes(notes: list[IpNote]) -> list[dict[str, Any]]:
 @router.get("/ips", response_model=IpListOut)
 async def list_ips(
     service: IpDep,
+    paging: PagingDep,
     prefix: Annotated[
         str | None, Query(max_length=MAX_FILTER_LENGTH, description="10.0.10.21, 10.0. or 10.0.10.0/24")
     ] = None,
 ) -> dict[str, Any]:
     """Every address Proxmox knows (configs, guest agents, container interfaces), with notes on gaps."""
     inventory = await service.inventory(prefix)
-    items = [
+    page = paging.page(inventory.items, notes=_notes(inventory.notes), guests=inventory.guests)
+    page["items"] = [
         {
             "address": str(i.address),
             "version": i.address.version,
@@ -109,15 +111,11 @@ async def list_ips(
             "link_local": i.link_local,
             "source": i.source,
             "sources": list(i.sources),
+            "shared_with": list(i.shared_with),
         }
-        for i in inventory.items
+        for i in page["items"]
     ]
-    return {
-        "items": items,
-        "notes": _notes(inventory.notes),
-        "total": inventory.total,
-        "guests": inventory.guests,
-    }
+    return page
 
 
 @router.get("/ips/free", response_model=FreeOut)

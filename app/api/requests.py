@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 
 from app.db.models import Role
 from app.deps import ApprovalsDep, PrincipalDep, SessionDep, actor_for, require_principal, require_role
+from app.http.csrf import verify_csrf
+from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.approval_queries import STATUSES, list_requests, request_view
 from app.services.errors import Invalid
-from app.web.csrf import verify_csrf
 
 router = APIRouter(
     prefix="/api/v1/requests",
@@ -20,15 +21,8 @@ router = APIRouter(
 )
 # Viewers never decide anything; the service checks who may decide which request.
 DECIDE = [Depends(require_role(Role.operator))]
+RequestPaging = Annotated[Paging, Depends(paging_by("before"))]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's number")]
-
-
-class RequestPage(BaseModel):
-    """One page of requests, newest first, and the cursor of the next page."""
-
-    items: list[dict[str, Any]]
-    total: int
-    next_cursor: str | None
 
 
 class ApproveIn(BaseModel):
@@ -54,28 +48,22 @@ def _statuses(status: str | None) -> tuple[str, ...]:
     return wanted
 
 
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 10:
-        raise Invalid("This cursor is not one a previous page gave.", field="cursor")
-    return int(cursor)
-
-
-@router.get("", response_model=RequestPage)
+@router.get("", response_model=ListPage[dict[str, Any]])
 async def requests_list(
     db: SessionDep,
     approvals: ApprovalsDep,
+    paging: RequestPaging,
     status: Annotated[str | None, Query(max_length=120, description="Comma-separated statuses")] = None,
     vmid: Annotated[int | None, Query(ge=100, le=999_999_999)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
     """Requests newest first, filtered by status (pending, executing, succeeded, ...) and guest."""
     await approvals.expire_due()
-    rows, total, last = await list_requests(db, _statuses(status), limit, _cursor(cursor), vmid)
-    items = [(await request_view(db, row)).as_json() for row in rows]
-    return {"items": items, "total": total, "next_cursor": str(last) if last else None}
+    rows, total, last = await list_requests(db, _statuses(status), paging.limit, paging.position, vmid)
+    return {
+        "items": [(await request_view(db, row)).as_json() for row in rows],
+        "total": total,
+        "next_cursor": encode_cursor({"before": last}) if last else None,
+    }
 
 
 @router.get("/{request_id}")

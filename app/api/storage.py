@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from app.deps import require_principal, service_dep
+from app.http.csrf import verify_csrf
+from app.http.filters import BackupQuery
+from app.http.paging import ListPage, PagingDep
 from app.services.backups import Backup, BackupService
 from app.services.storage import ContentType, StorageService, Volume
-from app.web.csrf import verify_csrf
-from app.web.filters import BackupQuery
 
 router = APIRouter(
     prefix="/api/v1", tags=["storage"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -60,10 +61,9 @@ class BackupOut(VolumeOut):
     guest_name: str | None
 
 
-class BackupsOut(BaseModel):
+class BackupsOut(ListPage[BackupOut]):
     """The backups that match, and the storages that could not be read and why."""
 
-    backups: list[BackupOut]
     problems: list[str]
 
 
@@ -101,10 +101,10 @@ def backup_out(backup: Backup) -> dict[str, Any]:
     }
 
 
-@router.get("/storage", response_model=list[StorageOut])
-async def storages(service: StorageDep) -> list[dict[str, Any]]:
+@router.get("/storage", response_model=ListPage[StorageOut])
+async def storages(service: StorageDep, paging: PagingDep) -> dict[str, Any]:
     """Every storage with usage; those of offline nodes say so."""
-    return [
+    rows = [
         {
             "storage": s.storage,
             "node": s.node,
@@ -121,27 +121,34 @@ async def storages(service: StorageDep) -> list[dict[str, Any]]:
         }
         for s in (await service.overview()).storages
     ]
+    return paging.page(rows)
 
 
-@router.get("/storage/{node}/{storage}/content", response_model=list[VolumeOut])
+@router.get("/storage/{node}/{storage}/content", response_model=ListPage[VolumeOut])
 async def storage_content(
     service: StorageDep,
+    paging: PagingDep,
     node: Annotated[str, Path(max_length=64)],
     storage: Annotated[str, Path(max_length=64)],
     content: Annotated[ContentType | None, Query()] = None,
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """What the storage holds on that node, optionally one content type only."""
-    return [volume_out(v) for v in await service.content(node, storage, content)]
+    return paging.page([volume_out(v) for v in await service.content(node, storage, content)])
 
 
 @router.get("/backups", response_model=BackupsOut)
-async def backups(service: BackupDep, query: Annotated[BackupQuery, Query()]) -> dict[str, Any]:
+async def backups(
+    service: BackupDep, query: Annotated[BackupQuery, Query()], paging: PagingDep
+) -> dict[str, Any]:
     """Backups across storages, newest first; filters guest, storage, older_than/newer_than days, newest."""
     listing = await service.list_backups(query.to_filter())
-    return {"backups": [backup_out(b) for b in listing.backups], "problems": listing.problems}
+    page = paging.page(listing.backups, problems=listing.problems)
+    page["items"] = [backup_out(b) for b in page["items"]]
+    return page
 
 
-@router.get("/backups/not-backed-up", response_model=list[NotBackedUpOut])
-async def not_backed_up(service: BackupDep) -> list[dict[str, Any]]:
+@router.get("/backups/not-backed-up", response_model=ListPage[NotBackedUpOut])
+async def not_backed_up(service: BackupDep, paging: PagingDep) -> dict[str, Any]:
     """The guests no backup job covers, as Proxmox lists them."""
-    return [{"vmid": g.vmid, "name": g.name, "type": g.type} for g in await service.not_backed_up()]
+    rows = [{"vmid": g.vmid, "name": g.name, "type": g.type} for g in await service.not_backed_up()]
+    return paging.page(rows)

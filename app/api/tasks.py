@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from app.deps import require_principal, service_dep
+from app.deps import SessionDep, require_principal, service_dep
+from app.http.csrf import verify_csrf
+from app.http.filters import TaskQuery
+from app.http.paging import ListPage, PagingDep
+from app.services.task_origin import requested_by
 from app.services.tasks import ClusterTask, TaskService, TaskState
-from app.web.csrf import verify_csrf
-from app.web.filters import TaskQuery
 
 router = APIRouter(
     prefix="/api/v1", tags=["tasks"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -28,6 +30,7 @@ class TaskOut(BaseModel):
     id: str
     vmid: int | None
     user: str
+    requested_by: str | None
     starttime: int
     endtime: int | None
     duration: int | None
@@ -44,6 +47,7 @@ class TaskDetailOut(BaseModel):
     id: str
     vmid: int | None
     user: str
+    requested_by: str | None
     status: str
     exitstatus: str | None
     state: TaskState
@@ -53,8 +57,8 @@ class TaskDetailOut(BaseModel):
     log: list[str]
 
 
-def task_out(task: ClusterTask, now: float) -> dict[str, Any]:
-    """A task of the list as the API shows it."""
+def task_out(task: ClusterTask, now: float, asked: dict[str, str]) -> dict[str, Any]:
+    """A task of the list as the API shows it; requested_by is the Proxgate user who started it, if one did."""
     return {
         "upid": task.upid,
         "node": task.node,
@@ -62,6 +66,7 @@ def task_out(task: ClusterTask, now: float) -> dict[str, Any]:
         "id": task.id,
         "vmid": task.vmid,
         "user": task.who,
+        "requested_by": asked.get(task.upid),
         "starttime": task.starttime,
         "endtime": task.endtime,
         "duration": task.duration(now),
@@ -70,16 +75,23 @@ def task_out(task: ClusterTask, now: float) -> dict[str, Any]:
     }
 
 
-@router.get("/tasks", response_model=list[TaskOut])
-async def tasks(service: TaskDep, query: Annotated[TaskQuery, Query()]) -> list[dict[str, Any]]:
+@router.get("/tasks", response_model=ListPage[TaskOut])
+async def tasks(
+    service: TaskDep, db: SessionDep, query: Annotated[TaskQuery, Query()], paging: PagingDep
+) -> dict[str, Any]:
     """Recent tasks of every node, newest first; filters node, type, status, user (a part) and guest."""
     now = time.time()
-    return [task_out(task, now) for task in await service.list_tasks(query.to_filter())]
+    page = paging.page(await service.list_tasks(query.to_filter()))
+    asked = await requested_by(db, (task.upid for task in page["items"]))
+    page["items"] = [task_out(task, now, asked) for task in page["items"]]
+    return page
 
 
 @router.get("/tasks/{upid}", response_model=TaskDetailOut)
-async def task(service: TaskDep, upid: Annotated[str, Path(max_length=512)]) -> dict[str, Any]:
-    """Status, exit status and the whole log; 422 for a malformed UPID, 404 for an unknown task."""
+async def task(
+    service: TaskDep, db: SessionDep, upid: Annotated[str, Path(max_length=512)]
+) -> dict[str, Any]:
+    """Status, exit status, who in Proxgate asked, and the whole log; 422 for a malformed UPID, 404 if unknown."""
     detail = await service.task_detail(upid)
     return {
         "upid": detail.upid.text,
@@ -88,6 +100,7 @@ async def task(service: TaskDep, upid: Annotated[str, Path(max_length=512)]) -> 
         "id": detail.upid.id,
         "vmid": detail.upid.vmid,
         "user": detail.who,
+        "requested_by": (await requested_by(db, [detail.upid.text])).get(detail.upid.text),
         "status": detail.status.status,
         "exitstatus": detail.status.exitstatus,
         "state": detail.state,

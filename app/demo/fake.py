@@ -1,5 +1,5 @@
-"""DemoPve: fakepve plus the state it keeps none of (vzdump backups, VM disk resize, restore, RRD history),
-and fixes."""
+"""DemoPve: fakepve plus the state it keeps none of (vzdump backups and jobs, VM disk resize, restore, node
+networks, RRD history), and fixes."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from fakepve import FakePve, PveError
 from fakepve.server import params
 
 from app.demo.backup_info import BackupInfoMixin
+from app.demo.backup_jobs import BackupJobsMixin
 from app.demo.backups import BackupsMixin
 from app.demo.cluster_tasks import ClusterTasksMixin
 from app.demo.ct_restore import CtRestoreMixin
 from app.demo.ct_template import CtTemplateMixin
 from app.demo.index import GuestIndex
 from app.demo.local_content import LocalContentMixin
+from app.demo.node_network import NodeNetworkMixin
 from app.demo.node_views import NodeViewsMixin
 from app.demo.resize import ResizeMixin
 from app.demo.restore import QemuRestoreMixin
@@ -38,6 +40,8 @@ class DemoPve(
     StallMixin,
     ClusterTasksMixin,
     BackupInfoMixin,
+    BackupJobsMixin,
+    NodeNetworkMixin,
     LocalContentMixin,
     NodeViewsMixin,
     CtRestoreMixin,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from app.config import load_settings
+from app.config import Settings, load_settings
 from app.db.engine import create_engine, session_factory, session_scope
 from app.db.migrate import upgrade_database
 from app.db.models import Role, user_key
@@ -35,7 +37,42 @@ async def ensure_demo_users(database_url: str, password: str) -> None:
         await engine.dispose()
 
 
-def _announce(url: str, password: str, guests: int) -> None:
+@dataclass(frozen=True)
+class Demo:
+    """A running demo cluster: the settings that point Proxgate at it, and the demo users' password."""
+
+    settings: Settings
+    password: str
+
+
+@contextmanager
+def demo_cluster(guests: int, password: str | None, data_dir: str | None) -> Iterator[Demo]:
+    """Start the fake cluster, migrate, create the demo users; stop the fake and delete its folder on exit."""
+    password = password or secrets.token_urlsafe(9)
+    scratch = Path(tempfile.mkdtemp(prefix="proxgate-demo-"))
+    folder = Path(data_dir) if data_dir else scratch / "data"
+    fake = start_fake_process(guests=guests, state_dir=scratch / "fake")
+    try:
+        settings = load_settings(
+            proxmox_host=fake.host,
+            proxmox_token_id=fake.token_id,
+            proxmox_token_secret=fake.token_secret,
+            proxmox_tls_fingerprint=fake.fingerprint,
+            proxmox_verify_tls=True,
+            data_dir=folder,
+            database_url=f"sqlite+aiosqlite:///{folder / 'proxgate.db'}",
+            demo=True,
+        )
+        upgrade_database(settings.resolved_database_url)
+        asyncio.run(ensure_demo_users(settings.resolved_database_url, password))
+        yield Demo(settings, password)
+    finally:
+        fake.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def announce(url: str, password: str, guests: int) -> None:
+    """Print where the demo is and how to sign in."""
     print(
         f"\nProxgate demo: {guests} simulated guests\n"
         f"  open {url}\n"
@@ -44,33 +81,3 @@ def _announce(url: str, password: str, guests: int) -> None:
         "  stop with Ctrl-C\n",
         flush=True,
     )
-
-
-def run_demo(host: str, port: int, guests: int, password: str | None, data_dir: str | None) -> None:
-    """Start the fake cluster, point the settings at it, create the demo users and serve."""
-    from app.cli import serve
-
-    password = password or secrets.token_urlsafe(9)
-    scratch = Path(tempfile.mkdtemp(prefix="proxgate-demo-"))
-    folder = Path(data_dir) if data_dir else scratch / "data"
-    fake = start_fake_process(guests=guests, state_dir=scratch / "fake")
-    try:
-        database_url = f"sqlite+aiosqlite:///{folder / 'proxgate.db'}"
-        os.environ.update(
-            PROXMOX_HOST=fake.host,
-            PROXMOX_TOKEN_ID=fake.token_id,
-            PROXMOX_TOKEN_SECRET=fake.token_secret,
-            PROXMOX_TLS_FINGERPRINT=fake.fingerprint,
-            PROXMOX_VERIFY_TLS="true",
-            PROXGATE_DATA_DIR=str(folder),
-            DATABASE_URL=database_url,
-            PROXGATE_DEMO="true",
-        )
-        settings = load_settings()
-        upgrade_database(settings.resolved_database_url)
-        asyncio.run(ensure_demo_users(settings.resolved_database_url, password))
-        _announce(f"http://{host}:{port}/", password, guests)
-        serve(settings, host, port)
-    finally:
-        fake.stop()
-        shutil.rmtree(scratch, ignore_errors=True)

@@ -11,13 +11,13 @@ from aiohttp import web
 from app.demo.base import DemoBase
 from app.demo.units import GIB
 
-# What pveversion says on the demo's nodes (PVE 9.1, as the schema in shared/pve-api describes).
+# What pveversion says on the demo's nodes (PVE 9.1, the release whose API schema fakepve validates against).
 PVE_MANAGER = "pve-manager/9.1.9/2c5d3d34c7b4b7a8"
 KERNEL = "6.17.2-1-pve"
 
 
 class NodeViewsMixin(DemoBase):
-    """fakepve answers /cluster/status and node entries to anyone; PVE needs Sys.Audit (FACTS.md)."""
+    """fakepve answers /cluster/status and node entries to anyone; PVE needs Sys.Audit on them."""
 
     async def _cluster_status(self, request: web.Request) -> web.Response:
         """GET /cluster/status needs Sys.Audit on / (403 in PVE's words otherwise)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
 from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError
 
 STORAGE_ID = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
 
@@ -26,16 +28,43 @@ class BackupParams(Params):
     protected: bool = Field(False, description="Protect the backup from pruning and deletion")
 
 
-async def backup_storages(pve: PveClient, node: str) -> list[str]:
-    """Names of the available storages on the node whose content includes backups."""
+async def backup_storages(pve: PveClient, node: str, vmid: int | None = None) -> list[str]:
+    """The available storages on the node that take backups: the ones the guest's backup jobs write to first,
+    then shared ones, then the node's own (so the first is the sensible default for "Back up now")."""
     resources = await pve.cluster_resources()
-    return sorted(
-        {
-            s.storage
-            for s in resources.storages
-            if s.node == node and "backup" in s.content and s.status == "available"
-        }
-    )
+    usable = {
+        s.storage: s.shared
+        for s in resources.storages
+        if s.node == node and "backup" in s.content and s.status == "available"
+    }
+    guest = resources.guest(vmid) if vmid is not None else None
+    jobs = await job_storages(pve, vmid, node, guest.pool if guest else None) if vmid is not None else []
+    return sorted(usable, key=lambda s: (s not in jobs, jobs.index(s) if s in jobs else 0, not usable[s], s))
+
+
+async def job_storages(pve: PveClient, vmid: int, node: str, pool: str | None) -> list[str]:
+    """The storages of the enabled backup jobs (GET /cluster/backup) that include the guest, by job id."""
+    try:
+        jobs = await pve.get("/cluster/backup")
+    except PveError:
+        return []  # needs Sys.Audit on /; without it the other storages still make a sensible order
+    found = [
+        str(job["storage"])
+        for job in sorted((j for j in jobs or [] if isinstance(j, dict)), key=lambda j: str(j.get("id")))
+        if job.get("storage") and _includes(job, vmid, node, pool)
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _includes(job: dict[str, object], vmid: int, node: str, pool: str | None) -> bool:
+    """True when an enabled vzdump job backs the guest up: by vmid list, 'all' (minus excludes) or pool."""
+    if str(job.get("enabled", 1)) == "0" or (job.get("node") and job.get("node") != node):
+        return False
+    listed = {v for v in re.split(r"[\s,;]+", str(job.get("vmid") or "")) if v}
+    excluded = {v for v in re.split(r"[\s,;]+", str(job.get("exclude") or "")) if v}
+    if str(job.get("all", 0)) == "1":
+        return str(vmid) not in excluded
+    return str(vmid) in listed or (pool is not None and job.get("pool") == pool)
 
 
 async def _preflight(ctx: Context, params: BackupParams) -> list[str]:

@@ -7,15 +7,21 @@ import re
 from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.network import duplicate_warning, static_addresses
 from app.operations.placement import (
     DNS_NAME,
     NODE,
     STORAGE,
+    fitting_storages,
     free_vmid,
+    local_disks,
     online_node,
     storage_for,
     volume_exists,
 )
+from app.operations.snapshots import SNAPNAME
+from app.proxmox.client import PveClient, segment
+from app.proxmox.errors import PveError
 
 BACKUP_VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/\S+$"
 BACKUP_KIND = re.compile(r"vzdump-(qemu|lxc)-|/(vm|ct)/\d+/")
@@ -33,6 +39,12 @@ class CloneParams(Params):
     storage: str | None = Field(
         None, pattern=STORAGE, max_length=64, description="Storage for a full copy's disks"
     )
+    snapname: str | None = Field(
+        None,
+        pattern=SNAPNAME.pattern,
+        max_length=40,
+        description="Copy the guest as it was in this snapshot (needed for a running container)",
+    )
 
 
 class RestoreParams(Params):
@@ -47,7 +59,13 @@ class RestoreParams(Params):
     node: str = Field(..., pattern=NODE, max_length=63)
     vmid: int | None = Field(None, ge=100, le=999_999_999, description="Empty for the next free one")
     storage: str | None = Field(
-        None, pattern=STORAGE, max_length=64, description="Storage for the restored disks"
+        None,
+        pattern=STORAGE,
+        max_length=64,
+        description="Storage for the restored volumes (containers need one that takes rootdir)",
+    )
+    unique: bool = Field(
+        True, description="New MAC addresses (and VM UUIDs), so the copy can run beside the original"
     )
     start: bool = False
 
@@ -68,21 +86,64 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
         raise Refused("Linked clones can only be made from templates; make a full copy.", field="full")
     if params.storage and not params.full:
         raise Refused("A storage can only be chosen for a full copy.", field="storage")
-    node = params.target or guest.node
-    if params.target:
-        await online_node(ctx.pve, params.target)
-    if params.storage:
-        await storage_for(
-            ctx.pve, node, params.storage, "images" if guest.type == "qemu" else "rootdir", "storage"
-        )
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
+    await _from_snapshot(ctx.pve, guest, params)
+    config = await ctx.pve.get(f"{guest.path}/config") or {}
+    node = params.target or guest.node
+    if params.target and params.target != guest.node:
+        await online_node(ctx.pve, params.target)
+        await _movable(ctx.pve, guest, config, params.target)
+    if params.storage:
+        await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
     params.newid = await free_vmid(ctx.pve, params.newid)
-    return (
-        [f"{guest.label} is running: the copy is taken from its disks as they are now."]
-        if guest.status == "running"
-        else []
-    )
+    warnings = duplicate_warning("The copy", static_addresses(guest.type, config), guest.label)
+    if guest.status == "running" and not params.snapname:
+        warnings.append(f"{guest.label} is running: the copy is taken from its disks as they are now.")
+    return warnings
+
+
+def _content(kind: str) -> str:
+    """The storage content a guest's volumes need: images (VMs) or rootdir (containers)."""
+    return "images" if kind == "qemu" else "rootdir"
+
+
+async def _from_snapshot(pve: PveClient, guest: Guest, params: CloneParams) -> None:
+    """A named snapshot must exist; a running container can only be copied from one (Proxmox's rule)."""
+    running_ct = guest.type == "lxc" and guest.status == "running" and params.full
+    if not params.snapname and not running_ct:
+        return
+    found = await pve.get(f"{guest.path}/snapshot") or []
+    names = sorted(str(s["name"]) for s in found if isinstance(s, dict) and s.get("name") != "current")
+    if params.snapname and params.snapname not in names:
+        offer = ", ".join(names) or "none"
+        raise Refused(
+            f"{guest.label} has no snapshot '{params.snapname}'; it has: {offer}.", field="snapname"
+        )
+    if not params.snapname and names:
+        raise Refused(
+            f"{guest.label} is running: Proxmox copies a running container only from a snapshot. Choose one "
+            f"of: {', '.join(names)}, or shut it down first.",
+            field="snapname",
+        )
+    if not params.snapname:
+        raise Refused(
+            f"{guest.label} is running and has no snapshot: Proxmox copies a running container only from a "
+            "snapshot. Take a snapshot first, or shut it down.",
+            field="snapname",
+        )
+
+
+async def _movable(pve: PveClient, guest: Guest, config: dict[str, object], target: str) -> None:
+    """Refuse a copy to another node while a disk is on a storage only this node has."""
+    local = await local_disks(pve, guest.node, guest.type, dict(config))
+    if local:
+        raise Refused(
+            f"{guest.label} cannot be copied to {target}: {', '.join(local)} "
+            f"{'is' if len(local) == 1 else 'are'} on storage only {guest.node} has. Copy it on "
+            f"{guest.node}, or move the disk{'s' if len(local) > 1 else ''} to shared storage first.",
+            field="target",
+        )
 
 
 async def _clone(ctx: Context, params: CloneParams) -> str | None:
@@ -95,6 +156,7 @@ async def _clone(ctx: Context, params: CloneParams) -> str | None:
         "target": params.target,
         "storage": params.storage,
         "name" if guest.type == "qemu" else "hostname": params.name,
+        "snapname": params.snapname,
     }
     return str(await ctx.pve.post(f"{guest.path}/clone", **values))
 
@@ -110,15 +172,55 @@ def archive_kind(volid: str) -> str:
 
 
 async def _preflight_restore(ctx: Context, params: RestoreParams) -> list[str]:
-    archive_kind(params.archive)
+    kind = archive_kind(params.archive)
     await online_node(ctx.pve, params.node)
     await volume_exists(ctx.pve, params.node, params.archive, "backup", "archive")
     if params.storage:
-        kind = "images" if archive_kind(params.archive) == "qemu" else "rootdir"
-        await storage_for(ctx.pve, params.node, params.storage, kind, "storage")
+        await storage_for(ctx.pve, params.node, params.storage, _content(kind), "storage")
+    elif kind == "lxc":
+        # Without one Proxmox puts every volume on 'local', which rarely takes containers.
+        offer = ", ".join(await fitting_storages(ctx.pve, params.node, "rootdir")) or "none"
+        raise Refused(
+            f"Choose a storage for the container's volumes on {params.node}: {offer}.", field="storage"
+        )
     # Only a NEW vmid here: restoring over an existing guest is destructive and needs approval.
     params.vmid = await free_vmid(ctx.pve, params.vmid)
-    return []
+    return await _restored_addresses(ctx.pve, params, kind)
+
+
+async def _restored_addresses(pve: PveClient, params: RestoreParams, kind: str) -> list[str]:
+    """A warning when the archive's static addresses are still those of the guest it was taken of."""
+    owner_vmid = archive_vmid(params.archive)
+    owner = (await pve.cluster_resources()).guest(owner_vmid) if owner_vmid else None
+    if owner is None:
+        return []
+    try:
+        text = await pve.get(f"/nodes/{segment(params.node)}/vzdump/extractconfig", volume=params.archive)
+        current = await pve.get(f"/nodes/{segment(owner.node)}/{owner.type}/{owner.vmid}/config") or {}
+    except PveError:
+        return []  # a warning is a courtesy: a config that cannot be read does not stop the restore
+    saved = set(static_addresses(kind, config_lines(str(text or ""))))
+    shared = [a for a in static_addresses(owner.type, dict(current)) if a in saved]
+    label = f"{'VM' if owner.type == 'qemu' else 'CT'} {owner.vmid} {owner.name}".rstrip()
+    return duplicate_warning("The restored guest", shared, label)
+
+
+def config_lines(text: str) -> dict[str, str]:
+    """A guest config file's 'key: value' lines (the current config only: snapshot sections are left out)."""
+    config: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("["):
+            break
+        key, sep, value = line.partition(": ")
+        if sep and not key.startswith("#"):
+            config[key.strip()] = value.strip()
+    return config
+
+
+def archive_vmid(volid: str) -> int | None:
+    """The vmid a backup was taken of, from its name (vzdump-lxc-101-..., PBS ct/101/...)."""
+    found = re.search(r"vzdump-(?:qemu|lxc)-(\d+)-|/(?:vm|ct)/(\d+)/", volid)
+    return int(found.group(1) or found.group(2)) if found else None
 
 
 async def _restore(ctx: Context, params: RestoreParams) -> str | None:
@@ -126,6 +228,7 @@ async def _restore(ctx: Context, params: RestoreParams) -> str | None:
     values: dict[str, object] = {
         "vmid": params.vmid,
         "storage": params.storage,
+        "unique": 1 if params.unique else None,
         "start": 1 if params.start else None,
     }
     if kind == "qemu":

@@ -6,8 +6,8 @@ from pydantic import Field
 
 from app.operations.base import Context, Guest, NoParams, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, not_protected, require_guest, snapshots, stopped
-from app.operations.disks import Disk, parse_disks
 from app.operations.sizes import parse_size, readable
+from app.proxmox.diskparse import Disk, parse_disks
 
 
 class DeleteParams(Params):

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.operations.base import Refused
 from app.proxmox.client import PveClient
+from app.proxmox.diskparse import parse_disks
 from app.proxmox.errors import PveRejected
 
 NODE = r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$"
@@ -36,14 +37,7 @@ async def online_node(pve: PveClient, node: str) -> None:
 
 async def storage_for(pve: PveClient, node: str, storage: str, content: str, field: str) -> None:
     """Refuse a storage that is missing on the node or does not take this content."""
-    resources = await pve.cluster_resources()
-    fitting = sorted(
-        {
-            s.storage
-            for s in resources.storages
-            if s.node == node and content in s.content and s.status == "available"
-        }
-    )
+    fitting = await fitting_storages(pve, node, content)
     if storage not in fitting:
         offer = ", ".join(fitting) or "none"
         raise Refused(
@@ -59,3 +53,26 @@ async def volume_exists(pve: PveClient, node: str, volid: str, content: str, fie
     if found is None:
         raise Refused(f"'{volid}' is not on storage {storage} as seen from {node}.", field=field)
     return found
+
+
+async def fitting_storages(pve: PveClient, node: str, content: str) -> list[str]:
+    """The available storages of the node that take this content, by name."""
+    resources = await pve.cluster_resources()
+    return sorted(
+        {
+            s.storage
+            for s in resources.storages
+            if s.node == node and content in s.content and s.status == "available"
+        }
+    )
+
+
+async def local_disks(pve: PveClient, node: str, kind: str, config: dict[str, Any]) -> list[str]:
+    """'scsi0 on local-lvm' for each disk of the config on a storage only that node has (CD-ROMs aside)."""
+    resources = await pve.cluster_resources()
+    shared = {s.storage for s in resources.storages if s.node == node and s.shared}
+    return [
+        f"{d.key} on {d.storage}"
+        for d in parse_disks(kind, config)
+        if d.storage and not d.cdrom and not d.unused and d.storage not in shared
+    ]

@@ -1,4 +1,5 @@
-"""Power operations: start, shutdown, stop, reboot, suspend, resume (VMs and containers)."""
+"""Power operations: start, shutdown, stop, reboot (VMs and containers), suspend and resume (VMs only:
+suspending a container is experimental in Proxmox and needs CRIU)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,7 @@ async def _shutdown(ctx: Context, params: ShutdownParams) -> str | None:
 
 
 async def _stop(ctx: Context, params: StopParams) -> str | None:
-    # Containers' stop takes no timeout (FACTS.md); sending one would be refused as an unknown parameter.
+    # Containers' stop takes no timeout (PVE's schema); sending one would be refused as an unknown parameter.
     timeout = params.timeout if _guest(ctx).type == "qemu" else None
     return await _post_status(ctx, "stop", timeout=timeout)
 
@@ -138,6 +139,7 @@ POWER = (
         preflight=_needs_running("shut down"),
         available=_running,
         task_type=worker("qmshutdown|hastop", "vzshutdown|hastop"),
+        confirm="Proxmox asks the guest's operating system to shut down; whatever runs in it stops.",
     ),
     Operation(
         "stop",
@@ -163,6 +165,7 @@ POWER = (
         preflight=_needs_running("reboot"),
         available=_running,
         task_type=worker("qmreboot", "vzreboot"),
+        confirm="Whatever runs in it stops and starts again; it is unreachable until it is back.",
     ),
     Operation(
         "suspend",
@@ -175,6 +178,8 @@ POWER = (
         preflight=_needs_running("suspend"),
         available=_running,
         task_type=worker("qmsuspend", "vzsuspend"),
+        guest_types=frozenset({"qemu"}),
+        confirm="It is paused in memory: it stops answering until someone resumes it.",
     ),
     Operation(
         "resume",
@@ -187,5 +192,6 @@ POWER = (
         preflight=_preflight_resume,
         available=lambda g: g.paused,
         task_type=worker("qmresume", "vzresume"),
+        guest_types=frozenset({"qemu"}),
     ),
 )

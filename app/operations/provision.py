@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+from app.operations.network import Ipv4Mode, Ipv6Mode, bridge_on, gateway_address, static_address
 from app.operations.placement import (
     BRIDGE,
     DNS_NAME,
@@ -20,7 +20,25 @@ from app.operations.placement import (
 )
 
 VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:[^\s,;]+$"
-OSTYPES = ("l26", "win11", "win10", "win2022", "win2019", "other", "solaris")
+# PVE's ostype enumeration (POST /nodes/{node}/qemu), each with the systems it stands for.
+OSTYPES = {
+    "l26": "Linux (kernel 2.6 to 6.x)",
+    "win11": "Windows 11, Server 2022, Server 2025",
+    "win10": "Windows 10, Server 2016, Server 2019",
+    "win8": "Windows 8, Server 2012, Server 2012 R2",
+    "win7": "Windows 7",
+    "wvista": "Windows Vista",
+    "w2k8": "Windows Server 2008",
+    "w2k3": "Windows Server 2003",
+    "w2k": "Windows 2000",
+    "wxp": "Windows XP",
+    "l24": "Linux (kernel 2.4)",
+    "solaris": "Solaris, OpenSolaris, OpenIndiana",
+    "other": "Other",
+}
+OsType = Literal[
+    "l26", "win11", "win10", "win8", "win7", "wvista", "w2k8", "w2k3", "w2k", "wxp", "l24", "solaris", "other"
+]
 
 
 class CreateVmParams(Params):
@@ -38,7 +56,7 @@ class CreateVmParams(Params):
         None, pattern=VOLID, max_length=255, description="An ISO volume, e.g. local:iso/debian.iso"
     )
     bridge: str = Field("vmbr0", pattern=BRIDGE)
-    ostype: Literal[OSTYPES] = "l26"  # type: ignore[valid-type]
+    ostype: OsType = Field("l26", description="; ".join(f"{k}: {v}" for k, v in OSTYPES.items()))
     boot: Literal["disk", "cdrom"] = Field("disk", description="What to boot first")
     start: bool = False
 
@@ -65,8 +83,26 @@ class CreateCtParams(Params):
     swap: int = Field(512, ge=0, le=4_194_304, description="MiB")
     cores: int = Field(1, ge=1, le=512)
     bridge: str = Field("vmbr0", pattern=BRIDGE)
-    ip: str = Field("dhcp", description="'dhcp' or an address with prefix, e.g. 10.0.20.5/24")
-    gateway: str | None = Field(None, description="Only with a static address")
+    ipv4: Ipv4Mode = Field("dhcp", description="dhcp, static (give ip) or manual (set inside the guest)")
+    ip: str | None = Field(
+        None,
+        max_length=64,
+        validate_default=True,
+        description="Static IPv4 address with prefix: 10.0.20.5/24",
+    )
+    gateway: str | None = Field(
+        None, max_length=64, validate_default=True, description="IPv4 gateway, only with a static address"
+    )
+    ipv6: Ipv6Mode = Field("none", description="none, static (give ip6), dhcp, auto (SLAAC) or manual")
+    ip6: str | None = Field(
+        None,
+        max_length=64,
+        validate_default=True,
+        description="Static IPv6 address with prefix: fd00:20::5/64",
+    )
+    gateway6: str | None = Field(
+        None, max_length=64, validate_default=True, description="IPv6 gateway, only with a static address"
+    )
     password: str | None = Field(None, min_length=5, max_length=256)
     ssh_public_keys: str | None = Field(None, max_length=16_384)
     unprivileged: bool = True
@@ -76,29 +112,57 @@ class CreateCtParams(Params):
         """The container this creates."""
         return self.node, "lxc", self.vmid, self.hostname
 
-    @field_validator("ip")
+    @model_validator(mode="before")
     @classmethod
-    def _ip(cls, value: str) -> str:
-        if value == "dhcp":
-            return value
-        try:
-            return str(ipaddress.ip_interface(value))
-        except ValueError:
-            raise ValueError("use 'dhcp' or an address with its prefix length, e.g. 10.0.20.5/24") from None
+    def _modes(cls, data: Any) -> Any:
+        # As PVE's own ip=/ip6= values: 'dhcp', 'manual' or 'auto' name the mode, an address means static.
+        if isinstance(data, dict):
+            data = dict(data)
+            for mode, field in (("ipv4", "ip"), ("ipv6", "ip6")):
+                value = data.get(field)
+                if isinstance(value, str) and value.strip().lower() in ("dhcp", "manual", "auto"):
+                    data.setdefault(mode, value.strip().lower())
+                    data.pop(field)
+                elif value and mode not in data:
+                    data[mode] = "static"
+        return data
 
-    @model_validator(mode="after")
-    def _gateway(self) -> CreateCtParams:
-        if self.gateway:
-            if self.ip == "dhcp":
-                raise ValueError("a gateway only goes with a static address")
-            gateway = ipaddress.ip_address(self.gateway)
-            if gateway not in ipaddress.ip_interface(self.ip).network:
-                raise ValueError(f"gateway {gateway} is not in {ipaddress.ip_interface(self.ip).network}")
-        return self
+    @field_validator("ip", "ip6")
+    @classmethod
+    def _static(cls, value: str | None, info: ValidationInfo) -> str | None:
+        version, mode = (4, info.data.get("ipv4")) if info.field_name == "ip" else (6, info.data.get("ipv6"))
+        if value is None:
+            if mode == "static":
+                raise ValueError("give the address with its prefix length for a static address")
+            return None
+        if mode != "static":
+            raise ValueError(f"an address only goes with 'static'; IPv{version} is '{mode}'")
+        return static_address(value, version)
+
+    @field_validator("gateway", "gateway6")
+    @classmethod
+    def _gateway(cls, value: str | None, info: ValidationInfo) -> str | None:
+        version, address = (
+            (4, info.data.get("ip")) if info.field_name == "gateway" else (6, info.data.get("ip6"))
+        )
+        if value is None:
+            return None
+        if address is None:
+            raise ValueError("a gateway only goes with a static address")
+        return gateway_address(value, version, address)
+
+    def net0(self) -> str:
+        """The net0 property string; every value in it has been checked character by character."""
+        parts = [f"name=eth0,bridge={self.bridge}", f"ip={self.ip or self.ipv4}"]
+        parts += [f"gw={self.gateway}"] if self.gateway else []
+        if self.ipv6 != "none":
+            parts += [f"ip6={self.ip6 or self.ipv6}"] + ([f"gw6={self.gateway6}"] if self.gateway6 else [])
+        return ",".join(parts)
 
 
 async def _preflight_vm(ctx: Context, params: CreateVmParams) -> list[str]:
     await online_node(ctx.pve, params.node)
+    await bridge_on(ctx.pve, params.node, params.bridge)
     await storage_for(ctx.pve, params.node, params.disk_storage, "images", "disk_storage")
     if params.iso:
         await volume_exists(ctx.pve, params.node, params.iso, "iso", "iso")
@@ -133,6 +197,7 @@ async def _create_vm(ctx: Context, params: CreateVmParams) -> str | None:
 
 async def _preflight_ct(ctx: Context, params: CreateCtParams) -> list[str]:
     await online_node(ctx.pve, params.node)
+    await bridge_on(ctx.pve, params.node, params.bridge)
     await storage_for(ctx.pve, params.node, params.rootfs_storage, "rootdir", "rootfs_storage")
     await volume_exists(ctx.pve, params.node, params.ostemplate, "vztmpl", "ostemplate")
     params.vmid = await free_vmid(ctx.pve, params.vmid)
@@ -142,9 +207,6 @@ async def _preflight_ct(ctx: Context, params: CreateCtParams) -> list[str]:
 
 
 async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
-    net = f"name=eth0,bridge={params.bridge},ip={params.ip}" + (
-        f",gw={params.gateway}" if params.gateway else ""
-    )
     values: dict[str, object] = {
         "vmid": params.vmid,
         "hostname": params.hostname,
@@ -153,7 +215,7 @@ async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
         "memory": params.memory,
         "swap": params.swap,
         "cores": params.cores,
-        "net0": net,
+        "net0": params.net0(),
         "unprivileged": 1 if params.unprivileged else 0,
         # The client leaves out None: unset options are not sent at all.
         "password": params.password or None,
@@ -173,7 +235,7 @@ def _describe_vm(guest: Guest | None, p: CreateVmParams) -> str:
 def _describe_ct(guest: Guest | None, p: CreateCtParams) -> str:
     return (
         f"Create CT {p.vmid or '(next free id)'} {p.hostname} on {p.node} from {p.ostemplate.split('/')[-1]}: "
-        f"{p.cores} cores, {p.memory} MiB, {p.rootfs_size} GiB on {p.rootfs_storage}, ip {p.ip}"
+        f"{p.cores} cores, {p.memory} MiB, {p.rootfs_size} GiB on {p.rootfs_storage}, {p.net0().partition(',ip=')[2] or 'no address'}"
     )
 
 

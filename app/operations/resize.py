@@ -6,8 +6,8 @@ from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused, Risk
 from app.operations.checks import not_locked, require_guest
-from app.operations.disks import Disk, parse_disks
 from app.operations.sizes import SIZE, parse_size, readable, requested_bytes
+from app.proxmox.diskparse import Disk, parse_disks
 
 QEMU_DISK = r"^(ide[0-3]|scsi\d{1,2}|virtio\d{1,2}|sata[0-5]|efidisk0|tpmstate0)$"
 LXC_DISK = r"^(rootfs|mp\d{1,3})$"

@@ -10,9 +10,9 @@ from pydantic import Field, field_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, require_guest, snapshots, storage_types
-from app.operations.disks import parse_disks
 from app.operations.sizes import ago
 from app.operations.snapshots import SNAPNAME
+from app.proxmox.diskparse import parse_disks
 
 
 class SnapshotChoice(Params):

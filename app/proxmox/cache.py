@@ -13,6 +13,8 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 # A time to live: seconds, or seconds for the value just fetched (a series is fresh for one of its steps).
 Ttl = float | Callable[[T], float]
+# A fetch that takes this long is slow enough for callers that allow it to be given the previous value instead.
+SLOW_FETCH = 1.0
 
 
 class SingleFlight(Generic[T]):
@@ -31,6 +33,7 @@ class SingleFlight(Generic[T]):
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
         self.fetches = 0
+        self.fetch_seconds = 0.0  # how long the last successful fetch took
 
     @property
     def fetching(self) -> bool:
@@ -49,27 +52,45 @@ class SingleFlight(Generic[T]):
         return None
 
     async def get(
-        self, fetch: Callable[[], Awaitable[T]], on_lookup: Callable[[bool], None] | None = None
+        self,
+        fetch: Callable[[], Awaitable[T]],
+        on_lookup: Callable[[bool], None] | None = None,
+        *,
+        stale_for: float = 0.0,
     ) -> T:
         """The cached value, or the running fetch's, or a new fetch's.
 
-        on_lookup(hit) is called before waiting; hit is False only when this call started the fetch.
+        When fetches are slow (SLOW_FETCH or more), a value expired less than stale_for seconds ago is returned
+        at once while a new fetch replaces it in the background. on_lookup(hit) is called before waiting; hit is
+        False only when this call started the fetch.
         """
         value = self.peek()
+        if value is None and self._stale_allowed(stale_for):
+            self._start(fetch)
+            value = self._value
         if value is not None:
             if on_lookup:
                 on_lookup(True)
             return value
-        task, started = self._inflight, False
-        if task is None:
-            task = asyncio.ensure_future(fetch())
-            task.add_done_callback(self._settle_callback(self._generation))
-            self._inflight, started = task, True
+        task, started = self._start(fetch)
         if on_lookup:
             on_lookup(not started)
         return await asyncio.shield(task)
 
-    def _settle_callback(self, generation: int) -> Callable[[asyncio.Task[T]], None]:
+    def _stale_allowed(self, stale_for: float) -> bool:
+        expired_for = self._clock() - self._expires
+        return self._value is not None and self.fetch_seconds >= SLOW_FETCH and expired_for < stale_for
+
+    def _start(self, fetch: Callable[[], Awaitable[T]]) -> tuple[asyncio.Future[T], bool]:
+        """The running fetch, or a new one: (its future, whether this call started it)."""
+        if self._inflight is not None:
+            return self._inflight, False
+        task = asyncio.ensure_future(fetch())
+        task.add_done_callback(self._settle_callback(self._generation, self._clock()))
+        self._inflight = task
+        return task, True
+
+    def _settle_callback(self, generation: int, started: float) -> Callable[[asyncio.Task[T]], None]:
         def settle(task: asyncio.Task[T]) -> None:
             if self._inflight is task:
                 self._inflight = None
@@ -80,6 +101,7 @@ class SingleFlight(Generic[T]):
             ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl
             self._expires = self._clock() + ttl
             self.fetches += 1
+            self.fetch_seconds = self._clock() - started
 
         return settle
 

@@ -19,6 +19,7 @@ from app.db.executions import Execution
 from app.db.models import Role, utcnow
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused
 from app.operations.catalogue import get_operation
+from app.operations.messages import plain_errors
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
 from app.proxmox.upid import try_parse_upid
@@ -189,7 +190,7 @@ class ActionService:
         except ValidationError as exc:
             message, where = first_error(exc)
             await self._refused(actor, op.name, op.risk, target, raw, "invalid", message)
-            raise Invalid(message, field=where) from None
+            raise Invalid(message, field=where, errors=plain_errors(exc)) from None
 
     async def perform(self, plan: Plan, actor: audit.Actor, approval_id: int | None = None) -> ActionResult:
         """Write the intent, call Proxmox, and record how the call went; the watcher follows the task."""

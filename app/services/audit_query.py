@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -37,8 +37,8 @@ OUTCOMES = (
 EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")
 
 
-class AuditFilter(BaseModel):
-    """What to show: every field optional; `before` is the cursor (events older than that sequence number)."""
+class AuditQuery(BaseModel):
+    """Which events: every filter optional."""
 
     actor: str | None = Field(None, max_length=64)
     vmid: int | None = Field(None, ge=1, le=999_999_999)
@@ -48,8 +48,6 @@ class AuditFilter(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = Field(None, max_length=200)
-    before: int | None = Field(None, ge=1)
-    limit: int = Field(50, ge=1, le=500)
 
     @model_validator(mode="before")
     @classmethod
@@ -70,7 +68,14 @@ class AuditFilter(BaseModel):
         return self.model_dump(exclude_none=True, exclude={"before", "limit"}, mode="json")
 
 
-def _where(query: SelectOfScalar[AuditEvent], f: AuditFilter) -> SelectOfScalar[AuditEvent]:
+class AuditFilter(AuditQuery):
+    """The filters and a page: `before` continues below that sequence number (newest first)."""
+
+    before: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=500)
+
+
+def _where(query: SelectOfScalar[AuditEvent], f: AuditQuery) -> SelectOfScalar[AuditEvent]:
     if f.actor:
         query = query.where(AuditEvent.actor_name == f.actor.lower())
     if f.vmid is not None:
@@ -110,7 +115,13 @@ async def list_events(db: AsyncSession, f: AuditFilter) -> tuple[list[AuditEvent
     return rows, (rows[-1].seq if more and rows else None)
 
 
-async def iter_events(db: AsyncSession, f: AuditFilter, batch: int = 2000) -> AsyncIterator[AuditEvent]:
+async def count_events(db: AsyncSession, f: AuditQuery) -> int:
+    """How many events match the filters."""
+    matching = _where(select(AuditEvent), f).subquery()
+    return int((await db.exec(select(func.count()).select_from(matching))).one())
+
+
+async def iter_events(db: AsyncSession, f: AuditQuery, batch: int = 2000) -> AsyncIterator[AuditEvent]:
     """Every matching event, oldest first, read in batches (exports)."""
     last = 0
     while True:

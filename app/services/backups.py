@@ -17,6 +17,9 @@ from app.services.storage import StorageRow, StorageService, Volume, build_overv
 # Storages read at once: a cluster with many nodes and local backup storages is not hit all together.
 CONCURRENCY = 4
 DAY = 86400
+# When a scan of every backup storage is slow (thousands of archives), pages get the previous scan at once
+# while the next runs, for up to this long after it expired.
+STALE_FOR = 60.0
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,11 @@ class BackupService:
         self._storage = StorageService(pve)
         # As fresh as the cluster index: a few seconds in production, shared by concurrent page views.
         self._scan: SingleFlight[BackupListing] = SingleFlight(pve.connection.resources_ttl)
+        self._without: SingleFlight[list[GuestWithoutBackup]] = SingleFlight(pve.connection.resources_ttl)
 
     async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
         """The backups that pass the filter, newest first."""
-        listing = await self._scan.get(self._read_all)
+        listing = await self._scan.get(self._read_all, stale_for=STALE_FOR)
         wanted = wanted or BackupFilter()
         now = time.time()
         kept = [b for b in listing.backups if wanted.keeps(b, now)]
@@ -130,14 +134,24 @@ class BackupService:
         return (await self.list_backups(BackupFilter(vmid=vmid))).backups
 
     async def not_backed_up(self) -> list[GuestWithoutBackup]:
-        """GET /cluster/backup-info/not-backed-up: the guests no backup job covers (needs Sys.Audit on /)."""
+        """The guests no backup job covers, cached as briefly as the backup listing."""
+        return await self._without.get(self._read_without, stale_for=STALE_FOR)
+
+    async def _read_without(self) -> list[GuestWithoutBackup]:
+        """GET /cluster/backup-info/not-backed-up (needs Sys.Audit on /)."""
         data = await self.pve.get("/cluster/backup-info/not-backed-up")
         rows = validate_rows(_WITHOUT, data if isinstance(data, list) else [])
         return sorted(rows, key=lambda g: g.vmid)
 
+    async def aclose(self) -> None:
+        """Stop a scan running in the background (the app is shutting down)."""
+        self._scan.cancel()
+        self._without.cancel()
+
     def invalidate(self) -> None:
         """Forget the cached listing (after a backup was made or deleted)."""
         self._scan.invalidate()
+        self._without.invalidate()
 
     async def _read_all(self) -> BackupListing:
         resources = await self.pve.cluster_resources()

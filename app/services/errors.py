@@ -4,16 +4,22 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """Base of the errors a user can be shown."""
+    """Base of the errors a user can be shown; `errors` holds one message per field when several are wrong."""
 
     status = 400
 
     def __init__(
-        self, message: str, *, field: str | None = None, extra: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = field or next(iter(errors or {}), None) or None
+        self.errors: dict[str, str] = dict(errors or {})
         # More for the JSON answer, e.g. the status of a request that can no longer be decided.
         self.extra = extra or {}
 
@@ -37,7 +43,7 @@ class Forbidden(ServiceError):
 
 
 class Invalid(ServiceError):
-    """Bad input; `field` names the parameter when there is one."""
+    """Bad input; `field` names the parameter when there is one, `errors` every parameter that is wrong."""
 
     status = 422
 

@@ -7,10 +7,13 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from app.operations.backups import backup_storages
 from app.operations.base import Guest, Operation
 from app.operations.catalogue import guest_operations
-from app.operations.disks import Disk, parse_disks
+from app.operations.placement import fitting_storages
+from app.operations.snapshots import default_snapname
 from app.proxmox.client import PveClient
+from app.proxmox.diskparse import Disk, parse_disks
 from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource
 from app.services.actions import guest_from_status
@@ -58,6 +61,17 @@ class GuestDetail:
         return next((p.problem for p in self.problems if p.name == name), None)
 
 
+@dataclass
+class FormChoices:
+    """What the guest page's forms offer: storages for a backup (the default first), nodes for a clone,
+    storages per node for restoring a backup as a new guest (the guest's own first), a snapshot name."""
+
+    backup_storages: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)
+    restore_storages: dict[str, list[str]] = field(default_factory=dict)
+    default_snapname: str = ""
+
+
 class GuestDetailService:
     """Builds GuestDetail from status, config, snapshots, addresses, backups and tasks at once."""
 
@@ -92,6 +106,22 @@ class GuestDetailService:
             [op for op in guest_operations() if op.applies_to(view.guest)] if not offline else []
         )
         return view
+
+    async def form_choices(self, view: GuestDetail) -> FormChoices:
+        """The choices of the page's forms (none while the guest's node is offline)."""
+        choices = FormChoices(default_snapname=default_snapname())
+        if view.node_offline:
+            return choices
+        guest = view.guest
+        resources = await self.pve.cluster_resources()
+        choices.nodes = sorted(n.node for n in resources.nodes if n.online)
+        choices.backup_storages = await backup_storages(self.pve, guest.node, guest.vmid)
+        own = next((d.storage for d in view.disks if d.storage and not d.cdrom and not d.unused), None)
+        content = "images" if guest.type == "qemu" else "rootdir"
+        for node in sorted({b.node or guest.node for b in view.backups} & set(choices.nodes)):
+            fitting = await fitting_storages(self.pve, node, content)
+            choices.restore_storages[node] = sorted(fitting, key=lambda s: s != own)
+        return choices
 
     async def _refreshed(self) -> Any:
         self.pve.invalidate_resources()

@@ -1,4 +1,4 @@
-"""Pure parsing for the guest page: the snapshot list as a tree (disks: app/operations/disks.py)."""
+"""Pure parsing for the guest page: the snapshot list as a tree (disks: app.proxmox.diskparse)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.proxmox.netparse import AddressRecord, InterfaceConfig
 from app.services.ip_results import GuestIps
-from app.services.netparse import AddressRecord, InterfaceConfig
 
 __all__ = ["explain_unknowns"]
 

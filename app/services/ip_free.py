@@ -7,8 +7,8 @@ from ipaddress import ip_address
 
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
+from app.proxmox.netparse import IPAddress
 from app.services.ip_results import FreeAddresses, GuestIps, IpNote, UsedAddress, guest_label
-from app.services.netparse import IPAddress
 from app.services.subnets import IPNetwork, first_free, host_count, is_host
 
 __all__ = ["DEFAULT_FREE_LIMIT", "MAX_FREE_LIMIT", "node_addresses", "tally_free"]

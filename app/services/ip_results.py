@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.proxmox.models import GuestResource
-from app.services.netparse import AddressRecord, GuestNetworkConfig, IPAddress
+from app.proxmox.netparse import AddressRecord, GuestNetworkConfig, IPAddress
 from app.services.subnets import AddressFilter, IPNetwork
 
 __all__ = [
@@ -50,6 +50,8 @@ class IpItem:
     interface: str | None
     mac: str | None
     sources: tuple[str, ...]
+    # The other guests that have the same address: a clone or restore that kept it, or a typo.
+    shared_with: tuple[int, ...] = ()
 
     @property
     def source(self) -> str:
@@ -135,6 +137,11 @@ class IpInventory:
     filter: AddressFilter | None
     guests: int
     total: int
+
+    @property
+    def duplicates(self) -> int:
+        """How many of the listed addresses more than one guest has."""
+        return len({i.address for i in self.items if i.shared_with})
 
     @property
     def problems(self) -> list[IpNote]:

@@ -1,90 +1,46 @@
-"""IpService: every address Proxmox knows of, from guest configs and running guests.
+"""IpService: every address Proxmox knows of, from guest configs and running guests (read through IpCache).
 
-Configs are read with bounded concurrency and kept for CONFIG_TTL; a re-read parses again only when the
-config digest changed. Live answers (guest agent, container interfaces) are kept for LIVE_TTL. Nothing a
-guest's failure says (403, agent not running, node offline) fails the inventory: it becomes a note.
+The inventory page answers from the caches even when they are older than that, and refreshes them in the
+background: at thousands of guests a full pass takes longer than LIVE_TTL, so it could never answer warm.
+Only guests never read before are read while the page waits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import contextlib
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
 
-from app.proxmox.client import PveClient, segment
-from app.proxmox.errors import PveError, PveForbidden, one_line
-from app.proxmox.models import ClusterResources, GuestResource
-from app.proxmox.tls import LIMITS
+from app.proxmox.client import PveClient
+from app.proxmox.models import ClusterResources
+from app.proxmox.netparse import AddressRecord, IPAddress
 from app.services.errors import Invalid, NotFound
-from app.services.ip_explain import explain_unknowns
+from app.services.ip_cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, IpCache, offline_nodes
 from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT, node_addresses, tally_free
-from app.services.ip_results import FreeAddresses, GuestIps, IpInventory, IpNote
-from app.services.netparse import (
-    AddressRecord,
-    GuestNetworkConfig,
-    parse_agent_interfaces,
-    parse_config,
-    parse_lxc_interfaces,
-)
+from app.services.ip_results import FreeAddresses, GuestIps, IpInventory, IpItem, IpNote
 from app.services.subnets import AddressFilter, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
 
-CONFIG_TTL = 60.0
-LIVE_TTL = 15.0
-# Upstream requests in flight at once: no more than the client pool keeps alive, since each request beyond
-# that opens (and soon closes) a TLS connection of its own; measured in bench/ip_inventory.py.
-CONCURRENCY = min(16, LIMITS.max_keepalive_connections or 16)
-Problem = tuple[str, str]
+log = logging.getLogger(__name__)
 
 
-@dataclass
-class _ConfigEntry:
-    node: str
-    kind: str
-    read_at: float
-    network: GuestNetworkConfig | None = None
-    problem: Problem | None = None
-
-
-@dataclass
-class _LiveEntry:
-    node: str
-    status: str
-    read_at: float
-    records: list[AddressRecord]
-    problem: Problem | None = None
-
-
-def _problem_text(what: str, exc: PveError) -> Problem:
-    """(kind, message) for a read that failed; a 403 names the missing privilege."""
-    if isinstance(exc, PveForbidden):
-        return "forbidden", f"{what} cannot be read: {exc}"
-    return "error", f"{what} could not be read: {exc}"
-
-
-class IpService:
+class IpService(IpCache):
     """The IP inventory over the shared client; one instance per app keeps the caches."""
 
-    def __init__(
-        self,
-        pve: PveClient,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        config_ttl: float = CONFIG_TTL,
-        live_ttl: float = LIVE_TTL,
-        concurrency: int = CONCURRENCY,
-    ) -> None:
-        self.pve = pve
-        self._clock = clock
-        self._config_ttl, self._live_ttl = config_ttl, live_ttl
-        self._limit = asyncio.Semaphore(concurrency)
+    def __init__(self, pve: PveClient, **options: Any) -> None:
+        super().__init__(pve, **options)
         # One inventory pass at a time: a second caller waits, then finds the caches warm.
         self._pass = asyncio.Lock()
-        self._configs: dict[int, _ConfigEntry] = {}
-        self._live: dict[int, _LiveEntry] = {}
-        self.parses = 0  # configs parsed so far (a re-read with an unchanged digest is not parsed again)
+        self._refresh: asyncio.Task[None] | None = None
+        # When the last full pass ended and how long it took: the next starts no sooner than LIVE_TTL after it,
+        # nor than twice its length (so a cluster whose pass takes minutes is not read without pause).
+        self._refreshed_at = float("-inf")
+        self._pass_seconds = 0.0
+        # The inventory built from the caches, kept while they and the guests' identities stay the same.
+        self._view: tuple[object, _View] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -92,13 +48,35 @@ class IpService:
         """Every address of every guest matching prefix (an address, its start, or a CIDR network)."""
         wanted = self.address_filter(prefix)
         resources = await self.pve.cluster_resources()
-        guests, notes = await self.read_all(resources)
-        every = [item for g in guests for item in g.items()]
-        items = sorted(
-            (i for i in every if wanted is None or wanted.matches(i.address)), key=lambda i: i.sort_key
-        )
+        view = await self._current_view(resources)
+        items = [i for i in view.items if wanted is None or wanted.matches(i.address)]
+        return IpInventory(items, list(view.notes), wanted, view.guests, len(view.items))
+
+    async def _current_view(self, resources: ClusterResources) -> _View:
+        """Every address, sorted and marked, from the caches; rebuilt only when a cached answer changed, and
+        not while a background refresh runs (which rebuilds it when done)."""
+        refreshing = self._refresh is not None and not self._refresh.done()
+        if self._view is not None and (refreshing or self._view[0] == self._view_key(resources)):
+            view = self._view[1]
+        else:
+            view = await self._build_view(resources, stale_ok=True)
+        if self._clock() - self._refreshed_at >= max(self._live_ttl, 2 * self._pass_seconds):
+            self._refresh_later(resources)
+        return view
+
+    async def _build_view(self, resources: ClusterResources, *, stale_ok: bool) -> _View:
+        started, first = self._clock(), self._view is None
+        guests, notes = await self.read_all(resources, stale_ok=stale_ok)
+        if first or not stale_ok:  # a pass that read everything due: the next is due from now
+            self._refreshed_at, self._pass_seconds = self._clock(), self._clock() - started
+        every = sorted((item for g in guests for item in g.items()), key=lambda i: i.sort_key)
         notes += [note for g in guests for note in g.notes]
-        return IpInventory(items, notes, wanted, len(guests), len(every))
+        view = _View(_mark_shared(every), tuple(notes), len(guests))
+        self._view = (self._view_key(resources), view)
+        return view
+
+    def _view_key(self, resources: ClusterResources) -> object:
+        return (self._generation, _identities(resources))
 
     async def guest_ips(self, vmid: int) -> GuestIps:
         """One guest's addresses and notes (for its detail page), through the same caches."""
@@ -106,7 +84,7 @@ class IpService:
         guest = resources.guest(vmid)
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
-        offline = guest.node in _offline_nodes(resources)
+        offline = guest.node in offline_nodes(resources)
         ips = await self._read_guest(guest, offline)
         if offline:
             ips.note(
@@ -159,6 +137,8 @@ class IpService:
         """Drop what is cached for a guest (after the app changed its config or power state)."""
         self._configs.pop(vmid, None)
         self._live.pop(vmid, None)
+        self._generation += 1
+        self._view = None
 
     @staticmethod
     def address_filter(prefix: str | None) -> AddressFilter | None:
@@ -170,12 +150,46 @@ class IpService:
 
     # ------------------------------------------------------------------ reading
 
-    async def read_all(self, resources: ClusterResources) -> tuple[list[GuestIps], list[IpNote]]:
-        """Every guest's addresses, and one note per offline node that holds guests."""
-        offline = _offline_nodes(resources)
-        async with self._pass:
-            self._prune(resources)
-            guests = await asyncio.gather(*(self._read_guest(g, g.node in offline) for g in resources.guests))
+    def _refresh_later(self, resources: ClusterResources) -> None:
+        """Read again, in the background, what is older than its time to live (one pass at a time)."""
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._refresh_all(resources))
+
+    async def _refresh_all(self, resources: ClusterResources) -> None:
+        try:
+            await self._build_view(resources, stale_ok=False)
+        except Exception:  # a background task has nobody to tell but the log
+            log.exception("refreshing the IP inventory failed")
+
+    async def refreshed(self) -> None:
+        """Wait for the background refresh, if one runs."""
+        if self._refresh is not None:
+            await self._refresh
+
+    async def aclose(self) -> None:
+        """Stop the background refresh (the app is shutting down)."""
+        if self._refresh is not None and not self._refresh.done():
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
+
+    async def read_all(
+        self, resources: ClusterResources, *, stale_ok: bool = False
+    ) -> tuple[list[GuestIps], list[IpNote]]:
+        """Every guest's addresses, and one note per offline node that holds guests; with stale_ok, cached
+        answers of any age (only guests never read are read now, and then one pass at a time)."""
+        offline = offline_nodes(resources)
+
+        async def each() -> list[GuestIps]:
+            reads = (self._read_guest(g, g.node in offline, stale_ok) for g in resources.guests)
+            return list(await asyncio.gather(*reads))
+
+        if stale_ok and all(self._stale_config(g) for g in resources.guests):
+            guests = await each()
+        else:
+            async with self._pass:
+                self._prune(resources)
+                guests = await each()
         notes = []
         for node in sorted(offline):
             count = sum(1 for g in resources.guests if g.node == node)
@@ -185,103 +199,40 @@ class IpService:
                     "addresses are shown as last read, where Proxgate had read them."
                 )
                 notes.append(IpNote("offline", message, node=node))
-        return list(guests), notes
-
-    async def _read_guest(self, guest: GuestResource, offline: bool) -> GuestIps:
-        ips = GuestIps(guest)
-        entry = self._stale_config(guest) if offline else await self._config(guest)
-        if entry is None:
-            return ips
-        ips.config = entry.network
-        if entry.problem:
-            ips.note(*entry.problem)
-        if entry.network is None:
-            return ips
-        ips.records.extend(entry.network.addresses)
-        for problem in entry.network.problems:
-            ips.note("problem", f"Unreadable config value: {problem}")
-        if offline:
-            return ips
-        live = await self._live_data(guest, entry.network)
-        ips.records.extend(live.records if live else [])
-        if live and live.problem:
-            ips.note(*live.problem)
-        explain_unknowns(ips, live.records if live else [], bool(live and live.problem))
-        return ips
-
-    def _stale_config(self, guest: GuestResource) -> _ConfigEntry | None:
-        cached = self._configs.get(guest.vmid)
-        return cached if cached and cached.node == guest.node and cached.kind == guest.type else None
-
-    def _fresh(self, read_at: float, ttl: float) -> bool:
-        return self._clock() - read_at < ttl
-
-    async def _config(self, guest: GuestResource) -> _ConfigEntry:
-        cached = self._stale_config(guest)
-        # Failed reads are retried sooner than good ones are refreshed.
-        ttl = self._config_ttl if cached and cached.network else self._live_ttl
-        if cached and self._fresh(cached.read_at, ttl):
-            return cached
-        entry = _ConfigEntry(guest.node, guest.type, self._clock())
-        try:
-            async with self._limit:
-                data = await self.pve.get(f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}/config")
-        except PveError as exc:
-            entry.problem = _problem_text("Its configuration", exc)
-        else:
-            entry.network = self._parsed(guest, data if isinstance(data, dict) else {}, cached)
-        self._configs[guest.vmid] = entry
-        return entry
-
-    def _parsed(
-        self, guest: GuestResource, data: dict[str, object], cached: _ConfigEntry | None
-    ) -> GuestNetworkConfig:
-        """The parsed config, reusing the cached parse when the digest is unchanged."""
-        digest = str(data.get("digest") or "") or None
-        if cached and cached.network and digest and cached.network.digest == digest:
-            return cached.network
-        self.parses += 1
-        return parse_config(guest.type, data)
-
-    async def _live_data(self, guest: GuestResource, network: GuestNetworkConfig) -> _LiveEntry | None:
-        if not guest.running or guest.template or (guest.type == "qemu" and not network.agent):
-            return None
-        cached = self._live.get(guest.vmid)
-        same = cached and (cached.node, cached.status) == (guest.node, guest.status)
-        if cached and same and self._fresh(cached.read_at, self._live_ttl):
-            return cached
-        entry = _LiveEntry(guest.node, guest.status, self._clock(), [])
-        base = f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}"
-        try:
-            async with self._limit:
-                if guest.type == "qemu":
-                    entry.records = parse_agent_interfaces(
-                        await self.pve.get(f"{base}/agent/network-get-interfaces")
-                    )
-                else:
-                    entry.records = parse_lxc_interfaces(await self.pve.get(f"{base}/interfaces"))
-        except PveError as exc:
-            entry.problem = _live_problem(guest, exc)
-        self._live[guest.vmid] = entry
-        return entry
-
-    def _prune(self, resources: ClusterResources) -> None:
-        """Forget guests that are gone."""
-        for cache in (self._configs, self._live):
-            for vmid in [v for v in cache if resources.guest(v) is None]:
-                del cache[vmid]
+        return guests, notes
 
 
-def _live_problem(guest: GuestResource, exc: PveError) -> Problem:
-    if guest.type == "lxc":
-        return _problem_text("Its live interfaces", exc)
-    if isinstance(exc, PveForbidden):
-        return "forbidden", f"The guest agent's addresses cannot be read: {exc}"
-    return (
-        "agent",
-        f"The guest agent does not answer ({one_line(exc.message)}): only configured addresses are shown.",
+@dataclass(frozen=True)
+class _View:
+    """Every address of the cluster, sorted and marked, the notes, and how many guests were looked at."""
+
+    items: list[IpItem]
+    notes: tuple[IpNote, ...]
+    guests: int
+
+
+def _identities(resources: ClusterResources) -> tuple[tuple[object, ...], ...]:
+    """What of each guest an inventory row shows: a change in any of it rebuilds the view."""
+    offline = offline_nodes(resources)
+    return tuple(
+        (g.vmid, g.name, g.type, g.node, g.status, g.template, g.node in offline) for g in resources.guests
     )
 
 
-def _offline_nodes(resources: ClusterResources) -> set[str]:
-    return {n.node for n in resources.nodes if not n.online}
+def _mark_shared(every: list[IpItem]) -> list[IpItem]:
+    """The items, each naming the other guests that have its address when some guest's config sets it.
+
+    Addresses only guest agents report (172.17.0.1 of every Docker host) are each guest's own business.
+    """
+    owners: dict[IPAddress, set[int]] = {}
+    configured: set[IPAddress] = set()
+    for item in every:
+        owners.setdefault(item.address, set()).add(item.vmid)
+        if any(source.startswith("config:") for source in item.sources):
+            configured.add(item.address)
+    return [
+        replace(i, shared_with=tuple(sorted(owners[i.address] - {i.vmid})))
+        if i.address in configured and len(owners[i.address]) > 1
+        else i
+        for i in every
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from app.operations.network import node_bridges
+from app.operations.provision import OSTYPES
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 
@@ -21,6 +23,9 @@ class ProvisionChoices:
     isos: list[str] = field(default_factory=list)
     disk_storages: list[str] = field(default_factory=list)
     rootfs_storages: list[str] = field(default_factory=list)
+    # (bridge, label): every online node's bridges; the label names the nodes when not all have it.
+    bridges: list[tuple[str, str]] = field(default_factory=list)
+    ostypes: dict[str, str] = field(default_factory=lambda: dict(OSTYPES))
     problems: list[str] = field(default_factory=list)
 
 
@@ -53,4 +58,29 @@ async def provision_choices(pve: PveClient) -> ProvisionChoices:
         (choices.templates if kind == "vztmpl" else choices.isos).extend(volids)
     choices.templates = sorted(set(choices.templates))
     choices.isos = sorted(set(choices.isos))
+    choices.bridges = await bridge_choices(pve, choices.nodes, choices.problems)
     return choices
+
+
+async def bridge_choices(pve: PveClient, nodes: list[str], problems: list[str]) -> list[tuple[str, str]]:
+    """(bridge, label) of the bridges the nodes have; a label names the nodes when only some have it."""
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def of(node: str) -> list[str]:
+        async with limit:
+            try:
+                return await node_bridges(pve, node)
+            except PveError as exc:
+                problems.append(f"bridges of {node}: {exc}")
+                return []
+
+    found = dict(zip(nodes, await asyncio.gather(*(of(n) for n in nodes)), strict=True))
+    where: dict[str, list[str]] = {}
+    for node, bridges in found.items():
+        for bridge in bridges:
+            where.setdefault(bridge, []).append(node)
+    if not where:
+        return [("vmbr0", "vmbr0 (the bridges could not be listed)")]
+    return [
+        (b, b if len(ns) == len(nodes) else f"{b} (only {', '.join(ns)})") for b, ns in sorted(where.items())
+    ]

@@ -7,7 +7,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from app.services.netparse import IPAddress
+from app.proxmox.netparse import IPAddress
 
 __all__ = [
     "IPV6_LARGEST_PREFIX",

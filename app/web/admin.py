@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import Role
 from app.deps import AdminDep, SessionDep, audit_account_change, require_role
+from app.http.csrf import verify_csrf
 from app.services import auth, users
 from app.services.errors import ServiceError
-from app.web.csrf import verify_csrf
 from app.web.templating import render
 
 router = APIRouter(

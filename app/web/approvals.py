@@ -17,12 +17,12 @@ from app.deps import (
     require_principal,
     require_role,
 )
+from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
 from app.proxmox.errors import PveError
 from app.services.approval_queries import STATUSES, list_requests, request_view, waiting_for
 from app.services.approvals import confirmation_text, needs_typing
 from app.services.state_changes import differences
-from app.web.csrf import verify_csrf
 from app.web.templating import is_htmx, render
 
 router = APIRouter(tags=["approvals"], dependencies=[Depends(require_principal)])

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SESSION_COOKIE, MaybePrincipalDep, PrincipalDep, SessionDep, client_ip
+from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
 from app.services import auth
 from app.services.errors import TooManyAttempts, Unauthenticated
-from app.web.csrf import PRELOGIN_COOKIE, verify_csrf
 from app.web.templating import render
 
 router = APIRouter(tags=["auth"], dependencies=[Depends(verify_csrf)])

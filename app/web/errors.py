@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
+from app.proxmox.errors import PveError, PveForbidden, PveRejected, PveUnavailable
 from app.services.errors import ServiceError, Unauthenticated
 from app.web.templating import is_htmx, render
 
@@ -54,10 +54,19 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status, exc.message, exc.field, exc.extra)
 
 
+def pve_status(exc: PveError) -> int:
+    """503 unreachable, 403 a missing privilege, 422 a parameter Proxmox refused (the caller's), else 502."""
+    if isinstance(exc, PveUnavailable):
+        return 503
+    if isinstance(exc, PveForbidden):
+        return 403
+    return 422 if isinstance(exc, PveRejected) else 502
+
+
 async def _pve_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PveError)  # noqa: S101 (registered for this type only)
-    status = 503 if isinstance(exc, PveUnavailable) else 403 if isinstance(exc, PveForbidden) else 502
-    return error_response(request, status, f"Proxmox: {exc}")
+    field = min(exc.errors) if isinstance(exc, PveRejected) and exc.errors else None
+    return error_response(request, pve_status(exc), f"Proxmox: {exc}", field)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from markupsafe import Markup, escape
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -48,7 +50,22 @@ def when(value: datetime | int | float | None) -> str:
     """A timestamp (datetime or epoch seconds) as 'YYYY-MM-DD HH:MM UTC'."""
     if value is None:
         return "–"
-    moment = datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def moment(value: datetime | int | float | None) -> Markup:
+    """A <time> to the second in UTC, which the page's script shows in the reader's time zone (UTC on hover)."""
+    if value is None:
+        return Markup("–")
+    at = _utc(value)
+    text = at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}" title="{}" data-local>{}</time>').format(
+        escape(stamp), escape(text), escape(text)
+    )
+
+
+def _utc(value: datetime | int | float) -> datetime:
+    """A timestamp (datetime or epoch seconds) as an aware UTC datetime."""
+    at = datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else value
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.http.csrf import verify_csrf_audited
 from app.services.auth import Principal
 from app.services.gate import Gate
-from app.web.csrf import verify_csrf_audited
 from app.web.templating import is_htmx, render
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(require_principal)])
@@ -29,10 +29,15 @@ async def form_params(request: Request) -> dict[str, Any]:
 
 
 async def submit_form(
-    request: Request, principal: Principal, gate: Gate, operation: str, vmid: int | None
+    request: Request,
+    principal: Principal,
+    gate: Gate,
+    operation: str,
+    vmid: int | None,
+    params: dict[str, Any] | None = None,
 ) -> Response:
     """Send a form's change through the gate; show what started, or go to the new request's page."""
-    params = await form_params(request)
+    params = dict(params if params is not None else await form_params(request))
     key = params.pop(KEY_FIELD, None)
     actor = actor_for(request, principal)
     submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)

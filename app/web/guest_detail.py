@@ -8,43 +8,45 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, NodeDep, PveDep, SessionDep, require_principal
-from app.operations.backups import backup_storages
-from app.operations.snapshots import default_snapname
+from app.deps import DetailDep, NodeDep, SessionDep, require_principal
 from app.proxmox.errors import PveError
 from app.services.approval_queries import OPEN_STATUSES, list_requests
-from app.services.guest_detail import GuestDetail
+from app.services.guest_detail import FormChoices, GuestDetail
 from app.services.history import GUEST_CHARTS
 from app.services.nodes import NodeService
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
+from app.web.restore_form import RestoreForm
 from app.web.templating import render
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
 
 
-async def detail_context(request: Request, view: GuestDetail, pve: Any, db: AsyncSession) -> dict[str, Any]:
+async def detail_context(
+    request: Request, view: GuestDetail, choices: FormChoices, db: AsyncSession
+) -> dict[str, Any]:
     """What the page and its action forms need besides the detail itself."""
-    resources = await pve.cluster_resources()
-    content = "images" if view.guest.type == "qemu" else "rootdir"
     open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
     return {
         "policy": request.app.state.policy,
         "open_requests": open_requests,
-        "disk_storages": sorted(
-            {
-                s.storage
-                for s in resources.storages
-                if s.node == view.guest.node and content in s.content and s.status == "available"
-            }
-        ),
+        # Where the disks of a backup restored over this guest may go: its node's storages, its own first.
+        "disk_storages": choices.restore_storages.get(view.guest.node, []),
         "active": "guest_list",
         "g": view,
         "ops": {op.name: op for op in view.operations},
-        "backup_storages": await backup_storages(pve, view.guest.node) if not view.node_offline else [],
-        "nodes": sorted(n.node for n in resources.nodes if n.online),
-        "default_snapname": default_snapname(),
+        "backup_storages": choices.backup_storages,
+        "nodes": choices.nodes,
+        "restore_forms": {
+            b.volume.volid: RestoreForm(
+                b.volume.volid,
+                b.node or view.guest.node,
+                choices.restore_storages.get(b.node or view.guest.node, []),
+            )
+            for b in view.backups
+        },
+        "default_snapname": choices.default_snapname,
         "can_restore": request.state.principal.can("operator") and not view.node_offline,
     }
 
@@ -71,16 +73,10 @@ async def proxmox_ui_of(request: Request, nodes: NodeService, node: str) -> Prox
 
 @router.get("/guests/{vmid}", name="guest_detail")
 async def guest_detail(
-    request: Request,
-    vmid: Vmid,
-    service: DetailDep,
-    pve: PveDep,
-    nodes: NodeDep,
-    chosen: RangeDep,
-    db: SessionDep,
+    request: Request, vmid: Vmid, service: DetailDep, nodes: NodeDep, chosen: RangeDep, db: SessionDep
 ) -> Response:
     """Status, usage, charts, config, disks, addresses, snapshots, backups, recent tasks and fitting actions."""
     view = await service.detail(vmid)
-    context = await detail_context(request, view, pve, db)
+    context = await detail_context(request, view, await service.form_choices(view), db)
     context |= await history_context(request, view, nodes, chosen)
     return render(request, "pages/guests/detail.html", context, partial="partials/guests/_detail.html")

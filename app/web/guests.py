@@ -14,13 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from app.deps import IpDep, SettingsDep, require_principal, service_dep
 from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
 from app.services.inventory import (
-    PER_PAGE_CHOICES,
     STATUSES,
     GuestPage,
     GuestQuery,
     InventoryService,
 )
 from app.services.ips import IpService
+from app.web.paging import page_numbers, per_page_options
 from app.web.templating import is_htmx, render
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
@@ -148,23 +148,3 @@ def linker(path: str, query: GuestQuery) -> Callable[..., str]:
         return f"{path}?{urlencode(params)}" if params else path
 
     return link
-
-
-def per_page_options(default: int, chosen: int | None) -> list[tuple[str, str, bool]]:
-    """(value, label, selected) of the page-size menu; the configured size is the empty value."""
-    sizes = sorted({*PER_PAGE_CHOICES, default})
-    return [
-        ("" if size == default else str(size), f"{size} per page", size == (chosen or default))
-        for size in sizes
-    ]
-
-
-def page_numbers(current: int, pages: int) -> list[int | None]:
-    """The pager's page numbers: first, last and two around the current one; None marks a gap."""
-    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
-    out: list[int | None] = []
-    for number in shown:
-        if out and number - (out[-1] or 0) > 1:
-            out.append(None)
-        out.append(number)
-    return out

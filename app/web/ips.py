@@ -8,17 +8,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from app.deps import IpDep, require_principal
+from app.deps import IpDep, SettingsDep, require_principal
 from app.proxmox.errors import PveError
 from app.services.errors import Invalid
 from app.services.ip_results import CANNOT_SEE
 from app.services.subnets import MAX_FILTER_LENGTH
+from app.web.paging import PageDep, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render
 
 router = APIRouter(tags=["ips"], dependencies=[Depends(require_principal)])
 # Room for stray spaces; the service says plainly why anything longer or not address-like is refused.
 TextQuery = Query(max_length=2 * MAX_FILTER_LENGTH)
+# Notes shown per list: at thousands of guests there are hundreds (every DHCP guest has one).
+NOTES_SHOWN = 25
 
 
 def _url(request: Request, name: str, **params: str) -> str:
@@ -29,24 +32,45 @@ def _url(request: Request, name: str, **params: str) -> str:
 
 
 def _context(request: Request, **values: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"guest_href": guest_href(request), "cannot_see": CANNOT_SEE, "cidr": ""}
+    base: dict[str, Any] = {
+        "guest_href": guest_href(request),
+        "cannot_see": CANNOT_SEE,
+        "cidr": "",
+        "notes_shown": NOTES_SHOWN,
+    }
     return base | values
 
 
 @router.get("/ips", name="ip_list")
-async def ip_list(request: Request, service: IpDep, prefix: Annotated[str, TextQuery] = "") -> Response:
-    """Every address of every guest, filtered by an address, its start or a CIDR; HTMX gets the table alone."""
+async def ip_list(
+    request: Request,
+    service: IpDep,
+    settings: SettingsDep,
+    wanted: PageDep,
+    prefix: Annotated[str, TextQuery] = "",
+) -> Response:
+    """Addresses of every guest, filtered by an address, its start or a CIDR, a page at a time; HTMX gets the
+    table alone (and its 30 s refresh asks for the same page only)."""
     prefix = prefix.strip()
-    context = _context(request, prefix=prefix, self_url=_url(request, "ip_list", prefix=prefix))
+    per_page = str(wanted.per_page or "")
+
+    def link(page: int) -> str:
+        return _url(request, "ip_list", prefix=prefix, per_page=per_page, page=str(page) if page > 1 else "")
+
+    context = _context(request, prefix=prefix, self_url=link(1), link=link)
+    context["per_page_options"] = per_page_options(settings.page_size, wanted.per_page)
     status = 200
     try:
-        context["inventory"] = await service.inventory(prefix)
+        context["inventory"] = inventory = await service.inventory(prefix)
+        context["win"] = win = window(inventory.items, wanted, settings.page_size)
+        context["self_url"] = link(win.page)
     except Invalid as exc:
         context["prefix_error"], status = exc.message, exc.status
     except PveError as exc:
         context["problem"] = str(exc)
     page, partial = "pages/ips/index.html", "partials/ips/_inventory.html"
-    return render(request, page, context, partial=partial, status_code=status)
+    response = render(request, page, context, partial=partial, status_code=status)
+    return short_url(request, response, "ip-filter", context["self_url"])
 
 
 @router.get("/ips/free", name="ip_free")

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.deps import require_principal, service_dep
+from app.deps import SessionDep, require_principal, service_dep
+from app.http.filters import TaskQuery
 from app.proxmox.errors import PveError, PveUnavailable
+from app.services.task_origin import requested_by
 from app.services.tasks import TASK_STATES, TaskService
-from app.web.filters import TaskQuery
 from app.web.pve_links import guest_href, task_href
 from app.web.templating import render
 
@@ -25,14 +26,18 @@ def _links(request: Request) -> dict[str, Any]:
 
 
 @router.get("/tasks", name="task_list")
-async def task_list(request: Request, service: TaskDep, query: Annotated[TaskQuery, Query()]) -> Response:
-    """Recent tasks of every node; failed ones stand out; the list refreshes itself every 5 seconds."""
+async def task_list(
+    request: Request, service: TaskDep, db: SessionDep, query: Annotated[TaskQuery, Query()]
+) -> Response:
+    """Recent tasks of every node (and who in Proxgate asked for each it started); failed ones stand out; the
+    list refreshes itself every 5 seconds."""
     context: dict[str, Any] = {"query": query, "states": TASK_STATES, **_links(request)}
     context["refresh"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     try:
         everything = await service.list_tasks()
-        context["tasks"] = await service.list_tasks(query.to_filter())
+        context["tasks"] = tasks = await service.list_tasks(query.to_filter())
         context["names"] = await service.guest_names()
+        context["asked"] = await requested_by(db, (t.upid for t in tasks))
     except PveError as exc:
         context["problem"] = str(exc)
         everything = []
@@ -42,12 +47,13 @@ async def task_list(request: Request, service: TaskDep, query: Annotated[TaskQue
 
 
 @router.get("/tasks/{upid}", name="task_detail")
-async def task_detail(request: Request, service: TaskDep, upid: UpidParam) -> Response:
-    """Status, times and the whole log; while the task runs the partial refreshes every second."""
+async def task_detail(request: Request, service: TaskDep, db: SessionDep, upid: UpidParam) -> Response:
+    """Status, times, who in Proxgate asked, and the whole log; while the task runs the partial refreshes."""
     context: dict[str, Any] = {"upid": upid, **_links(request)}
     try:
         context["detail"] = await service.task_detail(upid)
         context["names"] = await service.guest_names()
+        context["asked_by"] = (await requested_by(db, [upid])).get(upid)
     except PveUnavailable as exc:
         # The node went away: say so, and keep looking (more slowly) until it is back.
         context["problem"] = str(exc)

@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.routing import NoMatchFound
 
+from app.http.csrf import csrf_token_for, set_prelogin_cookie
 from app.operations.catalogue import CATALOGUE
 from app.paths import resource_dir
 from app.web import formatting
-from app.web.csrf import csrf_token_for, set_prelogin_cookie
 
 # The main navigation: (route name, label, minimum role). Entries whose route is not mounted are left out.
 NAVIGATION = (
@@ -60,6 +60,7 @@ def build_templates() -> Jinja2Templates:
         duration=formatting.human_duration,
         percent=formatting.percent,
         when=formatting.when,
+        moment=formatting.moment,
     )
     env.globals["now"] = lambda: datetime.now(UTC)
     # A one-time key for a form that changes something: a repeated POST of it does not run twice.

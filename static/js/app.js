@@ -1,4 +1,5 @@
-// Proxgate's only script: CSRF header for HTMX, dismissable toasts. No inline scripts (CSP).
+// Proxgate's only script: CSRF header for HTMX, dismissable toasts, busy buttons, local times. No inline
+// scripts (CSP).
 (function () {
   "use strict";
   document.addEventListener("htmx:configRequest", function (event) {
@@ -9,14 +10,53 @@
     var button = event.target.closest("[data-dismiss]");
     if (button) { button.closest(".toast").remove(); }
   });
-  // Toasts leave by themselves after a while, errors stay longer.
+  // Errors stay at the top until dismissed; other toasts leave by themselves.
   document.addEventListener("htmx:afterSwap", function () {
-    document.querySelectorAll("#toasts .toast:not([data-timed])").forEach(function (toast) {
+    document.querySelectorAll("#toasts .toast:not(.toast-error):not([data-timed])").forEach(function (toast) {
       toast.setAttribute("data-timed", "1");
-      var ms = toast.classList.contains("toast-error") ? 15000 : 6000;
-      setTimeout(function () { toast.remove(); }, ms);
+      setTimeout(function () { toast.remove(); }, 6000);
     });
   });
+})();
+// Every action (an HTMX POST) shows that it is working and cannot be sent twice: its buttons are disabled and
+// marked busy from the request until the answer, whatever the answer is.
+(function () {
+  "use strict";
+  function buttonsOf(elt) {
+    if (elt.matches("button, input[type=submit]")) { return [elt]; }
+    return Array.prototype.slice.call(elt.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]"));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.verb !== "post") { return; }
+    var buttons = buttonsOf(event.detail.elt).filter(function (b) { return !b.disabled; });
+    buttons.forEach(function (b) { b.disabled = true; b.setAttribute("aria-busy", "true"); b.classList.add("busy"); });
+    event.detail.elt.setAttribute("aria-busy", "true");
+    event.detail.elt._busyButtons = buttons;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    (elt._busyButtons || []).forEach(function (b) { b.disabled = false; b.removeAttribute("aria-busy"); b.classList.remove("busy"); });
+    elt._busyButtons = null;
+    elt.removeAttribute("aria-busy");
+  });
+})();
+// Times carry UTC in their datetime attribute: show the reader's local time, with UTC on hover.
+(function () {
+  "use strict";
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function local(root) {
+    root.querySelectorAll("time[data-local]:not([data-shown])").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) { return; }
+      el.title = el.textContent.trim();
+      el.textContent = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + " " +
+        pad(when.getHours()) + ":" + pad(when.getMinutes()) + ":" + pad(when.getSeconds());
+      el.setAttribute("data-shown", "1");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { local(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { local(event.detail.elt || document); });
 })();
 // Live tables are replaced every few seconds (hx-swap outerHTML); a wide table scrolled sideways on a phone
 // keeps its position instead of jumping back to the first column. Wrappers need an id to be recognised.

@@ -63,7 +63,7 @@ async def test_the_same_story_over_http(
     agent = make_token(settings, make_user(settings, "operator"))
     approver = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'))}"}
     viewer = make_token(settings, make_user(settings, "viewer"))
-    catalogue = (await web.get("/api/v1/operations", headers=approver)).json()
+    catalogue = (await web.get("/api/v1/operations", headers=approver)).json()["items"]
     # The agent's traffic passes a proxy the app trusts (PROXGATE_TRUSTED_PROXIES=127.0.0.1 in the tests).
     async with http_session(mcp_server.url, agent, **{"X-Forwarded-For": "203.0.113.9"}) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}

@@ -44,7 +44,7 @@ async def test_an_agent_reads_starts_and_asks_a_person_to_delete(
 ) -> None:
     agent = make_token(settings, make_user(settings, "operator"))
     approver = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'))}"}
-    catalogue = (await web.get("/api/v1/operations", headers=approver)).json()
+    catalogue = (await web.get("/api/v1/operations", headers=approver)).json()["items"]
     async with stdio_session(app_server.url, agent) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         for op in catalogue:

@@ -149,7 +149,7 @@ def test_task_error_is_audited_as_failed_never_succeeded(
 
 
 def test_operations_catalogue_lists_parameters(client: httpx.Client, settings: Settings) -> None:
-    catalogue = client.get("/api/v1/operations", headers=bearer(settings, "viewer")).json()
+    catalogue = client.get("/api/v1/operations", headers=bearer(settings, "viewer")).json()["items"]
     names = {op["name"]: op for op in catalogue}
     assert {"start", "shutdown", "stop", "reboot", "suspend", "resume", "snapshot", "backup"} <= set(names)
     assert names["snapshot"]["risk"] == "reversible"

@@ -46,7 +46,7 @@ def test_an_unknown_operation_in_the_policy_stops_start_up(
 
 
 def test_the_catalogue_says_what_needs_approval(api: httpx.Client) -> None:
-    ops = {op["name"]: op for op in api.get("/api/v1/operations").json()}
+    ops = {op["name"]: op for op in api.get("/api/v1/operations").json()["items"]}
     destructive = {n for n, op in ops.items() if op["risk"] == "destructive"}
     assert destructive == {
         "delete",

@@ -25,7 +25,7 @@ def test_cluster_with_a_bearer_token(client: httpx.Client, settings: Settings, p
 
 def test_nodes_lists_each_node(client: httpx.Client, settings: Settings, pve: DemoPve) -> None:
     token = make_token(settings, make_user(settings, "viewer"))
-    nodes = client.get("/api/v1/nodes", headers={"Authorization": f"Bearer {token}"}).json()
+    nodes = client.get("/api/v1/nodes", headers={"Authorization": f"Bearer {token}"}).json()["items"]
     assert sorted(n["node"] for n in nodes) == sorted(pve.nodes)
     assert all(n["status"] == "online" and n["maxmem"] > 0 for n in nodes)
 

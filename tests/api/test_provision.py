@@ -137,7 +137,7 @@ def test_taken_vmid_and_bad_values_are_refused_before_proxmox(
     }
     refused = client.post("/api/v1/actions/create-ct", json=bad_gw, headers=operator)
     assert (
-        refused.status_code == 422 and "gateway 192.0.2.1 is not in 10.0.0.0/24" in refused.json()["detail"]
+        refused.status_code == 422 and "gateway: 192.0.2.1 is not in 10.0.0.0/24" in refused.json()["detail"]
     )
     wrong_storage = client.post(
         "/api/v1/actions/create-vm", json={**base, "disk_storage": "local"}, headers=operator

@@ -12,11 +12,11 @@ from tests.backup_guests import (
 
 
 def test_tasks_with_filters(api: httpx.Client, backup_guests: Made) -> None:
-    everything = api.get("/api/v1/tasks").json()
+    everything = api.get("/api/v1/tasks", params={"limit": 500}).json()["items"]
     ok = next(t for t in everything if t["upid"] == backup_guests.backup_upid)
     assert ok["state"] == "ok" and ok["status"] == "OK" and ok["vmid"] == VM and ok["node"] == "pve1"
     assert ok["user"] == "root@pam!proxgate" and ok["endtime"] >= ok["starttime"]
-    failed = api.get("/api/v1/tasks", params={"status": "error", "guest": "9199"}).json()
+    failed = api.get("/api/v1/tasks", params={"status": "error", "guest": "9199"}).json()["items"]
     assert failed[0]["upid"] == backup_guests.failed_upid, "newest first"
     assert all(t["state"] == "error" and t["vmid"] == 9199 and t["status"] == "job errors" for t in failed)
     assert api.get("/api/v1/tasks", params={"status": "bogus"}).status_code == 422

@@ -82,3 +82,37 @@ def test_stopping_the_demo_stops_the_fake_cluster(demo: tuple[str, subprocess.Po
     time.sleep(0.5)
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_sigterm_stops_the_fake_cluster_and_removes_its_folder(tmp_path: Path) -> None:
+    port = free_port()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PROXGATE_", "DATABASE_URL"))}
+    env.update(HOME=str(tmp_path), TMPDIR=str(scratch), PROXGATE_DEMO_PASSWORD=PASSWORD)
+    process = subprocess.Popen(  # noqa: S603 (our own command)
+        [sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert children and list(scratch.glob("proxgate-demo-*")), "the demo runs a fake in a temp folder"
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    time.sleep(0.5)
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert list(scratch.glob("proxgate-demo-*")) == []

@@ -108,3 +108,44 @@ async def test_a_cancelled_caller_does_not_cancel_the_others() -> None:
     hits: list[bool] = []
     assert await cache.get(fetch, hits.append) == "value"
     assert hits == [True]
+
+
+async def test_a_slow_fetch_lets_callers_have_the_previous_value_while_the_next_runs() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+    release = asyncio.Event()
+
+    async def slow(value: str) -> str:
+        now[0] += 2  # the fetch takes two (fake) seconds
+        await release.wait()
+        return value
+
+    release.set()
+    assert await cache.get(lambda: slow("first")) == "first"
+    now[0] += 10
+    release.clear()
+    assert await cache.get(lambda: slow("second"), stale_for=60) == "first", "answered at once"
+    assert await cache.get(lambda: slow("third"), stale_for=60) == "first", "one fetch runs"
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await cache.get(lambda: slow("fourth"), stale_for=60) == "second"
+    now[0] += 100
+    release.clear()
+    waiting = asyncio.ensure_future(cache.get(lambda: slow("fifth"), stale_for=60))
+    await asyncio.sleep(0)
+    assert not waiting.done(), "a value expired longer ago than stale_for is waited for"
+    release.set()
+    assert await waiting == "fifth"
+
+
+async def test_a_quick_fetch_is_waited_for_even_when_stale_values_are_allowed() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+
+    async def quick(value: str) -> str:
+        return value
+
+    assert await cache.get(lambda: quick("first")) == "first"
+    now[0] += 10
+    assert await cache.get(lambda: quick("second"), stale_for=60) == "second"

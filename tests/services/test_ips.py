@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_address
 from typing import Any
 
@@ -34,9 +34,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(pve_client: PveClient, clock: Clock) -> IpService:
-    """A fresh service (cold caches) on the hand-moved clock."""
-    return IpService(pve_client, clock=clock)
+async def service(pve_client: PveClient, clock: Clock) -> AsyncIterator[IpService]:
+    """A fresh service (cold caches) on the hand-moved clock; its background refresh ends with the test."""
+    made = IpService(pve_client, clock=clock)
+    yield made
+    await made.aclose()
 
 
 def rows(inventory: Any) -> dict[tuple[int, str], Any]:
@@ -137,10 +139,13 @@ async def test_config_cache_window_and_digest(
     assert (9211, "10.92.0.11") in rows(await service.inventory()), "within the window the cache answers"
     clock.now += 61
     parsed, seen = service.parses, Requests(pve)
-    fresh = await service.inventory()
+    stale = await service.inventory()
+    assert (9211, "10.92.0.11") in rows(stale), "after the window the page still answers from the cache..."
+    await service.refreshed()
     configs = [r for r in seen.since() if r[1].endswith("/config")]
-    assert len(configs) == warm.guests, "after the window every config is read again"
+    assert len(configs) == warm.guests, "...and every config is read again in the background"
     assert service.parses - parsed == 1, "only the config whose digest changed is parsed again"
+    fresh = await service.inventory()
     assert (9211, "10.92.0.99") in rows(fresh) and (9211, "10.92.0.11") not in rows(fresh)
 
 

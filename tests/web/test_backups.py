@@ -34,7 +34,7 @@ def backup_rows(html: str) -> dict[str, str]:
 
 
 def test_all_backups_with_hostile_names_and_notes_as_text(viewer: httpx.Client, backup_guests: Made) -> None:
-    page = viewer.get("/backups")
+    page = viewer.get("/backups", params={"per_page": 200})
     assert page.status_code == 200
     found = backup_rows(page.text)
     assert {backup_guests.local_backup, backup_guests.offsite_backup} <= set(found)
@@ -103,3 +103,21 @@ def test_filter_form_answers_htmx_with_the_list_only(viewer: httpx.Client, backu
     answer = viewer.get("/backups", params={"guest": str(VM)}, headers={"HX-Request": "true"})
     assert answer.text.lstrip().startswith('<div id="backup-list"') and "<html" not in answer.text
     assert set(backup_rows(answer.text)) == {backup_guests.local_backup, backup_guests.offsite_backup}
+
+
+def test_backups_are_paged_on_the_server_keeping_the_filters(
+    viewer: httpx.Client, backup_guests: Made
+) -> None:
+    first = viewer.get("/backups", params={"per_page": 25})
+    shown = backup_rows(first.text)
+    total = int(re.search(r"Showing 1–25 of (\d+) backups", first.text).group(1))  # type: ignore[union-attr]
+    assert len(shown) == 25 < total
+    second = viewer.get("/backups", params={"per_page": 25, "page": 2})
+    assert len(backup_rows(second.text)) == min(25, total - 25) and not set(backup_rows(second.text)) & set(
+        shown
+    )
+    kept = viewer.get("/backups", params={"storage": "nas-backup", "per_page": 25}).text
+    assert re.search(
+        r'id="backup-pager".*?href="/backups\?storage=nas-backup&amp;per_page=25&amp;page=2"', kept, re.S
+    )
+    assert all(v.startswith("nas-backup:") for v in backup_rows(kept))

@@ -150,3 +150,36 @@ def test_restore_a_backup_as_a_new_guest_from_its_page(
     for guests in (pve.vms, pve.cts):
         for guest in [g for g in guests if g.vmid in created]:
             guests.remove(guest)
+
+
+def backup_choices(page: str) -> list[str]:
+    """The storages the "Back up now" form offers, the default first."""
+    form = page.split('id="backup-form"', 1)[1].split("</form>", 1)[0]
+    return re.findall(
+        r'<option value="([^"]+)">\1</option>', form.split('name="storage"', 1)[1].split("</select>")[0]
+    )
+
+
+def test_back_up_now_defaults_to_the_storage_of_the_guests_backup_jobs(
+    app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        assert backup_choices(http.get("/guests/100").text)[0] == "nas-backup", "the nightly job writes there"
+        assert backup_choices(http.get("/guests/120").text) == ["nas-backup", "offsite-backup", "local"], (
+            "no job covers it: shared storage before the node's own"
+        )
+        volumes = pve.storages["offsite-backup"]["volumes"]
+        name = "backup/vzdump-qemu-136-2026_01_01-03_00_00.vma.zst"
+        volumes[name] = {
+            "content": "backup",
+            "vmid": 136,
+            "format": "vma.zst",
+            "size": 1024,
+            "ctime": 1767236400,
+        }
+        try:
+            assert backup_choices(http.get("/guests/136").text)[0] == "offsite-backup", (
+                "its only job writes there"
+            )
+        finally:
+            del volumes[name]

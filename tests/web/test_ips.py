@@ -145,3 +145,39 @@ def test_pages_need_a_sign_in(client: httpx.Client) -> None:
     for path in ("/ips", "/ips/free?cidr=10.0.10.0/24"):
         answer = client.get(path)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+
+
+def test_the_inventory_is_paged_on_the_server_and_refreshes_its_page_only(viewer: httpx.Client) -> None:
+    first = viewer.get("/ips", params={"per_page": 25})
+    rows = table_rows(first.text)
+    total = int(re.search(r"Showing 1–25 of (\d+) addresses", first.text).group(1))  # type: ignore[union-attr]
+    assert len(rows) == 25 < total
+    assert re.search(r'id="ip-pager".*?href="/ips\?per_page=25&amp;page=2"', first.text, re.S)
+    second = viewer.get("/ips", params={"per_page": 25, "page": 2}, headers={"HX-Request": "true"})
+    assert second.text.lstrip().startswith('<div id="ip-inventory"')
+    assert 'hx-get="/ips?per_page=25&amp;page=2"' in second.text, "the 30 s refresh keeps to this page"
+    assert not set(table_rows(second.text)) & set(rows)
+    filtered = viewer.get("/ips", params={"prefix": "10.0.10.0/24", "per_page": 25, "page": 99})
+    assert "10.0.10." in filtered.text and "page=99" not in filtered.text, "past the end: the last page"
+
+
+def test_an_address_used_by_two_guests_is_marked_on_both(
+    viewer: httpx.Client, guests: Guests, api: httpx.Client
+) -> None:
+    guests.ct(9240, "dup-a", "name=eth0,bridge=vmbr0,ip=10.0.99.5/24")
+    guests.ct(9241, "dup-b", "name=eth0,bridge=vmbr0,ip=10.0.99.5/24")
+    guests.ct(9242, "single", "name=eth0,bridge=vmbr0,ip=10.0.99.6/24")
+    time.sleep(0.6)
+    page = viewer.get("/ips", params={"prefix": "10.0.99.0/24"}).text
+    for vmid, other in ((9240, 9241), (9241, 9240)):
+        row = re.search(rf'<tr data-address="10.0.99.5" data-vmid="{vmid}".*?</tr>', page, re.S)
+        assert row and "also used by" in row.group(0) and f'href="/guests/{other}"' in row.group(0)
+    single = re.search(r'<tr data-address="10.0.99.6".*?</tr>', page, re.S)
+    assert single and "also used by" not in single.group(0)
+    assert "1 address is used by more than one guest" in page
+    items = api.get("/api/v1/ips", params={"prefix": "10.0.99.0/24"}).json()["items"]
+    assert {(i["vmid"], tuple(i["shared_with"])) for i in items} == {
+        (9240, (9241,)),
+        (9241, (9240,)),
+        (9242, ()),
+    }

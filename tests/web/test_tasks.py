@@ -20,7 +20,7 @@ from tests.backup_guests import (
     add_guests,
     remove_guests,
 )
-from tests.factories import make_user, signed_in
+from tests.factories import make_token, make_user, signed_in
 from tests.servers import AppServer
 
 
@@ -129,3 +129,25 @@ def test_offline_node_says_so_on_the_task_page(
     page = viewer.get(f"/tasks/{backup_guests.backup_upid}")
     assert page.status_code == 200 and "Node pve1 cannot be reached" in page.text
     assert 'hx-trigger="every 5s"' in page.text
+
+
+def test_task_pages_say_who_in_proxgate_asked(
+    client: httpx.Client, app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    vm = next(v for v in pve.vms if v.status == "running" and not v.lock and not v.template)
+    asker = make_user(settings, "operator")
+    headers = {"Authorization": f"Bearer {make_token(settings, asker)}"}
+    answer = client.post(
+        f"/api/v1/guests/{vm.vmid}/actions/snapshot", json={"snapname": "who-asked"}, headers=headers
+    )
+    upid = answer.json()["upid"]
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        page = http.get(f"/tasks/{upid}").text
+        assert re.search(rf'id="task-asked-by">{asker}<', page)
+        listing = http.get("/tasks", params={"guest": vm.vmid}).text
+        row = re.search(rf'<tr data-upid="{re.escape(upid)}".*?</tr>', listing, re.S)
+        assert row and f"<strong>{asker}</strong> via Proxgate" in row.group(0)
+    detail = client.get(f"/api/v1/tasks/{upid}", headers=headers).json()
+    assert detail["requested_by"] == asker
+    listed = client.get("/api/v1/tasks", params={"guest": vm.vmid, "limit": 500}, headers=headers).json()
+    assert next(t for t in listed["items"] if t["upid"] == upid)["requested_by"] == asker

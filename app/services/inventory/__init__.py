@@ -7,9 +7,10 @@ from app.services.inventory.query import (
     PER_PAGE_CHOICES,
     SORT_FIELDS,
     STATUSES,
+    GuestFilter,
     GuestQuery,
 )
-from app.services.inventory.service import GuestPage, InventoryService, IpLookup, SearchOutcome
+from app.services.inventory.service import GuestMatches, GuestPage, InventoryService, IpLookup, SearchOutcome
 
 __all__ = [
     "DEFAULT_PER_PAGE",
@@ -19,6 +20,8 @@ __all__ = [
     "STATUSES",
     "Facet",
     "Facets",
+    "GuestFilter",
+    "GuestMatches",
     "GuestPage",
     "GuestQuery",
     "InventoryIndex",

@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import Any
 
 from app.proxmox.models import ClusterResources, GuestResource
-from app.services.inventory.query import GuestQuery
+from app.services.inventory.query import GuestFilter
 
 _DIGITS = re.compile(r"(\d+)")
 Test = Callable[[int], bool]
@@ -127,7 +127,7 @@ class InventoryIndex:
         # Ties are broken by vmid so the order is stable from one refresh to the next.
         return lambda i: (getattr(guests[i], field_name), guests[i].vmid)
 
-    def select(self, query: GuestQuery, ip_matches: dict[str, set[int]] | None = None) -> Sequence[int]:
+    def select(self, query: GuestFilter, ip_matches: dict[str, set[int]] | None = None) -> Sequence[int]:
         """The positions of the guests the query's search and filters keep, in its sort order."""
         found = ip_matches or {}
         tests = self._filters(query) + [self._term_test(t, found.get(t, set())) for t in terms(query.q)]
@@ -137,7 +137,7 @@ class InventoryIndex:
             rows = [i for i in rows if test(i)]
         return rows
 
-    def _filters(self, query: GuestQuery) -> list[Test]:
+    def _filters(self, query: GuestFilter) -> list[Test]:
         guests = self.guests
         tests: list[Test] = [
             _equals(guests, attribute, getattr(query, attribute))

@@ -26,8 +26,8 @@ Pool = Annotated[str, Field(max_length=64, pattern=POOL_PATTERN)]
 Search = Annotated[str, Field(max_length=200)]
 
 
-class GuestQuery(BaseModel):
-    """Search text, filters, sort and page of a guest list; blank values mean 'any'."""
+class GuestFilter(BaseModel):
+    """Search text, filters and sort of a guest list; blank values mean 'any'."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -40,8 +40,6 @@ class GuestQuery(BaseModel):
     template: Literal["yes", "no"] | None = Field(None, description="only templates (yes) or none (no)")
     sort: SortField = "vmid"
     order: Literal["asc", "desc"] = "asc"
-    page: int = Field(1, ge=1, le=1_000_000)
-    per_page: int | None = Field(None, description="25, 50, 100 or 200; the configured page size if unset")
 
     @model_validator(mode="before")
     @classmethod
@@ -56,6 +54,24 @@ class GuestQuery(BaseModel):
     def _strip(cls, value: str | None) -> str | None:
         return value.strip() or None if value else None
 
+    @property
+    def filtered(self) -> bool:
+        """True when a search or a filter narrows the list."""
+        return any(v is not None for v in (self.q, self.node, self.type, self.status, self.tag, self.pool))
+
+    def next_order(self, field: str) -> str:
+        """The order a click on column `field` asks for: the other way round if it is the sort column."""
+        if field == self.sort:
+            return "desc" if self.order == "asc" else "asc"
+        return "desc" if field in NUMERIC_FIELDS else "asc"
+
+
+class GuestQuery(GuestFilter):
+    """A guest list page: the filters, and which page of how many rows."""
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    per_page: int | None = Field(None, description="25, 50, 100 or 200; the configured page size if unset")
+
     @field_validator("per_page")
     @classmethod
     def _per_page(cls, value: int | None) -> int | None:
@@ -63,11 +79,6 @@ class GuestQuery(BaseModel):
             choices = ", ".join(str(c) for c in PER_PAGE_CHOICES)
             raise PydanticCustomError("per_page", "must be one of {choices}", {"choices": choices})
         return value
-
-    @property
-    def filtered(self) -> bool:
-        """True when a search or a filter narrows the list."""
-        return any(v is not None for v in (self.q, self.node, self.type, self.status, self.tag, self.pool))
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The query's non-default values (with changes applied; None drops one) as URL parameters."""
@@ -79,9 +90,3 @@ class GuestQuery(BaseModel):
             if value is not None and value != spec.default:
                 out[key] = str(value)
         return out
-
-    def next_order(self, field: str) -> str:
-        """The order a click on column `field` asks for: the other way round if it is the sort column."""
-        if field == self.sort:
-            return "desc" if self.order == "asc" else "asc"
-        return "desc" if field in NUMERIC_FIELDS else "asc"

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 from app.proxmox.client import PveClient
 from app.proxmox.models import GuestResource
 from app.services.inventory.index import Facets, InventoryIndex, terms
-from app.services.inventory.query import DEFAULT_PER_PAGE, GuestQuery
+from app.services.inventory.query import DEFAULT_PER_PAGE, GuestFilter, GuestQuery
 
 
 class IpLookup(Protocol):
@@ -50,6 +50,14 @@ class GuestPage:
     def node_offline(self, guest: GuestResource) -> bool:
         """True when the guest's node is offline (its status is then unknown)."""
         return guest.node in self.offline_nodes
+
+
+@dataclass(frozen=True)
+class GuestMatches:
+    """The guests a filter matches, in order, and the nodes that are offline."""
+
+    rows: list[GuestResource]
+    offline_nodes: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,12 @@ class InventoryService:
             fetched_at=index.resources.fetched_at,
             notes=list(index.notes),
         )
+
+    async def matching(self, query: GuestFilter, ips: IpLookup | None = None) -> GuestMatches:
+        """Every guest the query matches, in its order (for lists paged by the caller)."""
+        index = await self.index()
+        matched = index.select(query, _ip_matches(query.q, ips))
+        return GuestMatches([index.guests[i] for i in matched], index.offline_nodes)
 
     async def find(self, text: str, ips: IpLookup | None = None) -> SearchOutcome:
         """The guest a search means (exact vmid, exact name, or a single match), else a list or nothing."""

@@ -1,4 +1,5 @@
-"""The disks of a guest's config: what each one is, where it lives and how big it is."""
+"""Pure parsing of the disks in a guest config: VM drives (scsi0, virtio1, efidisk0, ...) and container mount
+points (rootfs, mp0, ...), with the storage each volume is on."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.services.netparse import (
+from app.proxmox.netparse import (
     SOURCE_AGENT,
     SOURCE_CT,
     agent_enabled,

@@ -1,0 +1,29 @@
+"""The "Restore as new" form of each backup on the guest page: its id, the storages that can take the guest,
+and (after a refusal) what was chosen and what was wrong."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RestoreForm:
+    """One backup's restore form."""
+
+    archive: str
+    node: str
+    storages: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """A DOM id for this backup's form (volume ids hold ':' and '/')."""
+        return "restore-" + hashlib.sha256(self.archive.encode()).hexdigest()[:12]
+
+    @property
+    def name(self) -> str:
+        """The archive's file name, as people recognise it."""
+        return self.archive.rsplit("/", 1)[-1]

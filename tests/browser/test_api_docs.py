@@ -1,0 +1,30 @@
+"""The API documentation (/api/docs) works under the app's own CSP, from vendored files only."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, Request, expect
+
+pytestmark = pytest.mark.browser
+
+
+def test_api_docs_show_the_operations_without_leaving_the_app(page: Page) -> None:
+    problems: list[str] = []
+    outside: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    def request(sent: Request) -> None:
+        if not sent.url.startswith(("http://127.0.0.1", "data:")):
+            outside.append(sent.url)
+
+    page.on("console", console)
+    page.on("request", request)
+    page.goto("/api/docs")
+    expect(page.get_by_text("/api/v1/guests", exact=True).first).to_be_visible()
+    page.get_by_text("/api/v1/guests", exact=True).first.click()
+    expect(page.get_by_text("next_cursor").first).to_be_visible()
+    assert not [p for p in problems if "Content Security Policy" in p], problems
+    assert outside == []
