@@ -119,7 +119,10 @@ async def test_every_read_tool_answers_from_the_api(
         assert [s["name"] for s in snaps["items"]] == ["current"]
         storage = await call(session, "list_storage", node="pve1")
         assert "local-lvm" in {s["storage"] for s in storage["items"]}
-        assert "backups" in await call(session, "list_backups", newest=True)
+        backups = await call(session, "list_backups", newest=True)
+        assert backups["items"] and all(
+            b["volid"].split(":", 1)[1].startswith("backup/") for b in backups["items"]
+        )
         free = await call(session, "free_ips", cidr="10.97.0.0/29", limit=3)
         assert free["cidr"] == "10.97.0.0/29" and len(free["free"]) <= 3
         assert "items" in await call(session, "list_ips", prefix="10.")

@@ -56,7 +56,14 @@ def test_upgrade_twice_is_harmless(empty_database: str) -> None:
     upgrade_database(empty_database)
     head = ScriptDirectory.from_config(alembic_config(empty_database)).get_current_head()
     assert once[0] == [head], "the database is at the newest revision"
-    assert {"users", "audit_events", "audit_head", "task_watches", "alembic_version"} <= set(once[1])
+    assert {
+        "users",
+        "audit_events",
+        "audit_head",
+        "executions",
+        "approval_requests",
+        "alembic_version",
+    } <= set(once[1])
     assert schema_of(empty_database) == once, (
         "the second run changed nothing: same revision, tables, head row"
     )
