@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias=_env("PROXGATE_DATA_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_SECRET_KEY"))
+    audit_old_keys: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_OLD_KEYS"))
+    audit_checkpoint_dir: Path | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_CHECKPOINT_DIR"))
+    audit_checkpoint_seconds: float = Field(
+        300.0, gt=0, validation_alias=_env("PROXGATE_AUDIT_CHECKPOINT_SECONDS")
+    )
     session_idle_minutes: int = Field(60, ge=1, validation_alias=_env("PROXGATE_SESSION_IDLE_MINUTES"))
     session_max_hours: int = Field(12, ge=1, validation_alias=_env("PROXGATE_SESSION_MAX_HOURS"))
     cookie_secure: Literal["auto", "true", "false"] = Field(
@@ -117,6 +122,13 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         return url
+
+    def resolved_checkpoint_dir(self) -> Path:
+        """PROXGATE_AUDIT_CHECKPOINT_DIR, else a folder beside (never inside) the data dir: <data dir>-audit-checkpoints."""
+        if self.audit_checkpoint_dir is not None:
+            return self.audit_checkpoint_dir.expanduser()
+        data = self.data_dir.expanduser().resolve()
+        return data.parent / f"{data.name}-audit-checkpoints"
 
     def resolved_secret_key(self) -> str:
         """PROXGATE_SECRET_KEY, else a key generated once and kept in the data dir."""

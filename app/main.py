@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,9 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import discover_routers
+from app.services import audit_chain
 from app.services.actions import ActionService
+from app.services.audit_checkpoint import keep_checkpoints, stop_checkpoints
 from app.services.auth import Policy
 from app.services.connection import pve_connection
 from app.services.task_watch import TaskWatcher
@@ -45,12 +48,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = settings.resolved_database_url
     await to_thread.run_sync(upgrade_database, url)
     app.state.engine = create_engine(url)
+    audit_chain.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
     app.state.sessions = session_factory(app.state.engine)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
     app.state.actions = ActionService(app.state.pve, app.state.sessions)
     app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
     app.state.watcher.start()
+    checkpoints = asyncio.create_task(
+        keep_checkpoints(app.state.sessions, settings.audit_checkpoint_seconds), name="audit-checkpoints"
+    )
     # Everything made at start-up lives as long as the app: keep it out of every later full collection,
     # which otherwise walks ~100,000 long-lived objects each time the cluster view is refreshed.
     gc.collect()
@@ -59,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.watcher.stop()
+        await stop_checkpoints(checkpoints, app.state.sessions)
         await app.state.pve.aclose()
         await app.state.engine.dispose()
 

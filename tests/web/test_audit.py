@@ -52,6 +52,6 @@ def test_admin_verifies_the_chain(app_server: AppServer, settings: Settings) -> 
     with signed_in(app_server.url, make_user(settings, "admin")) as http:
         assert 'id="verify-link"' in http.get("/audit").text
         result = http.get("/audit/verify").text
-        assert re.search(r"<strong>Intact.</strong> All \d+ events link", result)
+        assert re.search(r"<strong>Intact.</strong> All \d+ events verified with their keys", result)
     with signed_in(app_server.url, make_user(settings, "operator")) as http:
         assert http.get("/audit/verify").status_code == 403

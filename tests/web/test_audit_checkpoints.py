@@ -1,0 +1,55 @@
+"""The running app anchors its audit chain: checkpoints in a folder beside the data dir, in the log, in /metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.db.migrate import upgrade_database
+from app.services.audit_checkpoint import checkpoint_files, parse_line
+from tests.conftest import app_settings
+from tests.factories import make_user, signed_in
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer
+
+
+def newest_seq(settings: Settings) -> int:
+    """The sequence number of the last checkpoint line written."""
+    files = checkpoint_files(settings.resolved_checkpoint_dir())
+    last = files[-1].read_text().splitlines()[-1] if files else ""
+    checkpoint = parse_line(last, "")
+    return checkpoint.seq if checkpoint else -1
+
+
+def test_the_app_writes_checkpoints_outside_the_data_dir_and_says_so(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.services.audit_checkpoint")
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path / "data", audit_checkpoint_seconds=0.3)
+    folder = settings.resolved_checkpoint_dir()
+    assert folder == tmp_path / "data-audit-checkpoints"
+    server = AppServer(settings)
+    try:
+        admin = make_user(settings, "admin")  # an account change: one audited event, #1
+        deadline = time.monotonic() + 10
+        while newest_seq(settings) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert newest_seq(settings) >= 1
+        with signed_in(server.url, admin) as http:
+            assert "proxgate_audit_head_seq " in http.get("/metrics").text
+            metric = next(
+                line
+                for line in http.get("/metrics").text.splitlines()
+                if line.startswith("proxgate_audit_head_seq ")
+            )
+            assert float(metric.split()[1]) >= 1
+    finally:
+        server.stop()
+    assert not any(p.is_relative_to(settings.data_dir) for p in folder.iterdir())
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit checkpoint {")]
+    assert logged and '"mac":' in logged[-1]
