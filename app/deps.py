@@ -105,6 +105,7 @@ def actor_for(request: Request, principal: auth.Principal) -> Actor:
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
         request_id=getattr(request.state, "request_id", ""),
+        token_name=principal.token_name,
     )
 
 

@@ -90,6 +90,7 @@ def _where(query: SelectOfScalar[AuditEvent], f: AuditFilter) -> SelectOfScalar[
                 col(AuditEvent.params).ilike(like),
                 col(AuditEvent.upid).ilike(like),
                 col(AuditEvent.actor_name).ilike(like),
+                col(AuditEvent.token_name).ilike(like),
             )
         )
     return query

@@ -31,6 +31,7 @@ class Principal:
     session_id: str | None = None
     csrf_token: str | None = None
     token_id: int | None = None
+    token_name: str | None = None
 
     def can(self, role: Role | str) -> bool:
         """True when the principal's role includes `role`."""
@@ -176,7 +177,7 @@ async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:
         token.last_used_at = now
         db.add(token)
         await db.commit()
-    return Principal(user_key(user), user.username, role, "token", token_id=token.id)
+    return Principal(user_key(user), user.username, role, "token", token_id=token.id, token_name=token.name)
 
 
 async def list_tokens(db: AsyncSession, user_id: int | None = None) -> list[ApiToken]:
