@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, session_factory
@@ -26,7 +27,8 @@ from app.services.auth import Policy
 from app.services.connection import pve_connection
 from app.services.task_watch import TaskWatcher
 from app.web.errors import install_error_handlers
-from app.web.security import SecurityHeadersMiddleware
+from app.web.input_guard import guard_input
+from app.web.security import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.web.templating import build_templates
 
 
@@ -71,10 +73,29 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.engine.dispose()
 
 
+class Proxgate(FastAPI):
+    """FastAPI whose outermost layers add the security headers and answer HEAD as GET.
+
+    Outside Starlette's ServerErrorMiddleware, so the page of an unhandled error (a 500) gets the headers and
+    the request id too; a middleware added with add_middleware() sits inside it and never sees that answer.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped."""
+        return SecurityHeadersMiddleware(HeadAsGetMiddleware(super().build_middleware_stack()))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the process settings by default)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app = Proxgate(
+        title="Proxgate",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        dependencies=[Depends(guard_input)],
+    )
     app.state.settings = settings
     app.state.connection = pve_connection(settings)
     app.state.secret_key = settings.resolved_secret_key()
@@ -87,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
