@@ -22,6 +22,8 @@ from app.services.ips import IpService
 from app.services.tasks import TaskService
 
 SESSION_COOKIE = "proxgate_session"
+# Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.
+BACKGROUND_HEADER = "x-proxgate-background"
 T = TypeVar("T")
 
 
@@ -88,7 +90,8 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         if principal is None:
             raise Unauthenticated("The API token is unknown or revoked.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie)
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie, not background)
     request.state.principal = principal
     return principal
 

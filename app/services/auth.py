@@ -119,8 +119,13 @@ async def start_session(db: AsyncSession, user: User, ip: str, user_agent: str) 
     return secret
 
 
-async def resolve_session(db: AsyncSession, policy: Policy, secret: str) -> Principal | None:
-    """The principal of a live session cookie, or None (expired, revoked, unknown, inactive user)."""
+async def resolve_session(
+    db: AsyncSession, policy: Policy, secret: str, activity: bool = True
+) -> Principal | None:
+    """The principal of a live session cookie, or None (expired, revoked, unknown, inactive user).
+
+    Only activity extends the idle time: a page's own background refreshes pass activity=False.
+    """
     row = await db.get(WebSession, digest(secret))
     if row is None or row.revoked_at is not None:
         return None
@@ -130,7 +135,7 @@ async def resolve_session(db: AsyncSession, policy: Policy, secret: str) -> Prin
     user = await db.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
+    if activity and now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
         row.last_seen_at = now
         db.add(row)
         await db.commit()
