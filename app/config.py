@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(20, ge=1, validation_alias=_env("PROXGATE_LOGIN_IP_MAX_FAILURES"))
     login_window_minutes: int = Field(15, ge=1, validation_alias=_env("PROXGATE_LOGIN_WINDOW_MINUTES"))
     trusted_proxies: str = Field("", validation_alias=_env("PROXGATE_TRUSTED_PROXIES"))
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_METRICS_TOKEN"))
+    metrics_allow: str = Field("", validation_alias=_env("PROXGATE_METRICS_ALLOW"))
     demo: bool = Field(False, validation_alias=_env("PROXGATE_DEMO"))
 
     @field_validator("proxmox_tls_fingerprint")
@@ -80,6 +83,21 @@ class Settings(BaseSettings):
         if value and not TOKEN_ID_RE.match(value):
             raise ValueError("expected USER@REALM!TOKENID, for example proxgate@pve!app")
         return value or None
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or a network such as 10.0.0.0/8") from None
+        return value
+
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The addresses and networks allowed to scrape /metrics without signing in."""
+        parts = (p.strip() for p in self.metrics_allow.split(","))
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]
 
     @field_validator("proxmox_ca_bundle")
     @classmethod

@@ -126,6 +126,16 @@ async def audit_account_change(
     )
 
 
+def may_monitor(request: Request, principal: auth.Principal | None) -> bool:
+    """A signed-in admin, or a caller with PROXGATE_METRICS_TOKEN: who sees /readyz's details and /metrics."""
+    if principal is not None and principal.can(Role.admin):
+        return True
+    expected = request.app.state.settings.metrics_token
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return expected is not None and auth.same_secret(given, expected.get_secret_value())
+
+
 def get_actions(request: Request) -> ActionService:
     """The app's action service."""
     service: ActionService = request.app.state.actions
