@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -31,6 +32,8 @@ from app.web.input_guard import guard_input
 from app.web.security import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.web.templating import build_templates
 
+log = logging.getLogger(__name__)
+
 
 def auth_policy(settings: Settings) -> Policy:
     """Session lifetime and sign-in throttling from the settings."""
@@ -50,16 +53,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = settings.resolved_database_url
     await to_thread.run_sync(upgrade_database, url)
     app.state.engine = create_engine(url)
-    audit_chain.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
     app.state.sessions = session_factory(app.state.engine)
+    checkpoints = _start_audit_chain(app, settings)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
     app.state.actions = ActionService(app.state.pve, app.state.sessions)
     app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
     app.state.watcher.start()
-    checkpoints = asyncio.create_task(
-        keep_checkpoints(app.state.sessions, settings.audit_checkpoint_seconds), name="audit-checkpoints"
-    )
     # Everything made at start-up lives as long as the app: keep it out of every later full collection,
     # which otherwise walks ~100,000 long-lived objects each time the cluster view is refreshed.
     gc.collect()
@@ -83,6 +83,19 @@ class Proxgate(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         """The usual stack, wrapped."""
         return SecurityHeadersMiddleware(HeadAsGetMiddleware(super().build_middleware_stack()))
+
+
+def _start_audit_chain(app: FastAPI, settings: Settings) -> asyncio.Task[None]:
+    """Key the engine's audit chain from the settings and start writing checkpoints of it."""
+    audit_chain.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
+    if settings.secret_key is None and not settings.demo:
+        log.warning(
+            "PROXGATE_SECRET_KEY is not set: the audit key comes from %s, beside the database; whoever can read "
+            "that folder can reseal the audit chain. Set PROXGATE_SECRET_KEY from a secret store.",
+            settings.data_dir / "secret_key",
+        )
+    interval = settings.audit_checkpoint_seconds
+    return asyncio.create_task(keep_checkpoints(app.state.sessions, interval), name="audit-checkpoints")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

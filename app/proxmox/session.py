@@ -143,7 +143,9 @@ class PveSession:
             await asyncio.sleep(pause)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _attempt(self, method: str, path: str, params: Mapping[str, Any] | None, deadline: float) -> Any:
+    async def _attempt(
+        self, method: str, path: str, params: Mapping[str, Any] | None, deadline: float
+    ) -> Any:
         start = time.perf_counter()
         outcome = "error"
         try:

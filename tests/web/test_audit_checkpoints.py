@@ -53,3 +53,30 @@ def test_the_app_writes_checkpoints_outside_the_data_dir_and_says_so(
     assert not any(p.is_relative_to(settings.data_dir) for p in folder.iterdir())
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit checkpoint {")]
     assert logged and '"mac":' in logged[-1]
+
+
+def test_the_verify_page_names_a_cut_tail(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path / "data")
+    admin = make_user(settings, "admin")
+    for _ in range(3):
+        make_user(settings, "viewer")  # each an audited account change, and a checkpoint after it
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > 2"))
+        conn.execute(
+            text("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_events WHERE seq = 2)")
+        )
+    engine.dispose()
+    server = AppServer(settings)
+    try:
+        with signed_in(server.url, admin) as http:
+            page = http.get("/audit/verify").text
+    finally:
+        server.stop()
+    assert "<strong>Broken (truncated) at event #3:</strong> the newest events are gone" in page
+    assert "but the checkpoint of" in page and "recorded #4; its head was rewound to match" in page
