@@ -68,6 +68,10 @@ class Draft:
     approval_id: int | None = None
 
 
+# Who writes the events the chain itself needs (a new key segment).
+_SYSTEM_ACTOR = Actor(None, SYSTEM, "system")
+
+
 def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters with every secret replaced, recursively."""
     clean: dict[str, Any] = {}
@@ -121,9 +125,6 @@ async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
         )
     values = _values(seq, actor, draft, prev_hash)
     return await _insert(db, keyring, values)
-
-
-_SYSTEM_ACTOR = Actor(None, SYSTEM, "system")
 
 
 def _rotation_draft(previous: str, current: str) -> Draft:

@@ -83,6 +83,7 @@ class Keyring:
     """The key that seals new events, and every key verification may use (by id)."""
 
     current: bytes
+    current_id: str
     known: Mapping[str, bytes]
 
     @classmethod
@@ -91,12 +92,7 @@ class Keyring:
         current = derive_key(secret)
         known = {key_id(k): k for k in map(derive_key, old_secrets)}
         known[key_id(current)] = current
-        return cls(current, known)
-
-    @property
-    def current_id(self) -> str:
-        """The id of the key that seals new events."""
-        return key_id(self.current)
+        return cls(current, key_id(current), known)
 
 
 def canonical_time(moment: datetime) -> str:
@@ -162,7 +158,9 @@ def configure(
 ) -> ChainConfig:
     """Key this engine's chain from the settings (the app's lifespan and the CLI call this once per engine)."""
     old = settings.audit_old_keys.get_secret_value() if settings.audit_old_keys else ""
-    keyring = Keyring.from_secrets(settings.resolved_secret_key(), [s for s in old.split(",") if s.strip()])
+    keyring = Keyring.from_secrets(
+        settings.resolved_secret_key(), [s.strip() for s in old.split(",") if s.strip()]
+    )
     return register(engine, ChainConfig(keyring, settings.resolved_checkpoint_dir(), on_checkpoint))
 
 

@@ -20,12 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.audit import AuditHead
 from app.services.audit_chain import ChainConfig, Keyring, config_of
-from app.services.audit_verify import Verification, verify_chain
+from app.services.audit_verify import Verification, read_head, verify_chain
 
 log = logging.getLogger(__name__)
 FILE_GLOB = "checkpoints-*.jsonl"
@@ -164,10 +162,6 @@ def write(folder: Path, checkpoint: Checkpoint) -> Path:
     return path
 
 
-async def _head(db: AsyncSession) -> AuditHead:
-    return (await db.exec(select(AuditHead).where(AuditHead.id == 1))).one()
-
-
 async def checkpoint_now(sessions: async_sessionmaker[AsyncSession]) -> Checkpoint | None:
     """Sign and record the chain's head now; None (and an error in the log) when it could not be done.
 
@@ -179,7 +173,7 @@ async def checkpoint_now(sessions: async_sessionmaker[AsyncSession]) -> Checkpoi
         return None
     previous = (await asyncio.to_thread(newest, config.checkpoint_dir, config.keyring)).checkpoint
     async with sessions() as db:
-        head = await _head(db)
+        head = await read_head(db)
         if previous is not None:
             result = await verify_chain(db, anchor=previous, since=previous)
             if not result.ok:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -97,12 +97,19 @@ class Verification:
             self.kind, self.broken_seq, self.reason = kind, seq, reason
 
 
-async def _batches(db: AsyncSession, after: int, size: int = 10000) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every event after `after` as a plain mapping, in order (Core rows: ORM objects would triple the time)."""
+async def _batches(
+    db: AsyncSession, after: int, until: int, size: int = 10000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The events after `after` up to `until`, as plain mappings in order (ORM objects would triple the time)."""
     columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
     last = after
     while True:
-        query = select(*columns).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(size)
+        query = (
+            select(*columns)
+            .where(AuditEvent.seq > last, AuditEvent.seq <= until)
+            .order_by(col(AuditEvent.seq))
+            .limit(size)
+        )
         rows = [dict(zip(VERIFY_COLUMNS, row, strict=True)) for row in (await db.exec(query)).all()]
         if not rows:
             return
@@ -200,27 +207,59 @@ def _opens(event: Mapping[str, Any], previous: str) -> bool:
 async def verify_chain(
     db: AsyncSession, anchor: Checkpoint | None = None, since: Checkpoint | None = None
 ) -> Verification:
-    """Walk the chain (all of it, or the events after the checkpoint `since`) and compare it with `anchor`."""
+    """Walk the chain (all of it, or the events after the checkpoint `since`) and compare it with `anchor`.
+
+    The head is read first and the walk stops there: events appended meanwhile are not half-seen as damage.
+    """
     keyring = config_of(db).keyring
     result = Verification(anchor=anchor, current_key=keyring.current_id)
+    head = await read_head(db)
     start = (since.seq, since.hash, since.head_key) if since and since.seq else (0, GENESIS, None)
     walk = _Walk(keyring, result, start)
     if since is not None:
         walk.at_anchor = await _event_at(db, since.seq)
     if since is not None and walk.at_anchor is None:
         # The checkpointed event itself is gone: only how far the log still reaches matters now.
-        walk.last_seq = int((await db.exec(select(func.coalesce(func.max(AuditEvent.seq), 0)))).one())
+        walk.last_seq = await _last_seq(db)
     else:
-        async for rows in _batches(db, walk.last_seq):
+        async for rows in _batches(db, walk.last_seq, head.seq):
             if not all(walk.step(event) for event in rows):
                 return result
         if walk.suspect is not None:
             walk.classify(None)
             return result
-    head = (await db.exec(select(AuditHead).where(AuditHead.id == 1))).one()
     _compare_anchor(walk, head)
     _compare_head(walk, head)
+    if result.ok:
+        await _check_beyond_head(db, result, head.seq)
     return result
+
+
+async def _check_beyond_head(db: AsyncSession, result: Verification, head_seq: int) -> None:
+    """Rows past the head that the head has not caught up with since were not appended by Proxgate."""
+    beyond = await _last_seq(db)
+    if beyond > head_seq and beyond > (await read_head(db)).seq:
+        result.fail(
+            "inserted", beyond, f"event #{beyond} lies beyond the chain head: Proxgate did not write it"
+        )
+
+
+class Head(NamedTuple):
+    """The chain head row as it is now."""
+
+    seq: int
+    hash: str
+    key_id: str
+
+
+async def read_head(db: AsyncSession) -> Head:
+    """The head, read afresh (columns, not the ORM object a session would keep and not refresh)."""
+    query = select(AuditHead.seq, AuditHead.hash, AuditHead.key_id).where(AuditHead.id == 1)
+    return Head(*(await db.exec(query)).one())
+
+
+async def _last_seq(db: AsyncSession) -> int:
+    return int((await db.exec(select(func.coalesce(func.max(AuditEvent.seq), 0)))).one())
 
 
 async def _event_at(db: AsyncSession, seq: int) -> tuple[str, str] | None:
@@ -231,7 +270,7 @@ async def _event_at(db: AsyncSession, seq: int) -> tuple[str, str] | None:
     return (row[0], row[1]) if row else None
 
 
-def _compare_anchor(walk: _Walk, head: AuditHead) -> None:
+def _compare_anchor(walk: _Walk, head: Head) -> None:
     result, anchor = walk.result, walk.result.anchor
     if anchor is None or anchor.seq == 0 or not result.ok:
         return
@@ -261,7 +300,7 @@ def _compare_anchor(walk: _Walk, head: AuditHead) -> None:
         )
 
 
-def _compare_head(walk: _Walk, head: AuditHead) -> None:
+def _compare_head(walk: _Walk, head: Head) -> None:
     result = walk.result
     if not result.ok or (head.seq == walk.last_seq and head.hash == walk.prev_hash):
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ from app.services.audit_chain import (
     seal,
 )
 from app.services.audit_checkpoint import checkpoint_files, checkpoint_now, verify_against_checkpoints
-from app.services.audit_verify import VERIFY_COLUMNS
+from app.services.audit_verify import VERIFY_COLUMNS, verify_chain
 from tests.services.conftest import CHAIN_SECRET, Chain
 
 ACTOR = audit.Actor(1, "alice", "session", "192.0.2.10", "pytest", "req-1")
@@ -238,3 +239,29 @@ async def test_each_checkpoint_covers_the_events_since_the_one_before(chain: Cha
     assert second is not None and second.seq == 2 and second.head_key == key_id(derive_key(CHAIN_SECRET))
     lines = checkpoint_files(chain.checkpoints)[0].read_text().splitlines()
     assert len(lines) == 2 and lines[1] == second.line().strip()
+
+
+async def test_verifying_while_others_append_finds_nothing_wrong(chain: Chain) -> None:
+    async def writer() -> None:
+        for i in range(30):
+            await audit.append(chain.sessions, ACTOR, draft(i))
+
+    async def checker() -> list[str | None]:
+        kinds = []
+        for _ in range(15):
+            async with chain.sessions() as db:
+                kinds.append((await verify_chain(db)).kind)
+        return kinds
+
+    *_, kinds = await asyncio.gather(writer(), writer(), checker())
+    assert kinds == [None] * 15
+
+
+async def test_an_event_slipped_in_beyond_the_head_is_named(chain: Chain) -> None:
+    await append_many(chain, 2)
+    extra = {**(await rows(chain))[1], "seq": 3}
+    async with chain.engine.begin() as conn:
+        await conn.execute(insert(EVENTS), extra)
+    async with chain.sessions() as db:
+        result = await verify_chain(db)
+    assert (result.kind, result.broken_seq) == ("inserted", 3)
