@@ -55,6 +55,7 @@ LEGACY_FIELDS = (
     "prev_hash",
 )
 HASHED_FIELDS = (*LEGACY_FIELDS, "token_name", "key_id")
+SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
 _DERIVE_LABEL = b"proxgate audit chain v1"
 _ID_LABEL = b"proxgate audit key id"
 
@@ -95,8 +96,10 @@ class Keyring:
         return cls(current, key_id(current), known)
 
 
-def canonical_time(moment: datetime) -> str:
-    """UTC ISO-8601 with microseconds; SQLite hands back naive datetimes, which are UTC."""
+def canonical_time(moment: datetime | str) -> str:
+    """UTC ISO-8601 with microseconds; SQLite hands back naive datetimes, which are UTC (a str is one already)."""
+    if isinstance(moment, str):
+        return moment
     if moment.tzinfo is None:
         return moment.isoformat(timespec="microseconds") + "+00:00"
     if moment.tzinfo is not UTC:
@@ -104,10 +107,8 @@ def canonical_time(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
-# The fields in sorted order, read with one itemgetter: canonical() runs once per event when verifying.
-_SORTED: dict[tuple[str, ...], tuple[str, ...]] = {
-    f: tuple(sorted(f)) for f in (LEGACY_FIELDS, HASHED_FIELDS)
-}
+# The fields in sorted order, read with one itemgetter: canonical() runs once per event when appending.
+_SORTED = {LEGACY_FIELDS: tuple(sorted(LEGACY_FIELDS)), HASHED_FIELDS: SORTED_FIELDS}
 _GETTERS: dict[tuple[str, ...], Callable[[Mapping[str, Any]], tuple[Any, ...]]] = {
     fields: itemgetter(*names) for fields, names in _SORTED.items()
 }
@@ -127,11 +128,17 @@ def canonical(values: Mapping[str, Any], fields: tuple[str, ...] = HASHED_FIELDS
 
 def seal(key: bytes | None, prev_hash: str, values: Mapping[str, Any]) -> str:
     """The event's hash: HMAC-SHA256 under its key, or plain sha256 for a legacy event."""
-    if values["key_id"] == LEGACY:
-        return hashlib.sha256(prev_hash.encode() + canonical(values, LEGACY_FIELDS)).hexdigest()
+    legacy = values["key_id"] == LEGACY
+    return seal_body(key, prev_hash, canonical(values, LEGACY_FIELDS if legacy else HASHED_FIELDS), legacy)
+
+
+def seal_body(key: bytes | None, prev_hash: str, body: bytes, legacy: bool = False) -> str:
+    """The hash of an event whose canonical form is `body`."""
+    if legacy:
+        return hashlib.sha256(prev_hash.encode() + body).hexdigest()
     if key is None:
-        raise AuditKeyMissing(f"no key for segment {values['key_id']}")
-    return hmac.digest(key, prev_hash.encode() + canonical(values), "sha256").hex()
+        raise AuditKeyMissing("no key for this segment")
+    return hmac.digest(key, prev_hash.encode() + body, "sha256").hex()
 
 
 @dataclass(frozen=True)

@@ -265,3 +265,17 @@ async def test_an_event_slipped_in_beyond_the_head_is_named(chain: Chain) -> Non
     async with chain.sessions() as db:
         result = await verify_chain(db)
     assert (result.kind, result.broken_seq) == ("inserted", 3)
+
+
+async def test_a_key_switch_without_a_rotation_record_is_named(chain: Chain) -> None:
+    await append_many(chain, 2)
+    other = chain.rekey("another key the verifier knows", CHAIN_SECRET)
+    second = (await rows(chain))[1]
+    forged = {**second, "seq": 3, "prev_hash": second["hash"], "key_id": other.current_id, "message": "hello"}
+    forged["hash"] = seal(other.current, forged["prev_hash"], forged)
+    async with chain.engine.begin() as conn:
+        await conn.execute(insert(EVENTS), forged)
+        await conn.execute(text("UPDATE audit_head SET seq = 3 WHERE id = 1"))
+    async with chain.sessions() as db:
+        result = await verify_chain(db)
+    assert (result.kind, result.reason) == ("altered", "event #3 changes the key without a rotation record")
