@@ -48,7 +48,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(
                 with ThreadPoolExecutor(2) as pool:
                     statuses = sorted(pool.map(demote, (one, two), ids))
                 assert active_admins(empty_database) == 1
-                assert statuses == [200, 409]
+                # The loser was refused: as the last admin (409), or already demoted when it asked (403).
+                assert statuses[0] == 200 and statuses[1] in (403, 409)
                 survivor, other = (
                     (one, ids[0]) if one.get("/admin/users").status_code == 200 else (two, ids[1])
                 )
