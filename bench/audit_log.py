@@ -129,10 +129,10 @@ async def main(total: int, appends: int) -> None:
     rate = await measure_appends(sessions, appends)
     fill = await bulk_fill(engine, sessions, total)
     p50, p95 = await filtered_page_p50(sessions)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with sessions() as db:
         result = await verify_chain(db)
-    verify_s = time.perf_counter() - started
+    verify_s, verify_cpu = time.perf_counter() - started, time.process_time() - cpu
     await engine.dispose()
     size = (folder / "audit.db").stat().st_size / 1024**2
     print(
@@ -147,7 +147,7 @@ async def main(total: int, appends: int) -> None:
         f"| filtered page of 50 over {total:,} events, p50 (p95) | {p50:.1f} ms ({p95:.1f} ms) | <= 50 ms | {'PASS' if p50 <= 50 else 'FAIL'} |"
     )
     print(
-        f"| `audit verify` over {result.checked:,} events | {verify_s:.1f} s | <= 30 s | {'PASS' if verify_s <= 30 and result.ok else 'FAIL'} |"
+        f"| `audit verify` over {result.checked:,} events (CPU time) | {verify_s:.1f} s ({verify_cpu:.1f} s) | <= 30 s | {'PASS' if verify_s <= 30 and result.ok else 'FAIL'} |"
     )
     print(f"\n(bulk fill of the rest of the chain: {fill:.0f} s; chain intact: {result.ok})")
 

@@ -22,7 +22,7 @@ from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 if TYPE_CHECKING:
@@ -174,6 +174,8 @@ def configure(
 def config_of(bind: AsyncSession | async_sessionmaker[AsyncSession]) -> ChainConfig:
     """The configuration of the engine behind a session or session factory; AuditKeyMissing if none."""
     engine = bind.kw.get("bind") if isinstance(bind, async_sessionmaker) else bind.bind
+    if isinstance(engine, AsyncConnection):
+        engine = engine.engine
     config = _CONFIGS.get(engine.sync_engine) if isinstance(engine, AsyncEngine) else None
     if config is None:
         raise AuditKeyMissing(
