@@ -166,12 +166,27 @@ async def checkpoint_now(sessions: async_sessionmaker[AsyncSession]) -> Checkpoi
     """Sign and record the chain's head now; None (and an error in the log) when it could not be done.
 
     Call it after anything that must not be quietly undone (a destructive decision); the app also calls it
-    every few minutes. It checks only the events since the previous checkpoint, so it is quick.
+    every few minutes. It checks only the events since the previous checkpoint, so it is quick, and it does not
+    raise (but AuditKeyMissing for an engine never configured): a missing checkpoint must not fail what was
+    just decided.
     """
     config = config_of(sessions)
-    if config.checkpoint_dir is None:
+    folder = config.checkpoint_dir
+    if folder is None:
         return None
-    previous = (await asyncio.to_thread(newest, config.checkpoint_dir, config.keyring)).checkpoint
+    try:
+        checkpoint = await _next_checkpoint(sessions, config.keyring, folder)
+    except Exception:  # a database hiccup: the next checkpoint will cover these events too
+        log.exception("audit checkpoint failed")
+        return None
+    return None if checkpoint is None else await _record(config, folder, checkpoint)
+
+
+async def _next_checkpoint(
+    sessions: async_sessionmaker[AsyncSession], keyring: Keyring, folder: Path
+) -> Checkpoint | None:
+    """A checkpoint of the head, unless the chain no longer matches the previous checkpoint."""
+    previous = (await asyncio.to_thread(newest, folder, keyring)).checkpoint
     async with sessions() as db:
         head = await read_head(db)
         if previous is not None:
@@ -181,16 +196,15 @@ async def checkpoint_now(sessions: async_sessionmaker[AsyncSession]) -> Checkpoi
                     "audit chain does not match its checkpoint, so none is written: %s", result.summary()
                 )
                 return None
-    checkpoint = sign(config.keyring, head.seq, head.hash, head.key_id)
-    return await _record(config, checkpoint)
+    return sign(keyring, head.seq, head.hash, head.key_id)
 
 
-async def _record(config: ChainConfig, checkpoint: Checkpoint) -> Checkpoint | None:
-    assert config.checkpoint_dir is not None  # noqa: S101 (checked by the caller)
+async def _record(config: ChainConfig, folder: Path, checkpoint: Checkpoint) -> Checkpoint | None:
+    """The checkpoint to its file, the log and the listener (the app's /metrics)."""
     try:
-        path = await asyncio.to_thread(write, config.checkpoint_dir, checkpoint)
+        path = await asyncio.to_thread(write, folder, checkpoint)
     except OSError as exc:
-        log.error("cannot write the audit checkpoint to %s: %s", config.checkpoint_dir, exc)
+        log.error("cannot write the audit checkpoint to %s: %s", folder, exc)
         return None
     log.info("audit checkpoint %s (%s)", checkpoint.line().strip(), path)
     if config.on_checkpoint is not None:
@@ -201,10 +215,7 @@ async def _record(config: ChainConfig, checkpoint: Checkpoint) -> Checkpoint | N
 async def keep_checkpoints(sessions: async_sessionmaker[AsyncSession], interval: float) -> None:
     """Write a checkpoint now and then every `interval` seconds, until cancelled."""
     while True:
-        try:
-            await checkpoint_now(sessions)
-        except Exception:  # a database hiccup must not end the loop for good
-            log.exception("audit checkpoint failed")
+        await checkpoint_now(sessions)
         await asyncio.sleep(interval)
 
 
@@ -213,8 +224,7 @@ async def stop_checkpoints(task: asyncio.Task[None], sessions: async_sessionmake
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    with contextlib.suppress(Exception):
-        await checkpoint_now(sessions)
+    await checkpoint_now(sessions)
 
 
 async def verify_against_checkpoints(
