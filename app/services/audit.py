@@ -22,9 +22,9 @@ __all__ = ["Actor", "AuditEvent", "Draft", "Target", "append", "append_in", "che
 
 log = logging.getLogger(__name__)
 
-# Parameter names whose values are secrets: never stored, not even hashed. A bare "token" (or "csrf_token")
-# is a secret; a token's name or id ("token_name", "token_id") is how the log says which token acted.
-SECRET_NAME = re.compile(r"pass|secret|key|(^|[-_])token$", re.IGNORECASE)
+# Parameter names whose values are secrets: never stored, not even hashed. A name ending in "token" is a
+# secret; a token's name or id ("token_name", "token_id") is how the log says which token acted.
+SECRET_NAME = re.compile(r"pass|secret|key|token$", re.IGNORECASE)
 # Values that are Proxgate API tokens are never stored, whatever the parameter is called.
 SECRET_VALUE_PREFIX = "pxg_"  # noqa: S105 (a public marker, not a secret)
 REDACTED = "[redacted]"
