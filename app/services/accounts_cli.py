@@ -62,7 +62,7 @@ async def add_token(settings: Settings, name: str, username: str, role: str | No
         async with session_scope(sessions) as db:
             user = await _user(db, username)
             token, secret = await auth.create_token(db, user, name, users.parse_role(role) if role else None)
-        params = {"role": token.role, "token_name": token.name, "token_id": token.id, "user": user.username}
+        params = {"role": token.role, **auth.token_facts(token), "user": user.username}
         await _record(
             sessions, "token-add", token.name, f"Token {token.name} created for {user.username}.", params
         )

@@ -185,6 +185,11 @@ async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:
     return Principal(user_key(user), user.username, role, "token", token_id=token.id, token_name=token.name)
 
 
+def token_facts(token: ApiToken) -> dict[str, object]:
+    """How the audit log names a token: its name and id, never its secret."""
+    return {"token_name": token.name, "token_id": token.id}
+
+
 async def list_tokens(db: AsyncSession, user_id: int | None = None) -> list[ApiToken]:
     """Tokens, newest first; one user's when user_id is given."""
     query = select(ApiToken).order_by(col(ApiToken.created_at).desc())

@@ -109,8 +109,9 @@ async def revoke_token(request: Request, db: SessionDep, principal: AdminDep, to
         return await _answer(request, db, status_code=exc.status, failure=exc.message)
     await db.commit()
     notice = f"Token {token.name} revoked."
-    params = {"token_name": token.name, "token_id": token.id}
-    await audit_account_change(request, principal, "token-revoke", token.name, notice, params)
+    await audit_account_change(
+        request, principal, "token-revoke", token.name, notice, auth.token_facts(token)
+    )
     return await _answer(request, db, notice=notice)
 
 
