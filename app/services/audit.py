@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.audit import AuditEvent, AuditHead
@@ -114,17 +114,18 @@ async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
     keyring = config_of(db).keyring
     # Advancing the head first takes the row lock (PostgreSQL) or the write lock (SQLite) before anything
     # is read, so concurrent writers, in this process or others, queue here and the chain never forks.
-    seq, prev_hash, prev_key = (await db.exec(_ADVANCE_HEAD)).one()
+    conn = await db.connection()
+    seq, prev_hash, prev_key = (await conn.execute(_ADVANCE_HEAD)).one()
     if seq > 1 and prev_key != keyring.current_id:
         # The key changed since the newest event: a rotation event opens the new segment and names the old one.
         rotation = _values(seq, _SYSTEM_ACTOR, _rotation_draft(prev_key, keyring.current_id), prev_hash)
-        await _insert(db, keyring, rotation)
-        seq, prev_hash, _ = (await db.exec(_ADVANCE_HEAD)).one()
+        await _insert(conn, keyring, rotation)
+        seq, prev_hash, _ = (await conn.execute(_ADVANCE_HEAD)).one()
         log.warning(
             "the audit key changed: events from #%d on are sealed with key %s", seq - 1, keyring.current_id
         )
     values = _values(seq, actor, draft, prev_hash)
-    return await _insert(db, keyring, values)
+    return await _insert(conn, keyring, values)
 
 
 def _rotation_draft(previous: str, current: str) -> Draft:
@@ -160,11 +161,11 @@ def _values(seq: int, actor: Actor, draft: Draft, prev_hash: str) -> dict[str, A
     }
 
 
-async def _insert(db: AsyncSession, keyring: Keyring, values: dict[str, Any]) -> AuditEvent:
+async def _insert(conn: AsyncConnection, keyring: Keyring, values: dict[str, Any]) -> AuditEvent:
     values["key_id"] = keyring.current_id
     values["hash"] = seal(keyring.current, values["prev_hash"], values)
     # The head's hash and key id follow by themselves: a trigger copies them from the inserted event.
-    await db.exec(_INSERT_EVENT, params=values)
+    await conn.execute(_INSERT_EVENT, values)
     return AuditEvent(**values)
 
 
