@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from app.services.audit_checkpoint import Checkpoint
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -61,7 +64,7 @@ class Metrics:
         """Record a cache hit or miss (the PveClient's observer hook)."""
         self.cache_lookups.labels(cache, "hit" if hit else "miss").inc()
 
-    def audit_checkpointed(self, checkpoint: Any) -> None:
+    def audit_checkpointed(self, checkpoint: Checkpoint) -> None:
         """Record the head of a checkpoint just written (the audit chain's on_checkpoint hook)."""
         self.audit_head_seq.set(checkpoint.seq)
 

@@ -41,16 +41,12 @@ def test_the_app_writes_checkpoints_outside_the_data_dir_and_says_so(
             time.sleep(0.1)
         assert newest_seq(settings) >= 1
         with signed_in(server.url, admin) as http:
-            assert "proxgate_audit_head_seq " in http.get("/metrics").text
-            metric = next(
-                line
-                for line in http.get("/metrics").text.splitlines()
-                if line.startswith("proxgate_audit_head_seq ")
-            )
-            assert float(metric.split()[1]) >= 1
+            lines = http.get("/metrics").text.splitlines()
+        metric = next(line for line in lines if line.startswith("proxgate_audit_head_seq "))
+        assert float(metric.split()[1]) >= 1
     finally:
         server.stop()
-    assert not any(p.is_relative_to(settings.data_dir) for p in folder.iterdir())
+    assert not folder.is_relative_to(settings.data_dir) and any(folder.iterdir())
     logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("audit checkpoint {")]
     assert logged and '"mac":' in logged[-1]
 
