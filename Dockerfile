@@ -1,11 +1,13 @@
 # Proxgate: the same install steps as the README (pip install the package), as a non-root user.
 FROM python:3.11-slim
 
+# Audit checkpoints live outside the data volume, so losing (or restoring) one does not take the other along.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    PROXGATE_DATA_DIR=/data PROXGATE_HOST=0.0.0.0 PROXGATE_PORT=8080
+    PROXGATE_DATA_DIR=/data PROXGATE_AUDIT_CHECKPOINT_DIR=/audit-checkpoints \
+    PROXGATE_HOST=0.0.0.0 PROXGATE_PORT=8080
 
 RUN useradd --create-home --uid 10001 --user-group proxgate \
-    && mkdir -p /data && chown proxgate:proxgate /data
+    && mkdir -p /data /audit-checkpoints && chown proxgate:proxgate /data /audit-checkpoints
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./
@@ -16,7 +18,7 @@ COPY migrations ./migrations
 RUN pip install '.[demo]'
 
 USER proxgate
-VOLUME ["/data"]
+VOLUME ["/data", "/audit-checkpoints"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from app.agents.cli import register as register_agents
 from app.config import ConfigError, Settings, load_settings
+
+ROLES = ["viewer", "operator", "approver", "admin"]
 
 
 class CliError(Exception):
@@ -42,6 +46,16 @@ def _run_service(coro: Coroutine[Any, Any, str]) -> str:
         raise CliError(exc.message) from None
 
 
+def _log_to_stderr() -> None:
+    """Proxgate's own lines (audit checkpoints, retries) at INFO beside uvicorn's; other libraries stay quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger = logging.getLogger("app")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     """Build the app for these settings and run it with uvicorn until interrupted."""
     import uvicorn
@@ -58,6 +72,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
             file=sys.stderr,
         )
     forwarded = settings.trusted_proxies or None
+    _log_to_stderr()
     uvicorn.run(
         app,
         host=host,
@@ -112,6 +127,22 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     print(_run_service(add_user(settings, args.name, args.role, password)))
 
 
+def cmd_user_password(args: argparse.Namespace) -> None:
+    """Set a user's password (from standard input); their sessions end and their API tokens are revoked."""
+    from app.services.accounts_cli import set_password
+
+    settings = _migrated_settings()
+    password = _read_password(args.name)
+    print(_run_service(set_password(settings, args.name, password, keep_tokens=args.keep_tokens)))
+
+
+def cmd_user_role(args: argparse.Namespace) -> None:
+    """Give a user another role."""
+    from app.services.accounts_cli import set_role
+
+    print(_run_service(set_role(_migrated_settings(), args.name, args.role)))
+
+
 def cmd_token_add(args: argparse.Namespace) -> None:
     """Create an API token for a user and print it once."""
     from app.services.accounts_cli import add_token
@@ -121,13 +152,13 @@ def cmd_token_add(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    """Walk the audit hash chain; exit 1 and name the first broken event if it does not hold."""
+    """Check the audit chain against the newest checkpoint; exit 1 if broken, 3 if not everything is proven."""
     from app.services.audit_cli import verify
 
-    ok, line = asyncio.run(verify(_migrated_settings()))
-    print(line)
-    if not ok:
-        raise SystemExit(1)
+    code, lines = asyncio.run(verify(_migrated_settings(), args.checkpoint))
+    print("\n".join(lines))
+    if code:
+        raise SystemExit(code)
 
 
 def cmd_audit_export(args: argparse.Namespace) -> None:
@@ -209,16 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     add = user.add_parser("add", help="add a user (password on stdin)")
     add.add_argument("name")
-    add.add_argument("--role", default="viewer", choices=["viewer", "operator", "approver", "admin"])
+    add.add_argument("--role", default="viewer", choices=ROLES)
     add.set_defaults(func=cmd_user_add)
+    passwd = user.add_parser("password", help="set a user's password (on stdin); revokes their API tokens")
+    passwd.add_argument("name")
+    passwd.add_argument("--keep-tokens", action="store_true", help="leave the user's API tokens working")
+    passwd.set_defaults(func=cmd_user_password)
+    role = user.add_parser("role", help="give a user another role")
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(func=cmd_user_role)
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
     tadd = token.add_parser("add", help="create a token for a user and print it once")
     tadd.add_argument("name")
     tadd.add_argument("--user", required=True)
-    tadd.add_argument("--role", choices=["viewer", "operator", "approver", "admin"], default=None)
+    tadd.add_argument("--role", choices=ROLES, default=None)
     tadd.set_defaults(func=cmd_token_add)
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
-    audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+    check = audit.add_parser("verify", help="check the hash chain against the newest checkpoint")
+    check.add_argument("--checkpoint", type=Path, help="a checkpoint file to compare with instead")
+    check.set_defaults(func=cmd_audit_verify)
     exp = audit.add_parser("export", help="write events as CSV or JSON Lines to standard output")
     exp.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     for name in ("actor", "operation", "outcome", "since", "until"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), validation_alias=_env("PROXGATE_DATA_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_SECRET_KEY"))
+    audit_old_keys: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_OLD_KEYS"))
+    audit_checkpoint_dir: Path | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_CHECKPOINT_DIR"))
+    audit_checkpoint_seconds: float = Field(
+        300.0, gt=0, validation_alias=_env("PROXGATE_AUDIT_CHECKPOINT_SECONDS")
+    )
     session_idle_minutes: int = Field(60, ge=1, validation_alias=_env("PROXGATE_SESSION_IDLE_MINUTES"))
     session_max_hours: int = Field(12, ge=1, validation_alias=_env("PROXGATE_SESSION_MAX_HOURS"))
     cookie_secure: Literal["auto", "true", "false"] = Field(
@@ -55,6 +61,8 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(20, ge=1, validation_alias=_env("PROXGATE_LOGIN_IP_MAX_FAILURES"))
     login_window_minutes: int = Field(15, ge=1, validation_alias=_env("PROXGATE_LOGIN_WINDOW_MINUTES"))
     trusted_proxies: str = Field("", validation_alias=_env("PROXGATE_TRUSTED_PROXIES"))
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_METRICS_TOKEN"))
+    metrics_allow: str = Field("", validation_alias=_env("PROXGATE_METRICS_ALLOW"))
     demo: bool = Field(False, validation_alias=_env("PROXGATE_DEMO"))
     approval_operations: str = Field("", validation_alias=_env("PROXGATE_APPROVAL_OPERATIONS"))
     approvals_required: int = Field(1, ge=1, le=5, validation_alias=_env("PROXGATE_APPROVALS_REQUIRED"))
@@ -91,6 +99,21 @@ class Settings(BaseSettings):
         if value and not TOKEN_ID_RE.match(value):
             raise ValueError("expected USER@REALM!TOKENID, for example proxgate@pve!app")
         return value or None
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an address or a network such as 10.0.0.0/8") from None
+        return value
+
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The addresses and networks allowed to scrape /metrics without signing in."""
+        parts = (p.strip() for p in self.metrics_allow.split(","))
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]
 
     @field_validator("proxmox_ca_bundle")
     @classmethod
@@ -153,6 +176,13 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         return url
+
+    def resolved_checkpoint_dir(self) -> Path:
+        """PROXGATE_AUDIT_CHECKPOINT_DIR, else a folder beside (never inside) the data dir: <data dir>-audit-checkpoints."""
+        if self.audit_checkpoint_dir is not None:
+            return self.audit_checkpoint_dir.expanduser()
+        data = self.data_dir.expanduser().resolve()
+        return data.parent / f"{data.name}-audit-checkpoints"
 
     def resolved_secret_key(self) -> str:
         """PROXGATE_SECRET_KEY, else a key generated once and kept in the data dir."""

@@ -26,6 +26,8 @@ from app.services.nodes import NodeService
 from app.services.tasks import TaskService
 
 SESSION_COOKIE = "proxgate_session"
+# Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.
+BACKGROUND_HEADER = "x-proxgate-background"
 T = TypeVar("T")
 
 
@@ -92,7 +94,8 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         if principal is None:
             raise Unauthenticated("The API token is unknown or revoked.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie)
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie, not background)
     request.state.principal = principal
     return principal
 
@@ -109,6 +112,7 @@ def actor_for(request: Request, principal: auth.Principal) -> Actor:
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),
         request_id=getattr(request.state, "request_id", ""),
+        token_name=principal.token_name,
     )
 
 
@@ -124,6 +128,16 @@ async def audit_account_change(
     await record_account_change(
         request.app.state.sessions, actor_for(request, principal), operation, subject, message, params
     )
+
+
+def may_monitor(request: Request, principal: auth.Principal | None) -> bool:
+    """A signed-in admin, or a caller with PROXGATE_METRICS_TOKEN: who sees /readyz's details and /metrics."""
+    if principal is not None and principal.can(Role.admin):
+        return True
+    expected = request.app.state.settings.metrics_token
+    header = request.headers.get("authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return expected is not None and auth.same_secret(given, expected.get_secret_value())
 
 
 def get_actions(request: Request) -> ActionService:

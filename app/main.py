@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from app.config import Settings, get_settings
 from app.db.engine import create_engine, session_factory
@@ -18,9 +21,11 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import include_routers
+from app.services import audit_chain
 from app.services.actions import ActionService
 from app.services.approval_runs import Housekeeper
 from app.services.approvals import ApprovalService
+from app.services.audit_checkpoint import keep_checkpoints, stop_checkpoints
 from app.services.auth import Policy
 from app.services.connection import pve_connection
 from app.services.gate import Gate
@@ -28,8 +33,11 @@ from app.services.notifications import Notifier
 from app.services.policy import ApprovalPolicy
 from app.services.task_watch import TaskWatcher
 from app.web.errors import install_error_handlers
-from app.web.security import SecurityHeadersMiddleware
+from app.web.input_guard import guard_input
+from app.web.security import HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.web.templating import build_templates
+
+log = logging.getLogger(__name__)
 
 
 def auth_policy(settings: Settings) -> Policy:
@@ -51,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await to_thread.run_sync(upgrade_database, url)
     app.state.engine = create_engine(url)
     app.state.sessions = session_factory(app.state.engine)
+    checkpoints = _start_audit_chain(app, settings)
     app.state.pve = PveClient(app.state.connection, observer=app.state.metrics)
     app.state.services = {}
     app.state.watcher = TaskWatcher(app.state.pve, app.state.sessions)
@@ -80,14 +89,47 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for service in app.state.services.values():
             if hasattr(service, "aclose"):
                 await service.aclose()  # background refreshes end before the client they use
+        await stop_checkpoints(checkpoints, app.state.sessions)
         await app.state.pve.aclose()
         await app.state.engine.dispose()
+
+
+class Proxgate(FastAPI):
+    """FastAPI whose outermost layers add the security headers and answer HEAD as GET.
+
+    Outside Starlette's ServerErrorMiddleware, so the page of an unhandled error (a 500) gets the headers and
+    the request id too; a middleware added with add_middleware() sits inside it and never sees that answer.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The usual stack, wrapped."""
+        return SecurityHeadersMiddleware(HeadAsGetMiddleware(super().build_middleware_stack()))
+
+
+def _start_audit_chain(app: FastAPI, settings: Settings) -> asyncio.Task[None]:
+    """Key the engine's audit chain from the settings and start writing checkpoints of it."""
+    audit_chain.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
+    if settings.secret_key is None and not settings.demo:
+        log.warning(
+            "PROXGATE_SECRET_KEY is not set: the audit key comes from %s, beside the database; whoever can read "
+            "that folder can reseal the audit chain. Set PROXGATE_SECRET_KEY from a secret store.",
+            settings.data_dir / "secret_key",
+        )
+    interval = settings.audit_checkpoint_seconds
+    return asyncio.create_task(keep_checkpoints(app.state.sessions, interval), name="audit-checkpoints")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the process settings by default)."""
     settings = settings or get_settings()
-    app = FastAPI(title="Proxgate", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = Proxgate(
+        title="Proxgate",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(guard_input)],
+    )
     app.state.settings = settings
     app.state.connection = pve_connection(settings)
     app.state.secret_key = settings.resolved_secret_key()
@@ -104,7 +146,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         mount_mcp(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from app.services.audit_checkpoint import Checkpoint
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -44,6 +48,12 @@ class Metrics:
         self.cache_lookups = Counter(
             "proxgate_cache_lookups_total", "Cache lookups", ["cache", "result"], registry=self.registry
         )
+        # A scraper keeps this history outside the database: the chain can never be shorter than it said.
+        self.audit_head_seq = Gauge(
+            "proxgate_audit_head_seq",
+            "Sequence number of the audit chain's head at the last signed checkpoint",
+            registry=self.registry,
+        )
 
     def request_done(self, method: str, path_template: str, status: str, seconds: float) -> None:
         """Record one upstream request (the PveClient's observer hook)."""
@@ -53,6 +63,10 @@ class Metrics:
     def cache_lookup(self, cache: str, hit: bool) -> None:
         """Record a cache hit or miss (the PveClient's observer hook)."""
         self.cache_lookups.labels(cache, "hit" if hit else "miss").inc()
+
+    def audit_checkpointed(self, checkpoint: Checkpoint) -> None:
+        """Record the head of a checkpoint just written (the audit chain's on_checkpoint hook)."""
+        self.audit_head_seq.set(checkpoint.seq)
 
     def render(self) -> bytes:
         """The exposition text for /metrics."""

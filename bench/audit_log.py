@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/audit_log.py [--events 1000000] [--appends 5000]
 
-Appends go through the app's own append() (one transaction each, chain head locked). The rest of the million
-events are written in bulk with the same chain computation, so the filtered page and verify run over a real,
-unbroken chain of that size.
+Appends go through the app's own append() (one transaction each, chain head locked, HMAC-sealed). The rest of
+the million events are written in bulk with the same seal, so the filtered page and verify run over a real,
+unbroken keyed chain of that size.
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ from app.db.engine import create_engine, session_factory  # noqa: E402
 from app.db.migrate import upgrade_database  # noqa: E402
 from app.db.models import utcnow  # noqa: E402
 from app.services import audit  # noqa: E402
+from app.services.audit_chain import ChainConfig, Keyring, register, seal  # noqa: E402
 from app.services.audit_query import AuditFilter, list_events  # noqa: E402
+from app.services.audit_verify import VERIFY_COLUMNS, verify_chain  # noqa: E402
 
 OPERATIONS = ("start", "shutdown", "snapshot", "backup", "stop", "reboot", "clone")
 OUTCOMES = ("intent", "started", "succeeded", "succeeded", "failed", "denied")
+KEYRING = Keyring.from_secrets("the benchmark's secret key")
 
 
 def synthetic(seq: int, prev_hash: str) -> AuditEvent:
@@ -56,10 +59,13 @@ def synthetic(seq: int, prev_hash: str) -> AuditEvent:
         upid=None,
         message=None,
         approval_id=None,
+        token_name=None,
+        key_id=KEYRING.current_id,
         prev_hash=prev_hash,
         hash="",
     )
-    event.hash = audit.chain_hash(prev_hash, audit.event_values(event))
+    values = {name: getattr(event, name) for name in VERIFY_COLUMNS}
+    event.hash = seal(KEYRING.current, prev_hash, values)
     return event
 
 
@@ -89,7 +95,9 @@ async def bulk_fill(engine: object, sessions: object, total: int) -> float:
             if len(batch) == 20000 or seq == total:
                 await conn.execute(insert(AuditEvent), batch)
                 batch = []
-        await conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+        await conn.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev, key_id=KEYRING.current_id)
+        )
     return time.perf_counter() - started
 
 
@@ -116,14 +124,15 @@ async def main(total: int, appends: int) -> None:
     url = f"sqlite+aiosqlite:///{folder / 'audit.db'}"
     upgrade_database(url)
     engine = create_engine(url)
+    register(engine, ChainConfig(KEYRING))
     sessions = session_factory(engine)
     rate = await measure_appends(sessions, appends)
     fill = await bulk_fill(engine, sessions, total)
     p50, p95 = await filtered_page_p50(sessions)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     async with sessions() as db:
-        result = await audit.verify_chain(db)
-    verify_s = time.perf_counter() - started
+        result = await verify_chain(db)
+    verify_s, verify_cpu = time.perf_counter() - started, time.process_time() - cpu
     await engine.dispose()
     size = (folder / "audit.db").stat().st_size / 1024**2
     print(
@@ -138,7 +147,7 @@ async def main(total: int, appends: int) -> None:
         f"| filtered page of 50 over {total:,} events, p50 (p95) | {p50:.1f} ms ({p95:.1f} ms) | <= 50 ms | {'PASS' if p50 <= 50 else 'FAIL'} |"
     )
     print(
-        f"| `audit verify` over {result.checked:,} events | {verify_s:.1f} s | <= 30 s | {'PASS' if verify_s <= 30 and result.ok else 'FAIL'} |"
+        f"| `audit verify` over {result.checked:,} events (CPU time) | {verify_s:.1f} s ({verify_cpu:.1f} s) | <= 30 s | {'PASS' if verify_s <= 30 and result.ok else 'FAIL'} |"
     )
     print(f"\n(bulk fill of the rest of the chain: {fill:.0f} s; chain intact: {result.ok})")
 

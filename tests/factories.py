@@ -69,8 +69,3 @@ def signed_in(base_url: str, username: str, password: str = PASSWORD) -> Iterato
             raise AssertionError(f"sign-in failed: {answer.status_code}")
         client.headers["X-CSRF-Token"] = csrf_from(client.get("/account").text)
         yield client
-
-
-def async_url(url: str) -> str:
-    """The async driver form of a test database URL."""
-    return url.replace("sqlite://", "sqlite+aiosqlite://").replace("postgresql://", "postgresql+psycopg://")

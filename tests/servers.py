@@ -7,6 +7,7 @@ import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app
@@ -22,8 +23,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 class AppServer:
     """Proxgate on http://127.0.0.1:PORT in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
+    def __init__(self, settings: Settings, app: FastAPI | None = None) -> None:
+        self.app = app or create_app(settings)
         self.port = free_port()
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"

@@ -93,47 +93,59 @@ def test_bad_setting_stops_with_one_line_naming_it(
     assert result.stderr.strip().startswith("proxgate: configuration error: PROXMOX_TLS_FINGERPRINT:")
 
 
-def test_audit_verify_passes_then_names_an_altered_row(
-    settings: Settings, served_fake: ServedFake, empty_database: str
-) -> None:
+def write_events(settings: Settings, count: int, checkpoint: bool = True) -> None:
+    """Append events to the settings' database with its key, as the app would, and a checkpoint after them."""
     import asyncio
 
-    from sqlalchemy import create_engine, text
-
-    from app.db.engine import create_engine as create_async_engine
-    from app.db.engine import session_factory
-    from app.db.migrate import upgrade_database
     from app.services import audit
-
-    upgrade_database(empty_database)
-    async_url = empty_database.replace("sqlite://", "sqlite+aiosqlite://").replace(
-        "postgresql://", "postgresql+psycopg://"
-    )
+    from app.services.database import command_sessions
 
     async def write() -> None:
-        engine = create_async_engine(async_url)
-        for vmid in (100, 101, 102):
-            actor = audit.Actor(None, "alice", "session")
-            await audit.append(
-                session_factory(engine),
-                actor,
-                audit.Draft("start", "reversible", "intent", audit.Target(vmid=vmid)),
-            )
-        await engine.dispose()
+        async with command_sessions(settings) as sessions:
+            for vmid in range(100, 100 + count):
+                draft = audit.Draft("start", "reversible", "intent", audit.Target(vmid=vmid))
+                await audit.append(sessions, audit.Actor(None, "alice", "session"), draft)
+            if checkpoint:
+                await audit.checkpoint_now(sessions)
 
     asyncio.run(write())
-    env = env_for(settings, served_fake, DATABASE_URL=empty_database)
+
+
+def sql(url: str, statement: str, **params: object) -> None:
+    """Run one statement on the database, as someone with direct access would."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(statement), params)
+    engine.dispose()
+
+
+def test_audit_verify_passes_then_names_an_altered_row(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path
+) -> None:
+    from app.db.migrate import upgrade_database
+    from tests.conftest import app_settings
+
+    upgrade_database(empty_database)
+    own = app_settings(served_fake, empty_database, tmp_path / "data")
+    write_events(own, 3)
+    env = env_for(own, served_fake)
     intact = proxgate(["audit", "verify"], env)
     assert intact.returncode == 0, intact.stderr
-    assert intact.stdout.strip() == "audit chain intact: 3 events verified"
-    engine = create_engine(empty_database)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2"))
-    engine.dispose()
+    lines = intact.stdout.splitlines()
+    assert lines[0] == "audit chain intact: 3 events verified"
+    assert lines[1].startswith("  events #1–#3: key ") and lines[1].endswith(
+        "(the current key): every event verified"
+    )
+    assert (
+        lines[2].startswith("  checkpoint of ") and "the database still holds everything up to it" in lines[2]
+    )
+    sql(empty_database, "UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 2")
     broken = proxgate(["audit", "verify"], env)
     assert broken.returncode == 1
-    assert broken.stdout.strip().startswith(
-        "audit chain BROKEN at event #2: event #2 was altered after it was written"
+    assert broken.stdout.startswith(
+        "audit chain BROKEN (altered) at event #2: event #2 was altered after it was written"
     )
     exported = proxgate(["audit", "export", "--format", "csv", "--vmid", "101"], env)
     assert exported.returncode == 0
@@ -155,3 +167,70 @@ def test_up_with_a_partial_proxmox_configuration_names_what_is_missing(tmp_path:
         "proxgate: configuration error: PROXMOX_HOST is set but PROXMOX_TOKEN_ID and PROXMOX_TOKEN_SECRET "
         f"are not: give them in the environment or in {tmp_path / 'none'}, or unset PROXMOX_HOST for the demo"
     )
+
+
+def test_audit_verify_needs_a_checkpoint_to_see_a_cut_tail(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path
+) -> None:
+    from app.db.migrate import upgrade_database
+    from app.services.audit_checkpoint import checkpoint_files
+    from tests.conftest import app_settings
+
+    upgrade_database(empty_database)
+    own = app_settings(served_fake, empty_database, tmp_path / "data")
+    write_events(own, 4)
+    (kept,) = checkpoint_files(own.resolved_checkpoint_dir())
+    offsite = tmp_path / "offsite.jsonl"
+    offsite.write_text(kept.read_text())
+    kept.unlink()  # whoever cut the log also removed the local checkpoints
+    sql(empty_database, "DELETE FROM audit_events WHERE seq = 4")
+    sql(empty_database, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3)")
+    env = env_for(own, served_fake)
+    blind = proxgate(["audit", "verify"], env)
+    assert blind.returncode == 3, blind.stdout
+    assert blind.stdout.startswith("audit chain not broken, but not everything could be proven")
+    assert "no checkpoint found in" in blind.stdout and "a cut-off tail or an emptied table" in blind.stdout
+    anchored = proxgate(["audit", "verify", "--checkpoint", str(offsite)], env)
+    assert anchored.returncode == 1
+    assert anchored.stdout.startswith(
+        "audit chain BROKEN (truncated) at event #4: the newest events are gone"
+    )
+
+
+def test_command_line_account_changes_are_audited_like_the_webs(
+    settings: Settings, served_fake: ServedFake, client: httpx.Client
+) -> None:
+    import getpass
+
+    from tests.factories import make_token, make_user
+
+    env = env_for(settings, served_fake)
+    name = unique_name("shell")
+    assert (
+        proxgate(["user", "add", name, "--role", "operator"], env, stdin="a fine password\n").returncode == 0
+    )
+    secret = proxgate(["token", "add", "nightly-ci", "--user", name], env).stdout.strip()
+    role = proxgate(["user", "role", name, "approver"], env)
+    assert role.stdout.strip() == f"{name} is now approver", role.stderr
+    reset = proxgate(["user", "password", name], env, stdin="another fine password\n")
+    assert reset.stdout.strip() == (
+        f"password of {name} changed; their sessions were ended and 1 API tokens revoked"
+    ), reset.stderr
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    admin = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'admin'))}"}
+    events = client.get("/api/v1/audit", params={"q": name, "risk": "admin"}, headers=admin).json()["items"]
+    found = [(e["operation"], e["actor_name"], e["auth_method"], e["params"]) for e in reversed(events)]
+    me = getpass.getuser()
+    token_id = found[1][3]["token_id"]
+    assert found == [
+        ("user-add", me, "cli", {"role": "operator"}),
+        (
+            "token-add",
+            me,
+            "cli",
+            {"role": "operator", "token_name": "nightly-ci", "token_id": token_id, "user": name},
+        ),
+        ("user-update", me, "cli", {"role": "approver"}),
+        ("user-update", me, "cli", {"password": "[redacted]", "tokens_revoked": 1}),
+    ]
+    assert secret not in str(events)

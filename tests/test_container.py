@@ -14,7 +14,9 @@ def test_dockerfile_runs_as_non_root_with_data_volume_and_healthcheck() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.\d+-slim", text, re.M)
     assert re.search(r"^USER proxgate$", text, re.M)
-    assert 'VOLUME ["/data"]' in text
+    # The audit checkpoints live in a volume of their own, outside the data (and database) volume.
+    assert 'VOLUME ["/data", "/audit-checkpoints"]' in text
+    assert "PROXGATE_AUDIT_CHECKPOINT_DIR=/audit-checkpoints" in text
     assert "EXPOSE 8080" in text
     assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", text, re.M)
     cmd = re.search(r"^CMD (.*)$", text, re.M)
@@ -34,6 +36,7 @@ def test_compose_has_app_with_volume_env_file_and_demo_profile() -> None:
     app = compose["services"]["proxgate"]
     assert "127.0.0.1:8080:8080" in app["ports"]
     assert any(str(v).endswith(":/data") for v in app["volumes"])
+    assert any(str(v).endswith(":/audit-checkpoints") for v in app["volumes"])
     assert app["env_file"]
     demo = compose["services"]["demo"]
     assert demo["profiles"] == ["demo"]

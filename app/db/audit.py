@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -40,15 +40,20 @@ class AuditEvent(SQLModel, table=True):
     upid: str | None = Field(default=None, max_length=255)
     message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     approval_id: int | None = None
+    # The API token's name when the actor used one (its id means nothing outside this database).
+    token_name: str | None = Field(default=None, max_length=64)
+    # Which key sealed the event: a fingerprint of it, never the key; '' for the legacy unkeyed segment.
+    key_id: str = Field(default="", sa_column=Column(String(16), nullable=False, server_default=""))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
 
 class AuditHead(SQLModel, table=True):
-    """The single row that serialises appends: last sequence number and hash."""
+    """The single row that serialises appends: last sequence number, hash and key id (kept by a trigger)."""
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
     seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     hash: str = Field(default="0" * 64, max_length=64)
+    key_id: str = Field(default="", sa_column=Column(String(16), nullable=False, server_default=""))

@@ -33,6 +33,7 @@ class Execution(SQLModel, table=True):
     actor_id: int | None = None
     actor_name: str = Field(max_length=64)
     auth_method: str = Field(max_length=16)
+    token_name: str | None = Field(default=None, max_length=64)
     request_id: str = Field(default="", max_length=64)
     approval_id: int | None = None
     # calling -> running (UPID known) -> done; or calling/unknown -> reconciled -> running/done.

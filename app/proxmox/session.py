@@ -124,25 +124,38 @@ class PveSession:
         await self._http.aclose()
 
     async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """The `data` of the answer; GETs are retried on connection trouble, nothing else ever is."""
+        """The `data` of the answer within one deadline (the connection's timeout, retries included); GETs are
+        retried on connection trouble while time is left, nothing else ever is."""
         method = method.upper()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._conn.timeout
         retries = self._conn.retries if method == "GET" else 0
-        for attempt in range(retries):
+        for attempt in range(retries + 1):
             try:
-                return await self._attempt(method, path, params)
+                return await self._attempt(method, path, params, deadline)
             except PveTlsError:
                 raise
             except PveUnavailable as exc:
+                pause = BACKOFF * 2**attempt
+                if attempt == retries or loop.time() + pause >= deadline:
+                    raise
                 log.info("retrying GET %s after: %s", path_template(path), exc)
-            await asyncio.sleep(BACKOFF * 2**attempt)
-        return await self._attempt(method, path, params)
+            await asyncio.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _attempt(self, method: str, path: str, params: Mapping[str, Any] | None) -> Any:
+    async def _attempt(
+        self, method: str, path: str, params: Mapping[str, Any] | None, deadline: float
+    ) -> Any:
         start = time.perf_counter()
         outcome = "error"
         try:
-            response = await self._send(method, path, params)
+            async with asyncio.timeout_at(deadline):
+                response = await self._send(method, path, params)
             outcome = str(response.status_code)
+        except TimeoutError as exc:
+            outcome = "timeout"
+            what = f"no answer within {self._conn.timeout:g} s{_unknown_outcome(method)}"
+            raise _sent(PveUnavailable(what, host=self._conn.address, method=method, path=path)) from exc
         except BaseException as exc:
             outcome = _outcome(exc)
             raise

@@ -8,7 +8,6 @@ event and the notifications of a decision are written in the same transaction as
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import Approval, ApprovalRequest
-from app.db.models import ApiToken, Role, utcnow
+from app.db.models import Role, utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.actions import ActionService, Plan
@@ -30,7 +29,6 @@ from app.services.notifications import Notifier
 from app.services.policy import ApprovalPolicy
 
 OPEN = ("pending", "executing")
-Hook = Callable[[], Awaitable[None]]
 
 
 class RequestNotPending(Conflict):
@@ -81,14 +79,15 @@ class ApprovalService:
         sessions: async_sessionmaker[AsyncSession],
         policy: ApprovalPolicy,
         notifier: Notifier,
-        after_decision: Hook | None = None,
     ) -> None:
         self.actions = actions
         self.sessions = sessions
         self.policy = policy
         self.notifier = notifier
-        # Called after every decision (the audit chain's checkpoint, once it is anchored outside the database).
-        self.after_decision = after_decision
+
+    async def after_decision(self) -> None:
+        """Anchor the audit chain outside the database, so no decision can be quietly taken out of it."""
+        await audit.checkpoint_now(self.sessions)
 
     async def create(
         self, plan: Plan, principal: Principal, actor: audit.Actor, reason: str | None, link_base: str
@@ -115,7 +114,7 @@ class ApprovalService:
             requester_id=principal.user_id,
             requester_name=principal.username,
             requester_method=principal.method,
-            requester_token=await self._token_name(principal),
+            requester_token=principal.token_name,
             created_at=now,
             expires_at=now + self.policy.ttl,
         )
@@ -148,13 +147,6 @@ class ApprovalService:
         number = f" (#{other.id}, {other.status})" if other else ""
         return Conflict(f"The same change is already requested{number}; decide or cancel that one first.")
 
-    async def _token_name(self, principal: Principal) -> str | None:
-        if principal.token_id is None:
-            return None
-        async with self.sessions() as db:
-            token = await db.get(ApiToken, principal.token_id)
-        return token.name if token else None
-
     async def get(self, request_id: int) -> ApprovalRequest:
         """The request; a pending one past its expiry is marked expired first."""
         async with self.sessions() as db:
@@ -179,8 +171,7 @@ class ApprovalService:
         await self._may_approve(request, principal, actor, confirm)
         note = _comment(comment, needed=False)
         decided = await self._record_approval(request, principal, actor, note)
-        if self.after_decision:
-            await self.after_decision()
+        await self.after_decision()
         if decided:
             await run_approved(self, decided, principal, actor)
         return await self.get(request_id)
@@ -312,8 +303,7 @@ class ApprovalService:
             await audit.append_in(db, actor, self.draft(request, status, comment or verb))
             self.notifier.enqueue(db, status, request, actor.name)
             await db.commit()
-        if self.after_decision:
-            await self.after_decision()
+        await self.after_decision()
         return await self.get(int(request.id or 0))
 
     async def expire(self, request: ApprovalRequest) -> None:

@@ -1,49 +1,34 @@
-"""The audit log: append events to the hash chain, verify it, and read it back with filters."""
+"""The audit log's writing side: redact, seal and append events to the chain (verify: audit_verify.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.audit import AuditEvent, AuditHead
 from app.db.models import utcnow
+from app.services.audit_chain import ROTATION, Keyring, config_of, seal, segment_name
+from app.services.audit_checkpoint import checkpoint_now
 
-GENESIS = "0" * 64
-# Parameter names whose values are secrets: never stored, not even hashed.
-SECRET_NAME = re.compile(r"pass|secret|token|key|cipassword", re.IGNORECASE)
+__all__ = ["Actor", "AuditEvent", "Draft", "Target", "append", "append_in", "checkpoint_now", "redact"]
+
+log = logging.getLogger(__name__)
+
+# Parameter names whose values are secrets: never stored, not even hashed. A name ending in "token" is a
+# secret; a token's name or id ("token_name", "token_id") is how the log says which token acted.
+SECRET_NAME = re.compile(r"pass|secret|key|token$", re.IGNORECASE)
+# Values that are Proxgate API tokens are never stored, whatever the parameter is called.
+SECRET_VALUE_PREFIX = "pxg_"  # noqa: S105 (a public marker, not a secret)
 REDACTED = "[redacted]"
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_name",
-    "auth_method",
-    "source_ip",
-    "user_agent",
-    "request_id",
-    "operation",
-    "risk",
-    "node",
-    "guest_type",
-    "vmid",
-    "target_name",
-    "params",
-    "outcome",
-    "upid",
-    "message",
-    "approval_id",
-    "prev_hash",
-)
+SYSTEM = "proxgate"
 
 
 @dataclass(frozen=True)
@@ -56,6 +41,7 @@ class Actor:
     ip: str = ""
     user_agent: str = ""
     request_id: str = ""
+    token_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,11 +68,15 @@ class Draft:
     approval_id: int | None = None
 
 
+# Who writes the events the chain itself needs (a new key segment).
+_SYSTEM_ACTOR = Actor(None, SYSTEM, "system")
+
+
 def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters with every secret replaced, recursively."""
     clean: dict[str, Any] = {}
     for name, value in params.items():
-        if SECRET_NAME.search(name) or name == "ssh-public-keys":
+        if SECRET_NAME.search(name) or (isinstance(value, str) and value.startswith(SECRET_VALUE_PREFIX)):
             clean[name] = REDACTED
         elif isinstance(value, Mapping):
             clean[name] = redact(value)
@@ -95,33 +85,13 @@ def redact(params: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def canonical_time(moment: datetime) -> str:
-    """UTC ISO-8601 with microseconds; SQLite hands back naive datetimes, which are UTC."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def canonical(values: Mapping[str, Any]) -> str:
-    """The event's hashed fields as compact, key-sorted JSON."""
-    hashed = {name: values[name] for name in HASHED_FIELDS}
-    hashed["at"] = canonical_time(values["at"])
-    return json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, values: Mapping[str, Any]) -> str:
-    """sha256 over the previous hash and the event's canonical form."""
-    return hashlib.sha256((prev_hash + canonical(values)).encode()).hexdigest()
-
-
-def event_values(event: AuditEvent) -> dict[str, Any]:
-    """The columns of a stored event, by name."""
-    return {name: getattr(event, name) for name in (*HASHED_FIELDS, "hash")}
-
-
 # Built once: plain Core statements on the tables skip the ORM's per-call work (appends are a hot path).
 _HEAD = AuditHead.__table__  # type: ignore[attr-defined]
 _ADVANCE_HEAD = (
-    update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.key_id)
 )
 _INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
@@ -141,11 +111,32 @@ async def append(sessions: async_sessionmaker[AsyncSession], actor: Actor, draft
 async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
     """Add one event in the caller's transaction (the caller commits); nothing may have been read in it yet
     on SQLite, where a transaction that read first cannot always take the write lock."""
+    keyring = config_of(db).keyring
     # Advancing the head first takes the row lock (PostgreSQL) or the write lock (SQLite) before anything
     # is read, so concurrent writers, in this process or others, queue here and the chain never forks.
-    advanced = await db.exec(_ADVANCE_HEAD)
-    seq, prev_hash = advanced.one()
-    values: dict[str, Any] = {
+    conn = await db.connection()
+    seq, prev_hash, prev_key = (await conn.execute(_ADVANCE_HEAD)).one()
+    if seq > 1 and prev_key != keyring.current_id:
+        # The key changed since the newest event: a rotation event opens the new segment and names the old one.
+        rotation = _values(seq, _SYSTEM_ACTOR, _rotation_draft(prev_key, keyring.current_id), prev_hash)
+        await _insert(conn, keyring, rotation)
+        seq, prev_hash, _ = (await conn.execute(_ADVANCE_HEAD)).one()
+        log.warning(
+            "the audit key changed: events from #%d on are sealed with key %s", seq - 1, keyring.current_id
+        )
+    values = _values(seq, actor, draft, prev_hash)
+    return await _insert(conn, keyring, values)
+
+
+def _rotation_draft(previous: str, current: str) -> Draft:
+    message = f"New audit key segment ({segment_name(current)}); it follows {segment_name(previous)}."
+    params = {"segment": current, "previous_segment": previous or "legacy"}
+    return Draft(ROTATION, "admin", "succeeded", params=params, message=message)
+
+
+def _values(seq: int, actor: Actor, draft: Draft, prev_hash: str) -> dict[str, Any]:
+    """The columns of a new event, but its key id and hash."""
+    return {
         "seq": seq,
         "at": utcnow(),
         "actor_id": actor.id,
@@ -165,11 +156,16 @@ async def append_in(db: AsyncSession, actor: Actor, draft: Draft) -> AuditEvent:
         "upid": draft.upid,
         "message": _truncate(draft.message, 4000),
         "approval_id": draft.approval_id,
+        "token_name": _truncate(actor.token_name, 64),
         "prev_hash": prev_hash,
     }
-    values["hash"] = chain_hash(prev_hash, values)
-    # The head's hash follows by itself: a trigger copies it from the inserted event (migration 0003).
-    await db.exec(_INSERT_EVENT, params=values)
+
+
+async def _insert(conn: AsyncConnection, keyring: Keyring, values: dict[str, Any]) -> AuditEvent:
+    values["key_id"] = keyring.current_id
+    values["hash"] = seal(keyring.current, values["prev_hash"], values)
+    # The head's hash and key id follow by themselves: a trigger copies them from the inserted event.
+    await conn.execute(_INSERT_EVENT, values)
     return AuditEvent(**values)
 
 
@@ -184,63 +180,3 @@ async def record_account_change(
     """A change to users, roles or tokens, in the same chain as everything else (risk 'admin')."""
     draft = Draft(operation, "admin", "succeeded", Target(name=subject), params or {}, message=message)
     return await append(sessions, actor, draft)
-
-
-@dataclass
-class Verification:
-    """The result of walking the chain."""
-
-    checked: int = 0
-    broken_seq: int | None = None
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when every link holds."""
-        return self.broken_seq is None
-
-
-VERIFY_COLUMNS = (*HASHED_FIELDS, "hash")
-
-
-async def _batches(db: AsyncSession, size: int = 10000) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every event as a plain mapping, in order (Core rows: hydrating ORM objects would triple the time)."""
-    columns = [getattr(AuditEvent, name) for name in VERIFY_COLUMNS]
-    last = 0
-    while True:
-        query = select(*columns).where(AuditEvent.seq > last).order_by(col(AuditEvent.seq)).limit(size)
-        rows = [dict(zip(VERIFY_COLUMNS, row, strict=True)) for row in (await db.exec(query)).all()]
-        if not rows:
-            return
-        yield rows
-        last = rows[-1]["seq"]
-
-
-async def verify_chain(db: AsyncSession) -> Verification:
-    """Recompute every link; the first event whose hash, link or sequence is wrong is named."""
-    result, prev_hash, expected_seq = Verification(), GENESIS, 1
-    async for rows in _batches(db):
-        for event in rows:
-            problem = _check(event, prev_hash, expected_seq)
-            if problem:
-                # A gap is reported at the first missing number, anything else at the event itself.
-                result.broken_seq, result.reason = min(event["seq"], expected_seq), problem
-                return result
-            result.checked += 1
-            prev_hash, expected_seq = event["hash"], event["seq"] + 1
-    head = (await db.exec(select(AuditHead).where(AuditHead.id == 1))).one()
-    if head.seq != expected_seq - 1 or head.hash != prev_hash:
-        result.broken_seq = expected_seq
-        result.reason = f"events after #{expected_seq - 1} are missing (the chain head is at #{head.seq})"
-    return result
-
-
-def _check(event: Mapping[str, Any], prev_hash: str, expected_seq: int) -> str | None:
-    seq = event["seq"]
-    if seq != expected_seq:
-        return f"event #{expected_seq} is missing (the next one is #{seq})"
-    if event["prev_hash"] != prev_hash:
-        return f"event #{seq} does not link to the event before it"
-    if chain_hash(prev_hash, event) != event["hash"]:
-        return f"event #{seq} was altered after it was written"
-    return None

@@ -3,40 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from app.config import Settings
-from app.db.engine import create_engine, session_factory
-from app.services.audit import verify_chain
+from app.services.audit_checkpoint import verify_against_checkpoints
 from app.services.audit_query import AuditFilter, csv_header, csv_line, iter_events, jsonl_line
+from app.services.database import command_sessions
+
+# Exit codes of `audit verify`: everything proven, a problem found, nothing wrong but something unproven.
+INTACT, BROKEN, UNPROVEN = 0, 1, 3
 
 
-async def verify(settings: Settings) -> tuple[bool, str]:
-    """(ok, the line to print): how many events hold, or the first broken one."""
-    engine = create_engine(settings.resolved_database_url)
-    try:
-        async with session_factory(engine)() as db:
-            result = await verify_chain(db)
-    finally:
-        await engine.dispose()
-    if result.ok:
-        return True, f"audit chain intact: {result.checked} events verified"
-    return (
-        False,
-        f"audit chain BROKEN at event #{result.broken_seq}: {result.reason} ({result.checked} events before it are intact)",
-    )
+async def verify(settings: Settings, checkpoint_file: Path | None = None) -> tuple[int, list[str]]:
+    """(exit code, lines to print): what holds, what is broken and how, and what could not be proven."""
+    async with command_sessions(settings) as sessions:
+        result = await verify_against_checkpoints(sessions, checkpoint_file)
+    code = INTACT if result.proven else BROKEN if not result.ok else UNPROVEN
+    return code, [result.summary(), *(f"  {line}" for line in result.details())]
 
 
 async def export(settings: Settings, fmt: str, filters: AuditFilter, write: Callable[[str], object]) -> int:
     """Write the matching events as CSV or JSON Lines; returns how many."""
-    engine = create_engine(settings.resolved_database_url)
     count = 0
-    try:
-        async with session_factory(engine)() as db:
-            if fmt == "csv":
-                write(csv_header())
-            async for event in iter_events(db, filters):
-                write(csv_line(event) if fmt == "csv" else jsonl_line(event))
-                count += 1
-    finally:
-        await engine.dispose()
+    async with command_sessions(settings) as sessions, sessions() as db:
+        if fmt == "csv":
+            write(csv_header())
+        async for event in iter_events(db, filters):
+            write(csv_line(event) if fmt == "csv" else jsonl_line(event))
+            count += 1
     return count

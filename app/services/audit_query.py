@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.db.audit import AuditEvent
-from app.services.audit import HASHED_FIELDS, canonical_time
+from app.services.audit_chain import HASHED_FIELDS, canonical_time
 
 OUTCOMES = (
     "intent",
@@ -99,6 +99,7 @@ def _where(query: SelectOfScalar[AuditEvent], f: AuditQuery) -> SelectOfScalar[A
                 col(AuditEvent.params).ilike(like),
                 col(AuditEvent.upid).ilike(like),
                 col(AuditEvent.actor_name).ilike(like),
+                col(AuditEvent.token_name).ilike(like),
             )
         )
     return query

@@ -31,6 +31,7 @@ class Principal:
     session_id: str | None = None
     csrf_token: str | None = None
     token_id: int | None = None
+    token_name: str | None = None
 
     def can(self, role: Role | str) -> bool:
         """True when the principal's role includes `role`."""
@@ -118,8 +119,13 @@ async def start_session(db: AsyncSession, user: User, ip: str, user_agent: str) 
     return secret
 
 
-async def resolve_session(db: AsyncSession, policy: Policy, secret: str) -> Principal | None:
-    """The principal of a live session cookie, or None (expired, revoked, unknown, inactive user)."""
+async def resolve_session(
+    db: AsyncSession, policy: Policy, secret: str, activity: bool = True
+) -> Principal | None:
+    """The principal of a live session cookie, or None (expired, revoked, unknown, inactive user).
+
+    Only activity extends the idle time: a page's own background refreshes pass activity=False.
+    """
     row = await db.get(WebSession, digest(secret))
     if row is None or row.revoked_at is not None:
         return None
@@ -129,7 +135,7 @@ async def resolve_session(db: AsyncSession, policy: Policy, secret: str) -> Prin
     user = await db.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
+    if activity and now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
         row.last_seen_at = now
         db.add(row)
         await db.commit()
@@ -176,7 +182,12 @@ async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:
         token.last_used_at = now
         db.add(token)
         await db.commit()
-    return Principal(user_key(user), user.username, role, "token", token_id=token.id)
+    return Principal(user_key(user), user.username, role, "token", token_id=token.id, token_name=token.name)
+
+
+def token_facts(token: ApiToken) -> dict[str, object]:
+    """How the audit log names a token: its name and id, never its secret."""
+    return {"token_name": token.name, "token_id": token.id}
 
 
 async def list_tokens(db: AsyncSession, user_id: int | None = None) -> list[ApiToken]:

@@ -55,7 +55,11 @@ class Step:
 def actor_of(execution: Execution) -> audit.Actor:
     """The person (or token) an execution acts for, as copied into its row."""
     return audit.Actor(
-        execution.actor_id, execution.actor_name, execution.auth_method, request_id=execution.request_id
+        execution.actor_id,
+        execution.actor_name,
+        execution.auth_method,
+        request_id=execution.request_id,
+        token_name=execution.token_name,
     )
 
 
@@ -88,6 +92,7 @@ async def open_execution(
                 actor_id=actor.id,
                 actor_name=actor.name[:64],
                 auth_method=actor.method,
+                token_name=actor.token_name,
                 request_id=actor.request_id[:64],
                 approval_id=step.approval_id,
                 lease_owner=owner,

@@ -26,7 +26,7 @@ from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveError, PveNotFound
 from app.proxmox.upid import Upid, try_parse_upid
 from app.services import executions
-from app.services.audit import canonical_time
+from app.services.audit_chain import canonical_time
 from app.services.background import Periodic
 
 log = logging.getLogger(__name__)

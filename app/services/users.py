@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import Role, User, WebSession, utcnow
+from app.db.models import ApiToken, Role, User, WebSession, utcnow
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.passwords import hash_password, password_problem
 
@@ -70,20 +72,51 @@ async def list_users(db: AsyncSession) -> list[User]:
 async def update_user(
     db: AsyncSession, user_id: int, *, role: Role | None = None, active: bool | None = None
 ) -> User:
-    """Change role or active flag; deactivating ends the user's sessions."""
+    """Change role or active flag; deactivating ends the user's sessions. The last active admin stays one."""
+    changes = {name: value for name, value in (("role", role), ("is_active", active)) if value is not None}
+    if changes:
+        demoting = active is False or (role is not None and role != Role.admin)
+        if demoting:
+            await _lock_admins(db)
+        statement = update(User).where(col(User.id) == user_id).values(**changes)
+        if demoting:
+            statement = statement.where(_keeps_another_admin(user_id))
+        if (await db.exec(statement)).rowcount != 1:
+            await get_user(db, user_id)  # NotFound when there is no such user
+            raise Conflict("This is the last active admin; make someone else admin first.")
+    if active is False:
+        await revoke_sessions(db, user_id)
     user = await get_user(db, user_id)
-    demoting = user.role == Role.admin and ((role is not None and role != Role.admin) or active is False)
-    if demoting and await count_admins(db) <= 1:
-        raise Conflict("This is the last active admin; make someone else admin first.")
-    if role is not None:
-        user.role = role
-    if active is not None:
-        user.is_active = active
-        if not active:
-            await revoke_sessions(db, user_id)
-    db.add(user)
-    await db.flush()
+    await db.refresh(user)
     return user
+
+
+def _keeps_another_admin(user_id: int) -> ColumnElement[bool]:
+    """The user is no active admin now, or another active admin exists: the one condition of a demotion."""
+    other = aliased(User)
+    others = select(other.id).where(
+        other.id != user_id, other.role == Role.admin, col(other.is_active).is_(True)
+    )
+    return or_(col(User.role) != Role.admin, col(User.is_active).is_(False), others.exists())
+
+
+async def _lock_admins(db: AsyncSession) -> None:
+    """On PostgreSQL, lock every active admin row (in id order) before a demotion is decided.
+
+    Without it two demotions at once each count the other as the remaining admin (write skew under READ
+    COMMITTED); with it the second waits, then its UPDATE sees the first one's result. SQLite runs one writer
+    at a time, and a read before the UPDATE would only make its write lock fail, so there it does nothing.
+    """
+    if db.bind is None or db.bind.dialect.name != "postgresql":
+        return
+    admins = select(User.id).where(User.role == Role.admin, col(User.is_active).is_(True))
+    await db.exec(admins.order_by(col(User.id)).with_for_update())
+
+
+async def reset_password(db: AsyncSession, user_id: int, password: str) -> tuple[User, int]:
+    """An admin sets someone's password: their sessions end and their API tokens are revoked (how many)."""
+    user = await set_password(db, user_id, password)
+    return user, await revoke_tokens(db, user_id)
 
 
 async def set_password(db: AsyncSession, user_id: int, password: str) -> User:
@@ -109,7 +142,11 @@ async def revoke_sessions(db: AsyncSession, user_id: int) -> None:
     )
 
 
-async def count_admins(db: AsyncSession) -> int:
-    """Active admins; the last one may not be demoted or deactivated."""
-    result = await db.exec(select(User).where(User.role == Role.admin, col(User.is_active).is_(True)))
-    return len(result.all())
+async def revoke_tokens(db: AsyncSession, user_id: int) -> int:
+    """Revoke every live API token of the user; returns how many (a reset password may have leaked with them)."""
+    result = await db.exec(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)

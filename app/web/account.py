@@ -78,9 +78,8 @@ async def create_token(
         return await _answer(request, db, principal, status_code=422, failure=exc.message, field=exc.field)
     await db.commit()
     notice = f"Token {token.name} created."
-    await audit_account_change(
-        request, principal, "token-add", token.name, notice, {"role": token.role, "token_id": token.id}
-    )
+    params = {"role": token.role, **auth.token_facts(token)}
+    await audit_account_change(request, principal, "token-add", token.name, notice, params)
     return await _answer(request, db, principal, new_token=secret, notice=notice)
 
 
@@ -93,5 +92,7 @@ async def revoke_token(request: Request, db: SessionDep, principal: PrincipalDep
     token = await auth.revoke_token(db, token_id)
     await db.commit()
     notice = f"Token {token.name} revoked."
-    await audit_account_change(request, principal, "token-revoke", token.name, notice, {"token_id": token.id})
+    await audit_account_change(
+        request, principal, "token-revoke", token.name, notice, auth.token_facts(token)
+    )
     return await _answer(request, db, principal, notice=notice)

@@ -75,23 +75,25 @@ async def update_user(
     active: Annotated[str | None, Form(pattern="^[01]$")] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
 ) -> Response:
-    """Change a user's role, active flag or password."""
+    """Change a user's role, active flag or password (a reset also revokes the user's API tokens)."""
+    # The audit records only what the form changed.
+    changes: dict[str, Any]
     try:
         if password:
-            user = await users.set_password(db, user_id, password)
-            notice = f"Password of {user.username} changed; their sessions were ended."
+            user, revoked = await users.reset_password(db, user_id, password)
+            notice = f"Password of {user.username} changed; their sessions were ended{_tokens(revoked)}."
+            changes = {"password": "set", "tokens_revoked": revoked}
         else:
             parsed = users.parse_role(role) if role else None
             user = await users.update_user(
                 db, user_id, role=parsed, active=None if active is None else active == "1"
             )
             notice = f"{user.username} is now {user.role}{'' if user.is_active else ' (deactivated)'}."
+            changes = {"role": role, "active": active}
     except ServiceError as exc:
         await db.rollback()
         return await _answer(request, db, status_code=exc.status, failure=exc.message)
     await db.commit()
-    # Only what the form changed: a password reset changes nothing else.
-    changes = {"password": "set"} if password else {"role": role, "active": active}
     await audit_account_change(
         request, principal, "user-update", user.username, notice, {k: v for k, v in changes.items() if v}
     )
@@ -107,5 +109,14 @@ async def revoke_token(request: Request, db: SessionDep, principal: AdminDep, to
         return await _answer(request, db, status_code=exc.status, failure=exc.message)
     await db.commit()
     notice = f"Token {token.name} revoked."
-    await audit_account_change(request, principal, "token-revoke", token.name, notice, {"token_id": token.id})
+    await audit_account_change(
+        request, principal, "token-revoke", token.name, notice, auth.token_facts(token)
+    )
     return await _answer(request, db, notice=notice)
+
+
+def _tokens(revoked: int) -> str:
+    """The end of a reset's notice: how many API tokens went with the old password."""
+    if not revoked:
+        return ""
+    return f" and their {revoked} API token{'' if revoked == 1 else 's'} revoked"

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def wants_json(request: Request) -> bool:
     """API paths and clients that ask for JSON get JSON errors."""
-    return request.url.path.startswith("/api/") or request.url.path in ("/readyz", "/healthz")
+    return request.url.path.startswith("/api/") or request.url.path in ("/readyz", "/healthz", "/metrics")
 
 
 def error_response(

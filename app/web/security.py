@@ -1,4 +1,4 @@
-"""Security headers and a request id on every response."""
+"""Security headers, a request id and no caching on every response; HEAD answered as GET without the body."""
 
 from __future__ import annotations
 
@@ -44,7 +44,31 @@ class SecurityHeadersMiddleware:
                     headers.setdefault(name, value)
                 if scope.get("scheme") == "https":
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                # Pages show what a signed-in person may see (and a new token, once): no cache keeps them.
+                if not scope["path"].startswith("/static/"):
+                    headers.setdefault("Cache-Control", "no-store")
                 headers["X-Request-ID"] = request_id
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class HeadAsGetMiddleware:
+    """HEAD runs the GET route (FastAPI routes answer only the methods they name) and sends no body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("auth_method", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("token_name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("approval_id", sa.Integer(), nullable=True),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),

@@ -5,6 +5,12 @@
   document.addEventListener("htmx:configRequest", function (event) {
     var meta = document.querySelector('meta[name="csrf-token"]');
     if (meta) { event.detail.headers["X-CSRF-Token"] = meta.content; }
+    // A refresh the page makes by itself (hx-trigger="every Ns") is not the person's activity: the server
+    // does not extend an idle session for it, so a page left open signs out like anyone else.
+    var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+    if (!event.detail.triggeringEvent && /^\s*every\s/.test(trigger)) {
+      event.detail.headers["X-Proxgate-Background"] = "1";
+    }
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss]");

@@ -17,7 +17,7 @@ from app.db.migrate import upgrade_database
 from app.db.models import Role
 from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
-from app.services import audit
+from app.services import audit, audit_chain
 from app.services.actions import ActionService, OutcomeUnknown
 from app.services.audit_query import AuditFilter, list_events
 from app.services.auth import Principal
@@ -167,6 +167,7 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconcil
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
     engine = create_engine(settings.resolved_database_url)
+    audit_chain.configure(engine, settings)
     sessions = session_factory(engine)
     vm = next(v for v in pve.vms if v.status == "stopped" and not v.template and not v.lock)
     pve.stall("POST", f"/qemu/{vm.vmid}/status/start", 2.0)
@@ -236,6 +237,7 @@ async def test_watcher_finishes_tasks_left_by_an_earlier_process(
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path)
     engine = create_engine(settings.resolved_database_url)
+    audit_chain.configure(engine, settings)
     sessions = session_factory(engine)
     async with sessions() as db:
         db.add(

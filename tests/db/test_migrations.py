@@ -67,3 +67,42 @@ def test_upgrade_twice_is_harmless(empty_database: str) -> None:
     assert schema_of(empty_database) == once, (
         "the second run changed nothing: same revision, tables, head row"
     )
+
+
+def test_events_from_before_the_keyed_chain_become_its_legacy_segment(empty_database: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from app.db.migrate import alembic_config
+
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0003")
+    engine = create_engine(empty_database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (seq, at, actor_name, auth_method, source_ip, user_agent, request_id,"
+                    " operation, risk, params, outcome, prev_hash, hash) VALUES (1, '2026-01-01 00:00:00', 'old',"
+                    " 'session', '', '', '', 'start', 'reversible', '{}', 'intent', :zero, :h)"
+                ),
+                {"zero": "0" * 64, "h": "a" * 64},
+            )
+            conn.execute(text("UPDATE audit_head SET seq = 1"))
+        upgrade_database(empty_database)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT key_id, token_name FROM audit_events")).one() == ("", None)
+            assert conn.execute(text("SELECT seq, hash, key_id FROM audit_head")).one() == (1, "a" * 64, "")
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (seq, at, actor_name, auth_method, source_ip, user_agent, request_id,"
+                    " operation, risk, params, outcome, prev_hash, hash, key_id) VALUES (2, '2026-01-02 00:00:00',"
+                    " 'new', 'session', '', '', '', 'start', 'reversible', '{}', 'intent', :h, :h2, 'k1')"
+                ),
+                {"h": "a" * 64, "h2": "b" * 64},
+            )
+            # The trigger keeps the head's hash and key id in step with the newest event.
+            assert conn.execute(text("SELECT hash, key_id FROM audit_head")).one() == ("b" * 64, "k1")
+            conn.rollback()
+    finally:
+        engine.dispose()

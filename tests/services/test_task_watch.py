@@ -4,7 +4,6 @@ either turn up in the node's task list or end as never started."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,25 +12,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest
-from app.db.engine import create_engine, session_factory
 from app.db.executions import Execution
-from app.db.migrate import upgrade_database
 from app.db.models import utcnow
 from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
 from app.services.audit_query import AuditFilter, list_events
 from app.services.task_watch import TaskWatcher
-from tests.factories import async_url
 from tests.fakepve_thread import ServedFake
+from tests.services.conftest import Chain
 
 
 @pytest.fixture
-async def sessions(empty_database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions of a new, migrated database."""
-    upgrade_database(empty_database)
-    engine = create_engine(async_url(empty_database))
-    yield session_factory(engine)
-    await engine.dispose()
+def sessions(chain: Chain) -> async_sessionmaker[AsyncSession]:
+    """Sessions of a new, migrated database with a keyed audit chain."""
+    return chain.sessions
 
 
 async def add(sessions: async_sessionmaker[AsyncSession], *rows: Any) -> None:

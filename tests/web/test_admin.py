@@ -7,7 +7,7 @@ import re
 import httpx
 
 from app.config import Settings
-from tests.factories import PASSWORD, login, make_user, signed_in, unique_name
+from tests.factories import PASSWORD, login, make_token, make_user, signed_in, unique_name
 from tests.servers import AppServer
 
 
@@ -68,12 +68,19 @@ def test_reset_password_ends_sessions_and_new_password_works(
     app_server: AppServer, settings: Settings
 ) -> None:
     name = make_user(settings, "viewer")
+    token = {"Authorization": f"Bearer {make_token(settings, name)}"}
     with (
         signed_in(app_server.url, name) as theirs,
         signed_in(app_server.url, make_user(settings, "admin")) as admin,
     ):
-        admin.post(f"/admin/users/{user_id(admin, name)}", data={"password": "brand new password"})
+        answer = admin.post(f"/admin/users/{user_id(admin, name)}", data={"password": "brand new password"})
+        assert (
+            f"Password of {name} changed; their sessions were ended and their 1 API token revoked."
+            in answer.text
+        )
         assert theirs.get("/account").status_code == 303
+        # A reset password may have leaked with the tokens made under it: they stop working too.
+        assert theirs.get("/api/v1/me", headers=token).status_code == 401
     with httpx.Client(base_url=app_server.url) as fresh:
         assert login(fresh, name, "brand new password").status_code == 303
 

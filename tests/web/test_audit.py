@@ -52,6 +52,33 @@ def test_admin_verifies_the_chain(app_server: AppServer, settings: Settings) -> 
     with signed_in(app_server.url, make_user(settings, "admin")) as http:
         assert 'id="verify-link"' in http.get("/audit").text
         result = http.get("/audit/verify").text
-        assert re.search(r"<strong>Intact.</strong> All \d+ events link", result)
+        assert re.search(r"<strong>Intact.</strong> All \d+ events verified with their keys", result)
     with signed_in(app_server.url, make_user(settings, "operator")) as http:
         assert http.get("/audit/verify").status_code == 403
+
+
+def test_an_api_tokens_name_is_recorded_with_what_it_did(
+    client: httpx.Client, app_server: AppServer, settings: Settings, pve: DemoPve
+) -> None:
+    from app.services.accounts_cli import add_token
+    from tests.factories import run_async
+
+    owner = make_user(settings, "operator")
+    secret = run_async(add_token(settings, "deploy-bot", owner, None))
+    vm = next(v for v in pve.vms if v.status == "running" and not v.lock and not v.template)
+    headers = {"Authorization": f"Bearer {secret}"}
+    upid = client.post(
+        f"/api/v1/guests/{vm.vmid}/actions/snapshot", json={"snapname": "by-bot"}, headers=headers
+    ).json()["upid"]
+    items = client.get("/api/v1/audit", params={"q": upid}, headers=headers).json()["items"]
+    started = next(e for e in items if e["outcome"] == "started")
+    assert (started["actor_name"], started["auth_method"], started["token_name"]) == (
+        owner,
+        "token",
+        "deploy-bot",
+    )
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        page = http.get("/audit", params={"actor": owner}).text
+        assert 'token <span class="token-name">deploy-bot</span>' in page
+        csv = http.get("/audit/export.csv", params={"actor": owner}).text
+        assert "token_name" in csv.splitlines()[0] and ",deploy-bot," in csv

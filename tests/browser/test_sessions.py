@@ -1,0 +1,21 @@
+"""In the browser: the refreshes a page makes by itself say so, so they do not count as the person's activity."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from app.config import Settings
+from tests.browser.test_tasks import sign_in
+from tests.factories import make_user
+
+pytestmark = pytest.mark.browser
+
+
+def test_polling_elements_mark_their_requests_as_background(page: Page, settings: Settings) -> None:
+    sign_in(page, make_user(settings, "viewer"))
+    page.goto("/tasks")  # the task list refreshes itself every 5 seconds
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true", timeout=12000) as poll:
+        pass
+    assert "/tasks" in poll.value.url
+    assert poll.value.headers.get("x-proxgate-background") == "1"
