@@ -122,6 +122,9 @@ def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overri
         "resources_ttl": 0.5,
         "trusted_proxies": "127.0.0.1",
         "login_ip_max_failures": 25,
+        # Every app of a test session on the shared database seals the audit chain with the same key, as the
+        # instances of one deployment do (PROXGATE_SECRET_KEY); a key per data folder would split the chain.
+        "secret_key": "the audit and session key of the test session, long enough",
     }
     values.update(overrides)
     return load_settings(**values)

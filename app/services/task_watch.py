@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
 # Consecutive failed status checks (a node that stays unreachable) before a task's end is given up as unknown.
 FAILURE_LIMIT = 120
-# How far PVE's clock and the moment of the call may differ when matching a task to a lost call.
-CLOCK_SLACK = timedelta(minutes=5)
+# How far PVE's clock may be behind ours when matching a task to a lost call (nodes and Proxgate run NTP): a
+# task that started earlier than this before the call is not the call's.
+CLOCK_SLACK = timedelta(seconds=5)
 # How long after its call a lost execution is looked for before it is declared never started.
 GIVE_UP = timedelta(minutes=3)
 
@@ -58,7 +59,7 @@ def matches(execution: Execution, upid: Upid, token_id: str) -> bool:
     if execution.vmid is not None and upid.id.split("@", 1)[0] != str(execution.vmid):
         return False
     called = _aware(execution.created_at)
-    return called - CLOCK_SLACK <= upid.started_at <= called + CLOCK_SLACK
+    return called - CLOCK_SLACK <= upid.started_at <= called + GIVE_UP
 
 
 class TaskWatcher(Periodic):

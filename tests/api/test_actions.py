@@ -22,6 +22,7 @@ from app.services.actions import ActionService, OutcomeUnknown
 from app.services.audit_query import AuditFilter, list_events
 from app.services.auth import Principal
 from app.services.connection import pve_connection
+from tests.approval_guests import add_vm
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import ServedFake
@@ -158,7 +159,7 @@ def test_operations_catalogue_lists_parameters(client: httpx.Client, settings: S
 
 
 async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconciled(
-    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, scratch: None
 ) -> None:
     """The POST goes out and no answer comes: never a false success; the task is then found in the node's
     task list, followed to its end, and nothing is sent twice."""
@@ -169,7 +170,7 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconcil
     engine = create_engine(settings.resolved_database_url)
     audit_chain.configure(engine, settings)
     sessions = session_factory(engine)
-    vm = next(v for v in pve.vms if v.status == "stopped" and not v.template and not v.lock)
+    vm = add_vm(pve, 9395)  # a guest no other test started: its only qmstart is this test's
     pve.stall("POST", f"/qemu/{vm.vmid}/status/start", 2.0)
     principal = Principal(1, "alice", Role.operator, "session")
     seen = len(pve.requests)
