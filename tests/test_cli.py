@@ -37,6 +37,7 @@ def env_for(settings: Settings, served: ServedFake, **extra: str) -> dict[str, s
         PROXMOX_TOKEN_ID="root@pam!proxgate",
         PROXMOX_TOKEN_SECRET="5ab0c1f8-0d2c-4a5e-9a53-8e0f7c4c2e11",
         PROXMOX_TLS_FINGERPRINT=served.fingerprint,
+        PROXGATE_SECRET_KEY=settings.resolved_secret_key(),
     )
     env.update(extra)
     return env

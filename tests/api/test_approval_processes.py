@@ -109,9 +109,11 @@ def test_a_crash_during_execution_is_reconciled_at_start_up_without_a_second_cal
         first.kill()
     finally:
         first.stop()
-    time.sleep(3.5)  # the stalled DELETE lands on the fake after its process is gone
+    deadline = time.monotonic() + 15
+    while pve.vm(9370) is not None:  # the stalled DELETE lands on the fake after its process is gone
+        assert time.monotonic() < deadline, "the DELETE never reached the fake"
+        time.sleep(0.1)
     pve.stalls.clear()
-    assert pve.vm(9370) is None
     assert select_rows(settings, "SELECT status FROM approval_requests WHERE id = :id", id=rid) == [
         ("executing",)
     ]

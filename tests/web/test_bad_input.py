@@ -34,9 +34,9 @@ def test_integers_beyond_64_bits_are_refused_with_422(
     page = admin.get("/audit", params={"before": value})
     assert page.status_code == 422 and "before: a number must fit in 64 bits" in page.text
     token = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"}
-    api = client.get("/api/v1/audit", params={"before": value}, headers=token)
+    api = client.get("/api/v1/audit", params={"limit": value}, headers=token)
     assert api.status_code == 422
-    assert api.json()["detail"].startswith("before: a number must fit in 64 bits")
+    assert api.json()["detail"].startswith("limit: a number must fit in 64 bits")
     assert admin.post(f"/admin/users/{value}", data={"role": "viewer"}).status_code == 422
     assert admin.post(f"/admin/tokens/{value}/revoke").status_code == 422
     assert admin.post(f"/account/tokens/{value}/revoke").status_code == 422
