@@ -263,3 +263,51 @@ async def test_watcher_finishes_tasks_left_by_an_earlier_process(
         assert [(r.outcome, r.message) for r in rows] == [("succeeded", "OK")]
     finally:
         await engine.dispose()
+
+
+def test_unknown_guests_and_operations_are_refused_and_audited(
+    client: httpx.Client, settings: Settings
+) -> None:
+    name = make_user(settings, "operator")
+    headers = {"Authorization": f"Bearer {make_token(settings, name)}"}
+    no_guest = client.post("/api/v1/guests/999999/actions/start", json={}, headers=headers)
+    assert no_guest.status_code == 404 and no_guest.json()["detail"] == "There is no guest 999999."
+    no_op = client.post("/api/v1/guests/100/actions/explode", json={}, headers=headers)
+    assert no_op.status_code == 404 and no_op.json()["detail"] == "There is no operation 'explode'."
+    mine = client.get("/api/v1/audit", params={"actor": name}, headers=headers).json()["items"]
+    assert {(e["operation"], e["vmid"], e["outcome"], e["message"]) for e in mine} == {
+        ("start", 999999, "invalid", "There is no guest 999999."),
+        ("explode", 100, "invalid", "no such operation"),
+    }
+
+
+async def test_nothing_is_sent_when_the_intent_cannot_be_written(
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, scratch: None
+) -> None:
+    """The audit log first, then Proxmox: with the audit table gone, the call is refused and never sent."""
+    from sqlalchemy import text
+
+    from app.services import audit_chain
+    from app.services.executions import AuditUnavailable
+
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path)
+    engine = create_engine(settings.resolved_database_url)
+    audit_chain.configure(engine, settings)
+    sessions = session_factory(engine)
+    vm = add_vm(pve, 9396)
+    seen = len(pve.requests)
+    try:
+        async with PveClient(pve_connection(settings)) as client:
+            actions = ActionService(client, sessions)
+            plan = await actions.plan(
+                Principal(1, "alice", Role.operator, "session"), ACTOR, "start", 9396, {}
+            )
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP TABLE audit_events"))
+            with pytest.raises(AuditUnavailable, match="nothing was sent to Proxmox"):
+                await actions.perform(plan, ACTOR)
+        assert not [r for r in pve.requests[seen:] if r[0] == "POST"]
+        assert vm.status == "stopped"
+    finally:
+        await engine.dispose()
