@@ -27,8 +27,15 @@ from tests.servers import AppServer
 DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
 
+# Folders whose tests never touch Proxgate's database: CI runs them once, not again on PostgreSQL.
+DATABASE_FREE = ("browser", "demo", "proxmox")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread."""
+    for item in items:
+        if item.path.parent.name in DATABASE_FREE:
+            item.add_marker(pytest.mark.database_free)
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
