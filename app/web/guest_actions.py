@@ -23,9 +23,17 @@ KEY_FIELD = "idempotency_key"
 
 
 async def form_params(request: Request) -> dict[str, Any]:
-    """The form's fields without the CSRF token; empty fields mean 'use the default'."""
+    """The operation's fields of the form (not its CSRF token or one-time key); empty ones use the default."""
     form = await request.form()
-    return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and v != ""}
+    return {
+        k: v for k, v in form.items() if k not in ("csrf_token", KEY_FIELD) and isinstance(v, str) and v != ""
+    }
+
+
+async def form_key(request: Request) -> str | None:
+    """The form's one-time key, if it has one."""
+    value = (await request.form()).get(KEY_FIELD)
+    return value if isinstance(value, str) and value else None
 
 
 async def submit_form(
@@ -37,9 +45,9 @@ async def submit_form(
     params: dict[str, Any] | None = None,
 ) -> Response:
     """Send a form's change through the gate; show what started, or go to the new request's page."""
-    params = dict(params if params is not None else await form_params(request))
-    key = params.pop(KEY_FIELD, None)
+    params = params if params is not None else await form_params(request)
     actor = actor_for(request, principal)
+    key = await form_key(request)
     submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
     if submitted.request is not None:
         target = str(request.url_for("approval_detail", request_id=submitted.request.id).path)

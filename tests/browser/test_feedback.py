@@ -133,3 +133,28 @@ def test_restore_as_new_offers_the_storages_that_take_the_guest(operator: Page, 
     operator.once("dialog", lambda dialog: dialog.accept())
     form.get_by_role("button", name="Restore as new").click()
     expect(operator.locator("#action-started")).to_contain_text(re.compile(r"Restore .* as new guest \d+ on"))
+
+
+def test_a_double_click_or_a_resent_form_creates_one_container(operator: Page, pve: DemoPve) -> None:
+    operator.goto("/provision")
+    form = operator.locator("#create-ct-form")
+    form.get_by_label("Hostname").fill("only-once")
+    form.get_by_role("button", name="Create container").dblclick()
+    expect(operator.locator("#action-started #task-exit")).to_have_text("OK", timeout=20000)
+    # The same form sent twice more at once, as a flaky network or a browser retry would: same one-time key.
+    statuses = operator.evaluate(
+        """async () => {
+             const form = document.querySelector('#create-ct-form');
+             form.querySelector('[name=hostname]').value = 'sent-twice';
+             const send = () => fetch(form.action, {method: 'POST', body: new FormData(form),
+                                                   headers: {'X-CSRF-Token': form.csrf_token.value}});
+             return (await Promise.all([send(), send()])).map(r => r.status);
+           }"""
+    )
+    assert sorted(statuses) in ([200, 200], [200, 409]), statuses
+    made = [
+        c.config.get("hostname") for c in pve.cts if c.config.get("hostname") in ("only-once", "sent-twice")
+    ]
+    assert sorted(made) == ["only-once", "sent-twice"], made
+    for ct in [c for c in pve.cts if c.config.get("hostname") in ("only-once", "sent-twice")]:
+        pve.cts.remove(ct)
