@@ -65,7 +65,14 @@ class App:
     # What runs it (after the interpreter; `--port N` follows).
     SERVE: tuple[str, ...] = ("-m", "app.cli", "serve")
 
-    def __init__(self, served: ServedFake, workdir: Path, ttl: float) -> None:
+    def __init__(
+        self,
+        served: ServedFake,
+        workdir: Path,
+        ttl: float,
+        env: dict[str, str] | None = None,
+        add_user: bool = True,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -79,8 +86,10 @@ class App:
             "PROXGATE_DATA_DIR": str(workdir / "data"),
             "DATABASE_URL": f"sqlite:///{workdir / 'proxgate.db'}",
             "PROXGATE_RESOURCES_TTL": str(ttl),
+            **(env or {}),
         }
-        self.cli(["user", "add", USER, "--role", "viewer"], stdin=PASSWORD + "\n")
+        if add_user:  # apps sharing one database need the user once
+            self.cli(["user", "add", USER, "--role", "viewer"], stdin=PASSWORD + "\n")
         command = [sys.executable, *self.SERVE, "--port", str(self.port)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)  # noqa: S603
         deadline = time.monotonic() + 60

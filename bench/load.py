@@ -1,0 +1,239 @@
+"""Benchmark: 200 people browsing at once for 60 s, against two app processes on one PostgreSQL database.
+
+Serves the 10,000-guest demo cluster (20 nodes) from fakepve over TLS in this process, starts two app processes
+(`python -m app.cli serve`) on a fresh PostgreSQL database with one secret key, signs in 200 viewers (half on
+each process), and lets each of them browse for `--duration` seconds: the dashboard, the guest list (pages,
+searches), a guest's page, the audit log and the approvals, with a pause of `--think` seconds between clicks,
+as people do. It reports errors, latency percentiles, the /cluster/resources requests the fake saw against what
+the cache TTL allows, and each process's memory over the first and the last 20 s.
+
+    .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 2-5] [--guests 10000]
+        [--database postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from app.demo.fake import DemoPve  # noqa: E402
+from app.demo.seed import seed_cluster  # noqa: E402
+from bench.guests_page import BENCH_ACCOUNT, BENCH_KEY, SEARCHES, App  # noqa: E402
+from tests.factories import csrf_from  # noqa: E402
+from tests.fakepve_thread import ServedFake  # noqa: E402
+
+PASSWORD = "a long load-test password"  # noqa: S105 (the bench's own throwaway accounts)
+TARGET_P99_MS = 500
+WINDOW = 20.0  # seconds compared at the start and the end for memory growth
+
+
+@dataclass
+class Load:
+    """What the crowd saw."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, page: str, seconds: float) -> None:
+        """Record one answer's latency under its page's name."""
+        self.latencies.setdefault(page, []).append(seconds)
+
+    def all(self) -> list[float]:
+        """Every latency."""
+        return [s for values in self.latencies.values() for s in values]
+
+
+def pct(values: list[float], share: float) -> float:
+    """The share-quantile in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] * 1000
+
+
+class Database:
+    """A fresh PostgreSQL database for the run, dropped afterwards."""
+
+    def __init__(self, server: str) -> None:
+        self.name = f"proxgate_load_{uuid.uuid4().hex[:8]}"
+        self.admin = make_url(server).set(database="postgres")
+        self._run(f'CREATE DATABASE "{self.name}"')
+        self.url = self.admin.set(database=self.name).render_as_string(hide_password=False)
+
+    def _run(self, statement: str) -> None:
+        engine = create_engine(self.admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+        engine.dispose()
+
+    def drop(self) -> None:
+        """Remove the database."""
+        self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def start_apps(served: ServedFake, workdir: Path, args: argparse.Namespace, database: str) -> list[App]:
+    """The app processes on the shared PostgreSQL database, with one secret key (sessions work on any)."""
+    env = {"DATABASE_URL": database, "PROXGATE_SECRET_KEY": uuid.uuid4().hex * 2}
+    return [App(served, workdir / f"app{n}", args.ttl, env, add_user=n == 0) for n in range(args.processes)]
+
+
+async def sign_in(http: httpx.AsyncClient, name: str) -> None:
+    """The sign-in form, as a browser sends it."""
+    page = await http.get("/login")
+    form = {"username": name, "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "/"}
+    answer = await http.post("/login", data=form)
+    if answer.status_code != 303:
+        raise SystemExit(f"sign-in of {name} failed: {answer.status_code}")
+
+
+def visits(vmids: list[int]) -> list[tuple[str, str, dict[str, str]]]:
+    """The pages one person opens, in order: (name, path, query)."""
+    vmid = random.choice(vmids)  # noqa: S311 (a benchmark's choice, not a secret)
+    search = random.choice(SEARCHES)  # noqa: S311
+    return [
+        ("dashboard", "/", {}),
+        ("guests", "/guests", {}),
+        ("guests search", "/guests", {"q": search}),
+        ("guest page", f"/guests/{vmid}", {}),
+        ("audit", "/audit", {}),
+        ("approvals", "/approvals", {}),
+    ]
+
+
+async def person(
+    url: str, name: str, vmids: list[int], stop_at: float, think: tuple[float, float], load: Load
+) -> None:
+    """One signed-in person clicking through the pages until the time is up."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await sign_in(http, name)
+        await asyncio.sleep(random.uniform(0, think[1]))  # noqa: S311 (people do not start in step)
+        while time.monotonic() < stop_at:
+            for page, path, query in visits(vmids):
+                if time.monotonic() >= stop_at:
+                    return
+                started = time.perf_counter()
+                try:
+                    answer = await http.get(path, params=query)
+                    if answer.status_code != 200:
+                        load.errors.append(f"{path}: {answer.status_code}")
+                except httpx.HTTPError as exc:
+                    load.errors.append(f"{path}: {type(exc).__name__}")
+                load.add(page, time.perf_counter() - started)
+                await asyncio.sleep(random.uniform(*think))  # noqa: S311
+
+
+async def memory_samples(
+    apps: list[App], stop_at: float, every: float = 2.0
+) -> list[tuple[float, list[float]]]:
+    """(seconds since start, RSS MiB of each app) every few seconds."""
+    samples: list[tuple[float, list[float]]] = []
+    started = time.monotonic()
+    while time.monotonic() < stop_at:
+        samples.append((time.monotonic() - started, [app.rss_mb() for app in apps]))
+        await asyncio.sleep(every)
+    return samples
+
+
+async def crowd(apps: list[App], users: int, vmids: list[int], args: argparse.Namespace) -> tuple[Load, list]:
+    """Every person at once, half on each app; memory sampled meanwhile."""
+    load = Load()
+    stop_at = time.monotonic() + args.duration
+    people = [
+        person(apps[n % len(apps)].url, f"viewer{n}", vmids, stop_at, args.think_range, load)
+        for n in range(users)
+    ]
+    *_, samples = await asyncio.gather(*people, memory_samples(apps, stop_at))
+    return load, samples
+
+
+def make_users(app: App, users: int) -> None:
+    """The viewers, made once through the command line (passwords on standard input)."""
+    for n in range(users):
+        app.cli(["user", "add", f"viewer{n}", "--role", "viewer"], stdin=PASSWORD + "\n")
+
+
+def resources_requests(pve: DemoPve) -> int:
+    """GET /cluster/resources the fake has answered."""
+    return sum(1 for m, p, _ in pve.requests if m == "GET" and p.endswith("/cluster/resources"))
+
+
+def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, processes: int) -> None:
+    """The markdown table and the verdicts."""
+    every = load.all()
+    allowed = processes * (args.duration / args.ttl + 2)
+    first = [s for t, s in samples if t <= WINDOW]
+    last = [s for t, s in samples if t >= args.duration - WINDOW]
+    print(
+        f"\n`.venv/bin/python bench/load.py --users {args.users} --duration {args.duration} --think {args.think}`\n"
+    )
+    print("| measure | result | target |\n|---|---|---|")
+    print(f"| answers / errors | {len(every)} / {len(load.errors)} | 0 errors |")
+    print(
+        f"| all pages p50 / p95 / p99 | {pct(every, 0.5):.0f} / {pct(every, 0.95):.0f} / {pct(every, 0.99):.0f} ms "
+        f"| p99 ≤ {TARGET_P99_MS} ms |"
+    )
+    for page, values in load.latencies.items():
+        print(
+            f"| {page} p50 / p99 (N={len(values)}) | {pct(values, 0.5):.0f} / {pct(values, 0.99):.0f} ms | |"
+        )
+    print(
+        f"| upstream GET /cluster/resources | {upstream} | ≤ {allowed:.0f} (TTL {args.ttl} s, {processes} processes) |"
+    )
+    for n in range(processes):
+        start, end = statistics.mean(s[n] for s in first), statistics.mean(s[n] for s in last)
+        print(
+            f"| app {n + 1} RSS first / last {WINDOW:.0f} s | {start:.0f} / {end:.0f} MiB "
+            f"({(end - start) / start * 100:+.1f} %) | no growth |"
+        )
+    if load.errors:
+        print("\nfirst errors:", load.errors[:10])
+
+
+def main() -> None:
+    """Seed, start, browse, report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--think", default="2-5", help="seconds between clicks, as LOW-HIGH")
+    parser.add_argument("--guests", type=int, default=10_000)
+    parser.add_argument("--ttl", type=float, default=3.0)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    low, _, high = args.think.partition("-")
+    args.think_range = (float(low), float(high or low))
+    pve = DemoPve()
+    seed_cluster(pve, guests=args.guests)
+    pve.apitokens[BENCH_ACCOUNT] = BENCH_KEY
+    vmids = sorted(g.vmid for g in [*pve.vms, *pve.cts])
+    database = Database(args.database)
+    with tempfile.TemporaryDirectory() as tmp:
+        served = ServedFake(pve, Path(tmp))
+        apps: list[App] = []
+        try:
+            apps = start_apps(served, Path(tmp), args, database.url)
+            make_users(apps[0], args.users)
+            before = resources_requests(pve)
+            load, samples = asyncio.run(crowd(apps, args.users, vmids, args))
+            report(load, samples, resources_requests(pve) - before, args, len(apps))
+        finally:
+            for app in apps:
+                app.stop()
+            served.stop()
+            database.drop()
+
+
+if __name__ == "__main__":
+    main()
