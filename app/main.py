@@ -23,12 +23,12 @@ from app.proxmox.client import PveClient
 from app.routing import include_routers
 from app.services import audit_chain
 from app.services.actions import ActionService
-from app.services.approval_runs import Housekeeper
 from app.services.approvals import ApprovalService
 from app.services.audit_checkpoint import keep_checkpoints, stop_checkpoints
 from app.services.auth import Policy
 from app.services.connection import pve_connection
 from app.services.gate import Gate
+from app.services.housekeeping import Housekeeper
 from app.services.notifications import Notifier
 from app.services.policy import ApprovalPolicy
 from app.services.task_watch import TaskWatcher

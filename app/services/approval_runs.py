@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,14 +17,12 @@ from app.operations.catalogue import get_operation
 from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.auth import Principal
-from app.services.background import Periodic
 from app.services.errors import ServiceError
 from app.services.state_changes import differences
 
 if TYPE_CHECKING:
     from app.services.approvals import ApprovalService
 
-log = logging.getLogger(__name__)
 # An 'executing' request without an execution this long after its approval was never sent (a crash between).
 ORPHAN_AFTER = timedelta(minutes=2)
 
@@ -97,18 +94,3 @@ async def settle_orphans(service: ApprovalService) -> int:
     for request in orphans:
         await fail_request(service, request, system, why)
     return len(orphans)
-
-
-class Housekeeper(Periodic):
-    """A background loop per process: expires requests past their time and settles orphaned executions."""
-
-    name = "approval-housekeeper"
-
-    def __init__(self, service: ApprovalService, interval: float = 15.0) -> None:
-        super().__init__(interval)
-        self.service = service
-
-    async def round(self) -> None:
-        """One sweep: expired requests and orphans."""
-        await self.service.expire_due()
-        await settle_orphans(self.service)

@@ -343,6 +343,7 @@ class ApprovalService:
 
     @staticmethod
     def draft(request: ApprovalRequest, outcome: str, message: str | None) -> audit.Draft:
+        """The audit event of a step in the request's life, linked to it."""
         target = audit.Target(request.node, request.guest_type, request.vmid, request.target_name)
         params: dict[str, Any] = json.loads(request.params)
         return audit.Draft(

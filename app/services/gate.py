@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -19,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest, IdempotencyKey
+from app.db.models import utcnow
 from app.services import audit
 from app.services.actions import ActionResult, ActionService
 from app.services.approvals import ApprovalService
@@ -27,6 +29,8 @@ from app.services.errors import Conflict, Invalid
 from app.services.policy import ApprovalPolicy
 
 KEY_MAX = 128
+# How long a one-time key answers with its first result; forms and retries come back within minutes.
+KEY_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -105,26 +109,29 @@ class Gate:
 
     async def _claim(self, user_id: int, key: str, name: str, digest: str) -> Submitted | None:
         """Reserve the key; None when it is new, the first answer when it was used before."""
-        try:
+        for _ in range(2):  # the key may be released by a failing first submission while we look
+            try:
+                async with self.sessions() as db:
+                    db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
+                    await db.commit()
+                    return None
+            except IntegrityError:
+                pass
             async with self.sessions() as db:
-                db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
-                await db.commit()
-                return None
-        except IntegrityError:
-            pass
-        async with self.sessions() as db:
-            row = (
-                await db.exec(
-                    select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+                query = select(IdempotencyKey).where(
+                    IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
                 )
-            ).one()
-            if row.request_hash != digest:
-                raise Conflict(
-                    "This form was already sent with other values; reload the page to send it again."
-                )
-            if row.result is None:
-                raise Conflict("This change is already being sent; its result appears in a moment.")
-            return await self._replayed(db, json.loads(row.result))
+                row = (await db.exec(query)).first()
+                if row is None:
+                    continue
+                if row.request_hash != digest:
+                    raise Conflict(
+                        "This form was already sent with other values; reload the page to send it again."
+                    )
+                if row.result is None:
+                    raise Conflict("This change is already being sent; its result appears in a moment.")
+                return await self._replayed(db, json.loads(row.result))
+        raise Conflict("This change is already being sent; its result appears in a moment.")
 
     async def _replayed(self, db: AsyncSession, stored: dict[str, Any]) -> Submitted:
         if stored.get("request_id") is not None:
@@ -155,3 +162,10 @@ class Gate:
                 )
             )
             await db.commit()
+
+
+async def forget_old_keys(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Delete one-time keys older than KEY_KEPT (the table would otherwise only grow)."""
+    async with sessions() as db:
+        await db.exec(delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utcnow() - KEY_KEPT))
+        await db.commit()
