@@ -113,25 +113,23 @@ def visits(vmids: list[int]) -> list[tuple[str, str, dict[str, str]]]:
 
 
 async def person(
-    url: str, name: str, vmids: list[int], stop_at: float, think: tuple[float, float], load: Load
+    http: httpx.AsyncClient, vmids: list[int], stop_at: float, think: tuple[float, float], load: Load
 ) -> None:
     """One signed-in person clicking through the pages until the time is up."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        await sign_in(http, name)
-        await asyncio.sleep(random.uniform(0, think[1]))  # noqa: S311 (people do not start in step)
-        while time.monotonic() < stop_at:
-            for page, path, query in visits(vmids):
-                if time.monotonic() >= stop_at:
-                    return
-                started = time.perf_counter()
-                try:
-                    answer = await http.get(path, params=query)
-                    if answer.status_code != 200:
-                        load.errors.append(f"{path}: {answer.status_code}")
-                except httpx.HTTPError as exc:
-                    load.errors.append(f"{path}: {type(exc).__name__}")
-                load.add(page, time.perf_counter() - started)
-                await asyncio.sleep(random.uniform(*think))  # noqa: S311
+    await asyncio.sleep(random.uniform(0, think[1]))  # noqa: S311 (people do not start in step)
+    while time.monotonic() < stop_at:
+        for page, path, query in visits(vmids):
+            if time.monotonic() >= stop_at:
+                return
+            started = time.perf_counter()
+            try:
+                answer = await http.get(path, params=query)
+                if answer.status_code != 200:
+                    load.errors.append(f"{path}: {answer.status_code}")
+            except httpx.HTTPError as exc:
+                load.errors.append(f"{path}: {type(exc).__name__}")
+            load.add(page, time.perf_counter() - started)
+            await asyncio.sleep(random.uniform(*think))  # noqa: S311
 
 
 async def memory_samples(
@@ -147,14 +145,20 @@ async def memory_samples(
 
 
 async def crowd(apps: list[App], users: int, vmids: list[int], args: argparse.Namespace) -> tuple[Load, list]:
-    """Every person at once, half on each app; memory sampled meanwhile."""
+    """Sign everyone in first (a few at a time: passwords are hashed on purpose slowly), half on each app;
+    then everyone browses at once while memory is sampled."""
     load = Load()
-    stop_at = time.monotonic() + args.duration
-    people = [
-        person(apps[n % len(apps)].url, f"viewer{n}", vmids, stop_at, args.think_range, load)
-        for n in range(users)
-    ]
-    *_, samples = await asyncio.gather(*people, memory_samples(apps, stop_at))
+    clients = [httpx.AsyncClient(base_url=apps[n % len(apps)].url, timeout=30) for n in range(users)]
+    try:
+        for start in range(0, users, 4):
+            await asyncio.gather(
+                *(sign_in(clients[n], f"viewer{n}") for n in range(start, min(users, start + 4)))
+            )
+        stop_at = time.monotonic() + args.duration
+        people = [person(http, vmids, stop_at, args.think_range, load) for http in clients]
+        *_, samples = await asyncio.gather(*people, memory_samples(apps, stop_at))
+    finally:
+        await asyncio.gather(*(http.aclose() for http in clients))
     return load, samples
 
 

@@ -8,7 +8,7 @@
     // A refresh the page makes by itself (hx-trigger="every Ns") is not the person's activity: the server
     // does not extend an idle session for it, so a page left open signs out like anyone else.
     var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
-    if (!event.detail.triggeringEvent && /^\s*every\s/.test(trigger)) {
+    if (!event.detail.triggeringEvent && /(^|,)\s*every\s/.test(trigger)) {
       event.detail.headers["X-Proxgate-Background"] = "1";
     }
   });

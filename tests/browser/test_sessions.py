@@ -19,3 +19,10 @@ def test_polling_elements_mark_their_requests_as_background(page: Page, settings
         pass
     assert "/tasks" in poll.value.url
     assert poll.value.headers.get("x-proxgate-background") == "1"
+
+
+def test_the_approval_badge_refresh_is_background_too(page: Page, settings: Settings) -> None:
+    sign_in(page, make_user(settings, "approver"))
+    with page.expect_request(lambda r: "/approvals/badge" in r.url, timeout=12000) as badge:
+        page.goto("/storage")
+    assert badge.value.headers.get("x-proxgate-background") == "1"
