@@ -30,8 +30,10 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from app.config import load_settings  # noqa: E402
 from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
+from app.services.accounts_cli import add_user  # noqa: E402
 from bench.guests_page import BENCH_ACCOUNT, BENCH_KEY, SEARCHES, App  # noqa: E402
 from tests.factories import csrf_from  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402
@@ -154,6 +156,10 @@ async def crowd(apps: list[App], users: int, vmids: list[int], args: argparse.Na
             await asyncio.gather(
                 *(sign_in(clients[n], f"viewer{n}") for n in range(start, min(users, start + 4)))
             )
+        # One visit of every page per process first: the crowd comes to a running app, not a cold one.
+        for http in clients[: len(apps)]:
+            for _page, path, query in visits(vmids):
+                await http.get(path, params=query)
         stop_at = time.monotonic() + args.duration
         people = [person(http, vmids, stop_at, args.think_range, load) for http in clients]
         *_, samples = await asyncio.gather(*people, memory_samples(apps, stop_at))
@@ -163,9 +169,24 @@ async def crowd(apps: list[App], users: int, vmids: list[int], args: argparse.Na
 
 
 def make_users(app: App, users: int) -> None:
-    """The viewers, made once through the command line (passwords on standard input)."""
-    for n in range(users):
-        app.cli(["user", "add", f"viewer{n}", "--role", "viewer"], stdin=PASSWORD + "\n")
+    """The viewers, made in this process by the service behind `proxgate user add` (a process each would take
+    minutes: every one imports the app and hashes a password on these two cores)."""
+    settings = load_settings(
+        database_url=app.env["DATABASE_URL"],
+        secret_key=app.env["PROXGATE_SECRET_KEY"],
+        data_dir=Path(app.env["PROXGATE_DATA_DIR"]),
+        credentials_file=Path(app.env["PROXGATE_CREDENTIALS_FILE"]),
+        proxmox_host=app.env["PROXMOX_HOST"],
+        proxmox_token_id=app.env["PROXMOX_TOKEN_ID"],
+        proxmox_token_secret=app.env["PROXMOX_TOKEN_SECRET"],
+        proxmox_tls_fingerprint=app.env["PROXMOX_TLS_FINGERPRINT"],
+    )
+
+    async def add_all() -> None:
+        for n in range(users):
+            await add_user(settings, f"viewer{n}", "viewer", PASSWORD)
+
+    asyncio.run(add_all())
 
 
 def resources_requests(pve: DemoPve) -> int:
