@@ -25,7 +25,7 @@ from tests.servers import AppServer
 pytestmark = pytest.mark.browser
 
 MY_RANGE = range(9900, 9950)
-VM, ASKED, REJECTED = 9901, 9902, 9903
+VM, ASKED, REJECTED, MISSING = 9901, 9902, 9903, 9949
 IMG = "<img src=x onerror=alert(1)>"
 SCRIPT = '"><script>alert(2)</script>'
 BREAKS = "</textarea></title><svg onload=alert(3)>{{7*7}}"
@@ -42,25 +42,27 @@ def hostile(label: str) -> str:
 NAME, NOTES, SNAP_DESC = hostile("name"), hostile("notes"), hostile("snapdesc")
 # vzdump refuses {{...}} in a notes-template unless it names one of its variables.
 BACKUP_NOTES = hostile("backup").replace("{{7*7}}", "")
-LOG_LINE, PVE_ERROR = hostile("tasklog"), hostile("pve-error")
+LOG_LINE, PVE_ERROR, EXIT = hostile("tasklog"), hostile("pve-error"), hostile("exit")
 REASON, COMMENT, QUERY = hostile("reason"), hostile("comment"), hostile("query")
 TAG, SNAP_NAME = "xss-tag<svg/onload=alert(5)>", "xss-snap<img src=x onerror=alert(6)>"
+FORM_NAME = "x<img src=x onerror=alert(7)>"
 TOKEN_NAME, USERNAME = f"xss-token{IMG}{SCRIPT}", f"xss{IMG}"
 
 
 @dataclass
 class Planted:
-    """What the fixture put into the fake and the database: the backup task and the two requests."""
+    """What the fixture put into the fake and the database: a backup, a failed task and the two requests."""
 
     backup_upid: str
+    failed_upid: str
     asked: int
     rejected: int
-    alice: dict[str, str]
 
 
 @pytest.fixture
 def planted(pve: DemoPve, fake_api: FakeApi, settings: Settings, app_server: AppServer) -> Iterator[Planted]:
-    """VM 9901 with hostile name, tags, notes, snapshots and backup; requests with hostile reason and comment."""
+    """VM 9901 with hostile name, tags, notes, snapshots, backup and task log; a failed task with a hostile exit
+    status; requests with a hostile reason and a hostile rejection comment. Guests and the pending request go."""
     remove_guests(pve, MY_RANGE)
     config = {"memory": 512, "cores": 1, "description": NOTES, "tags": TAG}
     vm = pve.add_vm(VM, NAME, node="pve1", status="stopped", config=config)
@@ -80,6 +82,10 @@ def planted(pve: DemoPve, fake_api: FakeApi, settings: Settings, app_server: App
             upid = fake_api.vzdump("pve1", VM, storage="local", **{"notes-template": BACKUP_NOTES})
             assert fake_api.wait(upid)["exitstatus"] == "OK"
             pve.tasks[upid]["log"].insert(0, LOG_LINE)
+            failed = fake_api.vzdump("pve1", MISSING, storage="local")
+            assert fake_api.wait(failed)["exitstatus"] != "OK"
+            pve.tasks[failed].update(exitstatus=EXIT)
+            pve.tasks[failed]["log"][-1] = f"TASK ERROR: {EXIT}"
             asked = ask(client, crew.alice, ASKED, "delete", reason=REASON).json()["request_id"]
             rejected = ask(client, crew.alice, REJECTED, "delete", reason="xss-plain").json()["request_id"]
             answer = client.post(
@@ -87,7 +93,7 @@ def planted(pve: DemoPve, fake_api: FakeApi, settings: Settings, app_server: App
             )
             assert answer.status_code == 200, answer.text
             time.sleep(0.6)  # the app caches /cluster/resources and the backup scan for 0.5 s in the tests
-            yield Planted(upid, asked, rejected, crew.alice)
+            yield Planted(upid, failed, asked, rejected)
         finally:
             client.post(f"/api/v1/requests/{asked}/cancel", json={}, headers=crew.alice)
             remove_guests(pve, MY_RANGE)
@@ -155,15 +161,27 @@ def test_hostile_text_from_proxmox_and_people_is_shown_never_run(
     tab.check("a user with a hostile name")
 
     tab.visit("/")
+    pve.fail("GET", "/cluster/resources", 500, PVE_ERROR)
+    time.sleep(0.6)  # past the resources cache
+    tab.visit("/", PVE_ERROR)
+    pve.failures.clear()
+    time.sleep(0.6)
     tab.visit("/guests?" + urlencode({"q": "xss-name"}), NAME, TAG)
-    search = tab.visit("/guests?" + urlencode({"q": QUERY}))
-    assert search.ok
+    tab.visit("/guests?" + urlencode({"q": QUERY}))
     expect(page.locator("#guest-q")).to_have_value(QUERY)
     tab.visit("/search?" + urlencode({"q": QUERY}))
-    tab.visit(f"/guests/{VM}", NAME, TAG, NOTES.split("\n")[0], SNAP_NAME, SNAP_DESC, BACKUP_NOTES)
+    tab.visit(f"/guests/{VM}", NAME, TAG, NOTES, SNAP_NAME, SNAP_DESC, BACKUP_NOTES)
+    name = page.locator("#snapshot-form input[name=snapname]")
+    page.locator("#snapshot-form-box summary").click()
+    name.evaluate("input => input.removeAttribute('pattern')")
+    name.fill(FORM_NAME)
+    page.get_by_role("button", name="Take snapshot").click()
+    expect(page.locator("#toasts .toast-error")).to_contain_text("snapname")
+    tab.check("a snapshot form with a hostile name")
     tab.visit("/backups", BACKUP_NOTES)
-    tab.visit("/tasks")
+    tab.visit("/tasks", NAME, EXIT)
     tab.visit(f"/tasks/{planted.backup_upid}", LOG_LINE)
+    tab.visit(f"/tasks/{planted.failed_upid}", EXIT)
     tab.visit("/tasks/" + quote(QUERY, safe=""))
     tab.visit("/storage")
     tab.visit("/storage/pve1/local", BACKUP_NOTES)
