@@ -224,7 +224,7 @@ def test_no_secret_appears_in_responses_logs_or_the_database(
     leaks = [
         f"{what} in {where}" for where, body in places for what, value in secrets.items() if value in body
     ]
-    assert leaks == []
+    assert leaks == [], "secrets leaked:\n" + "\n".join(leaks)
 
 
 def _secret(value: object) -> str:
