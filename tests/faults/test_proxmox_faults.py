@@ -225,7 +225,7 @@ FAULTS = [
         lambda s: s.pve.lose_quorum(),
         lambda s: s.pve.regain_quorum(),
         start_guest,
-        ("no quorum",),
+        ("The cluster has lost quorum, so Proxmox makes no changes until enough nodes are back",),
         ": started.",
     ),
     Fault(
