@@ -28,6 +28,8 @@ MARGIN = 0.9
 # A token of its own (not root's, whose ACLs fakepve ignores), so the 403 case can take a privilege away.
 TOKEN_ID = "proxgate@pve!faults"
 TOKEN_SECRET = "9b2e1c3d-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+# Words that tell of Proxmox trouble: none may be left on a page once Proxmox is back.
+TROUBLE = ("could not be read", "cannot be reached", "Cannot reach Proxmox", "is offline")
 PROXY_PAGE = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 
 
@@ -188,6 +190,14 @@ FAULTS = [
         "Nodes online",
     ),
     Fault(
+        "unreachable-action",
+        lambda s: s.proxy.cut(),
+        lambda s: s.proxy.restore(),
+        start_guest,
+        ("Cannot reach Proxmox VE", "connection refused"),
+        ": started.",
+    ),
+    Fault(
         "slow",
         slow,
         fast,
@@ -201,7 +211,7 @@ FAULTS = [
         fast_node,
         guest_page,
         (f"no answer within {TIMEOUT:g} s",),
-        "Snapshots",
+        'id="disk-table"',
     ),
     Fault(
         "flaky",
@@ -209,7 +219,7 @@ FAULTS = [
         lambda s: s.pve.flaky_network(),
         guest_page,
         ("Cannot reach Proxmox VE", "the connection was dropped before PVE answered"),
-        "Snapshots",
+        'id="disk-table"',
     ),
     Fault(
         "html-from-a-proxy",
@@ -218,6 +228,17 @@ FAULTS = [
         guest_list,
         ("Proxmox cannot be reached right now, so no guest can be shown.", "Bad Gateway"),
         'id="guest-table"',
+    ),
+    Fault(
+        "html-login-page",
+        lambda s: s.pve.fail(
+            "GET", "/cluster/resources", 200, "<html><body>Sign in to continue</body></html>", html=True
+        ),
+        lambda s: s.pve.failures.clear(),
+        dashboard,
+        ("Proxmox answered with an error.", "PVE answered with something that is not JSON"),
+        "Nodes online",
+        misleads="cannot be reached",
     ),
     Fault(
         "token-revoked",
@@ -253,8 +274,8 @@ FAULTS = [
         offline,
         lambda s: s.pve.set_node_offline(s.vm.node, offline=False),
         guest_page,
-        ("offline",),
-        "Snapshots",
+        ("Node {node} is offline: Proxmox cannot say what this guest is doing",),
+        'id="disk-table"',
     ),
     Fault(
         "guest-locked",
@@ -280,7 +301,8 @@ def test_a_fault_is_told_plainly_in_time_and_the_page_recovers(scene: Scene, fau
     fault.inject(scene)
     time.sleep(TTL + 0.1)  # what the cache held before the fault is gone
     page = fault.visit(scene)
-    for text in fault.says:
+    says = [text.format(node=scene.vm.node, vmid=scene.vm.vmid) for text in fault.says]
+    for text in says:
         assert text in page, f"{fault.name}: {text!r} is not on the page:\n{visible(page)}"
     assert "Traceback" not in page and "Something went wrong on our side" not in page
     assert fault.misleads not in page, f"{fault.name}: the page says {fault.misleads!r}"
@@ -289,7 +311,7 @@ def test_a_fault_is_told_plainly_in_time_and_the_page_recovers(scene: Scene, fau
     time.sleep(TTL + 0.1)
     page = fault.visit(scene)
     assert fault.normal in page, f"{fault.name}: not normal again:\n{visible(page)}"
-    for text in fault.says:
+    for text in (*says, *TROUBLE):
         assert text not in page, f"{fault.name}: {text!r} is still on the page"
 
 
