@@ -44,6 +44,15 @@ class ErrorContext(TypedDict, total=False):
     path: str
 
 
+# PVE's texts that say less than a user needs, and what they mean.
+EXPLANATIONS = (
+    (
+        re.compile(r"no quorum", re.IGNORECASE),
+        "The cluster has lost quorum, so Proxmox makes no changes until enough nodes are back",
+    ),
+)
+
+
 def one_line(text: str) -> str:
     """The text with its line breaks and runs of white space folded into single spaces."""
     return " ".join(text.split())
@@ -75,9 +84,11 @@ class PveError(Exception):
 
     def __str__(self) -> str:
         text = one_line(self.message) or "Proxmox VE reported an error"
-        if self.status is not None and self.request:
-            return f"{text} (HTTP {self.status} from {self.request})"
-        return text
+        where = f"HTTP {self.status} from {self.request}" if self.status is not None and self.request else ""
+        meaning = next((plain for pattern, plain in EXPLANATIONS if pattern.search(text)), None)
+        if meaning:
+            return f"{meaning} (PVE: {text}{', ' + where if where else ''})"
+        return f"{text} ({where})" if where else text
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status!r}, path={self.path!r})"

@@ -82,9 +82,12 @@ class IpCache:
         # Bumped whenever a cached answer is replaced or dropped, so what is built from them can be kept.
         self._generation = 0
 
-    async def _read_guest(self, guest: GuestResource, offline: bool, stale_ok: bool = False) -> GuestIps:
+    async def _read_guest(
+        self, guest: GuestResource, offline: bool, stale_ok: bool = False, retry_failed: bool = False
+    ) -> GuestIps:
+        """The guest's addresses; retry_failed reads again what failed last time (one guest's page does)."""
         ips = GuestIps(guest)
-        entry = self._stale_config(guest) if offline else await self._config(guest, stale_ok)
+        entry = self._stale_config(guest) if offline else await self._config(guest, stale_ok, retry_failed)
         if entry is None:
             return ips
         ips.config = entry.network
@@ -97,7 +100,7 @@ class IpCache:
             ips.note("problem", f"Unreadable config value: {problem}")
         if offline:
             return ips
-        live = await self._live_data(guest, entry.network, stale_ok)
+        live = await self._live_data(guest, entry.network, stale_ok, retry_failed)
         ips.records.extend(live.records if live else [])
         if live and live.problem:
             ips.note(*live.problem)
@@ -115,11 +118,13 @@ class IpCache:
         """True when a cached answer may be used: fresh, or older where that is fine."""
         return stale_ok or self._fresh(read_at, ttl)
 
-    async def _config(self, guest: GuestResource, stale_ok: bool = False) -> _ConfigEntry:
+    async def _config(
+        self, guest: GuestResource, stale_ok: bool = False, retry_failed: bool = False
+    ) -> _ConfigEntry:
         cached = self._stale_config(guest)
         # Failed reads are retried sooner than good ones are refreshed.
         ttl = self._config_ttl if cached and cached.network else self._live_ttl
-        if cached and self._usable(cached.read_at, ttl, stale_ok):
+        if cached and not (retry_failed and cached.problem) and self._usable(cached.read_at, ttl, stale_ok):
             return cached
         entry = _ConfigEntry(guest.node, guest.type, self._clock())
         try:
@@ -144,13 +149,18 @@ class IpCache:
         return parse_config(guest.type, data)
 
     async def _live_data(
-        self, guest: GuestResource, network: GuestNetworkConfig, stale_ok: bool = False
+        self,
+        guest: GuestResource,
+        network: GuestNetworkConfig,
+        stale_ok: bool = False,
+        retry_failed: bool = False,
     ) -> _LiveEntry | None:
         if not guest.running or guest.template or (guest.type == "qemu" and not network.agent):
             return None
         cached = self._live.get(guest.vmid)
         same = cached and (cached.node, cached.status) == (guest.node, guest.status)
-        if cached and same and self._usable(cached.read_at, self._live_ttl, stale_ok):
+        fine = not (retry_failed and cached and cached.problem)
+        if cached and same and fine and self._usable(cached.read_at, self._live_ttl, stale_ok):
             return cached
         entry = _LiveEntry(guest.node, guest.status, self._clock(), [])
         base = f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}"

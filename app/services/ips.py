@@ -85,7 +85,8 @@ class IpService(IpCache):
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
         offline = guest.node in offline_nodes(resources)
-        ips = await self._read_guest(guest, offline)
+        # A failure the inventory keeps for a while is asked again here: one read, and the page must recover.
+        ips = await self._read_guest(guest, offline, retry_failed=True)
         if offline:
             ips.note(
                 "offline", f"Node {guest.node} is offline: only the configured addresses last read are shown."

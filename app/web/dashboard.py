@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.deps import ClusterDep, PrincipalDep, require_principal
-from app.proxmox.errors import PveError
+from app.proxmox.errors import PveAuthError, PveError, PveForbidden, PveUnavailable
 from app.services.storage import STORAGE_WARN_PERCENT
 from app.web.templating import render
 
@@ -16,10 +16,26 @@ router = APIRouter(tags=["dashboard"], dependencies=[Depends(require_principal)]
 @router.get("/", name="dashboard")
 async def dashboard(request: Request, principal: PrincipalDep, service: ClusterDep) -> Response:
     """Quorum, nodes, storage and guest counts; says so plainly when Proxmox cannot be reached."""
-    overview, problem = None, None
+    overview, problem, headline = None, None, None
     try:
         overview = await service.overview()
     except PveError as exc:
-        problem = str(exc)
-    context = {"overview": overview, "problem": problem, "warn_percent": STORAGE_WARN_PERCENT}
+        problem, headline = str(exc), problem_headline(exc)
+    context = {
+        "overview": overview,
+        "problem": problem,
+        "headline": headline,
+        "warn_percent": STORAGE_WARN_PERCENT,
+    }
     return render(request, "pages/dashboard/index.html", context, partial="partials/dashboard/_health.html")
+
+
+def problem_headline(exc: PveError) -> str:
+    """The banner's first words: a refused token is not an unreachable Proxmox, and says so."""
+    if isinstance(exc, PveUnavailable):
+        return "Proxmox cannot be reached right now."
+    if isinstance(exc, PveAuthError):
+        return "Proxmox refused Proxgate’s API token."
+    if isinstance(exc, PveForbidden):
+        return "Proxmox refused to show the cluster."
+    return "Proxmox answered with an error."

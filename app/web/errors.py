@@ -8,6 +8,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.proxmox.errors import PveError, PveForbidden, PveRejected, PveUnavailable
@@ -15,6 +17,13 @@ from app.services.errors import ServiceError, Unauthenticated
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger(__name__)
+
+# The database cannot be reached (refused, dropped, no pooled connection in time): not a bug of ours.
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+DATABASE_DOWN_MESSAGE = (
+    "The database is unavailable right now, so Proxgate can neither check who you are nor record what is done. "
+    "Try again in a minute."
+)
 
 
 def wants_json(request: Request) -> bool:
@@ -85,6 +94,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
 
 
+async def _database_down(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(request, 503, DATABASE_DOWN_MESSAGE)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     request_id = getattr(request.state, "request_id", "")
@@ -97,4 +111,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PveError, _pve_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, _database_down)
     app.add_exception_handler(Exception, _unexpected)
