@@ -28,7 +28,7 @@ DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
 
 # Folders whose tests never touch Proxgate's database: CI runs them once, not again on PostgreSQL.
-DATABASE_FREE = ("browser", "demo", "proxmox")
+DATABASE_FREE = ("browser", "demo", "fuzz", "proxmox")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,13 +45,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return os.environ.get(DATABASE_URL_ENV) or f"sqlite:///{tmp_path_factory.mktemp('db') / 'proxgate.db'}"
 
 
-@pytest.fixture
-def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of the suite's kind (a SQLite file, or a PostgreSQL database dropped afterwards)."""
-    url = make_url(sync_url(database_url))
-    if url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path}/empty.db"
-        return
+# Where the tests that need PostgreSQL whatever the suite runs on make their databases (CI always has it).
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def fresh_postgres(server_url: str) -> Iterator[str]:
+    """A new, empty database on this PostgreSQL server, dropped afterwards."""
+    url = make_url(sync_url(server_url))
     name = f"proxgate_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -62,6 +62,22 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the suite's kind (a SQLite file, or a PostgreSQL database dropped afterwards)."""
+    if make_url(sync_url(database_url)).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    yield from fresh_postgres(database_url)
+
+
+@pytest.fixture
+def postgres_database(database_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database: on the suite's server, or on the local one when the suite uses SQLite."""
+    suite_is_sqlite = make_url(sync_url(database_url)).get_backend_name() == "sqlite"
+    yield from fresh_postgres(LOCAL_POSTGRES if suite_is_sqlite else database_url)
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,14 @@ class Error(BaseModel):
 
 
 _MEANINGS = {
+    400: "The request body could not be read (not UTF-8, or not the JSON it claims to be)",
     401: "Not signed in, or the API token is unknown or revoked",
     403: "The role does not allow this, or Proxmox refused the token a privilege",
     404: "No such guest, task, storage or route",
     409: "Refused by the checks against the current state (the preflight)",
     422: "A parameter is invalid (also when Proxmox refused a parameter)",
     502: "Proxmox refused or failed the request",
+    503: "Proxmox cannot be reached, or the audit log cannot be written (so nothing was sent)",
     504: "Proxmox did not answer in time; whether a change happened is unknown",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -4,10 +4,6 @@ processes on one database run an approved change exactly once."""
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,60 +16,9 @@ from app.db.migrate import upgrade_database
 from app.demo.fake import DemoPve
 from tests.approval_guests import People, add_vm, ask, people, select_rows, sent, settle
 from tests.conftest import app_settings
-from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
-from tests.servers import AppServer, free_port
-
-PROXGATE = str(Path(sys.executable).parent / "proxgate")
-
-
-class AppProcess:
-    """`proxgate serve` in a process of its own, on the given database."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "PROXMOX_HOST": str(settings.proxmox_host),
-            "PROXMOX_TOKEN_ID": TOKEN_ID,
-            "PROXMOX_TOKEN_SECRET": TOKEN_SECRET,
-            "PROXMOX_TLS_FINGERPRINT": str(settings.proxmox_tls_fingerprint),
-            "PROXMOX_TIMEOUT": str(settings.proxmox_timeout),
-            "DATABASE_URL": str(settings.database_url),
-            "PROXGATE_DATA_DIR": str(settings.data_dir),
-            "PROXGATE_CREDENTIALS_FILE": str(settings.data_dir / "none"),
-            "PROXGATE_SECRET_KEY": settings.resolved_secret_key(),
-        }
-        self.out = log.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 (our own command)
-            [PROXGATE, "serve", "--port", str(self.port)], env=env, stdout=self.out, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-
-    @property
-    def url(self) -> str:
-        """Base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup, as a crash."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
-        self.out.close()
-
-    def stop(self) -> None:
-        """A normal stop."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self.out.close()
+from tests.fakepve_thread import ServedFake
+from tests.processes import AppProcess
+from tests.servers import AppServer
 
 
 def test_a_crash_during_execution_is_reconciled_at_start_up_without_a_second_call(

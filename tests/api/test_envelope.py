@@ -20,7 +20,7 @@ LISTS = (
     "/api/v1/ips",
     "/api/v1/audit",
 )
-ERROR_STATUSES = ("401", "403", "404", "409", "422", "502", "504")
+ERROR_STATUSES = ("400", "401", "403", "404", "409", "422", "502", "503", "504")
 
 
 def error_shape(body: object) -> bool:
@@ -108,3 +108,7 @@ def test_errors_from_the_api_match_the_documented_shape(api: httpx.Client) -> No
     assert error_shape(httpx.get(f"{api.base_url}/api/v1/guests").json())  # 401
     assert error_shape(api.get("/api/v1/guests/99999999").json())  # 404
     assert error_shape(api.get("/api/v1/nothing-here").json())  # 404 of the router
+    unreadable = api.post(
+        "/api/v1/requests/1/reject", content=b"\x07P\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert unreadable.status_code == 400 and error_shape(unreadable.json())  # found by tests/fuzz
