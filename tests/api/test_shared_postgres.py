@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
@@ -18,6 +19,9 @@ from tests.conftest import app_settings
 from tests.factories import make_user, signed_in
 from tests.fakepve_thread import ServedFake
 from tests.processes import AppProcess, audit_verify
+
+# It always runs on PostgreSQL, so CI's second run (on PostgreSQL) need not repeat it.
+pytestmark = pytest.mark.database_free
 
 # Started through the API, alternately on each process, all at once.
 API_GUESTS = range(9362, 9370)

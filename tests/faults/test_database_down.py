@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.demo.fake import DemoPve
 from tests.conftest import app_settings
@@ -19,28 +18,20 @@ from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer
 from tests.tcp_proxy import TcpProxy
 
-# CI always has PostgreSQL here (trust auth), whatever database the rest of the suite runs on.
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 UNAVAILABLE = "The database is unavailable right now"
 # A refused connection is told at once; this allows for a loaded machine.
 PROMPT = 3.0
 
 
 @pytest.fixture
-def postgres_behind_proxy() -> Iterator[tuple[str, TcpProxy]]:
+def postgres_behind_proxy(postgres_database: str) -> Iterator[tuple[str, TcpProxy]]:
     """A fresh PostgreSQL database, reached through a TCP proxy; its URL and the proxy."""
-    name = f"proxgate_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    proxy = TcpProxy("127.0.0.1", 5432)
+    url = make_url(postgres_database)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     try:
-        yield f"postgresql+psycopg://postgres@{proxy.address}/{name}", proxy
+        yield url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy
     finally:
         proxy.cut()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
