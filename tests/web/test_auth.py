@@ -49,27 +49,6 @@ def test_open_redirect_is_refused(client: httpx.Client, settings: Settings) -> N
     assert client.post("/login", data=data).headers["location"] == "/"
 
 
-def test_account_is_throttled_after_repeated_failures(client: httpx.Client, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    for _ in range(settings.login_max_failures):
-        assert login(client, name, "bad password").status_code == 401
-    blocked = login(client, name, PASSWORD)
-    assert blocked.status_code == 429
-    assert "Too many failed sign-ins for this account" in blocked.text
-
-
-def test_address_is_throttled_across_accounts(client: httpx.Client, settings: Settings) -> None:
-    client.headers["X-Forwarded-For"] = "198.51.100.77"
-    for _ in range(settings.login_ip_max_failures):
-        login(client, unique_name("nobody"), "bad password")
-    name = make_user(settings, "viewer")
-    blocked = login(client, name, PASSWORD)
-    assert blocked.status_code == 429
-    assert "from your address" in blocked.text
-    client.headers["X-Forwarded-For"] = "198.51.100.78"
-    assert login(client, name, PASSWORD).status_code == 303
-
-
 def test_security_headers_and_request_id(client: httpx.Client) -> None:
     answer = client.get("/login", headers={"X-Request-ID": "trace-12345678"})
     csp = answer.headers["content-security-policy"]
@@ -80,16 +59,3 @@ def test_security_headers_and_request_id(client: httpx.Client) -> None:
     assert answer.headers["x-request-id"] == "trace-12345678"
     assert "<script>" not in answer.text and " style=" not in answer.text
     assert '<meta name="csrf-token" content="' in answer.text
-
-
-def test_session_cookie_is_httponly_and_secure_behind_tls(client: httpx.Client, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    token = csrf_from(client.get("/login").text)
-    data = {"username": name, "password": PASSWORD, "csrf_token": token, "next": "/"}
-    answer = client.post("/login", data=data, headers={"X-Forwarded-Proto": "https"})
-    assert answer.status_code == 303
-    session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("proxgate_session="))
-    assert "HttpOnly" in session and "SameSite=lax" in session and "Secure" in session
-    plain = login(client, name)
-    session = next(c for c in plain.headers.get_list("set-cookie") if c.startswith("proxgate_session="))
-    assert "Secure" not in session
