@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import ExitStack
 from urllib.parse import quote
 
 import httpx
@@ -59,13 +58,8 @@ def call(caller: Caller, method: str, path: str, url: str, samples: dict[str, st
         sent = {"json": body} if path.startswith("/api/v1/") else {"data": body}
         return caller.http.request(method, url, **sent) if method != "GET" else caller.http.get(url)
     base = str(caller.http.base_url).rstrip("/")
-    name = caller.username if caller.role and not caller.token else samples["bystander"]
-    with ExitStack() as stack:
-        http = stack.enter_context(
-            signed_in(base, name) if caller.role and not caller.token else anonymous(base)
-        )
-        if caller.token:
-            http.headers["Authorization"] = caller.http.headers["Authorization"]
+    name = caller.username if caller.role else samples["bystander"]
+    with signed_in(base, name) if caller.role else anonymous(base) as http:
         return http.post(url, data={"username": name, "password": PASSWORD})
 
 
@@ -91,44 +85,58 @@ def verdict(
     return None if got == 403 else f"{where}, expected exactly 403"
 
 
-def test_every_route_answers_each_caller_as_its_rule_says(
-    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None, backup_guests: Made
-) -> None:
-    people = make_people(settings)
+def sample_values(base_url: str, settings: Settings, pve: DemoPve, made: Made, asker: str) -> dict[str, str]:
+    """Real values for every path parameter: a seeded guest, its node, a task, a pending request..."""
     bystander = make_user(settings, "viewer")
     vm = next(v for v in pve.vms if v.vmid < 9000)
     add_vm(pve, REQUEST_VMID)
-    operator_token = {"Authorization": f"Bearer {make_token(settings, people['operator'])}"}
-    with httpx.Client(base_url=app_server.url, timeout=30) as http:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
         asked = http.post(
-            f"/api/v1/guests/{REQUEST_VMID}/actions/delete", json={"reason": "matrix"}, headers=operator_token
+            f"/api/v1/guests/{REQUEST_VMID}/actions/delete",
+            json={"reason": "matrix"},
+            headers={"Authorization": f"Bearer {asker}"},
         )
     assert asked.status_code == 202, asked.text
-    samples = {
+    return {
         "vmid": str(vm.vmid),
         "node": vm.node,
         "storage": "local",
-        "upid": backup_guests.backup_upid,
+        "upid": made.backup_upid,
         "request_id": str(asked.json()["request_id"]),
         "user_id": str(user_id(settings, bystander)),
         "token_id": str(token_id(settings, make_token(settings, bystander))),
         "bystander": bystander,
     }
+
+
+def test_every_route_answers_each_caller_as_its_rule_says(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None, backup_guests: Made
+) -> None:
+    people = make_people(settings)
+    asker = make_token(settings, people["operator"])
+    samples = sample_values(app_server.url, settings, pve, backup_guests, asker)
     problems, tried = [], 0
-    with everyone(app_server.url, settings, people) as callers:
-        for method, path in mounted_routes(app_server.app):
-            for caller in callers:
-                if caller.token and not path.startswith("/api/v1/"):
-                    continue  # tokens are for the API; test_tokens_do_not_open_pages covers the rest
-                url = fill(method, path, samples, caller)
-                answer = call(caller, method, path, url, samples)
-                problems.append(verdict(caller, method, path, url, answer, people["operator"]))
-                tried += 1
+    try:
+        with everyone(app_server.url, settings, people) as callers:
+            for method, path in mounted_routes(app_server.app):
+                for caller in callers:
+                    if caller.token and not path.startswith("/api/v1/"):
+                        continue  # tokens are for the API; test_tokens_do_not_open_pages covers the rest
+                    url = fill(method, path, samples, caller)
+                    answer = call(caller, method, path, url, samples)
+                    problems.append(verdict(caller, method, path, url, answer, people["operator"]))
+                    tried += 1
+    finally:
+        with httpx.Client(base_url=app_server.url, timeout=30) as http:
+            http.post(
+                f"/api/v1/requests/{samples['request_id']}/cancel",
+                headers={"Authorization": f"Bearer {asker}"},
+            )
     failures = [p for p in problems if p]
     assert not failures, f"{len(failures)} of {tried} answers were wrong:\n" + "\n".join(failures)
     assert tried > 300
-    assert user_role(settings, bystander) == "viewer"
-    assert pve.vm(REQUEST_VMID) is not None and pve.vm(vm.vmid) is not None
+    assert user_role(settings, samples["bystander"]) == "viewer"
+    assert pve.vm(REQUEST_VMID) is not None and pve.vm(int(samples["vmid"])) is not None
 
 
 def test_tokens_do_not_open_pages(client: httpx.Client, settings: Settings) -> None:
