@@ -71,17 +71,14 @@ def serve(settings: Settings, host: str, port: int) -> None:
             "proxgate: WARNING: PROXMOX_VERIFY_TLS=false; the Proxmox certificate is not checked",
             file=sys.stderr,
         )
-    forwarded = settings.trusted_proxies or None
     _log_to_stderr()
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        proxy_headers=bool(forwarded),
-        forwarded_allow_ips=forwarded,
-        log_level="info",
-        access_log=False,
-    )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's X-Forwarded-* handling: only from PROXGATE_TRUSTED_PROXIES, and off when none are named."""
+    forwarded = settings.trusted_proxies or None
+    return {"proxy_headers": bool(forwarded), "forwarded_allow_ips": forwarded}
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

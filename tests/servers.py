@@ -9,6 +9,7 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from app.cli import proxy_options
 from app.config import Settings
 from app.main import create_app
 
@@ -26,8 +27,14 @@ class AppServer:
     def __init__(self, settings: Settings, app: FastAPI | None = None) -> None:
         self.app = app or create_app(settings)
         self.port = free_port()
+        # The proxy options of `proxgate serve`, so X-Forwarded-* is believed only as in production.
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            **proxy_options(settings),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="proxgate-app", daemon=True)

@@ -21,6 +21,8 @@ router = APIRouter(
 )
 # Viewers never decide anything; the service checks who may decide which request.
 DECIDE = [Depends(require_role(Role.operator))]
+# Only approvers ever reject: an operator is refused with 403 before the body's comment is checked.
+REJECT = [Depends(require_role(Role.approver))]
 RequestPaging = Annotated[Paging, Depends(paging_by("before"))]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's number")]
 
@@ -89,7 +91,7 @@ async def approve(
     return (await request_view(db, row)).as_json()
 
 
-@router.post("/{request_id}/reject", dependencies=DECIDE)
+@router.post("/{request_id}/reject", dependencies=REJECT)
 async def reject(
     request: Request,
     db: SessionDep,

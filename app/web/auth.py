@@ -53,6 +53,9 @@ async def login_submit(
         status = 429 if isinstance(exc, TooManyAttempts) else 401
         context = {"next": safe_next(next), "username": username[:64], "error": exc.message}
         return render(request, "pages/auth/login.html", context, status_code=status)
+    if earlier := request.cookies.get(SESSION_COOKIE):
+        # Signing in again (as anyone) ends the session this browser had: never two side by side.
+        await auth.end_session(db, auth.digest(earlier))
     secret = await auth.start_session(db, user, ip, request.headers.get("user-agent", ""))
     await db.commit()
     response = RedirectResponse(safe_next(next), status_code=303)

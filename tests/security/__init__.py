@@ -1,0 +1,1 @@
+"""Security promises, each with the test that proves it: who may call what, CSRF, sessions, sign-in."""

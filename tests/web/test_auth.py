@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.config import Settings
-from tests.factories import PASSWORD, csrf_from, login, make_user, signed_in, unique_name
-from tests.servers import AppServer
+from tests.factories import PASSWORD, csrf_from, login, make_user, unique_name
 
 
 def test_pages_need_sign_in_and_come_back_after_it(client: httpx.Client, settings: Settings) -> None:
@@ -50,53 +49,6 @@ def test_open_redirect_is_refused(client: httpx.Client, settings: Settings) -> N
     assert client.post("/login", data=data).headers["location"] == "/"
 
 
-def test_logout_revokes_the_session_server_side(app_server: AppServer, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    with signed_in(app_server.url, name) as http:
-        cookie = http.cookies["proxgate_session"]
-        assert http.post("/logout").status_code == 303
-    with httpx.Client(base_url=app_server.url, cookies={"proxgate_session": cookie}) as replay:
-        assert replay.get("/account", follow_redirects=False).status_code == 303
-
-
-def test_login_without_csrf_token_is_refused(client: httpx.Client, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    client.get("/login")
-    answer = client.post("/login", data={"username": name, "password": PASSWORD})
-    assert answer.status_code == 403
-    assert "expired or came from another site" in answer.text
-    assert "proxgate_session" not in client.cookies
-
-
-def test_state_change_without_csrf_header_is_refused(app_server: AppServer, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    with signed_in(app_server.url, name) as http:
-        del http.headers["X-CSRF-Token"]
-        assert http.post("/account/tokens", data={"name": "x"}).status_code == 403
-        assert "You have no tokens." in http.get("/account").text
-
-
-def test_account_is_throttled_after_repeated_failures(client: httpx.Client, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    for _ in range(settings.login_max_failures):
-        assert login(client, name, "bad password").status_code == 401
-    blocked = login(client, name, PASSWORD)
-    assert blocked.status_code == 429
-    assert "Too many failed sign-ins for this account" in blocked.text
-
-
-def test_address_is_throttled_across_accounts(client: httpx.Client, settings: Settings) -> None:
-    client.headers["X-Forwarded-For"] = "198.51.100.77"
-    for _ in range(settings.login_ip_max_failures):
-        login(client, unique_name("nobody"), "bad password")
-    name = make_user(settings, "viewer")
-    blocked = login(client, name, PASSWORD)
-    assert blocked.status_code == 429
-    assert "from your address" in blocked.text
-    client.headers["X-Forwarded-For"] = "198.51.100.78"
-    assert login(client, name, PASSWORD).status_code == 303
-
-
 def test_security_headers_and_request_id(client: httpx.Client) -> None:
     answer = client.get("/login", headers={"X-Request-ID": "trace-12345678"})
     csp = answer.headers["content-security-policy"]
@@ -107,16 +59,3 @@ def test_security_headers_and_request_id(client: httpx.Client) -> None:
     assert answer.headers["x-request-id"] == "trace-12345678"
     assert "<script>" not in answer.text and " style=" not in answer.text
     assert '<meta name="csrf-token" content="' in answer.text
-
-
-def test_session_cookie_is_httponly_and_secure_behind_tls(client: httpx.Client, settings: Settings) -> None:
-    name = make_user(settings, "viewer")
-    token = csrf_from(client.get("/login").text)
-    data = {"username": name, "password": PASSWORD, "csrf_token": token, "next": "/"}
-    answer = client.post("/login", data=data, headers={"X-Forwarded-Proto": "https"})
-    assert answer.status_code == 303
-    session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("proxgate_session="))
-    assert "HttpOnly" in session and "SameSite=lax" in session and "Secure" in session
-    plain = login(client, name)
-    session = next(c for c in plain.headers.get_list("set-cookie") if c.startswith("proxgate_session="))
-    assert "Secure" not in session

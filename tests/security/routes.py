@@ -1,0 +1,150 @@
+"""Every route the app mounts and the one table of who may call it, with what a permitted caller gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.routing import Route
+
+from app.routing import discover_routers
+
+# Who may call a route: anyone, anyone signed in (their own account), a role and the roles above it, or only
+# the person who asked for the change (an approval request's cancel).
+PUBLIC, SELF, REQUESTER = "public", "self-service", "requester"
+ROLES = ("viewer", "operator", "approver", "admin")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route, what a permitted caller sends and the statuses it may get back."""
+
+    who: str
+    ok: tuple[int, ...] = (200,)
+    body: dict[str, Any] = field(default_factory=dict)
+    query: str = ""
+
+
+INVALID = (422,)
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/"): Rule("viewer"),
+    ("GET", "/login"): Rule(PUBLIC, ok=(200, 303)),  # signed-in people are sent on to the dashboard
+    ("POST", "/login"): Rule(PUBLIC, ok=(303,)),  # probed with a fresh client and real credentials
+    ("POST", "/logout"): Rule(SELF, ok=(303,)),  # probed with a fresh session, which it ends
+    ("GET", "/healthz"): Rule(PUBLIC),
+    ("GET", "/readyz"): Rule(PUBLIC),
+    ("GET", "/openapi.json"): Rule(PUBLIC),
+    ("GET", "/api/docs"): Rule(PUBLIC),
+    ("GET", "/metrics"): Rule("admin"),
+    ("GET", "/account"): Rule(SELF),
+    ("POST", "/account/password"): Rule(SELF, INVALID, {"current": "not it", "new": "whatever else"}),
+    ("POST", "/account/tokens"): Rule(SELF, INVALID, {"name": ""}),
+    ("POST", "/account/tokens/{token_id}/revoke"): Rule(SELF),  # the caller's own spare token
+    ("GET", "/admin/users"): Rule("admin"),
+    ("POST", "/admin/users"): Rule("admin", INVALID, {"username": ""}),
+    ("POST", "/admin/users/{user_id}"): Rule("admin", INVALID, {"role": "emperor"}),
+    ("POST", "/admin/tokens/{token_id}/revoke"): Rule("admin"),  # a bystander's token
+    ("GET", "/approvals"): Rule("viewer"),
+    ("GET", "/approvals/badge"): Rule("viewer"),
+    ("GET", "/approvals/{request_id}"): Rule("viewer"),
+    ("POST", "/approvals/{request_id}/approve"): Rule("approver", INVALID),  # deletions need the vmid typed
+    ("POST", "/approvals/{request_id}/reject"): Rule("approver", INVALID),  # a rejection needs a reason
+    ("POST", "/approvals/{request_id}/cancel"): Rule(REQUESTER, (303, 409)),  # 409 once it is cancelled
+    ("GET", "/audit"): Rule("viewer"),
+    ("GET", "/audit/export.csv"): Rule("viewer"),
+    ("GET", "/audit/export.jsonl"): Rule("viewer"),
+    ("GET", "/audit/verify"): Rule("admin"),
+    ("GET", "/backups"): Rule("viewer"),
+    ("GET", "/guests"): Rule("viewer"),
+    ("GET", "/guests/{vmid}"): Rule("viewer"),
+    ("POST", "/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),  # a backup needs a storage
+    ("GET", "/search"): Rule("viewer", ok=(303,), query="q=web"),  # one match: straight to it
+    ("GET", "/ips"): Rule("viewer"),
+    ("GET", "/ips/free"): Rule("viewer"),
+    ("GET", "/nodes/{node}"): Rule("viewer"),
+    ("GET", "/provision"): Rule("operator"),
+    ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
+    ("GET", "/storage"): Rule("viewer"),
+    ("GET", "/storage/{node}/{storage}"): Rule("viewer"),
+    ("GET", "/tasks"): Rule("viewer"),
+    ("GET", "/tasks/{upid}"): Rule("viewer"),
+    ("GET", "/api/v1/me"): Rule("viewer"),
+    ("GET", "/api/v1/cluster"): Rule("viewer"),
+    ("GET", "/api/v1/nodes"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/rrd"): Rule("viewer"),
+    ("GET", "/api/v1/guests"): Rule("viewer"),
+    ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
+    ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),
+    ("GET", "/api/v1/guests/{vmid}/snapshots"): Rule("viewer"),
+    ("POST", "/api/v1/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),
+    ("POST", "/api/v1/actions/{operation}"): Rule("operator", INVALID),
+    ("GET", "/api/v1/operations"): Rule("viewer"),
+    ("GET", "/api/v1/audit"): Rule("viewer"),
+    ("GET", "/api/v1/ips"): Rule("viewer"),
+    ("GET", "/api/v1/ips/free"): Rule("viewer", query="cidr=10.0.10.0/24"),
+    ("GET", "/api/v1/storage"): Rule("viewer"),
+    ("GET", "/api/v1/storage/{node}/{storage}/content"): Rule("viewer"),
+    ("GET", "/api/v1/storage/{node}/{storage}/rrd"): Rule("viewer"),
+    ("GET", "/api/v1/backups"): Rule("viewer"),
+    ("GET", "/api/v1/backups/not-backed-up"): Rule("viewer"),
+    ("GET", "/api/v1/tasks"): Rule("viewer"),
+    ("GET", "/api/v1/tasks/{upid}"): Rule("viewer"),
+    ("GET", "/api/v1/requests"): Rule("viewer"),
+    ("GET", "/api/v1/requests/{request_id}"): Rule("viewer"),
+    ("POST", "/api/v1/requests/{request_id}/approve"): Rule("approver", INVALID),
+    ("POST", "/api/v1/requests/{request_id}/reject"): Rule("approver", INVALID),
+    ("POST", "/api/v1/requests/{request_id}/cancel"): Rule(REQUESTER, (200, 409)),
+}
+# Routes that end the caller's session are probed with a session of their own.
+SESSION_ENDING = {("POST", "/login"), ("POST", "/logout")}
+# Cancelling closes the sample request, after which approving it would answer 409 rather than 403: last.
+LAST = ("/cancel",)
+
+
+def mounted_routes(app: FastAPI, routers: list[APIRouter] | None = None) -> list[tuple[str, str]]:
+    """(method, path) of the app's own routes (/openapi.json) and of every router that app.routing mounts
+    (HEAD is answered as GET; /static is a file mount, public)."""
+    routers = discover_routers() if routers is None else routers
+    routes = [*app.routes, *(route for router in routers for route in router.routes)]
+    found = {
+        (method, route.path)
+        for route in routes
+        if isinstance(route, Route)
+        for method in (route.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    return sorted(found, key=lambda mp: (mp[1].endswith(LAST), mp[1], mp[0]))
+
+
+def change_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """The routes that change something (every method but GET)."""
+    return [(method, path) for method, path in mounted_routes(app) if method != "GET"]
+
+
+def rule_problems(routes: list[tuple[str, str]]) -> list[str]:
+    """Routes without a rule, and rules for routes that no longer exist, one line each."""
+    mounted = set(routes)
+    missing = [
+        f"{m} {p} has no rule in tests/security/routes.py RULES" for m, p in routes if (m, p) not in RULES
+    ]
+    stale = [f"{m} {p} has a rule but the app does not mount it" for m, p in RULES if (m, p) not in mounted]
+    return missing + stale
+
+
+def allowed(rule: Rule, role: str | None, username: str | None, requester: str) -> bool:
+    """Whether a caller with this role (None: anonymous) may use a route with this rule."""
+    if rule.who == PUBLIC:
+        return True
+    if role is None:
+        return False
+    if rule.who == SELF:
+        return True
+    if rule.who == REQUESTER:
+        return username == requester
+    return ROLES.index(role) >= ROLES.index(rule.who)
+
+
+def wants_json(path: str) -> bool:
+    """Paths whose refusals are JSON 401s rather than a redirect to the sign-in page."""
+    return path.startswith("/api/v1/") or path in ("/metrics", "/readyz", "/healthz", "/openapi.json")
