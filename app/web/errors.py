@@ -95,7 +95,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    # The driver's own first line only: SQLAlchemy's message goes on with the statement and its parameters.
+    cause = getattr(exc, "orig", None) or exc
+    reason = (str(cause).splitlines() or [type(cause).__name__])[0]
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
     return error_response(request, 503, DATABASE_DOWN_MESSAGE)
 
 
