@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -190,11 +191,17 @@ def token_facts(token: ApiToken) -> dict[str, object]:
     return {"token_name": token.name, "token_id": token.id}
 
 
-async def list_tokens(db: AsyncSession, user_id: int | None = None) -> list[ApiToken]:
-    """Tokens, newest first; one user's when user_id is given."""
+async def list_tokens(db: AsyncSession, user_id: int | None = None, text: str = "") -> list[ApiToken]:
+    """Tokens, newest first; one user's when user_id is given; those whose name or owner's name contains the
+    text (any case) when it is given."""
     query = select(ApiToken).order_by(col(ApiToken.created_at).desc())
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
+    if text:
+        owners = select(User.id).where(col(User.username).icontains(text, autoescape=True))
+        query = query.where(
+            or_(col(ApiToken.name).icontains(text, autoescape=True), col(ApiToken.user_id).in_(owners))
+        )
     return list((await db.exec(query)).all())
 
 

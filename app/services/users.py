@@ -64,9 +64,14 @@ async def get_user(db: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def list_users(db: AsyncSession) -> list[User]:
-    """Every account, by name."""
-    return list((await db.exec(select(User).order_by(col(User.username)))).all())
+async def list_users(db: AsyncSession, text: str = "", role: Role | None = None) -> list[User]:
+    """Accounts by name: every one, or those whose name contains the text (any case) and have the role."""
+    query = select(User).order_by(col(User.username))
+    if text:
+        query = query.where(col(User.username).icontains(text, autoescape=True))
+    if role is not None:
+        query = query.where(User.role == role)
+    return list((await db.exec(query)).all())
 
 
 async def update_user(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +15,7 @@ from app.deps import AdminDep, SessionDep, audit_account_change, require_role
 from app.http.csrf import verify_csrf
 from app.services import auth, users
 from app.services.errors import ServiceError
+from app.web.paging import PageDep, PageRequest, short_url, window
 from app.web.templating import render
 
 router = APIRouter(
@@ -21,26 +24,79 @@ router = APIRouter(
 PAGE, PARTIAL = "pages/admin/users.html", "partials/admin/_users.html"
 
 
-async def _context(db: AsyncSession, **extra: Any) -> dict[str, Any]:
-    names = {u.id: u.username for u in await users.list_users(db)}
+@dataclass(frozen=True)
+class AdminView:
+    """What the page lists: accounts and tokens matching the search, and which page of each."""
+
+    text: str = ""
+    role: str = ""
+    page: int = 1
+    tokens_page: int = 1
+    per_page: int | None = None
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The query string of this view with some of it changed (defaults left out)."""
+        view = replace(self, **changes)
+        values = {
+            "q": view.text,
+            "role": view.role,
+            "per_page": str(view.per_page or ""),
+            "page": str(view.page) if view.page > 1 else "",
+            "tokens_page": str(view.tokens_page) if view.tokens_page > 1 else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+async def _context(request: Request, db: AsyncSession, view: AdminView, **extra: Any) -> dict[str, Any]:
+    size = request.app.state.settings.page_size
+    role = users.parse_role(view.role) if view.role else None
+    shown = window(await users.list_users(db, view.text, role), PageRequest(view.page, view.per_page), size)
+    tokens = await auth.list_tokens(db, text=view.text)
+    path = str(request.app.url_path_for("admin_users"))
+
+    def link(**changes: Any) -> str:
+        params = view.params(**changes)
+        return f"{path}?{urlencode(params)}" if params else path
+
     return {
-        "users": await users.list_users(db),
-        "tokens": await auth.list_tokens(db),
-        "usernames": names,
+        "view": view,
+        "users": shown,
+        "tokens": window(tokens, PageRequest(view.tokens_page, view.per_page), size),
+        "usernames": {u.id: u.username for u in await users.list_users(db)},
+        "users_link": lambda page: link(page=page),
+        "tokens_link": lambda page: link(tokens_page=page),
         "roles": list(Role),
         "active": "admin_users",
         **extra,
     }
 
 
-async def _answer(request: Request, db: AsyncSession, status_code: int = 200, **extra: Any) -> Response:
-    return render(request, PAGE, await _context(db, **extra), partial=PARTIAL, status_code=status_code)
+async def _answer(
+    request: Request, db: AsyncSession, view: AdminView, status_code: int = 200, **extra: Any
+) -> Response:
+    context = await _context(request, db, view, **extra)
+    return render(request, PAGE, context, partial=PARTIAL, status_code=status_code)
 
 
 @router.get("/users", name="admin_users")
-async def users_page(request: Request, db: SessionDep, principal: AdminDep) -> Response:
-    """All accounts and tokens, with forms to add and change them."""
-    return await _answer(request, db)
+async def users_page(
+    request: Request,
+    db: SessionDep,
+    principal: AdminDep,
+    wanted: PageDep,
+    q: Annotated[str, Query(max_length=64, description="Part of a user's or token's name")] = "",
+    role: Annotated[str, Query(max_length=16, description="Only accounts with this role")] = "",
+    tokens_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    """Accounts and tokens, searched and a page at a time, with forms to add and change them."""
+    view = AdminView(q.strip(), role, wanted.page, tokens_page, wanted.per_page)
+    response = await _answer(request, db, view)
+    return short_url(request, response, "admin-filters", f"{request.url.path}?{urlencode(view.params())}")
+
+
+def _about(subject: str) -> AdminView:
+    """After a change, the view that shows what was changed (a long list would hide it)."""
+    return AdminView(text=subject)
 
 
 @router.post("/users", name="admin_user_create")
@@ -58,11 +114,11 @@ async def create_user(
     except ServiceError as exc:
         await db.rollback()
         form = {"username": username, "role": role, "error": exc.message, "field": exc.field}
-        return await _answer(request, db, status_code=422, form=form)
+        return await _answer(request, db, AdminView(), status_code=422, form=form)
     await db.commit()
     notice = f"User {user.username} ({user.role}) added."
     await audit_account_change(request, principal, "user-add", user.username, notice, {"role": user.role})
-    return await _answer(request, db, notice=notice)
+    return await _answer(request, db, _about(user.username), notice=notice)
 
 
 @router.post("/users/{user_id}", name="admin_user_update")
@@ -92,12 +148,12 @@ async def update_user(
             changes = {"role": role, "active": active}
     except ServiceError as exc:
         await db.rollback()
-        return await _answer(request, db, status_code=exc.status, failure=exc.message)
+        return await _answer(request, db, AdminView(), status_code=exc.status, failure=exc.message)
     await db.commit()
     await audit_account_change(
         request, principal, "user-update", user.username, notice, {k: v for k, v in changes.items() if v}
     )
-    return await _answer(request, db, notice=notice)
+    return await _answer(request, db, _about(user.username), notice=notice)
 
 
 @router.post("/tokens/{token_id}/revoke", name="admin_token_revoke")
@@ -106,13 +162,13 @@ async def revoke_token(request: Request, db: SessionDep, principal: AdminDep, to
     try:
         token = await auth.revoke_token(db, token_id)
     except ServiceError as exc:
-        return await _answer(request, db, status_code=exc.status, failure=exc.message)
+        return await _answer(request, db, AdminView(), status_code=exc.status, failure=exc.message)
     await db.commit()
     notice = f"Token {token.name} revoked."
     await audit_account_change(
         request, principal, "token-revoke", token.name, notice, auth.token_facts(token)
     )
-    return await _answer(request, db, notice=notice)
+    return await _answer(request, db, _about(token.name), notice=notice)
 
 
 def _tokens(revoked: int) -> str:

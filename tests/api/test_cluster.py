@@ -52,7 +52,7 @@ def test_token_never_has_more_rights_than_its_user(client: httpx.Client, setting
         "auth": "token",
     }
     with signed_in(client.base_url.__str__().rstrip("/"), make_user(settings, "admin")) as admin:
-        page = admin.get("/admin/users").text
+        page = admin.get("/admin/users", params={"q": name}).text
         user_id = page.split(f'<tr data-user="{name}">', 1)[1].split("/admin/users/", 1)[1].split('"', 1)[0]
         assert admin.post(f"/admin/users/{user_id}", data={"role": "viewer"}).status_code == 200
     assert client.get("/api/v1/me", headers=headers).json()["role"] == "viewer"

@@ -13,10 +13,15 @@ from tests.servers import AppServer
 
 def user_id(admin: httpx.Client, name: str) -> str:
     """The id of a user, read from the admin page as a person would find its form."""
-    page = admin.get("/admin/users").text
+    page = admin.get("/admin/users", params={"q": name}).text
     match = re.search(rf'<tr data-user="{name}">.*?/admin/users/(\d+)"', page, re.S)
     assert match, f"{name} is not listed"
     return match.group(1)
+
+
+def words(page: str) -> str:
+    """The page's text as a person reads it: tags dropped, white space folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
 def test_viewer_sees_no_users_menu_and_gets_403(app_server: AppServer, settings: Settings) -> None:
@@ -88,11 +93,12 @@ def test_reset_password_ends_sessions_and_new_password_works(
 def test_last_admin_cannot_be_demoted(app_server: AppServer, settings: Settings) -> None:
     """Every admin the suite made is demoted but one; that one stays admin."""
     with signed_in(app_server.url, make_user(settings, "admin")) as admin:
-        page = admin.get("/admin/users").text
-        admins = re.findall(
-            r'<tr data-user="([^"]+)">\s*<td><strong>[^<]+</strong></td>\s*<td><span class="role role-admin">',
-            page,
-        )
+        admins: list[str] = []
+        for page in range(1, 100):
+            listed = admin.get("/admin/users", params={"role": "admin", "per_page": 200, "page": page}).text
+            admins += re.findall(r'<tr data-user="([^"]+)">', listed)
+            if 'rel="next"' not in listed:
+                break
         me = admin.get("/api/v1/me").json()["username"]
         for name in admins:
             if name != me:
@@ -139,3 +145,29 @@ def test_account_changes_land_in_the_audit_log(app_server: AppServer, settings: 
     assert ("user-update", newcomer, {"password": "[redacted]"}) in found
     assert ("user-add", newcomer, {"role": "viewer"}) in found
     assert all("new secret pw" not in str(e) for e in events)
+
+
+def test_the_admin_page_finds_accounts_and_tokens_and_pages_long_lists(
+    app_server: AppServer, settings: Settings
+) -> None:
+    prefix = unique_name("findme")
+    names = [make_user(settings, role, f"{prefix}_{role}") for role in ("viewer", "operator", "approver")]
+    make_user(settings, "viewer", f"{prefix}x{'y' * 3}")  # 'findmeN_' must not match it: '_' is no wildcard
+    make_token(settings, names[1])
+    with signed_in(app_server.url, make_user(settings, "admin")) as admin:
+        found = admin.get("/admin/users", params={"q": f"{prefix.upper()}_"}).text
+        assert re.findall(r'<tr data-user="([^"]+)">', found) == sorted(names)
+        assert f"Users 1–3 of 3 matching “{prefix.upper()}_”. Show everyone" in words(found)
+        assert re.findall(r'<tr data-token="[^"]+">\s*<td>[^<]+</td><td>([^<]+)</td>', found) == [names[1]]
+        by_role = admin.get("/admin/users", params={"q": prefix, "role": "approver"}).text
+        assert re.findall(r'<tr data-user="([^"]+)">', by_role) == [names[2]]
+        assert "No user matching “nobody-at-all”." in words(admin.get("/admin/users?q=nobody-at-all").text)
+        assert admin.get("/admin/users?role=emperor").status_code == 422
+
+        while int(re.search(r"of (\d+)", admin.get("/admin/users").text).group(1)) <= 25:  # type: ignore[union-attr]
+            make_user(settings, "viewer")
+        first = admin.get("/admin/users?per_page=25").text
+        assert len(re.findall(r"<tr data-user=", first)) == 25 and 'id="user-pager"' in first
+        second = admin.get("/admin/users?per_page=25&page=2").text
+        assert "Users 26–" in second
+        assert not set(re.findall(r'data-user="([^"]+)"', first)) & set(re.findall(r'data-user="([^"]+)"', second))
