@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     proxmox_tls_fingerprint: str | None = Field(None, validation_alias=_env("PROXMOX_TLS_FINGERPRINT"))
     proxmox_timeout: float = Field(10.0, gt=0, validation_alias=_env("PROXMOX_TIMEOUT"))
     resources_ttl: float = Field(3.0, ge=0, validation_alias=_env("PROXGATE_RESOURCES_TTL"))
+    backups_ttl: float = Field(30.0, ge=0, validation_alias=_env("PROXGATE_BACKUPS_TTL"))
     page_size: int = Field(50, ge=10, le=500, validation_alias=_env("PROXGATE_PAGE_SIZE"))
     credentials_file: Path = Field(
         Path("~/.proxmox-credentials"), validation_alias=_env("PROXGATE_CREDENTIALS_FILE")

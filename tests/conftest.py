@@ -144,6 +144,7 @@ def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overri
         "data_dir": data_dir,
         "database_url": database_url,
         "resources_ttl": 0.5,
+        "backups_ttl": 0.5,
         "trusted_proxies": "127.0.0.1",
         "login_ip_max_failures": 25,
         # Every app of a test session on the shared database seals the audit chain with the same key, as the

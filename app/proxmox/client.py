@@ -59,6 +59,8 @@ class PveClient:
         self.connection = connection
         self._observer: UpstreamObserver = observer or NullObserver()
         self._session = PveSession(connection, self._observer, transport)
+        # Counts what made the cluster view stale, so caches of other reads can tell they are stale too.
+        self.changes = 0
         self._resources: SingleFlight[ClusterResources] = SingleFlight(connection.resources_ttl, clock)
         self._rrd: SingleFlightMap[tuple[str, str, str], RrdSeries] = SingleFlightMap(
             lambda series: max(RRD_MIN_TTL, float(series.step)), RRD_CACHE_SIZE, clock
@@ -135,7 +137,8 @@ class PveClient:
         return ClusterResources.from_api(data or [], datetime.now(UTC))
 
     def invalidate_resources(self) -> None:
-        """Forget the cached /cluster/resources (after a create, delete or migration)."""
+        """Forget the cached /cluster/resources (after a create, delete or migration, a task's end)."""
+        self.changes += 1
         self._resources.invalidate()
 
     async def locate(self, vmid: int) -> GuestLocation:

@@ -48,6 +48,9 @@ class PveConnection:
     fingerprint: str | None = None
     timeout: float = 10.0
     resources_ttl: float = 3.0
+    # The backup listing reads every backup storage's content: heavier upstream, and it changes rarely.
+    # None: as long as resources_ttl.
+    backups_ttl: float | None = None
     retries: int = 2
 
     def __post_init__(self) -> None:
@@ -58,8 +61,8 @@ class PveConnection:
             raise ValueError("the API token secret is empty or contains white space")
         if self.fingerprint:
             object.__setattr__(self, "fingerprint", normalise_fingerprint(self.fingerprint))
-        if self.timeout <= 0 or self.resources_ttl < 0 or self.retries < 0:
-            raise ValueError("timeout must be positive; resources_ttl and retries may not be negative")
+        if self.timeout <= 0 or self.resources_ttl < 0 or self.retries < 0 or (self.backups_ttl or 0) < 0:
+            raise ValueError("timeout must be positive; the TTLs and retries may not be negative")
 
     @property
     def hostname(self) -> str:

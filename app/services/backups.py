@@ -115,12 +115,18 @@ class BackupService:
     def __init__(self, pve: PveClient) -> None:
         self.pve = pve
         self._storage = StorageService(pve)
-        # As fresh as the cluster index: a few seconds in production, shared by concurrent page views.
-        self._scan: SingleFlight[BackupListing] = SingleFlight(pve.connection.resources_ttl)
-        self._without: SingleFlight[list[GuestWithoutBackup]] = SingleFlight(pve.connection.resources_ttl)
+        # Every backup storage's content is a heavy read (a directory walk, a PBS listing) that changes rarely:
+        # kept for backups_ttl (30 s by default), shared by concurrent page views, and dropped at once after
+        # Proxgate itself makes or deletes a backup.
+        ttl = pve.connection.backups_ttl
+        ttl = pve.connection.resources_ttl if ttl is None else ttl
+        self._scan: SingleFlight[BackupListing] = SingleFlight(ttl)
+        self._without: SingleFlight[list[GuestWithoutBackup]] = SingleFlight(ttl)
+        self._changes_seen = pve.changes
 
     async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
         """The backups that pass the filter, newest first."""
+        self._forget_if_changed()
         listing = await self._scan.get(self._read_all, stale_for=STALE_FOR)
         wanted = wanted or BackupFilter()
         now = time.time()
@@ -135,6 +141,7 @@ class BackupService:
 
     async def not_backed_up(self) -> list[GuestWithoutBackup]:
         """The guests no backup job covers, cached as briefly as the backup listing."""
+        self._forget_if_changed()
         return await self._without.get(self._read_without, stale_for=STALE_FOR)
 
     async def _read_without(self) -> list[GuestWithoutBackup]:
@@ -148,10 +155,13 @@ class BackupService:
         self._scan.cancel()
         self._without.cancel()
 
-    def invalidate(self) -> None:
-        """Forget the cached listing (after a backup was made or deleted)."""
-        self._scan.invalidate()
-        self._without.invalidate()
+    def _forget_if_changed(self) -> None:
+        """Forget the cached listing once Proxgate changed the cluster (a task of its own ended: a backup made,
+        restored or deleted)."""
+        if self._changes_seen != self.pve.changes:
+            self._changes_seen = self.pve.changes
+            self._scan.invalidate()
+            self._without.invalidate()
 
     async def _read_all(self) -> BackupListing:
         resources = await self.pve.cluster_resources()

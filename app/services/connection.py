@@ -25,6 +25,7 @@ def pve_connection(settings: Settings) -> PveConnection:
         fingerprint=settings.proxmox_tls_fingerprint,
         timeout=settings.proxmox_timeout,
         resources_ttl=settings.resources_ttl,
+        backups_ttl=settings.backups_ttl,
     )
 
 

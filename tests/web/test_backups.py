@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from app.config import Settings
+from app.db.migrate import upgrade_database
 from app.demo.fake import DemoPve
+from tests.approval_guests import add_vm
 from tests.backup_guests import (
     CT,
     VM,
     Made,
+    content_reads,
 )
-from tests.factories import make_user, signed_in
+from tests.conftest import app_settings
+from tests.factories import make_token, make_user, signed_in
+from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer
 
 
@@ -121,3 +127,33 @@ def test_backups_are_paged_on_the_server_keeping_the_filters(
         r'id="backup-pager".*?href="/backups\?storage=nas-backup&amp;per_page=25&amp;page=2"', kept, re.S
     )
     assert all(v.startswith("nas-backup:") for v in backup_rows(kept))
+
+
+def test_the_listing_is_reused_until_a_backup_of_proxgates_own_ends(
+    served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, scratch: None
+) -> None:
+    """Every backup storage's content is read once per PROXGATE_BACKUPS_TTL, not per page view; a backup made
+    through Proxgate shows as soon as its task ends."""
+    upgrade_database(empty_database)
+    settings = app_settings(served_fake, empty_database, tmp_path, backups_ttl=600)
+    add_vm(pve, 9391)
+    server = AppServer(settings)
+    try:
+        headers = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'operator'))}"}
+        with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:
+            assert api.get("/api/v1/backups", params={"guest": 9391}).json()["total"] == 0
+            reads = len(content_reads(pve, "nas-backup"))
+            time.sleep(settings.resources_ttl + 0.1)  # the cluster view is read again; the listing is not
+            assert api.get("/api/v1/backups").status_code == 200
+            assert api.get("/api/v1/backups", params={"guest": 9391}).json()["total"] == 0
+            assert len(content_reads(pve, "nas-backup")) == reads
+
+            made = api.post("/api/v1/guests/9391/actions/backup", json={"storage": "nas-backup"})
+            assert made.status_code == 200, made.text
+            deadline = time.monotonic() + 15
+            while api.get("/api/v1/backups", params={"guest": 9391}).json()["total"] == 0:
+                assert time.monotonic() < deadline, "the new backup never showed"
+                time.sleep(0.2)
+            assert len(content_reads(pve, "nas-backup")) > reads
+    finally:
+        server.stop()
