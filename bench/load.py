@@ -1,6 +1,6 @@
 """Benchmark: 200 people browsing at once for 60 s, against two app processes on one PostgreSQL database.
 
-Serves the 10,000-guest demo cluster (20 nodes) from fakepve over TLS in this process, starts two app processes
+Serves the 10,000-guest demo cluster (20 nodes) from fakepve over TLS in a process of its own, starts two app processes
 (`python -m app.cli serve`) on a fresh PostgreSQL database with one secret key, signs in 200 viewers (half on
 each process), and lets each of them browse for `--duration` seconds: the dashboard, the guest list (pages,
 searches), a guest's page, the audit log and the approvals, with a pause of `--think` seconds between clicks,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import statistics
 import sys
@@ -22,7 +23,9 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -85,7 +88,7 @@ class Database:
         self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def start_apps(served: ServedFake, workdir: Path, args: argparse.Namespace, database: str) -> list[App]:
+def start_apps(served: Any, workdir: Path, args: argparse.Namespace, database: str) -> list[App]:
     """The app processes on the shared PostgreSQL database, with one secret key (sessions work on any)."""
     env = {"DATABASE_URL": database, "PROXGATE_SECRET_KEY": uuid.uuid4().hex * 2}
     return [App(served, workdir / f"app{n}", args.ttl, env, add_user=n == 0) for n in range(args.processes)]
@@ -194,6 +197,40 @@ def resources_requests(pve: DemoPve) -> int:
     return sum(1 for m, p, _ in pve.requests if m == "GET" and p.endswith("/cluster/resources"))
 
 
+def serve_fake(guests: int, folder: Path, pipe: Connection) -> None:
+    """The child's life: seed, serve, tell where, then answer 'count' until 'stop'."""
+    pve = DemoPve()
+    seed_cluster(pve, guests=guests)
+    pve.apitokens[BENCH_ACCOUNT] = BENCH_KEY
+    served = ServedFake(pve, folder)
+    pipe.send((served.address, served.fingerprint, sorted(g.vmid for g in [*pve.vms, *pve.cts])))
+    while pipe.recv() == "count":
+        pipe.send(resources_requests(pve))
+    served.stop()
+
+
+class FakeProcess:
+    """The simulated cluster in a process of its own: Proxmox runs elsewhere, not in the crowd's interpreter."""
+
+    def __init__(self, guests: int, folder: Path) -> None:
+        self._pipe, child = multiprocessing.Pipe()
+        self._process = multiprocessing.get_context("fork").Process(
+            target=serve_fake, args=(guests, folder, child), daemon=True
+        )
+        self._process.start()
+        self.address, self.fingerprint, self.vmids = self._pipe.recv()
+
+    def resources_requests(self) -> int:
+        """GET /cluster/resources the fake has answered so far."""
+        self._pipe.send("count")
+        return int(self._pipe.recv())
+
+    def stop(self) -> None:
+        """End the fake's process."""
+        self._pipe.send("stop")
+        self._process.join(30)
+
+
 def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, processes: int) -> None:
     """The markdown table and the verdicts."""
     every = load.all()
@@ -239,24 +276,20 @@ def main() -> None:
     args = parser.parse_args()
     low, _, high = args.think.partition("-")
     args.think_range = (float(low), float(high or low))
-    pve = DemoPve()
-    seed_cluster(pve, guests=args.guests)
-    pve.apitokens[BENCH_ACCOUNT] = BENCH_KEY
-    vmids = sorted(g.vmid for g in [*pve.vms, *pve.cts])
     database = Database(args.database)
     with tempfile.TemporaryDirectory() as tmp:
-        served = ServedFake(pve, Path(tmp))
+        fake = FakeProcess(args.guests, Path(tmp))
         apps: list[App] = []
         try:
-            apps = start_apps(served, Path(tmp), args, database.url)
+            apps = start_apps(fake, Path(tmp), args, database.url)
             make_users(apps[0], args.users)
-            before = resources_requests(pve)
-            load, samples = asyncio.run(crowd(apps, args.users, vmids, args))
-            report(load, samples, resources_requests(pve) - before, args, len(apps))
+            before = fake.resources_requests()
+            load, samples = asyncio.run(crowd(apps, args.users, fake.vmids, args))
+            report(load, samples, fake.resources_requests() - before, args, len(apps))
         finally:
             for app in apps:
                 app.stop()
-            served.stop()
+            fake.stop()
             database.drop()
 
 
