@@ -75,6 +75,22 @@ def ran_once(pve: DemoPve, seen: int, vmid: int, upid: str) -> None:
     assert pve.vm(vmid).status == "running"
 
 
+def landed(pve: DemoPve, vmid: int) -> None:
+    """Wait until the stalled start reaches the fake, then stop stalling."""
+    deadline = time.monotonic() + 15
+    while pve.vm(vmid).status != "running":
+        assert time.monotonic() < deadline, "the start never reached the fake"
+        time.sleep(0.1)
+    pve.stalls.clear()
+
+
+def chain_intact(settings: Settings) -> None:
+    """`proxgate audit verify` passes."""
+    verified = audit_verify(settings)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("audit chain intact")
+
+
 def test_a_process_killed_during_a_start_leaves_its_task_to_the_next_process(
     served_fake: ServedFake, pve: DemoPve, empty_database: str, tmp_path: Path, scratch: None
 ) -> None:
@@ -86,11 +102,7 @@ def test_a_process_killed_during_a_start_leaves_its_task_to_the_next_process(
     pve.stall("POST", "/qemu/9376/status/start", 1.5)
     seen = len(pve.requests)
     start_and_kill(AppProcess(settings, log), crew, 9376, settings, ("calling",))
-    deadline = time.monotonic() + 15
-    while pve.vm(9376).status != "running":  # the start lands on the fake after its caller died
-        assert time.monotonic() < deadline, "the start never reached the fake"
-        time.sleep(0.1)
-    pve.stalls.clear()
+    landed(pve, 9376)  # on the fake, after its caller died
 
     events = story_after_restart(settings, crew, 9376, log)
     assert [(e["operation"], e["outcome"]) for e in events] == [
@@ -101,9 +113,7 @@ def test_a_process_killed_during_a_start_leaves_its_task_to_the_next_process(
     upid = events[1]["upid"]
     assert upid and ":qmstart:9376:" in upid and "task list" in events[1]["message"]
     assert events[2]["upid"] == upid
-    verified = audit_verify(settings)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout.startswith("audit chain intact")
+    chain_intact(settings)
     ran_once(pve, seen, 9376, upid)
 
 
@@ -117,14 +127,9 @@ def test_a_process_killed_after_a_start_timed_out_leaves_the_unknown_to_the_next
     pve.stall("POST", "/qemu/9377/status/start", 4.0)  # the call times out after 1 s; the start lands at 4 s
     seen = len(pve.requests)
     start_and_kill(AppProcess(settings, log), crew, 9377, settings, ("unknown",))
-    assert (
-        pve.vm(9377).status == "stopped"
-    )  # killed before the stalled start landed: its own watcher saw nothing
-    deadline = time.monotonic() + 15
-    while pve.vm(9377).status != "running":
-        assert time.monotonic() < deadline, "the start never reached the fake"
-        time.sleep(0.1)
-    pve.stalls.clear()
+    # Killed before the stalled start landed: its own watcher saw nothing.
+    assert pve.vm(9377).status == "stopped"
+    landed(pve, 9377)
 
     events = story_after_restart(settings, crew, 9377, log)
     assert [(e["operation"], e["outcome"]) for e in events] == [
@@ -137,7 +142,5 @@ def test_a_process_killed_after_a_start_timed_out_leaves_the_unknown_to_the_next
     upid = events[2]["upid"]
     assert upid and ":qmstart:9377:" in upid and "task list" in events[2]["message"]
     assert events[3]["upid"] == upid
-    verified = audit_verify(settings)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert verified.stdout.startswith("audit chain intact")
+    chain_intact(settings)
     ran_once(pve, seen, 9377, upid)
