@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import httpx
 
 from app.config import Settings
+from tests.approval_guests import ask
 from tests.factories import PASSWORD, csrf_from, make_token, make_user, signed_in
 from tests.security.routes import ROLES
 from tests.security.store import token_id
@@ -55,3 +56,11 @@ def everyone(base_url: str, settings: Settings, people: dict[str, str]) -> Itera
 def make_people(settings: Settings) -> dict[str, str]:
     """A new user of each role: role -> username."""
     return {role: make_user(settings, role) for role in ROLES}
+
+
+def pending_deletion(base_url: str, token: str, vmid: int, reason: str) -> str:
+    """The id of a pending request to delete the guest, asked for with this token."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        answer = ask(http, {"Authorization": f"Bearer {token}"}, vmid, "delete", reason=reason)
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["request_id"])

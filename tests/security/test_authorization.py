@@ -13,7 +13,7 @@ from app.demo.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.backup_guests import Made
 from tests.factories import PASSWORD, make_token, make_user, signed_in
-from tests.security.callers import Caller, anonymous, everyone, make_people
+from tests.security.callers import Caller, anonymous, everyone, make_people, pending_deletion
 from tests.security.routes import (
     RULES,
     SESSION_ENDING,
@@ -90,19 +90,13 @@ def sample_values(base_url: str, settings: Settings, pve: DemoPve, made: Made, a
     bystander = make_user(settings, "viewer")
     vm = next(v for v in pve.vms if v.vmid < 9000)
     add_vm(pve, REQUEST_VMID)
-    with httpx.Client(base_url=base_url, timeout=30) as http:
-        asked = http.post(
-            f"/api/v1/guests/{REQUEST_VMID}/actions/delete",
-            json={"reason": "matrix"},
-            headers={"Authorization": f"Bearer {asker}"},
-        )
-    assert asked.status_code == 202, asked.text
+    request_id = pending_deletion(base_url, asker, REQUEST_VMID, "matrix")
     return {
         "vmid": str(vm.vmid),
         "node": vm.node,
         "storage": "local",
         "upid": made.backup_upid,
-        "request_id": str(asked.json()["request_id"]),
+        "request_id": request_id,
         "user_id": str(user_id(settings, bystander)),
         "token_id": str(token_id(settings, make_token(settings, bystander))),
         "bystander": bystander,

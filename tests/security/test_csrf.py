@@ -12,6 +12,7 @@ from app.config import Settings
 from app.demo.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.factories import PASSWORD, csrf_from, login, make_token, make_user, signed_in, unique_name
+from tests.security.callers import pending_deletion
 from tests.security.routes import REQUESTER, RULES, change_routes
 from tests.security.store import token_id, user_id, user_role
 from tests.servers import AppServer
@@ -38,18 +39,6 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
         "disk_storage": "local-lvm",
     },
 }
-
-
-def ask(base_url: str, token: str, vmid: int) -> str:
-    """A pending request to delete the guest, asked for with this token; returns its id."""
-    with httpx.Client(base_url=base_url, timeout=30) as http:
-        answer = http.post(
-            f"/api/v1/guests/{vmid}/actions/delete",
-            json={"reason": "csrf"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-    assert answer.status_code == 202, answer.text
-    return str(answer.json()["request_id"])
 
 
 def cancel(base_url: str, token: str, request_id: str) -> None:
@@ -94,8 +83,8 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         "bystander": bystander,
         "new_token": unique_name("csrftoken"),
         "new_user": unique_name("csrfuser"),
-        "request_id": ask(base_url, asker, ASKED_BY_OPERATOR),
-        "own_request": ask(base_url, own_token, ASKED_BY_ADMIN),
+        "request_id": pending_deletion(base_url, asker, ASKED_BY_OPERATOR, "csrf"),
+        "own_request": pending_deletion(base_url, own_token, ASKED_BY_ADMIN, "csrf"),
         "asker": asker,
         "own_secret": own_token,
         "their_secret": their_token,
@@ -153,7 +142,10 @@ def test_bearer_tokens_need_no_csrf_token(
     admin, operator = make_user(settings, "admin"), make_user(settings, "operator")
     add_vm(pve, TOKEN_ASKED)
     asker, token = make_token(settings, operator), make_token(settings, admin)
-    values = {"vmid": str(TOKEN_ASKED), "request_id": ask(app_server.url, asker, TOKEN_ASKED)}
+    values = {
+        "vmid": str(TOKEN_ASKED),
+        "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),
+    }
     tried = []
     try:
         with httpx.Client(base_url=app_server.url, timeout=30) as api:
