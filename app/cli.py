@@ -16,6 +16,9 @@ from app.agents.cli import register as register_agents
 from app.config import ConfigError, Settings, load_settings
 
 ROLES = ["viewer", "operator", "approver", "admin"]
+# Seconds an idle connection stays open: longer than the reverse proxies' and clients' own keep-alive (nginx 60 s,
+# httpx 5 s), so the app never closes a connection just as the other side sends the next request on it.
+KEEP_ALIVE = 75
 
 
 class CliError(Exception):
@@ -72,7 +75,15 @@ def serve(settings: Settings, host: str, port: int) -> None:
             file=sys.stderr,
         )
     _log_to_stderr()
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, **proxy_options(settings))
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
+        **proxy_options(settings),
+    )
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

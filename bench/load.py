@@ -2,12 +2,13 @@
 
 Serves the 10,000-guest demo cluster (20 nodes) from fakepve over TLS in a process of its own, starts two app processes
 (`python -m app.cli serve`) on a fresh PostgreSQL database with one secret key, signs in 200 viewers (half on
-each process), and lets each of them browse for `--duration` seconds: the dashboard, the guest list (pages,
-searches), a guest's page, the audit log and the approvals, with a pause of `--think` seconds between clicks,
-as people do. It reports errors, latency percentiles, the /cluster/resources requests the fake saw against what
-the cache TTL allows, and each process's memory over the first and the last 20 s.
+each process), and lets each of them browse: the dashboard, the guest list (pages, searches), a guest's page,
+the audit log and the approvals, with a pause of `--think` seconds between clicks, as people do. The first
+`--warmup` seconds are not measured; the next `--duration` seconds are. It reports errors (warm-up included),
+latency percentiles, the /cluster/resources requests the fake saw against what the cache TTL allows, and each
+process's memory over the first and the last 20 s of the measured window.
 
-    .venv/bin/python bench/load.py [--users 200] [--duration 60] [--think 2-5] [--guests 10000]
+    .venv/bin/python bench/load.py [--users 200] [--warmup 20] [--duration 60] [--think 2-5] [--guests 10000]
         [--database postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -44,6 +45,8 @@ from tests.fakepve_thread import ServedFake  # noqa: E402
 PASSWORD = "a long load-test password"  # noqa: S105 (the bench's own throwaway accounts)
 TARGET_P99_MS = 500
 WINDOW = 20.0  # seconds compared at the start and the end for memory growth
+SAMPLE_EVERY = 1.0  # seconds between memory samples
+TRACE_EVERY = 1.0  # seconds between the memory values printed
 
 
 @dataclass
@@ -118,31 +121,39 @@ def visits(vmids: list[int]) -> list[tuple[str, str, dict[str, str]]]:
 
 
 async def person(
-    http: httpx.AsyncClient, vmids: list[int], stop_at: float, think: tuple[float, float], load: Load
+    http: httpx.AsyncClient,
+    vmids: list[int],
+    window: tuple[float, float],
+    think: tuple[float, float],
+    load: Load,
 ) -> None:
-    """One signed-in person clicking through the pages until the time is up."""
+    """One signed-in person clicking through the pages until the time is up; answers are recorded only in the
+    measured window (from, until)."""
+    record_from, stop_at = window
     await asyncio.sleep(random.uniform(0, think[1]))  # noqa: S311 (people do not start in step)
     while time.monotonic() < stop_at:
         for page, path, query in visits(vmids):
             if time.monotonic() >= stop_at:
                 return
-            started = time.perf_counter()
+            sent, started = time.monotonic(), time.perf_counter()
             try:
                 answer = await http.get(path, params=query)
                 if answer.status_code != 200:
                     load.errors.append(f"{path}: {answer.status_code}")
             except httpx.HTTPError as exc:
                 load.errors.append(f"{path}: {type(exc).__name__}")
-            load.add(page, time.perf_counter() - started)
+            if sent >= record_from:
+                load.add(page, time.perf_counter() - started)
             await asyncio.sleep(random.uniform(*think))  # noqa: S311
 
 
 async def memory_samples(
-    apps: list[App], stop_at: float, every: float = 2.0
+    apps: list[App], window: tuple[float, float], every: float = SAMPLE_EVERY
 ) -> list[tuple[float, list[float]]]:
-    """(seconds since start, RSS MiB of each app) every few seconds."""
+    """(seconds since the window opened, RSS MiB of each app) every few seconds of the measured window."""
     samples: list[tuple[float, list[float]]] = []
-    started = time.monotonic()
+    started, stop_at = window
+    await asyncio.sleep(max(0.0, started - time.monotonic()))
     while time.monotonic() < stop_at:
         samples.append((time.monotonic() - started, [app.rss_mb() for app in apps]))
         await asyncio.sleep(every)
@@ -163,9 +174,12 @@ async def crowd(apps: list[App], users: int, vmids: list[int], args: argparse.Na
         for http in clients[: len(apps)]:
             for _page, path, query in visits(vmids):
                 await http.get(path, params=query)
-        stop_at = time.monotonic() + args.duration
-        people = [person(http, vmids, stop_at, args.think_range, load) for http in clients]
-        *_, samples = await asyncio.gather(*people, memory_samples(apps, stop_at))
+        # The crowd browses for a warm-up first (every process's heap and caches grow to their working size
+        # while the first few hundred pages are served); only the window after it is measured.
+        opens = time.monotonic() + args.warmup
+        window = (opens, opens + args.duration)
+        people = [person(http, vmids, window, args.think_range, load) for http in clients]
+        *_, samples = await asyncio.gather(*people, memory_samples(apps, window))
     finally:
         await asyncio.gather(*(http.aclose() for http in clients))
     return load, samples
@@ -234,11 +248,12 @@ class FakeProcess:
 def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, processes: int) -> None:
     """The markdown table and the verdicts."""
     every = load.all()
-    allowed = processes * (args.duration / args.ttl + 2)
+    allowed = processes * ((args.warmup + args.duration) / args.ttl + 2)
     first = [s for t, s in samples if t <= WINDOW]
     last = [s for t, s in samples if t >= args.duration - WINDOW]
     print(
-        f"\n`.venv/bin/python bench/load.py --users {args.users} --duration {args.duration} --think {args.think}`\n"
+        f"\n`.venv/bin/python bench/load.py --users {args.users} --warmup {args.warmup:g} --duration {args.duration:g} "
+        f"--think {args.think}`\n"
     )
     print("| measure | result | target |\n|---|---|---|")
     print(f"| answers / errors | {len(every)} / {len(load.errors)} | 0 errors |")
@@ -251,7 +266,8 @@ def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, p
             f"| {page} p50 / p99 (N={len(values)}) | {pct(values, 0.5):.0f} / {pct(values, 0.99):.0f} ms | |"
         )
     print(
-        f"| upstream GET /cluster/resources | {upstream} | ≤ {allowed:.0f} (TTL {args.ttl} s, {processes} processes) |"
+        f"| upstream GET /cluster/resources, warm-up and window | {upstream} "
+        f"| ≤ {allowed:.0f} (TTL {args.ttl:g} s, {processes} processes) |"
     )
     for n in range(processes):
         start, end = statistics.mean(s[n] for s in first), statistics.mean(s[n] for s in last)
@@ -259,6 +275,9 @@ def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, p
             f"| app {n + 1} RSS first / last {WINDOW:.0f} s | {start:.0f} / {end:.0f} MiB "
             f"({(end - start) / start * 100:+.1f} %) | no growth |"
         )
+    for n in range(processes):
+        trace = " ".join(f"{s[n]:.0f}" for t, s in samples[:: max(1, round(TRACE_EVERY / SAMPLE_EVERY))])
+        print(f"\napp {n + 1} RSS every 10 s (MiB): {trace}")
     if load.errors:
         print("\nfirst errors:", load.errors[:10])
 
@@ -267,7 +286,8 @@ def main() -> None:
     """Seed, start, browse, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds the crowd browses before")
     parser.add_argument("--think", default="2-5", help="seconds between clicks, as LOW-HIGH")
     parser.add_argument("--guests", type=int, default=10_000)
     parser.add_argument("--ttl", type=float, default=3.0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fakepve.routing import split_list
+
 from app.demo.base import DemoBase
 
 
@@ -30,6 +32,15 @@ class LocalContentMixin(DemoBase):
             if item.get("vmid") is None
             or self.volume_node(volumes.get(item["volid"][len(prefix) :], {}), item["vmid"]) == v["node"]
         ]
+
+    def _guest_volumes(self, guests: Any, name: str) -> dict[str, Any]:
+        """Guest disks only on storages that hold disks: PVE lists only a storage's enabled content types, and
+        walking every guest's config for each backup storage's listing costs seconds at 10,000 guests."""
+        allowed = set(split_list(self.storages.get(name, {}).get("content")))
+        if not allowed & {"images", "rootdir"}:
+            return {}
+        found: dict[str, Any] = super()._guest_volumes(guests, name)
+        return found
 
     def volume_node(self, volume: dict[str, Any], vmid: Any) -> str:
         """The node a guest-owned volume of a local storage lives on."""

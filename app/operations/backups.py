@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -45,7 +46,7 @@ async def backup_storages(pve: PveClient, node: str, vmid: int | None = None) ->
 async def job_storages(pve: PveClient, vmid: int, node: str, pool: str | None) -> list[str]:
     """The storages of the enabled backup jobs (GET /cluster/backup) that include the guest, by job id."""
     try:
-        jobs = await pve.get("/cluster/backup")
+        jobs = await pve.backup_jobs()
     except PveError:
         return []  # needs Sys.Audit on /; without it the other storages still make a sensible order
     found = [
@@ -56,12 +57,18 @@ async def job_storages(pve: PveClient, vmid: int, node: str, pool: str | None) -
     return list(dict.fromkeys(found))
 
 
+@functools.lru_cache(maxsize=64)
+def _vmid_set(text: str) -> frozenset[str]:
+    """A job's vmid list ('100,101 102'); a job of thousands of guests is split once, not at every page view."""
+    return frozenset(v for v in re.split(r"[\s,;]+", text) if v)
+
+
 def _includes(job: dict[str, object], vmid: int, node: str, pool: str | None) -> bool:
     """True when an enabled vzdump job backs the guest up: by vmid list, 'all' (minus excludes) or pool."""
     if str(job.get("enabled", 1)) == "0" or (job.get("node") and job.get("node") != node):
         return False
-    listed = {v for v in re.split(r"[\s,;]+", str(job.get("vmid") or "")) if v}
-    excluded = {v for v in re.split(r"[\s,;]+", str(job.get("exclude") or "")) if v}
+    listed = _vmid_set(str(job.get("vmid") or ""))
+    excluded = _vmid_set(str(job.get("exclude") or ""))
     if str(job.get("all", 0)) == "1":
         return str(vmid) not in excluded
     return str(vmid) in listed or (pool is not None and job.get("pool") == pool)

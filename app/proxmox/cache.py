@@ -22,11 +22,18 @@ class SingleFlight(Generic[T]):
 
     A failed fetch is shared by the callers waiting on it and not cached: the next caller starts a new one.
     A caller that is cancelled does not cancel the fetch the others wait for.
+
+    With refresh_ahead, a caller that finds the value with less life left than the last fetch took starts the
+    next fetch in the background: under steady use the new value lands as the old one expires, so callers do not
+    queue behind a refresh, no value served is older than ttl, and fetches still come about once per ttl.
     """
 
-    def __init__(self, ttl: Ttl[T], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, ttl: Ttl[T], clock: Callable[[], float] = time.monotonic, *, refresh_ahead: bool = False
+    ) -> None:
         self._ttl = ttl
         self._clock = clock
+        self._refresh_ahead = refresh_ahead
         self._value: T | None = None
         self._expires = float("-inf")
         self._inflight: asyncio.Task[T] | None = None
@@ -69,6 +76,8 @@ class SingleFlight(Generic[T]):
             self._start(fetch)
             value = self._value
         if value is not None:
+            if self._refresh_ahead and self._expires - self._clock() < self.fetch_seconds:
+                self._start(fetch)
             if on_lookup:
                 on_lookup(True)
             return value

@@ -61,7 +61,11 @@ class PveClient:
         self._session = PveSession(connection, self._observer, transport)
         # Counts what made the cluster view stale, so caches of other reads can tell they are stale too.
         self.changes = 0
-        self._resources: SingleFlight[ClusterResources] = SingleFlight(connection.resources_ttl, clock)
+        self._resources: SingleFlight[ClusterResources] = SingleFlight(
+            connection.resources_ttl, clock, refresh_ahead=True
+        )
+        # Backup jobs are edited rarely, and every guest page orders its backup storages by them.
+        self._backup_jobs: SingleFlight[list[Any]] = SingleFlight(connection.resources_ttl, clock)
         self._rrd: SingleFlightMap[tuple[str, str, str], RrdSeries] = SingleFlightMap(
             lambda series: max(RRD_MIN_TTL, float(series.step)), RRD_CACHE_SIZE, clock
         )
@@ -80,6 +84,7 @@ class PveClient:
     async def aclose(self) -> None:
         """Cancel running cached fetches and close the connections."""
         self._resources.cancel()
+        self._backup_jobs.cancel()
         self._rrd.cancel()
         await self._session.aclose()
 
@@ -140,6 +145,15 @@ class PveClient:
         """Forget the cached /cluster/resources (after a create, delete or migration, a task's end)."""
         self.changes += 1
         self._resources.invalidate()
+
+    async def backup_jobs(self) -> list[Any]:
+        """GET /cluster/backup (the scheduled backup jobs); cached for resources_ttl, single-flight."""
+
+        async def fetch() -> list[Any]:
+            jobs = await self.get("/cluster/backup")
+            return jobs if isinstance(jobs, list) else []
+
+        return await self._backup_jobs.get(fetch)
 
     async def locate(self, vmid: int) -> GuestLocation:
         """Node and type of a guest from the GET /cluster/resources index, refreshed once on a miss."""

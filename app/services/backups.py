@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from app.proxmox.cache import SingleFlight
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
-from app.proxmox.models import ClusterResources, PveModel, validate_rows
+from app.proxmox.models import ROWS_PER_TURN, ClusterResources, PveModel, validate_rows
 from app.services.storage import StorageRow, StorageService, Volume, build_overview
 
 # Storages read at once: a cluster with many nodes and local backup storages is not hit all together.
@@ -30,16 +30,13 @@ class Backup:
     storage: str
     node: str | None
     guest_name: str | None = None
+    # The guest it is of, and when it was taken (epoch seconds): parsed from the name once, not at every filter.
+    vmid: int | None = field(init=False)
+    created: int | None = field(init=False)
 
-    @property
-    def vmid(self) -> int | None:
-        """The guest the archive is of."""
-        return self.volume.owner
-
-    @property
-    def created(self) -> int | None:
-        """When it was taken (epoch seconds)."""
-        return self.volume.created
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "vmid", self.volume.owner)
+        object.__setattr__(self, "created", self.volume.created)
 
     @property
     def where(self) -> str:
@@ -84,6 +81,8 @@ class BackupListing:
     backups: list[Backup]
     storages: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Each guest's backups, newest first: a guest's page picks its own out of tens of thousands at once.
+    by_guest: dict[int, list[Backup]] = field(default_factory=dict, repr=False)
 
 
 class GuestWithoutBackup(PveModel):
@@ -120,24 +119,28 @@ class BackupService:
         # Proxgate itself makes or deletes a backup.
         ttl = pve.connection.backups_ttl
         ttl = pve.connection.resources_ttl if ttl is None else ttl
-        self._scan: SingleFlight[BackupListing] = SingleFlight(ttl)
+        self._scan: SingleFlight[BackupListing] = SingleFlight(ttl, refresh_ahead=True)
         self._without: SingleFlight[list[GuestWithoutBackup]] = SingleFlight(ttl)
         self._changes_seen = pve.changes
 
     async def list_backups(self, wanted: BackupFilter | None = None) -> BackupListing:
         """The backups that pass the filter, newest first."""
-        self._forget_if_changed()
-        listing = await self._scan.get(self._read_all, stale_for=STALE_FOR)
+        listing = await self._listing()
         wanted = wanted or BackupFilter()
         now = time.time()
         kept = [b for b in listing.backups if wanted.keeps(b, now)]
         if wanted.newest_per_guest:
             kept = newest_per_guest(kept)
-        return replace(listing, backups=kept)
+        return replace(listing, backups=kept, by_guest={})
 
     async def backups_for_guest(self, vmid: int) -> list[Backup]:
         """Every backup of one guest, newest first."""
-        return (await self.list_backups(BackupFilter(vmid=vmid))).backups
+        return list((await self._listing()).by_guest.get(vmid, []))
+
+    async def _listing(self) -> BackupListing:
+        """The cached scan of every backup storage, fresh after Proxgate's own changes."""
+        self._forget_if_changed()
+        return await self._scan.get(self._read_all, stale_for=STALE_FOR)
 
     async def not_backed_up(self) -> list[GuestWithoutBackup]:
         """The guests no backup job covers, cached as briefly as the backup listing."""
@@ -180,6 +183,9 @@ class BackupService:
             if problem:
                 listing.problems.append(problem)
         listing.backups.sort(key=lambda b: (-(b.created or 0), b.volume.volid))
+        for backup in listing.backups:
+            if backup.vmid is not None:
+                listing.by_guest.setdefault(backup.vmid, []).append(backup)
         return listing
 
     async def _read(
@@ -192,7 +198,9 @@ class BackupService:
                 return [], f"Backups on {row.label} could not be read: {exc}"
         node = None if row.shared else row.node
         found = []
-        for volume in volumes:
+        for n, volume in enumerate(volumes, 1):
             guest = resources.guest(volume.owner) if volume.owner is not None else None
             found.append(Backup(volume, row.storage, node, guest.name if guest else None))
+            if n % ROWS_PER_TURN == 0:
+                await asyncio.sleep(0)  # other pages go on while tens of thousands of archives are listed
         return found, None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from app.proxmox.cache import SingleFlight
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
-from app.proxmox.models import ClusterResources
+from app.proxmox.models import ClusterResources, ClusterStatus
 from app.services.storage import StorageRow, build_overview
 
 VERSION_TTL = 60.0
@@ -66,17 +67,30 @@ class ClusterService:
     def __init__(self, pve: PveClient) -> None:
         self.pve = pve
         self._versions: dict[str, tuple[float, str | None]] = {}
+        # The counts of the cluster view last summed up: every dashboard view of one /cluster/resources answer
+        # would walk the same 10,000 guests again.
+        self._counted: tuple[ClusterResources, ClusterOverview] | None = None
+        # Quorum and node addresses, read at most once per cluster view's time to live.
+        self._status: SingleFlight[ClusterStatus] = SingleFlight(pve.connection.resources_ttl)
 
     async def overview(self) -> ClusterOverview:
         """Quorum, nodes, storage and guest counts; raises PveError only if resources are unreadable."""
-        view = ClusterOverview()
-        resources = await self.pve.cluster_resources()
-        self._count_guests(view, resources)
-        view.nodes = self._nodes(resources)
-        view.storages = build_overview(resources).storages
+        view = self._summed(await self.pve.cluster_resources())
         await self._apply_status(view)
         await self._apply_versions(view)
         return view
+
+    def _summed(self, resources: ClusterResources) -> ClusterOverview:
+        """Guest counts, nodes and storages of this cluster view, as a copy the caller may change."""
+        if self._counted is None or self._counted[0] is not resources:
+            view = ClusterOverview()
+            self._count_guests(view, resources)
+            view.nodes = self._nodes(resources)
+            view.storages = build_overview(resources).storages
+            self._counted = (resources, view)
+        counted = self._counted[1]
+        nodes = [replace(n) for n in counted.nodes]
+        return replace(counted, nodes=nodes, storages=list(counted.storages), problems=[])
 
     @staticmethod
     def _count_guests(view: ClusterOverview, resources: ClusterResources) -> None:
@@ -114,7 +128,7 @@ class ClusterService:
 
     async def _apply_status(self, view: ClusterOverview) -> None:
         try:
-            status = await self.pve.cluster_status()
+            status = await self._status.get(self.pve.cluster_status)
         except PveForbidden as exc:
             view.problems.append(f"Quorum and node addresses are hidden: {exc}")
             return

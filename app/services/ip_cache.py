@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveError, PveForbidden, one_line
@@ -83,11 +84,20 @@ class IpCache:
         self._generation = 0
 
     async def _read_guest(
-        self, guest: GuestResource, offline: bool, stale_ok: bool = False, retry_failed: bool = False
+        self,
+        guest: GuestResource,
+        offline: bool,
+        stale_ok: bool = False,
+        retry_failed: bool = False,
+        config: Awaitable[Any] | None = None,
     ) -> GuestIps:
-        """The guest's addresses; retry_failed reads again what failed last time (one guest's page does)."""
+        """The guest's addresses; retry_failed reads again what failed last time (one guest's page does), and
+        config is a read of the guest's config already under way (the guest's page needs it anyway)."""
         ips = GuestIps(guest)
-        entry = self._stale_config(guest) if offline else await self._config(guest, stale_ok, retry_failed)
+        if offline:
+            entry = self._stale_config(guest)
+        else:
+            entry = await self._config(guest, stale_ok, retry_failed, config)
         if entry is None:
             return ips
         ips.config = entry.network
@@ -119,17 +129,21 @@ class IpCache:
         return stale_ok or self._fresh(read_at, ttl)
 
     async def _config(
-        self, guest: GuestResource, stale_ok: bool = False, retry_failed: bool = False
+        self,
+        guest: GuestResource,
+        stale_ok: bool = False,
+        retry_failed: bool = False,
+        config: Awaitable[Any] | None = None,
     ) -> _ConfigEntry:
         cached = self._stale_config(guest)
         # Failed reads are retried sooner than good ones are refreshed.
         ttl = self._config_ttl if cached and cached.network else self._live_ttl
-        if cached and not (retry_failed and cached.problem) and self._usable(cached.read_at, ttl, stale_ok):
+        keep = config is None and cached and not (retry_failed and cached.problem)
+        if keep and cached and self._usable(cached.read_at, ttl, stale_ok):
             return cached
         entry = _ConfigEntry(guest.node, guest.type, self._clock())
         try:
-            async with self._limit:
-                data = await self.pve.get(f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}/config")
+            data = await (config if config is not None else self._read_config(guest))
         except PveError as exc:
             entry.problem = _problem_text("Its configuration", exc)
         else:
@@ -137,6 +151,10 @@ class IpCache:
         self._configs[guest.vmid] = entry
         self._generation += 1
         return entry
+
+    async def _read_config(self, guest: GuestResource) -> Any:
+        async with self._limit:
+            return await self.pve.get(f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}/config")
 
     def _parsed(
         self, guest: GuestResource, data: dict[str, object], cached: _ConfigEntry | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -78,15 +79,16 @@ class IpService(IpCache):
     def _view_key(self, resources: ClusterResources) -> object:
         return (self._generation, _identities(resources))
 
-    async def guest_ips(self, vmid: int) -> GuestIps:
-        """One guest's addresses and notes (for its detail page), through the same caches."""
+    async def guest_ips(self, vmid: int, config: Awaitable[Any] | None = None) -> GuestIps:
+        """One guest's addresses and notes (for its detail page), through the same caches; config is the page's
+        own read of the guest's config, shared rather than made twice."""
         resources = await self.pve.cluster_resources()
         guest = resources.guest(vmid)
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
         offline = guest.node in offline_nodes(resources)
         # A failure the inventory keeps for a while is asked again here: one read, and the page must recover.
-        ips = await self._read_guest(guest, offline, retry_failed=True)
+        ips = await self._read_guest(guest, offline, retry_failed=True, config=config)
         if offline:
             ips.note(
                 "offline", f"Node {guest.node} is offline: only the configured addresses last read are shown."

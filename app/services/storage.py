@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveUnavailable
-from app.proxmox.models import ClusterResources, PveModel, validate_rows
+from app.proxmox.models import ClusterResources, PveModel, validate_rows_in_turns
 from app.services.errors import Invalid, NotFound
 
 # pve-common PVE::JSONSchema: pve_verify_node_name and pve_verify_storage_id (anchored, as PVE anchors them).
@@ -269,7 +269,7 @@ class StorageService:
         data = await self.pve.get(
             f"/nodes/{segment(target)}/storage/{segment(row.storage)}/content", **params
         )
-        rows = validate_rows(_VOLUMES, data if isinstance(data, list) else [])
+        rows = await validate_rows_in_turns(_VOLUMES, data if isinstance(data, list) else [])
         return sorted(rows, key=volume_order)
 
     async def content(self, node: str, storage: str, content_type: str | None = None) -> list[Volume]:

@@ -45,10 +45,16 @@ def navigation(request: Request, principal: Any) -> list[tuple[str, str, str]]:
 
 def route_path(request: Request, name: str) -> str | None:
     """The path of a parameterless route, or None when no such route is mounted."""
-    try:
-        return str(request.app.url_path_for(name))
-    except NoMatchFound:
-        return None
+    # Looked up once per app: every page asks for the whole menu, and each lookup walks every route.
+    known: dict[str, str | None] | None = getattr(request.app.state, "route_paths", None)
+    if known is None:
+        known = request.app.state.route_paths = {}
+    if name not in known:
+        try:
+            known[name] = str(request.app.url_path_for(name))
+        except NoMatchFound:
+            known[name] = None
+    return known[name]
 
 
 def build_templates() -> Jinja2Templates:

@@ -149,3 +149,35 @@ async def test_a_quick_fetch_is_waited_for_even_when_stale_values_are_allowed() 
     assert await cache.get(lambda: quick("first")) == "first"
     now[0] += 10
     assert await cache.get(lambda: quick("second"), stale_for=60) == "second"
+
+
+async def test_refresh_ahead_fetches_the_next_value_before_the_last_one_expires() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0], refresh_ahead=True)
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def slow(value: str) -> str:
+        calls.append(value)
+        now[0] += 1  # the fetch takes one (fake) second
+        await release.wait()
+        return value
+
+    release.set()
+    assert await cache.get(lambda: slow("first")) == "first"  # fetched at 0..1, fresh until 4
+    now[0] = 2.5
+    release.clear()
+    assert await cache.get(lambda: slow("early")) == "first"
+    assert calls == ["first"], "more than a fetch's time left: nothing starts"
+    now[0] = 3.2
+    assert await cache.get(lambda: slow("second")) == "first", "answered at once while the next is fetched"
+    await asyncio.sleep(0)
+    assert await cache.get(lambda: slow("third")) == "first"
+    await asyncio.sleep(0)
+    assert calls == ["first", "second"], "one fetch runs"
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    now[0] = 5.0  # the first value has expired; the second (fresh until 7.2) is served without a wait
+    assert await cache.get(lambda: slow("fourth")) == "second"
+    assert calls == ["first", "second"]
