@@ -6,10 +6,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field, replace
 
-from app.proxmox.cache import SingleFlight
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
-from app.proxmox.models import ClusterResources, ClusterStatus
+from app.proxmox.models import ClusterResources
 from app.services.storage import StorageRow, build_overview
 
 VERSION_TTL = 60.0
@@ -70,8 +69,6 @@ class ClusterService:
         # The counts of the cluster view last summed up: every dashboard view of one /cluster/resources answer
         # would walk the same 10,000 guests again.
         self._counted: tuple[ClusterResources, ClusterOverview] | None = None
-        # Quorum and node addresses, read at most once per cluster view's time to live.
-        self._status: SingleFlight[ClusterStatus] = SingleFlight(pve.connection.resources_ttl)
 
     async def overview(self) -> ClusterOverview:
         """Quorum, nodes, storage and guest counts; raises PveError only if resources are unreadable."""
@@ -128,7 +125,7 @@ class ClusterService:
 
     async def _apply_status(self, view: ClusterOverview) -> None:
         try:
-            status = await self._status.get(self.pve.cluster_status)
+            status = await self.pve.cluster_status()
         except PveForbidden as exc:
             view.problems.append(f"Quorum and node addresses are hidden: {exc}")
             return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from app.proxmox.models import (
     ClusterResources,
@@ -16,6 +18,8 @@ from app.proxmox.models import (
     StorageResource,
     TaskLogLine,
     TaskStatus,
+    validate_rows,
+    validate_rows_in_turns,
 )
 from tests.proxmox.conftest import SAMPLES
 
@@ -116,3 +120,20 @@ def test_unknown_kinds_are_left_out_and_a_bad_row_is_skipped() -> None:
     assert [g.vmid for g in res.guests] == [100]
     assert res.storages[0].content == ["iso", "backup"]
     assert res.nodes == []
+
+
+async def test_a_long_list_is_validated_in_slices_letting_other_tasks_run_between() -> None:
+    rows: list[Any] = [{"vmid": n, "node": "pve1", "type": "qemu", "id": f"qemu/{n}"} for n in range(1200)]
+    rows[700] = {"vmid": "not a number", "node": "pve1", "type": "qemu", "id": "qemu/x"}
+    ran_meanwhile: list[int] = []
+
+    async def other_request() -> None:
+        ran_meanwhile.append(len(ran_meanwhile))
+
+    other = asyncio.ensure_future(other_request())
+    guests = await validate_rows_in_turns(TypeAdapter(list[GuestResource]), rows)
+    assert ran_meanwhile == [0] and other.done(), "another task ran before the list was done"
+    assert len(guests) == 1199 and guests[0].vmid == 0 and guests[-1].vmid == 1199, (
+        "the bad row alone is skipped"
+    )
+    assert [g.vmid for g in guests] == [g.vmid for g in validate_rows(TypeAdapter(list[GuestResource]), rows)]

@@ -156,28 +156,31 @@ async def test_refresh_ahead_fetches_the_next_value_before_the_last_one_expires(
     cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0], refresh_ahead=True)
     release = asyncio.Event()
     calls: list[str] = []
+    took = [1.0]  # (fake) seconds a fetch takes
 
-    async def slow(value: str) -> str:
+    async def fetch(value: str) -> str:
         calls.append(value)
-        now[0] += 1  # the fetch takes one (fake) second
+        now[0] += took[0]
         await release.wait()
         return value
 
     release.set()
-    assert await cache.get(lambda: slow("first")) == "first"  # fetched at 0..1, fresh until 4
-    now[0] = 2.5
+    assert await cache.get(lambda: fetch("first")) == "first"  # fetched in 0..1: fresh until 4
+    took[0] = 0.0
     release.clear()
-    assert await cache.get(lambda: slow("early")) == "first"
+    now[0] = 2.5
+    assert await cache.get(lambda: fetch("early")) == "first"
+    await asyncio.sleep(0)
     assert calls == ["first"], "more than a fetch's time left: nothing starts"
     now[0] = 3.2
-    assert await cache.get(lambda: slow("second")) == "first", "answered at once while the next is fetched"
+    assert await cache.get(lambda: fetch("second")) == "first", "answered at once while the next is fetched"
     await asyncio.sleep(0)
-    assert await cache.get(lambda: slow("third")) == "first"
+    assert await cache.get(lambda: fetch("third")) == "first"
     await asyncio.sleep(0)
     assert calls == ["first", "second"], "one fetch runs"
     release.set()
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    now[0] = 5.0  # the first value has expired; the second (fresh until 7.2) is served without a wait
-    assert await cache.get(lambda: slow("fourth")) == "second"
+    now[0] = 5.0  # the first value has expired; the second (fresh until 6.2) is served without a wait
+    assert await cache.get(lambda: fetch("fourth")) == "second"
     assert calls == ["first", "second"]

@@ -65,6 +65,31 @@ def test_hostile_names_render_as_text(viewer: httpx.Client, hostile_vm: Any) -> 
     assert "<b>y</b>" not in html
 
 
+def test_the_page_reads_the_config_once_for_its_disks_and_its_configured_addresses(
+    viewer: httpx.Client, pve: DemoPve
+) -> None:
+    vm = pve.add_vm(
+        9602,
+        "cloud-init",
+        node="pve1",
+        status="stopped",
+        config={
+            "scsi0": "local-lvm:vm-9602-disk-0,size=8G",
+            "net0": "virtio=BC:24:11:96:02:01,bridge=vmbr0",
+            "ipconfig0": "ip=10.96.2.10/24,gw=10.96.2.1",
+        },
+    )
+    try:
+        time.sleep(0.6)  # the cached cluster view learns of it
+        before = len(pve.requests)
+        html = viewer.get(f"/guests/{vm.vmid}").text
+        reads = [p for m, p, _ in pve.requests[before:] if m == "GET" and p.endswith("/qemu/9602/config")]
+        assert 'data-disk="scsi0"' in html and 'data-ip="10.96.2.10"' in html
+        assert len(reads) == 1, "one read serves the disks and the addresses"
+    finally:
+        pve.vms.remove(vm)
+
+
 def test_unknown_guest_is_a_404(viewer: httpx.Client) -> None:
     answer = viewer.get("/guests/999999")
     assert answer.status_code == 404
@@ -177,6 +202,8 @@ def test_back_up_now_defaults_to_the_storage_of_the_guests_backup_jobs(
             "size": 1024,
             "ctime": 1767236400,
         }
+        # The demo's weekly job now covers 136; the jobs are read again once the cluster view's TTL has passed.
+        time.sleep(0.6)
         try:
             assert backup_choices(http.get("/guests/136").text)[0] == "offsite-backup", (
                 "its only job writes there"
