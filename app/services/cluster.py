@@ -66,6 +66,7 @@ class ClusterService:
     def __init__(self, pve: PveClient) -> None:
         self.pve = pve
         self._versions: dict[str, tuple[float, str | None]] = {}
+        self._version_reads: asyncio.Future[None] | None = None
         # The counts of the cluster view last summed up: every dashboard view of one /cluster/resources answer
         # would walk the same 10,000 guests again.
         self._counted: tuple[ClusterResources, ClusterOverview] | None = None
@@ -141,24 +142,38 @@ class ClusterService:
         view.nodes.sort(key=lambda n: n.name)
 
     async def _apply_versions(self, view: ClusterOverview) -> None:
-        limit = asyncio.Semaphore(VERSION_CONCURRENCY)
-
-        async def one(node: NodeView) -> None:
-            async with limit:
-                node.version = await self._node_version(node.name)
-
-        await asyncio.gather(*(one(n) for n in view.nodes if n.online))
+        online = [n.name for n in view.nodes if n.online]
+        expired = [n for n in online if n not in self._versions or self._version_age(n) >= VERSION_TTL]
+        if expired and self._version_reads is None:
+            self._version_reads = asyncio.ensure_future(self._read_versions(expired))
+        # Versions change only with an upgrade: a node read before keeps its version while it is read again in
+        # the background; only a node never read is waited for.
+        if self._version_reads is not None and any(n not in self._versions for n in online):
+            await asyncio.shield(self._version_reads)
+        for node in view.nodes:
+            node.version = self._versions.get(node.name, (0.0, None))[1] if node.online else None
         versions = sorted({n.version for n in view.nodes if n.version})
         view.version = ", ".join(versions) if versions else None
 
+    def _version_age(self, node: str) -> float:
+        return time.monotonic() - self._versions[node][0]
+
+    async def _read_versions(self, nodes: list[str]) -> None:
+        limit = asyncio.Semaphore(VERSION_CONCURRENCY)
+
+        async def one(node: str) -> None:
+            async with limit:
+                self._versions[node] = (time.monotonic(), await self._node_version(node))
+
+        try:
+            await asyncio.gather(*(one(n) for n in nodes))
+        finally:
+            self._version_reads = None
+
     async def _node_version(self, node: str) -> str | None:
-        cached = self._versions.get(node)
-        if cached and time.monotonic() - cached[0] < VERSION_TTL:
-            return cached[1]
         try:
             status = await self.pve.get(f"/nodes/{node}/status")
             version = short_version(status.get("pveversion")) if isinstance(status, dict) else None
         except PveError:
             version = None
-        self._versions[node] = (time.monotonic(), version)
         return version
