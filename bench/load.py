@@ -276,8 +276,8 @@ def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, p
             f"({(end - start) / start * 100:+.1f} %) | no growth |"
         )
     for n in range(processes):
-        trace = " ".join(f"{s[n]:.0f}" for t, s in samples[:: max(1, round(TRACE_EVERY / SAMPLE_EVERY))])
-        print(f"\napp {n + 1} RSS every 10 s (MiB): {trace}")
+        trace = " ".join(f"{s[n]:.0f}" for _, s in samples[:: max(1, round(TRACE_EVERY / SAMPLE_EVERY))])
+        print(f"\napp {n + 1} RSS every {TRACE_EVERY:g} s (MiB): {trace}")
     if load.errors:
         print("\nfirst errors:", load.errors[:10])
 
