@@ -31,7 +31,7 @@ BACKGROUND_HEADER = "x-proxgate-background"
 T = TypeVar("T")
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -43,7 +43,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_pve(request: Request) -> PveClient:
+async def get_pve(request: Request) -> PveClient:
     """The app's long-lived Proxmox client."""
     client: PveClient = request.app.state.pve
     return client
@@ -67,10 +67,10 @@ def get_service(request: Request, cls: type[T]) -> T:
     return services[cls]  # type: ignore[return-value]
 
 
-def service_dep(cls: type[T]) -> Callable[[Request], T]:
+def service_dep(cls: type[T]) -> Callable[[Request], Coroutine[Any, Any, T]]:
     """A dependency that yields the app's instance of `cls` (see get_service)."""
 
-    def provide(request: Request) -> T:
+    async def provide(request: Request) -> T:
         return get_service(request, cls)
 
     return provide
@@ -140,7 +140,7 @@ def may_monitor(request: Request, principal: auth.Principal | None) -> bool:
     return expected is not None and auth.same_secret(given, expected.get_secret_value())
 
 
-def get_actions(request: Request) -> ActionService:
+async def get_actions(request: Request) -> ActionService:
     """The app's action service."""
     service: ActionService = request.app.state.actions
     return service
@@ -149,13 +149,13 @@ def get_actions(request: Request) -> ActionService:
 ActionsDep = Annotated[ActionService, Depends(get_actions)]
 
 
-def get_gate(request: Request) -> Gate:
+async def get_gate(request: Request) -> Gate:
     """The app's front door for changes (now, or as a request for approval)."""
     gate: Gate = request.app.state.gate
     return gate
 
 
-def get_approvals(request: Request) -> ApprovalService:
+async def get_approvals(request: Request) -> ApprovalService:
     """The app's approval service."""
     service: ApprovalService = request.app.state.approvals
     return service
@@ -195,7 +195,7 @@ def require_role(role: Role) -> Callable[..., Coroutine[Any, Any, auth.Principal
 AdminDep = Annotated[auth.Principal, Depends(require_role(Role.admin))]
 
 
-def detail_service(request: Request, pve: PveDep) -> GuestDetailService:
+async def detail_service(request: Request, pve: PveDep) -> GuestDetailService:
     """A detail builder over the app's shared address, backup and task services (and their caches)."""
     return GuestDetailService(
         pve,
@@ -209,7 +209,7 @@ DetailDep = Annotated[GuestDetailService, Depends(detail_service)]
 IpDep = Annotated[IpService, Depends(service_dep(IpService))]
 
 
-def node_service(request: Request) -> NodeService:
+async def node_service(request: Request) -> NodeService:
     """The app's node service (its address cache), over the app's shared task service."""
     services: dict[type, object] = request.app.state.services
     if NodeService not in services:

@@ -29,6 +29,7 @@ from app.services.auth import Policy
 from app.services.connection import pve_connection
 from app.services.gate import Gate
 from app.services.housekeeping import Housekeeper
+from app.services.memory import MemoryTrimmer
 from app.services.notifications import Notifier
 from app.services.policy import ApprovalPolicy
 from app.services.task_watch import TaskWatcher
@@ -73,9 +74,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.gate = Gate(app.state.actions, app.state.approvals, app.state.policy, app.state.sessions)
     app.state.housekeeper = Housekeeper(app.state.approvals)
+    app.state.memory_trimmer = MemoryTrimmer()
     app.state.watcher.start()
     app.state.notifier.start()
     app.state.housekeeper.start()
+    app.state.memory_trimmer.start()
     # Everything made at start-up lives as long as the app: keep it out of every later full collection,
     # which otherwise walks ~100,000 long-lived objects each time the cluster view is refreshed.
     gc.collect()
@@ -83,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.memory_trimmer.stop()
         await app.state.housekeeper.stop()
         await app.state.notifier.stop()
         await app.state.watcher.stop()

@@ -87,7 +87,7 @@ CursorQuery = Annotated[
 def paging_by(key: str) -> Any:
     """A dependency reading ?limit= and ?cursor=, the cursor decoded (before any upstream call) at `key`."""
 
-    def read(limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None) -> Paging:
+    async def read(limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None) -> Paging:
         return Paging(limit, decode_cursor(cursor, key) if cursor else None)
 
     return read

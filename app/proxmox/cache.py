@@ -25,7 +25,9 @@ class SingleFlight(Generic[T]):
 
     With refresh_ahead, a caller that finds the value with less life left than the last fetch took starts the
     next fetch in the background: under steady use the new value lands as the old one expires, so callers do not
-    queue behind a refresh, no value served is older than ttl, and fetches still come about once per ttl.
+    queue behind a refresh, and fetches still come about once per ttl. When that refresh is late (the upstream
+    slower than last time), callers keep the old value until it lands, for at most one more ttl, rather than
+    queueing behind it; invalidate() ends that (after a change, callers wait for the new value).
     """
 
     def __init__(
@@ -37,6 +39,8 @@ class SingleFlight(Generic[T]):
         self._value: T | None = None
         self._expires = float("-inf")
         self._inflight: asyncio.Task[T] | None = None
+        self._ahead = False  # whether the running fetch was started while the value was still fresh
+        self._grace = 0.0  # how long after expiry the value may still be served while that fetch is late
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
         self.fetches = 0
@@ -75,9 +79,13 @@ class SingleFlight(Generic[T]):
         if value is None and self._stale_allowed(stale_for):
             self._start(fetch)
             value = self._value
+        if value is None and self._late_refresh():
+            value = self._value
         if value is not None:
-            if self._refresh_ahead and self._expires - self._clock() < self.fetch_seconds:
+            refresh_due = self._expires - self._clock() < self.fetch_seconds
+            if self._refresh_ahead and refresh_due and self._inflight is None:
                 self._start(fetch)
+                self._ahead = True  # the value was still fresh (an expired one comes with a fetch running)
             if on_lookup:
                 on_lookup(True)
             return value
@@ -85,6 +93,11 @@ class SingleFlight(Generic[T]):
         if on_lookup:
             on_lookup(not started)
         return await asyncio.shield(task)
+
+    def _late_refresh(self) -> bool:
+        """True while a fetch started ahead of expiry runs and the value expired less than one ttl ago."""
+        late = self._clock() - self._expires
+        return self._ahead and self._inflight is not None and self._value is not None and late < self._grace
 
     def _stale_allowed(self, stale_for: float) -> bool:
         expired_for = self._clock() - self._expires
@@ -103,12 +116,14 @@ class SingleFlight(Generic[T]):
         def settle(task: asyncio.Task[T]) -> None:
             if self._inflight is task:
                 self._inflight = None
+                self._ahead = False
             # exception() also marks a failure as retrieved when every waiter was cancelled.
             if task.cancelled() or task.exception() is not None or generation != self._generation:
                 return
             self._value = task.result()
             ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl
             self._expires = self._clock() + ttl
+            self._grace = ttl
             self.fetches += 1
             self.fetch_seconds = self._clock() - started
 
@@ -120,10 +135,12 @@ class SingleFlight(Generic[T]):
         self._expires = float("-inf")
         self._generation += 1
         self._inflight = None
+        self._ahead = False
 
     def cancel(self) -> None:
         """Cancel a running fetch (when the client closes)."""
         task, self._inflight = self._inflight, None
+        self._ahead = False
         if task is not None:
             task.cancel()
 

@@ -139,7 +139,7 @@ class PveClient:
 
     async def _fetch_resources(self) -> ClusterResources:
         data = await self.get("/cluster/resources")
-        return ClusterResources.from_api(data or [], datetime.now(UTC))
+        return await ClusterResources.from_api_in_turns(data or [], datetime.now(UTC))
 
     def invalidate_resources(self) -> None:
         """Forget the cached /cluster/resources (after a create, delete or migration, a task's end)."""

@@ -127,14 +127,17 @@ async def resolve_session(
 
     Only activity extends the idle time: a page's own background refreshes pass activity=False.
     """
-    row = await db.get(WebSession, digest(secret))
-    if row is None or row.revoked_at is not None:
+    # The session and its user in one round trip: this runs before every page and API call.
+    found = (
+        await db.exec(select(WebSession, User).join(User).where(col(WebSession.id) == digest(secret)))
+    ).first()
+    if found is None:
         return None
+    row, user = found
     now = utcnow()
-    if now - _aware(row.last_seen_at) > policy.idle or now - _aware(row.created_at) > policy.max_age:
+    if row.revoked_at is not None or not user.is_active:
         return None
-    user = await db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if now - _aware(row.last_seen_at) > policy.idle or now - _aware(row.created_at) > policy.max_age:
         return None
     if activity and now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
         row.last_seen_at = now
@@ -171,11 +174,13 @@ async def create_token(
 
 async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:
     """The principal of a bearer token; its role is capped by the user's current role."""
-    token = (await db.exec(select(ApiToken).where(ApiToken.token_hash == digest(secret)))).first()
-    if token is None or token.revoked_at is not None:
+    found = (
+        await db.exec(select(ApiToken, User).join(User).where(ApiToken.token_hash == digest(secret)))
+    ).first()
+    if found is None:
         return None
-    user = await db.get(User, token.user_id)
-    if user is None or not user.is_active:
+    token, user = found
+    if token.revoked_at is not None or not user.is_active:
         return None
     role = token.role if user.role.includes(token.role) else user.role
     now = utcnow()

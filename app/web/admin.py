@@ -17,6 +17,7 @@ from app.services import auth, users
 from app.services.errors import ServiceError
 from app.web.paging import PageDep, PageRequest, short_url, window
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(
     prefix="/admin", tags=["admin"], dependencies=[Depends(require_role(Role.admin)), Depends(verify_csrf)]
@@ -52,7 +53,7 @@ async def _context(request: Request, db: AsyncSession, view: AdminView, **extra:
     role = users.parse_role(view.role) if view.role else None
     shown = window(await users.list_users(db, view.text, role), PageRequest(view.page, view.per_page), size)
     tokens = await auth.list_tokens(db, text=view.text)
-    path = str(request.app.url_path_for("admin_users"))
+    path = path_for(request, "admin_users")
 
     def link(**changes: Any) -> str:
         params = view.params(**changes)

@@ -24,6 +24,7 @@ from app.services.approval_queries import STATUSES, list_requests, request_view,
 from app.services.approvals import confirmation_text, needs_typing
 from app.services.state_changes import differences
 from app.web.templating import is_htmx, render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["approvals"], dependencies=[Depends(require_principal)])
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -112,7 +113,7 @@ async def approval_detail(
 
 
 async def _back(request: Request, request_id: int) -> Response:
-    target = str(request.url_for("approval_detail", request_id=request_id).path)
+    target = path_for(request, "approval_detail", request_id=request_id)
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Location": target})
     return RedirectResponse(target, status_code=303)

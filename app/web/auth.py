@@ -13,6 +13,7 @@ from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
 from app.services import auth
 from app.services.errors import TooManyAttempts, Unauthenticated
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["auth"], dependencies=[Depends(verify_csrf)])
 
@@ -77,8 +78,8 @@ async def logout(request: Request, db: SessionDep, principal: PrincipalDep) -> R
     if principal.session_id:
         await auth.end_session(db, principal.session_id)
         await db.commit()
-    response = RedirectResponse(request.url_for("login").path, status_code=303)
+    response = RedirectResponse(path_for(request, "login"), status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     if request.headers.get("hx-request") == "true":
-        response.headers["HX-Redirect"] = request.url_for("login").path
+        response.headers["HX-Redirect"] = path_for(request, "login")
     return response

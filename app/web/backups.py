@@ -18,6 +18,7 @@ from app.services.backups import BackupService
 from app.web.paging import PageDep, PageRequest, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["backups"], dependencies=[Depends(require_principal)])
 BackupDep = Annotated[BackupService, Depends(service_dep(BackupService))]
@@ -64,7 +65,7 @@ def _linker(
     request: Request, query: BackupQuery, wanted: PageRequest, without_page: int
 ) -> dict[str, Callable[[int], str]]:
     """URLs of other pages of the backups (link) and of the guests without one (without_link)."""
-    path = str(request.app.url_path_for("backup_list"))
+    path = path_for(request, "backup_list")
     filters = {
         k: "1" if v is True else str(v)
         for k, v in query.model_dump(exclude_defaults=True).items()

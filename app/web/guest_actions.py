@@ -15,6 +15,7 @@ from app.http.csrf import verify_csrf_audited
 from app.services.auth import Principal
 from app.services.gate import Gate
 from app.web.templating import is_htmx, render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
@@ -50,7 +51,7 @@ async def submit_form(
     key = await form_key(request)
     submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
     if submitted.request is not None:
-        target = str(request.url_for("approval_detail", request_id=submitted.request.id).path)
+        target = path_for(request, "approval_detail", request_id=submitted.request.id)
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Location": target})
         return RedirectResponse(target, status_code=303)

@@ -18,6 +18,7 @@ from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
 from app.web.restore_form import RestoreForm
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
@@ -55,7 +56,7 @@ async def history_context(
     request: Request, view: GuestDetail, nodes: NodeService, chosen: RangeQuery
 ) -> dict[str, Any]:
     """The charts panel and the links into Proxmox's UI on the guest's node."""
-    data_url = str(request.app.url_path_for("api_guest_rrd", vmid=str(view.guest.vmid)))
+    data_url = path_for(request, "api_guest_rrd", vmid=str(view.guest.vmid))
     return {
         "panel": chart_panel(request, data_url, GUEST_CHARTS, chosen),
         "ui": await proxmox_ui_of(request, nodes, view.guest.node),

@@ -22,6 +22,7 @@ from app.services.inventory import (
 from app.services.ips import IpService
 from app.web.paging import page_numbers, per_page_options
 from app.web.templating import is_htmx, render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 InventoryDep = Annotated[InventoryService, Depends(service_dep(InventoryService))]
@@ -71,7 +72,7 @@ async def search(
 ) -> Response:
     """Jump to the guest a vmid, name, tag or address means; several matches give the filtered list."""
     text = q.strip()
-    list_path = request.app.url_path_for("guest_list")
+    list_path = path_for(request, "guest_list")
     if not text:
         return RedirectResponse(list_path, status_code=303)
     try:
@@ -118,14 +119,15 @@ async def list_context(
         problem = f"Proxmox cannot be reached right now, so no guest can be shown. {exc}."
     except PveError as exc:
         problem = f"Proxmox could not list the guests: {exc}."
-    link = linker(request.app.url_path_for("guest_list"), query)
+    list_path = path_for(request, "guest_list")
+    link = linker(list_path, query)
     return {
         "query": query,
         "page": page,
         "problem": problem,
         "link": link,
         "self_url": link(page=page.page if page else query.page),
-        "list_path": request.app.url_path_for("guest_list"),
+        "list_path": list_path,
         "columns": COLUMNS,
         "statuses": STATUSES,
         "per_page_options": per_page_options(default_per_page, query.per_page),

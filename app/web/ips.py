@@ -16,6 +16,7 @@ from app.services.subnets import MAX_FILTER_LENGTH
 from app.web.paging import PageDep, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["ips"], dependencies=[Depends(require_principal)])
 # Room for stray spaces; the service says plainly why anything longer or not address-like is refused.
@@ -26,7 +27,7 @@ NOTES_SHOWN = 25
 
 def _url(request: Request, name: str, **params: str) -> str:
     """The route's path with the non-empty params as its query."""
-    path = str(request.app.url_path_for(name))
+    path = path_for(request, name)
     query = {k: v for k, v in params.items() if v}
     return f"{path}?{urlencode(query)}" if query else path
 

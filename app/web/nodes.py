@@ -13,6 +13,7 @@ from app.services.storage import NODE_PATTERN, STORAGE_WARN_PERCENT
 from app.web.charts import RangeDep, chart_panel
 from app.web.proxmox_ui import proxmox_ui
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["nodes"], dependencies=[Depends(require_principal)])
 NodeParam = Annotated[str, Path(max_length=64, description=f"pve-node: {NODE_PATTERN}")]
@@ -24,7 +25,7 @@ GUESTS_SHOWN = 25
 async def node_detail(request: Request, node: NodeParam, service: NodeDep, chosen: RangeDep) -> Response:
     """Status, versions, uptime, CPU and load, memory and swap, storage, guests, recent tasks and charts."""
     view = await service.detail(node)
-    data_url = request.app.url_path_for("api_node_rrd", node=view.name)
+    data_url = path_for(request, "api_node_rrd", node=view.name)
     context = {
         "active": "dashboard",
         "n": view,

@@ -22,7 +22,7 @@ class PageRequest:
     per_page: int | None
 
 
-def page_request(
+async def page_request(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[str, Query(max_length=8, description="25, 50, 100 or 200; empty: the default")] = "",
 ) -> PageRequest:

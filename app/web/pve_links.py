@@ -8,6 +8,7 @@ from fastapi import Request
 from starlette.routing import NoMatchFound
 
 from app.proxmox.client import segment
+from app.web.url_paths import path_for
 
 # DESIGN.md's stable address of a guest page, used while no route named guest_detail is mounted.
 GUEST_PATH = "/guests/{vmid}"
@@ -18,7 +19,7 @@ def guest_href(request: Request) -> Callable[[int], str]:
 
     def href(vmid: int) -> str:
         try:
-            return str(request.app.url_path_for("guest_detail", vmid=str(vmid)))
+            return path_for(request, "guest_detail", vmid=str(vmid))
         except NoMatchFound:
             return GUEST_PATH.format(vmid=int(vmid))
 
@@ -29,6 +30,6 @@ def task_href(request: Request) -> Callable[[str], str]:
     """A function upid -> the URL of that task's page; the UPID is escaped as one path segment."""
 
     def href(upid: str) -> str:
-        return str(request.app.url_path_for("task_detail", upid=segment(upid)))
+        return path_for(request, "task_detail", upid=segment(upid))
 
     return href

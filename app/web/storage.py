@@ -23,6 +23,7 @@ from app.services.storage import (
 from app.web.charts import RangeDep, chart_panel
 from app.web.pve_links import guest_href
 from app.web.templating import render
+from app.web.url_paths import path_for
 
 router = APIRouter(tags=["storage"], dependencies=[Depends(require_principal)])
 StorageDep = Annotated[StorageService, Depends(service_dep(StorageService))]
@@ -73,7 +74,7 @@ async def storage_content(
         "warn_percent": STORAGE_WARN_PERCENT,
         "panel": chart_panel(
             request,
-            str(request.app.url_path_for("api_storage_rrd", node=node, storage=row.storage)),
+            path_for(request, "api_storage_rrd", node=node, storage=row.storage),
             STORAGE_CHARTS,
             chosen,
         ),

@@ -15,6 +15,7 @@ from app.http.csrf import csrf_token_for, set_prelogin_cookie
 from app.operations.catalogue import CATALOGUE
 from app.paths import resource_dir
 from app.web import formatting
+from app.web.url_paths import path_for, url_for
 
 # The main navigation: (route name, label, minimum role). Entries whose route is not mounted are left out.
 NAVIGATION = (
@@ -51,7 +52,7 @@ def route_path(request: Request, name: str) -> str | None:
         known = request.app.state.route_paths = {}
     if name not in known:
         try:
-            known[name] = str(request.app.url_path_for(name))
+            known[name] = path_for(request, name)
         except NoMatchFound:
             known[name] = None
     return known[name]
@@ -68,6 +69,7 @@ def build_templates() -> Jinja2Templates:
         when=formatting.when,
         moment=formatting.moment,
     )
+    env.globals["url_for"] = url_for
     env.globals["now"] = lambda: datetime.now(UTC)
     # A one-time key for a form that changes something: a repeated POST of it does not run twice.
     env.globals["new_key"] = lambda: secrets.token_urlsafe(16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -137,3 +138,22 @@ async def test_a_long_list_is_validated_in_slices_letting_other_tasks_run_betwee
         "the bad row alone is skipped"
     )
     assert [g.vmid for g in guests] == [g.vmid for g in validate_rows(TypeAdapter(list[GuestResource]), rows)]
+
+
+async def test_cluster_resources_read_in_turns_match_the_whole() -> None:
+    data = sample("gp_cluster_resources.json")["data"]
+    many = [
+        *data,
+        *({"type": "qemu", "vmid": 5000 + n, "node": "node1", "status": "running"} for n in range(1200)),
+    ]
+    ran_meanwhile = []
+
+    async def other_request() -> None:
+        ran_meanwhile.append(True)
+
+    other = asyncio.ensure_future(other_request())
+    res = await ClusterResources.from_api_in_turns(many, NOW)
+    assert ran_meanwhile and other.done(), "another task ran while the guests were read"
+    assert res == ClusterResources.from_api(many, NOW)
+    assert res.guest(6199) is not None and {n.node for n in res.nodes} == {"node1", "node2", "node3", "node4"}
+    assert gc.isenabled()

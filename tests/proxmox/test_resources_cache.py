@@ -184,3 +184,44 @@ async def test_refresh_ahead_fetches_the_next_value_before_the_last_one_expires(
     now[0] = 5.0  # the first value has expired; the second (fresh until 6.2) is served without a wait
     assert await cache.get(lambda: fetch("fourth")) == "second"
     assert calls == ["first", "second"]
+
+
+async def test_a_late_refresh_ahead_keeps_the_old_value_for_one_more_ttl_and_invalidate_ends_that() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0], refresh_ahead=True)
+    release = asyncio.Event()
+    calls: list[str] = []
+
+    async def fetch(value: str) -> str:
+        calls.append(value)
+        await release.wait()
+        return value
+
+    async def quick(value: str) -> str:
+        calls.append(value)
+        return value
+
+    assert await cache.get(lambda: quick("first")) == "first"  # fresh until 3
+    cache.fetch_seconds = 0.5
+    now[0] = 2.8
+    assert await cache.get(lambda: fetch("second")) == "first"  # starts the next one ahead of expiry
+    now[0] = 4.0  # expired, and the refresh has not landed: the old value still answers at once
+    answer = asyncio.ensure_future(cache.get(lambda: fetch("other")))
+    await asyncio.sleep(0)
+    assert answer.done() and answer.result() == "first"
+    now[0] = 6.5  # more than a ttl late: callers wait for the refresh
+    waiting = asyncio.ensure_future(cache.get(lambda: fetch("other")))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    release.set()
+    assert await waiting == "second"
+    assert calls == ["first", "second"]
+
+    release.clear()
+    now[0] = 9.4  # 0.1 s of life left: the next refresh starts ahead
+    assert await cache.get(lambda: fetch("third")) == "second"
+    cache.invalidate()  # something changed: nobody may be given the old value now
+    now[0] = 9.6
+    waiting = asyncio.ensure_future(cache.get(lambda: quick("fourth")))
+    assert await waiting == "fourth"
+    release.set()
