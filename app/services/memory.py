@@ -9,7 +9,6 @@ little of it is in use. glibc's malloc_trim(0) hands the free pages back (about 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 from collections.abc import Callable
 
@@ -21,9 +20,9 @@ TRIM_SECONDS = 2.0
 
 def malloc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
-    name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
+        # The process's own symbols, the C library's among them (no search for the library's file).
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
 
