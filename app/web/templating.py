@@ -46,16 +46,10 @@ def navigation(request: Request, principal: Any) -> list[tuple[str, str, str]]:
 
 def route_path(request: Request, name: str) -> str | None:
     """The path of a parameterless route, or None when no such route is mounted."""
-    # Looked up once per app: every page asks for the whole menu, and each lookup walks every route.
-    known: dict[str, str | None] | None = getattr(request.app.state, "route_paths", None)
-    if known is None:
-        known = request.app.state.route_paths = {}
-    if name not in known:
-        try:
-            known[name] = path_for(request, name)
-        except NoMatchFound:
-            known[name] = None
-    return known[name]
+    try:
+        return path_for(request, name)
+    except NoMatchFound:
+        return None
 
 
 def build_templates() -> Jinja2Templates:
