@@ -11,19 +11,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.config import Settings
 from app.db.models import Role
 from app.proxmox.client import PveClient
-from app.services import auth
-from app.services.actions import ActionService
-from app.services.approvals import ApprovalService
-from app.services.audit import Actor, record_account_change
-from app.services.backups import BackupService
-from app.services.cluster import ClusterService
+from app.services.accounts import auth
+from app.services.approvals.service import ApprovalService
+from app.services.audit.log import Actor, record_account_change
+from app.services.cluster.backups import BackupService
+from app.services.cluster.guest_detail import GuestDetailService
+from app.services.cluster.history import HistoryService
+from app.services.cluster.nodes import NodeService
+from app.services.cluster.overview import ClusterService
+from app.services.cluster.tasks import TaskService
 from app.services.errors import Forbidden, Unauthenticated
-from app.services.gate import Gate
-from app.services.guest_detail import GuestDetailService
-from app.services.history import HistoryService
-from app.services.ips import IpService
-from app.services.nodes import NodeService
-from app.services.tasks import TaskService
+from app.services.ips.service import IpService
+from app.services.pipeline.actions import ActionService
+from app.services.pipeline.gate import Gate
 
 SESSION_COOKIE = "proxgate_session"
 # Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.

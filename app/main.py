@@ -21,18 +21,18 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import include_routers
-from app.services import audit_chain
-from app.services.actions import ActionService
-from app.services.approvals import ApprovalService
-from app.services.audit_checkpoint import keep_checkpoints, stop_checkpoints
-from app.services.auth import Policy
-from app.services.connection import pve_connection
-from app.services.gate import Gate
-from app.services.housekeeping import Housekeeper
-from app.services.memory import MemoryTrimmer
-from app.services.notifications import Notifier
-from app.services.policy import ApprovalPolicy
-from app.services.task_watch import TaskWatcher
+from app.services.accounts.auth import Policy
+from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals.service import ApprovalService
+from app.services.audit import chain as audit_chain
+from app.services.audit.checkpoint import keep_checkpoints, stop_checkpoints
+from app.services.cluster.connection import pve_connection
+from app.services.notifications.outbox import Notifier
+from app.services.pipeline.actions import ActionService
+from app.services.pipeline.gate import Gate
+from app.services.pipeline.task_watch import TaskWatcher
+from app.services.runtime.housekeeping import Housekeeper
+from app.services.runtime.memory import MemoryTrimmer
 from app.web.errors import install_error_handlers
 from app.web.input_guard import guard_input
 from app.web.security import HeadAsGetMiddleware, SecurityHeadersMiddleware

@@ -22,8 +22,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
+from pvesim.fake import DemoPve  # noqa: E402
 from tests.conftest import TOKEN_ID, TOKEN_SECRET, app_settings  # noqa: E402
 from tests.factories import make_token, make_user  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402

@@ -28,9 +28,9 @@ from app.db.engine import create_engine, session_factory  # noqa: E402
 from app.db.migrate import upgrade_database  # noqa: E402
 from app.db.models import utcnow  # noqa: E402
 from app.services import audit  # noqa: E402
-from app.services.audit_chain import ChainConfig, Keyring, register, seal  # noqa: E402
-from app.services.audit_query import AuditFilter, list_events  # noqa: E402
-from app.services.audit_verify import VERIFY_COLUMNS, verify_chain  # noqa: E402
+from app.services.audit.chain import ChainConfig, Keyring, register, seal  # noqa: E402
+from app.services.audit.query import AuditFilter, list_events  # noqa: E402
+from app.services.audit.verify import VERIFY_COLUMNS, verify_chain  # noqa: E402
 
 OPERATIONS = ("start", "shutdown", "snapshot", "backup", "stop", "reboot", "clone")
 OUTCOMES = ("intent", "started", "succeeded", "succeeded", "failed", "denied")

@@ -24,9 +24,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
 from bench.guests_page import BENCH_ACCOUNT, BENCH_KEY, PASSWORD, USER, App  # noqa: E402
+from pvesim.fake import DemoPve  # noqa: E402
 from tests.factories import login  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402
 

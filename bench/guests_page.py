@@ -27,8 +27,8 @@ import httpx
 # The repository's own app, whatever the environment's editable install points at.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
+from pvesim.fake import DemoPve  # noqa: E402
 from tests.factories import login  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402
 from tests.servers import free_port  # noqa: E402

@@ -34,7 +34,7 @@ import httpx
 # Run by path, a script has bench/ on sys.path, not the repository root: import this checkout's app and tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.proxmox import PveClient, PveConnection  # noqa: E402
-from app.services.ips import CONCURRENCY, IpService  # noqa: E402
+from app.services.ips.service import CONCURRENCY, IpService  # noqa: E402
 
 BENCH_ACCOUNT = "root@pam!bench"
 TARGET = 10.0
@@ -57,8 +57,8 @@ class Row:
 
 def serve_fake(guests: int, latency: float, secret: str, pipe: Connection) -> None:
     """In a child process: seed and serve the demo cluster, send (address, fingerprint), stop when told."""
-    from app.demo.fake import DemoPve
     from app.demo.seed import seed_cluster
+    from pvesim.fake import DemoPve
     from tests.fakepve_thread import ServedFake
 
     pve = DemoPve()

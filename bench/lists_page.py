@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from guests_page import BENCH_ACCOUNT, BENCH_KEY, PASSWORD, USER, App, Timings  # noqa: E402
 
-from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
+from pvesim.fake import DemoPve  # noqa: E402
 from tests.factories import login  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402
 

@@ -36,10 +36,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from app.config import load_settings  # noqa: E402
-from app.demo.fake import DemoPve  # noqa: E402
 from app.demo.seed import seed_cluster  # noqa: E402
-from app.services.accounts_cli import add_user  # noqa: E402
+from app.services.accounts.cli import add_user  # noqa: E402
 from bench.guests_page import BENCH_ACCOUNT, BENCH_KEY, SEARCHES, App  # noqa: E402
+from pvesim.fake import DemoPve  # noqa: E402
 from tests.factories import csrf_from  # noqa: E402
 from tests.fakepve_thread import ServedFake  # noqa: E402
 

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.db.engine import sync_url
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import FakeApi, remove_guests
 from tests.factories import make_token, make_user
 

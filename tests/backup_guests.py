@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient, PveConnection
+from pvesim.fake import DemoPve
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, PveApi, ServedFake
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"

@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings, load_settings
 from app.db.engine import sync_url
-from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
 from app.proxmox.client import PveClient
+from pvesim.fake import DemoPve
 from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user

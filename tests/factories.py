@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from app.config import Settings
-from app.services.accounts_cli import add_token, add_user
+from app.services.accounts.cli import add_token, add_user
 
 T = TypeVar("T")
 _counter = itertools.count(1)

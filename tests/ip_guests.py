@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 
 VMIDS = range(9200, 9300)
 

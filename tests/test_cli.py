@@ -174,7 +174,7 @@ def test_audit_verify_needs_a_checkpoint_to_see_a_cut_tail(
     served_fake: ServedFake, empty_database: str, tmp_path: Path
 ) -> None:
     from app.db.migrate import upgrade_database
-    from app.services.audit_checkpoint import checkpoint_files
+    from app.services.audit.checkpoint import checkpoint_files
     from tests.conftest import app_settings
 
     upgrade_database(empty_database)

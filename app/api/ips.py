@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from app.deps import IpDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.ip_free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
-from app.services.ip_results import IpNote
-from app.services.subnets import MAX_FILTER_LENGTH
+from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
+from app.services.ips.results import IpNote
+from app.services.ips.subnets import MAX_FILTER_LENGTH
 
 router = APIRouter(
     prefix="/api/v1", tags=["ips"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -11,7 +11,7 @@ from app.db.models import Role
 from app.deps import ApprovalsDep, PrincipalDep, SessionDep, actor_for, require_principal, require_role
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
-from app.services.approval_queries import STATUSES, list_requests, request_view
+from app.services.approvals.queries import STATUSES, list_requests, request_view
 from app.services.errors import Invalid
 
 router = APIRouter(

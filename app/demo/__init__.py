@@ -1,1 +1,1 @@
-"""A demo Proxmox VE cluster: fakepve with backups, disk resize and restore, plus a realistic inventory."""
+"""The demo: a realistic inventory seeded into the simulated cluster (pvesim), and Proxgate launched on it."""

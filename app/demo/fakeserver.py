@@ -28,8 +28,8 @@ from typing import IO, Any
 from fakepve.certs import make_cert
 
 import app
-from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
+from pvesim.fake import DemoPve
 
 # Real seconds per PVE second: a 30 s backup takes 2.4 s, a VM start about a second, a restore a few.
 DEMO_TIME_SCALE = 0.08

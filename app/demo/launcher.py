@@ -16,7 +16,7 @@ from app.db.engine import create_engine, session_factory, session_scope
 from app.db.migrate import upgrade_database
 from app.db.models import Role, user_key
 from app.demo.fakeserver import start_fake_process
-from app.services import users
+from app.services.accounts import users
 
 DEMO_USERS = (("admin", Role.admin), ("alice", Role.operator), ("bob", Role.approver))
 

@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from app.demo.catalogue import CT_TEMPLATES, EXTRA_TEMPLATES, ISOS, POOLS
-from app.demo.rrd import backdate
 from app.demo.seed_guests import GuestBuilder, plan_guests
 from app.demo.seed_history import add_backups, add_snapshots
-from app.demo.units import GIB
+from pvesim.rrd import backdate
+from pvesim.units import GIB
 
 GUESTS_PER_NODE = 500
 TIB = 1024 * GIB

@@ -13,7 +13,7 @@ from fakepve import FakeCt, FakeVm
 from fakepve.lxc import normalise
 
 from app.demo.catalogue import CT_ROLES, OS_INFO, VIRTIO_ISO, VM_ROLES, Role
-from app.demo.units import GIB
+from pvesim.units import GIB
 
 TEMPLATES = (
     (9000, Role("tmpl-debian-12", 2, 2048, 10, "", None, os="debian")),

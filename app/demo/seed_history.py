@@ -7,8 +7,8 @@ from typing import Any
 
 from fakepve.qemu import SNAPSHOT_SKIP
 
-from app.demo.archive import archive_ext, archive_size, backup_record, backup_volname, guest_disks
-from app.demo.base import guest_kind
+from pvesim.archive import archive_ext, archive_size, backup_record, backup_volname, guest_disks
+from pvesim.base import guest_kind
 
 DAY = 86400
 CHAIN = (

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from app.services.backups import BackupFilter
+from app.services.cluster.backups import BackupFilter
+from app.services.cluster.storage import NODE_PATTERN, check_storage
+from app.services.cluster.tasks import TYPE_PATTERN, TaskFilter, TaskState
 from app.services.errors import Invalid
-from app.services.storage import NODE_PATTERN, check_storage
-from app.services.tasks import TYPE_PATTERN, TaskFilter, TaskState
 
 
 def blank_is_none(value: Any) -> Any:

@@ -1,1 +1,5 @@
-"""Use cases: what the web pages and the JSON API ask for, independent of either."""
+"""Use cases, one package per capability; web pages, the JSON API and the command line ask them, never each other.
+
+Shared by all: `errors` (the domain errors), `background` (a loop that runs beside the app), `database` (sessions
+for commands run outside the server).
+"""

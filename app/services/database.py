@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.engine import create_engine, session_factory
-from app.services import audit_chain
+from app.services.audit import chain as audit_chain
 
 
 @asynccontextmanager

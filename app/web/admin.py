@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import Role
 from app.deps import AdminDep, SessionDep, audit_account_change, require_role
 from app.http.csrf import verify_csrf
-from app.services import auth, users
+from app.services.accounts import auth, users
 from app.services.errors import ServiceError
 from app.web.paging import PageDep, PageRequest, short_url, window
 from app.web.templating import render

@@ -20,9 +20,9 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
 from app.proxmox.errors import PveError
-from app.services.approval_queries import STATUSES, list_requests, request_view, waiting_for
-from app.services.approvals import confirmation_text, needs_typing
-from app.services.state_changes import differences
+from app.services.approvals.queries import STATUSES, list_requests, request_view, waiting_for
+from app.services.approvals.service import confirmation_text, needs_typing
+from app.services.approvals.state_changes import differences
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 

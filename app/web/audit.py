@@ -11,8 +11,8 @@ from fastapi.responses import Response, StreamingResponse
 
 from app.db.models import Role
 from app.deps import SessionDep, require_principal, require_role
-from app.services.audit_checkpoint import verify_against_checkpoints
-from app.services.audit_query import (
+from app.services.audit.checkpoint import verify_against_checkpoints
+from app.services.audit.query import (
     OUTCOMES,
     AuditFilter,
     csv_header,

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import SESSION_COOKIE, MaybePrincipalDep, PrincipalDep, SessionDep, client_ip
 from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
-from app.services import auth
+from app.services.accounts import auth
 from app.services.errors import TooManyAttempts, Unauthenticated
 from app.web.templating import render
 from app.web.url_paths import path_for

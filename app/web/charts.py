@@ -13,7 +13,7 @@ from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from app.proxmox.rrd import Consolidation, Timeframe
-from app.services.history import DEFAULT_CF, DEFAULT_TIMEFRAME, ChartSpec
+from app.services.cluster.history import DEFAULT_CF, DEFAULT_TIMEFRAME, ChartSpec
 
 TIMEFRAME_LABELS = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month", "year": "Year"}
 CF_LABELS = {"AVERAGE": "Average", "MAX": "Maximum"}

@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
+from app.services.cluster.inventory import PER_PAGE_CHOICES
 from app.services.errors import Invalid
-from app.services.inventory import PER_PAGE_CHOICES
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from app.operations.base import Operation, Refused
 from app.operations.catalogue import get_operation
 from app.operations.clone import archive_kind
 from app.operations.placement import fitting_storages
+from app.services.cluster.provisioning import provision_choices
 from app.services.errors import NotFound, ServiceError
-from app.services.form_errors import field_errors
-from app.services.provisioning import provision_choices
+from app.services.pipeline.form_errors import field_errors
 from app.web.forms import FormState, form_again
 from app.web.guest_actions import form_params, submit_form
 from app.web.restore_form import RestoreForm

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
 from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
-from app.services.history import STORAGE_CHARTS
-from app.services.storage import (
+from app.services.cluster.history import STORAGE_CHARTS
+from app.services.cluster.storage import (
     CONTENT_LABELS,
     CONTENT_TYPES,
     NODE_PATTERN,

@@ -6,7 +6,7 @@ Create Date: 2026-11-28 09:00:00
 
 Events written before this revision keep an empty key_id: they form the legacy segment, hashed with plain sha256,
 and are verified as such. The first keyed event after them opens a new segment that links to their last hash
-(see app/services/audit_chain.py). The head row also remembers the key id of the newest event, so an append
+(see app/services/audit/chain.py). The head row also remembers the key id of the newest event, so an append
 notices a changed key without reading the event back; the trigger that copies the hash now copies both.
 """
 

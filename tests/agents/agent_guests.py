@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import FakeApi
 
 MY_RANGE = range(9700, 9800)

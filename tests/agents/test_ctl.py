@@ -20,7 +20,7 @@ from app.agents.api import ApiConfig
 from app.agents.cli import run_ctl
 from app.cli import build_parser
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.agents.agent_guests import (
     add_ct,
     add_vm,

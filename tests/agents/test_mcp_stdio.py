@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.agents.agent_guests import add_ct, add_vm, guests_made
 from tests.agents.mcp_client import call, stdio_session, text_of
 from tests.factories import make_token, make_user

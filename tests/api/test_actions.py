@@ -15,13 +15,14 @@ from app.config import Settings
 from app.db.engine import create_engine, session_factory
 from app.db.migrate import upgrade_database
 from app.db.models import Role
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
-from app.services import audit, audit_chain
-from app.services.actions import ActionService, OutcomeUnknown
-from app.services.audit_query import AuditFilter, list_events
-from app.services.auth import Principal
-from app.services.connection import pve_connection
+from app.services import audit
+from app.services.accounts.auth import Principal
+from app.services.audit import chain as audit_chain
+from app.services.audit.query import AuditFilter, list_events
+from app.services.cluster.connection import pve_connection
+from app.services.pipeline.actions import ActionService, OutcomeUnknown
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user
@@ -163,7 +164,7 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconcil
 ) -> None:
     """The POST goes out and no answer comes: never a false success; the task is then found in the node's
     task list, followed to its end, and nothing is sent twice."""
-    from app.services.task_watch import TaskWatcher
+    from app.services.pipeline.task_watch import TaskWatcher
 
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
@@ -232,7 +233,7 @@ async def test_watcher_finishes_tasks_left_by_an_earlier_process(
 ) -> None:
     """A running execution written before a restart is picked up by the next process and ended exactly once."""
     from app.db.executions import Execution
-    from app.services.task_watch import TaskWatcher
+    from app.services.pipeline.task_watch import TaskWatcher
 
     upid = served_fake.call(pve.backup(next(v.vmid for v in pve.vms if not v.lock), secs=0))
     upgrade_database(empty_database)
@@ -287,8 +288,8 @@ async def test_nothing_is_sent_when_the_intent_cannot_be_written(
     """The audit log first, then Proxmox: with the audit table gone, the call is refused and never sent."""
     from sqlalchemy import text
 
-    from app.services import audit_chain
-    from app.services.executions import AuditUnavailable
+    from app.services.audit import chain as audit_chain
+    from app.services.pipeline.executions import AuditUnavailable
 
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path)

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import People, add_ct, add_vm, ask, sent, settle, snapshot
 from tests.backup_guests import FakeApi, volid_of
 

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from app.config import ConfigError
-from app.demo.fake import DemoPve
 from app.main import create_app
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm, ask, people, sent, settle
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake

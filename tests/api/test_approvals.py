@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import People, add_ct, add_vm, ask, people, sent, settle, sql
 from tests.servers import AppServer
 

@@ -14,7 +14,7 @@ import httpx
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import People, add_vm, ask, people, select_rows, sent
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import Made
 
 LISTS = (

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.demo.base import set_lock
-from app.demo.fake import DemoPve
+from pvesim.base import set_lock
+from pvesim.fake import DemoPve
 
 CACHE = 0.6  # the app caches /cluster/resources for 0.5 s in the tests
 FIELDS = {

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.demo.fake import DemoPve
-from app.demo.rrd import SETUP
-from app.demo.rrd_series import DAY
+from pvesim.fake import DemoPve
+from pvesim.rrd import SETUP
+from pvesim.rrd_series import DAY
 
 TIMEFRAMES = ("hour", "day", "week", "month", "year")
 GUEST_CHARTS = {"cpu": "percent", "memory": "bytes", "network": "bytes/s", "disk": "bytes/s"}

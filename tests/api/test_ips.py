@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.ip_guests import agent_down_vm
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
 
 MINE = range(9400, 9500)

@@ -12,7 +12,7 @@ import pytest
 from fakepve import schema
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
 from tests.backup_guests import FakeApi
 

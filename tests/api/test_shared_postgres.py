@@ -13,7 +13,7 @@ import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm, ask, people, select_rows, sent
 from tests.conftest import app_settings
 from tests.factories import make_user, signed_in

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.agents.agent_guests import add_ct, add_vm, guests_made
 from tests.backup_guests import FakeApi
 

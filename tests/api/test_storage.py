@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     CT,
     HOSTILE_NAME,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     VM,
     Made,

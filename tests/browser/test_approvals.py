@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.browser.test_sign_in import sign_in
 from tests.factories import make_token, make_user

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
-from app.demo.rrd import SETUP
+from pvesim.fake import DemoPve
+from pvesim.rrd import SETUP
 from tests.factories import PASSWORD, make_user
 from tests.servers import AppServer
 

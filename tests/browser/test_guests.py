@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
-from app.services.inventory.index import natural_key
+from app.services.cluster.inventory.index import natural_key
+from pvesim.fake import DemoPve
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser

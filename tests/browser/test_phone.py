@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import Made
 from tests.browser.test_sign_in import sign_in
 from tests.factories import make_user

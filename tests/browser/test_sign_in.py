@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.factories import PASSWORD, make_user, unique_name
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     SLOW_VM,
     FakeApi,

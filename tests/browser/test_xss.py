@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, Response, expect
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import ask, people
 from tests.backup_guests import FakeApi, remove_guests
 from tests.browser.test_sign_in import sign_in

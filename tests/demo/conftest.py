@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.fakepve_thread import TOKEN_ID, ServedFake
 from tests.fakepve_thread import PveApi as Api
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from app.demo.fake import DemoPve
-from app.demo.index import GuestList
+from pvesim.fake import DemoPve
+from pvesim.index import GuestList
 from tests.demo.conftest import Api, add_pihole, add_web01
 
 BACKUP_VOLID = re.compile(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import FakeApi
 
 

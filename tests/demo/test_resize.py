@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.demo.conftest import Api, add_pihole, add_web01
 
 

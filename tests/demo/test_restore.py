@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.demo.conftest import Api, add_pihole, add_web01
 
 MISSING = "local:backup/vzdump-qemu-100-2020_01_01-00_00_00.vma.zst"

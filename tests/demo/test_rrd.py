@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.demo.fake import DemoPve
-from app.demo.rrd import SETUP, backdate
-from app.demo.rrd_series import DAY
+from pvesim.fake import DemoPve
+from pvesim.rrd import SETUP, backdate
+from pvesim.rrd_series import DAY
 from tests.demo.conftest import Api, add_pihole, add_web01
 
 GUEST_SIZES = {"maxcpu", "maxmem", "maxdisk", "disk"}

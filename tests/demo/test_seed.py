@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
+from pvesim.fake import DemoPve
 from tests.demo.conftest import TOKEN_ID, Api
 from tests.fakepve_thread import ServedFake
 

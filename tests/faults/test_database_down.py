@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user, signed_in
 from tests.fakepve_thread import ServedFake

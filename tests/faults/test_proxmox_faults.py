@@ -14,7 +14,7 @@ import pytest
 from fakepve.shapes import PRIVILEGES
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.factories import make_user, signed_in
 from tests.fakepve_thread import ServedFake

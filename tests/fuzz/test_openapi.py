@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.demo.fake import DemoPve
 from app.demo.seed import seed_cluster
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.backup_guests import Made
 from tests.factories import PASSWORD, make_token, make_user, signed_in

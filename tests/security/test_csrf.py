@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.factories import PASSWORD, csrf_from, login, make_token, make_user, signed_in, unique_name
 from tests.security.callers import pending_deletion

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, inspect, select, table, text
 
 from app.config import Settings
 from app.db.engine import sync_url
-from app.demo.fake import DemoPve
 from app.deps import SESSION_COOKIE
+from pvesim.fake import DemoPve
 from tests.approval_guests import settle
 from tests.backup_guests import remove_guests
 from tests.factories import csrf_from, make_token, make_user

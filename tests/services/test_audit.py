@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from app.services import audit
-from app.services.audit_query import AuditFilter, csv_header, csv_line, iter_events, jsonl_line
-from app.services.audit_verify import Verification, verify_chain
+from app.services.audit.query import AuditFilter, csv_header, csv_line, iter_events, jsonl_line
+from app.services.audit.verify import Verification, verify_chain
 from tests.services.conftest import CHAIN_SECRET, Chain
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -20,7 +20,7 @@ WRITER = """
 import asyncio, sys
 from app.db.engine import create_engine, session_factory
 from app.services import audit
-from app.services.audit_chain import ChainConfig, Keyring, register
+from app.services.audit.chain import ChainConfig, Keyring, register
 async def main(url, n, who, secret):
     engine = create_engine(url)
     register(engine, ChainConfig(Keyring.from_secrets(secret)))

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, text
 
 from app.db.audit import AuditEvent
 from app.services import audit
-from app.services.audit_chain import (
+from app.services.audit.chain import (
     GENESIS,
     HASHED_FIELDS,
     LEGACY,
@@ -23,8 +23,8 @@ from app.services.audit_chain import (
     key_id,
     seal,
 )
-from app.services.audit_checkpoint import checkpoint_files, checkpoint_now, verify_against_checkpoints
-from app.services.audit_verify import VERIFY_COLUMNS, verify_chain
+from app.services.audit.checkpoint import checkpoint_files, checkpoint_now, verify_against_checkpoints
+from app.services.audit.verify import VERIFY_COLUMNS, verify_chain
 from tests.services.conftest import CHAIN_SECRET, Chain
 
 ACTOR = audit.Actor(1, "alice", "session", "192.0.2.10", "pytest", "req-1")

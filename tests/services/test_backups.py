@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveForbidden
-from app.services.backups import BackupFilter, BackupService
+from app.services.cluster.backups import BackupFilter, BackupService
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     CT,
     HOSTILE_NAME,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.config import ConfigError
-from app.demo.fake import DemoPve
-from app.services.connection import check_connection
+from app.services.cluster.connection import check_connection
+from pvesim.fake import DemoPve
 from tests.conftest import TOKEN_ID, app_settings
 from tests.fakepve_thread import ServedFake
 from tests.servers import free_port

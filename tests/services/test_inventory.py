@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.demo.fake import DemoPve
 from app.proxmox import PveClient
 from app.proxmox.models import ClusterResources
-from app.services.connection import pve_connection
-from app.services.inventory import GuestQuery, InventoryIndex, InventoryService
-from app.services.inventory.index import natural_key
+from app.services.cluster.connection import pve_connection
+from app.services.cluster.inventory import GuestQuery, InventoryIndex, InventoryService
+from app.services.cluster.inventory.index import natural_key
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake
 

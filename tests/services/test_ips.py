@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from app.demo.fake import DemoPve
 from app.proxmox import PveClient, PveConnection
 from app.services.errors import Invalid, NotFound
-from app.services.ips import IpService
+from app.services.ips.service import IpService
+from pvesim.fake import DemoPve
 from tests.conftest import TOKEN_ID, TOKEN_SECRET
 from tests.fakepve_thread import ServedFake
 from tests.ip_guests import Guests, Requests, agent_down_vm

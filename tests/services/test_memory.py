@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.memory import MemoryTrimmer
+from app.services.runtime.memory import MemoryTrimmer
 
 
 def resident_mib() -> float:

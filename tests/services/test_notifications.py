@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.demo.fake import DemoPve
-from app.services.notifications import sign
+from app.services.notifications.outbox import sign
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm, ask, people, select_rows
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveForbidden, PveUnavailable
+from app.services.cluster.storage import StorageService, Volume, parse_backup_volid
 from app.services.errors import Invalid, NotFound
-from app.services.storage import StorageService, Volume, parse_backup_volid
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     HOSTILE_NOTES,
     VM,

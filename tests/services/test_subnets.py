@@ -6,7 +6,7 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from app.services.subnets import first_free, host_count, is_host, parse_address_filter, parse_subnet
+from app.services.ips.subnets import first_free, host_count, is_host, parse_address_filter, parse_subnet
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import ApprovalRequest
 from app.db.executions import Execution
 from app.db.models import utcnow
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
-from app.services.audit_query import AuditFilter, list_events
-from app.services.task_watch import TaskWatcher
+from app.services.audit.query import AuditFilter, list_events
+from app.services.pipeline.task_watch import TaskWatcher
+from pvesim.fake import DemoPve
 from tests.fakepve_thread import ServedFake
 from tests.services.conftest import Chain
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from app.demo.fake import DemoPve
 from app.proxmox.client import PveClient
+from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService, task_state
 from app.services.errors import Invalid, NotFound
-from app.services.tasks import ClusterTask, TaskFilter, TaskService, task_state
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     VM,
     Made,

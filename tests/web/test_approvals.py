@@ -7,7 +7,7 @@ import re
 import httpx
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
@@ -60,7 +60,7 @@ def test_admin_verifies_the_chain(app_server: AppServer, settings: Settings) -> 
 def test_an_api_tokens_name_is_recorded_with_what_it_did(
     client: httpx.Client, app_server: AppServer, settings: Settings, pve: DemoPve
 ) -> None:
-    from app.services.accounts_cli import add_token
+    from app.services.accounts.cli import add_token
     from tests.factories import run_async
 
     owner = make_user(settings, "operator")

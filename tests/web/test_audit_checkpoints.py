@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.services.audit_checkpoint import checkpoint_files, parse_line
+from app.services.audit.checkpoint import checkpoint_files, parse_line
 from tests.conftest import app_settings
 from tests.factories import make_user, signed_in
 from tests.fakepve_thread import ServedFake
@@ -29,7 +29,7 @@ def newest_seq(settings: Settings) -> int:
 def test_the_app_writes_checkpoints_outside_the_data_dir_and_says_so(
     served_fake: ServedFake, empty_database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="app.services.audit_checkpoint")
+    caplog.set_level(logging.INFO, logger="app.services.audit.checkpoint")
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path / "data", audit_checkpoint_seconds=0.3)
     folder = settings.resolved_checkpoint_dir()

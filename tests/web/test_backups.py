@@ -12,7 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.backup_guests import (
     CT,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.base import set_lock
-from app.demo.fake import DemoPve
+from pvesim.base import set_lock
+from pvesim.fake import DemoPve
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 

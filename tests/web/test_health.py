@@ -9,7 +9,7 @@ import httpx
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user, signed_in
 from tests.fakepve_thread import TOKEN_ID, ServedFake

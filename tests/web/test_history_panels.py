@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.fake import DemoPve
 from app.proxmox.connection import PveConnection
 from app.web.proxmox_ui import proxmox_ui, ui_state
+from pvesim.fake import DemoPve
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from app.db.migrate import upgrade_database
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.factories import make_user, signed_in
 from tests.fakepve_thread import ServedFake

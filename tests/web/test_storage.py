@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.demo.fake import DemoPve
+from pvesim.fake import DemoPve
 from tests.backup_guests import (
     VM,
     Made,

@@ -1,0 +1,351 @@
+"""The two-person rule: store a request, let another approver decide it, and run it exactly once.
+
+Every decision is one conditional UPDATE on the request row (status must still be 'pending' and the request
+unexpired), so double clicks, two approvers at once or several app processes cannot decide twice. The audit
+event and the notifications of a decision are written in the same transaction as the decision itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.approvals import Approval, ApprovalRequest
+from app.db.models import Role, utcnow
+from app.operations.catalogue import get_operation
+from app.services import audit
+from app.services.accounts.auth import Principal
+from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals.runs import run_approved
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.notifications.outbox import Notifier
+from app.services.pipeline.actions import ActionService, Plan
+
+OPEN = ("pending", "executing")
+
+
+class RequestNotPending(Conflict):
+    """The request was already decided (or expired); the answer says how it stands."""
+
+    def __init__(self, request: ApprovalRequest, verb: str) -> None:
+        super().__init__(
+            f"Request #{request.id} is {request.status}; only a pending request can be {verb}.",
+            extra={"status": request.status},
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def is_expired(request: ApprovalRequest) -> bool:
+    """True for a pending request past its expiry (the sweep may not have marked it yet)."""
+    return request.status == "pending" and _aware(request.expires_at) <= utcnow()
+
+
+def confirmation_text(request: ApprovalRequest) -> str:
+    """What a person types to confirm: the guest's VMID, or the volume of a backup."""
+    return str(request.vmid) if request.target_key.startswith("guest:") else (request.target_name or "")
+
+
+def needs_typing(request: ApprovalRequest, own: bool) -> bool:
+    """Deletions are confirmed by typing the target; in solo mode every self-confirmation is."""
+    op = get_operation(request.operation)
+    return own or bool(op and op.typed_confirmation)
+
+
+def _comment(text: str | None, needed: bool, field: str = "comment") -> str | None:
+    value = (text or "").strip()
+    if needed and not value:
+        raise Invalid(f"Say why in a {field}.", field=field)
+    if len(value) > 2000:
+        raise Invalid(f"Keep the {field} under 2000 characters.", field=field)
+    return value or None
+
+
+class ApprovalService:
+    """One per app: requests, decisions and their execution; the queries live in approval_queries.py."""
+
+    def __init__(
+        self,
+        actions: ActionService,
+        sessions: async_sessionmaker[AsyncSession],
+        policy: ApprovalPolicy,
+        notifier: Notifier,
+    ) -> None:
+        self.actions = actions
+        self.sessions = sessions
+        self.policy = policy
+        self.notifier = notifier
+
+    async def after_decision(self) -> None:
+        """Anchor the audit chain outside the database, so no decision can be quietly taken out of it."""
+        await audit.checkpoint_now(self.sessions)
+
+    async def create(
+        self, plan: Plan, principal: Principal, actor: audit.Actor, reason: str | None, link_base: str
+    ) -> ApprovalRequest:
+        """Store the planned change as a pending request; Conflict when the same change is already open."""
+        why = _comment(reason, needed=True, field="reason")
+        now = utcnow()
+        request = ApprovalRequest(
+            operation=plan.op.name,
+            risk=plan.op.risk,
+            node=plan.target.node,
+            guest_type=plan.target.guest_type,
+            vmid=plan.target.vmid,
+            target_name=plan.target.name,
+            target_key=plan.target_key,
+            open_key=f"{plan.op.name}|{plan.target_key}",
+            params=json.dumps(plan.values, sort_keys=True),
+            reason=why or "",
+            description=plan.description,
+            preview=json.dumps(plan.preview.as_json(), sort_keys=True, default=str),
+            warnings=json.dumps(plan.warnings),
+            fingerprint=json.dumps(plan.state, sort_keys=True, default=str),
+            required_approvals=self.policy.approvals_for(plan.op),
+            requester_id=principal.user_id,
+            requester_name=principal.username,
+            requester_method=principal.method,
+            requester_token=principal.token_name,
+            created_at=now,
+            expires_at=now + self.policy.ttl,
+        )
+        try:
+            async with self.sessions() as db:
+                db.add(request)
+                await db.flush()
+                request.url = f"{link_base}/approvals/{request.id}"
+                draft = audit.Draft(
+                    plan.op.name,
+                    plan.op.risk,
+                    "requested",
+                    plan.target,
+                    plan.values,
+                    message=why,
+                    approval_id=request.id,
+                )
+                await audit.append_in(db, actor, draft)
+                self.notifier.enqueue(db, "requested", request, actor.name)
+                await db.commit()
+        except IntegrityError:
+            raise await self._already_open(request) from None
+        return request
+
+    async def _already_open(self, request: ApprovalRequest) -> Conflict:
+        async with self.sessions() as db:
+            other = (
+                await db.exec(select(ApprovalRequest).where(ApprovalRequest.open_key == request.open_key))
+            ).first()
+        number = f" (#{other.id}, {other.status})" if other else ""
+        return Conflict(f"The same change is already requested{number}; decide or cancel that one first.")
+
+    async def get(self, request_id: int) -> ApprovalRequest:
+        """The request; a pending one past its expiry is marked expired first."""
+        async with self.sessions() as db:
+            request = await db.get(ApprovalRequest, request_id)
+        if request is None:
+            raise NotFound(f"There is no request #{request_id}.")
+        if is_expired(request):
+            await self.expire(request)
+            return await self.get(request_id)
+        return request
+
+    async def approve(
+        self,
+        request_id: int,
+        principal: Principal,
+        actor: audit.Actor,
+        comment: str | None = None,
+        confirm: str | None = None,
+    ) -> ApprovalRequest:
+        """Add this approver's yes; the last one needed moves it to 'executing' and runs it, once."""
+        request = await self.get(request_id)
+        await self._may_approve(request, principal, actor, confirm)
+        note = _comment(comment, needed=False)
+        decided = await self._record_approval(request, principal, actor, note)
+        await self.after_decision()
+        if decided:
+            await run_approved(self, decided, principal, actor)
+        return await self.get(request_id)
+
+    async def _may_approve(
+        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, confirm: str | None
+    ) -> None:
+        if request.status != "pending":
+            raise RequestNotPending(request, "approved")
+        own = principal.user_id == request.requester_id
+        if not principal.can(Role.approver) and not (own and self.policy.solo):
+            await self._deny(request, actor, f"role {principal.role} may not approve")
+            raise Forbidden(f"Approving needs the approver role; you are {principal.role}.")
+        if own and not self.policy.solo:
+            await self._deny(request, actor, "the requester may not approve their own request")
+            raise Forbidden("You asked for this change, so another approver has to decide it.")
+        if own and utcnow() < _aware(request.created_at) + self.policy.cooling:
+            ready = (_aware(request.created_at) + self.policy.cooling).strftime("%H:%M UTC")
+            raise Forbidden(f"Two-person rule is off: you can confirm your own request after {ready}.")
+        if needs_typing(request, own) and (confirm or "").strip() != confirmation_text(request):
+            await self._deny(request, actor, "the confirmation did not name the target", "invalid")
+            raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
+
+    async def _record_approval(
+        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, comment: str | None
+    ) -> ApprovalRequest | None:
+        """One transaction: count the approval on a still-pending row, store it, and when it is the last one
+        needed, move the request to 'executing'. Returns the request if this call must now run it."""
+        async with self.sessions() as db:
+            counted = await db.exec(
+                update(ApprovalRequest)
+                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
+                .where(col(ApprovalRequest.expires_at) > utcnow())
+                .values(approval_count=col(ApprovalRequest.approval_count) + 1)
+                .returning(col(ApprovalRequest.approval_count))
+            )
+            count = counted.scalar_one_or_none()
+            if count is None:
+                await db.rollback()
+                raise RequestNotPending(await self.get(int(request.id or 0)), "approved")
+            db.add(
+                Approval(
+                    request_id=int(request.id or 0),
+                    user_id=principal.user_id,
+                    user_name=principal.username,
+                    auth_method=principal.method,
+                    comment=comment,
+                )
+            )
+            try:
+                await db.flush()
+            except IntegrityError:
+                await db.rollback()
+                raise Conflict(f"You have already approved request #{request.id}.") from None
+            last = count >= request.required_approvals
+            if last:
+                await self._to_executing(db, request, principal, comment)
+            message = comment or f"approval {count} of {request.required_approvals}"
+            await audit.append_in(db, actor, self.draft(request, "approved", message))
+            self.notifier.enqueue(db, "approved", request, actor.name)
+            await db.commit()
+        return request if last else None
+
+    async def _to_executing(
+        self, db: AsyncSession, request: ApprovalRequest, principal: Principal, comment: str | None
+    ) -> None:
+        now = utcnow()
+        await db.exec(
+            update(ApprovalRequest)
+            .where(col(ApprovalRequest.id) == request.id)
+            .values(
+                status="executing",
+                decided_at=now,
+                decided_by_id=principal.user_id,
+                decided_by_name=principal.username,
+                decision_comment=comment,
+                executed_at=now,
+            )
+        )
+        request.status = "executing"
+
+    async def reject(
+        self, request_id: int, principal: Principal, actor: audit.Actor, comment: str | None
+    ) -> ApprovalRequest:
+        """An approver other than the requester says no, with a reason."""
+        request = await self.get(request_id)
+        if not principal.can(Role.approver):
+            await self._deny(request, actor, f"role {principal.role} may not reject")
+            raise Forbidden(f"Rejecting needs the approver role; you are {principal.role}.")
+        if principal.user_id == request.requester_id:
+            raise Forbidden("You asked for this change: cancel it instead of rejecting it.")
+        why = _comment(comment, needed=True)
+        return await self._close(request, "rejected", principal, actor, why, "rejected")
+
+    async def cancel(self, request_id: int, principal: Principal, actor: audit.Actor) -> ApprovalRequest:
+        """The requester takes a pending request back."""
+        request = await self.get(request_id)
+        if principal.user_id != request.requester_id:
+            await self._deny(request, actor, "only the requester may cancel")
+            raise Forbidden("Only the person who asked for this change can cancel it.")
+        return await self._close(request, "cancelled", principal, actor, None, "cancelled")
+
+    async def _close(
+        self,
+        request: ApprovalRequest,
+        status: str,
+        principal: Principal | None,
+        actor: audit.Actor,
+        comment: str | None,
+        verb: str,
+    ) -> ApprovalRequest:
+        async with self.sessions() as db:
+            result = await db.exec(
+                update(ApprovalRequest)
+                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
+                .values(
+                    status=status,
+                    open_key=None,
+                    decided_at=utcnow(),
+                    decision_comment=comment,
+                    decided_by_id=principal.user_id if principal else None,
+                    decided_by_name=principal.username if principal else None,
+                )
+            )
+            if result.rowcount != 1:
+                await db.rollback()
+                raise RequestNotPending(await self.get(int(request.id or 0)), verb)
+            request.status = status
+            await audit.append_in(db, actor, self.draft(request, status, comment or verb))
+            self.notifier.enqueue(db, status, request, actor.name)
+            await db.commit()
+        await self.after_decision()
+        return await self.get(int(request.id or 0))
+
+    async def expire(self, request: ApprovalRequest) -> None:
+        """Mark a pending request past its expiry as expired (once, whoever notices first)."""
+        async with self.sessions() as db:
+            result = await db.exec(
+                update(ApprovalRequest)
+                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
+                .where(col(ApprovalRequest.expires_at) <= utcnow())
+                .values(status="expired", open_key=None, decided_at=utcnow())
+            )
+            if result.rowcount == 1:
+                request.status = "expired"
+                actor = audit.Actor(None, "proxgate", "system")
+                await audit.append_in(db, actor, self.draft(request, "expired", "nobody decided in time"))
+                self.notifier.enqueue(db, "expired", request, "proxgate")
+            await db.commit()
+
+    async def expire_due(self) -> int:
+        """The periodic sweep: expire every pending request past its expiry; returns how many."""
+        async with self.sessions() as db:
+            due = (
+                await db.exec(
+                    select(ApprovalRequest).where(
+                        ApprovalRequest.status == "pending", col(ApprovalRequest.expires_at) <= utcnow()
+                    )
+                )
+            ).all()
+        for request in due:
+            await self.expire(request)
+        return len(due)
+
+    async def _deny(
+        self, request: ApprovalRequest, actor: audit.Actor, why: str, outcome: str = "denied"
+    ) -> None:
+        await audit.append(self.sessions, actor, self.draft(request, outcome, why))
+
+    @staticmethod
+    def draft(request: ApprovalRequest, outcome: str, message: str | None) -> audit.Draft:
+        """The audit event of a step in the request's life, linked to it."""
+        target = audit.Target(request.node, request.guest_type, request.vmid, request.target_name)
+        params: dict[str, Any] = json.loads(request.params)
+        return audit.Draft(
+            request.operation, request.risk, outcome, target, params, message=message, approval_id=request.id
+        )

@@ -1,0 +1,282 @@
+"""The one pipeline every change goes through: plan() checks role, parameters and the preflight and reads what
+the change would do; perform() writes the intent, calls Proxmox and hands the task to the watcher. A reversible
+operation is plan + perform at once; a destructive one waits between the two for a second person."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.executions import Execution
+from app.db.models import Role, utcnow
+from app.operations.base import Context, Guest, Operation, Params, Preview, Refused
+from app.operations.catalogue import get_operation
+from app.operations.messages import plain_errors
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
+from app.proxmox.upid import try_parse_upid
+from app.services import audit
+from app.services.accounts.auth import Principal
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound, OutcomeUnknown, UpstreamRefused
+from app.services.pipeline import executions
+
+
+@dataclass
+class Plan:
+    """A checked change, ready to perform now or once approved: what, on what, and what it would do."""
+
+    op: Operation
+    guest: Guest | None
+    params: Params
+    target: audit.Target
+    target_key: str
+    description: str
+    warnings: list[str]
+    preview: Preview
+    state: dict[str, Any]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The parameters as stored and audited."""
+        return self.params.model_dump(mode="json")
+
+    def step(self, approval_id: int | None = None) -> executions.Step:
+        """The audit identity of performing this plan."""
+        return executions.Step(
+            self.op.name, self.op.risk, self.target, self.values, self.description, approval_id
+        )
+
+
+@dataclass
+class ActionResult:
+    """What the caller gets back: the task (if any), the audit event, warnings and the description."""
+
+    upid: str | None
+    audit_id: int
+    description: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def first_error(exc: ValidationError) -> tuple[str, str | None]:
+    """The first validation problem as (message, field)."""
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error.get("loc", ())) or None
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return (f"{where}: {message}" if where else message), where
+
+
+def guest_from_status(vmid: int, node: str, kind: str, status: Mapping[str, Any]) -> Guest:
+    """The catalogue's view of a guest from its status/current answer."""
+    ha = status.get("ha") if isinstance(status.get("ha"), Mapping) else {}
+    return Guest(
+        vmid=vmid,
+        node=node,
+        type="lxc" if kind == "lxc" else "qemu",
+        name=str(status.get("name") or ""),
+        status=str(status.get("status") or "unknown"),
+        lock=status.get("lock") or None,
+        template=bool(int(status.get("template") or 0)),
+        qmpstatus=status.get("qmpstatus"),
+        ha_managed=str((ha or {}).get("managed", 0)) == "1",
+    )
+
+
+class ActionService:
+    """One per app: plans and performs operations and records every step in the audit log."""
+
+    def __init__(
+        self,
+        pve: PveClient,
+        sessions: async_sessionmaker[AsyncSession],
+        owner: str = "",
+        call_lease: timedelta = timedelta(seconds=40),
+    ) -> None:
+        self.pve = pve
+        self.sessions = sessions
+        # The process that holds a call's row while it waits for Proxmox; the reconciler waits for the lease.
+        self.owner = owner
+        self.call_lease = call_lease
+
+    async def load_guest(self, vmid: int, with_config: bool = False) -> Guest:
+        """The guest's current state, read from Proxmox now (not from a cache); its config when asked."""
+        try:
+            where = await self.pve.locate(vmid)
+            path = f"/nodes/{where.node}/{where.type}/{vmid}"
+            if with_config:
+                status, config = await asyncio.gather(
+                    self.pve.get(f"{path}/status/current"), self.pve.get(f"{path}/config")
+                )
+            else:
+                status, config = await self.pve.get(f"{path}/status/current"), {}
+        except PveNotFound:
+            raise NotFound(f"There is no guest {vmid}.") from None
+        guest = guest_from_status(vmid, where.node, where.type, status or {})
+        guest.config = dict(config or {})
+        return guest
+
+    async def plan(
+        self, principal: Principal, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any]
+    ) -> Plan:
+        """Check everything that can be checked before a change; each refusal is audited and raised."""
+        op = get_operation(name)
+        if op is None:
+            await self._refused(
+                actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", "no such operation"
+            )
+            raise NotFound(f"There is no operation '{name}'.")
+        guest = await self._guest(actor, op, vmid, raw)
+        target = _target(guest)
+        params = await self._admit(principal, actor, op, guest, target, raw)
+        ctx = Context(self.pve, guest)
+        try:
+            warnings = await op.preflight(ctx, params)
+            preview = await op.preview(ctx, params)
+            state = await op.state(ctx, params)
+        except Refused as exc:
+            await self.deny(actor, op, target, raw, exc.message)
+            raise Conflict(exc.message, field=exc.field) from None
+        if guest is None:
+            target = audit.Target(*params.subject())
+        key = op.target_key(guest, params)
+        return Plan(op, guest, params, target, key, op.describe(guest, params), warnings, preview, state)
+
+    async def state_now(self, name: str, vmid: int | None, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The target's state as an operation sees it, read now; None when the target is gone."""
+        op = get_operation(name)
+        if op is None:
+            return None
+        try:
+            guest = await self.load_guest(vmid, with_config=op.reads_config) if vmid is not None else None
+            return await op.state(Context(self.pve, guest), op.params.model_validate(dict(raw)))
+        except (NotFound, Refused, ValidationError):
+            return None
+
+    async def _guest(
+        self, actor: audit.Actor, op: Operation, vmid: int | None, raw: Mapping[str, Any]
+    ) -> Guest | None:
+        if vmid is None:
+            return None
+        try:
+            return await self.load_guest(vmid, with_config=op.reads_config)
+        except NotFound as exc:
+            await self._refused(actor, op.name, op.risk, audit.Target(vmid=vmid), raw, "invalid", exc.message)
+            raise
+
+    async def _admit(
+        self,
+        principal: Principal,
+        actor: audit.Actor,
+        op: Operation,
+        guest: Guest | None,
+        target: audit.Target,
+        raw: Mapping[str, Any],
+    ) -> Params:
+        if not principal.can(Role.operator):
+            await self.deny(actor, op, target, raw, f"role {principal.role} may not change anything")
+            raise Forbidden(f"{op.label} needs the operator role; you are {principal.role}.")
+        if guest is not None and guest.type not in op.guest_types:
+            why = f"{op.label} is not available for {'containers' if guest.type == 'lxc' else 'VMs'}."
+            await self._refused(actor, op.name, op.risk, target, raw, "invalid", why)
+            raise Invalid(why)
+        try:
+            return op.params.model_validate(dict(raw))
+        except ValidationError as exc:
+            message, where = first_error(exc)
+            await self._refused(actor, op.name, op.risk, target, raw, "invalid", message)
+            raise Invalid(message, field=where, errors=plain_errors(exc)) from None
+
+    async def perform(self, plan: Plan, actor: audit.Actor, approval_id: int | None = None) -> ActionResult:
+        """Write the intent, call Proxmox, and record how the call went; the watcher follows the task."""
+        step = plan.step(approval_id)
+        task_type = plan.op.task_type(plan.guest, plan.params)
+        lease_until = utcnow() + self.call_lease
+        execution = await executions.open_execution(
+            self.sessions, actor, step, task_type, self.owner, lease_until
+        )
+        try:
+            answer = await plan.op.call(Context(self.pve, plan.guest), plan.params)
+        except PveUnavailable as exc:
+            if exc.maybe_applied:
+                await executions.mark_unknown(self.sessions, execution, step, str(exc))
+                raise OutcomeUnknown(str(exc)) from None
+            await executions.end_now(self.sessions, execution, step, "failed", str(exc))
+            raise UpstreamRefused(str(exc)) from None
+        except (PveError, Refused) as exc:
+            await self._call_refused(execution, step, exc)
+        finally:
+            self.pve.invalidate_resources()
+        return await self._answered(plan, execution, step, answer)
+
+    async def _call_refused(self, execution: Execution, step: executions.Step, exc: Exception) -> NoReturn:
+        text = exc.message if isinstance(exc, Refused) else str(exc)
+        await executions.end_now(self.sessions, execution, step, "failed", text)
+        if isinstance(exc, PveRejected) and exc.errors:
+            # A parameter Proxmox refused is the caller's mistake: name the field, as any validation does.
+            name, message = sorted(exc.errors.items())[0]
+            raise Invalid(f"{name}: {message}", field=name) from None
+        raise UpstreamRefused(text) from None
+
+    async def _answered(
+        self, plan: Plan, execution: Execution, step: executions.Step, answer: str | None
+    ) -> ActionResult:
+        upid = try_parse_upid(answer)
+        if upid is None and execution.task_type:
+            # A task was expected but Proxmox named none (containers' template answers null): the
+            # reconciler finds it in the node's task list; it is never recorded as done without it.
+            message = (
+                "Proxmox answered without naming its task; Proxgate looks for it in the node's task list"
+            )
+            event = await executions.mark_unknown(self.sessions, execution, step, message)
+            return ActionResult(None, event.seq, plan.description, [*plan.warnings, message])
+        if upid is None:
+            ended = await executions.end_now(self.sessions, execution, step, "succeeded", plan.description)
+            return ActionResult(None, ended.seq if ended else 0, plan.description, plan.warnings)
+        try:
+            started = await executions.mark_started(
+                self.sessions, execution, step, upid.text, plan.description
+            )
+        except IntegrityError:
+            # The reconciler of another process found the task first (this call outlived its lease).
+            return ActionResult(upid.text, 0, plan.description, plan.warnings)
+        return ActionResult(upid.text, started.seq, plan.description, plan.warnings)
+
+    async def deny(
+        self, actor: audit.Actor, op: Operation, target: audit.Target, raw: Mapping[str, Any], why: str
+    ) -> None:
+        """Record a refused attempt (role, CSRF, policy, preflight) before telling the caller."""
+        await self._refused(actor, op.name, op.risk, target, raw, "denied", why)
+
+    async def _refused(
+        self,
+        actor: audit.Actor,
+        operation: str,
+        risk: str,
+        target: audit.Target,
+        raw: Mapping[str, Any],
+        outcome: str,
+        why: str,
+    ) -> None:
+        draft = audit.Draft(operation, risk, outcome, target, _printable(raw), message=why)
+        await audit.append(self.sessions, actor, draft)
+
+
+def _target(guest: Guest | None) -> audit.Target:
+    if guest is None:
+        return audit.Target()
+    return audit.Target(guest.node, guest.type, guest.vmid, guest.name)
+
+
+def _printable(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Raw input as it can be stored: short strings and plain values only."""
+    return {
+        str(k)[:64]: (v if isinstance(v, int | float | bool) or v is None else str(v)[:500])
+        for k, v in raw.items()
+    }

@@ -1,0 +1,171 @@
+"""The front door for every change: plan it, then perform it now or store it as a request for approval.
+
+A client may send a one-time key with a change (forms do; the API takes an Idempotency-Key header): a repeat
+of the same key gets the first answer back instead of a second guest, backup or request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.approvals import ApprovalRequest, IdempotencyKey
+from app.db.models import utcnow
+from app.services import audit
+from app.services.accounts.auth import Principal
+from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals.service import ApprovalService
+from app.services.errors import Conflict, Invalid
+from app.services.pipeline.actions import ActionResult, ActionService
+
+KEY_MAX = 128
+# How long a one-time key answers with its first result; forms and retries come back within minutes.
+KEY_KEPT = timedelta(days=1)
+
+
+@dataclass
+class Submitted:
+    """Either the action that ran now, or the request that waits for approval."""
+
+    result: ActionResult | None = None
+    request: ApprovalRequest | None = None
+
+
+def request_hash(name: str, vmid: int | None, raw: Mapping[str, Any]) -> str:
+    """A digest of what was asked, to tell a repeat from a different change under the same key."""
+    text = json.dumps([name, vmid, {str(k): str(v) for k, v in raw.items()}], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Gate:
+    """Plan, then perform now or request approval; one instance per app."""
+
+    def __init__(
+        self,
+        actions: ActionService,
+        approvals: ApprovalService,
+        policy: ApprovalPolicy,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.actions = actions
+        self.approvals = approvals
+        self.policy = policy
+        self.sessions = sessions
+
+    async def submit(
+        self,
+        principal: Principal,
+        actor: audit.Actor,
+        name: str,
+        vmid: int | None,
+        raw: Mapping[str, Any],
+        link_base: str,
+        key: str | None = None,
+    ) -> Submitted:
+        """Run the operation now, or store it as a request when the policy wants a second person."""
+        values = dict(raw)
+        reason = values.pop("reason", None)
+        if not key:
+            return await self._submit(principal, actor, name, vmid, values, reason, link_base)
+        if len(key) > KEY_MAX or not key.isprintable():
+            raise Invalid(f"The idempotency key must be 1–{KEY_MAX} printable characters.", field="key")
+        digest = request_hash(name, vmid, raw)
+        replay = await self._claim(principal.user_id, key, name, digest)
+        if replay is not None:
+            return replay
+        try:
+            submitted = await self._submit(principal, actor, name, vmid, values, reason, link_base)
+        except BaseException:
+            await self._release(principal.user_id, key)
+            raise
+        await self._remember(principal.user_id, key, submitted)
+        return submitted
+
+    async def _submit(
+        self,
+        principal: Principal,
+        actor: audit.Actor,
+        name: str,
+        vmid: int | None,
+        values: dict[str, Any],
+        reason: Any,
+        link_base: str,
+    ) -> Submitted:
+        plan = await self.actions.plan(principal, actor, name, vmid, values)
+        if self.policy.needs_approval(plan.op):
+            why = reason if isinstance(reason, str) else None
+            return Submitted(request=await self.approvals.create(plan, principal, actor, why, link_base))
+        return Submitted(result=await self.actions.perform(plan, actor))
+
+    async def _claim(self, user_id: int, key: str, name: str, digest: str) -> Submitted | None:
+        """Reserve the key; None when it is new, the first answer when it was used before."""
+        for _ in range(2):  # the key may be released by a failing first submission while we look
+            try:
+                async with self.sessions() as db:
+                    db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
+                    await db.commit()
+                    return None
+            except IntegrityError:
+                pass
+            async with self.sessions() as db:
+                query = select(IdempotencyKey).where(
+                    IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
+                )
+                row = (await db.exec(query)).first()
+                if row is None:
+                    continue
+                if row.request_hash != digest:
+                    raise Conflict(
+                        "This form was already sent with other values; reload the page to send it again."
+                    )
+                if row.result is None:
+                    raise Conflict("This change is already being sent; its result appears in a moment.")
+                return await self._replayed(db, json.loads(row.result))
+        raise Conflict("This change is already being sent; its result appears in a moment.")
+
+    async def _replayed(self, db: AsyncSession, stored: dict[str, Any]) -> Submitted:
+        if stored.get("request_id") is not None:
+            request = await db.get(ApprovalRequest, stored["request_id"])
+            return Submitted(request=request)
+        return Submitted(result=ActionResult(**stored["result"]))
+
+    async def _remember(self, user_id: int, key: str, submitted: Submitted) -> None:
+        stored = (
+            {"request_id": submitted.request.id}
+            if submitted.request is not None
+            else {"result": asdict(submitted.result) if submitted.result else None}
+        )
+        async with self.sessions() as db:
+            await db.exec(
+                update(IdempotencyKey)
+                .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
+                .values(result=json.dumps(stored))
+            )
+            await db.commit()
+
+    async def _release(self, user_id: int, key: str) -> None:
+        """A submission that failed frees its key, so the corrected form can be sent again."""
+        async with self.sessions() as db:
+            await db.exec(
+                delete(IdempotencyKey).where(
+                    col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key
+                )
+            )
+            await db.commit()
+
+
+async def forget_old_keys(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Delete one-time keys older than KEY_KEPT (the table would otherwise only grow)."""
+    async with sessions() as db:
+        await db.exec(delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utcnow() - KEY_KEPT))
+        await db.commit()

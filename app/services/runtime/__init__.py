@@ -1,0 +1,1 @@
+"""What runs beside the requests for the life of a process: expiring requests, returning freed memory."""
