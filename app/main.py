@@ -24,7 +24,7 @@ from app.routing import include_routers
 from app.services.accounts.auth import Policy
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.service import ApprovalService
-from app.services.audit import chain as audit_chain
+from app.services.audit import binding as audit_binding
 from app.services.audit.checkpoint import keep_checkpoints, stop_checkpoints
 from app.services.cluster.connection import pve_connection
 from app.services.notifications.outbox import Notifier
@@ -69,9 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     lease = timedelta(seconds=3 * settings.proxmox_timeout + 5)
     app.state.actions = ActionService(app.state.pve, app.state.sessions, app.state.watcher.owner, lease)
     app.state.notifier = Notifier(app.state.sessions, settings)
-    app.state.approvals = ApprovalService(
-        app.state.actions, app.state.sessions, app.state.policy, app.state.notifier
-    )
+    app.state.approvals = ApprovalService(app.state.sessions, app.state.policy, app.state.notifier)
     app.state.gate = Gate(app.state.actions, app.state.approvals, app.state.policy, app.state.sessions)
     app.state.housekeeper = Housekeeper(app.state.approvals)
     app.state.memory_trimmer = MemoryTrimmer()
@@ -112,7 +110,7 @@ class Proxgate(FastAPI):
 
 def _start_audit_chain(app: FastAPI, settings: Settings) -> asyncio.Task[None]:
     """Key the engine's audit chain from the settings and start writing checkpoints of it."""
-    audit_chain.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
+    audit_binding.configure(app.state.engine, settings, on_checkpoint=app.state.metrics.audit_checkpointed)
     if settings.secret_key is None and not settings.demo:
         log.warning(
             "PROXGATE_SECRET_KEY is not set: the audit key comes from %s, beside the database; whoever can read "

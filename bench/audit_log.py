@@ -28,7 +28,8 @@ from app.db.engine import create_engine, session_factory  # noqa: E402
 from app.db.migrate import upgrade_database  # noqa: E402
 from app.db.models import utcnow  # noqa: E402
 from app.services import audit  # noqa: E402
-from app.services.audit.chain import ChainConfig, Keyring, register, seal  # noqa: E402
+from app.services.audit.binding import ChainConfig, register  # noqa: E402
+from app.services.audit.chain import Keyring, seal  # noqa: E402
 from app.services.audit.query import AuditFilter, list_events  # noqa: E402
 from app.services.audit.verify import VERIFY_COLUMNS, verify_chain  # noqa: E402
 

@@ -99,7 +99,7 @@ def write_events(settings: Settings, count: int, checkpoint: bool = True) -> Non
     import asyncio
 
     from app.services import audit
-    from app.services.database import command_sessions
+    from app.services.audit.sessions import command_sessions
 
     async def write() -> None:
         async with command_sessions(settings) as sessions:

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from app.db.models import Role
-from app.deps import ApprovalsDep, PrincipalDep, SessionDep, actor_for, require_principal, require_role
+from app.deps import (
+    ApprovalsDep,
+    GateDep,
+    PrincipalDep,
+    SessionDep,
+    actor_for,
+    require_principal,
+    require_role,
+)
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.approvals.queries import STATUSES, list_requests, request_view
@@ -79,13 +87,13 @@ async def approve(
     request: Request,
     db: SessionDep,
     principal: PrincipalDep,
-    approvals: ApprovalsDep,
+    gate: GateDep,
     request_id: RequestId,
     body: Annotated[ApproveIn | None, Body()] = None,
 ) -> dict[str, Any]:
     """Approve (not your own request); the last approval needed runs the change at once, exactly once."""
     given = body or ApproveIn()
-    row = await approvals.approve(
+    row = await gate.approve(
         request_id, principal, actor_for(request, principal), given.comment, given.confirm
     )
     return (await request_view(db, row)).as_json()

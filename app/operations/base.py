@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,6 +60,22 @@ class Guest:
     qmpstatus: str | None = None
     ha_managed: bool = False
     config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_status(cls, vmid: int, node: str, kind: str, status: Mapping[str, Any]) -> Guest:
+        """The catalogue's view of a guest from its status/current answer."""
+        ha = status.get("ha") if isinstance(status.get("ha"), Mapping) else {}
+        return cls(
+            vmid=vmid,
+            node=node,
+            type="lxc" if kind == "lxc" else "qemu",
+            name=str(status.get("name") or ""),
+            status=str(status.get("status") or "unknown"),
+            lock=status.get("lock") or None,
+            template=bool(int(status.get("template") or 0)),
+            qmpstatus=status.get("qmpstatus"),
+            ha_managed=str((ha or {}).get("managed", 0)) == "1",
+        )
 
     @property
     def kind(self) -> str:

@@ -1,5 +1,4 @@
 """Use cases, one package per capability; web pages, the JSON API and the command line ask them, never each other.
 
-Shared by all: `errors` (the domain errors), `background` (a loop that runs beside the app), `database` (sessions
-for commands run outside the server).
+Shared by all: `errors` (the domain errors) and `background` (a loop that runs beside the app).
 """

@@ -11,6 +11,7 @@ from app.db.models import Role
 from app.deps import (
     ActionsDep,
     ApprovalsDep,
+    GateDep,
     PrincipalDep,
     SessionDep,
     actor_for,
@@ -126,12 +127,12 @@ async def _form(request: Request) -> dict[str, str]:
 
 @router.post("/approvals/{request_id}/approve", name="approval_approve", dependencies=DECIDE)
 async def approval_approve(
-    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
+    request: Request, gate: GateDep, principal: PrincipalDep, request_id: RequestId
 ) -> Response:
     """Approve (typing the VMID for deletions); the last approval runs the change."""
     form = await _form(request)
     actor = actor_for(request, principal)
-    await approvals.approve(request_id, principal, actor, form.get("comment"), form.get("confirm"))
+    await gate.approve(request_id, principal, actor, form.get("comment"), form.get("confirm"))
     return await _back(request, request_id)
 
 

@@ -18,7 +18,7 @@ from app.db.models import Role
 from app.proxmox.client import PveClient
 from app.services import audit
 from app.services.accounts.auth import Principal
-from app.services.audit import chain as audit_chain
+from app.services.audit import binding as audit_binding
 from app.services.audit.query import AuditFilter, list_events
 from app.services.cluster.connection import pve_connection
 from app.services.pipeline.actions import ActionService, OutcomeUnknown
@@ -169,7 +169,7 @@ async def test_proxmox_vanishing_mid_action_is_recorded_as_unknown_then_reconcil
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path, proxmox_timeout=1.0)
     engine = create_engine(settings.resolved_database_url)
-    audit_chain.configure(engine, settings)
+    audit_binding.configure(engine, settings)
     sessions = session_factory(engine)
     vm = add_vm(pve, 9395)  # a guest no other test started: its only qmstart is this test's
     pve.stall("POST", f"/qemu/{vm.vmid}/status/start", 2.0)
@@ -239,7 +239,7 @@ async def test_watcher_finishes_tasks_left_by_an_earlier_process(
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path)
     engine = create_engine(settings.resolved_database_url)
-    audit_chain.configure(engine, settings)
+    audit_binding.configure(engine, settings)
     sessions = session_factory(engine)
     async with sessions() as db:
         db.add(
@@ -288,13 +288,13 @@ async def test_nothing_is_sent_when_the_intent_cannot_be_written(
     """The audit log first, then Proxmox: with the audit table gone, the call is refused and never sent."""
     from sqlalchemy import text
 
-    from app.services.audit import chain as audit_chain
+    from app.services.audit import binding as audit_binding
     from app.services.pipeline.executions import AuditUnavailable
 
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path)
     engine = create_engine(settings.resolved_database_url)
-    audit_chain.configure(engine, settings)
+    audit_binding.configure(engine, settings)
     sessions = session_factory(engine)
     vm = add_vm(pve, 9396)
     seen = len(pve.requests)

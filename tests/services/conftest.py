@@ -12,7 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import create_engine, session_factory
 from app.db.migrate import upgrade_database
-from app.services.audit.chain import ChainConfig, Keyring, register
+from app.services.audit.binding import ChainConfig, register
+from app.services.audit.chain import Keyring
 
 CHAIN_SECRET = "a secret key for the audit tests, long enough"
 

@@ -20,7 +20,8 @@ WRITER = """
 import asyncio, sys
 from app.db.engine import create_engine, session_factory
 from app.services import audit
-from app.services.audit.chain import ChainConfig, Keyring, register
+from app.services.audit.binding import ChainConfig, register
+from app.services.audit.chain import Keyring
 async def main(url, n, who, secret):
     engine = create_engine(url)
     register(engine, ChainConfig(Keyring.from_secrets(secret)))

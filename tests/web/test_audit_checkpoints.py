@@ -11,7 +11,8 @@ import pytest
 
 from app.config import Settings
 from app.db.migrate import upgrade_database
-from app.services.audit.checkpoint import checkpoint_files, parse_line
+from app.services.audit.checkpoint import checkpoint_files
+from app.services.audit.signed import parse_line
 from tests.conftest import app_settings
 from tests.factories import make_user, signed_in
 from tests.fakepve_thread import ServedFake

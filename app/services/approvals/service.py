@@ -1,34 +1,52 @@
-"""The two-person rule: store a request, let another approver decide it, and run it exactly once.
+"""The two-person rule: store a request, let another approver decide it, and hand it over to run exactly once.
 
 Every decision is one conditional UPDATE on the request row (status must still be 'pending' and the request
 unexpired), so double clicks, two approvers at once or several app processes cannot decide twice. The audit
-event and the notifications of a decision are written in the same transaction as the decision itself.
+event and the notifications of a decision are written in the same transaction as the decision itself. Running
+what was approved is the pipeline's (app.services.pipeline.approved); status transitions are status.py's alone.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import Approval, ApprovalRequest
+from app.db.executions import Execution
 from app.db.models import Role, utcnow
+from app.operations.base import Operation
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts.auth import Principal
+from app.services.approvals import status
 from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.runs import run_approved
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications.outbox import Notifier
-from app.services.pipeline.actions import ActionService, Plan
 
 OPEN = ("pending", "executing")
+# An 'executing' request without an execution this long after its approval was never sent (a crash between).
+ORPHAN_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class RequestedChange:
+    """A planned change as a request keeps it: what, on what, with which values, and what it would do."""
+
+    op: Operation
+    target: audit.Target
+    target_key: str
+    values: dict[str, Any]
+    description: str
+    preview: dict[str, Any]
+    warnings: list[str]
+    state: dict[str, Any]
 
 
 class RequestNotPending(Conflict):
@@ -71,16 +89,11 @@ def _comment(text: str | None, needed: bool, field: str = "comment") -> str | No
 
 
 class ApprovalService:
-    """One per app: requests, decisions and their execution; the queries live in approval_queries.py."""
+    """One per app: requests and their decisions; the queries live in queries.py."""
 
     def __init__(
-        self,
-        actions: ActionService,
-        sessions: async_sessionmaker[AsyncSession],
-        policy: ApprovalPolicy,
-        notifier: Notifier,
+        self, sessions: async_sessionmaker[AsyncSession], policy: ApprovalPolicy, notifier: Notifier
     ) -> None:
-        self.actions = actions
         self.sessions = sessions
         self.policy = policy
         self.notifier = notifier
@@ -90,27 +103,32 @@ class ApprovalService:
         await audit.checkpoint_now(self.sessions)
 
     async def create(
-        self, plan: Plan, principal: Principal, actor: audit.Actor, reason: str | None, link_base: str
+        self,
+        change: RequestedChange,
+        principal: Principal,
+        actor: audit.Actor,
+        reason: str | None,
+        link_base: str,
     ) -> ApprovalRequest:
         """Store the planned change as a pending request; Conflict when the same change is already open."""
         why = _comment(reason, needed=True, field="reason")
         now = utcnow()
         request = ApprovalRequest(
-            operation=plan.op.name,
-            risk=plan.op.risk,
-            node=plan.target.node,
-            guest_type=plan.target.guest_type,
-            vmid=plan.target.vmid,
-            target_name=plan.target.name,
-            target_key=plan.target_key,
-            open_key=f"{plan.op.name}|{plan.target_key}",
-            params=json.dumps(plan.values, sort_keys=True),
+            operation=change.op.name,
+            risk=change.op.risk,
+            node=change.target.node,
+            guest_type=change.target.guest_type,
+            vmid=change.target.vmid,
+            target_name=change.target.name,
+            target_key=change.target_key,
+            open_key=f"{change.op.name}|{change.target_key}",
+            params=json.dumps(change.values, sort_keys=True),
             reason=why or "",
-            description=plan.description,
-            preview=json.dumps(plan.preview.as_json(), sort_keys=True, default=str),
-            warnings=json.dumps(plan.warnings),
-            fingerprint=json.dumps(plan.state, sort_keys=True, default=str),
-            required_approvals=self.policy.approvals_for(plan.op),
+            description=change.description,
+            preview=json.dumps(change.preview, sort_keys=True, default=str),
+            warnings=json.dumps(change.warnings),
+            fingerprint=json.dumps(change.state, sort_keys=True, default=str),
+            required_approvals=self.policy.approvals_for(change.op),
             requester_id=principal.user_id,
             requester_name=principal.username,
             requester_method=principal.method,
@@ -124,11 +142,11 @@ class ApprovalService:
                 await db.flush()
                 request.url = f"{link_base}/approvals/{request.id}"
                 draft = audit.Draft(
-                    plan.op.name,
-                    plan.op.risk,
+                    change.op.name,
+                    change.op.risk,
                     "requested",
-                    plan.target,
-                    plan.values,
+                    change.target,
+                    change.values,
                     message=why,
                     approval_id=request.id,
                 )
@@ -165,16 +183,15 @@ class ApprovalService:
         actor: audit.Actor,
         comment: str | None = None,
         confirm: str | None = None,
-    ) -> ApprovalRequest:
-        """Add this approver's yes; the last one needed moves it to 'executing' and runs it, once."""
+    ) -> ApprovalRequest | None:
+        """Add this approver's yes. The last one needed moves it to 'executing' and returns it: the caller
+        must now run it (once; no other caller gets it). None while more approvals are needed."""
         request = await self.get(request_id)
         await self._may_approve(request, principal, actor, confirm)
         note = _comment(comment, needed=False)
         decided = await self._record_approval(request, principal, actor, note)
         await self.after_decision()
-        if decided:
-            await run_approved(self, decided, principal, actor)
-        return await self.get(request_id)
+        return decided
 
     async def _may_approve(
         self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, confirm: str | None
@@ -201,14 +218,7 @@ class ApprovalService:
         """One transaction: count the approval on a still-pending row, store it, and when it is the last one
         needed, move the request to 'executing'. Returns the request if this call must now run it."""
         async with self.sessions() as db:
-            counted = await db.exec(
-                update(ApprovalRequest)
-                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
-                .where(col(ApprovalRequest.expires_at) > utcnow())
-                .values(approval_count=col(ApprovalRequest.approval_count) + 1)
-                .returning(col(ApprovalRequest.approval_count))
-            )
-            count = counted.scalar_one_or_none()
+            count = await status.count_approval(db, int(request.id or 0))
             if count is None:
                 await db.rollback()
                 raise RequestNotPending(await self.get(int(request.id or 0)), "approved")
@@ -228,30 +238,13 @@ class ApprovalService:
                 raise Conflict(f"You have already approved request #{request.id}.") from None
             last = count >= request.required_approvals
             if last:
-                await self._to_executing(db, request, principal, comment)
+                await status.to_executing(db, int(request.id or 0), principal, comment)
+                request.status = "executing"
             message = comment or f"approval {count} of {request.required_approvals}"
             await audit.append_in(db, actor, self.draft(request, "approved", message))
             self.notifier.enqueue(db, "approved", request, actor.name)
             await db.commit()
         return request if last else None
-
-    async def _to_executing(
-        self, db: AsyncSession, request: ApprovalRequest, principal: Principal, comment: str | None
-    ) -> None:
-        now = utcnow()
-        await db.exec(
-            update(ApprovalRequest)
-            .where(col(ApprovalRequest.id) == request.id)
-            .values(
-                status="executing",
-                decided_at=now,
-                decided_by_id=principal.user_id,
-                decided_by_name=principal.username,
-                decision_comment=comment,
-                executed_at=now,
-            )
-        )
-        request.status = "executing"
 
     async def reject(
         self, request_id: int, principal: Principal, actor: audit.Actor, comment: str | None
@@ -277,31 +270,19 @@ class ApprovalService:
     async def _close(
         self,
         request: ApprovalRequest,
-        status: str,
+        outcome: str,
         principal: Principal | None,
         actor: audit.Actor,
         comment: str | None,
         verb: str,
     ) -> ApprovalRequest:
         async with self.sessions() as db:
-            result = await db.exec(
-                update(ApprovalRequest)
-                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
-                .values(
-                    status=status,
-                    open_key=None,
-                    decided_at=utcnow(),
-                    decision_comment=comment,
-                    decided_by_id=principal.user_id if principal else None,
-                    decided_by_name=principal.username if principal else None,
-                )
-            )
-            if result.rowcount != 1:
+            if not await status.close(db, int(request.id or 0), outcome, principal, comment):
                 await db.rollback()
                 raise RequestNotPending(await self.get(int(request.id or 0)), verb)
-            request.status = status
-            await audit.append_in(db, actor, self.draft(request, status, comment or verb))
-            self.notifier.enqueue(db, status, request, actor.name)
+            request.status = outcome
+            await audit.append_in(db, actor, self.draft(request, outcome, comment or verb))
+            self.notifier.enqueue(db, outcome, request, actor.name)
             await db.commit()
         await self.after_decision()
         return await self.get(int(request.id or 0))
@@ -309,13 +290,7 @@ class ApprovalService:
     async def expire(self, request: ApprovalRequest) -> None:
         """Mark a pending request past its expiry as expired (once, whoever notices first)."""
         async with self.sessions() as db:
-            result = await db.exec(
-                update(ApprovalRequest)
-                .where(col(ApprovalRequest.id) == request.id, col(ApprovalRequest.status) == "pending")
-                .where(col(ApprovalRequest.expires_at) <= utcnow())
-                .values(status="expired", open_key=None, decided_at=utcnow())
-            )
-            if result.rowcount == 1:
+            if await status.expire(db, int(request.id or 0)):
                 request.status = "expired"
                 actor = audit.Actor(None, "proxgate", "system")
                 await audit.append_in(db, actor, self.draft(request, "expired", "nobody decided in time"))
@@ -335,6 +310,33 @@ class ApprovalService:
         for request in due:
             await self.expire(request)
         return len(due)
+
+    async def fail(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
+        """End an executing request as failed before anything was sent, with the reason, once."""
+        async with self.sessions() as db:
+            if await status.fail_unsent(db, int(request.id or 0), why):
+                request.status = "failed"
+                await audit.append_in(db, actor, self.draft(request, "failed", why))
+                self.notifier.enqueue(db, "failed", request, actor.name)
+            await db.commit()
+
+    async def settle_orphans(self) -> int:
+        """Requests left 'executing' with no call recorded (the process stopped in between) end as failed."""
+        before = utcnow() - ORPHAN_AFTER
+        async with self.sessions() as db:
+            called = select(Execution.approval_id).where(col(Execution.approval_id).is_not(None))
+            orphans = (
+                await db.exec(
+                    select(ApprovalRequest)
+                    .where(ApprovalRequest.status == "executing", col(ApprovalRequest.executed_at) < before)
+                    .where(col(ApprovalRequest.id).not_in(called))
+                )
+            ).all()
+        system = audit.Actor(None, "proxgate", "system")
+        why = "Proxgate stopped after the approval and before sending it; nothing was sent. Request it again."
+        for request in orphans:
+            await self.fail(request, system, why)
+        return len(orphans)
 
     async def _deny(
         self, request: ApprovalRequest, actor: audit.Actor, why: str, outcome: str = "denied"

@@ -2,7 +2,7 @@
 
 Every event's hash is HMAC-SHA256, under the audit key, of the previous event's hash and the event's canonical
 JSON. The key is never stored in the database: it is derived from the secret key when an engine is configured
-(`configure()`), and only a fingerprint of it (the key id) is kept with each event, so verification knows which
+(`binding.configure()`), and only a fingerprint of it (the key id) is kept with each event, so verification knows which
 key sealed which events. A run of events sealed by one key is a segment. When the key changes, the first append
 writes a rotation event (operation "audit-key") under the new key that names the previous segment; events from
 before the chain was keyed keep an empty key id and form a legacy segment hashed with plain sha256.
@@ -13,21 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
 import orjson
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-if TYPE_CHECKING:
-    from app.config import Settings
-    from app.services.audit.checkpoint import Checkpoint
 
 GENESIS = "0" * 64
 LEGACY = ""  # the key id of events hashed before the chain was keyed
@@ -139,47 +130,3 @@ def seal_body(key: bytes | None, prev_hash: str, body: bytes, legacy: bool = Fal
     if key is None:
         raise AuditKeyMissing("no key for this segment")
     return hmac.digest(key, prev_hash.encode() + body, "sha256").hex()
-
-
-@dataclass(frozen=True)
-class ChainConfig:
-    """What appends, verification and checkpoints of one database need: keys, where checkpoints go, who hears."""
-
-    keyring: Keyring
-    checkpoint_dir: Path | None = None
-    on_checkpoint: Callable[[Checkpoint], None] | None = field(default=None, compare=False)
-
-
-# Per engine, so several apps (and test databases) in one process each use their own key.
-_CONFIGS: WeakKeyDictionary[Engine, ChainConfig] = WeakKeyDictionary()
-
-
-def register(engine: AsyncEngine, config: ChainConfig) -> ChainConfig:
-    """Give this engine's audit chain its keys and checkpoint directory."""
-    _CONFIGS[engine.sync_engine] = config
-    return config
-
-
-def configure(
-    engine: AsyncEngine, settings: Settings, on_checkpoint: Callable[[Checkpoint], None] | None = None
-) -> ChainConfig:
-    """Key this engine's chain from the settings (the app's lifespan and the CLI call this once per engine)."""
-    old = settings.audit_old_keys.get_secret_value() if settings.audit_old_keys else ""
-    keyring = Keyring.from_secrets(
-        settings.resolved_secret_key(), [s.strip() for s in old.split(",") if s.strip()]
-    )
-    return register(engine, ChainConfig(keyring, settings.resolved_checkpoint_dir(), on_checkpoint))
-
-
-def config_of(bind: AsyncSession | async_sessionmaker[AsyncSession]) -> ChainConfig:
-    """The configuration of the engine behind a session or session factory; AuditKeyMissing if none."""
-    engine = bind.kw.get("bind") if isinstance(bind, async_sessionmaker) else bind.bind
-    if isinstance(engine, AsyncConnection):
-        engine = engine.engine
-    config = _CONFIGS.get(engine.sync_engine) if isinstance(engine, AsyncEngine) else None
-    if config is None:
-        raise AuditKeyMissing(
-            "this database engine has no audit key: call app.services.audit.chain.configure(engine, settings) "
-            "after creating it (the app's lifespan and the CLI do)"
-        )
-    return config

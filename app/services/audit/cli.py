@@ -8,7 +8,7 @@ from pathlib import Path
 from app.config import Settings
 from app.services.audit.checkpoint import verify_against_checkpoints
 from app.services.audit.query import AuditFilter, csv_header, csv_line, iter_events, jsonl_line
-from app.services.database import command_sessions
+from app.services.audit.sessions import command_sessions
 
 # Exit codes of `audit verify`: everything proven, a problem found, nothing wrong but something unproven.
 INTACT, BROKEN, UNPROVEN = 0, 1, 3

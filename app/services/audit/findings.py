@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from app.services.audit.chain import LEGACY
-
-if TYPE_CHECKING:
-    from app.services.audit.checkpoint import Checkpoint
+from app.services.audit.signed import Checkpoint
 
 OLD_KEYS_HINT = "add the old PROXGATE_SECRET_KEY to PROXGATE_AUDIT_OLD_KEYS to check them"
 

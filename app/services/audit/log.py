@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.audit import AuditEvent, AuditHead
 from app.db.models import utcnow
-from app.services.audit.chain import ROTATION, Keyring, config_of, seal, segment_name
+from app.services.audit.binding import config_of
+from app.services.audit.chain import ROTATION, Keyring, seal, segment_name
 from app.services.audit.checkpoint import checkpoint_now
 
 __all__ = ["Actor", "AuditEvent", "Draft", "Target", "append", "append_in", "checkpoint_now", "redact"]

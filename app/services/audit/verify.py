@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.audit import AuditEvent, AuditHead
+from app.services.audit.binding import config_of
 from app.services.audit.chain import (
     GENESIS,
     LEGACY,
@@ -26,13 +27,10 @@ from app.services.audit.chain import (
     Keyring,
     canonical,
     canonical_time,
-    config_of,
     seal_body,
 )
 from app.services.audit.findings import Segment, Verification
-
-if TYPE_CHECKING:
-    from app.services.audit.checkpoint import Checkpoint
+from app.services.audit.signed import Checkpoint
 
 __all__ = ["VERIFY_COLUMNS", "Head", "Segment", "Verification", "read_head", "verify_chain"]
 

@@ -22,7 +22,6 @@ from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService
 from app.services.errors import NotFound
 from app.services.ips.results import GuestIps
 from app.services.ips.service import IpService
-from app.services.pipeline.actions import guest_from_status
 
 T = TypeVar("T")
 RECENT_TASKS = 10
@@ -142,7 +141,7 @@ class GuestDetailService:
         view.status, view.config, view.ips, view.backups = status or {}, config or {}, ips, backups or []
         view.tasks = (tasks or [])[:RECENT_TASKS]
         if status:
-            view.guest = guest_from_status(view.guest.vmid, view.guest.node, view.guest.type, status)
+            view.guest = Guest.from_status(view.guest.vmid, view.guest.node, view.guest.type, status)
             view.guest.name = view.guest.name or view.resource.name
         view.disks = parse_disks(view.guest.type, view.config)
         view.snapshots = snapshot_tree([s for s in snaps or [] if isinstance(s, dict)])

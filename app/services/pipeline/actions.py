@@ -25,6 +25,7 @@ from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailabl
 from app.proxmox.upid import try_parse_upid
 from app.services import audit
 from app.services.accounts.auth import Principal
+from app.services.approvals.service import RequestedChange
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, OutcomeUnknown, UpstreamRefused
 from app.services.pipeline import executions
 
@@ -47,6 +48,19 @@ class Plan:
     def values(self) -> dict[str, Any]:
         """The parameters as stored and audited."""
         return self.params.model_dump(mode="json")
+
+    def requested_change(self) -> RequestedChange:
+        """The plan as an approval request keeps it."""
+        return RequestedChange(
+            self.op,
+            self.target,
+            self.target_key,
+            self.values,
+            self.description,
+            self.preview.as_json(),
+            self.warnings,
+            self.state,
+        )
 
     def step(self, approval_id: int | None = None) -> executions.Step:
         """The audit identity of performing this plan."""
@@ -71,22 +85,6 @@ def first_error(exc: ValidationError) -> tuple[str, str | None]:
     where = ".".join(str(p) for p in error.get("loc", ())) or None
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return (f"{where}: {message}" if where else message), where
-
-
-def guest_from_status(vmid: int, node: str, kind: str, status: Mapping[str, Any]) -> Guest:
-    """The catalogue's view of a guest from its status/current answer."""
-    ha = status.get("ha") if isinstance(status.get("ha"), Mapping) else {}
-    return Guest(
-        vmid=vmid,
-        node=node,
-        type="lxc" if kind == "lxc" else "qemu",
-        name=str(status.get("name") or ""),
-        status=str(status.get("status") or "unknown"),
-        lock=status.get("lock") or None,
-        template=bool(int(status.get("template") or 0)),
-        qmpstatus=status.get("qmpstatus"),
-        ha_managed=str((ha or {}).get("managed", 0)) == "1",
-    )
 
 
 class ActionService:
@@ -118,7 +116,7 @@ class ActionService:
                 status, config = await self.pve.get(f"{path}/status/current"), {}
         except PveNotFound:
             raise NotFound(f"There is no guest {vmid}.") from None
-        guest = guest_from_status(vmid, where.node, where.type, status or {})
+        guest = Guest.from_status(vmid, where.node, where.type, status or {})
         guest.config = dict(config or {})
         return guest
 

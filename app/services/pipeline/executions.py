@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.approvals import ApprovalRequest
 from app.db.executions import Execution
 from app.db.models import utcnow
 from app.services import audit
+from app.services.approvals import status as request_status
 from app.services.errors import ServiceError
 
 
@@ -120,11 +120,7 @@ async def mark_started(
             .values(upid=upid, state="running", started_at=utcnow(), lease_owner=None, lease_until=None)
         )
         if execution.approval_id is not None:
-            await db.exec(
-                update(ApprovalRequest)
-                .where(col(ApprovalRequest.id) == execution.approval_id)
-                .values(upid=upid)
-            )
+            await request_status.record_upid(db, execution.approval_id, upid)
         await db.commit()
     execution.upid, execution.state = upid, "running"
     return event
@@ -167,25 +163,8 @@ async def end_execution(
         return None
     event = await audit.append_in(db, actor_of(execution), step.draft(outcome, message, execution.upid))
     if execution.approval_id is not None:
-        await finish_request(db, execution.approval_id, outcome, exitstatus, message)
+        await request_status.finish(db, execution.approval_id, outcome, exitstatus, message)
     return event
-
-
-async def finish_request(
-    db: AsyncSession, request_id: int, outcome: str, exitstatus: str | None, message: str
-) -> None:
-    """An executing request takes its execution's end: succeeded, or failed with the reason."""
-    await db.exec(
-        update(ApprovalRequest)
-        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status) == "executing")
-        .values(
-            status="succeeded" if outcome == "succeeded" else "failed",
-            open_key=None,
-            finished_at=utcnow(),
-            exitstatus=exitstatus,
-            result_message=message[:4000],
-        )
-    )
 
 
 async def end_now(

@@ -27,6 +27,7 @@ from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.service import ApprovalService
 from app.services.errors import Conflict, Invalid
 from app.services.pipeline.actions import ActionResult, ActionService
+from app.services.pipeline.approved import run_approved
 
 KEY_MAX = 128
 # How long a one-time key answers with its first result; forms and retries come back within minutes.
@@ -104,8 +105,23 @@ class Gate:
         plan = await self.actions.plan(principal, actor, name, vmid, values)
         if self.policy.needs_approval(plan.op):
             why = reason if isinstance(reason, str) else None
-            return Submitted(request=await self.approvals.create(plan, principal, actor, why, link_base))
+            change = plan.requested_change()
+            return Submitted(request=await self.approvals.create(change, principal, actor, why, link_base))
         return Submitted(result=await self.actions.perform(plan, actor))
+
+    async def approve(
+        self,
+        request_id: int,
+        principal: Principal,
+        actor: audit.Actor,
+        comment: str | None = None,
+        confirm: str | None = None,
+    ) -> ApprovalRequest:
+        """Add this approver's yes; when it is the last one needed, run the request (once) and return it."""
+        decided = await self.approvals.approve(request_id, principal, actor, comment, confirm)
+        if decided is not None:
+            await run_approved(self.actions, self.approvals, decided, principal, actor)
+        return await self.approvals.get(request_id)
 
     async def _claim(self, user_id: int, key: str, name: str, digest: str) -> Submitted | None:
         """Reserve the key; None when it is new, the first answer when it was used before."""

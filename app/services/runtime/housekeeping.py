@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.services.approvals.runs import settle_orphans
 from app.services.approvals.service import ApprovalService
 from app.services.background import Periodic
 from app.services.pipeline.gate import forget_old_keys
@@ -20,5 +19,5 @@ class Housekeeper(Periodic):
     async def round(self) -> None:
         """One sweep: expired requests, orphans, and one-time keys nobody will send again."""
         await self.service.expire_due()
-        await settle_orphans(self.service)
+        await self.service.settle_orphans()
         await forget_old_keys(self.service.sessions)

@@ -10,14 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.db.engine import create_engine, session_factory
-from app.services.audit import chain as audit_chain
+from app.services.audit.binding import configure
 
 
 @asynccontextmanager
 async def command_sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions of the configured database for the length of one command; the engine is closed afterwards."""
     engine = create_engine(settings.resolved_database_url)
-    audit_chain.configure(engine, settings)
+    configure(engine, settings)
     try:
         yield session_factory(engine)
     finally:

@@ -1,0 +1,46 @@
+"""Carry out an approved request exactly as it was approved, or say why not without sending anything."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from app.db.approvals import ApprovalRequest
+from app.operations.catalogue import get_operation
+from app.proxmox.errors import PveError
+from app.services import audit
+from app.services.accounts.auth import Principal
+from app.services.approvals.service import ApprovalService
+from app.services.approvals.state_changes import differences
+from app.services.errors import ServiceError
+from app.services.pipeline.actions import ActionService
+
+
+async def run_approved(
+    actions: ActionService,
+    approvals: ApprovalService,
+    request: ApprovalRequest,
+    principal: Principal,
+    actor: audit.Actor,
+) -> None:
+    """Plan again with the stored parameters; if the target changed, stop and say why; else perform once."""
+    op = get_operation(request.operation)
+    vmid = request.vmid if op is not None and op.target == "guest" else None
+    try:
+        plan = await actions.plan(principal, actor, request.operation, vmid, json.loads(request.params))
+    except ServiceError as exc:
+        await approvals.fail(request, actor, f"{exc.message.rstrip('.')}. Nothing was sent to Proxmox.")
+        return
+    except PveError as exc:
+        await approvals.fail(request, actor, f"Proxmox could not be read ({exc}); nothing was sent.")
+        return
+    changes = differences(json.loads(request.fingerprint), plan.state)
+    if changes:
+        why = "; ".join(changes)
+        await approvals.fail(
+            request, actor, f"The target changed since the request: {why}. Nothing was sent to Proxmox."
+        )
+        return
+    # The execution's end (or Proxmox's refusal) finishes the request; an unknown outcome is reconciled.
+    with contextlib.suppress(ServiceError):
+        await actions.perform(plan, actor, approval_id=request.id)
