@@ -108,7 +108,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_check(args: argparse.Namespace) -> None:
     """Connect to Proxmox with the configured token and report what works, in one line each."""
-    from app.services.cluster.connection import check_connection
+    from app.services.cluster import check_connection
 
     settings = _settings()
     ok, lines = asyncio.run(check_connection(settings))
@@ -128,7 +128,7 @@ def _read_password(prompt_for: str) -> str:
 
 def cmd_user_add(args: argparse.Namespace) -> None:
     """Add a local user; the password comes from standard input."""
-    from app.services.accounts.cli import add_user
+    from app.services.accounts import add_user
 
     settings = _migrated_settings()
     password = _read_password(args.name)
@@ -137,7 +137,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 
 def cmd_user_password(args: argparse.Namespace) -> None:
     """Set a user's password (from standard input); their sessions end and their API tokens are revoked."""
-    from app.services.accounts.cli import set_password
+    from app.services.accounts import set_password
 
     settings = _migrated_settings()
     password = _read_password(args.name)
@@ -146,14 +146,14 @@ def cmd_user_password(args: argparse.Namespace) -> None:
 
 def cmd_user_role(args: argparse.Namespace) -> None:
     """Give a user another role."""
-    from app.services.accounts.cli import set_role
+    from app.services.accounts import set_role
 
     print(_run_service(set_role(_migrated_settings(), args.name, args.role)))
 
 
 def cmd_token_add(args: argparse.Namespace) -> None:
     """Create an API token for a user and print it once."""
-    from app.services.accounts.cli import add_token
+    from app.services.accounts import add_token
 
     settings = _migrated_settings()
     print(_run_service(add_token(settings, args.name, args.user, args.role)))
@@ -161,9 +161,9 @@ def cmd_token_add(args: argparse.Namespace) -> None:
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
     """Check the audit chain against the newest checkpoint; exit 1 if broken, 3 if not everything is proven."""
-    from app.services.audit.cli import verify
+    from app.services.audit import cli as audit_cli
 
-    code, lines = asyncio.run(verify(_migrated_settings(), args.checkpoint))
+    code, lines = asyncio.run(audit_cli.verify(_migrated_settings(), args.checkpoint))
     print("\n".join(lines))
     if code:
         raise SystemExit(code)
@@ -173,8 +173,8 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
     """Write the (filtered) audit log to standard output as CSV or JSON Lines."""
     from pydantic import ValidationError
 
-    from app.services.audit.cli import export
-    from app.services.audit.query import AuditFilter
+    from app.services.audit import AuditFilter
+    from app.services.audit import cli as audit_cli
 
     try:
         filters = AuditFilter(
@@ -187,7 +187,7 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
         )
     except ValidationError as exc:
         raise CliError(f"bad filter: {exc.errors()[0]['msg']}") from None
-    count = asyncio.run(export(_migrated_settings(), args.format, filters, sys.stdout.write))
+    count = asyncio.run(audit_cli.export(_migrated_settings(), args.format, filters, sys.stdout.write))
     print(f"{count} events exported", file=sys.stderr)
 
 

@@ -9,21 +9,21 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db.models import Role
 from app.proxmox.client import PveClient
-from app.services.accounts import auth
-from app.services.approvals.service import ApprovalService
-from app.services.audit.log import Actor, record_account_change
-from app.services.cluster.backups import BackupService
-from app.services.cluster.guest_detail import GuestDetailService
-from app.services.cluster.history import HistoryService
-from app.services.cluster.nodes import NodeService
-from app.services.cluster.overview import ClusterService
-from app.services.cluster.tasks import TaskService
+from app.services.accounts import Role, auth
+from app.services.approvals import ApprovalService
+from app.services.audit import Actor, record_account_change
+from app.services.cluster import (
+    BackupService,
+    ClusterService,
+    GuestDetailService,
+    HistoryService,
+    NodeService,
+    TaskService,
+)
 from app.services.errors import Forbidden, Unauthenticated
-from app.services.ips.service import IpService
-from app.services.pipeline.actions import ActionService
-from app.services.pipeline.gate import Gate
+from app.services.ips import IpService
+from app.services.pipeline import ActionService, Gate
 
 SESSION_COOKIE = "proxgate_session"
 # Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.

@@ -21,18 +21,14 @@ from app.metrics import Metrics, MetricsMiddleware
 from app.paths import resource_dir
 from app.proxmox.client import PveClient
 from app.routing import include_routers
-from app.services.accounts.auth import Policy
-from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.service import ApprovalService
+from app.services.accounts import Policy
+from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
-from app.services.audit.checkpoint import keep_checkpoints, stop_checkpoints
-from app.services.cluster.connection import pve_connection
-from app.services.notifications.outbox import Notifier
-from app.services.pipeline.actions import ActionService
-from app.services.pipeline.gate import Gate
-from app.services.pipeline.task_watch import TaskWatcher
-from app.services.runtime.housekeeping import Housekeeper
-from app.services.runtime.memory import MemoryTrimmer
+from app.services.audit import keep_checkpoints, stop_checkpoints
+from app.services.cluster import pve_connection
+from app.services.notifications import Notifier
+from app.services.pipeline import ActionService, Gate, TaskWatcher
+from app.services.runtime import Housekeeper, MemoryTrimmer
 from app.web.errors import install_error_handlers
 from app.web.input_guard import guard_input
 from app.web.security import HeadAsGetMiddleware, SecurityHeadersMiddleware

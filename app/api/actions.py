@@ -16,9 +16,9 @@ from app.http.csrf import verify_csrf_audited
 from app.http.paging import ListPage, PagingDep
 from app.operations.base import Operation
 from app.operations.catalogue import CATALOGUE, get_operation
-from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals import ApprovalPolicy
 from app.services.errors import NotFound
-from app.services.pipeline.gate import Submitted
+from app.services.pipeline import Submitted
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
 OperationName = Annotated[

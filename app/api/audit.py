@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from app.deps import SessionDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
-from app.services.audit.query import AuditFilter, AuditQuery, count_events, event_dict, list_events
+from app.services.audit import AuditFilter, AuditQuery, count_events, event_dict, list_events
 
 router = APIRouter(
     prefix="/api/v1", tags=["audit"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

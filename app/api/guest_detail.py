@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Path
 
 from app.deps import DetailDep, require_principal
 from app.http.csrf import verify_csrf
-from app.services.audit.log import redact
-from app.services.cluster.guest_detail import GuestDetail
-from app.services.cluster.guest_view import SnapshotNode
+from app.services.audit import redact
+from app.services.cluster import GuestDetail, SnapshotNode
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

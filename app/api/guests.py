@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from app.deps import IpDep, require_principal, service_dep
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster.inventory import GuestFilter, InventoryService
+from app.services.cluster import GuestFilter, InventoryService
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

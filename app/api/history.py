@@ -11,8 +11,7 @@ from pydantic import BaseModel, Field
 
 from app.deps import HistoryDep, require_principal
 from app.http.csrf import verify_csrf
-from app.proxmox.rrd import Consolidation, Timeframe
-from app.services.cluster.history import History, Unit
+from app.services.cluster import Consolidation, History, Timeframe, Unit
 
 router = APIRouter(
     prefix="/api/v1", tags=["history"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -10,9 +10,7 @@ from pydantic import BaseModel
 from app.deps import IpDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
-from app.services.ips.results import IpNote
-from app.services.ips.subnets import MAX_FILTER_LENGTH
+from app.services.ips import DEFAULT_FREE_LIMIT, MAX_FILTER_LENGTH, MAX_FREE_LIMIT, IpNote
 
 router = APIRouter(
     prefix="/api/v1", tags=["ips"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

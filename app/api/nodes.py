@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from app.deps import NodeDep, require_principal
 from app.http.csrf import verify_csrf
-from app.services.cluster.nodes import NodeDetail
+from app.services.cluster import NodeDetail
 
 router = APIRouter(
     prefix="/api/v1", tags=["cluster"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from app.db.models import Role
 from app.deps import (
     ApprovalsDep,
     GateDep,
@@ -19,7 +18,8 @@ from app.deps import (
 )
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
-from app.services.approvals.queries import STATUSES, list_requests, request_view
+from app.services.accounts import Role
+from app.services.approvals import STATUSES, list_requests, request_view
 from app.services.errors import Invalid
 
 router = APIRouter(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from app.deps import require_principal, service_dep
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster.snapshot_list import SnapshotListService
+from app.services.cluster import SnapshotListService
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

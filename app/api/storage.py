@@ -11,8 +11,7 @@ from app.deps import require_principal, service_dep
 from app.http.csrf import verify_csrf
 from app.http.filters import BackupQuery
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster.backups import Backup, BackupService
-from app.services.cluster.storage import ContentType, StorageService, Volume
+from app.services.cluster import Backup, BackupService, ContentType, StorageService, Volume
 
 router = APIRouter(
     prefix="/api/v1", tags=["storage"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -12,8 +12,8 @@ from app.deps import SessionDep, require_principal, service_dep
 from app.http.csrf import verify_csrf
 from app.http.filters import TaskQuery
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster.tasks import ClusterTask, TaskService, TaskState
-from app.services.pipeline.task_origin import requested_by
+from app.services.cluster import ClusterTask, TaskService, TaskState
+from app.services.pipeline import requested_by
 
 router = APIRouter(
     prefix="/api/v1", tags=["tasks"], dependencies=[Depends(require_principal), Depends(verify_csrf)]

@@ -10,8 +10,8 @@ from fastapi import Request, Response
 
 from app.deps import ActionsDep, MaybePrincipalDep, PrincipalDep, actor_for
 from app.operations.catalogue import get_operation
-from app.services.accounts.auth import Principal, same_secret
-from app.services.audit.log import Target
+from app.services.accounts import Principal, same_secret
+from app.services.audit import Target
 from app.services.errors import Forbidden
 
 PRELOGIN_COOKIE = "proxgate_prelogin"

@@ -11,9 +11,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from app.services.cluster.backups import BackupFilter
-from app.services.cluster.storage import NODE_PATTERN, check_storage
-from app.services.cluster.tasks import TYPE_PATTERN, TaskFilter, TaskState
+from app.services.cluster import (
+    NODE_PATTERN,
+    TYPE_PATTERN,
+    BackupFilter,
+    TaskFilter,
+    TaskState,
+    check_storage,
+)
 from app.services.errors import Invalid
 
 

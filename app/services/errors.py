@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# Routes map Proxmox's refusals too; they take them from here, never from the client's package.
+from app.proxmox.errors import PveAuthError as PveAuthError
+from app.proxmox.errors import PveError as PveError
+from app.proxmox.errors import PveForbidden as PveForbidden
+from app.proxmox.errors import PveRejected as PveRejected
+from app.proxmox.errors import PveUnavailable as PveUnavailable
+
 
 class ServiceError(Exception):
     """Base of the errors a user can be shown; `errors` holds one message per field when several are wrong."""

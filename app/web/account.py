@@ -8,12 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import Role
 from app.deps import PrincipalDep, SessionDep, audit_account_change, require_principal
 from app.http.csrf import verify_csrf
-from app.services.accounts import auth, users
-from app.services.accounts.auth import Principal
-from app.services.accounts.passwords import verify_password
+from app.services.accounts import Principal, Role, auth, users, verify_password
 from app.services.errors import Invalid, ServiceError
 from app.web.templating import render
 

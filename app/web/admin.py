@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import Role
 from app.deps import AdminDep, SessionDep, audit_account_change, require_role
 from app.http.csrf import verify_csrf
-from app.services.accounts import auth, users
+from app.services.accounts import Role, auth, users
 from app.services.errors import ServiceError
 from app.web.paging import PageDep, PageRequest, short_url, window
 from app.web.templating import render

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.db.models import Role
 from app.deps import (
     ActionsDep,
     ApprovalsDep,
@@ -20,10 +19,17 @@ from app.deps import (
 )
 from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
-from app.proxmox.errors import PveError
-from app.services.approvals.queries import STATUSES, list_requests, request_view, waiting_for
-from app.services.approvals.service import confirmation_text, needs_typing
-from app.services.approvals.state_changes import differences
+from app.services.accounts import Role
+from app.services.approvals import (
+    STATUSES,
+    confirmation_text,
+    differences,
+    list_requests,
+    needs_typing,
+    request_view,
+    waiting_for,
+)
+from app.services.errors import PveError
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 

@@ -9,10 +9,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.db.models import Role
 from app.deps import SessionDep, require_principal, require_role
-from app.services.audit.checkpoint import verify_against_checkpoints
-from app.services.audit.query import (
+from app.services.accounts import Role
+from app.services.audit import (
     OUTCOMES,
     AuditFilter,
     csv_header,
@@ -20,6 +19,7 @@ from app.services.audit.query import (
     iter_events,
     jsonl_line,
     list_events,
+    verify_against_checkpoints,
 )
 from app.web.templating import render
 

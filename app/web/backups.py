@@ -13,8 +13,8 @@ from fastapi.responses import Response
 
 from app.deps import SettingsDep, require_principal, service_dep
 from app.http.filters import BackupQuery
-from app.proxmox.errors import PveError
-from app.services.cluster.backups import BackupService
+from app.services.cluster import BackupService
+from app.services.errors import PveError
 from app.web.paging import PageDep, PageRequest, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render

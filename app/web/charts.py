@@ -12,8 +12,7 @@ from urllib.parse import urlencode
 from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict
 
-from app.proxmox.rrd import Consolidation, Timeframe
-from app.services.cluster.history import DEFAULT_CF, DEFAULT_TIMEFRAME, ChartSpec
+from app.services.cluster import DEFAULT_CF, DEFAULT_TIMEFRAME, ChartSpec, Consolidation, Timeframe
 
 TIMEFRAME_LABELS = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month", "year": "Year"}
 CF_LABELS = {"AVERAGE": "Average", "MAX": "Maximum"}

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.deps import ClusterDep, PrincipalDep, require_principal
-from app.proxmox.errors import PveAuthError, PveError, PveForbidden, PveUnavailable
-from app.services.cluster.storage import STORAGE_WARN_PERCENT
+from app.services.cluster import STORAGE_WARN_PERCENT
+from app.services.errors import PveAuthError, PveError, PveForbidden, PveUnavailable
 from app.web.templating import render
 
 router = APIRouter(tags=["dashboard"], dependencies=[Depends(require_principal)])

@@ -12,8 +12,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.proxmox.errors import PveError, PveForbidden, PveRejected, PveUnavailable
-from app.services.errors import ServiceError, Unauthenticated
+from app.services.errors import (
+    PveError,
+    PveForbidden,
+    PveRejected,
+    PveUnavailable,
+    ServiceError,
+    Unauthenticated,
+)
 from app.web.templating import is_htmx, render
 
 log = logging.getLogger(__name__)

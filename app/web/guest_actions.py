@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
-from app.services.accounts.auth import Principal
-from app.services.pipeline.gate import Gate
+from app.services.accounts import Principal
+from app.services.pipeline import Gate
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 

@@ -9,11 +9,9 @@ from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import DetailDep, NodeDep, SessionDep, require_principal
-from app.proxmox.errors import PveError
-from app.services.approvals.queries import OPEN_STATUSES, list_requests
-from app.services.cluster.guest_detail import FormChoices, GuestDetail
-from app.services.cluster.history import GUEST_CHARTS
-from app.services.cluster.nodes import NodeService
+from app.services.approvals import OPEN_STATUSES, list_requests
+from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
+from app.services.errors import PveError
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
 from app.web.restore_form import RestoreForm

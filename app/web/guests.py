@@ -12,14 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import IpDep, SettingsDep, require_principal, service_dep
-from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
-from app.services.cluster.inventory import (
-    STATUSES,
-    GuestPage,
-    GuestQuery,
-    InventoryService,
-)
-from app.services.ips.service import IpService
+from app.services.cluster import STATUSES, GuestPage, GuestQuery, InventoryService
+from app.services.errors import PveError, PveForbidden, PveUnavailable
+from app.services.ips import IpService
 from app.web.paging import page_numbers, per_page_options
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for

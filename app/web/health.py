@@ -10,8 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from app.deps import MaybePrincipalDep, client_ip, may_monitor
-from app.proxmox.errors import PveError
-from app.services.errors import Forbidden, Unauthenticated
+from app.services.errors import Forbidden, PveError, Unauthenticated
 
 router = APIRouter(tags=["health"])
 

@@ -9,10 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.deps import IpDep, SettingsDep, require_principal
-from app.proxmox.errors import PveError
-from app.services.errors import Invalid
-from app.services.ips.results import CANNOT_SEE
-from app.services.ips.subnets import MAX_FILTER_LENGTH
+from app.services.errors import Invalid, PveError
+from app.services.ips import CANNOT_SEE, MAX_FILTER_LENGTH
 from app.web.paging import PageDep, per_page_options, short_url, window
 from app.web.pve_links import guest_href
 from app.web.templating import render

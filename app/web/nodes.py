@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from app.deps import NodeDep, require_principal
-from app.services.cluster.history import NODE_CHARTS
-from app.services.cluster.storage import NODE_PATTERN, STORAGE_WARN_PERCENT
+from app.services.cluster import NODE_CHARTS, NODE_PATTERN, STORAGE_WARN_PERCENT
 from app.web.charts import RangeDep, chart_panel
 from app.web.proxmox_ui import proxmox_ui
 from app.web.templating import render

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
-from app.services.cluster.inventory import PER_PAGE_CHOICES
+from app.services.cluster import PER_PAGE_CHOICES
 from app.services.errors import Invalid
 
 

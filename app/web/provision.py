@@ -12,16 +12,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from app.db.models import Role
 from app.deps import GateDep, PrincipalDep, PveDep, require_role
 from app.http.csrf import verify_csrf_audited
 from app.operations.base import Operation, Refused
 from app.operations.catalogue import get_operation
 from app.operations.clone import archive_kind
 from app.operations.placement import fitting_storages
-from app.services.cluster.provisioning import provision_choices
+from app.services.accounts import Role
+from app.services.cluster import provision_choices
 from app.services.errors import NotFound, ServiceError
-from app.services.pipeline.form_errors import field_errors
+from app.services.pipeline import field_errors
 from app.web.forms import FormState, form_again
 from app.web.guest_actions import form_params, submit_form
 from app.web.restore_form import RestoreForm

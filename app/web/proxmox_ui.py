@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from app.proxmox.connection import PveConnection
+from app.services.cluster import PveConnection
 
 # pve-manager www/manager6/StateProvider.js: the UI's state in the URL fragment, 'v1' and then these keys
 # in this order, each ':=' + URI-encoded text, ':' + a number from its dictionary, or ':' alone for ''.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from fastapi import Request
 from starlette.routing import NoMatchFound
 
-from app.proxmox.client import segment
 from app.web.url_paths import path_for
 
 # DESIGN.md's stable address of a guest page, used while no route named guest_detail is mounted.
@@ -30,6 +30,6 @@ def task_href(request: Request) -> Callable[[str], str]:
     """A function upid -> the URL of that task's page; the UPID is escaped as one path segment."""
 
     def href(upid: str) -> str:
-        return path_for(request, "task_detail", upid=segment(upid))
+        return path_for(request, "task_detail", upid=quote(upid, safe=":@!"))
 
     return href

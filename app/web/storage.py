@@ -8,18 +8,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from app.deps import require_principal, service_dep
-from app.proxmox.errors import PveError, PveForbidden, PveUnavailable
-from app.services.cluster.history import STORAGE_CHARTS
-from app.services.cluster.storage import (
+from app.services.cluster import (
     CONTENT_LABELS,
     CONTENT_TYPES,
     NODE_PATTERN,
+    STORAGE_CHARTS,
     STORAGE_PATTERN,
     STORAGE_WARN_PERCENT,
     ContentType,
     StorageService,
     Volume,
 )
+from app.services.errors import PveError, PveForbidden, PveUnavailable
 from app.web.charts import RangeDep, chart_panel
 from app.web.pve_links import guest_href
 from app.web.templating import render

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from app.deps import SessionDep, require_principal, service_dep
 from app.http.filters import TaskQuery
-from app.proxmox.errors import PveError, PveUnavailable
-from app.services.cluster.tasks import TASK_STATES, TaskService
-from app.services.pipeline.task_origin import requested_by
+from app.services.cluster import TASK_STATES, TaskService
+from app.services.errors import PveError, PveUnavailable
+from app.services.pipeline import requested_by
 from app.web.pve_links import guest_href, task_href
 from app.web.templating import render
 

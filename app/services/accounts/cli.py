@@ -13,8 +13,7 @@ from app.config import Settings
 from app.db.engine import session_scope
 from app.db.models import User, user_key
 from app.services.accounts import auth, users
-from app.services.audit.log import Actor, checkpoint_now, record_account_change
-from app.services.audit.sessions import command_sessions
+from app.services.audit import Actor, checkpoint_now, command_sessions, record_account_change
 from app.services.errors import NotFound
 
 

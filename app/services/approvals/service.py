@@ -24,11 +24,11 @@ from app.db.models import Role, utcnow
 from app.operations.base import Operation
 from app.operations.catalogue import get_operation
 from app.services import audit
-from app.services.accounts.auth import Principal
+from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.notifications.outbox import Notifier
+from app.services.notifications import Notifier
 
 OPEN = ("pending", "executing")
 # An 'executing' request without an execution this long after its approval was never sent (a crash between).

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest
 from app.db.models import utcnow
-from app.services.accounts.auth import Principal
+from app.services.accounts import Principal
 
 
 async def count_approval(db: AsyncSession, request_id: int) -> int | None:

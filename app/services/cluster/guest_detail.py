@@ -20,8 +20,7 @@ from app.services.cluster.backups import Backup, BackupService
 from app.services.cluster.guest_view import SnapshotNode, snapshot_tree
 from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService
 from app.services.errors import NotFound
-from app.services.ips.results import GuestIps
-from app.services.ips.service import IpService
+from app.services.ips import GuestIps, IpService
 
 T = TypeVar("T")
 RECENT_TASKS = 10

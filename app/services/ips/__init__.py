@@ -1,1 +1,16 @@
 """The IP inventory: configured and reported addresses of every guest, subnets and free addresses."""
+
+from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
+from app.services.ips.results import CANNOT_SEE, GuestIps, IpNote
+from app.services.ips.service import IpService
+from app.services.ips.subnets import MAX_FILTER_LENGTH
+
+__all__ = [
+    "CANNOT_SEE",
+    "DEFAULT_FREE_LIMIT",
+    "GuestIps",
+    "IpNote",
+    "IpService",
+    "MAX_FILTER_LENGTH",
+    "MAX_FREE_LIMIT",
+]

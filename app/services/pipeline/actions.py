@@ -24,8 +24,8 @@ from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
 from app.proxmox.upid import try_parse_upid
 from app.services import audit
-from app.services.accounts.auth import Principal
-from app.services.approvals.service import RequestedChange
+from app.services.accounts import Principal
+from app.services.approvals import RequestedChange
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, OutcomeUnknown, UpstreamRefused
 from app.services.pipeline import executions
 

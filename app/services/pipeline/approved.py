@@ -9,9 +9,8 @@ from app.db.approvals import ApprovalRequest
 from app.operations.catalogue import get_operation
 from app.proxmox.errors import PveError
 from app.services import audit
-from app.services.accounts.auth import Principal
-from app.services.approvals.service import ApprovalService
-from app.services.approvals.state_changes import differences
+from app.services.accounts import Principal
+from app.services.approvals import ApprovalService, differences
 from app.services.errors import ServiceError
 from app.services.pipeline.actions import ActionService
 

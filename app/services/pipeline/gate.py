@@ -22,9 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import ApprovalRequest, IdempotencyKey
 from app.db.models import utcnow
 from app.services import audit
-from app.services.accounts.auth import Principal
-from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.service import ApprovalService
+from app.services.accounts import Principal
+from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.errors import Conflict, Invalid
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved

@@ -25,7 +25,7 @@ from app.db.models import utcnow
 from app.proxmox.client import PveClient, segment
 from app.proxmox.errors import PveError, PveNotFound
 from app.proxmox.upid import Upid, try_parse_upid
-from app.services.audit.chain import canonical_time
+from app.services.audit import canonical_time
 from app.services.background import Periodic
 from app.services.pipeline import executions
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.services.approvals.service import ApprovalService
+from app.services.approvals import ApprovalService
 from app.services.background import Periodic
-from app.services.pipeline.gate import forget_old_keys
+from app.services.pipeline import forget_old_keys
 
 
 class Housekeeper(Periodic):
