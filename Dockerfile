@@ -9,9 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 RUN useradd --create-home --uid 10001 --user-group proxgate \
     && mkdir -p /data /audit-checkpoints && chown proxgate:proxgate /data /audit-checkpoints
 
+# What the package is built from. The installed package carries templates/, static/ and migrations/ (setup.py
+# copies them into it), so `proxgate` runs from any directory, not only from this one.
 WORKDIR /app
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
 COPY app ./app
+COPY pvesim ./pvesim
 COPY templates ./templates
 COPY static ./static
 COPY migrations ./migrations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -25,10 +26,17 @@ def test_dockerfile_runs_as_non_root_with_data_volume_and_healthcheck() -> None:
     assert "pip install '.[demo]'" in text
 
 
-def test_dockerfile_copies_what_the_app_reads_at_run_time() -> None:
+def test_dockerfile_copies_what_the_package_is_built_from() -> None:
     text = (ROOT / "Dockerfile").read_text()
-    for folder in ("app", "templates", "static", "migrations"):
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = [pattern.removesuffix("*") for pattern in found["include"]]
+    # Every package the wheel holds, and the folders setup.py copies into it.
+    for folder in (*packages, "templates", "static", "migrations"):
         assert re.search(rf"^COPY {folder} ", text, re.M), folder
+    files = re.search(r"^COPY (.*) \./$", text, re.M)
+    assert files, "one COPY of the build's files"
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
+        assert name in files.group(1).split(), name
 
 
 def test_compose_has_app_with_volume_env_file_and_demo_profile() -> None:
