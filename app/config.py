@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, validation_alias=_env("PROXGATE_PUBLIC_URL"))
     notify_apprise_urls: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_APPRISE_URLS"))
     notify_webhook_url: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_URL"))
+    # How often the outbox is looked at: the delay between a decision and its message (tests set it short).
+    notify_interval_seconds: float = Field(
+        2.0, gt=0, le=3600, validation_alias=_env("PROXGATE_NOTIFY_INTERVAL_SECONDS")
+    )
     notify_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
     )

@@ -1,24 +1,33 @@
-"""Typed dependencies that route handlers declare: settings, database, Proxmox client, principal."""
+"""Typed dependencies that route handlers declare: the runtime's parts, the database session, the principal.
+
+The one place that reads the runtime off the app (`runtime_of`); routes and helpers ask here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.applications import Starlette
 
 from app.config import Settings
 from app.proxmox.client import PveClient
+from app.runtime import Runtime
+from app.services import audit
 from app.services.accounts import Role, auth
-from app.services.approvals import ApprovalService
-from app.services.audit import Actor, record_account_change
+from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.cluster import (
     BackupService,
+    Cluster,
     ClusterService,
     GuestDetailService,
     HistoryService,
+    InventoryService,
     NodeService,
+    SnapshotListService,
+    StorageService,
     TaskService,
 )
 from app.services.errors import Forbidden, Unauthenticated
@@ -28,58 +37,118 @@ from app.services.pipeline import ActionService, Gate
 SESSION_COOKIE = "proxgate_session"
 # Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.
 BACKGROUND_HEADER = "x-proxgate-background"
-T = TypeVar("T")
 
 
-async def get_settings_dep(request: Request) -> Settings:
+def runtime_of(app: Starlette) -> Runtime:
+    """The runtime that create_app() gave this app."""
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """The app's runtime."""
+    return runtime_of(request.app)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_settings_dep(runtime: RuntimeDep) -> Settings:
     """The app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return runtime.settings
 
 
-async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+async def get_db(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """A database session for this request; handlers commit what they change."""
-    async with request.app.state.sessions() as session:
+    async with runtime.sessions() as session:
         yield session
 
 
-async def get_pve(request: Request) -> PveClient:
-    """The app's long-lived Proxmox client."""
-    client: PveClient = request.app.state.pve
-    return client
+async def get_cluster(runtime: RuntimeDep) -> Cluster:
+    """The cluster: its client and the views that cache it."""
+    return runtime.cluster
+
+
+CurrentClusterDep = Annotated[Cluster, Depends(get_cluster)]
+
+
+async def get_pve(cluster: CurrentClusterDep) -> PveClient:
+    """The cluster's long-lived Proxmox client."""
+    return cluster.client
 
 
 def client_ip(request: Request) -> str:
     """The caller's address (X-Forwarded-For is trusted only from PROXGATE_TRUSTED_PROXIES)."""
     peer = request.client.host if request.client else ""
-    trusted = {p.strip() for p in request.app.state.settings.trusted_proxies.split(",") if p.strip()}
+    trusted_proxies = runtime_of(request.app).settings.trusted_proxies
+    trusted = {p.strip() for p in trusted_proxies.split(",") if p.strip()}
     forwarded = request.headers.get("x-forwarded-for")
     if forwarded and peer in trusted:
         return forwarded.split(",")[0].strip()
     return peer
 
 
-def get_service(request: Request, cls: type[T]) -> T:
-    """One instance of a service class per app, built from the app's Proxmox client on first use."""
-    services: dict[type, object] = request.app.state.services
-    if cls not in services:
-        services[cls] = cls(request.app.state.pve)  # type: ignore[call-arg]
-    return services[cls]  # type: ignore[return-value]
+def secure_cookies(request: Request) -> bool:
+    """Cookies are Secure behind TLS (or always/never when PROXGATE_COOKIE_SECURE says so)."""
+    setting = runtime_of(request.app).settings.cookie_secure
+    if setting == "auto":
+        return request.url.scheme == "https"
+    return setting == "true"
 
 
-def service_dep(cls: type[T]) -> Callable[[Request], Coroutine[Any, Any, T]]:
-    """A dependency that yields the app's instance of `cls` (see get_service)."""
+async def _overview(cluster: CurrentClusterDep) -> ClusterService:
+    return cluster.overview
 
-    async def provide(request: Request) -> T:
-        return get_service(request, cls)
 
-    return provide
+async def _inventory(cluster: CurrentClusterDep) -> InventoryService:
+    return cluster.inventory
+
+
+async def _nodes(cluster: CurrentClusterDep) -> NodeService:
+    return cluster.nodes
+
+
+async def _storage(cluster: CurrentClusterDep) -> StorageService:
+    return cluster.storage
+
+
+async def _backups(cluster: CurrentClusterDep) -> BackupService:
+    return cluster.backups
+
+
+async def _tasks(cluster: CurrentClusterDep) -> TaskService:
+    return cluster.tasks
+
+
+async def _history(cluster: CurrentClusterDep) -> HistoryService:
+    return cluster.history
+
+
+async def _snapshots(cluster: CurrentClusterDep) -> SnapshotListService:
+    return cluster.snapshots
+
+
+async def _ips(cluster: CurrentClusterDep) -> IpService:
+    return cluster.ips
+
+
+async def _guest_detail(cluster: CurrentClusterDep) -> GuestDetailService:
+    return cluster.guest_detail()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 PveDep = Annotated[PveClient, Depends(get_pve)]
-ClusterDep = Annotated[ClusterService, Depends(service_dep(ClusterService))]
+ClusterDep = Annotated[ClusterService, Depends(_overview)]
+InventoryDep = Annotated[InventoryService, Depends(_inventory)]
+NodeDep = Annotated[NodeService, Depends(_nodes)]
+StorageDep = Annotated[StorageService, Depends(_storage)]
+BackupDep = Annotated[BackupService, Depends(_backups)]
+TaskDep = Annotated[TaskService, Depends(_tasks)]
+HistoryDep = Annotated[HistoryService, Depends(_history)]
+SnapshotsDep = Annotated[SnapshotListService, Depends(_snapshots)]
+IpDep = Annotated[IpService, Depends(_ips)]
+DetailDep = Annotated[GuestDetailService, Depends(_guest_detail)]
 
 
 async def get_principal(request: Request, db: SessionDep) -> auth.Principal | None:
@@ -95,7 +164,8 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
             raise Unauthenticated("The API token is unknown or revoked.")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         background = request.headers.get(BACKGROUND_HEADER) == "1"
-        principal = await auth.resolve_session(db, request.app.state.auth_policy, cookie, not background)
+        policy = runtime_of(request.app).auth_policy
+        principal = await auth.resolve_session(db, policy, cookie, not background)
     request.state.principal = principal
     return principal
 
@@ -103,9 +173,9 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
 MaybePrincipalDep = Annotated[auth.Principal | None, Depends(get_principal)]
 
 
-def actor_for(request: Request, principal: auth.Principal) -> Actor:
+def actor_for(request: Request, principal: auth.Principal) -> audit.Actor:
     """The audit log's view of who is acting and from where."""
-    return Actor(
+    return audit.Actor(
         id=principal.user_id,
         name=principal.username,
         method=principal.method,
@@ -125,8 +195,8 @@ async def audit_account_change(
     params: dict[str, Any],
 ) -> None:
     """Record a change to users, roles or tokens made through this request."""
-    await record_account_change(
-        request.app.state.sessions, actor_for(request, principal), operation, subject, message, params
+    await audit.record_account_change(
+        runtime_of(request.app).sessions, actor_for(request, principal), operation, subject, message, params
     )
 
 
@@ -134,41 +204,42 @@ def may_monitor(request: Request, principal: auth.Principal | None) -> bool:
     """A signed-in admin, or a caller with PROXGATE_METRICS_TOKEN: who sees /readyz's details and /metrics."""
     if principal is not None and principal.can(Role.admin):
         return True
-    expected = request.app.state.settings.metrics_token
+    expected = runtime_of(request.app).settings.metrics_token
     header = request.headers.get("authorization", "")
     given = header[7:].strip() if header.lower().startswith("bearer ") else None
     return expected is not None and auth.same_secret(given, expected.get_secret_value())
 
 
-async def get_actions(request: Request) -> ActionService:
+async def get_actions(runtime: RuntimeDep) -> ActionService:
     """The app's action service."""
-    service: ActionService = request.app.state.actions
-    return service
+    return runtime.actions
 
 
-ActionsDep = Annotated[ActionService, Depends(get_actions)]
-
-
-async def get_gate(request: Request) -> Gate:
+async def get_gate(runtime: RuntimeDep) -> Gate:
     """The app's front door for changes (now, or as a request for approval)."""
-    gate: Gate = request.app.state.gate
-    return gate
+    return runtime.gate
 
 
-async def get_approvals(request: Request) -> ApprovalService:
+async def get_approvals(runtime: RuntimeDep) -> ApprovalService:
     """The app's approval service."""
-    service: ApprovalService = request.app.state.approvals
-    return service
+    return runtime.approvals
+
+
+async def get_approval_policy(runtime: RuntimeDep) -> ApprovalPolicy:
+    """Which operations wait for a second person, and how many."""
+    return runtime.approval_policy
 
 
 def link_base(request: Request) -> str:
     """Where people reach Proxgate: PROXGATE_PUBLIC_URL, else the address this request came to."""
-    configured: str | None = request.app.state.settings.public_url
+    configured: str | None = runtime_of(request.app).settings.public_url
     return configured or str(request.base_url).rstrip("/")
 
 
+ActionsDep = Annotated[ActionService, Depends(get_actions)]
 GateDep = Annotated[Gate, Depends(get_gate)]
 ApprovalsDep = Annotated[ApprovalService, Depends(get_approvals)]
+ApprovalPolicyDep = Annotated[ApprovalPolicy, Depends(get_approval_policy)]
 
 
 async def require_principal(principal: MaybePrincipalDep) -> auth.Principal:
@@ -193,29 +264,3 @@ def require_role(role: Role) -> Callable[..., Coroutine[Any, Any, auth.Principal
 
 
 AdminDep = Annotated[auth.Principal, Depends(require_role(Role.admin))]
-
-
-async def detail_service(request: Request, pve: PveDep) -> GuestDetailService:
-    """A detail builder over the app's shared address, backup and task services (and their caches)."""
-    return GuestDetailService(
-        pve,
-        get_service(request, IpService),
-        get_service(request, BackupService),
-        get_service(request, TaskService),
-    )
-
-
-DetailDep = Annotated[GuestDetailService, Depends(detail_service)]
-IpDep = Annotated[IpService, Depends(service_dep(IpService))]
-
-
-async def node_service(request: Request) -> NodeService:
-    """The app's node service (its address cache), over the app's shared task service."""
-    services: dict[type, object] = request.app.state.services
-    if NodeService not in services:
-        services[NodeService] = NodeService(request.app.state.pve, get_service(request, TaskService))
-    return services[NodeService]  # type: ignore[return-value]
-
-
-NodeDep = Annotated[NodeService, Depends(node_service)]
-HistoryDep = Annotated[HistoryService, Depends(service_dep(HistoryService))]

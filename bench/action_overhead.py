@@ -61,7 +61,7 @@ def main(count: int) -> None:
     settings = app_settings(served, f"sqlite:///{folder / 'db.sqlite'}", folder / "data", resources_ttl=3.0)
     server = AppServer(settings)
     clock = UpstreamClock()
-    metrics = server.app.state.metrics
+    metrics = server.app.state.runtime.metrics
     metrics.request_done = clock.wrap(metrics.request_done)
     headers = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'operator'))}"}
     vm = next(v for v in pve.vms if v.status == "running" and not v.template and not v.lock)

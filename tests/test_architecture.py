@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
+from pathlib import Path
 
 import grimp
 import pytest
@@ -97,3 +99,15 @@ def test_every_capability_package_says_what_it_owns() -> None:
     for package in CAPABILITIES:
         doc = importlib.import_module(f"app.services.{package}").__doc__ or ""
         assert doc.strip() and "\n" not in doc.strip(), package
+
+
+def test_no_route_reads_the_app_state() -> None:
+    """Pages, the API and their helpers get the runtime from typed dependencies; only app.deps reads app.state."""
+    root = Path(__file__).resolve().parents[1] / "app"
+    readers = sorted(
+        str(path.relative_to(root))
+        for folder in ("web", "api", "http", "agents", "services")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"\bapp\.state\b|\.app\.state\b", path.read_text())
+    )
+    assert readers == []

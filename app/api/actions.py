@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal, runtime_of
 from app.http.csrf import verify_csrf_audited
 from app.http.paging import ListPage, PagingDep
 from app.operations.base import Operation
@@ -97,7 +97,7 @@ def answer(submitted: Submitted) -> Any:
 @router.get("/operations", response_model=ListPage[OperationOut])
 async def operations(request: Request, paging: PagingDep) -> dict[str, Any]:
     """The catalogue: every operation with its risk class, whether it needs approval, and its parameters."""
-    return paging.page([_describe(op, request.app.state.policy) for op in CATALOGUE.values()])
+    return paging.page([_describe(op, runtime_of(request.app).approval_policy) for op in CATALOGUE.values()])
 
 
 @router.post(

@@ -7,15 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.deps import IpDep, require_principal, service_dep
+from app.deps import InventoryDep, IpDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster import GuestFilter, InventoryService
+from app.services.cluster import GuestFilter
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
-InventoryDep = Annotated[InventoryService, Depends(service_dep(InventoryService))]
 
 
 class GuestOut(BaseModel):

@@ -8,15 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
-from app.deps import require_principal, service_dep
+from app.deps import SnapshotsDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster import SnapshotListService
 
 router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
-SnapshotsDep = Annotated[SnapshotListService, Depends(service_dep(SnapshotListService))]
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
 
 

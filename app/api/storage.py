@@ -7,17 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from app.deps import require_principal, service_dep
+from app.deps import BackupDep, StorageDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.filters import BackupQuery
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster import Backup, BackupService, ContentType, StorageService, Volume
+from app.services.cluster import Backup, ContentType, Volume
 
 router = APIRouter(
     prefix="/api/v1", tags=["storage"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
-StorageDep = Annotated[StorageService, Depends(service_dep(StorageService))]
-BackupDep = Annotated[BackupService, Depends(service_dep(BackupService))]
 
 
 class StorageOut(BaseModel):

@@ -8,17 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from app.deps import SessionDep, require_principal, service_dep
+from app.deps import SessionDep, TaskDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.filters import TaskQuery
 from app.http.paging import ListPage, PagingDep
-from app.services.cluster import ClusterTask, TaskService, TaskState
+from app.services.cluster import ClusterTask, TaskState
 from app.services.pipeline import requested_by
 
 router = APIRouter(
     prefix="/api/v1", tags=["tasks"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
-TaskDep = Annotated[TaskService, Depends(service_dep(TaskService))]
 
 
 class TaskOut(BaseModel):

@@ -8,7 +8,7 @@ import secrets
 
 from fastapi import Request, Response
 
-from app.deps import ActionsDep, MaybePrincipalDep, PrincipalDep, actor_for
+from app.deps import ActionsDep, MaybePrincipalDep, PrincipalDep, actor_for, runtime_of, secure_cookies
 from app.operations.catalogue import get_operation
 from app.services.accounts import Principal, same_secret
 from app.services.audit import Target
@@ -25,7 +25,7 @@ class CsrfFailed(Forbidden):
 
 
 def _prelogin_token(request: Request, seed: str) -> str:
-    key = request.app.state.secret_key.encode()
+    key = runtime_of(request.app).secret_key.encode()
     return hmac.new(key, seed.encode(), hashlib.sha256).hexdigest()
 
 
@@ -49,7 +49,7 @@ def set_prelogin_cookie(request: Request, response: Response) -> None:
             seed,
             httponly=True,
             samesite="strict",
-            secure=request.app.state.secure_cookies(request),
+            secure=secure_cookies(request),
         )
 
 

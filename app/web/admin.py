@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import AdminDep, SessionDep, audit_account_change, require_role
+from app.deps import AdminDep, SessionDep, audit_account_change, require_role, runtime_of
 from app.http.csrf import verify_csrf
 from app.services.accounts import Role, auth, users
 from app.services.errors import ServiceError
@@ -48,7 +48,7 @@ class AdminView:
 
 
 async def _context(request: Request, db: AsyncSession, view: AdminView, **extra: Any) -> dict[str, Any]:
-    size = request.app.state.settings.page_size
+    size = runtime_of(request.app).settings.page_size
     role = users.parse_role(view.role) if view.role else None
     shown = window(await users.list_users(db, view.text, role), PageRequest(view.page, view.per_page), size)
     tokens = await auth.list_tokens(db, text=view.text)

@@ -16,6 +16,7 @@ from app.deps import (
     actor_for,
     require_principal,
     require_role,
+    runtime_of,
 )
 from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
@@ -42,7 +43,7 @@ DECIDE = [Depends(require_role(Role.operator)), Depends(verify_csrf)]
 
 def policy_context(request: Request) -> dict[str, Any]:
     """What the policy is, in words the pages show."""
-    policy = request.app.state.policy
+    policy = runtime_of(request.app).approval_policy
     return {
         "policy": policy,
         "gated": [op for op in CATALOGUE.values() if policy.needs_approval(op)],

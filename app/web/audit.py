@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app.deps import SessionDep, require_principal, require_role
+from app.deps import SessionDep, require_principal, require_role, runtime_of
 from app.services.accounts import Role
 from app.services.audit import (
     OUTCOMES,
@@ -50,7 +50,7 @@ async def audit_list(request: Request, db: SessionDep, filters: FilterDep) -> Re
 
 
 async def _stream(request: Request, filters: AuditFilter, fmt: str) -> AsyncIterator[str]:
-    async with request.app.state.sessions() as db:
+    async with runtime_of(request.app).sessions() as db:
         if fmt == "csv":
             yield csv_header()
         async for event in iter_events(db, filters):
@@ -78,7 +78,7 @@ async def export_jsonl(request: Request, filters: FilterDep) -> StreamingRespons
 @router.get("/audit/verify", name="audit_verify", dependencies=[Depends(require_role(Role.admin))])
 async def audit_verify(request: Request) -> Response:
     """Check the chain against the newest checkpoint now and say what holds (admins)."""
-    result = await verify_against_checkpoints(request.app.state.sessions)
+    result = await verify_against_checkpoints(runtime_of(request.app).sessions)
     return render(
         request,
         "pages/audit/verify.html",

@@ -8,7 +8,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import SESSION_COOKIE, MaybePrincipalDep, PrincipalDep, SessionDep, client_ip
+from app.deps import (
+    SESSION_COOKIE,
+    MaybePrincipalDep,
+    PrincipalDep,
+    SessionDep,
+    client_ip,
+    runtime_of,
+    secure_cookies,
+)
 from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
 from app.services.accounts import auth
 from app.services.errors import TooManyAttempts, Unauthenticated
@@ -49,7 +57,7 @@ async def login_submit(
     try:
         if not username or not password:
             raise Unauthenticated("Enter your username and password.")
-        user = await auth.authenticate(db, request.app.state.auth_policy, username, password, ip)
+        user = await auth.authenticate(db, runtime_of(request.app).auth_policy, username, password, ip)
     except (Unauthenticated, TooManyAttempts) as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401
         context = {"next": safe_next(next), "username": username[:64], "error": exc.message}
@@ -65,8 +73,8 @@ async def login_submit(
         secret,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.secure_cookies(request),
-        max_age=request.app.state.settings.session_max_hours * 3600,
+        secure=secure_cookies(request),
+        max_age=runtime_of(request.app).settings.session_max_hours * 3600,
     )
     response.delete_cookie(PRELOGIN_COOKIE)
     return response

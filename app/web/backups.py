@@ -11,9 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from app.deps import SettingsDep, require_principal, service_dep
+from app.deps import BackupDep, SettingsDep, require_principal
 from app.http.filters import BackupQuery
-from app.services.cluster import BackupService
 from app.services.errors import PveError
 from app.web.paging import PageDep, PageRequest, per_page_options, short_url, window
 from app.web.pve_links import guest_href
@@ -21,7 +20,6 @@ from app.web.templating import render
 from app.web.url_paths import path_for
 
 router = APIRouter(tags=["backups"], dependencies=[Depends(require_principal)])
-BackupDep = Annotated[BackupService, Depends(service_dep(BackupService))]
 
 
 @router.get("/backups", name="backup_list")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, NodeDep, SessionDep, require_principal
+from app.deps import DetailDep, NodeDep, SessionDep, require_principal, runtime_of
 from app.services.approvals import OPEN_STATUSES, list_requests
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
@@ -28,7 +28,7 @@ async def detail_context(
     """What the page and its action forms need besides the detail itself."""
     open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
     return {
-        "policy": request.app.state.policy,
+        "policy": runtime_of(request.app).approval_policy,
         "open_requests": open_requests,
         # Where the disks of a backup restored over this guest may go: its node's storages, its own first.
         "disk_storages": choices.restore_storages.get(view.guest.node, []),
@@ -67,7 +67,7 @@ async def proxmox_ui_of(request: Request, nodes: NodeService, node: str) -> Prox
         address = (await nodes.addresses()).get(node)
     except PveError:
         address = None  # /cluster/status needs Sys.Audit on /; the configured host still serves the UI
-    return proxmox_ui(request.app.state.connection, address)
+    return proxmox_ui(runtime_of(request.app).connection, address)
 
 
 @router.get("/guests/{vmid}", name="guest_detail")

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import IpDep, SettingsDep, require_principal, service_dep
+from app.deps import InventoryDep, IpDep, SettingsDep, require_principal
 from app.services.cluster import STATUSES, GuestPage, GuestQuery, InventoryService
 from app.services.errors import PveError, PveForbidden, PveUnavailable
 from app.services.ips import IpService
@@ -20,7 +20,6 @@ from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
-InventoryDep = Annotated[InventoryService, Depends(service_dep(InventoryService))]
 GuestQueryDep = Annotated[GuestQuery, Query()]
 
 PAGE, PARTIAL = "pages/guests/list.html", "partials/guests/_table.html"

@@ -7,10 +7,9 @@ import ipaddress
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
-from app.deps import MaybePrincipalDep, client_ip, may_monitor
-from app.services.errors import Forbidden, PveError, Unauthenticated
+from app.deps import MaybePrincipalDep, client_ip, may_monitor, runtime_of
+from app.services.errors import Forbidden, Unauthenticated
 
 router = APIRouter(tags=["health"])
 
@@ -25,18 +24,7 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request, principal: MaybePrincipalDep) -> JSONResponse:
     """The database and Proxmox both answer; 503 if not. What failed (which host, which token) is told only
     to a signed-in admin or the metrics token: anyone else learns ready or not."""
-    checks: dict[str, str] = {}
-    try:
-        async with request.app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 (any failure means not ready; the text says which)
-        checks["database"] = f"error: {exc.__class__.__name__}: {exc}"
-    try:
-        await request.app.state.pve.version()
-        checks["proxmox"] = "ok"
-    except PveError as exc:
-        checks["proxmox"] = f"error: {exc}"
+    checks = await runtime_of(request.app).readiness()
     ready = all(value == "ok" for value in checks.values())
     body: dict[str, object] = {"status": "ok" if ready else "unavailable"}
     if may_monitor(request, principal):
@@ -52,7 +40,7 @@ async def metrics(request: Request, principal: MaybePrincipalDep) -> Response:
         if principal is None:
             raise Unauthenticated("Metrics need the metrics token, a signed-in admin or an allowed address.")
         raise Forbidden(f"Metrics need the admin role; you are {principal.role}.")
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(runtime_of(request.app).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 def _listed(request: Request) -> bool:
@@ -61,4 +49,4 @@ def _listed(request: Request) -> bool:
         address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
-    return any(address in network for network in request.app.state.settings.metrics_networks())
+    return any(address in network for network in runtime_of(request.app).settings.metrics_networks())

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from app.deps import NodeDep, require_principal
+from app.deps import NodeDep, require_principal, runtime_of
 from app.services.cluster import NODE_CHARTS, NODE_PATTERN, STORAGE_WARN_PERCENT
 from app.web.charts import RangeDep, chart_panel
 from app.web.proxmox_ui import proxmox_ui
@@ -28,7 +28,7 @@ async def node_detail(request: Request, node: NodeParam, service: NodeDep, chose
     context = {
         "active": "dashboard",
         "n": view,
-        "ui": proxmox_ui(request.app.state.connection, view.ip),
+        "ui": proxmox_ui(runtime_of(request.app).connection, view.ip),
         "panel": chart_panel(request, str(data_url), NODE_CHARTS, chosen),
         "guests_shown": GUESTS_SHOWN,
         "warn_percent": STORAGE_WARN_PERCENT,

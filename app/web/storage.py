@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.deps import require_principal, service_dep
+from app.deps import StorageDep, require_principal
 from app.services.cluster import (
     CONTENT_LABELS,
     CONTENT_TYPES,
@@ -16,7 +16,6 @@ from app.services.cluster import (
     STORAGE_PATTERN,
     STORAGE_WARN_PERCENT,
     ContentType,
-    StorageService,
     Volume,
 )
 from app.services.errors import PveError, PveForbidden, PveUnavailable
@@ -26,7 +25,6 @@ from app.web.templating import render
 from app.web.url_paths import path_for
 
 router = APIRouter(tags=["storage"], dependencies=[Depends(require_principal)])
-StorageDep = Annotated[StorageService, Depends(service_dep(StorageService))]
 # The service checks the formats (pve-node, pve-storage-id) before any upstream call, in PVE's words.
 NodeParam = Annotated[str, Path(max_length=64, description=f"pve-node: {NODE_PATTERN}")]
 StorageParam = Annotated[str, Path(max_length=64, description=f"pve-storage-id: {STORAGE_PATTERN}")]

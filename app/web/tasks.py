@@ -8,16 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.deps import SessionDep, require_principal, service_dep
+from app.deps import SessionDep, TaskDep, require_principal
 from app.http.filters import TaskQuery
-from app.services.cluster import TASK_STATES, TaskService
+from app.services.cluster import TASK_STATES
 from app.services.errors import PveError, PveUnavailable
 from app.services.pipeline import requested_by
 from app.web.pve_links import guest_href, task_href
 from app.web.templating import render
 
 router = APIRouter(tags=["tasks"], dependencies=[Depends(require_principal)])
-TaskDep = Annotated[TaskService, Depends(service_dep(TaskService))]
 UpidParam = Annotated[str, Path(max_length=512, description="the task's UPID")]
 
 

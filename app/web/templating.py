@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.routing import NoMatchFound
 
+from app.deps import runtime_of
 from app.http.csrf import csrf_token_for, set_prelogin_cookie
 from app.operations.catalogue import CATALOGUE
 from app.paths import resource_dir
@@ -86,20 +87,21 @@ def render(
 ) -> HTMLResponse:
     """Render `page`, or `partial` alone for HTMX; the response varies on HX-Request."""
     principal = getattr(request.state, "principal", None)
-    settings = request.app.state.settings
+    runtime = runtime_of(request.app)
+    settings = runtime.settings
     values: dict[str, Any] = {
         "principal": principal,
         "csrf_token": csrf_token_for(request, principal),
         "tls_unverified": not settings.proxmox_verify_tls,
         "demo": settings.demo,
-        "solo_mode": request.app.state.policy.solo,
+        "solo_mode": runtime.approval_policy.solo,
         "request_id": getattr(request.state, "request_id", ""),
         "nav": navigation(request, principal),
         "has_search": route_path(request, "search") is not None,
     }
     values.update(context or {})
     name = partial if partial and is_htmx(request) else page
-    templates: Jinja2Templates = request.app.state.templates
+    templates = runtime.templates
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
     response.headers["Vary"] = "HX-Request"
     set_prelogin_cookie(request, response)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from starlette.applications import Starlette
 from starlette.datastructures import URL, URLPath
 from starlette.requests import Request
 from starlette.routing import BaseRoute, NoMatchFound
@@ -39,12 +41,15 @@ class UrlPaths:
         raise NoMatchFound(name, params)
 
 
+# One per app (tests run several in a process), gone with its app.
+_BY_APP: WeakKeyDictionary[Starlette, UrlPaths] = WeakKeyDictionary()
+
+
 def url_paths(request: Request) -> UrlPaths:
     """The app's UrlPaths, made on first use."""
-    state = request.app.state
-    found: UrlPaths | None = getattr(state, "url_paths", None)
+    found = _BY_APP.get(request.app)
     if found is None:
-        found = state.url_paths = UrlPaths(request.app.router.routes)
+        found = _BY_APP[request.app] = UrlPaths(request.app.router.routes)
     return found
 
 

@@ -64,7 +64,7 @@ def test_the_catalogue_says_what_needs_approval(api: httpx.Client) -> None:
 def test_stop_can_be_put_under_approval_and_two_approvers_can_be_required(
     strict_app: AppServer, pve: DemoPve, scratch: None
 ) -> None:
-    crew = people(strict_app.app.state.settings)
+    crew = people(strict_app.app.state.runtime.settings)
     add_vm(pve, 9340, status="running")
     seen = len(pve.requests)
     with httpx.Client(base_url=strict_app.url, timeout=30) as client:
@@ -84,7 +84,7 @@ def test_stop_can_be_put_under_approval_and_two_approvers_can_be_required(
 def test_solo_mode_lets_the_requester_confirm_by_typing_the_target(
     solo_app: AppServer, pve: DemoPve, scratch: None
 ) -> None:
-    crew = people(solo_app.app.state.settings)
+    crew = people(solo_app.app.state.runtime.settings)
     add_vm(pve, 9341)
     with httpx.Client(base_url=solo_app.url, timeout=30) as client:
         rid = ask(client, crew.alice, 9341, "delete", reason="alone").json()["request_id"]

@@ -82,6 +82,7 @@ def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_appri
         database_url,
         tmp_path,
         notify_webhook_url=f"http://127.0.0.1:{receiver.port}/hook",
+        notify_interval_seconds=0.2,
         notify_webhook_secret=SECRET,
         notify_apprise_urls=f"json://127.0.0.1:{receiver.port}/apprise",
         public_url="https://proxgate.example",
@@ -125,6 +126,7 @@ def test_a_dead_target_neither_slows_nor_fails_the_request_and_is_retried(
         database_url,
         tmp_path,
         notify_webhook_url=f"http://127.0.0.1:{free_port()}/nobody-listens",
+        notify_interval_seconds=0.2,
         notify_webhook_secret=SECRET,
         notify_apprise_urls=f"json://127.0.0.1:{hanging.getsockname()[1]}/hangs",
     )

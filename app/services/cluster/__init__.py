@@ -3,6 +3,7 @@
 from app.proxmox.connection import PveConnection
 from app.proxmox.rrd import Consolidation, Timeframe
 from app.services.cluster.backups import Backup, BackupFilter, BackupService
+from app.services.cluster.cluster import Cluster
 from app.services.cluster.connection import check_connection, pve_connection
 from app.services.cluster.guest_detail import FormChoices, GuestDetail, GuestDetailService
 from app.services.cluster.guest_view import SnapshotNode
@@ -56,6 +57,7 @@ __all__ = [
     "CONTENT_LABELS",
     "CONTENT_TYPES",
     "ChartSpec",
+    "Cluster",
     "ClusterService",
     "ClusterTask",
     "Consolidation",

@@ -98,7 +98,7 @@ class Notifier(Periodic):
     name = "notifier"
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        super().__init__(interval=2.0)
+        super().__init__(interval=settings.notify_interval_seconds)
         self.sessions = sessions
         self.targets = targets_from(settings)
         self.secret = (
