@@ -1,5 +1,5 @@
 """Find the routers: every module of app.web and app.api that defines `router` is mounted; only the JSON API
-is described in OpenAPI, with the one error shape on every route."""
+is described in OpenAPI, with the one error shape on every route and short operation ids (`guests-list`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pkgutil
 from types import ModuleType
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 import app.api
 import app.web
@@ -21,7 +22,14 @@ def include_routers(application: FastAPI) -> None:
     for router in routers_of(app.web):
         application.include_router(router, include_in_schema=False)
     for router in routers_of(app.api):
-        application.include_router(router, responses=ERROR_RESPONSES)
+        application.include_router(
+            router, responses=ERROR_RESPONSES, generate_unique_id_function=operation_id
+        )
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route's tag and name in kebab case ('requests-approve'): what a generated client names its function."""
+    return f"{route.tags[0]}-{route.name}".replace("_", "-")
 
 
 def discover_routers() -> list[APIRouter]:

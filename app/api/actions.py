@@ -94,7 +94,7 @@ def answer(submitted: Submitted) -> Any:
     return submitted.result.__dict__
 
 
-@router.get("/operations", response_model=ListPage[OperationOut])
+@router.get("/operations", name="catalogue", response_model=ListPage[OperationOut])
 async def operations(request: Request, paging: PagingDep) -> dict[str, Any]:
     """The catalogue: every operation with its risk class, whether it needs approval, and its parameters."""
     return paging.page([_describe(op, runtime_of(request.app).approval_policy) for op in CATALOGUE.values()])
@@ -102,6 +102,7 @@ async def operations(request: Request, paging: PagingDep) -> dict[str, Any]:
 
 @router.post(
     "/guests/{vmid}/actions/{operation}",
+    name="guest",
     response_model=ActionOut,
     responses={202: {"model": RequestCreatedOut, "description": "Stored as a request for approval"}},
     dependencies=[Depends(verify_csrf_audited)],
@@ -124,6 +125,7 @@ async def guest_action(
 
 @router.post(
     "/actions/{operation}",
+    name="cluster",
     response_model=ActionOut,
     responses={202: {"model": RequestCreatedOut, "description": "Stored as a request for approval"}},
     dependencies=[Depends(verify_csrf_audited)],

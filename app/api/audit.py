@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 
 from app.deps import SessionDep, require_principal
 from app.http.csrf import verify_csrf
@@ -19,7 +20,36 @@ router = APIRouter(
 AuditPaging = Annotated[Paging, Depends(paging_by("before"))]
 
 
-@router.get("/audit", response_model=ListPage[dict[str, Any]])
+class AuditEventOut(BaseModel):
+    """One event of the hash-chained log, as the JSON Lines export gives it."""
+
+    seq: int
+    at: str = Field(description="UTC, ISO 8601 with microseconds, as hashed")
+    actor_name: str
+    auth_method: str
+    source_ip: str
+    user_agent: str
+    request_id: str
+    operation: str
+    risk: str
+    node: str | None
+    guest_type: str | None
+    vmid: int | None
+    target_name: str | None
+    params: dict[str, Any]
+    outcome: str
+    upid: str | None
+    message: str | None
+    approval_id: int | None
+    prev_hash: str
+    token_name: str | None
+    key_id: str = Field(
+        description="Which key sealed the event (a fingerprint); empty before the chain was keyed"
+    )
+    hash: str
+
+
+@router.get("/audit", name="list", response_model=ListPage[AuditEventOut])
 async def audit_events(
     db: SessionDep, filters: Annotated[AuditQuery, Query()], paging: AuditPaging
 ) -> dict[str, Any]:

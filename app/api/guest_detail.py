@@ -6,7 +6,10 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
 
+from app.api.snapshots import SnapshotOut
+from app.api.values import Number
 from app.deps import DetailDep, require_principal
 from app.http.csrf import verify_csrf
 from app.services.audit import redact
@@ -16,6 +19,85 @@ router = APIRouter(
     prefix="/api/v1", tags=["guests"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
+
+
+class UsageOut(BaseModel):
+    """What the guest uses now, as Proxmox's status reports it (null for what it left out)."""
+
+    cpu: Number | None
+    cpus: Number | None
+    mem: Number | None
+    maxmem: Number | None
+    disk: Number | None
+    maxdisk: Number | None
+    uptime: Number | None
+
+
+class DiskOut(BaseModel):
+    """A disk line of the config: its key (scsi0, rootfs, mp0, unused0, ...), volume, size and mount point."""
+
+    key: str
+    storage: str | None
+    volume: str
+    size: str | None
+    cdrom: bool
+    mountpoint: str | None
+
+
+class AddressOut(BaseModel):
+    """One address of the guest and where it was seen (config, guest agent, container interfaces)."""
+
+    address: str
+    prefix_length: int | None
+    interface: str | None
+    mac: str | None
+    sources: list[str]
+
+
+class GuestBackupOut(BaseModel):
+    """A backup of the guest (node is null on a shared storage; ctime in seconds since 1970)."""
+
+    volid: str
+    storage: str
+    node: str | None
+    size: int
+    ctime: int | None
+    notes: str | None
+    protected: bool
+
+
+class GuestTaskOut(BaseModel):
+    """A recent task of the guest; `status` is PVE's (the exit status, or RUNNING)."""
+
+    upid: str
+    type: str
+    status: str | None
+    starttime: int
+
+
+class GuestDetailOut(BaseModel):
+    """The guest page's data: secrets of the config redacted, the snapshot tree flattened in its order, and in
+    `problems` each part that could not be read, with Proxmox's reason."""
+
+    vmid: int
+    name: str
+    type: str
+    node: str
+    status: str
+    lock: str | None
+    template: bool
+    qmpstatus: str | None
+    node_offline: bool
+    usage: UsageOut
+    config: dict[str, Any]
+    disks: list[DiskOut]
+    addresses: list[AddressOut]
+    address_notes: list[str]
+    snapshots: list[SnapshotOut]
+    backups: list[GuestBackupOut]
+    tasks: list[GuestTaskOut]
+    operations: list[str]
+    problems: dict[str, str]
 
 
 def _snapshots(nodes: list[SnapshotNode]) -> list[dict[str, Any]]:
@@ -76,7 +158,7 @@ def detail_json(view: GuestDetail) -> dict[str, Any]:
     }
 
 
-@router.get("/guests/{vmid}")
+@router.get("/guests/{vmid}", name="detail", response_model=GuestDetailOut)
 async def guest_detail(vmid: Vmid, service: DetailDep) -> dict[str, Any]:
     """Status, usage, config, disks, addresses, snapshots, backups, recent tasks and available operations."""
     return detail_json(await service.detail(vmid))

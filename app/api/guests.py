@@ -40,7 +40,7 @@ class GuestOut(BaseModel):
     node_offline: bool
 
 
-@router.get("/guests", response_model=ListPage[GuestOut])
+@router.get("/guests", name="list", response_model=ListPage[GuestOut])
 async def list_guests(
     query: Annotated[GuestFilter, Query()], paging: PagingDep, service: InventoryDep, ips: IpDep
 ) -> dict[str, Any]:

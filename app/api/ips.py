@@ -82,7 +82,7 @@ def _notes(notes: list[IpNote]) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/ips", response_model=IpListOut)
+@router.get("/ips", name="list", response_model=IpListOut)
 async def list_ips(
     service: IpDep,
     paging: PagingDep,
@@ -116,7 +116,7 @@ async def list_ips(
     return page
 
 
-@router.get("/ips/free", response_model=FreeOut)
+@router.get("/ips/free", name="free", response_model=FreeOut)
 async def free_ips(
     service: IpDep,
     cidr: Annotated[str, Query(min_length=1, max_length=MAX_FILTER_LENGTH, description="10.0.10.0/24")],

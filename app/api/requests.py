@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -48,6 +49,75 @@ class RejectIn(BaseModel):
     comment: str = Field(..., min_length=1, max_length=2000)
 
 
+class TargetOut(BaseModel):
+    """What the request changes: node, guest type, VMID and name, each null where the operation has none."""
+
+    node: str | None
+    type: str | None
+    vmid: int | None
+    name: str | None
+
+
+class RequestedOut(BaseModel):
+    """Who asked, how they signed in (and with which token), and when."""
+
+    by: str
+    method: str
+    token: str | None
+    at: datetime
+
+
+class ApprovalOut(BaseModel):
+    """One approver's yes."""
+
+    by: str
+    method: str
+    comment: str | None
+    at: datetime
+
+
+class DecisionOut(BaseModel):
+    """Who decided (the last approval needed, a rejection, a cancellation; nobody when it expired), and when."""
+
+    by: str | None
+    at: datetime
+    comment: str | None
+
+
+class ResultOut(BaseModel):
+    """How the change ended: PVE's exit status and what Proxgate made of it."""
+
+    exitstatus: str | None
+    message: str | None
+
+
+class RequestOut(BaseModel):
+    """A request for a change that needs approval: what exactly will be sent, what it does, who decides."""
+
+    id: int
+    operation: str
+    label: str
+    risk: str
+    status: str = Field(description="pending, executing, succeeded, failed, rejected, cancelled or expired")
+    target: TargetOut
+    parameters: dict[str, Any] = Field(description="The exact parameters that will be sent")
+    reason: str
+    description: str
+    preview: dict[str, Any] = Field(description="What the change does, as read when it was requested")
+    warnings: list[str]
+    state_at_request: dict[str, Any] = Field(description="The target's state then; a change stops the run")
+    requested: RequestedOut
+    expires_at: datetime
+    required_approvals: int
+    approvals: list[ApprovalOut]
+    decided: DecisionOut | None
+    executed_at: datetime | None
+    finished_at: datetime | None
+    upid: str | None
+    result: ResultOut | None
+    url: str
+
+
 def _statuses(status: str | None) -> tuple[str, ...]:
     wanted = tuple(s.strip() for s in (status or "").split(",") if s.strip())
     unknown = [s for s in wanted if s not in STATUSES]
@@ -58,7 +128,7 @@ def _statuses(status: str | None) -> tuple[str, ...]:
     return wanted
 
 
-@router.get("", response_model=ListPage[dict[str, Any]])
+@router.get("", name="list", response_model=ListPage[RequestOut])
 async def requests_list(
     db: SessionDep,
     approvals: ApprovalsDep,
@@ -76,13 +146,13 @@ async def requests_list(
     }
 
 
-@router.get("/{request_id}")
+@router.get("/{request_id}", name="detail", response_model=RequestOut)
 async def request_detail(db: SessionDep, approvals: ApprovalsDep, request_id: RequestId) -> dict[str, Any]:
     """One request: parameters, preview, who asked and decided, and once run its task and result."""
     return (await request_view(db, await approvals.get(request_id))).as_json()
 
 
-@router.post("/{request_id}/approve", dependencies=DECIDE)
+@router.post("/{request_id}/approve", name="approve", response_model=RequestOut, dependencies=DECIDE)
 async def approve(
     request: Request,
     db: SessionDep,
@@ -99,7 +169,7 @@ async def approve(
     return (await request_view(db, row)).as_json()
 
 
-@router.post("/{request_id}/reject", dependencies=REJECT)
+@router.post("/{request_id}/reject", name="reject", response_model=RequestOut, dependencies=REJECT)
 async def reject(
     request: Request,
     db: SessionDep,
@@ -113,7 +183,7 @@ async def reject(
     return (await request_view(db, row)).as_json()
 
 
-@router.post("/{request_id}/cancel", dependencies=DECIDE)
+@router.post("/{request_id}/cancel", name="cancel", response_model=RequestOut, dependencies=DECIDE)
 async def cancel(
     request: Request, db: SessionDep, principal: PrincipalDep, approvals: ApprovalsDep, request_id: RequestId
 ) -> dict[str, Any]:

@@ -29,7 +29,7 @@ class SnapshotOut(BaseModel):
     current: bool
 
 
-@router.get("/guests/{vmid}/snapshots", response_model=ListPage[SnapshotOut])
+@router.get("/guests/{vmid}/snapshots", name="snapshots", response_model=ListPage[SnapshotOut])
 async def guest_snapshots(vmid: Vmid, service: SnapshotsDep, paging: PagingDep) -> dict[str, Any]:
     """Every snapshot with its description, time and parent, in Proxmox's order, 'current' included."""
     return paging.page([asdict(e) for e in await service.snapshots(vmid)])

@@ -74,7 +74,7 @@ def task_out(task: ClusterTask, now: float, asked: dict[str, str]) -> dict[str, 
     }
 
 
-@router.get("/tasks", response_model=ListPage[TaskOut])
+@router.get("/tasks", name="list", response_model=ListPage[TaskOut])
 async def tasks(
     service: TaskDep, db: SessionDep, query: Annotated[TaskQuery, Query()], paging: PagingDep
 ) -> dict[str, Any]:
@@ -86,7 +86,7 @@ async def tasks(
     return page
 
 
-@router.get("/tasks/{upid}", response_model=TaskDetailOut)
+@router.get("/tasks/{upid}", name="detail", response_model=TaskDetailOut)
 async def task(
     service: TaskDep, db: SessionDep, upid: Annotated[str, Path(max_length=512)]
 ) -> dict[str, Any]:

@@ -54,7 +54,7 @@ async def history_context(
     request: Request, view: GuestDetail, nodes: NodeService, chosen: RangeQuery
 ) -> dict[str, Any]:
     """The charts panel and the links into Proxmox's UI on the guest's node."""
-    data_url = path_for(request, "api_guest_rrd", vmid=str(view.guest.vmid))
+    data_url = path_for(request, "guest_rrd", vmid=str(view.guest.vmid))
     return {
         "panel": chart_panel(request, data_url, GUEST_CHARTS, chosen),
         "ui": await proxmox_ui_of(request, nodes, view.guest.node),

@@ -24,7 +24,7 @@ GUESTS_SHOWN = 25
 async def node_detail(request: Request, node: NodeParam, service: NodeDep, chosen: RangeDep) -> Response:
     """Status, versions, uptime, CPU and load, memory and swap, storage, guests, recent tasks and charts."""
     view = await service.detail(node)
-    data_url = path_for(request, "api_node_rrd", node=view.name)
+    data_url = path_for(request, "node_rrd", node=view.name)
     context = {
         "active": "dashboard",
         "n": view,

@@ -72,7 +72,7 @@ async def storage_content(
         "warn_percent": STORAGE_WARN_PERCENT,
         "panel": chart_panel(
             request,
-            path_for(request, "api_storage_rrd", node=node, storage=row.storage),
+            path_for(request, "storage_rrd", node=node, storage=row.storage),
             STORAGE_CHARTS,
             chosen,
         ),
