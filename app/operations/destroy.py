@@ -26,8 +26,9 @@ def disk_text(disk: Disk) -> str:
 
 
 def real_disks(guest: Guest) -> list[Disk]:
-    """The guest's disks and detached disks, without CD-ROMs."""
-    return [d for d in parse_disks(guest.type, guest.config) if not d.cdrom]
+    """The guest's volumes and detached volumes: no CD-ROMs, and no bind mounts or passed-through devices
+    (a host path, not on a storage: PVE neither destroys nor restores them)."""
+    return [d for d in parse_disks(guest.type, guest.config) if not d.cdrom and d.storage]
 
 
 async def _preflight_delete(ctx: Context, params: DeleteParams) -> list[str]:
