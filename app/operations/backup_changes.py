@@ -14,6 +14,7 @@ from app.operations.clone import BACKUP_VOLID, archive_kind
 from app.operations.destroy import disk_text, real_disks
 from app.operations.placement import NODE, STORAGE, storage_for, volume_exists
 from app.operations.sizes import readable
+from app.proxmox.paths import NodePath, StoragePath
 
 BACKUP_OWNER = re.compile(r"vzdump-(?:qemu|lxc)-(\d+)-|/(?:vm|ct)/(\d+)/")
 
@@ -123,7 +124,7 @@ async def _restore(ctx: Context, params: RestoreOverParams) -> str | None:
         values["archive"] = params.archive
     else:
         values.update(ostemplate=params.archive, restore=1)
-    answer = await ctx.pve.post(f"/nodes/{guest.node}/{guest.type}", **values)
+    answer = await ctx.pve.post(NodePath(guest.node).guests(guest.type), **values)
     return str(answer) if answer else None
 
 
@@ -178,8 +179,9 @@ async def _backup_state(ctx: Context, params: DeleteBackupParams) -> dict[str, A
 
 
 async def _delete(ctx: Context, params: DeleteBackupParams) -> str | None:
+    assert params.node is not None  # noqa: S101 (the preflight chose it)
     storage = params.volume.split(":", 1)[0]
-    answer = await ctx.pve.delete(f"/nodes/{params.node}/storage/{storage}/content/{params.volume}")
+    answer = await ctx.pve.delete(StoragePath(params.node, storage).volume(params.volume))
     return str(answer) if answer else None
 
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
+from app.proxmox.paths import NodePath
 
 STORAGE_ID = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
 
@@ -104,7 +105,7 @@ async def _call(ctx: Context, params: BackupParams) -> str | None:
         "notes-template": params.notes or None,
         "protected": 1 if params.protected else None,
     }
-    answer = await ctx.pve.post(f"/nodes/{guest.node}/vzdump", **values)
+    answer = await ctx.pve.post(NodePath(guest.node).vzdump, **values)
     if answer == "OK" or not str(answer).startswith("UPID:"):
         # PVE answers a plain "OK" when none of the guests is on that node: nothing was started.
         ctx.pve.invalidate_resources()

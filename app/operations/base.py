@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from app.proxmox.client import PveClient
+from app.proxmox.paths import GuestPath
 
 GuestType = Literal["qemu", "lxc"]
 
@@ -88,9 +89,14 @@ class Guest:
         return f"{self.kind} {self.vmid} {self.name}".rstrip()
 
     @property
+    def paths(self) -> GuestPath:
+        """The guest's Proxmox API paths."""
+        return GuestPath(self.node, self.type, self.vmid)
+
+    @property
     def path(self) -> str:
         """/nodes/{node}/{type}/{vmid}."""
-        return f"/nodes/{self.node}/{self.type}/{self.vmid}"
+        return self.paths.base
 
     @property
     def paused(self) -> bool:

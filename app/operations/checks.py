@@ -38,7 +38,7 @@ def not_protected(guest: Guest, verb: str) -> None:
 async def snapshots(ctx: Context) -> list[dict[str, Any]]:
     """The guest's snapshots without Proxmox's 'current' entry, oldest first."""
     guest = require_guest(ctx)
-    items = await ctx.pve.get(f"{guest.path}/snapshot") or []
+    items = await ctx.pve.get(guest.paths.snapshots) or []
     found = [s for s in items if isinstance(s, dict) and s.get("name") != "current"]
     return sorted(found, key=lambda s: (int(s.get("snaptime") or 0), str(s.get("name"))))
 

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.base import Context, Guest, GuestType, Operation, Params, Refused, Risk, worker
 from app.operations.network import duplicate_warning, static_addresses
 from app.operations.placement import (
     DNS_NAME,
@@ -20,8 +20,9 @@ from app.operations.placement import (
     volume_exists,
 )
 from app.operations.snapshots import SNAPNAME
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
+from app.proxmox.paths import GuestPath, NodePath
 
 BACKUP_VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/\S+$"
 BACKUP_KIND = re.compile(r"vzdump-(qemu|lxc)-|/(vm|ct)/\d+/")
@@ -89,7 +90,7 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
     await _from_snapshot(ctx.pve, guest, params)
-    config = await ctx.pve.get(f"{guest.path}/config") or {}
+    config = await ctx.pve.get(guest.paths.config) or {}
     node = params.target or guest.node
     if params.target and params.target != guest.node:
         await online_node(ctx.pve, params.target)
@@ -113,7 +114,7 @@ async def _from_snapshot(pve: PveClient, guest: Guest, params: CloneParams) -> N
     running_ct = guest.type == "lxc" and guest.status == "running" and params.full
     if not params.snapname and not running_ct:
         return
-    found = await pve.get(f"{guest.path}/snapshot") or []
+    found = await pve.get(guest.paths.snapshots) or []
     names = sorted(str(s["name"]) for s in found if isinstance(s, dict) and s.get("name") != "current")
     if params.snapname and params.snapname not in names:
         offer = ", ".join(names) or "none"
@@ -158,10 +159,10 @@ async def _clone(ctx: Context, params: CloneParams) -> str | None:
         "name" if guest.type == "qemu" else "hostname": params.name,
         "snapname": params.snapname,
     }
-    return str(await ctx.pve.post(f"{guest.path}/clone", **values))
+    return str(await ctx.pve.post(guest.paths.clone, **values))
 
 
-def archive_kind(volid: str) -> str:
+def archive_kind(volid: str) -> GuestType:
     """'qemu' or 'lxc' from a backup's name (vzdump-qemu-..., PBS vm/100/...)."""
     found = BACKUP_KIND.search(volid)
     if not found:
@@ -195,8 +196,8 @@ async def _restored_addresses(pve: PveClient, params: RestoreParams, kind: str) 
     if owner is None:
         return []
     try:
-        text = await pve.get(f"/nodes/{segment(params.node)}/vzdump/extractconfig", volume=params.archive)
-        current = await pve.get(f"/nodes/{segment(owner.node)}/{owner.type}/{owner.vmid}/config") or {}
+        text = await pve.get(NodePath(params.node).extractconfig, volume=params.archive)
+        current = await pve.get(GuestPath(owner.node, owner.type, owner.vmid).config) or {}
     except PveError:
         return []  # a warning is a courtesy: a config that cannot be read does not stop the restore
     saved = set(static_addresses(kind, config_lines(str(text or ""))))
@@ -235,7 +236,7 @@ async def _restore(ctx: Context, params: RestoreParams) -> str | None:
         values["archive"] = params.archive
     else:
         values.update(ostemplate=params.archive, restore=1)
-    return str(await ctx.pve.post(f"/nodes/{params.node}/{kind}", **values))
+    return str(await ctx.pve.post(NodePath(params.node).guests(kind), **values))
 
 
 def _describe_clone(guest: Guest | None, p: CloneParams) -> str:

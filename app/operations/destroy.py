@@ -65,7 +65,7 @@ async def _preview_delete(ctx: Context, params: DeleteParams) -> Preview:
 async def _delete(ctx: Context, params: DeleteParams) -> str | None:
     guest = require_guest(ctx)
     answer = await ctx.pve.delete(
-        guest.path,
+        guest.paths.base,
         purge=1 if params.purge else None,
         **{"destroy-unreferenced-disks": 1 if params.destroy_unreferenced_disks else None},
     )
@@ -113,7 +113,7 @@ async def _preview_template(ctx: Context, params: NoParams) -> Preview:
 async def _template(ctx: Context, params: NoParams) -> str | None:
     guest = require_guest(ctx)
     # Containers answer null: PVE starts the worker but discards its UPID (it is found in the task list).
-    answer = await ctx.pve.post(f"{guest.path}/template")
+    answer = await ctx.pve.post(guest.paths.template)
     return str(answer) if answer else None
 
 

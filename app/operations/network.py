@@ -12,8 +12,9 @@ import re
 from typing import Any, Literal
 
 from app.operations.base import Refused
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.netparse import parse_config
+from app.proxmox.paths import NodePath
 
 IPV4_TEXT = re.compile(r"^[0-9.]+(/[0-9]{1,2})?$")
 IPV6_TEXT = re.compile(r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")
@@ -63,7 +64,7 @@ def gateway_address(text: str, version: int, address: str | None) -> str:
 
 async def node_bridges(pve: PveClient, node: str) -> list[str]:
     """The bridges of a node (GET /nodes/{node}/network?type=any_bridge), by name."""
-    items = await pve.get(f"/nodes/{segment(node)}/network", type="any_bridge")
+    items = await pve.get(NodePath(node).network, type="any_bridge")
     return sorted(
         str(i["iface"]) for i in items or [] if isinstance(i, dict) and i.get("type") in BRIDGE_TYPES
     )

@@ -8,6 +8,7 @@ from app.operations.base import Refused
 from app.proxmox.client import PveClient
 from app.proxmox.diskparse import parse_disks
 from app.proxmox.errors import PveRejected
+from app.proxmox.paths import NEXTID, StoragePath
 
 NODE = r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$"
 STORAGE = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
@@ -19,7 +20,7 @@ BRIDGE = r"^[A-Za-z][A-Za-z0-9_.\-]{0,14}$"
 async def free_vmid(pve: PveClient, wanted: int | None) -> int:
     """The wanted VMID if free, or the next free one from /cluster/nextid (which PVE sends as a string)."""
     try:
-        answer = await pve.get("/cluster/nextid", **({"vmid": wanted} if wanted else {}))
+        answer = await pve.get(NEXTID, **({"vmid": wanted} if wanted else {}))
     except PveRejected as exc:
         raise Refused(exc.errors.get("vmid") or str(exc), field="vmid") from None
     return int(answer)
@@ -48,7 +49,7 @@ async def storage_for(pve: PveClient, node: str, storage: str, content: str, fie
 async def volume_exists(pve: PveClient, node: str, volid: str, content: str, field: str) -> dict[str, Any]:
     """The storage's entry for a volume (ISO, template, backup); Refused when the storage does not list it."""
     storage = volid.split(":", 1)[0]
-    items = await pve.get(f"/nodes/{node}/storage/{storage}/content", content=content)
+    items = await pve.get(StoragePath(node, storage).content, content=content)
     found = next((i for i in items or [] if isinstance(i, dict) and i.get("volid") == volid), None)
     if found is None:
         raise Refused(f"'{volid}' is not on storage {storage} as seen from {node}.", field=field)

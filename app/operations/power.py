@@ -34,7 +34,7 @@ def _stopped(guest: Guest) -> bool:
 async def _post_status(ctx: Context, action: str, **params: Any) -> str | None:
     guest = _guest(ctx)
     values = {k: v for k, v in params.items() if v is not None}
-    upid = await ctx.pve.post(f"{guest.path}/status/{action}", **values)
+    upid = await ctx.pve.post(guest.paths.status(action), **values)
     return str(upid) if upid else None
 
 

@@ -18,6 +18,7 @@ from app.operations.placement import (
     storage_for,
     volume_exists,
 )
+from app.proxmox.paths import NodePath
 
 VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:[^\s,;]+$"
 # PVE's ostype enumeration (POST /nodes/{node}/qemu), each with the systems it stands for.
@@ -192,7 +193,7 @@ async def _create_vm(ctx: Context, params: CreateVmParams) -> str | None:
         "ide2": f"{params.iso},media=cdrom" if params.iso else None,
         "start": 1 if params.start else None,
     }
-    return str(await ctx.pve.post(f"/nodes/{params.node}/qemu", **values))
+    return str(await ctx.pve.post(NodePath(params.node).guests("qemu"), **values))
 
 
 async def _preflight_ct(ctx: Context, params: CreateCtParams) -> list[str]:
@@ -222,7 +223,7 @@ async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
         "ssh-public-keys": params.ssh_public_keys or None,
         "start": 1 if params.start else None,
     }
-    return str(await ctx.pve.post(f"/nodes/{params.node}/lxc", **values))
+    return str(await ctx.pve.post(NodePath(params.node).guests("lxc"), **values))
 
 
 def _describe_vm(guest: Guest | None, p: CreateVmParams) -> str:

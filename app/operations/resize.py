@@ -114,7 +114,7 @@ async def _resize(ctx: Context, params: ResizeParams) -> str | None:
     guest = require_guest(ctx)
     # The digest makes Proxmox refuse if the config changed after the size was checked and approved.
     answer = await ctx.pve.put(
-        f"{guest.path}/resize", disk=params.disk, size=params.size, digest=guest.config.get("digest")
+        guest.paths.resize, disk=params.disk, size=params.size, digest=guest.config.get("digest")
     )
     return str(answer) if answer else None
 

@@ -135,9 +135,7 @@ async def _preview_rollback(ctx: Context, params: RollbackParams) -> Preview:
 
 async def _rollback(ctx: Context, params: RollbackParams) -> str | None:
     guest = require_guest(ctx)
-    answer = await ctx.pve.post(
-        f"{guest.path}/snapshot/{params.snapname}/rollback", start=1 if params.start else None
-    )
+    answer = await ctx.pve.post(guest.paths.rollback(params.snapname), start=1 if params.start else None)
     return str(answer) if answer else None
 
 
@@ -170,7 +168,7 @@ async def _preview_delete(ctx: Context, params: SnapshotChoice) -> Preview:
 
 async def _delete(ctx: Context, params: SnapshotChoice) -> str | None:
     guest = require_guest(ctx)
-    answer = await ctx.pve.delete(f"{guest.path}/snapshot/{params.snapname}")
+    answer = await ctx.pve.delete(guest.paths.snapshot(params.snapname))
     return str(answer) if answer else None
 
 

@@ -49,7 +49,7 @@ async def _preflight(ctx: Context, params: SnapshotParams) -> list[str]:
         raise Refused("Containers have no RAM state to save; leave 'include RAM' off.", field="vmstate")
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
-    existing = await ctx.pve.get(f"{guest.path}/snapshot")
+    existing = await ctx.pve.get(guest.paths.snapshots)
     if any(isinstance(s, dict) and s.get("name") == params.snapname for s in existing or []):
         raise Refused(f"{guest.label} already has a snapshot named '{params.snapname}'.", field="snapname")
     return [RAM_WARNING] if params.vmstate and guest.status == "running" else []
@@ -64,7 +64,7 @@ async def _call(ctx: Context, params: SnapshotParams) -> str | None:
         "description": params.description or None,
         "vmstate": 1 if params.vmstate else None,
     }
-    upid = await ctx.pve.post(f"{guest.path}/snapshot", **values)
+    upid = await ctx.pve.post(guest.paths.snapshots, **values)
     return str(upid) if upid else None
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
 
 import httpx
 
@@ -25,6 +24,16 @@ from app.proxmox.models import (
     Version,
 )
 from app.proxmox.observer import NullObserver, UpstreamObserver
+from app.proxmox.paths import (
+    BACKUP_JOBS,
+    CLUSTER_RESOURCES,
+    CLUSTER_STATUS,
+    NODES,
+    VERSION,
+    NodePath,
+    rrddata,
+    segment,  # re-exported: its home before paths.py
+)
 from app.proxmox.rrd import RrdSeries, parse_rrddata
 from app.proxmox.session import PveSession
 
@@ -38,11 +47,6 @@ RRD_MIN_TTL = 60.0
 # Lines per request when reading a whole task log.
 LOG_PAGE = 1000
 GUEST_PATH_RE = re.compile(r"^/nodes/[^/]+/(?:qemu|lxc)/\d+(?:/|$)")
-
-
-def segment(value: object) -> str:
-    """A value as one URL path segment (a volume id's '/' is escaped; UPIDs keep their ':', '@' and '!')."""
-    return quote(str(value), safe=":@!")
 
 
 class PveClient:
@@ -120,15 +124,15 @@ class PveClient:
 
     async def version(self) -> Version:
         """GET /version."""
-        return Version.model_validate(await self.get("/version"))
+        return Version.model_validate(await self.get(VERSION))
 
     async def cluster_status(self) -> ClusterStatus:
         """GET /cluster/status."""
-        return ClusterStatus.from_api(await self.get("/cluster/status") or [])
+        return ClusterStatus.from_api(await self.get(CLUSTER_STATUS) or [])
 
     async def nodes(self) -> list[NodeResource]:
         """GET /nodes."""
-        return [NodeResource.model_validate(item) for item in await self.get("/nodes") or []]
+        return [NodeResource.model_validate(item) for item in await self.get(NODES) or []]
 
     async def cluster_resources(self) -> ClusterResources:
         """GET /cluster/resources; cached for resources_ttl, single-flight."""
@@ -138,7 +142,7 @@ class PveClient:
         self._observer.cache_lookup(RESOURCES_CACHE, hit)
 
     async def _fetch_resources(self) -> ClusterResources:
-        data = await self.get("/cluster/resources")
+        data = await self.get(CLUSTER_RESOURCES)
         return await ClusterResources.from_api_in_turns(data or [], datetime.now(UTC))
 
     def invalidate_resources(self) -> None:
@@ -150,7 +154,7 @@ class PveClient:
         """GET /cluster/backup (the scheduled backup jobs); cached for resources_ttl, single-flight."""
 
         async def fetch() -> list[Any]:
-            jobs = await self.get("/cluster/backup")
+            jobs = await self.get(BACKUP_JOBS)
             return jobs if isinstance(jobs, list) else []
 
         return await self._backup_jobs.get(fetch)
@@ -164,14 +168,14 @@ class PveClient:
             self.invalidate_resources()
             found = (await self.cluster_resources()).locate(vmid)
         if found is None:
-            raise PveNotFound(f"VM {vmid} does not exist", method="GET", path="/cluster/resources")
+            raise PveNotFound(f"VM {vmid} does not exist", method="GET", path=CLUSTER_RESOURCES)
         return found
 
     async def rrddata(self, path: str, timeframe: str, cf: str) -> RrdSeries:
         """GET {path}/rrddata of a node, guest or storage path; cached for the series' step, single-flight."""
 
         async def fetch() -> RrdSeries:
-            return parse_rrddata(await self.get(f"{path}/rrddata", timeframe=timeframe, cf=cf), timeframe)
+            return parse_rrddata(await self.get(rrddata(path), timeframe=timeframe, cf=cf), timeframe)
 
         return await self._rrd.get(
             (path, timeframe, cf), fetch, lambda hit: self._observer.cache_lookup(RRD_CACHE, hit)
@@ -179,12 +183,12 @@ class PveClient:
 
     async def task_status(self, node: str, upid: str) -> TaskStatus:
         """GET /nodes/{node}/tasks/{upid}/status."""
-        data = await self.get(f"/nodes/{segment(node)}/tasks/{segment(upid)}/status")
+        data = await self.get(NodePath(node).task_status(upid))
         return TaskStatus.model_validate(data)
 
     async def task_log(self, node: str, upid: str, start: int = 0, limit: int = 0) -> list[TaskLogLine]:
         """GET /nodes/{node}/tasks/{upid}/log from line `start` (0-based); limit 0 reads to the end."""
-        path = f"/nodes/{segment(node)}/tasks/{segment(upid)}/log"
+        path = NodePath(node).task_log(upid)
         if limit:
             return _log_lines(await self.get(path, start=start, limit=limit))
         # PVE reads to the end with limit=0, but not every server honours it (fakepve answers []): page.

@@ -12,6 +12,7 @@ from app.proxmox.cache import SingleFlight
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.models import ROWS_PER_TURN, ClusterResources, PveModel, validate_rows
+from app.proxmox.paths import NOT_BACKED_UP
 from app.services.cluster.storage import StorageRow, StorageService, Volume, build_overview
 
 # Storages read at once: a cluster with many nodes and local backup storages is not hit all together.
@@ -149,7 +150,7 @@ class BackupService:
 
     async def _read_without(self) -> list[GuestWithoutBackup]:
         """GET /cluster/backup-info/not-backed-up (needs Sys.Audit on /)."""
-        data = await self.pve.get("/cluster/backup-info/not-backed-up")
+        data = await self.pve.get(NOT_BACKED_UP)
         rows = validate_rows(_WITHOUT, data if isinstance(data, list) else [])
         return sorted(rows, key=lambda g: g.vmid)
 

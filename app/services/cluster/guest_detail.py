@@ -126,13 +126,13 @@ class GuestDetailService:
         return await self.pve.cluster_resources()
 
     async def _fill(self, view: GuestDetail) -> None:
-        path = view.guest.path
+        path = view.guest.paths
         # One read of the config for its own section and for the addresses configured in it.
-        config_read = asyncio.ensure_future(self.pve.get(f"{path}/config"))
+        config_read = asyncio.ensure_future(self.pve.get(path.config))
         status, config, snaps, ips, backups, tasks = await asyncio.gather(
-            self._section(view, "status", self.pve.get(f"{path}/status/current"), {}),
+            self._section(view, "status", self.pve.get(path.status("current")), {}),
             self._section(view, "config", config_read, {}),
-            self._section(view, "snapshots", self.pve.get(f"{path}/snapshot"), []),
+            self._section(view, "snapshots", self.pve.get(path.snapshots), []),
             self._section(view, "addresses", self.ips.guest_ips(view.guest.vmid, config_read), None),
             self._section(view, "backups", self.backups.backups_for_guest(view.guest.vmid), []),
             self._section(view, "tasks", self.tasks.list_tasks(TaskFilter(vmid=view.guest.vmid)), []),

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveUnavailable
 from app.proxmox.models import ClusterResources
+from app.proxmox.paths import GuestPath, NodePath, StoragePath
 from app.proxmox.rrd import CONSOLIDATIONS, TIMEFRAMES, Consolidation, RrdSeries, Timeframe
 from app.services.cluster.storage import StorageService, check_node
 from app.services.errors import Invalid, NotFound
@@ -185,7 +186,7 @@ class HistoryService:
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
         _require_online(resources, guest.node)
-        path = f"/nodes/{segment(guest.node)}/{guest.type}/{vmid}"
+        path = GuestPath(guest.node, guest.type, vmid).base
         return build_history(GUEST_CHARTS, await self.pve.rrddata(path, timeframe, cf), timeframe, cf)
 
     async def node(self, node: str, timeframe: str, cf: str) -> History:
@@ -196,7 +197,7 @@ class HistoryService:
         if not any(n.node == node for n in resources.nodes):
             raise NotFound(f"There is no node '{node}'.")
         _require_online(resources, node)
-        rrd = await self.pve.rrddata(f"/nodes/{segment(node)}", timeframe, cf)
+        rrd = await self.pve.rrddata(NodePath(node).base, timeframe, cf)
         return build_history(NODE_CHARTS, rrd, timeframe, cf)
 
     async def storage(self, node: str, storage: str, timeframe: str, cf: str) -> History:
@@ -206,7 +207,7 @@ class HistoryService:
         target = row.reach(node)
         if target not in row.online_nodes:
             raise PveUnavailable("/cluster/resources lists it as offline", node=target)
-        path = f"/nodes/{segment(target)}/storage/{segment(row.storage)}"
+        path = StoragePath(target, row.storage).base
         return build_history(STORAGE_CHARTS, await self.pve.rrddata(path, timeframe, cf), timeframe, cf)
 
 

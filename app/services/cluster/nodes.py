@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from app.proxmox.cache import SingleFlight
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource, NodeResource
+from app.proxmox.paths import NodePath
 from app.services.cluster.guest_detail import Section
 from app.services.cluster.overview import short_version
 from app.services.cluster.storage import StorageRow, build_overview, check_node
@@ -93,9 +94,7 @@ class NodeService:
         view = NodeDetail(resource)
         view.guests = sorted((g for g in resources.guests if g.node == node), key=lambda g: g.vmid)
         view.storages = [s for s in build_overview(resources).storages if node in s.nodes]
-        status: Awaitable[Any] = (
-            self.pve.get(f"/nodes/{segment(node)}/status") if resource.online else _none()
-        )
+        status: Awaitable[Any] = self.pve.get(NodePath(node).status) if resource.online else _none()
         data, addresses, tasks = await asyncio.gather(
             self._section(view, "status", status, {}),
             self._section(view, "address", self.addresses(), {}),

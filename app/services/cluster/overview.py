@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
 from app.proxmox.models import ClusterResources
+from app.proxmox.paths import NodePath
 from app.services.cluster.storage import StorageRow, build_overview
 
 VERSION_TTL = 60.0
@@ -172,7 +173,7 @@ class ClusterService:
 
     async def _node_version(self, node: str) -> str | None:
         try:
-            status = await self.pve.get(f"/nodes/{node}/status")
+            status = await self.pve.get(NodePath(node).status)
             version = short_version(status.get("pveversion")) if isinstance(status, dict) else None
         except PveError:
             version = None

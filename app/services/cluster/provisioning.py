@@ -9,6 +9,7 @@ from app.operations.network import node_bridges
 from app.operations.provision import OSTYPES
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
+from app.proxmox.paths import StoragePath
 
 # Content listings per storage: bounded, since a cluster can have many storages.
 CONCURRENCY = 4
@@ -46,7 +47,7 @@ async def provision_choices(pve: PveClient) -> ProvisionChoices:
     async def listing(storage: str, kind: str, node: str) -> list[str]:
         async with limit:
             try:
-                items = await pve.get(f"/nodes/{node}/storage/{storage}/content", content=kind)
+                items = await pve.get(StoragePath(node, storage).content, content=kind)
             except PveError as exc:
                 choices.problems.append(f"{storage}: {exc}")
                 return []

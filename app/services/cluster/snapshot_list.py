@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveNotFound
+from app.proxmox.paths import GuestPath
 from app.services.errors import NotFound
 
 
@@ -47,5 +48,5 @@ class SnapshotListService:
             where = await self.pve.locate(vmid)
         except PveNotFound:
             raise NotFound(f"There is no guest {vmid}.") from None
-        data = await self.pve.get(f"/nodes/{segment(where.node)}/{where.type}/{vmid}/snapshot")
+        data = await self.pve.get(GuestPath(where.node, where.type, vmid).snapshots)
         return [snapshot_entry(item) for item in data or [] if isinstance(item, dict)]

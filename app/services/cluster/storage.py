@@ -9,9 +9,10 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveUnavailable
 from app.proxmox.models import ClusterResources, PveModel, validate_rows_in_turns
+from app.proxmox.paths import StoragePath
 from app.services.errors import Invalid, NotFound
 
 # pve-common PVE::JSONSchema: pve_verify_node_name and pve_verify_storage_id (anchored, as PVE anchors them).
@@ -266,9 +267,7 @@ class StorageService:
         if target not in row.online_nodes:
             raise PveUnavailable("/cluster/resources lists it as offline", node=target)
         params = {"content": content_type} if content_type else {}
-        data = await self.pve.get(
-            f"/nodes/{segment(target)}/storage/{segment(row.storage)}/content", **params
-        )
+        data = await self.pve.get(StoragePath(target, row.storage).content, **params)
         rows = await validate_rows_in_turns(_VOLUMES, data if isinstance(data, list) else [])
         return sorted(rows, key=volume_order)
 

@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import TypeAdapter
 
 from app.proxmox.cache import SingleFlight
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound
 from app.proxmox.models import PveModel, TaskStatus, validate_rows
+from app.proxmox.paths import CLUSTER_TASKS, NodePath
 from app.proxmox.upid import Upid, parse_upid
 from app.services.errors import Invalid, NotFound
 
@@ -150,7 +151,7 @@ class TaskService:
         return [task for task in tasks if wanted.keeps(task)]
 
     async def _fetch_recent(self) -> list[ClusterTask]:
-        data = await self.pve.get("/cluster/tasks")
+        data = await self.pve.get(CLUSTER_TASKS)
         tasks = validate_rows(_TASKS, data if isinstance(data, list) else [])
         # pstart (the worker's start in clock ticks) orders tasks started within the same second.
         return sorted(tasks, key=lambda t: (-t.starttime, -t.pstart, t.upid))
@@ -188,7 +189,7 @@ class TaskService:
         if upid.vmid is not None:
             params["vmid"] = upid.vmid
         try:
-            data = await self.pve.get(f"/nodes/{segment(upid.node)}/tasks", **params)
+            data = await self.pve.get(NodePath(upid.node).tasks, **params)
         except PveError:
             return None  # the end time is a nicety; the status and log are what matter
         for task in validate_rows(_TASKS, data if isinstance(data, list) else []):

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden, one_line
 from app.proxmox.models import ClusterResources, GuestResource
 from app.proxmox.netparse import (
@@ -24,6 +24,7 @@ from app.proxmox.netparse import (
     parse_config,
     parse_lxc_interfaces,
 )
+from app.proxmox.paths import GuestPath
 from app.proxmox.tls import LIMITS
 from app.services.ips.explain import explain_unknowns
 from app.services.ips.results import GuestIps
@@ -154,7 +155,7 @@ class IpCache:
 
     async def _read_config(self, guest: GuestResource) -> Any:
         async with self._limit:
-            return await self.pve.get(f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}/config")
+            return await self.pve.get(GuestPath(guest.node, guest.type, guest.vmid).config)
 
     def _parsed(
         self, guest: GuestResource, data: dict[str, object], cached: _ConfigEntry | None
@@ -181,15 +182,15 @@ class IpCache:
         if cached and same and fine and self._usable(cached.read_at, self._live_ttl, stale_ok):
             return cached
         entry = _LiveEntry(guest.node, guest.status, self._clock(), [])
-        base = f"/nodes/{segment(guest.node)}/{guest.type}/{guest.vmid}"
+        path = GuestPath(guest.node, guest.type, guest.vmid)
         try:
             async with self._limit:
                 if guest.type == "qemu":
                     entry.records = parse_agent_interfaces(
-                        await self.pve.get(f"{base}/agent/network-get-interfaces")
+                        await self.pve.get(path.agent("network-get-interfaces"))
                     )
                 else:
-                    entry.records = parse_lxc_interfaces(await self.pve.get(f"{base}/interfaces"))
+                    entry.records = parse_lxc_interfaces(await self.pve.get(path.interfaces))
         except PveError as exc:
             entry.problem = _live_problem(guest, exc)
         self._live[guest.vmid] = entry

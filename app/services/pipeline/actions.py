@@ -22,6 +22,7 @@ from app.operations.catalogue import get_operation
 from app.operations.messages import plain_errors
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
+from app.proxmox.paths import GuestPath
 from app.proxmox.upid import try_parse_upid
 from app.services import audit
 from app.services.accounts import Principal
@@ -107,13 +108,13 @@ class ActionService:
         """The guest's current state, read from Proxmox now (not from a cache); its config when asked."""
         try:
             where = await self.pve.locate(vmid)
-            path = f"/nodes/{where.node}/{where.type}/{vmid}"
+            path = GuestPath(where.node, where.type, vmid)
             if with_config:
                 status, config = await asyncio.gather(
-                    self.pve.get(f"{path}/status/current"), self.pve.get(f"{path}/config")
+                    self.pve.get(path.status("current")), self.pve.get(path.config)
                 )
             else:
-                status, config = await self.pve.get(f"{path}/status/current"), {}
+                status, config = await self.pve.get(path.status("current")), {}
         except PveNotFound:
             raise NotFound(f"There is no guest {vmid}.") from None
         guest = Guest.from_status(vmid, where.node, where.type, status or {})

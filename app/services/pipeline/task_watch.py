@@ -22,8 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.executions import Execution
 from app.db.models import utcnow
-from app.proxmox.client import PveClient, segment
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound
+from app.proxmox.paths import NodePath
 from app.proxmox.upid import Upid, try_parse_upid
 from app.services.audit import canonical_time
 from app.services.background import Periodic
@@ -206,7 +207,7 @@ class TaskWatcher(Periodic):
         params: dict[str, object] = {"source": "all", "limit": 200}
         if execution.vmid is not None:
             params["vmid"] = execution.vmid
-        listing = await self.pve.get(f"/nodes/{segment(execution.node)}/tasks", **params) or []
+        listing = await self.pve.get(NodePath(execution.node).tasks, **params) or []
         token = self.pve.connection.token_id
         candidates = [u for item in listing if (u := try_parse_upid(item.get("upid"))) is not None]
         found = [u for u in candidates if matches(execution, u, token)]
