@@ -93,11 +93,11 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
     config = await ctx.pve.get(guest.paths.config) or {}
     node = params.target or guest.node
     if params.target and params.target != guest.node:
-        await online_node(ctx.pve, params.target)
+        await online_node(ctx.pve, params.target, field="target")
         await _movable(ctx.pve, guest, config, params.target)
     if params.storage:
         await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
-    params.newid = await free_vmid(ctx.pve, params.newid)
+    params.newid = await free_vmid(ctx.pve, params.newid, field="newid")
     warnings = duplicate_warning("The copy", static_addresses(guest.type, config), guest.label)
     if guest.status == "running" and not params.snapname:
         warnings.append(f"{guest.label} is running: the copy is taken from its disks as they are now.")

@@ -17,23 +17,23 @@ DNS_NAME = r"^[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-
 BRIDGE = r"^[A-Za-z][A-Za-z0-9_.\-]{0,14}$"
 
 
-async def free_vmid(pve: PveClient, wanted: int | None) -> int:
+async def free_vmid(pve: PveClient, wanted: int | None, field: str = "vmid") -> int:
     """The wanted VMID if free, or the next free one from /cluster/nextid (which PVE sends as a string)."""
     try:
         answer = await pve.get(NEXTID, **({"vmid": wanted} if wanted else {}))
     except PveRejected as exc:
-        raise Refused(exc.errors.get("vmid") or str(exc), field="vmid") from None
+        raise Refused(exc.errors.get("vmid") or str(exc), field=field) from None
     return int(answer)
 
 
-async def online_node(pve: PveClient, node: str) -> None:
-    """Refuse a node that is unknown or offline."""
+async def online_node(pve: PveClient, node: str, field: str = "node") -> None:
+    """Refuse a node that is unknown or offline (naming the form's `field` that chose it)."""
     resources = await pve.cluster_resources()
     states = {n.node: n.online for n in resources.nodes}
     if node not in states:
-        raise Refused(f"There is no node '{node}'; choose one of: {', '.join(sorted(states))}.", field="node")
+        raise Refused(f"There is no node '{node}'; choose one of: {', '.join(sorted(states))}.", field=field)
     if not states[node]:
-        raise Refused(f"Node {node} is offline.", field="node")
+        raise Refused(f"Node {node} is offline.", field=field)
 
 
 async def storage_for(pve: PveClient, node: str, storage: str, content: str, field: str) -> None:

@@ -70,6 +70,19 @@ def _needs_running(verb: str) -> Any:
     return check
 
 
+async def _preflight_shutdown(ctx: Context, params: ShutdownParams) -> list[str]:
+    await _needs_running("shut down")(ctx, params)
+    guest = _guest(ctx)
+    # qemu-server refuses a paused VM ("VM is paused - cannot shutdown"): the request would reach a guest that
+    # cannot answer it, and power it off whenever it is resumed. With forceStop it stops the VM instead.
+    if guest.paused and not params.force_stop:
+        raise Refused(
+            f"{guest.label} is paused: resume it first, or choose to power it off if it does not shut down.",
+            field="force_stop",
+        )
+    return []
+
+
 async def _preflight_resume(ctx: Context, params: Any) -> list[str]:
     guest = _guest(ctx)
     if not guest.paused:
@@ -136,7 +149,7 @@ POWER = (
         ShutdownParams,
         _describe_shutdown,
         _shutdown,
-        preflight=_needs_running("shut down"),
+        preflight=_preflight_shutdown,
         available=_running,
         task_type=worker("qmshutdown|hastop", "vzshutdown|hastop"),
         confirm="Proxmox asks the guest's operating system to shut down; whatever runs in it stops.",

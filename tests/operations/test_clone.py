@@ -169,7 +169,6 @@ async def test_clone_refuses_a_storage_that_takes_no_disks(proxmox: MemoryPve, c
     )
 
 
-@pytest.mark.xfail(strict=True, reason="bug: free_vmid names the field 'vmid'; clone's parameter is 'newid'")
 async def test_clone_to_a_taken_vmid_names_the_newid_field(proxmox: MemoryPve, context: Ctx) -> None:
     proxmox.answer("GET", VM_CONFIG, recorded("cp_qemu_config_pve6.2.json"))
     proxmox.fail("GET", NEXTID, *vmid_taken())
@@ -178,9 +177,6 @@ async def test_clone_to_a_taken_vmid_names_the_newid_field(proxmox: MemoryPve, c
     assert (refused.value.message, refused.value.field) == ("VM 200 already exists", "newid")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: online_node names the field 'node'; clone's parameter is 'target'"
-)
 async def test_clone_to_an_offline_node_names_the_target_field(proxmox: MemoryPve, context: Ctx) -> None:
     proxmox.answer("GET", VM_CONFIG, recorded("cp_qemu_config_pve6.2.json"))
     proxmox.answer("GET", "/cluster/resources", cluster(offline=("node3",)))

@@ -134,13 +134,23 @@ def test_suspend_and_resume_are_for_vms_only() -> None:
     assert op("shutdown").applies_to(ct()) and not op("shutdown").applies_to(vm(qmpstatus="paused"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the preflight lets a paused VM through; PVE then refuses")
 async def test_shutdown_refuses_a_paused_vm_without_force_stop(proxmox: MemoryPve, context: Ctx) -> None:
     # PVE answers 500 'VM is paused - cannot shutdown' (FACTS.md, status/shutdown) unless forceStop is set.
     paused = vm(qmpstatus="paused")
     with pytest.raises(Refused):
         await op("shutdown").preflight(context(paused), ShutdownParams())
     assert proxmox.sent == []
+
+
+async def test_shutdown_of_a_paused_vm_with_force_stop_passes_and_names_the_field_otherwise(
+    proxmox: MemoryPve, context: Ctx
+) -> None:
+    # With forceStop, qemu-server stops a paused VM instead of shutting it down: the preflight lets it through.
+    paused = vm(qmpstatus="paused")
+    assert await op("shutdown").preflight(context(paused), ShutdownParams(force_stop=True)) == []
+    with pytest.raises(Refused) as refused:
+        await op("shutdown").preflight(context(paused), ShutdownParams())
+    assert refused.value.field == "force_stop" and "paused" in refused.value.message
 
 
 async def test_pve_refusing_the_call_reaches_the_caller_as_its_error(
