@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("data"), validation_alias=_env("PROXGATE_DATA_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    # Database connections per process (kept open, and more under load); a request holds at most one at a time.
+    db_pool_size: int = Field(10, ge=1, le=200, validation_alias=_env("PROXGATE_DB_POOL_SIZE"))
+    db_pool_overflow: int = Field(20, ge=0, le=500, validation_alias=_env("PROXGATE_DB_POOL_OVERFLOW"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_SECRET_KEY"))
     audit_old_keys: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_OLD_KEYS"))
     audit_checkpoint_dir: Path | None = Field(None, validation_alias=_env("PROXGATE_AUDIT_CHECKPOINT_DIR"))

@@ -166,6 +166,9 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         background = request.headers.get(BACKGROUND_HEADER) == "1"
         policy = runtime_of(request.app).auth_policy
         principal = await auth.resolve_session(db, policy, cookie, not background)
+    # Give the connection back before the handler runs: the services it calls open sessions of their own, and
+    # requests that each held one connection while waiting for a second froze the whole pool in a burst.
+    await db.commit()
     request.state.principal = principal
     return principal
 

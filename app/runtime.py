@@ -88,7 +88,7 @@ class Runtime:
         settings = self.settings
         url = settings.resolved_database_url
         await to_thread.run_sync(upgrade_database, url)
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, settings.db_pool_size, settings.db_pool_overflow)
         self.sessions = session_factory(self.engine)
         self.checkpoints = self._start_audit_chain()
         self.cluster = Cluster.open(self.connection, observer=self.metrics)

@@ -23,16 +23,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+# Connections per process: POOL_SIZE kept open, up to POOL_OVERFLOW more under load. A request holds at most
+# one at a time, so a larger burst waits its turn (up to the pool's 30 s) instead of deadlocking.
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+
+
+def create_engine(url: str, pool_size: int = POOL_SIZE, pool_overflow: int = POOL_OVERFLOW) -> AsyncEngine:
     """An async engine for the URL, with SQLite's pragmas applied on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(
+            url, connect_args={"timeout": 10}, pool_size=pool_size, max_overflow=pool_overflow
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_overflow)
 
 
 def sync_url(url: str) -> str:

@@ -74,6 +74,11 @@ class UpstreamRefused(ServiceError):
 
 
 class OutcomeUnknown(ServiceError):
-    """The change was sent but no answer came; whether it happened is unknown."""
+    """The change was sent but no answer came; whether it happened is unknown (execution_id says which call)."""
 
     status = 504
+
+    def __init__(self, message: str, execution_id: int | None = None, description: str = "") -> None:
+        super().__init__(message)
+        self.execution_id = execution_id
+        self.description = description

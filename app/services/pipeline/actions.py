@@ -205,7 +205,7 @@ class ActionService:
         except PveUnavailable as exc:
             if exc.maybe_applied:
                 await executions.mark_unknown(self.sessions, execution, step, str(exc))
-                raise OutcomeUnknown(str(exc)) from None
+                raise OutcomeUnknown(str(exc), execution.id, plan.description) from None
             await executions.end_now(self.sessions, execution, step, "failed", str(exc))
             raise UpstreamRefused(str(exc)) from None
         except (PveError, Refused) as exc:

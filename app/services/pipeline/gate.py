@@ -20,11 +20,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest, IdempotencyKey
+from app.db.executions import Execution
 from app.db.models import utcnow
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
 
@@ -85,6 +86,11 @@ class Gate:
             return replay
         try:
             submitted = await self._submit(principal, actor, name, vmid, values, reason, link_base)
+        except OutcomeUnknown as exc:
+            # The change may have been made: the key stays bound to this call, never to a second one.
+            bound = {"execution_id": exc.execution_id, "description": exc.description}
+            await self._store(principal.user_id, key, bound)
+            raise
         except BaseException:
             await self._release(principal.user_id, key)
             raise
@@ -152,7 +158,24 @@ class Gate:
         if stored.get("request_id") is not None:
             request = await db.get(ApprovalRequest, stored["request_id"])
             return Submitted(request=request)
+        if "execution_id" in stored:
+            upid = await self._outcome_of(db, stored["execution_id"])
+            return Submitted(result=ActionResult(upid, 0, stored.get("description", "")))
         return Submitted(result=ActionResult(**stored["result"]))
+
+    async def _outcome_of(self, db: AsyncSession, execution_id: int | None) -> str | None:
+        """The task of a first call whose outcome was unknown, found out since; Conflict while it is not."""
+        execution = await db.get(Execution, execution_id) if execution_id is not None else None
+        if execution is None or execution.state in ("calling", "unknown"):
+            raise Conflict(
+                "The first attempt reached Proxmox without an answer; whether it was carried out is still "
+                "being found out. Nothing is sent again: ask again in a minute."
+            )
+        if execution.outcome in ("failed", "not-started"):
+            what = "was not carried out" if execution.outcome == "not-started" else "failed"
+            detail = f" ({execution.exitstatus})" if execution.exitstatus else ""
+            raise Conflict(f"The first attempt {what}{detail}; send the change again as a new one.")
+        return execution.upid
 
     async def _remember(self, user_id: int, key: str, submitted: Submitted) -> None:
         stored = (
@@ -160,6 +183,9 @@ class Gate:
             if submitted.request is not None
             else {"result": asdict(submitted.result) if submitted.result else None}
         )
+        await self._store(user_id, key, stored)
+
+    async def _store(self, user_id: int, key: str, stored: dict[str, Any]) -> None:
         async with self.sessions() as db:
             await db.exec(
                 update(IdempotencyKey)

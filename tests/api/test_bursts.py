@@ -1,0 +1,163 @@
+"""Bursts: many times the database pool at once on every kind of route, and every answer comes, none a 5xx.
+
+A request holds at most one database connection at a time, so a burst queues briefly for the pool instead of
+each request holding one connection while it waits for a second (which froze the whole app for the pool's
+30 s time-out). The client gives up well before that time-out, so a freeze fails here as a time-out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from pvesim.fake import DemoPve
+from tests.backup_guests import remove_guests
+from tests.factories import csrf_from, login, make_token, make_user, run_async
+from tests.servers import AppServer
+
+# Three times the pool: a small one here (the settings' pool), so the burst is big for it and quick to run.
+POOL_SIZE, POOL_OVERFLOW = 3, 5
+BURST = 3 * (POOL_SIZE + POOL_OVERFLOW)
+# Well under the pool's own 30 s time-out: a request stuck behind it fails here as a time-out.
+PATIENCE = 20.0
+MINE = range(8800, 8800 + BURST)
+
+
+@pytest.fixture(scope="module")
+def small_pool(settings: Settings) -> Iterator[AppServer]:
+    """The suite's app (same database, same keys) with a pool of POOL_SIZE + POOL_OVERFLOW connections."""
+    server = AppServer(
+        settings.model_copy(update={"db_pool_size": POOL_SIZE, "db_pool_overflow": POOL_OVERFLOW})
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def crowd(settings: Settings) -> dict[str, Any]:
+    """An operator's and an approver's tokens, and an approver's browser session (cookies and CSRF token)."""
+    operator, approver = make_user(settings, "operator"), make_user(settings, "approver")
+    return {
+        "operator": {"Authorization": f"Bearer {make_token(settings, operator)}"},
+        "approver": {"Authorization": f"Bearer {make_token(settings, approver)}"},
+        "approver_name": approver,
+    }
+
+
+@pytest.fixture
+def burst_guests(pve: DemoPve) -> Iterator[list[int]]:
+    """BURST stopped VMs of their own, one per request of an action burst."""
+    remove_guests(pve, MINE)
+    for vmid in MINE:
+        config = {"memory": 512, "cores": 1, "ostype": "l26", "net0": "virtio=BC:24:11:88:00:01,bridge=vmbr0"}
+        pve.add_vm(vmid, f"burst{vmid}", node="pve1", status="stopped", config=config)
+    try:
+        yield list(MINE)
+    finally:
+        remove_guests(pve, MINE)
+
+
+async def burst(base: str, calls: list[tuple[str, str, dict[str, Any]]], cookies: Any = None) -> list[int]:
+    """Send every call at once; the statuses, or the failure of any that did not answer in time."""
+    limits = httpx.Limits(max_connections=len(calls))
+    async with httpx.AsyncClient(base_url=base, timeout=PATIENCE, limits=limits, cookies=cookies) as client:
+        answers = await asyncio.gather(
+            *(client.request(method, path, **options) for method, path, options in calls),
+            return_exceptions=True,
+        )
+    late = [a for a in answers if isinstance(a, BaseException)]
+    assert not late, f"{len(late)} of {len(calls)} got no answer: {late[0]!r}"
+    return [a.status_code for a in answers if isinstance(a, httpx.Response)]
+
+
+def no_server_error(statuses: list[int]) -> None:
+    """Every answer came and none is a 5xx."""
+    assert [s for s in statuses if s >= 500] == [], sorted(statuses)
+
+
+def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
+    """A signed-in browser session's cookies and CSRF token."""
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30) as client:
+        assert login(client, username).status_code == 303
+        return client.cookies, csrf_from(client.get("/account").text)
+
+
+def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
+    """The approvals page (what a notified team opens), the dashboard and the guest list, all at once."""
+    cookies, _ = session_of(small_pool, crowd["approver_name"])
+    calls = [("GET", path, {}) for path in ("/approvals", "/", "/guests") for _ in range(BURST)]
+    statuses = run_async(burst(small_pool.url, calls, cookies))
+    no_server_error(statuses)
+    assert set(statuses) == {200}
+
+
+def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
+    """An agent polling its requests and the guest list."""
+    head = crowd["operator"]
+    calls = [
+        ("GET", p, {"headers": head}) for p in ("/api/v1/requests", "/api/v1/guests") for _ in range(BURST)
+    ]
+    statuses = run_async(burst(small_pool.url, calls))
+    assert set(statuses) == {200}
+
+
+def test_a_burst_of_actions_answers(
+    small_pool: AppServer, crowd: dict[str, Any], burst_guests: list[int], pve: DemoPve
+) -> None:
+    """A snapshot of each of BURST guests at once: every one is taken."""
+    head = crowd["operator"]
+    calls = [
+        ("POST", f"/api/v1/guests/{vmid}/actions/snapshot", {"headers": head, "json": {"snapname": "burst"}})
+        for vmid in burst_guests
+    ]
+    statuses = run_async(burst(small_pool.url, calls))
+    no_server_error(statuses)
+    assert set(statuses) == {200}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all("burst" in vm.snapshots for vm in mine(pve)):
+        time.sleep(0.1)
+    assert sorted(vm.vmid for vm in mine(pve) if "burst" in vm.snapshots) == burst_guests
+
+
+def mine(pve: DemoPve) -> list[Any]:
+    """This module's guests as the fake holds them."""
+    return [vm for vm in pve.vms if vm.vmid in MINE]
+
+
+def test_a_burst_of_requests_and_decisions_answers(
+    small_pool: AppServer, crowd: dict[str, Any], burst_guests: list[int]
+) -> None:
+    """BURST deletions asked at once, then decided at once (with as many approvals of requests that do not
+    exist): every request is stored, every decision answered."""
+    asked = [
+        (
+            "POST",
+            f"/api/v1/guests/{vmid}/actions/delete",
+            {"headers": crowd["operator"], "json": {"reason": "burst"}},
+        )
+        for vmid in burst_guests
+    ]
+    statuses = run_async(burst(small_pool.url, asked))
+    no_server_error(statuses)
+    assert set(statuses) == {202}
+    with httpx.Client(base_url=small_pool.url, headers=crowd["operator"], timeout=30) as client:
+        pending = client.get("/api/v1/requests", params={"status": "pending", "limit": 500}).json()["items"]
+    ids = [r["id"] for r in pending if r["target"]["vmid"] in burst_guests]
+    assert len(ids) == BURST
+    decide = [
+        ("POST", f"/api/v1/requests/{i}/reject", {"headers": crowd["approver"], "json": {"comment": "no"}})
+        for i in ids
+    ]
+    missing = [
+        ("POST", f"/api/v1/requests/{10**9 + i}/approve", {"headers": crowd["approver"], "json": {}})
+        for i in range(BURST)
+    ]
+    statuses = run_async(burst(small_pool.url, decide + missing))
+    no_server_error(statuses)
+    assert sorted(statuses) == [200] * BURST + [404] * BURST
