@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from app.operations.forms import Form
 from app.proxmox.client import PveClient
 
 GuestType = Literal["qemu", "lxc"]
@@ -182,6 +183,10 @@ class Operation:
     reads_config: bool = False
     # Approving it asks the approver to type the VMID (deletions).
     typed_confirmation: bool = False
+    # What it does and when it is refused, in a sentence or two: for the docs, the agents and `ctl --help`.
+    about: str = ""
+    # How the guest page offers it (app/operations/forms.py).
+    form: Form = Form()
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""
