@@ -30,7 +30,7 @@ DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
 # Folders whose tests do not depend on the database the suite runs on (they need none, or always use
 # PostgreSQL): CI runs them once, not again on PostgreSQL.
-DATABASE_FREE = ("browser", "demo", "faults", "fuzz", "proxmox")
+DATABASE_FREE = ("browser", "demo", "faults", "fuzz", "operations", "proxmox")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

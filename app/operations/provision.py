@@ -314,6 +314,9 @@ CREATE_VM = Operation(
     _create_vm,
     preflight=_preflight_vm,
     task_type=lambda guest, p: "qmcreate",
+    about="Creates VM `name` on `node` (`vmid` the next free one by default): `cores`, `memory` MiB, a "
+    "`disk_size` GiB disk on `disk_storage`, an `iso` to install from, on `bridge`. Refused for an offline node, "
+    "a bridge, storage or ISO the node does not have, or a VMID in use.",
 )
 CREATE_CT = Operation(
     "create-ct",
@@ -325,4 +328,7 @@ CREATE_CT = Operation(
     _create_ct,
     preflight=_preflight_ct,
     task_type=lambda guest, p: "vzcreate",
+    about="Creates container `hostname` on `node` from template `ostemplate`, its root disk on `rootfs_storage`, "
+    "its address by DHCP, static (`ip`, `gateway`; `ip6`, `gateway6`) or set inside. Refused for an offline "
+    "node, a bridge, storage or template the node does not have, or a VMID in use.",
 )
