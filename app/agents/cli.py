@@ -61,7 +61,9 @@ def cmd_mcp(args: argparse.Namespace) -> None:
 
 
 def cmd_ctl(args: argparse.Namespace) -> None:
-    """Run one ctl command and exit with its code."""
+    """Run one ctl command and exit with its code (a listing's --help and usage errors need no server)."""
+    if args.command in READS:
+        command_parser([]).parse_args([args.command, *args.arguments])
     raise SystemExit(asyncio.run(run_ctl(config_or_exit(), args)))
 
 
