@@ -1,4 +1,5 @@
-"""What each `proxgate ctl` command asks /api/v1 and prints; each returns the process's exit code."""
+"""What each `proxgate ctl` command asks /api/v1 and prints; each returns the process's exit code. The
+listings have a function each; every operation of the catalogue goes through cmd_operation."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import argparse
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from app.agents import formats
 from app.agents.api import ApiError, ProxgateApi
+from app.agents.ctl_parser import body_of
 from app.agents.waiting import task_failed, wait_request, wait_task
 
 # Exit codes (documented in docs/agents.md): done, failed, usage, waiting for a person, refused.
@@ -139,10 +140,16 @@ def show_request(args: argparse.Namespace, request: dict[str, Any]) -> int:
     return REQUEST_EXIT.get(request["status"], REFUSED)
 
 
-async def change(api: ProxgateApi, args: argparse.Namespace, operation: str, params: dict[str, Any]) -> int:
-    """Send a guest operation; follow its task or its request with --wait."""
-    body = {**params, **({"reason": args.reason} if args.reason else {})}
-    status, answer = await api.post(f"/api/v1/guests/{args.vmid}/actions/{operation}", body)
+async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Send an operation of the catalogue; follow its task or its request with --wait."""
+    op: dict[str, Any] = args.operation
+    body = {**body_of(args), **({"reason": args.reason} if args.reason else {})}
+    path = (
+        f"/api/v1/guests/{args.vmid}/actions/{op['name']}"
+        if op["target"] == "guest"
+        else f"/api/v1/actions/{op['name']}"
+    )
+    status, answer = await api.post(path, body)
     for warning in answer.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
     if status == 202 and args.wait:
@@ -162,24 +169,10 @@ async def change(api: ProxgateApi, args: argparse.Namespace, operation: str, par
     return DONE
 
 
-def snapshot_name(given: str | None) -> str:
-    """The helper's default name, snap-YYYYmmdd-HHMMSS (in UTC here)."""
-    return given or datetime.now(UTC).strftime("snap-%Y%m%d-%H%M%S")
-
-
-async def cmd_change(api: ProxgateApi, args: argparse.Namespace) -> int:
-    """start, stop, shutdown, reboot, snap, rollback, delete, resize."""
-    params: dict[str, Any] = {}
-    operation = {"snap": "snapshot"}.get(args.command, args.command)
-    if args.command == "snap":
-        params = {"snapname": snapshot_name(args.name)}
-    elif args.command == "rollback":
-        params = {"snapname": args.name, "start": args.start}
-    elif args.command == "delete":
-        params = {"purge": args.purge, "destroy_unreferenced_disks": args.destroy_unreferenced_disks}
-    elif args.command == "resize":
-        params = {"disk": args.disk, "size": args.size}
-    return await change(api, args, operation, params)
+async def cmd_operations(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """`NAME RISK APPROVAL LABEL` of every operation Proxgate offers."""
+    operations = await api.collect("/api/v1/operations")
+    return listing(args, operations, formats.operation_lines(operations))
 
 
 COMMANDS: dict[str, Command] = {
@@ -193,7 +186,5 @@ COMMANDS: dict[str, Command] = {
     "requests": cmd_requests,
     "request": cmd_request,
     "wait": cmd_wait,
-    **dict.fromkeys(
-        ("start", "stop", "shutdown", "reboot", "snap", "rollback", "delete", "resize"), cmd_change
-    ),
+    "operations": cmd_operations,
 }

@@ -138,3 +138,11 @@ def request_detail(request: dict[str, Any]) -> list[str]:
         ("exitstatus", result.get("exitstatus") or "-"),
     ]
     return [line(key, value) for key, value in pairs]
+
+
+def operation_lines(operations: Iterable[dict[str, Any]]) -> list[str]:
+    """`NAME RISK APPROVAL LABEL` in the catalogue's order; APPROVAL is `approval` or `-`."""
+    return [
+        line(op["name"], op["risk"], "approval" if op.get("needs_approval") else "-", op["label"])
+        for op in operations
+    ]

@@ -26,7 +26,7 @@ PRODUCT = "proxgate-mcp"
 ApiOpener = Callable[[ServerRequestContext[Any], str], AbstractAsyncContextManager[ProxgateApi]]
 INSTRUCTIONS = (
     "Proxgate runs a Proxmox VE cluster for a team. You act with your own Proxgate API token: every change is "
-    "recorded in the audit log under its name, and destructive changes (delete, rollback, resize, ...) wait "
+    "recorded in the audit log under its name, and the changes whose tools say so (every destructive one) wait "
     "for a second person to approve them. Read first (get_guest, list_snapshots, list_tasks); take a "
     "snapshot before a risky change; never guess an IP address: use list_ips and free_ips."
 )
@@ -63,7 +63,8 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
                 catalogue = await api.collect("/api/v1/operations")
             except ApiError as exc:
                 raise MCPError(types.INTERNAL_ERROR, f"Proxgate: {exc}") from None
-        return types.ListToolsResult(tools=[*map(read_tool, READ_TOOLS), *map(operation_tool, catalogue)])
+        tools = [operation_tool(op, catalogue) for op in catalogue]
+        return types.ListToolsResult(tools=[*map(read_tool, READ_TOOLS), *tools])
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
@@ -134,8 +135,8 @@ def read_tool(tool: ReadTool) -> types.Tool:
     )
 
 
-def operation_tool(op: dict[str, Any]) -> types.Tool:
-    """A catalogue operation as MCP lists it."""
+def operation_tool(op: dict[str, Any], catalogue: list[dict[str, Any]]) -> types.Tool:
+    """A catalogue operation as MCP lists it (the catalogue names the ones that need approval)."""
     hints = types.ToolAnnotations(
         title=op["label"],
         read_only_hint=False,
@@ -143,7 +144,10 @@ def operation_tool(op: dict[str, Any]) -> types.Tool:
         open_world_hint=False,
     )
     return types.Tool(
-        name=op["name"], description=tool_description(op), input_schema=tool_schema(op), annotations=hints
+        name=op["name"],
+        description=tool_description(op, catalogue),
+        input_schema=tool_schema(op),
+        annotations=hints,
     )
 
 

@@ -12,10 +12,6 @@ from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_tas
 # Arguments the tool adds to the operation's own parameters; they are not sent as parameters.
 LOCAL_ARGS = ("vmid", "wait", "wait_seconds")
 LOG_TAIL = 20
-TWO_PERSON = (
-    "Destructive changes (delete, rollback, delete a snapshot, resize, template, restore over a guest, "
-    "delete a backup) never run at once: each waits for a second person to approve it."
-)
 
 
 def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
@@ -44,9 +40,19 @@ def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def tool_description(op: dict[str, Any]) -> str:
+def two_person(catalogue: list[dict[str, Any]]) -> str:
+    """The sentence that names the operations a second person must approve, as the catalogue says today."""
+    held = [op["name"] for op in catalogue if op.get("needs_approval")]
+    if not held:
+        return ""
+    return f"These wait for a second person's approval instead of running at once: {', '.join(held)}."
+
+
+def tool_description(op: dict[str, Any], catalogue: list[dict[str, Any]] | None = None) -> str:
     """What the model reads: what it does, its risk class, and who has to agree."""
     parts = [f"{op['label']} (Proxgate operation '{op['name']}'). Risk class: {op['risk']}."]
+    if op.get("about"):
+        parts.append(op["about"])
     if op.get("needs_approval"):
         parts.append(
             "Needs approval: Proxgate stores it as a request that a second person (an approver) must "
@@ -55,14 +61,14 @@ def tool_description(op: dict[str, Any]) -> str:
         )
     else:
         parts.append(
-            "Runs at once and returns the task's UPID; wait=true waits for the task's end and exit status. "
-            + TWO_PERSON
+            "Runs at once and returns the task's UPID; wait=true waits for the task's end and exit status."
         )
+        parts.append(two_person(catalogue or [op]))
     if op.get("confirm"):
         parts.append(f"Warning: {op['confirm']}")
     if op["target"] == "guest" and len(op.get("guest_types") or []) == 1:
         parts.append("Only for " + ("VMs." if op["guest_types"] == ["qemu"] else "containers."))
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)
 
 
 async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:

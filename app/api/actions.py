@@ -61,6 +61,7 @@ class OperationOut(BaseModel):
 
     name: str
     label: str
+    about: str
     target: str
     risk: str
     needs_approval: bool
@@ -74,6 +75,7 @@ def _describe(op: Operation, policy: ApprovalPolicy) -> dict[str, Any]:
     return {
         "name": op.name,
         "label": op.label,
+        "about": op.about,
         "target": op.target,
         "risk": op.risk,
         "needs_approval": policy.needs_approval(op),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -12,6 +12,7 @@ from app.operations.base import Context, Guest, Operation, Params, Preview, Refu
 from app.operations.checks import not_locked, not_protected, require_guest, snapshots, stopped
 from app.operations.clone import BACKUP_VOLID, archive_kind
 from app.operations.destroy import disk_text, real_disks
+from app.operations.forms import Form, Widget
 from app.operations.placement import NODE, STORAGE, storage_for, volume_exists
 from app.operations.sizes import readable
 from app.proxmox.paths import NodePath, StoragePath
@@ -19,14 +20,24 @@ from app.proxmox.paths import NodePath, StoragePath
 BACKUP_OWNER = re.compile(r"vzdump-(?:qemu|lxc)-(\d+)-|/(?:vm|ct)/(\d+)/")
 
 
+def _own_storages(guest: Guest | None) -> str:
+    """Where the disks go when no storage is chosen."""
+    if guest is not None and guest.type == "lxc":
+        return "the storage of its root disk"
+    return "where they were (each disk its own storage)"
+
+
 class RestoreOverParams(Params):
     """The backup to put in the guest's place, and where its disks go."""
 
-    archive: str = Field(..., pattern=BACKUP_VOLID, max_length=255, description="The backup's volume id")
-    storage: str | None = Field(
+    archive: Annotated[str, Widget(choices="backups")] = Field(
+        ..., pattern=BACKUP_VOLID, max_length=255, title="Backup", description="The backup's volume id"
+    )
+    storage: Annotated[str | None, Widget(choices="restore-storages", blank=_own_storages)] = Field(
         None,
         pattern=STORAGE,
         max_length=64,
+        title="Disks go to",
         description="Storage for the restored disks (VMs: each disk's own by default; containers: "
         "the storage of its root disk)",
     )
@@ -35,8 +46,10 @@ class RestoreOverParams(Params):
 class DeleteBackupParams(Params):
     """A backup volume, and the node to delete it from (any node that sees its storage by default)."""
 
-    volume: str = Field(..., pattern=BACKUP_VOLID, max_length=255, description="The backup's volume id")
-    node: str | None = Field(None, pattern=NODE, max_length=63)
+    volume: Annotated[str, Widget(choices="deletable-backups")] = Field(
+        ..., pattern=BACKUP_VOLID, max_length=255, title="Backup", description="The backup's volume id"
+    )
+    node: Annotated[str | None, Widget(asked=False)] = Field(None, pattern=NODE, max_length=63)
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The backup's guest (by the id in its name) and the backup itself."""
@@ -203,6 +216,13 @@ RESTORE_OVERWRITE = Operation(
     preview=_preview_restore,
     task_type=worker("qmrestore", "vzrestore"),
     reads_config=True,
+    about="Restores backup `archive` over the stopped guest (`storage` optional), replacing its disks, "
+    "snapshots and configuration. Refused when running, protected, or for a backup of the other guest type.",
+    form=Form(
+        summary="Restore a backup over this guest",
+        submit="Restore over it",
+        note="Its current disks, snapshots and configuration are replaced by the backup's.",
+    ),
 )
 DELETE_BACKUP = Operation(
     "delete-backup",
@@ -217,4 +237,7 @@ DELETE_BACKUP = Operation(
     state=_backup_state,
     target_key=lambda guest, p: f"volume:{p.volume}",
     task_type=lambda guest, p: "imgdel",
+    about="Deletes the backup `volume` (`POST /api/v1/actions/delete-backup`). Refused when the backup is "
+    "protected.",
+    form=Form(on_guest_page=True, summary="Delete a backup"),
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.forms import Form, Widget
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.paths import NodePath
@@ -19,15 +20,26 @@ STORAGE_ID = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"
 class BackupParams(Params):
     """Where and how to back up."""
 
-    storage: str = Field(..., max_length=64, pattern=STORAGE_ID, description="A storage that takes backups")
-    mode: Literal["snapshot", "suspend", "stop"] = Field(
-        "snapshot", description="snapshot keeps the guest running"
+    storage: Annotated[
+        str, Widget(choices="backup-storages", empty="No storage on {guest.node} takes backups.")
+    ] = Field(
+        ..., max_length=64, pattern=STORAGE_ID, title="Storage", description="A storage that takes backups"
     )
-    compress: Literal["zstd", "gzip", "lzo", "0"] = Field("zstd", description="0 means no compression")
+    mode: Annotated[
+        Literal["snapshot", "suspend", "stop"], Widget(options=(("snapshot", "snapshot (keeps running)"),))
+    ] = Field("snapshot", title="Mode", description="snapshot keeps the guest running")
+    compress: Annotated[Literal["zstd", "gzip", "lzo", "0"], Widget(options=(("0", "none"),))] = Field(
+        "zstd", title="Compression", description="0 means no compression"
+    )
     notes: str = Field(
-        "{{guestname}}", max_length=1024, description="Notes template: {{guestname}}, {{vmid}}, ..."
+        "{{guestname}}",
+        max_length=1024,
+        title="Notes",
+        description="Notes template: {{guestname}}, {{vmid}}, ...",
     )
-    protected: bool = Field(False, description="Protect the backup from pruning and deletion")
+    protected: bool = Field(
+        False, title="Protected", description="Protect the backup from pruning and deletion"
+    )
 
 
 async def backup_storages(pve: PveClient, node: str, vmid: int | None = None) -> list[str]:
@@ -129,4 +141,7 @@ BACKUP = Operation(
     _call,
     preflight=_preflight,
     task_type=worker("vzdump", "vzdump"),
+    about="Backs the guest up (vzdump) to `storage` in `mode` snapshot, suspend or stop, compressed with "
+    "`compress`. Refused for a storage that takes no backups on its node, and for locked guests.",
+    form=Form(submit="Start backup"),
 )

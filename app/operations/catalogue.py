@@ -1,4 +1,5 @@
-"""THE CATALOGUE: every operation by name. The UI, the API, permissions and the audit log all read this."""
+"""THE CATALOGUE: every operation by name. The pages and their forms, the API, the MCP tools, `proxgate ctl`,
+the README's table, permissions and the audit log all read this; its order is the order they show."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_VM,
         CREATE_CT,
         RESTORE,
-        DELETE,
+        # Destructive: the guest page offers them in this order, deleting the guest last.
         ROLLBACK,
         DELETE_SNAPSHOT,
         RESIZE,
-        TEMPLATE,
         RESTORE_OVERWRITE,
         DELETE_BACKUP,
+        TEMPLATE,
+        DELETE,
     )
 }
 

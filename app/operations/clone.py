@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, GuestType, Operation, Params, Refused, Risk, worker
+from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.forms import Options, Widget
+from app.operations.guest import GuestType
 from app.operations.network import duplicate_warning, static_addresses
 from app.operations.placement import (
     DNS_NAME,
@@ -28,22 +31,53 @@ BACKUP_VOLID = r"^[A-Za-z][A-Za-z0-9\-_.]*:backup/\S+$"
 BACKUP_KIND = re.compile(r"vzdump-(qemu|lxc)-|/(vm|ct)/\d+/")
 
 
+def _copies(guest: Guest | None) -> Options:
+    """A linked clone only of a template (Proxmox's rule), a full copy of anything."""
+    linked = [("false", "linked clone (shares the template's disks)")] if guest and guest.template else []
+    return [*linked, ("true", "full copy")]
+
+
+def _running_ct(guest: Guest) -> bool:
+    return guest.type == "lxc" and guest.status == "running"
+
+
 class CloneParams(Params):
     """Where the copy goes and what it is called."""
 
-    newid: int | None = Field(None, ge=100, le=999_999_999, description="Empty for the next free one")
-    name: str | None = Field(
-        None, pattern=DNS_NAME, max_length=63, description="Name (VMs) or hostname (containers) of the copy"
+    newid: Annotated[int | None, Widget(placeholder="next free")] = Field(
+        None, ge=100, le=999_999_999, title="New VMID", description="Empty for the next free one"
     )
-    full: bool = Field(True, description="A full copy; linked clones share the template's disks")
-    target: str | None = Field(None, pattern=NODE, max_length=63, description="Node for the copy")
-    storage: str | None = Field(
+    name: Annotated[str | None, Widget(label=lambda g: "Hostname" if g and g.type == "lxc" else "Name")] = (
+        Field(
+            None,
+            pattern=DNS_NAME,
+            max_length=63,
+            title="Name",
+            description="Name (VMs) or hostname (containers) of the copy",
+        )
+    )
+    full: Annotated[bool, Widget(control="select", options=_copies)] = Field(
+        True, title="Copy", description="A full copy; linked clones share the template's disks"
+    )
+    target: Annotated[
+        str | None, Widget(choices="other-nodes", blank=lambda g: f"same node ({g.node if g else ''})")
+    ] = Field(None, pattern=NODE, max_length=63, title="Target node", description="Node for the copy")
+    storage: Annotated[str | None, Widget(asked=False)] = Field(
         None, pattern=STORAGE, max_length=64, description="Storage for a full copy's disks"
     )
-    snapname: str | None = Field(
+    snapname: Annotated[
+        str | None,
+        Widget(
+            choices="snapshots-newest-first",
+            only=_running_ct,
+            note="A running container is copied from one of its snapshots.",
+            empty="A running container can only be copied from a snapshot: take one first, or shut it down.",
+        ),
+    ] = Field(
         None,
         pattern=SNAPNAME.pattern,
         max_length=40,
+        title="From snapshot",
         description="Copy the guest as it was in this snapshot (needed for a running container)",
     )
 
@@ -55,20 +89,26 @@ class RestoreParams(Params):
         ...,
         pattern=BACKUP_VOLID,
         max_length=255,
+        title="Backup",
         description="e.g. nas-backup:backup/vzdump-qemu-100-....vma.zst",
     )
-    node: str = Field(..., pattern=NODE, max_length=63)
-    vmid: int | None = Field(None, ge=100, le=999_999_999, description="Empty for the next free one")
-    storage: str | None = Field(
+    node: Annotated[str, Widget(choices="nodes")] = Field(..., pattern=NODE, max_length=63, title="Node")
+    vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
+        None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
+    )
+    storage: Annotated[str | None, Widget(choices="restore-storages")] = Field(
         None,
         pattern=STORAGE,
         max_length=64,
+        title="Storage",
         description="Storage for the restored volumes (containers need one that takes rootdir)",
     )
     unique: bool = Field(
-        True, description="New MAC addresses (and VM UUIDs), so the copy can run beside the original"
+        True,
+        title="New MAC addresses",
+        description="New MAC addresses (and VM UUIDs), so the copy can run beside the original",
     )
-    start: bool = False
+    start: bool = Field(False, title="Start after restoring")
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The guest this restores."""
@@ -262,6 +302,9 @@ CLONE = Operation(
     _clone,
     preflight=_preflight_clone,
     task_type=worker("qmclone", "vzclone"),
+    about="Copies the guest to `newid` (the next free one by default): `full` or linked (templates only), on "
+    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, and for disks "
+    "only this node has when copying to another.",
 )
 RESTORE = Operation(
     "restore",
@@ -273,4 +316,6 @@ RESTORE = Operation(
     _restore,
     preflight=_preflight_restore,
     task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
+    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default; `unique` "
+    "new MAC addresses). Refused when the backup or the storage does not fit the node.",
 )

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from app.operations.base import Context, Guest, NoParams, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, not_protected, require_guest, snapshots, stopped
+from app.operations.forms import Form
 from app.operations.sizes import parse_size, readable
 from app.proxmox.diskparse import Disk, parse_disks
 
@@ -13,9 +14,15 @@ from app.proxmox.diskparse import Disk, parse_disks
 class DeleteParams(Params):
     """Deleting a stopped guest, optionally with every trace of it."""
 
-    purge: bool = Field(False, description="Also remove it from backup and replication jobs and from HA")
+    purge: bool = Field(
+        False,
+        title="Also remove it from backup jobs, replication and HA",
+        description="Also remove it from backup and replication jobs and from HA",
+    )
     destroy_unreferenced_disks: bool = Field(
-        False, description="Also destroy disks on any storage that carry its VMID but are not in its config"
+        False,
+        title="Also destroy unreferenced disks with its VMID",
+        description="Also destroy disks on any storage that carry its VMID but are not in its config",
     )
 
 
@@ -135,6 +142,9 @@ DELETE = Operation(
     task_type=worker("qmdestroy", "vzdestroy"),
     reads_config=True,
     typed_confirmation=True,
+    about="Deletes a stopped guest and its disks; options `purge`, `destroy_unreferenced_disks`. Refused when "
+    "running, locked, `protection=1`, or HA-managed without purge.",
+    form=Form(summary="Delete this guest", submit="Delete {guest.kind} {guest.vmid}"),
 )
 TEMPLATE = Operation(
     "template",
@@ -149,4 +159,10 @@ TEMPLATE = Operation(
     preview=_preview_template,
     task_type=worker("qmtemplate", "vztemplate"),
     reads_config=True,
+    about="Makes a stopped guest a template (irreversible). Refused when running, with snapshots, or already "
+    "a template.",
+    form=Form(
+        summary="Convert to a template",
+        warning="A template can never be started again, only cloned. This cannot be undone.",
+    ),
 )

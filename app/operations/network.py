@@ -18,8 +18,9 @@ from app.proxmox.paths import NodePath
 
 IPV4_TEXT = re.compile(r"^[0-9.]+(/[0-9]{1,2})?$")
 IPV6_TEXT = re.compile(r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")
+# Each in the order the create form offers it.
 Ipv4Mode = Literal["dhcp", "static", "manual"]
-Ipv6Mode = Literal["none", "static", "dhcp", "auto", "manual"]
+Ipv6Mode = Literal["none", "auto", "dhcp", "static", "manual"]
 BRIDGE_TYPES = frozenset({"bridge", "OVSBridge"})
 
 

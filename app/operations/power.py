@@ -3,18 +3,29 @@ suspending a container is experimental in Proxmox and needs CRIU)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from app.operations.base import Context, Guest, NoParams, Operation, Params, Refused, Risk, worker
+from app.operations.forms import Form, Widget
 
 
 class ShutdownParams(Params):
     """A clean shutdown: how long to wait, and whether to power off when the guest ignores it."""
 
-    timeout: int | None = Field(None, ge=1, le=3600, description="Seconds to wait for the guest to power off")
-    force_stop: bool = Field(False, description="Power off if the guest is still running after the timeout")
+    timeout: Annotated[int | None, Widget(placeholder="Proxmox's default")] = Field(
+        None,
+        ge=1,
+        le=3600,
+        title="Wait up to (seconds)",
+        description="Seconds to wait for the guest to power off",
+    )
+    force_stop: bool = Field(
+        False,
+        title="Power off if it is still running then",
+        description="Power off if the guest is still running after the timeout",
+    )
 
 
 class StopParams(Params):
@@ -140,6 +151,8 @@ POWER = (
         preflight=_preflight_start,
         available=_stopped,
         task_type=worker("qmstart|hastart", "vzstart|hastart"),
+        about="Starts a stopped guest. Refused for templates, running or locked guests.",
+        form=Form(button="primary", fields=False),
     ),
     Operation(
         "shutdown",
@@ -153,19 +166,8 @@ POWER = (
         available=_running,
         task_type=worker("qmshutdown|hastop", "vzshutdown|hastop"),
         confirm="Proxmox asks the guest's operating system to shut down; whatever runs in it stops.",
-    ),
-    Operation(
-        "stop",
-        "Stop (power off)",
-        "guest",
-        Risk.reversible,
-        StopParams,
-        _say("Power off"),
-        _stop,
-        preflight=_needs_running("stop"),
-        available=lambda g: g.status == "running",
-        confirm="This cuts the power at once, like pulling the plug: unsaved data in the guest is lost.",
-        task_type=worker("qmstop|hastop", "vzstop|hastop"),
+        about="Asks the guest's operating system to shut down; `timeout` seconds to wait, `force_stop` to power off after it. Refused unless it is running.",
+        form=Form(button="", summary="Shut down with options"),
     ),
     Operation(
         "reboot",
@@ -179,6 +181,8 @@ POWER = (
         available=_running,
         task_type=worker("qmreboot", "vzreboot"),
         confirm="Whatever runs in it stops and starts again; it is unreachable until it is back.",
+        about="Reboots a running guest. Refused unless it is running.",
+        form=Form(button="", fields=False),
     ),
     Operation(
         "suspend",
@@ -193,6 +197,8 @@ POWER = (
         task_type=worker("qmsuspend", "vzsuspend"),
         guest_types=frozenset({"qemu"}),
         confirm="It is paused in memory: it stops answering until someone resumes it.",
+        about="Pauses a running VM in memory. Refused unless it is running.",
+        form=Form(button="", fields=False),
     ),
     Operation(
         "resume",
@@ -206,5 +212,22 @@ POWER = (
         available=lambda g: g.paused,
         task_type=worker("qmresume", "vzresume"),
         guest_types=frozenset({"qemu"}),
+        about="Resumes a suspended VM. Refused unless it is suspended.",
+        form=Form(button="", fields=False),
+    ),
+    Operation(
+        "stop",
+        "Stop (power off)",
+        "guest",
+        Risk.reversible,
+        StopParams,
+        _say("Power off"),
+        _stop,
+        preflight=_needs_running("stop"),
+        available=lambda g: g.status == "running",
+        confirm="This cuts the power at once, like pulling the plug: unsaved data in the guest is lost.",
+        task_type=worker("qmstop|hastop", "vzstop|hastop"),
+        about="Powers a guest off at once, like pulling the plug; `timeout` seconds to wait (VMs). Refused unless it is running.",
+        form=Form(button="danger", fields=False),
     ),
 )

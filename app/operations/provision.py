@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
+from app.operations.forms import Widget
 from app.operations.network import Ipv4Mode, Ipv6Mode, bridge_on, gateway_address, static_address
 from app.operations.placement import (
     BRIDGE,
@@ -37,6 +38,15 @@ OSTYPES = {
     "solaris": "Solaris, OpenSolaris, OpenIndiana",
     "other": "Other",
 }
+NO_NODE = "No node is online."
+IPV4_MODES = (("dhcp", "DHCP"), ("static", "static address"), ("manual", "set inside the container"))
+IPV6_MODES = (
+    ("none", "none"),
+    ("auto", "SLAAC (automatic)"),
+    ("dhcp", "DHCPv6"),
+    ("static", "static address"),
+    ("manual", "set inside the container"),
+)
 OsType = Literal[
     "l26", "win11", "win10", "win8", "win7", "wvista", "w2k8", "w2k3", "w2k", "wxp", "l24", "solaris", "other"
 ]
@@ -45,21 +55,38 @@ OsType = Literal[
 class CreateVmParams(Params):
     """A new VM: where, how big, what to boot."""
 
-    node: str = Field(..., pattern=NODE, max_length=63)
-    vmid: int | None = Field(None, ge=100, le=999_999_999, description="Empty for the next free one")
-    name: str = Field(..., pattern=DNS_NAME, max_length=63, description="A DNS name, e.g. web01")
-    cores: int = Field(2, ge=1, le=512)
-    sockets: int = Field(1, ge=1, le=4)
-    memory: int = Field(2048, ge=16, le=4_194_304, description="MiB")
-    disk_storage: str = Field(..., pattern=STORAGE, max_length=64)
-    disk_size: int = Field(32, ge=1, le=131_072, description="GiB")
-    iso: str | None = Field(
-        None, pattern=VOLID, max_length=255, description="An ISO volume, e.g. local:iso/debian.iso"
+    node: Annotated[str, Widget(choices="nodes", empty=NO_NODE)] = Field(
+        ..., pattern=NODE, max_length=63, title="Node"
     )
-    bridge: str = Field("vmbr0", pattern=BRIDGE)
-    ostype: OsType = Field("l26", description="; ".join(f"{k}: {v}" for k, v in OSTYPES.items()))
-    boot: Literal["disk", "cdrom"] = Field("disk", description="What to boot first")
-    start: bool = False
+    name: Annotated[str, Widget(verbatim=True)] = Field(
+        ..., pattern=DNS_NAME, max_length=63, title="Name", description="A DNS name, e.g. web01"
+    )
+    cores: int = Field(2, ge=1, le=512, title="Cores")
+    sockets: int = Field(1, ge=1, le=4, title="Sockets")
+    memory: int = Field(2048, ge=16, le=4_194_304, title="Memory (MiB)", description="MiB")
+    disk_storage: Annotated[str, Widget(choices="image-storages", empty="No storage takes VM disks.")] = (
+        Field(..., pattern=STORAGE, max_length=64, title="Disk storage")
+    )
+    disk_size: int = Field(32, ge=1, le=131_072, title="Disk size (GiB)", description="GiB")
+    iso: Annotated[str | None, Widget(choices="isos", blank="none")] = Field(
+        None,
+        pattern=VOLID,
+        max_length=255,
+        title="ISO image",
+        description="An ISO volume, e.g. local:iso/debian.iso",
+    )
+    ostype: Annotated[OsType, Widget(options=tuple(OSTYPES.items()))] = Field(
+        "l26", title="OS type", description="; ".join(f"{k}: {v}" for k, v in OSTYPES.items())
+    )
+    boot: Annotated[
+        Literal["disk", "cdrom"],
+        Widget(options=(("disk", "disk first"), ("cdrom", "CD-ROM first (to install)"))),
+    ] = Field("disk", title="Boot from", description="What to boot first")
+    bridge: Annotated[str, Widget(choices="bridges")] = Field("vmbr0", pattern=BRIDGE, title="Bridge")
+    start: bool = Field(False, title="Start after creating")
+    vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
+        None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
+    )
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The VM this creates."""
@@ -69,45 +96,83 @@ class CreateVmParams(Params):
 class CreateCtParams(Params):
     """A new container from a template."""
 
-    node: str = Field(..., pattern=NODE, max_length=63)
-    vmid: int | None = Field(None, ge=100, le=999_999_999, description="Empty for the next free one")
-    hostname: str = Field(..., pattern=DNS_NAME, max_length=63)
-    ostemplate: str = Field(
+    node: Annotated[str, Widget(choices="nodes", empty=NO_NODE)] = Field(
+        ..., pattern=NODE, max_length=63, title="Node"
+    )
+    hostname: Annotated[str, Widget(verbatim=True)] = Field(
+        ..., pattern=DNS_NAME, max_length=63, title="Hostname"
+    )
+    ostemplate: Annotated[
+        str,
+        Widget(
+            choices="ct-templates", empty="No storage holds a container template: download one in Proxmox."
+        ),
+    ] = Field(
         ...,
         pattern=VOLID,
         max_length=255,
+        title="Template",
         description="e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
     )
-    rootfs_storage: str = Field(..., pattern=STORAGE, max_length=64)
-    rootfs_size: int = Field(8, ge=1, le=131_072, description="GiB")
-    memory: int = Field(512, ge=16, le=4_194_304, description="MiB")
-    swap: int = Field(512, ge=0, le=4_194_304, description="MiB")
-    cores: int = Field(1, ge=1, le=512)
-    bridge: str = Field("vmbr0", pattern=BRIDGE)
-    ipv4: Ipv4Mode = Field("dhcp", description="dhcp, static (give ip) or manual (set inside the guest)")
-    ip: str | None = Field(
+    rootfs_storage: Annotated[
+        str, Widget(choices="rootdir-storages", empty="No storage takes container root disks.")
+    ] = Field(..., pattern=STORAGE, max_length=64, title="Root disk storage")
+    rootfs_size: int = Field(8, ge=1, le=131_072, title="Root disk size (GiB)", description="GiB")
+    memory: int = Field(512, ge=16, le=4_194_304, title="Memory (MiB)", description="MiB")
+    swap: int = Field(512, ge=0, le=4_194_304, title="Swap (MiB)", description="MiB")
+    cores: int = Field(1, ge=1, le=512, title="Cores")
+    bridge: Annotated[str, Widget(choices="bridges")] = Field("vmbr0", pattern=BRIDGE, title="Bridge")
+    ipv4: Annotated[Ipv4Mode, Widget(group="IPv4", options=IPV4_MODES)] = Field(
+        "dhcp", title="IPv4 from", description="dhcp, static (give ip) or manual (set inside the guest)"
+    )
+    ip: Annotated[str | None, Widget(group="IPv4", placeholder="10.0.20.5/24", verbatim=True)] = Field(
         None,
         max_length=64,
         validate_default=True,
+        title="IPv4 address",
         description="Static IPv4 address with prefix: 10.0.20.5/24",
     )
-    gateway: str | None = Field(
-        None, max_length=64, validate_default=True, description="IPv4 gateway, only with a static address"
-    )
-    ipv6: Ipv6Mode = Field("none", description="none, static (give ip6), dhcp, auto (SLAAC) or manual")
-    ip6: str | None = Field(
+    gateway: Annotated[
+        str | None, Widget(group="IPv4", placeholder="10.0.20.1 (static only)", verbatim=True)
+    ] = Field(
         None,
         max_length=64,
         validate_default=True,
+        title="IPv4 gateway",
+        description="IPv4 gateway, only with a static address",
+    )
+    ipv6: Annotated[Ipv6Mode, Widget(group="IPv6", options=IPV6_MODES)] = Field(
+        "none", title="IPv6 from", description="none, auto (SLAAC), dhcp, static (give ip6) or manual"
+    )
+    ip6: Annotated[str | None, Widget(group="IPv6", placeholder="fd00:20::5/64", verbatim=True)] = Field(
+        None,
+        max_length=64,
+        validate_default=True,
+        title="IPv6 address",
         description="Static IPv6 address with prefix: fd00:20::5/64",
     )
-    gateway6: str | None = Field(
-        None, max_length=64, validate_default=True, description="IPv6 gateway, only with a static address"
+    gateway6: Annotated[
+        str | None, Widget(group="IPv6", placeholder="fd00:20::1 (static only)", verbatim=True)
+    ] = Field(
+        None,
+        max_length=64,
+        validate_default=True,
+        title="IPv6 gateway",
+        description="IPv6 gateway, only with a static address",
     )
-    password: str | None = Field(None, min_length=5, max_length=256)
-    ssh_public_keys: str | None = Field(None, max_length=16_384)
-    unprivileged: bool = True
-    start: bool = False
+    password: Annotated[str | None, Widget(control="password")] = Field(
+        None, min_length=5, max_length=256, title="Root password"
+    )
+    ssh_public_keys: Annotated[str | None, Widget(control="textarea")] = Field(
+        None, max_length=16_384, title="SSH public keys"
+    )
+    unprivileged: Annotated[
+        bool, Widget(control="select", options=(("true", "unprivileged (safer)"), ("false", "privileged")))
+    ] = Field(True, title="Privileges")
+    start: bool = Field(False, title="Start after creating")
+    vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
+        None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
+    )
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The container this creates."""
@@ -250,6 +315,9 @@ CREATE_VM = Operation(
     _create_vm,
     preflight=_preflight_vm,
     task_type=lambda guest, p: "qmcreate",
+    about="Creates VM `name` on `node` (`vmid` the next free one by default): `cores`, `memory` MiB, a "
+    "`disk_size` GiB disk on `disk_storage`, an `iso` to install from, on `bridge`. Refused for an offline node, "
+    "a bridge, storage or ISO the node does not have, or a VMID in use.",
 )
 CREATE_CT = Operation(
     "create-ct",
@@ -261,4 +329,7 @@ CREATE_CT = Operation(
     _create_ct,
     preflight=_preflight_ct,
     task_type=lambda guest, p: "vzcreate",
+    about="Creates container `hostname` on `node` from template `ostemplate`, its root disk on `rootfs_storage`, "
+    "its address by DHCP, static (`ip`, `gateway`; `ip6`, `gateway6`) or set inside. Refused for an offline "
+    "node, a bridge, storage or template the node does not have, or a VMID in use.",
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused, Risk
 from app.operations.checks import not_locked, require_guest
+from app.operations.forms import Form, Widget
 from app.operations.sizes import SIZE, parse_size, readable, requested_bytes
 from app.proxmox.diskparse import Disk, parse_disks
 
@@ -16,8 +19,16 @@ LXC_DISK = r"^(rootfs|mp\d{1,3})$"
 class ResizeParams(Params):
     """Which disk, and its new size: absolute (64G) or growth (+10G); K, M, G or T."""
 
-    disk: str = Field(..., pattern=f"{QEMU_DISK}|{LXC_DISK}", description="scsi0, virtio1, rootfs, mp0, ...")
-    size: str = Field(..., pattern=SIZE.pattern, max_length=24, description="64G, or +10G to grow by 10 GiB")
+    disk: Annotated[str, Widget(choices="disks")] = Field(
+        ..., pattern=f"{QEMU_DISK}|{LXC_DISK}", title="Disk", description="scsi0, virtio1, rootfs, mp0, ..."
+    )
+    size: Annotated[str, Widget(placeholder="64G, or +10G")] = Field(
+        ...,
+        pattern=SIZE.pattern,
+        max_length=24,
+        title="New size",
+        description="A size such as 64G, or +10G to grow by 10 GiB (K, M, G or T)",
+    )
 
 
 def _disk(guest: Guest, key: str) -> Disk:
@@ -143,4 +154,9 @@ RESIZE = Operation(
     target_key=lambda guest, p: f"guest:{guest.vmid if guest else ''}:disk:{p.disk}",
     task_type=lambda guest, p: "resize",
     reads_config=True,
+    about="Grows `disk` to `size` (`64G`) or by `+10G`. Refused when shrinking, for the same size, CD-ROMs "
+    "and unknown disks.",
+    form=Form(
+        summary="Resize a disk", submit="Resize", note="Disks can only grow: Proxmox cannot shrink them."
+    ),
 )

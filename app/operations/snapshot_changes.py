@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, require_guest, snapshots, storage_types
+from app.operations.forms import Form, Widget
 from app.operations.sizes import ago
 from app.operations.snapshots import SNAPNAME
 from app.proxmox.diskparse import parse_disks
 
 
 class SnapshotChoice(Params):
-    """Which snapshot."""
+    """Which snapshot (the oldest offered first: the one most often let go)."""
 
-    snapname: str = Field(..., max_length=40, description="The snapshot's name")
+    snapname: Annotated[str, Widget(choices="snapshots")] = Field(
+        ..., max_length=40, title="Snapshot", description="The snapshot's name"
+    )
 
     @field_validator("snapname")
     @classmethod
@@ -29,9 +32,14 @@ class SnapshotChoice(Params):
 
 
 class RollbackParams(SnapshotChoice):
-    """Which snapshot, and whether to start the guest afterwards."""
+    """Which snapshot (the newest offered first), and whether to start the guest afterwards."""
 
-    start: bool = Field(False, description="Start the guest once the rollback is done")
+    snapname: Annotated[str, Widget(choices="snapshots-newest-first")] = Field(
+        ..., max_length=40, title="Snapshot", description="The snapshot's name"
+    )
+    start: bool = Field(
+        False, title="Start it afterwards", description="Start the guest once the rollback is done"
+    )
 
 
 def _taken(snap: dict[str, Any]) -> str:
@@ -190,6 +198,9 @@ ROLLBACK = Operation(
     preview=_preview_rollback,
     task_type=worker("qmrollback", "vzrollback"),
     reads_config=True,
+    about="Rolls back to snapshot `snapname`; `start` starts it afterwards. Refused when the snapshot is "
+    "missing, or on ZFS with newer snapshots.",
+    form=Form(summary="Roll back to a snapshot", submit="Roll back"),
 )
 DELETE_SNAPSHOT = Operation(
     "delete-snapshot",
@@ -205,4 +216,7 @@ DELETE_SNAPSHOT = Operation(
     target_key=lambda guest, p: f"guest:{guest.vmid if guest else ''}:snapshot:{p.snapname}",
     task_type=worker("qmdelsnapshot", "vzdelsnapshot"),
     reads_config=True,
+    about="Deletes snapshot `snapname` (its children stay). Refused when the snapshot is missing, and for "
+    "templates.",
+    form=Form(summary="Delete a snapshot"),
 )

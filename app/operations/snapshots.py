@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Annotated
 
 from pydantic import Field, field_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.forms import Form, Widget
 
-SNAPNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
+# '-' escaped in the class: browsers compile a form's pattern in the v mode, where a bare '-' there is an error.
+SNAPNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{1,39}$")
 RESERVED = {"current", "pending", "vzdump"}
 RAM_WARNING = (
     "Including RAM freezes the guest while its memory is written out and puts a burst of I/O on the node; "
@@ -26,10 +29,22 @@ class SnapshotParams(Params):
     """A snapshot's name, description and whether RAM is saved too."""
 
     snapname: str = Field(
-        default_factory=default_snapname, description="A letter first, then letters, digits, _ or -; up to 40"
+        default_factory=default_snapname,
+        max_length=40,
+        title="Name",
+        description="A letter first, then letters, digits, _ or -; up to 40",
+        # The rule for the schema and the browser; the validator says it in words and refuses reserved names.
+        json_schema_extra={"pattern": SNAPNAME.pattern},
     )
-    description: str = Field("", max_length=8000)
-    vmstate: bool = Field(False, description="Also save the RAM (VMs only)")
+    description: str = Field("", max_length=8000, title="Description")
+    vmstate: Annotated[
+        bool,
+        Widget(
+            only=lambda g: g.type == "qemu",
+            note="Off by default: saving RAM freezes the guest while its memory is written and loads the "
+            "node's disks. Disk-only snapshots are quick.",
+        ),
+    ] = Field(False, title="Include RAM", description="Also save the RAM (VMs only)")
 
     @field_validator("snapname")
     @classmethod
@@ -84,4 +99,7 @@ SNAPSHOT = Operation(
     preflight=_preflight,
     available=lambda g: not g.template,
     task_type=worker("qmsnapshot", "vzsnapshot"),
+    about="Takes a snapshot `snapname` (named from the time by default), disk-only unless `vmstate` saves the "
+    "RAM too (VMs). Refused for templates, locked guests, or a name the guest already has.",
+    form=Form(summary="Take a snapshot"),
 )

@@ -1,24 +1,14 @@
-"""Forms that show each problem beside its field: the state the field macros (partials/shared/_fields.html)
-read, and the answer that puts a refused form back in place of the one sent."""
+"""Forms that show each problem beside its field (their fields: app/web/op_forms.py): the answer that puts a
+refused form back in place of the one sent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from app.web.templating import render
-
-
-@dataclass
-class FormState:
-    """A form's DOM id, what the person typed, and each field's problem ('' for the form as a whole)."""
-
-    id: str
-    values: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def form_again(

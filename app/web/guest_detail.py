@@ -13,6 +13,7 @@ from app.services.approvals import OPEN_STATUSES, list_requests
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
 from app.web.charts import RangeDep, RangeQuery, chart_panel
+from app.web.guest_forms import guest_forms
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
 from app.web.restore_form import RestoreForm
 from app.web.templating import render
@@ -27,16 +28,13 @@ async def detail_context(
 ) -> dict[str, Any]:
     """What the page and its action forms need besides the detail itself."""
     open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
+    policy = runtime_of(request.app).approval_policy
     return {
-        "policy": runtime_of(request.app).approval_policy,
+        "policy": policy,
         "open_requests": open_requests,
-        # Where the disks of a backup restored over this guest may go: its node's storages, its own first.
-        "disk_storages": choices.restore_storages.get(view.guest.node, []),
         "active": "guest_list",
         "g": view,
-        "ops": {op.name: op for op in view.operations},
-        "backup_storages": choices.backup_storages,
-        "nodes": choices.nodes,
+        "forms": guest_forms(view, choices, policy),
         "restore_forms": {
             b.volume.volid: RestoreForm(
                 b.volume.volid,
@@ -45,7 +43,6 @@ async def detail_context(
             )
             for b in view.backups
         },
-        "default_snapname": choices.default_snapname,
         "can_restore": request.state.principal.can("operator") and not view.node_offline,
     }
 

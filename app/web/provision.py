@@ -15,30 +15,71 @@ from fastapi.responses import Response
 from app.deps import GateDep, PrincipalDep, PveDep, require_role
 from app.http.csrf import verify_csrf_audited
 from app.operations.base import Operation, Refused
-from app.operations.catalogue import get_operation
+from app.operations.catalogue import CATALOGUE, get_operation
 from app.operations.clone import archive_kind
 from app.operations.placement import fitting_storages
 from app.services.accounts import Role
-from app.services.cluster import provision_choices
+from app.services.cluster import ProvisionChoices, provision_choices
 from app.services.errors import NotFound, ServiceError
 from app.services.pipeline import field_errors
-from app.web.forms import FormState, form_again
+from app.web.forms import form_again
 from app.web.guest_actions import form_params, submit_form
+from app.web.op_forms import OperationForm, OptionList, operation_form
 from app.web.restore_form import RestoreForm
 from app.web.templating import is_htmx, render
 
 router = APIRouter(tags=["provision"], dependencies=[Depends(require_role(Role.operator))])
 OperationName = Annotated[str, Path(pattern=r"^[a-z][a-z-]{1,31}$")]
 PAGE = "pages/provision/index.html"
-FORMS = {"create-ct": ("ct", "create-ct-form"), "create-vm": ("vm", "create-vm-form")}
+PARTIAL = "partials/provision/_create.html"
+# The operations this page offers a form of.
+FORMS = ("create-ct", "create-vm")
 FORM_ID = re.compile(r"^restore-[0-9a-f]{12}$")
+
+
+def create_forms(
+    choices: ProvisionChoices,
+    refused: str = "",
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, OperationForm]:
+    """The create forms by operation; the refused one with what was typed and its problems."""
+    lists, forms = provision_options(choices), {}
+    for name in FORMS:
+        mine = name == refused
+        form = operation_form(
+            CATALOGUE[name],
+            f"{name}-form",
+            options=lists,
+            values=values if mine else None,
+            errors=errors if mine else None,
+        )
+        assert form is not None  # noqa: S101 (each required choice of a create form says what is missing)
+        forms[name] = form
+    return forms
+
+
+def provision_options(choices: ProvisionChoices) -> dict[str, OptionList]:
+    """The lists the create forms' selects offer, by the names the catalogue's widgets give."""
+
+    def volume(volid: str) -> tuple[str, str]:
+        return volid, f"{volid.split('/')[-1]} ({volid.split(':')[0]})"
+
+    return {
+        "nodes": choices.nodes,
+        "image-storages": choices.disk_storages,
+        "rootdir-storages": choices.rootfs_storages,
+        "isos": [volume(v) for v in choices.isos],
+        "ct-templates": [volume(v) for v in choices.templates],
+        "bridges": choices.bridges,
+    }
 
 
 @router.get("/provision", name="provision")
 async def provision_page(request: Request, pve: PveDep) -> Response:
     """Forms to create a container from a template or a VM from an ISO, with the next free VMID."""
-    context = {"active": "provision", "c": await provision_choices(pve)}
-    context.update({key: FormState(form_id) for key, form_id in FORMS.values()})
+    choices = await provision_choices(pve)
+    context = {"active": "provision", "c": choices, "forms": create_forms(choices)}
     return render(request, PAGE, context)
 
 
@@ -74,11 +115,10 @@ async def refused_form(
 ) -> Response:
     """The refused form again, in place of the one sent: the messages beside the fields, the values kept."""
     if op.name in FORMS:
-        key, form_id = FORMS[op.name]
-        context: dict[str, Any] = {"c": await provision_choices(pve)}
-        context.update({k: FormState(i) for k, i in FORMS.values()})
-        context[key] = FormState(form_id, params, errors)
-        partial = f"partials/provision/_{op.name.replace('-', '_')}.html"
+        choices = await provision_choices(pve)
+        forms = create_forms(choices, op.name, params, errors)
+        context: dict[str, Any] = {"c": choices, "forms": forms, "f": forms[op.name]}
+        partial, form_id = PARTIAL, f"{op.name}-form"
     else:
         node, archive = str(params.get("node", "")), str(params.get("archive", ""))
         try:

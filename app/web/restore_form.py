@@ -1,11 +1,14 @@
 """The "Restore as new" form of each backup on the guest page: its id, the storages that can take the guest,
-and (after a refusal) what was chosen and what was wrong."""
+and (after a refusal) what was chosen and what was wrong. Its fields come from the catalogue's `restore`."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from app.operations.catalogue import CATALOGUE
+from app.web.op_forms import OperationForm, operation_form
 
 
 @dataclass
@@ -27,3 +30,18 @@ class RestoreForm:
     def name(self) -> str:
         """The archive's file name, as people recognise it."""
         return self.archive.rsplit("/", 1)[-1]
+
+    @property
+    def form(self) -> OperationForm:
+        """The backup and its node sent as they are, and a choice of storage."""
+        form = operation_form(
+            CATALOGUE["restore"],
+            self.id,
+            options={"restore-storages": self.storages},
+            values={**self.values, "archive": self.archive, "node": self.node},
+            errors=self.errors,
+            only=("archive", "node", "storage"),
+            hidden=("archive", "node"),
+        )
+        assert form is not None  # noqa: S101 (its only choice, the storage, is optional)
+        return form

@@ -28,7 +28,7 @@ from app.services.cluster.inventory import (
 )
 from app.services.cluster.nodes import NodeDetail, NodeService
 from app.services.cluster.overview import ClusterService
-from app.services.cluster.provisioning import provision_choices
+from app.services.cluster.provisioning import ProvisionChoices, provision_choices
 from app.services.cluster.snapshot_list import SnapshotListService
 from app.services.cluster.storage import (
     CONTENT_LABELS,
@@ -79,6 +79,7 @@ __all__ = [
     "NodeDetail",
     "NodeService",
     "PER_PAGE_CHOICES",
+    "ProvisionChoices",
     "PveConnection",
     "STATUSES",
     "STORAGE_CHARTS",

@@ -11,7 +11,6 @@ from app.operations.backups import backup_storages
 from app.operations.base import Guest, Operation
 from app.operations.catalogue import guest_operations
 from app.operations.placement import fitting_storages
-from app.operations.snapshots import default_snapname
 from app.proxmox.client import PveClient
 from app.proxmox.diskparse import Disk, parse_disks
 from app.proxmox.errors import PveError
@@ -62,12 +61,11 @@ class GuestDetail:
 @dataclass
 class FormChoices:
     """What the guest page's forms offer: storages for a backup (the default first), nodes for a clone,
-    storages per node for restoring a backup as a new guest (the guest's own first), a snapshot name."""
+    storages per node for restoring a backup (the guest's own first)."""
 
     backup_storages: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     restore_storages: dict[str, list[str]] = field(default_factory=dict)
-    default_snapname: str = ""
 
 
 class GuestDetailService:
@@ -107,7 +105,7 @@ class GuestDetailService:
 
     async def form_choices(self, view: GuestDetail) -> FormChoices:
         """The choices of the page's forms (none while the guest's node is offline)."""
-        choices = FormChoices(default_snapname=default_snapname())
+        choices = FormChoices()
         if view.node_offline:
             return choices
         guest = view.guest

@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass, field
 
 from app.operations.network import node_bridges
-from app.operations.provision import OSTYPES
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.paths import StoragePath
@@ -26,7 +25,6 @@ class ProvisionChoices:
     rootfs_storages: list[str] = field(default_factory=list)
     # (bridge, label): every online node's bridges; the label names the nodes when not all have it.
     bridges: list[tuple[str, str]] = field(default_factory=list)
-    ostypes: dict[str, str] = field(default_factory=lambda: dict(OSTYPES))
     problems: list[str] = field(default_factory=list)
 
 
