@@ -41,6 +41,11 @@ class ApproveIn(BaseModel):
 
     comment: str | None = Field(None, max_length=2000)
     confirm: str | None = Field(None, max_length=255, description="The VMID, for deletions (and solo mode)")
+    seal: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{64}$",
+        description="The request's seal as you read it: refused (409) if the request changed since",
+    )
 
 
 class RejectIn(BaseModel):
@@ -74,6 +79,7 @@ class ApprovalOut(BaseModel):
     method: str
     comment: str | None
     at: datetime
+    seal: str | None = Field(description="The request's seal this approver was shown")
 
 
 class DecisionOut(BaseModel):
@@ -116,6 +122,7 @@ class RequestOut(BaseModel):
     upid: str | None
     result: ResultOut | None
     url: str
+    seal: str = Field(description="sha256 of what was asked (operation, target, parameters, preview)")
 
 
 def _statuses(status: str | None) -> tuple[str, ...]:
@@ -164,7 +171,7 @@ async def approve(
     """Approve (not your own request); the last approval needed runs the change at once, exactly once."""
     given = body or ApproveIn()
     row = await gate.approve(
-        request_id, principal, actor_for(request, principal), given.comment, given.confirm
+        request_id, principal, actor_for(request, principal), given.comment, given.confirm, given.seal
     )
     return (await request_view(db, row)).as_json()
 

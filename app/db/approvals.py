@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
@@ -63,6 +65,22 @@ class ApprovalRequest(SQLModel, table=True):
     exitstatus: str | None = Field(default=None, max_length=255)
     result_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
+    def seal(self) -> str:
+        """sha256 of what was asked: operation, target, exact parameters, description and preview.
+
+        Written into the request's audit event when it is asked (and with each approval, as shown), so a row
+        changed afterwards no longer matches what its chain-protected events sealed."""
+        asked = {
+            "operation": self.operation,
+            "risk": self.risk,
+            "target": [self.target_key, self.node, self.guest_type, self.vmid, self.target_name],
+            "params": json.loads(self.params),
+            "description": self.description,
+            "preview": json.loads(self.preview),
+        }
+        text = json.dumps(asked, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
 
 class Approval(SQLModel, table=True):
     """One approver's yes to a request; a person can say yes to a request once."""
@@ -76,6 +94,8 @@ class Approval(SQLModel, table=True):
     user_name: str = Field(max_length=64)
     auth_method: str = Field(max_length=16)
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The request's seal as this approver was shown it (the page or the API answer they decided on).
+    seal: str | None = Field(default=None, max_length=64)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -139,7 +139,9 @@ async def approval_approve(
     """Approve (typing the VMID for deletions); the last approval runs the change."""
     form = await _form(request)
     actor = actor_for(request, principal)
-    await gate.approve(request_id, principal, actor, form.get("comment"), form.get("confirm"))
+    await gate.approve(
+        request_id, principal, actor, form.get("comment"), form.get("confirm"), form.get("seal")
+    )
     return await _back(request, request_id)
 
 

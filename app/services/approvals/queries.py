@@ -46,6 +46,11 @@ class RequestView:
         return list(json.loads(self.row.warnings))
 
     @property
+    def seal(self) -> str:
+        """The digest of exactly what was asked (see ApprovalRequest.seal); an approval names the one it saw."""
+        return self.row.seal()
+
+    @property
     def state(self) -> dict[str, Any]:
         """The target's state at request time."""
         return dict(json.loads(self.row.fingerprint))
@@ -75,7 +80,7 @@ class RequestView:
             "expires_at": r.expires_at,
             "required_approvals": r.required_approvals,
             "approvals": [
-                {"by": a.user_name, "method": a.auth_method, "comment": a.comment, "at": a.at}
+                {"by": a.user_name, "method": a.auth_method, "comment": a.comment, "at": a.at, "seal": a.seal}
                 for a in self.approvals
             ],
             "decided": {"by": r.decided_by_name, "at": r.decided_at, "comment": r.decision_comment}
@@ -86,6 +91,7 @@ class RequestView:
             "upid": r.upid,
             "result": {"exitstatus": r.exitstatus, "message": r.result_message} if r.finished_at else None,
             "url": r.url,
+            "seal": self.seal,
         }
 
 

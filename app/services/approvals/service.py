@@ -9,7 +9,7 @@ what was approved is the pipeline's (app.services.pipeline.approved); status tra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -146,7 +146,8 @@ class ApprovalService:
                     change.op.risk,
                     "requested",
                     change.target,
-                    change.values,
+                    # The seal of exactly what was asked, kept in the chain: the row alone can be edited.
+                    {**change.values, audit.SEAL: request.seal()},
                     message=why,
                     approval_id=request.id,
                 )
@@ -183,13 +184,16 @@ class ApprovalService:
         actor: audit.Actor,
         comment: str | None = None,
         confirm: str | None = None,
+        seal: str | None = None,
     ) -> ApprovalRequest | None:
-        """Add this approver's yes. The last one needed moves it to 'executing' and returns it: the caller
-        must now run it (once; no other caller gets it). None while more approvals are needed."""
+        """Add this approver's yes to the request as they were shown it (`seal`: the page's or the API answer's;
+        the stored request's own when not given). The last one needed moves it to 'executing' and returns it:
+        the caller must now run it (once; no other caller gets it). None while more approvals are needed."""
         request = await self.get(request_id)
         await self._may_approve(request, principal, actor, confirm)
         note = _comment(comment, needed=False)
-        decided = await self._record_approval(request, principal, actor, note)
+        shown = await self._shown(request, actor, seal)
+        decided = await self._record_approval(request, principal, actor, note, shown)
         await self.after_decision()
         return decided
 
@@ -212,8 +216,25 @@ class ApprovalService:
             await self._deny(request, actor, "the confirmation did not name the target", "invalid")
             raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
 
+    async def _shown(self, request: ApprovalRequest, actor: audit.Actor, seal: str | None) -> str:
+        """The seal this approval is for; Conflict when the request changed since the approver read it."""
+        current = request.seal()
+        if seal and seal.strip().lower() != current:
+            await self._deny(request, actor, "the request changed since the approver was shown it", "invalid")
+            raise Conflict(
+                "This request is not the one you were shown: it changed since you opened it. "
+                "Reload it, read it again, and decide then.",
+                field="seal",
+            )
+        return current
+
     async def _record_approval(
-        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, comment: str | None
+        self,
+        request: ApprovalRequest,
+        principal: Principal,
+        actor: audit.Actor,
+        comment: str | None,
+        seal: str,
     ) -> ApprovalRequest | None:
         """One transaction: count the approval on a still-pending row, store it, and when it is the last one
         needed, move the request to 'executing'. Returns the request if this call must now run it."""
@@ -229,6 +250,7 @@ class ApprovalService:
                     user_name=principal.username,
                     auth_method=principal.method,
                     comment=comment,
+                    seal=seal,
                 )
             )
             try:
@@ -241,7 +263,8 @@ class ApprovalService:
                 await status.to_executing(db, int(request.id or 0), principal, comment)
                 request.status = "executing"
             message = comment or f"approval {count} of {request.required_approvals}"
-            await audit.append_in(db, actor, self.draft(request, "approved", message))
+            approved = self.draft(request, "approved", message)
+            await audit.append_in(db, actor, replace(approved, params={**approved.params, audit.SEAL: seal}))
             self.notifier.enqueue(db, "approved", request, actor.name)
             await db.commit()
         return request if last else None
@@ -319,6 +342,21 @@ class ApprovalService:
                 await audit.append_in(db, actor, self.draft(request, "failed", why))
                 self.notifier.enqueue(db, "failed", request, actor.name)
             await db.commit()
+
+    async def broken_seal(self, request: ApprovalRequest) -> str | None:
+        """Why the stored request is not what was asked and approved, or None when it is."""
+        current = request.seal()
+        async with self.sessions() as db:
+            sealed = await audit.sealed_digest(db, int(request.id or 0))
+            shown = (await db.exec(select(Approval.seal).where(Approval.request_id == request.id))).all()
+        if sealed is not None and sealed[1] is not None and sealed[1] != current:
+            return (
+                f"its stored parameters, target or preview no longer match the seal of its request (event "
+                f"#{sealed[0]}): they were changed after it was asked"
+            )
+        if any(seal is not None and seal != current for seal in shown):
+            return "an approver was shown a different request than the one stored"
+        return None
 
     async def settle_orphans(self) -> int:
         """Requests left 'executing' with no call recorded (the process stopped in between) end as failed."""

@@ -26,11 +26,13 @@ from app.services.audit.query import (
     jsonl_line,
     list_events,
 )
+from app.services.audit.seals import SEAL, sealed_digest
 from app.services.audit.sessions import command_sessions
 from app.services.audit.signed import Checkpoint
 
 __all__ = [
     "OUTCOMES",
+    "SEAL",
     "Actor",
     "AuditEvent",
     "AuditFilter",
@@ -55,6 +57,7 @@ __all__ = [
     "list_events",
     "record_account_change",
     "redact",
+    "sealed_digest",
     "stop_checkpoints",
     "verify_against_checkpoints",
 ]

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.services.audit.binding import ChainConfig, config_of
 from app.services.audit.chain import Keyring
+from app.services.audit.seals import check_seals
 from app.services.audit.signed import Checkpoint, parse_line, sign, signature_holds
 from app.services.audit.verify import Verification, read_head, verify_chain
 
@@ -171,6 +172,7 @@ async def verify_against_checkpoints(
         found = await asyncio.to_thread(newest, folder, keyring)
     async with sessions() as db:
         result = await verify_chain(db, anchor=found.checkpoint)
+        await check_seals(db, result)
     if found.forged:
         result.fail(
             "checkpoint",

@@ -23,6 +23,10 @@ async def run_approved(
     actor: audit.Actor,
 ) -> None:
     """Plan again with the stored parameters; if the target changed, stop and say why; else perform once."""
+    broken = await approvals.broken_seal(request)
+    if broken:
+        await approvals.fail(request, actor, f"Refused: {broken}. Nothing was sent to Proxmox.")
+        return
     op = get_operation(request.operation)
     vmid = request.vmid if op is not None and op.target == "guest" else None
     try:

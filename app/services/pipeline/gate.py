@@ -121,9 +121,10 @@ class Gate:
         actor: audit.Actor,
         comment: str | None = None,
         confirm: str | None = None,
+        seal: str | None = None,
     ) -> ApprovalRequest:
         """Add this approver's yes; when it is the last one needed, run the request (once) and return it."""
-        decided = await self.approvals.approve(request_id, principal, actor, comment, confirm)
+        decided = await self.approvals.approve(request_id, principal, actor, comment, confirm, seal)
         if decided is not None:
             await run_approved(self.actions, self.approvals, decided, principal, actor)
         return await self.approvals.get(request_id)
