@@ -23,10 +23,14 @@ from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.accounts import Role
 from app.services.approvals import (
     STATUSES,
+    RequestView,
     confirmation_text,
+    count_news,
     differences,
     list_requests,
+    mark_seen,
     needs_typing,
+    news_for,
     request_view,
     waiting_for,
 )
@@ -74,6 +78,7 @@ async def approval_list(
         "next_before": next_before,
         "status": chosen,
         "statuses": STATUSES,
+        "news": await notices_of(db, principal),
         **policy_context(request),
     }
     return render(request, "pages/approvals/list.html", context, partial="partials/approvals/_list.html")
@@ -81,9 +86,55 @@ async def approval_list(
 
 @router.get("/approvals/badge", name="approval_badge")
 async def approval_badge(request: Request, db: SessionDep, principal: PrincipalDep) -> Response:
-    """The number of requests waiting for this person (approvers), for the navigation."""
+    """For the navigation: requests waiting for this person (approvers), and news on their own requests."""
     count = await waiting_for(db, principal.user_id) if principal.can("approver") else 0
-    return render(request, "partials/approvals/_badge.html", {"count": count})
+    news = await count_news(db, principal.user_id)
+    return render(request, "partials/approvals/_badge.html", {"count": count, "news": news})
+
+
+OUTCOMES = {
+    "executing": "approved, running now",
+    "succeeded": "approved and done",
+    "failed": "failed",
+    "rejected": "rejected",
+    "expired": "expired: nobody decided in time",
+}
+
+
+def notice_of(view: RequestView) -> dict[str, Any]:
+    """One line of news on a request for its requester: what, how it stands, by whom, and what was said."""
+    row = view.row
+    failed = row.status == "failed"
+    note = (row.result_message or "")[:300] if failed else row.decision_comment
+    return {
+        "id": row.id,
+        "status": row.status,
+        "what": f"{view.label} of {row.target_name or row.target_key}",
+        "outcome": OUTCOMES.get(row.status, row.status),
+        "by": None if row.status == "expired" or failed else row.decided_by_name,
+        "note": note,
+    }
+
+
+async def notices_of(db: SessionDep, principal: PrincipalDep) -> list[dict[str, Any]]:
+    """The news on this person's requests, newest first."""
+    return [notice_of(RequestView(row)) for row in await news_for(db, principal.user_id)]
+
+
+@router.get("/approvals/notices", name="approval_notices")
+async def approval_notices(request: Request, db: SessionDep, principal: PrincipalDep) -> Response:
+    """The news on your requests (approved, rejected, expired, run) since you last looked."""
+    news = await notices_of(db, principal)
+    return render(request, "partials/approvals/_notices.html", {"news": news})
+
+
+@router.post("/approvals/notices/seen", name="approval_notices_seen", dependencies=[Depends(verify_csrf)])
+async def approval_notices_seen(request: Request, db: SessionDep, principal: PrincipalDep) -> Response:
+    """Mark the news on your requests as read."""
+    await mark_seen(db, principal.user_id)
+    if is_htmx(request):
+        return render(request, "partials/approvals/_notices.html", {"news": []})
+    return RedirectResponse(path_for(request, "approval_list"), status_code=303)
 
 
 @router.get("/approvals/{request_id}", name="approval_detail")
@@ -97,6 +148,8 @@ async def approval_detail(
 ) -> Response:
     """Who asked, why, the exact parameters, the preview, what changed since, and the decision buttons."""
     row = await approvals.get(request_id)
+    if row.requester_id == principal.user_id:
+        await mark_seen(db, principal.user_id, request_id)
     view = await request_view(db, row)
     context: dict[str, Any] = {"active": "approval_list", "r": view, **policy_context(request)}
     if row.status == "pending":

@@ -47,6 +47,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule("admin"),  # a bystander's token
     ("GET", "/approvals"): Rule("viewer"),
     ("GET", "/approvals/badge"): Rule("viewer"),
+    ("GET", "/approvals/notices"): Rule("viewer"),
+    ("POST", "/approvals/notices/seen"): Rule("viewer", ok=(303,)),  # marks the caller's own news read
     ("GET", "/approvals/{request_id}"): Rule("viewer"),
     ("POST", "/approvals/{request_id}/approve"): Rule("approver", INVALID),  # deletions need the vmid typed
     ("POST", "/approvals/{request_id}/reject"): Rule("approver", INVALID),  # a rejection needs a reason

@@ -1,8 +1,16 @@
 """Approval requests: who may ask and decide, the two-person rule, drift checks and running what was approved."""
 
 from app.services.approvals import status
+from app.services.approvals.notices import count_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.queries import OPEN_STATUSES, STATUSES, list_requests, request_view, waiting_for
+from app.services.approvals.queries import (
+    OPEN_STATUSES,
+    STATUSES,
+    RequestView,
+    list_requests,
+    request_view,
+    waiting_for,
+)
 from app.services.approvals.service import ApprovalService, RequestedChange, confirmation_text, needs_typing
 from app.services.approvals.state_changes import differences
 
@@ -10,12 +18,16 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalService",
     "OPEN_STATUSES",
+    "RequestView",
     "RequestedChange",
     "STATUSES",
     "confirmation_text",
+    "count_news",
     "differences",
     "list_requests",
+    "mark_seen",
     "needs_typing",
+    "news_for",
     "request_view",
     "status",
     "waiting_for",

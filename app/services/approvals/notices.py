@@ -1,0 +1,47 @@
+"""What requesters have not yet seen of their requests: approved, rejected, expired or run since they looked."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.approvals import ApprovalRequest
+from app.db.models import utcnow
+
+# Outcomes a requester learns of (a cancelled request is their own doing; a pending one has no news).
+NEWS_STATUSES = ("executing", "succeeded", "failed", "rejected", "expired")
+
+
+def _unseen(user_id: int) -> ColumnElement[bool]:
+    """The condition: this user's request whose latest decision or end is newer than their last look."""
+    changed = func.coalesce(col(ApprovalRequest.finished_at), col(ApprovalRequest.decided_at))
+    seen = col(ApprovalRequest.requester_seen_at)
+    return (
+        (col(ApprovalRequest.requester_id) == user_id)
+        & col(ApprovalRequest.status).in_(NEWS_STATUSES)
+        & or_(seen.is_(None), seen < changed)
+    )
+
+
+async def news_for(db: AsyncSession, user_id: int, limit: int = 20) -> list[ApprovalRequest]:
+    """This user's requests with an outcome they have not seen, newest first."""
+    query = (
+        select(ApprovalRequest).where(_unseen(user_id)).order_by(col(ApprovalRequest.id).desc()).limit(limit)
+    )
+    return list((await db.exec(query)).all())
+
+
+async def count_news(db: AsyncSession, user_id: int) -> int:
+    """How many of this user's requests have an outcome they have not seen (the badge)."""
+    query = select(func.count()).select_from(ApprovalRequest).where(_unseen(user_id))
+    return int((await db.exec(query)).one())
+
+
+async def mark_seen(db: AsyncSession, user_id: int, request_id: int | None = None) -> None:
+    """The requester has seen how their request (or all of them) stands now; commits."""
+    query = update(ApprovalRequest).where(col(ApprovalRequest.requester_id) == user_id)
+    if request_id is not None:
+        query = query.where(col(ApprovalRequest.id) == request_id)
+    await db.exec(query.values(requester_seen_at=utcnow()))
+    await db.commit()
