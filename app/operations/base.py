@@ -46,6 +46,10 @@ class Refused(Exception):
         self.field = field
 
 
+class MissingParameter(Refused):
+    """A parameter this case needs was not given: the caller's mistake (422), naming it and the choices."""
+
+
 @dataclass
 class Preview:
     """What a change would do, read from Proxmox now: facts for the approver, what is lost, notes and

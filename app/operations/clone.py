@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from app.operations.base import Context, Guest, Operation, Params, Refused, Risk, worker
+from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk, worker
 from app.operations.forms import Options, Widget
 from app.operations.guest import GuestType
 from app.operations.network import duplicate_warning, static_addresses
@@ -221,7 +221,7 @@ async def _preflight_restore(ctx: Context, params: RestoreParams) -> list[str]:
     elif kind == "lxc":
         # Without one Proxmox puts every volume on 'local', which rarely takes containers.
         offer = ", ".join(await fitting_storages(ctx.pve, params.node, "rootdir")) or "none"
-        raise Refused(
+        raise MissingParameter(
             f"Choose a storage for the container's volumes on {params.node}: {offer}.", field="storage"
         )
     # Only a NEW vmid here: restoring over an existing guest is destructive and needs approval.

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.executions import Execution
 from app.db.models import Role, utcnow
-from app.operations.base import Context, Guest, Operation, Params, Preview, Refused
+from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Preview, Refused
 from app.operations.catalogue import get_operation
 from app.operations.messages import plain_errors
 from app.proxmox.client import PveClient
@@ -139,6 +139,9 @@ class ActionService:
             warnings = await op.preflight(ctx, params)
             preview = await op.preview(ctx, params)
             state = await op.state(ctx, params)
+        except MissingParameter as exc:
+            await self._refused(actor, op.name, op.risk, target, raw, "invalid", exc.message)
+            raise Invalid(exc.message, field=exc.field) from None
         except Refused as exc:
             await self.deny(actor, op, target, raw, exc.message)
             raise Conflict(exc.message, field=exc.field) from None
