@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import ApiToken, LoginAttempt, Role, User, WebSession, user_key, utcnow
 from app.services.accounts.passwords import verify_password
 from app.services.errors import Invalid, NotFound, TooManyAttempts, Unauthenticated
+from app.services.secrets_in_text import TOKEN_PREFIX, secret_problem
 
-TOKEN_PREFIX = "pxg_"  # noqa: S105 (a public marker, not a secret)
 # Writing last_seen on every request would make each page view a database write.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
@@ -160,6 +160,9 @@ async def create_token(
     label = name.strip()
     if not label or len(label) > 64:
         raise Invalid("Give the token a name of 1–64 characters.", field="name")
+    problem = secret_problem(label, "name")
+    if problem:
+        raise Invalid(problem, field="name")
     scope = role or user.role
     if not user.role.includes(scope):
         raise Invalid(f"A token cannot have more rights than its user ({user.role}).", field="role")
