@@ -6,8 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PROXGATE_DATA_DIR=/data PROXGATE_AUDIT_CHECKPOINT_DIR=/audit-checkpoints \
     PROXGATE_HOST=0.0.0.0 PROXGATE_PORT=8080
 
+# The data and the checkpoints are for the app's user alone; a new named volume takes these modes from the image.
 RUN useradd --create-home --uid 10001 --user-group proxgate \
-    && mkdir -p /data /audit-checkpoints && chown proxgate:proxgate /data /audit-checkpoints
+    && mkdir -p /data /audit-checkpoints && chown proxgate:proxgate /data /audit-checkpoints \
+    && chmod 700 /data /audit-checkpoints
 
 # What the package is built from. The installed package carries templates/, static/ and migrations/ (setup.py
 # copies them into it), so `proxgate` runs from any directory, not only from this one.

@@ -107,10 +107,14 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
-    """Connect to Proxmox with the configured token and report what works, in one line each."""
+    """Connect to Proxmox with the configured token and report what works, in one line each; warn on stderr
+    about data files that group or others may read."""
+    from app.db.files import open_to_others
     from app.services.cluster import check_connection
 
     settings = _settings()
+    for line in open_to_others(settings.data_dir, settings.resolved_database_url):
+        print(f"proxgate: WARNING: {line}", file=sys.stderr)
     ok, lines = asyncio.run(check_connection(settings))
     for line in lines:
         print(line)

@@ -199,7 +199,8 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.is_dir():
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # as app.db.files makes it
         key = secrets.token_urlsafe(48)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(key)

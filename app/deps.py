@@ -37,6 +37,13 @@ from app.services.pipeline import ActionService, Gate
 SESSION_COOKIE = "proxgate_session"
 # Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.
 BACKGROUND_HEADER = "x-proxgate-background"
+# The JSON API's OpenAPI document, served to signed-in callers (app/web/api_docs.py).
+OPENAPI_PATH = "/openapi.json"
+
+
+def is_api(path: str) -> bool:
+    """The JSON API and its document: bearer tokens sign requests there (never pages), and errors are JSON."""
+    return path.startswith("/api/v1/") or path == OPENAPI_PATH
 
 
 def runtime_of(app: Starlette) -> Runtime:
@@ -158,7 +165,7 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         return cached
     principal = None
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer ") and request.url.path.startswith("/api/"):
+    if header.lower().startswith("bearer ") and is_api(request.url.path):
         principal = await auth.resolve_token(db, header[7:].strip())
         if principal is None:
             raise Unauthenticated("The API token is unknown or revoked.")

@@ -51,8 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Proxgate",
         version="0.1.0",
         lifespan=lifespan,
+        # Both are served by app/web/api_docs.py, to signed-in callers only: FastAPI's own routes are open to all.
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
         dependencies=[Depends(guard_input)],
     )
     runtime = Runtime.configure(settings, build_templates())

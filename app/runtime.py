@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from app.config import Settings
 from app.db.engine import create_engine, session_factory
+from app.db.files import open_to_others
 from app.db.migrate import upgrade_database
 from app.metrics import Metrics
 from app.proxmox.errors import PveError
@@ -88,6 +89,8 @@ class Runtime:
         settings = self.settings
         url = settings.resolved_database_url
         await to_thread.run_sync(upgrade_database, url)
+        for line in await to_thread.run_sync(open_to_others, settings.data_dir, url):
+            log.warning("%s", line)
         self.engine = create_engine(url, settings.db_pool_size, settings.db_pool_overflow)
         self.sessions = session_factory(self.engine)
         self.checkpoints = self._start_audit_chain()

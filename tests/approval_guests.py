@@ -130,6 +130,26 @@ def select_rows(settings: Settings, statement: str, **values: Any) -> list[Any]:
         engine.dispose()
 
 
+# Every column a person's free text (or anything made from it) can end up in.
+FREE_TEXT_COLUMNS = (
+    ("approval_requests", "reason"),
+    ("approval_requests", "decision_comment"),
+    ("approvals", "comment"),
+    ("audit_events", "message"),
+    ("audit_events", "params"),
+    ("notification_outbox", "payload"),
+)
+
+
+def stored_where(settings: Settings, marker: str) -> list[str]:
+    """The table.column names that hold the marker in some row (none, when nothing was stored)."""
+    return [
+        f"{table}.{column}"
+        for table, column in FREE_TEXT_COLUMNS
+        if select_rows(settings, f"SELECT 1 FROM {table} WHERE {column} LIKE :m", m=f"%{marker}%")  # noqa: S608
+    ]
+
+
 def ask(client: httpx.Client, headers: dict[str, str], vmid: int, op: str, **params: Any) -> httpx.Response:
     """POST the guest operation with these parameters."""
     return client.post(f"/api/v1/guests/{vmid}/actions/{op}", json=params, headers=headers)

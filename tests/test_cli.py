@@ -76,6 +76,27 @@ def test_check_names_a_wrong_fingerprint(settings: Settings, served_fake: Served
     assert "Traceback" not in result.stderr
 
 
+def test_check_warns_about_data_open_to_group_or_others(
+    settings: Settings, served_fake: ServedFake, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o755)
+    (data / "secret_key").write_text("a key someone copied in")
+    (data / "secret_key").chmod(0o644)
+    result = proxgate(["check"], env_for(settings, served_fake, PROXGATE_DATA_DIR=str(data)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("proxgate: WARNING: ")]
+    assert any(
+        f"{data} is open to group or others (mode 0755)" in w and f"chmod 700 {data}" in w for w in warnings
+    )
+    key = data / "secret_key"
+    assert any(
+        f"{key} is open to group or others (mode 0644)" in w and f"chmod 600 {key}" in w for w in warnings
+    )
+    assert "WARNING" not in result.stdout  # stdout stays the connection report, one line per check
+
+
 def test_serve_without_proxmox_settings_stops_with_one_line(tmp_path: Path, settings: Settings) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROXMOX_", "PROXGATE_", "DATABASE_URL"))}
     env.update(PROXGATE_DATA_DIR=str(tmp_path), PROXGATE_CREDENTIALS_FILE=str(tmp_path / "none"))

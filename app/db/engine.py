@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.files import make_private_sqlite
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,8 +34,7 @@ def create_engine(url: str, pool_size: int = POOL_SIZE, pool_overflow: int = POO
     """An async engine for the URL, with SQLite's pragmas applied on every connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        make_private_sqlite(url)
         engine = create_async_engine(
             url, connect_args={"timeout": 10}, pool_size=pool_size, max_overflow=pool_overflow
         )

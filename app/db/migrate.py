@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 
 from app.db.engine import sync_url
+from app.db.files import make_private_sqlite
 from app.paths import resource_dir
 
 
@@ -22,11 +21,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_database(url: str) -> None:
     """Bring the database to the newest revision."""
-    if url.startswith("sqlite"):
-        # Create the parent folder the same way the app's engine does.
-        database = url.split("///", 1)[-1]
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Create a new SQLite file the same way the app's engine does: private, before SQLite opens it.
+    make_private_sqlite(url)
     engine = create_engine(sync_url(url))
     with engine.begin() as connection:
         config = alembic_config(url)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.deps import is_api
 from app.services.errors import (
     PveError,
     PveForbidden,
@@ -34,7 +35,7 @@ DATABASE_DOWN_MESSAGE = (
 
 def wants_json(request: Request) -> bool:
     """API paths and clients that ask for JSON get JSON errors."""
-    return request.url.path.startswith("/api/") or request.url.path in ("/readyz", "/healthz", "/metrics")
+    return is_api(request.url.path) or request.url.path in ("/readyz", "/healthz", "/metrics")
 
 
 def error_response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -9,7 +10,18 @@ import httpx
 
 from app.config import Settings
 from pvesim.fake import DemoPve
-from tests.approval_guests import People, add_ct, add_vm, ask, people, sent, settle, sql
+from tests.approval_guests import (
+    People,
+    add_ct,
+    add_vm,
+    ask,
+    people,
+    sent,
+    settle,
+    sql,
+    stored_where,
+)
+from tests.factories import signed_in
 from tests.servers import AppServer
 
 
@@ -84,6 +96,38 @@ def test_a_reason_is_required_and_nothing_is_stored_without_one(
     assert answer.status_code == 422 and answer.json()["field"] == "reason"
     listed = client.get("/api/v1/requests", params={"vmid": 9302}, headers=crew.bob).json()
     assert listed == {"items": [], "total": 0, "next_cursor": None}
+
+
+def test_a_secret_in_a_reason_or_comment_is_refused_and_nothing_is_stored(
+    client: httpx.Client, app_server: AppServer, settings: Settings, crew: People, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9316)
+    pve_secret, password = str(uuid.uuid4()), f"hunter-{uuid.uuid4().hex}"
+
+    leaked = ask(client, crew.alice, 9316, "delete", reason=f"gone. PVEAPIToken=root@pam!ci={pve_secret}")
+    assert leaked.status_code == 422 and leaked.json()["field"] == "reason", leaked.text
+    assert "Proxmox API token" in leaked.json()["detail"] and "Nothing was stored" in leaked.json()["detail"]
+    assert pve_secret not in leaked.text
+    listed = client.get("/api/v1/requests", params={"vmid": 9316}, headers=crew.bob).json()
+    assert listed["items"] == []
+
+    rid = ask(client, crew.alice, 9316, "delete", reason="gone").json()["request_id"]
+    approve = {"comment": f"ok, root password: {password}", "confirm": "9316"}
+    approved = client.post(f"/api/v1/requests/{rid}/approve", json=approve, headers=crew.bob)
+    assert approved.status_code == 422 and approved.json()["field"] == "comment", approved.text
+    key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{password}\n-----END OPENSSH PRIVATE KEY-----"
+    rejected = client.post(f"/api/v1/requests/{rid}/reject", json={"comment": key}, headers=crew.bob)
+    assert rejected.status_code == 422 and rejected.json()["field"] == "comment", rejected.text
+    assert "private key" in rejected.json()["detail"]
+
+    still = client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()
+    assert still["status"] == "pending" and still["approvals"] == [] and pve.vm(9316) is not None
+    assert stored_where(settings, pve_secret) == [] and stored_where(settings, password) == []
+    with signed_in(app_server.url, crew.bob_name) as http:
+        for export in ("/audit/export.csv", "/audit/export.jsonl"):
+            body = http.get(export, params={"vmid": 9316}).text
+            assert "requested" in body and pve_secret not in body and password not in body
+    assert client.post(f"/api/v1/requests/{rid}/cancel", headers=crew.alice).status_code == 200
 
 
 def test_viewers_and_operators_cannot_decide(

@@ -86,8 +86,8 @@ def test_a_proxmox_parameter_error_is_the_callers_422_in_proxmoxs_words(
     assert error_shape(answer.json()) and "Parameter verification failed" in answer.json()["detail"]
 
 
-def test_openapi_lists_only_the_json_api_and_documents_the_error_shape(client: httpx.Client) -> None:
-    spec = client.get("/openapi.json").json()
+def test_openapi_lists_only_the_json_api_and_documents_the_error_shape(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
     assert spec["paths"] and all(path.startswith("/api/v1/") for path in spec["paths"])
     error = spec["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"detail", "field"} and error["required"] == ["detail"]

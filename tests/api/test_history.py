@@ -166,8 +166,8 @@ def test_node_detail(api: httpx.Client, pve: DemoPve) -> None:
     assert api.get("/api/v1/nodes/pve99").json() == {"detail": "There is no node 'pve99'."}
 
 
-def test_openapi_describes_the_history_answer(client: httpx.Client) -> None:
-    schema = client.get("/openapi.json").json()
+def test_openapi_describes_the_history_answer(api: httpx.Client) -> None:
+    schema = api.get("/openapi.json").json()
     guest = schema["paths"]["/api/v1/guests/{vmid}/rrd"]["get"]
     assert guest["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/HistoryOut")
     timeframe = next(p for p in guest["parameters"] if p["name"] == "timeframe")

@@ -14,10 +14,12 @@ from jsonschema import Draft202012Validator
 import app.api
 import app.web
 from app.api.audit import AuditEventOut
+from app.config import Settings
 from app.routing import routers_of
 from app.services.audit.query import EXPORT_COLUMNS
 from pvesim.fake import DemoPve
 from tests.approval_guests import People, add_vm, ask
+from tests.factories import make_token, make_user
 from tests.servers import AppServer
 
 OPERATION_ID = re.compile(r"^[a-z]+(-[a-z]+)*$")
@@ -26,9 +28,10 @@ REF = "#/components/schemas/"
 
 
 @pytest.fixture(scope="module")
-def spec(app_server: AppServer) -> dict[str, Any]:
-    """The served /openapi.json."""
-    return httpx.get(f"{app_server.url}/openapi.json").json()
+def spec(app_server: AppServer, settings: Settings) -> dict[str, Any]:
+    """The served /openapi.json, as a viewer's token reads it."""
+    token = make_token(settings, make_user(settings, "viewer"))
+    return httpx.get(f"{app_server.url}/openapi.json", headers={"Authorization": f"Bearer {token}"}).json()
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Request, expect
 
+from app.config import Settings
+from tests.browser.test_sign_in import sign_in
+from tests.factories import make_user
+
 pytestmark = pytest.mark.browser
 
 
-def test_api_docs_show_the_operations_without_leaving_the_app(page: Page) -> None:
+def test_api_docs_show_the_operations_without_leaving_the_app(page: Page, settings: Settings) -> None:
     problems: list[str] = []
     outside: list[str] = []
 
@@ -22,6 +26,7 @@ def test_api_docs_show_the_operations_without_leaving_the_app(page: Page) -> Non
 
     page.on("console", console)
     page.on("request", request)
+    sign_in(page, make_user(settings, "viewer"))  # the page and its document are for signed-in people
     page.goto("/api/docs")
     expect(page.get_by_text("/api/v1/guests", exact=True).first).to_be_visible()
     page.get_by_text("/api/v1/guests", exact=True).first.click()

@@ -34,8 +34,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/logout"): Rule(SELF, ok=(303,)),  # probed with a fresh session, which it ends
     ("GET", "/healthz"): Rule(PUBLIC),
     ("GET", "/readyz"): Rule(PUBLIC),
-    ("GET", "/openapi.json"): Rule(PUBLIC),
-    ("GET", "/api/docs"): Rule(PUBLIC),
+    ("GET", "/openapi.json"): Rule("viewer"),  # and any API token (test_auth.py), as the API it describes
+    ("GET", "/api/docs"): Rule("viewer"),
     ("GET", "/metrics"): Rule("admin"),
     ("GET", "/account"): Rule(SELF),
     ("POST", "/account/password"): Rule(SELF, INVALID, {"current": "not it", "new": "whatever else"}),

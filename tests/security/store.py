@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -44,3 +44,25 @@ def age_session(settings: Settings, cookie: str, created: datetime, last_seen: d
     key = hashlib.sha256(cookie.encode()).hexdigest()
     sql = "UPDATE web_sessions SET created_at = :c, last_seen_at = :s WHERE id = :id"
     scalar(settings, sql, c=created, s=last_seen, id=key)
+
+
+def _moment(value: Any) -> datetime:
+    """A stored time as an aware datetime (SQLite hands back text without a zone; it is UTC)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def pass_time(settings: Settings, cookie: str, by: timedelta) -> None:
+    """Move a session's start and last activity back by `by`, as that much time passing would."""
+    key = hashlib.sha256(cookie.encode()).hexdigest()
+    sql = "SELECT created_at, last_seen_at FROM web_sessions WHERE id = :id"
+    engine = create_engine(sync_url(settings.resolved_database_url))
+    try:
+        with engine.begin() as conn:
+            created, seen = conn.execute(text(sql), {"id": key}).one()
+            conn.execute(
+                text("UPDATE web_sessions SET created_at = :c, last_seen_at = :s WHERE id = :id"),
+                {"c": _moment(created) - by, "s": _moment(seen) - by, "id": key},
+            )
+    finally:
+        engine.dispose()

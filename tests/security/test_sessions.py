@@ -11,7 +11,7 @@ from app.config import Settings
 from tests.conftest import app_settings
 from tests.factories import PASSWORD, login, make_user, signed_in
 from tests.fakepve_thread import ServedFake
-from tests.security.store import age_session
+from tests.security.store import age_session, pass_time
 from tests.servers import AppServer
 
 COOKIE = "proxgate_session"
@@ -87,5 +87,22 @@ def test_sessions_end_after_the_idle_time_and_after_the_absolute_limit(
             assert not alive(server.url, cookie)  # busy all along, but started more than an hour ago
             page = http.get("/tasks", headers={"HX-Request": "true"})
             assert page.status_code == 401 and page.headers["HX-Redirect"] == "/login?next=/tasks"
+    finally:
+        server.stop()
+
+
+def test_a_session_in_use_outlives_a_one_minute_idle_time(
+    served_fake: ServedFake, database_url: str, tmp_path: Path
+) -> None:
+    settings = app_settings(served_fake, database_url, tmp_path, session_idle_minutes=1)
+    server = AppServer(settings)
+    try:
+        with signed_in(server.url, make_user(settings, "viewer")) as http:
+            cookie = http.cookies[COOKIE]
+            for _ in range(6):  # a person clicking every 20 s for two minutes
+                pass_time(settings, cookie, timedelta(seconds=20))
+                assert alive(server.url, cookie)
+            pass_time(settings, cookie, timedelta(seconds=61))
+            assert not alive(server.url, cookie)  # then a minute away: signed out
     finally:
         server.stop()

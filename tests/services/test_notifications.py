@@ -22,6 +22,8 @@ from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer, free_port
 
 SECRET = "webhook-signing-secret"
+# A Proxmox token secret someone might paste into a reason or a comment.
+PVE = "0c2f6e1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
 
 
 class Receiver:
@@ -92,6 +94,11 @@ def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_appri
         crew = people(settings)
         add_vm(pve, 9350)
         with httpx.Client(base_url=server.url, timeout=30) as client:
+            # A secret typed into a reason or a comment is refused: no message carries it anywhere.
+            leaked = ask(
+                client, crew.alice, 9350, "delete", reason=f"retire it, PVEAPIToken=root@pam!x={PVE}"
+            )
+            assert leaked.status_code == 422 and leaked.json()["field"] == "reason"
             rid = ask(client, crew.alice, 9350, "delete", reason="retire it").json()["request_id"]
             headers, body = receiver.wait("/hook", 1)[0]
             stamp = headers["X-Proxgate-Signature"].split(",")[0].removeprefix("t=")
@@ -108,9 +115,19 @@ def test_requests_and_decisions_are_sent_signed_to_the_webhook_and_through_appri
             assert sent["title"].startswith("Approval needed: Delete VM 9350")
             assert f"https://proxgate.example/approvals/{rid}" in sent["message"]
 
+            leaked = client.post(
+                f"/api/v1/requests/{rid}/reject", json={"comment": f"password={PVE}"}, headers=crew.bob
+            )
+            assert leaked.status_code == 422 and leaked.json()["field"] == "comment"
             client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "not yet"}, headers=crew.bob)
             events = [json.loads(b)["event"] for _h, b in receiver.wait("/hook", 2)]
             assert events == ["requested", "rejected"]
+            time.sleep(0.5)  # a third message, had one been written, would be sent by now
+            assert all(PVE.encode() not in body for _path, _headers, body in receiver.received)
+            assert [path for path, _headers, _body in receiver.received].count("/hook") == 2
+            assert not select_rows(
+                settings, "SELECT id FROM notification_outbox WHERE payload LIKE :m", m=f"%{PVE}%"
+            )
     finally:
         server.stop()
 

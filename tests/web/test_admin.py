@@ -132,6 +132,16 @@ def test_token_cannot_outrank_its_user(app_server: AppServer, settings: Settings
         assert "A token cannot have more rights than its user (viewer)." in answer.text
 
 
+def test_a_token_named_with_a_secret_is_refused_and_not_made(
+    app_server: AppServer, settings: Settings
+) -> None:
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        answer = http.post("/account/tokens", data={"name": "ci password=hunter2", "role": "viewer"})
+        assert answer.status_code == 422
+        assert "The name seems to hold a password or secret" in answer.text and "hunter2" not in answer.text
+        assert "ci password" not in http.get("/account").text
+
+
 def test_account_changes_land_in_the_audit_log(app_server: AppServer, settings: Settings) -> None:
     newcomer = unique_name("dave")
     with signed_in(app_server.url, make_user(settings, "admin")) as admin:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 
 from app.config import Settings
 from pvesim.fake import DemoPve
-from tests.approval_guests import add_vm
+from tests.approval_guests import add_vm, select_rows, stored_where
 from tests.factories import make_user, signed_in
 from tests.servers import AppServer
 
@@ -90,6 +91,30 @@ def test_a_change_since_the_request_shows_on_its_page_and_deciding_in_the_browse
         done = http.post(f"/approvals/{rid}/reject", data={"comment": "not like this"}, headers=HTMX)
         assert done.status_code == 204 and done.headers["HX-Location"] == f"/approvals/{rid}"
         assert 'id="request-status">rejected<' in http.get(f"/approvals/{rid}").text
+
+
+def test_a_secret_typed_into_a_form_is_refused_naming_the_field_and_nothing_is_stored(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9384)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    token = "pxg_" + uuid.uuid4().hex + "Qx-_"
+    with signed_in(app_server.url, alice) as http:
+        fields = {"reason": f"old box; its job ran with {token}", "csrf_token": http.headers["X-CSRF-Token"]}
+        refused = http.post("/guests/9384/actions/delete", data=fields, headers=HTMX)
+        assert refused.status_code == 422 and refused.headers["HX-Retarget"] == "#toasts"
+        assert "The reason seems to hold a Proxgate API token" in refused.text
+        assert "Nothing was stored" in refused.text and token not in refused.text
+        assert not select_rows(settings, "SELECT id FROM approval_requests WHERE vmid = 9384")
+        rid = request_from_form(http, 9384, "delete", reason="old box", csrf_token=fields["csrf_token"])
+    with signed_in(app_server.url, bob) as http:
+        for verb, comment in (("approve", f"fine, token: {token}"), ("reject", f"no; secret={token}")):
+            answer = http.post(
+                f"/approvals/{rid}/{verb}", data={"comment": comment, "confirm": "9384"}, headers=HTMX
+            )
+            assert answer.status_code == 422 and "The comment seems to hold" in answer.text, answer.text
+        assert 'id="request-status">pending<' in http.get(f"/approvals/{rid}").text
+    assert stored_where(settings, token) == []
 
 
 def test_the_audit_filter_knows_the_approval_outcomes(app_server: AppServer, settings: Settings) -> None:

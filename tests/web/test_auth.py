@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.config import Settings
-from tests.factories import PASSWORD, csrf_from, login, make_user, unique_name
+from tests.factories import PASSWORD, csrf_from, login, make_token, make_user, signed_in, unique_name
 
 
 def test_pages_need_sign_in_and_come_back_after_it(client: httpx.Client, settings: Settings) -> None:
@@ -20,6 +20,27 @@ def test_pages_need_sign_in_and_come_back_after_it(client: httpx.Client, setting
     )
     assert done.status_code == 303 and done.headers["location"] == "/account"
     assert name in client.get("/account").text
+
+
+def test_the_api_document_and_its_page_are_for_signed_in_callers(
+    client: httpx.Client, settings: Settings
+) -> None:
+    document = client.get("/openapi.json")
+    assert document.status_code == 401 and document.json() == {"detail": "Sign in first."}
+    page = client.get("/api/docs")
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=/api/docs"
+    bad = client.get("/openapi.json", headers={"Authorization": "Bearer pxg_not-a-token"})
+    assert bad.status_code == 401
+
+    viewer = make_user(settings, "viewer")
+    token = {"Authorization": f"Bearer {make_token(settings, viewer)}"}
+    assert "/api/v1/guests" in client.get("/openapi.json", headers=token).json()["paths"]
+    # A token is for the API and its document, not for pages.
+    assert client.get("/api/docs", headers=token).headers["location"] == "/login?next=/api/docs"
+    with signed_in(str(client.base_url), viewer) as http:
+        assert "/api/v1/guests" in http.get("/openapi.json").json()["paths"]
+        drawn = http.get("/api/docs")
+        assert drawn.status_code == 200 and 'data-spec="/openapi.json"' in drawn.text
 
 
 def test_wrong_password_says_so_and_sets_no_session(client: httpx.Client, settings: Settings) -> None:

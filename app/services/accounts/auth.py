@@ -15,9 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import ApiToken, LoginAttempt, Role, User, WebSession, user_key, utcnow
 from app.services.accounts.passwords import verify_password
 from app.services.errors import Invalid, NotFound, TooManyAttempts, Unauthenticated
+from app.services.secrets_in_text import TOKEN_PREFIX, secret_problem
 
-TOKEN_PREFIX = "pxg_"  # noqa: S105 (a public marker, not a secret)
-# Writing last_seen on every request would make each page view a database write.
+# Writing last_seen on every request would make each page view a database write; a session's is written at most
+# this often, or a quarter of its idle time when that is shorter (Policy.touch_interval).
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
@@ -48,6 +49,13 @@ class Policy:
     max_failures: int
     ip_max_failures: int
     window: timedelta
+
+    @property
+    def touch_interval(self) -> timedelta:
+        """How stale a session's last_seen may get before activity writes it again."""
+        # Well inside the idle time, so an active session never looks idle: with TOUCH_INTERVAL alone, a
+        # 1-minute idle time ended a session in use after 60 s, its last write being 60 s old by then.
+        return min(TOUCH_INTERVAL, self.idle / 4)
 
 
 def digest(secret: str) -> str:
@@ -139,7 +147,7 @@ async def resolve_session(
         return None
     if now - _aware(row.last_seen_at) > policy.idle or now - _aware(row.created_at) > policy.max_age:
         return None
-    if activity and now - _aware(row.last_seen_at) > TOUCH_INTERVAL:
+    if activity and now - _aware(row.last_seen_at) > policy.touch_interval:
         row.last_seen_at = now
         db.add(row)
         await db.commit()
@@ -160,6 +168,9 @@ async def create_token(
     label = name.strip()
     if not label or len(label) > 64:
         raise Invalid("Give the token a name of 1–64 characters.", field="name")
+    problem = secret_problem(label, "name")
+    if problem:
+        raise Invalid(problem, field="name")
     scope = role or user.role
     if not user.role.includes(scope):
         raise Invalid(f"A token cannot have more rights than its user ({user.role}).", field="role")

@@ -29,6 +29,7 @@ from app.services.approvals import status
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
+from app.services.secrets_in_text import secret_problem
 
 OPEN = ("pending", "executing")
 # An 'executing' request without an execution this long after its approval was never sent (a crash between).
@@ -85,6 +86,9 @@ def _comment(text: str | None, needed: bool, field: str = "comment") -> str | No
         raise Invalid(f"Say why in a {field}.", field=field)
     if len(value) > 2000:
         raise Invalid(f"Keep the {field} under 2000 characters.", field=field)
+    problem = secret_problem(value, field)
+    if problem:
+        raise Invalid(problem, field=field)
     return value or None
 
 

@@ -18,6 +18,7 @@ from app.db.models import utcnow
 from app.services.audit.binding import config_of
 from app.services.audit.chain import ROTATION, Keyring, seal, segment_name
 from app.services.audit.checkpoint import checkpoint_now
+from app.services.secrets_in_text import TOKEN_PREFIX
 
 __all__ = ["Actor", "AuditEvent", "Draft", "Target", "append", "append_in", "checkpoint_now", "redact"]
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 # secret; a token's name or id ("token_name", "token_id") is how the log says which token acted.
 SECRET_NAME = re.compile(r"pass|secret|key|token$", re.IGNORECASE)
 # Values that are Proxgate API tokens are never stored, whatever the parameter is called.
-SECRET_VALUE_PREFIX = "pxg_"  # noqa: S105 (a public marker, not a secret)
+SECRET_VALUE_PREFIX = TOKEN_PREFIX
 REDACTED = "[redacted]"
 SYSTEM = "proxgate"
 
