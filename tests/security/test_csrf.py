@@ -31,6 +31,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/approvals/{request_id}/approve": {"confirm": str(ASKED_BY_OPERATOR), "comment": "csrf"},
     "/approvals/{request_id}/reject": {"comment": "csrf"},
     "/approvals/{request_id}/cancel": {},
+    "/approvals/notices/seen": {},
     "/guests/{vmid}/actions/{operation}": {},
     "/provision/{operation}": {
         "node": "pve1",
