@@ -141,16 +141,22 @@ class ProxgateApi:
         return await self.request("POST", path, body=body or {})
 
     async def collect(self, path: str, **params: Any) -> list[Any]:
-        """Every item of a list endpoint, following `next_cursor` to the end."""
+        """Every item of a list endpoint, following `next_cursor` to the end; ApiError (never a partial list)
+        when it cannot be read whole: a page that fails, more pages than MAX_PAGES, fewer items than its total."""
         items: list[Any] = []
         query: dict[str, Any] = {"limit": PAGE_LIMIT, **params}
+        total: int | None = None
         for _ in range(MAX_PAGES):
             page = await self.get(path, **query)
             items += list(page.get("items") or [])
+            if total is None and isinstance(page.get("total"), int):
+                total = page["total"]
             if not page.get("next_cursor"):
+                if total is not None and len(items) < total:
+                    raise ApiError(0, f"{path} could not be read whole: {len(items)} of {total} items")
                 return items
             query["cursor"] = page["next_cursor"]
-        return items
+        raise ApiError(0, f"{path} could not be read whole: more than {MAX_PAGES} pages of {PAGE_LIMIT}")
 
 
 def decode(answer: httpx.Response) -> Any:

@@ -93,11 +93,9 @@ async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
 
 
 async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
-    """Configured IPv4 addresses, optionally those that start with a prefix."""
-    answer = await api.get("/api/v1/ips")
-    chosen = formats.configured_ipv4(
-        answer.get("items", []) if isinstance(answer, dict) else answer, args.prefix
-    )
+    """Configured IPv4 addresses (every page of the inventory), optionally those that start with a prefix."""
+    # The helper's prefix is a plain string ('10.97.0.3' also finds 10.97.0.30): filtered here, as it does.
+    chosen = formats.configured_ipv4(await api.collect("/api/v1/ips"), args.prefix)
     return listing(args, chosen, formats.ip_lines(chosen))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.agents import api as api_module
 from app.agents.api import ApiConfig
 from app.agents.cli import run_ctl
 from app.cli import build_parser
@@ -111,6 +112,24 @@ def test_listings_match_the_shell_helper_line_by_line(
     assert ctl(app_server, viewer, "storage", "pve1").lines == helper_storage(fake_api, "pve1")
     assert ctl(app_server, viewer, "ips").lines == helper_ips(fake_api)
     assert ctl(app_server, viewer, "ips", "10.97.0.3").lines == helper_ips(fake_api, "10.97.0.3")
+
+
+def test_listings_read_every_page_and_fail_rather_than_print_part(
+    app_server: AppServer, tokens: Tokens, fake_api: FakeApi, guests: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With pages of 3 items, `ips` (and every listing) still prints all of it; a listing that cannot be read
+    whole exits 1 and prints nothing."""
+    monkeypatch.setattr(api_module, "PAGE_LIMIT", 3)
+    viewer = tokens.viewer
+    whole = helper_ips(fake_api)
+    assert len(whole) > 3 * 2
+    assert ctl(app_server, viewer, "ips").lines == whole
+    assert ctl(app_server, viewer, "ips", "10.97.").lines == helper_ips(fake_api, "10.97.")
+    assert ctl(app_server, viewer, "vms").lines == helper_vms(fake_api)
+    monkeypatch.setattr(api_module, "MAX_PAGES", 2)
+    cut = ctl(app_server, viewer, "ips")
+    assert cut.code == 1 and cut.lines == []
+    assert "could not be read whole" in cut.err
 
 
 def test_what_the_lines_say_for_the_guests_made_here(
