@@ -61,7 +61,9 @@ async def test_the_same_story_over_http(
     mcp_server: AppServer, web: httpx.AsyncClient, settings: Settings, pve: DemoPve, guests: None
 ) -> None:
     agent = make_token(settings, make_user(settings, "operator"))
-    approver = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'))}"}
+    approver = {
+        "Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'), 'approver')}"
+    }
     viewer = make_token(settings, make_user(settings, "viewer"))
     catalogue = (await web.get("/api/v1/operations", headers=approver)).json()["items"]
     # The agent's traffic passes a proxy the app trusts (PROXGATE_TRUSTED_PROXIES=127.0.0.1 in the tests).
