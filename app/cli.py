@@ -266,7 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     tadd = token.add_parser("add", help="create a token for a user and print it once")
     tadd.add_argument("name")
     tadd.add_argument("--user", required=True)
-    tadd.add_argument("--role", choices=ROLES, default=None)
+    tadd.add_argument(
+        "--role",
+        choices=ROLES,
+        default=None,
+        help="what the token may do, at most the user's role (default: the user's role, at most operator); "
+        "a token approves only with --role approver and PROXGATE_APPROVE_WITH_TOKENS=true",
+    )
     tadd.set_defaults(func=cmd_token_add)
     audit = sub.add_parser("audit", help="the audit log").add_subparsers(dest="action", required=True)
     check = audit.add_parser("verify", help="check the hash chain against the newest checkpoint")

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
         "two-person", validation_alias=_env("PROXGATE_APPROVAL_MODE")
     )
     solo_cooling_minutes: float = Field(10.0, ge=0, validation_alias=_env("PROXGATE_SOLO_COOLING_MINUTES"))
+    # Approving and rejecting are a person's acts: off, only a signed-in browser session decides; on, so may
+    # API tokens made with the approver role.
+    approve_with_tokens: bool = Field(False, validation_alias=_env("PROXGATE_APPROVE_WITH_TOKENS"))
     public_url: str | None = Field(None, validation_alias=_env("PROXGATE_PUBLIC_URL"))
     notify_apprise_urls: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_APPRISE_URLS"))
     notify_webhook_url: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_URL"))

@@ -34,12 +34,13 @@ class People:
 
 
 def people(settings: Settings) -> People:
-    """New users with tokens: alice (operator), bob and carol (approvers), and a viewer."""
-    alice, bob, carol, viewer = (
-        make_user(settings, r) for r in ("operator", "approver", "approver", "viewer")
-    )
-    head = lambda name: {"Authorization": f"Bearer {make_token(settings, name)}"}  # noqa: E731
-    return People(head(alice), head(bob), head(carol), head(viewer), alice, bob)
+    """New users with tokens of their own role: alice (operator), bob and carol (approvers, their tokens made
+    with the approver role, as `proxgate token add --role approver` makes them), and a viewer."""
+    roles = ("operator", "approver", "approver", "viewer")
+    alice, bob, carol, viewer = (make_user(settings, r) for r in roles)
+    head = lambda name, role: {"Authorization": f"Bearer {make_token(settings, name, role)}"}  # noqa: E731
+    heads = [head(name, role) for name, role in zip((alice, bob, carol, viewer), roles, strict=True)]
+    return People(*heads, alice, bob)
 
 
 def add_vm(pve: DemoPve, vmid: int, *, status: str = "stopped", size: int = 8, ostype: str = "l26") -> Any:

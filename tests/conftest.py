@@ -167,6 +167,9 @@ def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overri
         # Every app of a test session on the shared database seals the audit chain with the same key, as the
         # instances of one deployment do (PROXGATE_SECRET_KEY); a key per data folder would split the chain.
         "secret_key": "the audit and session key of the test session, long enough",
+        # Most tests drive approvals through the API with approvers' tokens (made with the approver role);
+        # tests/api/test_token_decisions.py runs an app with the default (off) to show what it refuses.
+        "approve_with_tokens": True,
     }
     values.update(overrides)
     return load_settings(**values)

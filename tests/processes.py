@@ -20,7 +20,8 @@ PROXGATE = str(Path(sys.executable).parent / "proxgate")
 
 
 def process_env(settings: Settings) -> dict[str, str]:
-    """The environment a process of these settings gets: Proxmox, database, data folder and key."""
+    """The environment a process of these settings gets: Proxmox, database, data folder, key and whether
+    tokens may approve."""
     return {
         **os.environ,
         "PROXMOX_HOST": str(settings.proxmox_host),
@@ -32,6 +33,7 @@ def process_env(settings: Settings) -> dict[str, str]:
         "PROXGATE_DATA_DIR": str(settings.data_dir),
         "PROXGATE_CREDENTIALS_FILE": str(settings.data_dir / "none"),
         "PROXGATE_SECRET_KEY": settings.resolved_secret_key(),
+        "PROXGATE_APPROVE_WITH_TOKENS": str(settings.approve_with_tokens).lower(),
     }
 
 

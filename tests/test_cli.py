@@ -59,6 +59,25 @@ def test_user_add_reads_password_from_stdin_and_token_add_prints_it_once(
     assert me == {"username": name, "role": "operator", "auth": "token"}
 
 
+def test_a_token_of_an_approver_is_an_operator_unless_made_with_the_approver_role(
+    settings: Settings, served_fake: ServedFake, client: httpx.Client
+) -> None:
+    env = env_for(settings, served_fake)
+    name = unique_name("bob")
+    assert (
+        proxgate(["user", "add", name, "--role", "approver"], env, stdin="a fine password\n").returncode == 0
+    )
+    roles = {}
+    for asked in ([], ["--role", "approver"]):
+        made = proxgate(["token", "add", f"agent{len(roles)}", "--user", name, *asked], env)
+        assert made.returncode == 0, made.stderr
+        bearer = {"Authorization": f"Bearer {made.stdout.strip()}"}
+        roles[" ".join(asked)] = client.get("/api/v1/me", headers=bearer).json()["role"]
+    assert roles == {"": "operator", "--role approver": "approver"}
+    helped = " ".join(proxgate(["token", "add", "--help"], env).stdout.split())
+    assert "at most operator" in helped and "PROXGATE_APPROVE_WITH_TOKENS=true" in helped
+
+
 def test_duplicate_user_is_one_clear_line(settings: Settings, served_fake: ServedFake) -> None:
     env = env_for(settings, served_fake)
     name = unique_name("dup")

@@ -3,17 +3,21 @@
 One code path: every tool call is a request to this app's own /api/v1, made in-process (httpx's ASGI
 transport, no socket) with the caller's Bearer token, address and forwarded-for header. So the HTTP transport
 passes the same role checks, approvals and audit log as `proxgate mcp` on stdio and as a script calling the
-API; this module never looks at users, tokens or Proxmox itself.
+API; this module never looks up users or tokens, nor talks to Proxmox. An MCP session belongs to the token that
+opened it (told apart by a digest of the token, through the SDK's own session ownership).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -45,7 +49,8 @@ def loopback(app: ASGIApp, request: Request, agent: str) -> ProxgateApi:
 
 
 class TokenGate:
-    """Refuses /mcp without a Bearer token the API accepts (401, as the API answers), then hands on."""
+    """Refuses /mcp without a Bearer token the API accepts (401, as the API answers), then hands on, naming
+    the token so that an MCP session answers only the token that opened it."""
 
     def __init__(self, app: ASGIApp, inner: ASGIApp) -> None:
         self.app = app
@@ -57,6 +62,10 @@ class TokenGate:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
+        # The SDK's session manager binds a session to the user that opened it and answers any other with 404
+        # "Session not found", as if the session did not exist (a stolen session id is worth nothing). The
+        # name is a digest of the token: the secret itself is not kept with the session.
+        scope["user"] = token_user(request.headers["authorization"][7:].strip())
         await self.inner(scope, receive, send)
 
     async def refusal(self, request: Request) -> JSONResponse | None:
@@ -73,6 +82,12 @@ class TokenGate:
                     else JSONResponse({"detail": exc.detail}, status_code=exc.status or 502)
                 )
         return None
+
+
+def token_user(token: str) -> AuthenticatedUser:
+    """The caller as the MCP SDK's session manager knows it: one name per token."""
+    name = hashlib.sha256(token.encode()).hexdigest()
+    return AuthenticatedUser(AccessToken(token=name, client_id=name, scopes=[]))
 
 
 def unauthorized(detail: str) -> JSONResponse:

@@ -25,7 +25,8 @@ async def _answer(
 ) -> Response:
     tokens = await auth.list_tokens(db, principal.user_id)
     roles = [r for r in Role if principal.role.includes(r)]
-    context = {"tokens": tokens, "roles": roles, **extra}
+    default = auth.default_token_role(principal.role)
+    context = {"tokens": tokens, "roles": roles, "default_role": default, **extra}
     return render(request, PAGE, context, partial=PARTIAL, status_code=status_code)
 
 

@@ -34,11 +34,19 @@ async def stdio_session(url: str, token: str) -> AsyncIterator[ClientSession]:
 
 
 @asynccontextmanager
-async def http_session(url: str, token: str, **extra: str) -> AsyncIterator[ClientSession]:
-    """An initialized session with the app's /mcp, sending the token as a Bearer header (and extra headers)."""
+async def http_session(
+    url: str, token: str, session_ids: list[str] | None = None, **extra: str
+) -> AsyncIterator[ClientSession]:
+    """An initialized session with the app's /mcp, sending the token as a Bearer header (and extra headers);
+    the MCP session ids the server hands out are appended to session_ids."""
     headers = {"Authorization": f"Bearer {token}", **extra}
+
+    async def note(response: httpx2.Response) -> None:
+        if session_ids is not None and "mcp-session-id" in response.headers:
+            session_ids.append(response.headers["mcp-session-id"])
+
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        httpx2.AsyncClient(headers=headers, timeout=60, event_hooks={"response": [note]}) as http,
         streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
         ClientSession(read, write, client_info=AGENT) as session,
     ):

@@ -61,9 +61,12 @@ class Tokens:
 
 @pytest.fixture(scope="module")
 def tokens(settings: Settings) -> Tokens:
-    """One user of each role that acts, each with a token."""
+    """One user of each role that acts, each with a token of that role."""
     return Tokens(
-        *(make_token(settings, make_user(settings, role)) for role in ("operator", "approver", "viewer"))
+        *(
+            make_token(settings, make_user(settings, role), role)
+            for role in ("operator", "approver", "viewer")
+        )
     )
 
 

@@ -61,7 +61,9 @@ async def test_the_same_story_over_http(
     mcp_server: AppServer, web: httpx.AsyncClient, settings: Settings, pve: DemoPve, guests: None
 ) -> None:
     agent = make_token(settings, make_user(settings, "operator"))
-    approver = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'))}"}
+    approver = {
+        "Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'), 'approver')}"
+    }
     viewer = make_token(settings, make_user(settings, "viewer"))
     catalogue = (await web.get("/api/v1/operations", headers=approver)).json()["items"]
     # The agent's traffic passes a proxy the app trusts (PROXGATE_TRUSTED_PROXIES=127.0.0.1 in the tests).
@@ -90,3 +92,28 @@ async def test_the_same_story_over_http(
         refused = await session.call_tool("stop", {"vmid": 9761})
         assert refused.is_error and "Proxgate refused (HTTP 403)" in text_of(refused)
         assert "operator role" in text_of(refused)
+
+
+async def test_an_mcp_session_answers_only_the_token_that_opened_it(
+    mcp_server: AppServer, web: httpx.AsyncClient, settings: Settings
+) -> None:
+    mine, theirs = (make_token(settings, make_user(settings, "operator")) for _ in range(2))
+    ids: list[str] = []
+    listing = {"jsonrpc": "2.0", "id": 7, "method": "tools/list"}
+    async with http_session(mcp_server.url, mine, session_ids=ids) as session:
+        assert ids, "the SDK's client works in an MCP session"
+        taken = {
+            "Accept": "application/json, text/event-stream",
+            "Mcp-Session-Id": ids[0],
+            "Mcp-Protocol-Version": "2025-11-25",
+        }
+        other = await web.post("/mcp", json=listing, headers={**taken, "Authorization": f"Bearer {theirs}"})
+        assert other.status_code == 404 and "Session not found" in other.text
+        anonymous = await web.post("/mcp", json=listing, headers=taken)
+        assert anonymous.status_code == 401
+        ended = await web.delete("/mcp", headers={**taken, "Authorization": f"Bearer {theirs}"})
+        assert ended.status_code == 404
+        # The session is untouched: its own token goes on using it.
+        assert "list_guests" in {t.name for t in (await session.list_tools()).tools}
+        own = await web.post("/mcp", json=listing, headers={**taken, "Authorization": f"Bearer {mine}"})
+        assert own.status_code == 200 and "list_guests" in own.text

@@ -43,7 +43,9 @@ async def test_an_agent_reads_starts_and_asks_a_person_to_delete(
     app_server: AppServer, web: httpx.AsyncClient, settings: Settings, pve: DemoPve, guests: None
 ) -> None:
     agent = make_token(settings, make_user(settings, "operator"))
-    approver = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'))}"}
+    approver = {
+        "Authorization": f"Bearer {make_token(settings, make_user(settings, 'approver'), 'approver')}"
+    }
     catalogue = (await web.get("/api/v1/operations", headers=approver)).json()["items"]
     async with stdio_session(app_server.url, agent) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}

@@ -86,16 +86,22 @@ def test_solo_mode_lets_the_requester_confirm_by_typing_the_target(
 ) -> None:
     crew = people(solo_app.app.state.runtime.settings)
     add_vm(pve, 9341)
+    add_vm(pve, 9319)
     with httpx.Client(base_url=solo_app.url, timeout=30) as client:
-        rid = ask(client, crew.alice, 9341, "delete", reason="alone").json()["request_id"]
-        untyped = client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.alice)
+        rid = ask(client, crew.bob, 9341, "delete", reason="alone").json()["request_id"]
+        untyped = client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.bob)
         assert untyped.status_code == 422 and untyped.json()["field"] == "confirm"
-        typed = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9341"}, headers=crew.alice)
+        typed = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9341"}, headers=crew.bob)
         assert typed.status_code == 200, typed.text
-        assert settle(client, crew.alice, rid)["status"] == "succeeded"
+        assert settle(client, crew.bob, rid)["status"] == "succeeded"
         page = client.get("/login")
         assert "two-person rule is off" in page.text
-    assert pve.vm(9341) is None
+        # Confirming is approving: a token without the approver role (an agent's) cannot confirm its own.
+        mine = ask(client, crew.alice, 9319, "delete", reason="alone").json()["request_id"]
+        own = client.post(f"/api/v1/requests/{mine}/approve", json={"confirm": "9319"}, headers=crew.alice)
+        assert own.status_code == 403 and "approver role" in own.json()["detail"]
+        assert client.post(f"/api/v1/requests/{mine}/cancel", headers=crew.alice).status_code == 200
+    assert pve.vm(9341) is None and pve.vm(9319) is not None
 
 
 def test_solo_mode_waits_for_the_cooling_off_time(
@@ -107,10 +113,8 @@ def test_solo_mode_waits_for_the_cooling_off_time(
         crew = people(settings)
         add_vm(pve, 9342)
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            rid = ask(client, crew.alice, 9342, "delete", reason="alone").json()["request_id"]
-            early = client.post(
-                f"/api/v1/requests/{rid}/approve", json={"confirm": "9342"}, headers=crew.alice
-            )
+            rid = ask(client, crew.bob, 9342, "delete", reason="alone").json()["request_id"]
+            early = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9342"}, headers=crew.bob)
             assert early.status_code == 403 and "after" in early.json()["detail"]
     finally:
         server.stop()

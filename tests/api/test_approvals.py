@@ -72,7 +72,7 @@ def test_an_approver_or_admin_cannot_approve_their_own_request_by_any_route(
 
     add_vm(pve, 9314)
     admin = make_user(settings, "admin")
-    admin_tokens = [{"Authorization": f"Bearer {make_token(settings, admin)}"} for _ in range(2)]
+    admin_tokens = [{"Authorization": f"Bearer {make_token(settings, admin, 'admin')}"} for _ in range(2)]
     rid = ask(client, admin_tokens[0], 9314, "delete", reason="mine").json()["request_id"]
     for headers in admin_tokens:  # the token that asked, and another token of the same person
         own = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9314"}, headers=headers)

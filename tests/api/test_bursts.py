@@ -45,7 +45,7 @@ def crowd(settings: Settings) -> dict[str, Any]:
     operator, approver = make_user(settings, "operator"), make_user(settings, "approver")
     return {
         "operator": {"Authorization": f"Bearer {make_token(settings, operator)}"},
-        "approver": {"Authorization": f"Bearer {make_token(settings, approver)}"},
+        "approver": {"Authorization": f"Bearer {make_token(settings, approver, 'approver')}"},
         "approver_name": approver,
     }
 

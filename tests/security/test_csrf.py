@@ -142,7 +142,7 @@ def test_bearer_tokens_need_no_csrf_token(
 ) -> None:
     admin, operator = make_user(settings, "admin"), make_user(settings, "operator")
     add_vm(pve, TOKEN_ASKED)
-    asker, token = make_token(settings, operator), make_token(settings, admin)
+    asker, token = make_token(settings, operator), make_token(settings, admin, "admin")
     values = {
         "vmid": str(TOKEN_ASKED),
         "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),

@@ -125,6 +125,22 @@ def test_personal_token_is_shown_once_and_can_be_revoked(app_server: AppServer, 
         assert anon.get("/api/v1/me", headers=headers).status_code == 401
 
 
+def test_an_approvers_new_token_is_an_operator_unless_they_choose_more(
+    app_server: AppServer, settings: Settings
+) -> None:
+    with signed_in(app_server.url, make_user(settings, "approver")) as http:
+        page = http.get("/account").text
+        assert '<option value="operator" selected>' in page and 'id="token-role-help"' in page
+        roles = []
+        for chosen in ({}, {"role": "approver"}):
+            created = http.post("/account/tokens", data={"name": f"agent{len(roles)}", **chosen})
+            secret = re.search(r'<code class="token-value">(pxg_[^<]+)</code>', created.text)
+            assert secret, created.text
+            headers = {"Authorization": f"Bearer {secret.group(1)}"}
+            roles.append(http.get("/api/v1/me", headers=headers).json()["role"])
+        assert roles == ["operator", "approver"]
+
+
 def test_token_cannot_outrank_its_user(app_server: AppServer, settings: Settings) -> None:
     with signed_in(app_server.url, make_user(settings, "viewer")) as http:
         answer = http.post("/account/tokens", data={"name": "sneaky", "role": "admin"})

@@ -20,6 +20,9 @@ from app.services.secrets_in_text import TOKEN_PREFIX, secret_problem
 # Writing last_seen on every request would make each page view a database write; a session's is written at most
 # this often, or a quarter of its idle time when that is shorter (Policy.touch_interval).
 TOUCH_INTERVAL = timedelta(minutes=1)
+# What a token gets when no role is asked for: deciding others' requests is a person's act, so a token of an
+# approver or an admin acts as an operator unless it is made with a higher role on purpose.
+DEFAULT_TOKEN_ROLE = Role.operator
 
 
 @dataclass(frozen=True)
@@ -164,14 +167,15 @@ async def end_session(db: AsyncSession, session_id: str) -> None:
 async def create_token(
     db: AsyncSession, user: User, name: str, role: Role | None = None
 ) -> tuple[ApiToken, str]:
-    """A new API token acting as `user` with at most the user's role; returns (row, secret shown once)."""
+    """A new API token acting as `user` with at most the user's role (without a role asked for: the user's,
+    at most operator); returns (row, secret shown once)."""
     label = name.strip()
     if not label or len(label) > 64:
         raise Invalid("Give the token a name of 1–64 characters.", field="name")
     problem = secret_problem(label, "name")
     if problem:
         raise Invalid(problem, field="name")
-    scope = role or user.role
+    scope = role or default_token_role(user.role)
     if not user.role.includes(scope):
         raise Invalid(f"A token cannot have more rights than its user ({user.role}).", field="role")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -181,6 +185,11 @@ async def create_token(
     db.add(token)
     await db.flush()
     return token, secret
+
+
+def default_token_role(user_role: Role) -> Role:
+    """The role of a token made without one: the user's, at most DEFAULT_TOKEN_ROLE."""
+    return user_role if DEFAULT_TOKEN_ROLE.includes(user_role) else DEFAULT_TOKEN_ROLE
 
 
 async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:

@@ -19,6 +19,7 @@ class ApprovalPolicy:
     ttl: timedelta = timedelta(hours=24)
     solo: bool = False
     cooling: timedelta = timedelta(minutes=10)
+    tokens_decide: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApprovalPolicy:
@@ -36,6 +37,7 @@ class ApprovalPolicy:
             ttl=timedelta(hours=settings.request_ttl_hours),
             solo=settings.approval_mode == "solo",
             cooling=timedelta(minutes=settings.solo_cooling_minutes),
+            tokens_decide=settings.approve_with_tokens,
         )
 
     def needs_approval(self, op: Operation) -> bool:

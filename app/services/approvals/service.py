@@ -204,6 +204,7 @@ class ApprovalService:
     async def _may_approve(
         self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, confirm: str | None
     ) -> None:
+        await self._may_decide_by_token(request, principal, actor, "Approving")
         if request.status != "pending":
             raise RequestNotPending(request, "approved")
         own = principal.user_id == request.requester_id
@@ -231,6 +232,26 @@ class ApprovalService:
                 field="seal",
             )
         return current
+
+    async def _may_decide_by_token(
+        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor, verb: str
+    ) -> None:
+        """Deciding is a person's act: a token approves or rejects only when PROXGATE_APPROVE_WITH_TOKENS is
+        on and it was made with the approver role (solo mode's self-confirmation included)."""
+        if principal.method != "token":
+            return
+        if not self.policy.tokens_decide:
+            await self._deny(request, actor, f"{verb.lower()} with an API token is off")
+            raise Forbidden(
+                f"{verb} with an API token is off (PROXGATE_APPROVE_WITH_TOKENS=false): "
+                "decide in a signed-in browser session."
+            )
+        if not principal.can(Role.approver):
+            await self._deny(request, actor, f"a token acting as {principal.role} may not decide")
+            raise Forbidden(
+                f"{verb} with an API token needs a token made with the approver role; "
+                f"this one acts as {principal.role}."
+            )
 
     async def _record_approval(
         self,
@@ -278,6 +299,7 @@ class ApprovalService:
     ) -> ApprovalRequest:
         """An approver other than the requester says no, with a reason."""
         request = await self.get(request_id)
+        await self._may_decide_by_token(request, principal, actor, "Rejecting")
         if not principal.can(Role.approver):
             await self._deny(request, actor, f"role {principal.role} may not reject")
             raise Forbidden(f"Rejecting needs the approver role; you are {principal.role}.")
