@@ -363,12 +363,11 @@ def test_a_start_whose_record_is_refused_answers_503_naming_its_task_and_is_reco
         "it will be reconciled."
     )
     assert pve.vm(stopped_vm.vmid).status == "running"
-    end = wait_for_event(
-        client, headers, upid, timeout=45
-    )  # at most one lease if the watcher hit the refusal
+    # At most one lease (30 s) more, should the watcher have tried before the refusal was lifted.
+    end = wait_for_event(client, headers, upid, timeout=45)
     assert end["outcome"] == "succeeded"
     story = client.get("/api/v1/audit", params={"vmid": stopped_vm.vmid}, headers=headers).json()["items"]
-    mine = [(e["outcome"], e["upid"]) for e in reversed(story) if e["request_id"] == story[0]["request_id"]]
+    mine = [(e["outcome"], e["upid"]) for e in reversed(story) if e["request_id"] == end["request_id"]]
     assert mine == [("intent", None), ("started", upid), ("succeeded", upid)]
     started = next(e for e in story if e["outcome"] == "started" and e["upid"] == upid)
     assert "recorded late: the audit log could not be written then" in started["message"]
