@@ -275,3 +275,94 @@ def test_command_line_account_changes_are_audited_like_the_webs(
         ("user-update", me, "cli", {"password": "[redacted]", "tokens_revoked": 1}),
     ]
     assert secret not in str(events)
+
+
+def own_settings(served_fake: ServedFake, empty_database: str, tmp_path: Path) -> Settings:
+    """Settings of a fresh, migrated database of this test's own (so its chain is the test's alone)."""
+    from app.db.migrate import upgrade_database
+    from tests.conftest import app_settings
+
+    upgrade_database(empty_database)
+    return app_settings(served_fake, empty_database, tmp_path / "data")
+
+
+def rehash_unkeyed(url: str, first: int) -> None:
+    """Rehash the events from #first on as the old unkeyed chain did (plain sha256, no key) and point the
+    head at the last one, as anyone who can write the database can."""
+    import hashlib
+
+    from sqlalchemy import create_engine, select, text
+
+    from app.db.audit import AuditEvent
+    from app.services.audit.chain import GENESIS, LEGACY_FIELDS, canonical
+    from app.services.audit.verify import VERIFY_COLUMNS
+
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        query = select(*(table.c[name] for name in VERIFY_COLUMNS)).order_by(table.c.seq)
+        events = [dict(row._mapping) for row in conn.execute(query)]
+        prev = events[first - 2]["hash"] if first > 1 else GENESIS
+        for event in events[first - 1 :]:
+            event.update(key_id="", prev_hash=prev)
+            event["hash"] = prev = hashlib.sha256(prev.encode() + canonical(event, LEGACY_FIELDS)).hexdigest()
+            conn.execute(
+                text(
+                    "UPDATE audit_events SET key_id = '', prev_hash = :prev_hash, hash = :hash WHERE seq = :seq"
+                ),
+                event,
+            )
+        conn.execute(text("UPDATE audit_head SET hash = :h, key_id = '' WHERE id = 1"), {"h": prev})
+    engine.dispose()
+
+
+def test_audit_verify_names_an_edited_event_with_the_checkpoints_gone(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path
+) -> None:
+    """An edit is broken whatever the checkpoints say: exit 1 naming the event, not 3 ("not proven")."""
+    import shutil
+
+    from app.services.audit.checkpoint import checkpoint_files
+
+    own = own_settings(served_fake, empty_database, tmp_path)
+    write_events(own, 3)
+    folder = own.resolved_checkpoint_dir()
+    env = env_for(own, served_fake)
+    sql(empty_database, "UPDATE audit_events SET key_id = '0123456789abcdef' WHERE seq = 3")
+    for path in checkpoint_files(folder):
+        path.unlink()
+    emptied = proxgate(["audit", "verify"], env)
+    shutil.rmtree(folder)
+    removed = proxgate(["audit", "verify"], env)
+    for answer in (emptied, removed):
+        assert answer.returncode == 1, answer.stdout
+        assert answer.stdout.startswith(
+            "audit chain BROKEN (altered) at event #3: event #3 names key 0123456789abcdef, which no rotation "
+            "record opens: its key id was altered"
+        )
+
+
+def test_audit_verify_calls_unkeyed_rewrites_alterations(
+    served_fake: ServedFake, empty_database: str, tmp_path: Path
+) -> None:
+    """Unkeyed (plain sha256) events may only come first: after keyed ones, or in place of checkpointed ones,
+    they were written without the key. Nothing was deleted, so neither is "truncated"; both exit 1."""
+    own = own_settings(served_fake, empty_database, tmp_path)
+    write_events(own, 4)
+    env = env_for(own, served_fake)
+    rehash_unkeyed(empty_database, 3)
+    after_keyed = proxgate(["audit", "verify"], env)
+    assert after_keyed.returncode == 1, after_keyed.stdout
+    assert after_keyed.stdout.startswith(
+        "audit chain BROKEN (recomputed) at event #3: event #3 is unkeyed (plain sha256) but keyed events come "
+        "before it: unkeyed events may only come first, from before the chain was keyed"
+    )
+    assert "legacy segment" not in after_keyed.stdout
+    rehash_unkeyed(empty_database, 1)
+    rewritten = proxgate(["audit", "verify"], env)
+    assert rewritten.returncode == 1, rewritten.stdout
+    assert rewritten.stdout.startswith(
+        "audit chain BROKEN (recomputed) at event #4: event #4 is not the one "
+    )
+    assert "rewritten in the old unkeyed format (plain sha256), which needs no key" in rewritten.stdout
+    assert "truncated" not in rewritten.stdout

@@ -22,7 +22,10 @@ _MEANINGS = {
     409: "Refused by the checks against the current state (the preflight)",
     422: "A parameter is invalid (also when Proxmox refused a parameter)",
     502: "Proxmox refused or failed the request",
-    503: "Proxmox cannot be reached, or the audit log cannot be written (so nothing was sent)",
+    503: (
+        "Proxmox cannot be reached, or the audit log cannot be written (so nothing was done; with a `upid`, "
+        "Proxmox started that task and Proxgate records it once it can)"
+    ),
     504: "Proxmox did not answer in time; whether a change happened is unknown",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -73,6 +73,34 @@ class UpstreamRefused(ServiceError):
     status = 502
 
 
+# Every answer about an audit log that refuses writes starts with these words.
+AUDIT_UNWRITABLE = "The audit log cannot be written right now"
+NOTHING_DONE = (
+    "so nothing was done and nothing was sent to Proxmox. Try again once the database takes writes again."
+)
+
+
+class AuditUnavailable(ServiceError):
+    """The database refused to record a step. Without `execution_id` nothing was done; with it, Proxmox was
+    called and the reconciler completes the record (`after_call` says what Proxmox did, `upid` its task)."""
+
+    status = 503
+
+    def __init__(
+        self,
+        after_call: str | None = None,
+        execution_id: int | None = None,
+        description: str = "",
+        upid: str | None = None,
+    ) -> None:
+        message = (
+            f"{AUDIT_UNWRITABLE}: {after_call}." if after_call else f"{AUDIT_UNWRITABLE}, {NOTHING_DONE}"
+        )
+        super().__init__(message, extra={"upid": upid} if upid else None)
+        self.execution_id = execution_id
+        self.description = description
+
+
 class OutcomeUnknown(ServiceError):
     """The change was sent but no answer came; whether it happened is unknown (execution_id says which call)."""
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,7 +291,7 @@ async def test_nothing_is_sent_when_the_intent_cannot_be_written(
     from sqlalchemy import text
 
     from app.services.audit import binding as audit_binding
-    from app.services.pipeline.executions import AuditUnavailable
+    from app.services.errors import AuditUnavailable
 
     upgrade_database(empty_database)
     settings = app_settings(served_fake, empty_database, tmp_path)
@@ -312,3 +314,69 @@ async def test_nothing_is_sent_when_the_intent_cannot_be_written(
         assert vm.status == "stopped"
     finally:
         await engine.dispose()
+
+
+def test_an_action_the_audit_log_refuses_answers_503_sends_nothing_and_frees_its_key(
+    client: httpx.Client, app_server: Any, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    from tests.audit_refusal import NOTHING_DONE, audit_refused
+    from tests.factories import signed_in
+
+    name = make_user(settings, "operator")
+    headers = {"Authorization": f"Bearer {make_token(settings, name)}", "Idempotency-Key": unique_key()}
+    start = f"/api/v1/guests/{stopped_vm.vmid}/actions/start"
+    seen = len(pve.requests)
+    with signed_in(app_server.url, name) as browser, audit_refused(settings):
+        answer = client.post(start, json={}, headers=headers)
+        pressed = browser.post(
+            f"/guests/{stopped_vm.vmid}/actions/start",
+            data={"idempotency_key": unique_key()},
+            headers={"HX-Request": "true"},
+        )
+    assert (answer.status_code, answer.json()) == (503, {"detail": NOTHING_DONE})
+    assert pressed.status_code == 503 and pressed.headers["HX-Retarget"] == "#toasts"
+    assert NOTHING_DONE in html.unescape(pressed.text)
+    assert [r for r in pve.requests[seen:] if r[0] == "POST"] == []
+    assert pve.vm(stopped_vm.vmid).status == "stopped"
+    again = client.post(start, json={}, headers=headers)  # the key was freed: the same one works now
+    assert again.status_code == 200, again.text
+    assert pve.vm(stopped_vm.vmid).status == "running"
+
+
+def test_a_start_whose_record_is_refused_answers_503_naming_its_task_and_is_reconciled(
+    client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
+) -> None:
+    """Only the 'started' event is refused: Proxmox did start the task. The answer says so and names it; the
+    task is recorded once the log takes writes again, followed to its end, and never started twice."""
+    from tests.audit_refusal import UNWRITABLE, audit_refused
+
+    headers = {**bearer(settings, "operator"), "Idempotency-Key": unique_key()}
+    start = f"/api/v1/guests/{stopped_vm.vmid}/actions/start"
+    seen = len(pve.requests)
+    with audit_refused(settings, outcome="started"):
+        answer = client.post(start, json={}, headers=headers)
+    assert answer.status_code == 503, answer.text
+    upid = answer.json()["upid"]
+    assert upid.startswith(f"UPID:{stopped_vm.node}:") and ":qmstart:" in upid
+    assert answer.json()["detail"] == (
+        f"{UNWRITABLE}: Proxmox started the task ({upid}), but Proxgate could not record it; "
+        "it will be reconciled."
+    )
+    assert pve.vm(stopped_vm.vmid).status == "running"
+    # At most one lease (30 s) more, should the watcher have tried before the refusal was lifted.
+    end = wait_for_event(client, headers, upid, timeout=45)
+    assert end["outcome"] == "succeeded"
+    story = client.get("/api/v1/audit", params={"vmid": stopped_vm.vmid}, headers=headers).json()["items"]
+    mine = [(e["outcome"], e["upid"]) for e in reversed(story) if e["request_id"] == end["request_id"]]
+    assert mine == [("intent", None), ("started", upid), ("succeeded", upid)]
+    started = next(e for e in story if e["outcome"] == "started" and e["upid"] == upid)
+    assert "recorded late: the audit log could not be written then" in started["message"]
+    replay = client.post(start, json={}, headers=headers)
+    assert (replay.status_code, replay.json()["upid"]) == (200, upid)
+    starts = [r for r in pve.requests[seen:] if r[0] == "POST" and r[1].endswith("/status/start")]
+    assert len(starts) == 1
+
+
+def unique_key() -> str:
+    """A one-time key no other call used."""
+    return uuid.uuid4().hex

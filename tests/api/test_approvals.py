@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -314,3 +315,69 @@ def test_rollback_preview_says_what_is_lost(
     assert "is lost" in losses and "is running now" in losses
     assert any("includes RAM" in n for n in body["preview"]["notes"])
     assert body["warnings"] == ["VM 9313 appr9313 is running: Proxmox stops it for the rollback."]
+
+
+def test_asking_and_deciding_answer_503_in_the_same_words_when_the_audit_log_refuses(
+    client: httpx.Client,
+    app_server: AppServer,
+    settings: Settings,
+    crew: People,
+    pve: DemoPve,
+    scratch: None,
+) -> None:
+    """Nothing is stored, decided or sent without its audit event: each answer says so in the same words."""
+    from tests.audit_refusal import NOTHING_DONE, audit_refused
+    from tests.factories import signed_in
+
+    for vmid in (9320, 9321, 9322, 9323, 9324):
+        add_vm(pve, vmid)
+    approve, web, reject, cancel = (
+        ask(client, crew.alice, vmid, "delete", reason="cleanup").json()["request_id"]
+        for vmid in (9321, 9322, 9323, 9324)
+    )
+    seen = len(pve.requests)
+    with signed_in(app_server.url, crew.bob_name) as bob, audit_refused(settings):
+        answers = {
+            "ask": ask(client, crew.alice, 9320, "delete", reason="cleanup"),
+            "approve": client.post(
+                f"/api/v1/requests/{approve}/approve", json={"confirm": "9321"}, headers=crew.bob
+            ),
+            "reject": client.post(
+                f"/api/v1/requests/{reject}/reject", json={"comment": "no"}, headers=crew.bob
+            ),
+            "cancel": client.post(f"/api/v1/requests/{cancel}/cancel", headers=crew.alice),
+        }
+        pressed = bob.post(
+            f"/approvals/{web}/approve", data={"confirm": "9322"}, headers={"HX-Request": "true"}
+        )
+    assert {what: (a.status_code, a.json()) for what, a in answers.items()} == dict.fromkeys(
+        answers, (503, {"detail": NOTHING_DONE})
+    )
+    assert pressed.status_code == 503 and pressed.headers["HX-Retarget"] == "#toasts"
+    assert NOTHING_DONE in html.unescape(pressed.text)
+    assert client.get("/api/v1/requests", params={"vmid": 9320}, headers=crew.bob).json()["total"] == 0
+    for rid in (approve, web, reject, cancel):
+        body = client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()
+        assert (body["status"], body["approvals"]) == ("pending", []), body
+    assert not [r for r in pve.requests[seen:] if r[0] != "GET"]
+    approved = client.post(f"/api/v1/requests/{approve}/approve", json={"confirm": "9321"}, headers=crew.bob)
+    assert approved.status_code == 200 and settle(client, crew.bob, approve)["status"] == "succeeded"
+
+
+def test_an_approval_whose_intent_is_refused_sends_nothing_and_says_so(
+    client: httpx.Client, settings: Settings, crew: People, pve: DemoPve, scratch: None
+) -> None:
+    from tests.audit_refusal import UNWRITABLE, audit_refused
+
+    add_vm(pve, 9325)
+    rid = ask(client, crew.alice, 9325, "delete", reason="cleanup").json()["request_id"]
+    seen = len(pve.requests)
+    with audit_refused(settings, outcome="intent"):
+        answer = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9325"}, headers=crew.bob)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        503,
+        f"{UNWRITABLE}: request #{rid} is approved, but nothing was sent to Proxmox.",
+    )
+    body = client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()
+    assert body["status"] == "failed" and body["result"]["message"].startswith(UNWRITABLE), body
+    assert not sent(pve, seen, "DELETE", "/qemu/9325") and pve.vm(9325) is not None

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import insert, select, text
 
 from app.db.audit import AuditEvent
@@ -279,3 +280,93 @@ async def test_a_key_switch_without_a_rotation_record_is_named(chain: Chain) -> 
     async with chain.sessions() as db:
         result = await verify_chain(db)
     assert (result.kind, result.reason) == ("altered", "event #3 changes the key without a rotation record")
+
+
+def unkeyed(events: list[dict[str, Any]], prev: str) -> list[dict[str, Any]]:
+    """The events as the old unkeyed chain would hash them (plain sha256): what anyone can compute."""
+    for event in events:
+        event["key_id"], event["prev_hash"] = LEGACY, prev
+        event["hash"] = prev = hashlib.sha256(prev.encode() + canonical(event, LEGACY_FIELDS)).hexdigest()
+    return events
+
+
+async def store_unkeyed(chain: Chain, events: list[dict[str, Any]], head_key: str | None = LEGACY) -> None:
+    """Write these rehashed events over the stored ones; the head follows (its key id too unless None)."""
+    async with chain.engine.begin() as conn:
+        for event in events:
+            await conn.execute(
+                text(
+                    "UPDATE audit_events SET target_name = :target_name, key_id = :key_id, "
+                    "prev_hash = :prev_hash, hash = :hash WHERE seq = :seq"
+                ),
+                event,
+            )
+        key = "" if head_key is None else ", key_id = :key_id"
+        await conn.execute(text(f"UPDATE audit_head SET hash = :hash{key} WHERE id = 1"), events[-1])  # noqa: S608
+
+
+async def test_a_chain_rewritten_in_the_unkeyed_format_is_recomputed_not_truncated(chain: Chain) -> None:
+    """Nothing was deleted: every event was rehashed as the old unkeyed chain did, which needs no key."""
+    await append_many(chain, 4)
+    await checkpoint_now(chain.sessions)
+    events = await rows(chain)
+    events[1]["target_name"] = "innocent"
+    await store_unkeyed(chain, unkeyed(events, GENESIS))
+    result = await verify_against_checkpoints(chain.sessions)
+    assert (result.kind, result.broken_seq) == ("recomputed", 4), result.summary()
+    assert result.reason is not None and result.reason.startswith(
+        "event #4 is not the one the checkpoint of "
+    )
+    assert result.reason.endswith(
+        "recorded #4: the events up to it were rewritten in the old unkeyed format (plain sha256), "
+        "which needs no key"
+    )
+
+
+async def test_a_rewrite_in_the_unkeyed_format_under_a_keyed_head_is_named_without_checkpoints(
+    chain: Chain,
+) -> None:
+    await append_many(chain, 3)
+    events = await rows(chain)
+    await store_unkeyed(chain, unkeyed(events, GENESIS), head_key=None)
+    result = await verify_against_checkpoints(chain.sessions)
+    assert (result.kind, result.broken_seq) == ("recomputed", 3), result.summary()
+    assert result.reason == (
+        f"the chain head says event #3 is sealed with key {key_id(derive_key(CHAIN_SECRET))}, but it is "
+        "unkeyed: the events were rewritten without the key"
+    )
+
+
+@pytest.mark.parametrize("seq", [1, 2, 4])
+async def test_an_event_whose_key_id_was_changed_is_named_without_checkpoints(chain: Chain, seq: int) -> None:
+    """Its seal cannot be checked under a key nobody configured, but no rotation record opens that key."""
+    await append_many(chain, 4)
+    await checkpoint_now(chain.sessions)
+    for path in checkpoint_files(chain.checkpoints):
+        path.unlink()  # whoever edited the event emptied the checkpoint folder too
+    async with chain.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE audit_events SET key_id = '0123456789abcdef' WHERE seq = :seq"), {"seq": seq}
+        )
+    result = await verify_against_checkpoints(chain.sessions)
+    assert (result.ok, result.kind, result.broken_seq) == (False, "altered", seq), result.summary()
+    assert result.reason is not None and result.reason.startswith(f"event #{seq} ")
+    assert "0123456789abcdef" in result.reason and "rotation record" in result.reason
+
+
+async def test_an_unkeyed_event_after_keyed_ones_is_an_alteration(chain: Chain) -> None:
+    """Unkeyed events may only come first (from before the chain was keyed); one after keyed events is forged."""
+    await append_many(chain, 3)
+    third = (await rows(chain))[2]
+    forged = {**third, "seq": 4, "target_name": "slipped in"}
+    (forged,) = unkeyed([forged], third["hash"])
+    async with chain.engine.begin() as conn:
+        await conn.execute(insert(EVENTS), forged)
+        await conn.execute(text("UPDATE audit_head SET seq = 4 WHERE id = 1"))
+    result = await verify_against_checkpoints(chain.sessions)
+    assert (result.kind, result.broken_seq) == ("recomputed", 4)
+    assert result.reason == (
+        "event #4 is unkeyed (plain sha256) but keyed events come before it: unkeyed events may only come "
+        "first, from before the chain was keyed, so it was written without the key"
+    )
+    assert not any("legacy segment" in line for line in result.details()), result.details()

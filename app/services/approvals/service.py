@@ -140,26 +140,27 @@ class ApprovalService:
             created_at=now,
             expires_at=now + self.policy.ttl,
         )
-        try:
-            async with self.sessions() as db:
-                db.add(request)
+        async with audit.recording(self.sessions) as db:
+            db.add(request)
+            try:
                 await db.flush()
-                request.url = f"{link_base}/approvals/{request.id}"
-                draft = audit.Draft(
-                    change.op.name,
-                    change.op.risk,
-                    "requested",
-                    change.target,
-                    # The seal of exactly what was asked, kept in the chain: the row alone can be edited.
-                    {**change.values, audit.SEAL: request.seal()},
-                    message=why,
-                    approval_id=request.id,
-                )
-                await audit.append_in(db, actor, draft)
-                self.notifier.enqueue(db, "requested", request, actor.name)
-                await db.commit()
-        except IntegrityError:
-            raise await self._already_open(request) from None
+            except IntegrityError:
+                await db.rollback()
+                raise await self._already_open(request) from None
+            request.url = f"{link_base}/approvals/{request.id}"
+            draft = audit.Draft(
+                change.op.name,
+                change.op.risk,
+                "requested",
+                change.target,
+                # The seal of exactly what was asked, kept in the chain: the row alone can be edited.
+                {**change.values, audit.SEAL: request.seal()},
+                message=why,
+                approval_id=request.id,
+            )
+            await audit.append_in(db, actor, draft)
+            self.notifier.enqueue(db, "requested", request, actor.name)
+            await db.commit()
         return request
 
     async def _already_open(self, request: ApprovalRequest) -> Conflict:
@@ -263,7 +264,7 @@ class ApprovalService:
     ) -> ApprovalRequest | None:
         """One transaction: count the approval on a still-pending row, store it, and when it is the last one
         needed, move the request to 'executing'. Returns the request if this call must now run it."""
-        async with self.sessions() as db:
+        async with audit.recording(self.sessions) as db:
             count = await status.count_approval(db, int(request.id or 0))
             if count is None:
                 await db.rollback()
@@ -325,7 +326,7 @@ class ApprovalService:
         comment: str | None,
         verb: str,
     ) -> ApprovalRequest:
-        async with self.sessions() as db:
+        async with audit.recording(self.sessions) as db:
             if not await status.close(db, int(request.id or 0), outcome, principal, comment):
                 await db.rollback()
                 raise RequestNotPending(await self.get(int(request.id or 0)), verb)
@@ -338,7 +339,7 @@ class ApprovalService:
 
     async def expire(self, request: ApprovalRequest) -> None:
         """Mark a pending request past its expiry as expired (once, whoever notices first)."""
-        async with self.sessions() as db:
+        async with audit.recording(self.sessions) as db:
             if await status.expire(db, int(request.id or 0)):
                 request.status = "expired"
                 actor = audit.Actor(None, "proxgate", "system")
@@ -362,7 +363,7 @@ class ApprovalService:
 
     async def fail(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
         """End an executing request as failed before anything was sent, with the reason, once."""
-        async with self.sessions() as db:
+        async with audit.recording(self.sessions) as db:
             if await status.fail_unsent(db, int(request.id or 0), why):
                 request.status = "failed"
                 await audit.append_in(db, actor, self.draft(request, "failed", why))

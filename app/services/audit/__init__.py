@@ -4,6 +4,7 @@ from app.services.audit import binding, cli
 from app.services.audit.chain import canonical_time
 from app.services.audit.checkpoint import keep_checkpoints, stop_checkpoints, verify_against_checkpoints
 from app.services.audit.log import (
+    WRITE_REFUSED,
     Actor,
     AuditEvent,
     Draft,
@@ -12,7 +13,9 @@ from app.services.audit.log import (
     append_in,
     checkpoint_now,
     record_account_change,
+    recording,
     redact,
+    refusal,
 )
 from app.services.audit.query import (
     OUTCOMES,
@@ -33,6 +36,7 @@ from app.services.audit.signed import Checkpoint
 __all__ = [
     "OUTCOMES",
     "SEAL",
+    "WRITE_REFUSED",
     "Actor",
     "AuditEvent",
     "AuditFilter",
@@ -56,8 +60,10 @@ __all__ = [
     "keep_checkpoints",
     "list_events",
     "record_account_change",
+    "recording",
     "redact",
     "sealed_digest",
+    "refusal",
     "stop_checkpoints",
     "verify_against_checkpoints",
 ]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,9 +21,22 @@ from app.db.models import utcnow
 from app.services.audit.binding import config_of
 from app.services.audit.chain import ROTATION, Keyring, seal, segment_name
 from app.services.audit.checkpoint import checkpoint_now
+from app.services.errors import AuditUnavailable
 from app.services.secrets_in_text import TOKEN_PREFIX
 
-__all__ = ["Actor", "AuditEvent", "Draft", "Target", "append", "append_in", "checkpoint_now", "redact"]
+__all__ = [
+    "WRITE_REFUSED",
+    "Actor",
+    "AuditEvent",
+    "Draft",
+    "Target",
+    "append",
+    "append_in",
+    "checkpoint_now",
+    "recording",
+    "redact",
+    "refusal",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +118,33 @@ def _truncate(text: str | None, limit: int) -> str | None:
     return None if text is None else text[:limit]
 
 
+# What a database that does not take a write raises: refused, locked, read-only, gone, or no connection in time.
+WRITE_REFUSED = (DBAPIError, PoolTimeout)
+
+
+@asynccontextmanager
+async def recording(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a transaction that records what is done; AuditUnavailable when the database refuses it.
+
+    Nothing of such a transaction is kept then, so the caller did nothing: every path that cannot write its
+    audit event answers alike (errors the caller expects, like a unique key taken, it handles inside)."""
+    try:
+        async with sessions() as db:
+            yield db
+    except WRITE_REFUSED as exc:
+        log.error("the audit log cannot be written: %s", refusal(exc))
+        raise AuditUnavailable() from exc
+
+
+def refusal(exc: BaseException) -> str:
+    """The driver's own first line (SQLAlchemy's message goes on with the statement and its parameters)."""
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).splitlines() or [type(cause).__name__])[0]
+
+
 async def append(sessions: async_sessionmaker[AsyncSession], actor: Actor, draft: Draft) -> AuditEvent:
-    """Add one event at the end of the chain, in a transaction of its own."""
-    async with sessions() as db:
+    """Add one event at the end of the chain, in a transaction of its own (AuditUnavailable if refused)."""
+    async with recording(sessions) as db:
         event = await append_in(db, actor, draft)
         await db.commit()
         return event
@@ -179,6 +219,12 @@ async def record_account_change(
     message: str,
     params: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """A change to users, roles or tokens, in the same chain as everything else (risk 'admin')."""
+    """A change to users, roles or tokens, in the same chain as everything else (risk 'admin').
+
+    It is recorded after the change was committed, so a refused record must not say that nothing was done."""
     draft = Draft(operation, "admin", "succeeded", Target(name=subject), params or {}, message=message)
-    return await append(sessions, actor, draft)
+    try:
+        return await append(sessions, actor, draft)
+    except AuditUnavailable as exc:
+        done = f"the change was made, but Proxgate could not record it ({message.rstrip('.')})"
+        raise AuditUnavailable(done) from exc

@@ -1,9 +1,10 @@
 """Verify the audit chain: sequence, links, every seal under its segment's key, and the tail against a checkpoint.
 
 What a failure is called: "missing" (a gap in the sequence), "relinked" (an event that does not link to the one
-before), "altered" (an event changed after it was written), "recomputed" (events rewritten and their hashes
-recomputed without the key), "truncated" (the newest events deleted), "wiped" (the table emptied), "inserted"
-(a row beyond the head); audit_checkpoint.py adds "checkpoint" (a checkpoint whose signature fails).
+before), "altered" (an event changed after it was written, its key id too), "recomputed" (events rewritten and
+their hashes recomputed without the key, also in the old unkeyed format: unkeyed events may only come first),
+"truncated" (the newest events deleted), "wiped" (the table emptied), "inserted" (a row beyond the head);
+checkpoint.py adds "checkpoint" (a checkpoint whose signature fails).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from app.services.audit.chain import (
     canonical,
     canonical_time,
     seal_body,
+    segment_name,
 )
 from app.services.audit.findings import Segment, Verification
 from app.services.audit.signed import Checkpoint
@@ -113,18 +115,39 @@ class _Walk:
             segments[-1].last = seq
             return True
         # A walk from a checkpoint starts inside its head's segment: only a different key is a change.
-        if kid != self.prev_key:
+        if kid != self.prev_key and self.prev_key is not None:
             self._key_change(event)
-        segments.append(Segment(kid, seq, seq, kid == LEGACY or kid in self.keyring.known))
+        if self.result.ok:
+            segments.append(Segment(kid, seq, seq, kid == LEGACY or kid in self.keyring.known))
         return self.result.ok
 
     def _key_change(self, event: Mapping[str, Any]) -> None:
-        """A new segment must be opened by a rotation record (checkable with its key); never back to no key."""
-        kid, seq = event["key_id"], event["seq"]
-        if self.prev_key not in (None, LEGACY) and kid == LEGACY:
-            reason = f"event #{seq} is unkeyed but follows keyed events: it was written without the key"
-            self.result.fail("recomputed", seq, reason)
-        elif self.prev_key is not None and kid in self.keyring.known and not _opens(event, self.prev_key):
+        """A new segment is opened by a rotation record naming the one before; unkeyed events only come first."""
+        kid, seq, prev = event["key_id"], event["seq"], str(self.prev_key)
+        known = self.keyring.known
+        if kid == LEGACY:
+            self.result.fail(
+                "recomputed",
+                seq,
+                f"event #{seq} is unkeyed (plain sha256) but keyed events come before it: unkeyed events may "
+                "only come first, from before the chain was keyed, so it was written without the key",
+            )
+        elif _opens(event, prev):
+            return
+        elif kid not in known:
+            # Its seal cannot be checked, but every key the app ever used was opened by a rotation record.
+            reason = f"event #{seq} names key {kid}, which no rotation record opens: its key id was altered"
+            self.result.fail("altered", seq, reason)
+        elif prev != LEGACY and prev not in known and self._seal_holds(event):
+            # This event is genuine, and the app writes a rotation record whenever the key changes: so the
+            # event before it did not carry this other key when it was written.
+            self.result.fail(
+                "altered",
+                self.last_seq,
+                f"event #{self.last_seq} names key {prev}, but event #{seq}, sealed with key {kid}, follows it "
+                "without a rotation record: its key id was altered",
+            )
+        else:
             self.result.fail("altered", seq, f"event #{seq} changes the key without a rotation record")
 
     def _seal_holds(self, event: Mapping[str, Any]) -> bool | None:
@@ -243,27 +266,31 @@ def _compare_anchor(walk: _Walk, head: Head) -> None:
             walk.last_seq + 1,
             f"the newest events are gone: the log ends at #{walk.last_seq}, but {recorded}{rewound}",
         )
-    elif walk.at_anchor != (anchor.hash, anchor.head_key) and all(s.sealed for s in result.segments):
-        # Every seal holds, so the app itself wrote the events that now stand where the recorded ones were.
-        result.fail(
-            "truncated",
-            anchor.seq,
-            f"event #{anchor.seq} is not the one {recorded}: events were deleted from the end and others "
-            "written after them",
-        )
     elif walk.at_anchor != (anchor.hash, anchor.head_key):
-        result.fail(
-            "recomputed",
-            anchor.seq,
-            f"event #{anchor.seq} is not the one {recorded}: the chain was rewritten up to it",
+        result.fail(*_replaced(walk, anchor.seq, f"event #{anchor.seq} is not the one {recorded}"))
+
+
+def _replaced(walk: _Walk, seq: int, what: str) -> tuple[str, int, str]:
+    """What stands where the checkpointed event was: the app's own events (so the end was cut), or a rewrite."""
+    if walk.at_anchor is not None and walk.at_anchor[1] == LEGACY:
+        # The app never writes an unkeyed event: plain sha256 is what anyone without the key can compute.
+        how = (
+            "the events up to it were rewritten in the old unkeyed format (plain sha256), which needs no key"
         )
+        return "recomputed", seq, f"{what}: {how}"
+    if all(s.sealed for s in walk.result.segments):
+        # Every seal holds under a key, so the app itself wrote what now stands where the recorded ones were.
+        return "truncated", seq, f"{what}: events were deleted from the end and others written after them"
+    return "recomputed", seq, f"{what}: the chain was rewritten up to it"
 
 
 def _compare_head(walk: _Walk, head: Head) -> None:
     result = walk.result
-    if not result.ok or (head.seq == walk.last_seq and head.hash == walk.prev_hash):
+    if not result.ok:
         return
-    if walk.last_seq == 0:
+    if head.seq == walk.last_seq and head.hash == walk.prev_hash:
+        _compare_head_key(walk, head)
+    elif walk.last_seq == 0:
         result.fail("wiped", 1, f"the audit log is empty, but its head says {head.seq} events were written")
     else:
         result.fail(
@@ -271,3 +298,19 @@ def _compare_head(walk: _Walk, head: Head) -> None:
             walk.last_seq + 1,
             f"events after #{walk.last_seq} are missing (the chain head is at #{head.seq})",
         )
+
+
+def _compare_head_key(walk: _Walk, head: Head) -> None:
+    """The head took the newest event's key id when the event was inserted (a trigger copies it)."""
+    last = walk.prev_key or LEGACY
+    if walk.last_seq == 0 or head.key_id == last:
+        return
+    seq, named = walk.last_seq, segment_name(head.key_id)
+    if last == LEGACY:
+        reason = (
+            f"the chain head says event #{seq} is sealed with {named}, but it is unkeyed: the events were "
+        )
+        walk.result.fail("recomputed", seq, reason + "rewritten without the key")
+    else:
+        reason = f"the chain head says event #{seq} is sealed with {named}, but it names key {last}"
+        walk.result.fail("altered", seq, reason + ": its key id was altered")

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +26,15 @@ from app.proxmox.upid import try_parse_upid
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import RequestedChange
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, OutcomeUnknown, UpstreamRefused
+from app.services.errors import (
+    AuditUnavailable,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    OutcomeUnknown,
+    UpstreamRefused,
+)
 from app.services.pipeline import executions
 
 
@@ -203,23 +210,29 @@ class ActionService:
         execution = await executions.open_execution(
             self.sessions, actor, step, task_type, self.owner, lease_until
         )
+        description = plan.description
         try:
             answer = await plan.op.call(Context(self.pve, plan.guest), plan.params)
         except PveUnavailable as exc:
             if exc.maybe_applied:
-                await executions.mark_unknown(self.sessions, execution, step, str(exc))
-                raise OutcomeUnknown(str(exc), execution.id, plan.description) from None
-            await executions.end_now(self.sessions, execution, step, "failed", str(exc))
+                with executions.after_call(execution, description, f"Proxmox did not answer ({exc})"):
+                    await executions.mark_unknown(self.sessions, execution, step, str(exc))
+                raise OutcomeUnknown(str(exc), execution.id, description) from None
+            with executions.after_call(execution, description, f"Proxmox could not be reached ({exc})"):
+                await executions.end_now(self.sessions, execution, step, "failed", str(exc))
             raise UpstreamRefused(str(exc)) from None
         except (PveError, Refused) as exc:
-            await self._call_refused(execution, step, exc)
+            await self._call_refused(execution, step, exc, description)
         finally:
             self.pve.invalidate_resources()
         return await self._answered(plan, execution, step, answer)
 
-    async def _call_refused(self, execution: Execution, step: executions.Step, exc: Exception) -> NoReturn:
+    async def _call_refused(
+        self, execution: Execution, step: executions.Step, exc: Exception, description: str
+    ) -> NoReturn:
         text = exc.message if isinstance(exc, Refused) else str(exc)
-        await executions.end_now(self.sessions, execution, step, "failed", text)
+        with executions.after_call(execution, description, f"Proxmox refused the change ({text})"):
+            await executions.end_now(self.sessions, execution, step, "failed", text)
         if isinstance(exc, PveRejected) and exc.errors:
             # A parameter Proxmox refused is the caller's mistake: name the field, as any validation does.
             name, message = sorted(exc.errors.items())[0]
@@ -229,26 +242,29 @@ class ActionService:
     async def _answered(
         self, plan: Plan, execution: Execution, step: executions.Step, answer: str | None
     ) -> ActionResult:
-        upid = try_parse_upid(answer)
+        upid, description = try_parse_upid(answer), plan.description
         if upid is None and execution.task_type:
             # A task was expected but Proxmox named none (containers' template answers null): the
             # reconciler finds it in the node's task list; it is never recorded as done without it.
             message = (
                 "Proxmox answered without naming its task; Proxgate looks for it in the node's task list"
             )
-            event = await executions.mark_unknown(self.sessions, execution, step, message)
-            return ActionResult(None, event.seq, plan.description, [*plan.warnings, message])
+            with executions.after_call(execution, description, "Proxmox answered without naming its task"):
+                event = await executions.mark_unknown(self.sessions, execution, step, message)
+            return ActionResult(None, event.seq, description, [*plan.warnings, message])
         if upid is None:
-            ended = await executions.end_now(self.sessions, execution, step, "succeeded", plan.description)
-            return ActionResult(None, ended.seq if ended else 0, plan.description, plan.warnings)
+            with executions.after_call(execution, description, "Proxmox made the change"):
+                ended = await executions.end_now(self.sessions, execution, step, "succeeded", description)
+            return ActionResult(None, ended.seq if ended else 0, description, plan.warnings)
         try:
-            started = await executions.mark_started(
-                self.sessions, execution, step, upid.text, plan.description
-            )
-        except IntegrityError:
-            # The reconciler of another process found the task first (this call outlived its lease).
-            return ActionResult(upid.text, 0, plan.description, plan.warnings)
-        return ActionResult(upid.text, started.seq, plan.description, plan.warnings)
+            started = await executions.mark_started(self.sessions, execution, step, upid.text, description)
+        except AuditUnavailable as exc:
+            # The change is made: its UPID must outlive the refused record, for the reconciler to complete it.
+            await executions.keep_upid(self.sessions, execution, upid.text)
+            what = f"Proxmox started the task ({upid.text})"
+            raise executions.unrecorded(execution, description, what, upid.text) from exc
+        # None: the reconciler of another process recorded the task first (this call outlived its lease).
+        return ActionResult(upid.text, started.seq if started else 0, description, plan.warnings)
 
     async def deny(
         self, actor: audit.Actor, op: Operation, target: audit.Target, raw: Mapping[str, Any], why: str

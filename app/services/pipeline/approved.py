@@ -11,7 +11,7 @@ from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalService, differences
-from app.services.errors import ServiceError
+from app.services.errors import AuditUnavailable, ServiceError
 from app.services.pipeline.actions import ActionService
 
 
@@ -45,5 +45,14 @@ async def run_approved(
         )
         return
     # The execution's end (or Proxmox's refusal) finishes the request; an unknown outcome is reconciled.
-    with contextlib.suppress(ServiceError):
+    try:
         await actions.perform(plan, actor, approval_id=request.id)
+    except AuditUnavailable as exc:
+        if exc.execution_id is not None:
+            raise  # Proxmox was called; the approver learns what it did and that the record follows
+        # Nothing was sent. If even the failure cannot be written, the sweep of orphans ends the request.
+        with contextlib.suppress(AuditUnavailable):
+            await approvals.fail(request, actor, exc.message)
+        raise AuditUnavailable(f"request #{request.id} is approved, but nothing was sent to Proxmox") from exc
+    except ServiceError:
+        pass

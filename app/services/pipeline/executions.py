@@ -1,15 +1,21 @@
 """An execution's life in the database: opened with its intent, started with its UPID, ended once.
 
 Each step writes its audit event in the same transaction as the state change, so the log and the state never
-disagree; an end is a conditional UPDATE, so with several processes it is recorded exactly once.
+disagree; a start and an end are conditional UPDATEs, so with several processes each is recorded exactly once.
+When the database refuses a step's record (AuditUnavailable): before the call nothing is sent; after it, the
+row stays 'calling' for the reconciler, with the task's UPID when Proxmox named one.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,13 +24,11 @@ from app.db.executions import Execution
 from app.db.models import utcnow
 from app.services import audit
 from app.services.approvals import status as request_status
-from app.services.errors import ServiceError
+from app.services.errors import AuditUnavailable
 
-
-class AuditUnavailable(ServiceError):
-    """The intent could not be written to the audit log, so nothing was sent to Proxmox."""
-
-    status = 503
+log = logging.getLogger(__name__)
+# The states an execution is in before its task is known; only from these is a start recorded.
+UNSTARTED = ("calling", "unknown")
 
 
 @dataclass(frozen=True)
@@ -77,48 +81,67 @@ async def open_execution(
     owner: str,
     lease_until: datetime,
 ) -> Execution:
-    """Write the intent and the 'calling' row together; AuditUnavailable when that fails."""
+    """Write the intent and the 'calling' row together; AuditUnavailable (nothing is sent) when that fails."""
+    async with audit.recording(sessions) as db:
+        await audit.append_in(db, actor, step.draft("intent"))
+        execution = Execution(
+            node=step.target.node,
+            operation=step.operation,
+            risk=step.risk,
+            guest_type=step.target.guest_type,
+            vmid=step.target.vmid,
+            target_name=step.target.name,
+            task_type=task_type,
+            actor_id=actor.id,
+            actor_name=actor.name[:64],
+            auth_method=actor.method,
+            token_name=actor.token_name,
+            request_id=actor.request_id[:64],
+            approval_id=step.approval_id,
+            lease_owner=owner,
+            lease_until=lease_until,
+        )
+        db.add(execution)
+        await db.commit()
+        return execution
+
+
+def unrecorded(
+    execution: Execution, description: str, what: str, upid: str | None = None
+) -> AuditUnavailable:
+    """Proxmox did `what`, but the audit log refused its record: the row stays for the reconciler to complete."""
+    log.error("execution %s: %s; not recorded, left to the reconciler", execution.id, what)
+    after = f"{what}, but Proxgate could not record it; it will be reconciled"
+    return AuditUnavailable(after, execution.id, description, upid)
+
+
+@contextmanager
+def after_call(execution: Execution, description: str, what: str) -> Iterator[None]:
+    """Around a record made after Proxmox was called (and did `what`): a refused record raises unrecorded()."""
     try:
-        async with sessions() as db:
-            await audit.append_in(db, actor, step.draft("intent"))
-            execution = Execution(
-                node=step.target.node,
-                operation=step.operation,
-                risk=step.risk,
-                guest_type=step.target.guest_type,
-                vmid=step.target.vmid,
-                target_name=step.target.name,
-                task_type=task_type,
-                actor_id=actor.id,
-                actor_name=actor.name[:64],
-                auth_method=actor.method,
-                token_name=actor.token_name,
-                request_id=actor.request_id[:64],
-                approval_id=step.approval_id,
-                lease_owner=owner,
-                lease_until=lease_until,
-            )
-            db.add(execution)
-            await db.commit()
-            return execution
-    except Exception as exc:  # any database failure: the change must not be sent unrecorded
-        raise AuditUnavailable(
-            f"The audit log cannot be written ({type(exc).__name__}), so nothing was sent to Proxmox. "
-            "Try again once the database is back."
-        ) from exc
+        yield
+    except AuditUnavailable as exc:
+        raise unrecorded(execution, description, what) from exc
 
 
 async def mark_started(
     sessions: async_sessionmaker[AsyncSession], execution: Execution, step: Step, upid: str, message: str
-) -> audit.AuditEvent:
-    """The task is known: record its UPID and a 'started' event (and the request's UPID)."""
-    async with sessions() as db:
+) -> audit.AuditEvent | None:
+    """The task is known: record its UPID and a 'started' event (and the request's UPID), once.
+
+    None when it was recorded already: this row's start by another process, or the task by another row."""
+    async with audit.recording(sessions) as db:
+        try:
+            claimed = await db.exec(
+                update(Execution)
+                .where(col(Execution.id) == execution.id, col(Execution.state).in_(UNSTARTED))
+                .values(upid=upid, state="running", started_at=utcnow(), lease_owner=None, lease_until=None)
+            )
+        except IntegrityError:  # the UPID is unique: another execution holds this task
+            return None
+        if claimed.rowcount != 1:
+            return None
         event = await audit.append_in(db, actor_of(execution), step.draft("started", message, upid))
-        await db.exec(
-            update(Execution)
-            .where(col(Execution.id) == execution.id)
-            .values(upid=upid, state="running", started_at=utcnow(), lease_owner=None, lease_until=None)
-        )
         if execution.approval_id is not None:
             await request_status.record_upid(db, execution.approval_id, upid)
         await db.commit()
@@ -126,11 +149,38 @@ async def mark_started(
     return event
 
 
+async def keep_upid(sessions: async_sessionmaker[AsyncSession], execution: Execution, upid: str) -> bool:
+    """The start could not be recorded: keep its UPID on the row (no event) and hand the row to the reconciler
+    now, which records the start once the audit log takes writes again. False when even this is refused
+    (the reconciler then finds the task in the node's task list)."""
+    try:
+        async with sessions() as db:
+            await db.exec(
+                update(Execution)
+                .where(
+                    col(Execution.id) == execution.id,
+                    col(Execution.state) == "calling",
+                    col(Execution.upid).is_(None),
+                )
+                .values(upid=upid, lease_owner=None, lease_until=utcnow())
+            )
+            await db.commit()
+    except IntegrityError:  # another execution holds this task: it is recorded there
+        return True
+    except audit.WRITE_REFUSED as exc:
+        why = audit.refusal(exc)
+        log.error(
+            "execution %s started task %s; not even its UPID could be kept: %s", execution.id, upid, why
+        )
+        return False
+    return True
+
+
 async def mark_unknown(
     sessions: async_sessionmaker[AsyncSession], execution: Execution, step: Step, message: str
 ) -> audit.AuditEvent:
     """The call's outcome is unknown (no answer, or no UPID): the reconciler looks for the task."""
-    async with sessions() as db:
+    async with audit.recording(sessions) as db:
         event = await audit.append_in(db, actor_of(execution), step.draft("unknown", message))
         await db.exec(
             update(Execution)
@@ -176,7 +226,7 @@ async def end_now(
     exitstatus: str | None = None,
 ) -> audit.AuditEvent | None:
     """end_execution in a transaction of its own."""
-    async with sessions() as db:
+    async with audit.recording(sessions) as db:
         event = await end_execution(db, execution, step, outcome, message, exitstatus)
         await db.commit()
     return event

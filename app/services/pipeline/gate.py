@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import Delete, Update, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -25,10 +26,11 @@ from app.db.models import utcnow
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
-from app.services.errors import Conflict, Invalid, OutcomeUnknown
+from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
 
+log = logging.getLogger(__name__)
 KEY_MAX = 128
 # How long a one-time key answers with its first result; forms and retries come back within minutes.
 KEY_KEPT = timedelta(days=1)
@@ -86,7 +88,10 @@ class Gate:
             return replay
         try:
             submitted = await self._submit(principal, actor, name, vmid, values, reason, link_base)
-        except OutcomeUnknown as exc:
+        except (OutcomeUnknown, AuditUnavailable) as exc:
+            if exc.execution_id is None:
+                await self._release(principal.user_id, key)
+                raise
             # The change may have been made: the key stays bound to this call, never to a second one.
             bound = {"execution_id": exc.execution_id, "description": exc.description}
             await self._store(principal.user_id, key, bound)
@@ -132,13 +137,13 @@ class Gate:
     async def _claim(self, user_id: int, key: str, name: str, digest: str) -> Submitted | None:
         """Reserve the key; None when it is new, the first answer when it was used before."""
         for _ in range(2):  # the key may be released by a failing first submission while we look
-            try:
-                async with self.sessions() as db:
-                    db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
+            async with audit.recording(self.sessions) as db:
+                db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
+                try:
                     await db.commit()
                     return None
-            except IntegrityError:
-                pass
+                except IntegrityError:
+                    await db.rollback()
             async with self.sessions() as db:
                 query = select(IdempotencyKey).where(
                     IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
@@ -187,23 +192,23 @@ class Gate:
         await self._store(user_id, key, stored)
 
     async def _store(self, user_id: int, key: str, stored: dict[str, Any]) -> None:
-        async with self.sessions() as db:
-            await db.exec(
-                update(IdempotencyKey)
-                .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
-                .values(result=json.dumps(stored))
-            )
-            await db.commit()
+        """Bind the key to its answer; when the database refuses, the key stays claimed (repeats answer "being
+        sent", never send twice) and the caller's own answer goes out."""
+        where = (col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
+        await self._key_write(update(IdempotencyKey).where(*where).values(result=json.dumps(stored)))
 
     async def _release(self, user_id: int, key: str) -> None:
         """A submission that failed frees its key, so the corrected form can be sent again."""
-        async with self.sessions() as db:
-            await db.exec(
-                delete(IdempotencyKey).where(
-                    col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key
-                )
-            )
-            await db.commit()
+        where = (col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
+        await self._key_write(delete(IdempotencyKey).where(*where))
+
+    async def _key_write(self, statement: Update | Delete) -> None:
+        try:
+            async with self.sessions() as db:
+                await db.exec(statement)
+                await db.commit()
+        except audit.WRITE_REFUSED as exc:
+            log.warning("a one-time key stays as it was, the database refused: %s", audit.refusal(exc))
 
 
 async def forget_old_keys(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -5,6 +5,8 @@ Two jobs share one loop per process; rows are leased, so with many processes eac
 - reconcile: a call whose process died before the UPID was known ('calling' past its lease), or whose answer
   never came or named no task ('unknown'), is looked up in the node's task list (type, guest, user, time).
   A match is followed like any task; no match after a while ends as 'not-started'. Nothing is ever re-sent.
+  A call whose task Proxmox named but whose start the audit log refused keeps its UPID on the row: that start
+  is recorded as soon as the log takes writes again, without a search.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -169,12 +170,10 @@ class TaskWatcher(Periodic):
     async def reconcile_once(self) -> int:
         """Look for the tasks of lost calls; returns how many were found or given up."""
         now = utcnow()
-        lost = and_(
-            col(Execution.upid).is_(None),
-            or_(
-                col(Execution.state) == "unknown",
-                and_(col(Execution.state) == "calling", col(Execution.lease_until) < now),
-            ),
+        lost = or_(
+            and_(col(Execution.state) == "unknown", col(Execution.upid).is_(None)),
+            # With a UPID: Proxmox named the task, but the audit log refused its start (executions.keep_upid).
+            and_(col(Execution.state) == "calling", col(Execution.lease_until) < now),
         )
         settled = 0
         for execution in await self._claim(lost):
@@ -183,23 +182,30 @@ class TaskWatcher(Periodic):
 
     async def _reconcile(self, execution: Execution, now: datetime) -> int:
         step = executions.step_of(execution)
+        when = canonical_time(execution.created_at)
+        if execution.upid is not None:
+            message = (
+                f"Proxmox named this task in its answer to the call of {when}; recorded late: the audit log "
+                "could not be written then"
+            )
+            return await self._started(execution, step, execution.upid, message)
         try:
             upid = await self._find_task(execution)
         except PveError as exc:
             log.info("execution %s not reconciled yet: %s", execution.id, exc)
             return 0
         if upid is not None:
-            when = canonical_time(execution.created_at)
             message = f"Found in {execution.node}'s task list: the call of {when} started this task"
-            try:
-                await executions.mark_started(self.sessions, execution, step, upid.text, message)
-            except IntegrityError:  # another process recorded this task first (the UPID is unique)
-                return 0
-            return 1
+            return await self._started(execution, step, upid.text, message)
         if now - _aware(execution.created_at) < GIVE_UP:
             return 0
         message = "Not started: Proxmox has no task for this call, so nothing happened (it is not sent again)"
         return await self._end(execution, step, "not-started", message)
+
+    async def _started(self, execution: Execution, step: executions.Step, upid: str, message: str) -> int:
+        """Record the start, to be followed from now on; 0 when another process recorded it first."""
+        event = await executions.mark_started(self.sessions, execution, step, upid, message)
+        return 0 if event is None else 1
 
     async def _find_task(self, execution: Execution) -> Upid | None:
         if not execution.node or not execution.task_type:
