@@ -1,0 +1,217 @@
+"""Every page lays its tables out as tables on a desktop and readably on a phone, in light and dark, and the
+header stays compact on a phone. The pages are the navigation of a signed-in admin (so new pages join by
+themselves), plus a guest, a node, a storage and a request page."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app.config import Settings
+from pvesim.fake import DemoPve
+from tests.approval_guests import People, add_vm, ask
+from tests.backup_guests import FakeApi, Made, volid_of
+from tests.browser.test_sign_in import sign_in
+from tests.factories import make_user
+from tests.servers import AppServer
+
+pytestmark = pytest.mark.browser
+DESKTOP, PHONE = (1400, 900), (390, 844)
+SCHEMES: tuple[Literal["light", "dark"], ...] = ("light", "dark")
+HEADER_MAX_ON_PHONE = 130
+VMID = 9370
+
+# What is wrong on the page, one line each. Tables with a header row line up with their first body row while
+# shown as a table; or else, stacked on a phone (as every table.cards-on-phone must be there), keep every cell
+# on the screen and label all cells if they label any. A column of row headers stays straight beside its values;
+# a wide table scrolls inside a box that fits the screen; no word is broken mid-way (between two letters or
+# digits of a run shorter than 20: a hash may break anywhere) in a table or the menu, except in `exempt`: JSON
+# written without spaces, which has nowhere else to break; and the page is no wider than the screen.
+EXEMPT = "code.params"
+LAYOUT_PROBLEMS = """exempt => {
+  const problems = [], width = window.innerWidth, near = (a, b) => Math.abs(a - b) <= 2;
+  const px = n => Math.round(n);
+  const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const text = e => e.textContent.trim().replace(/\\s+/g, ' ').slice(0, 40);
+  const rowOf = e => getComputedStyle(e).display === 'table-row';
+  const name = (t, i) => (t.id ? '#' + t.id : `table ${i + 1}`)
+    + ((t.closest('section[id], div[id]') || {}).id ? ` in #${t.closest('section[id], div[id]').id}` : '');
+  const columns = row => { let c = 0; return [...row.cells].map(cell => { const at = c; c += cell.colSpan;
+    return {cell, at}; }); };
+  const scroller = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+    if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return p; } return null; };
+  const brokenWords = root => {
+    const found = [], walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), range = document.createRange();
+    const word = /[\\p{L}\\p{N}]/u;
+    for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+      const s = node.data;
+      const parent = node.parentElement;
+      if (!s.trim() || parent.closest(exempt) || parent.getBoundingClientRect().width < 2) continue;
+      range.selectNodeContents(node);
+      if (range.getClientRects().length < 2) continue;
+      let before = null;
+      for (let i = 0; i < s.length; i++) {
+        range.setStart(node, i); range.setEnd(node, i + 1);
+        const r = range.getBoundingClientRect();
+        if (!r.width) continue;
+        if (before && Math.abs(r.top - before.top) > 2 && word.test(s[i - 1] || '') && word.test(s[i])) {
+          let a = i - 1, b = i;
+          while (a > 0 && word.test(s[a - 1])) a--;
+          while (b < s.length - 1 && word.test(s[b + 1])) b++;
+          if (b - a + 1 < 20) found.push(`${s.slice(a, i)}/${s.slice(i, b + 1)}`);
+        }
+        before = r;
+      }
+    }
+    return found;
+  };
+  [...document.querySelectorAll('main table')].forEach((t, i) => {
+    if (!shown(t)) return;
+    const what = name(t, i), head = t.tHead && t.tHead.rows[0];
+    const body = [...t.tBodies].flatMap(b => [...b.rows]).find(r => r.cells.length > 1 && shown(r));
+    const tableRows = head && body && shown(head) && rowOf(head) && rowOf(body);
+    if (width <= 640 && t.classList.contains('cards-on-phone') && head && shown(head))
+      problems.push(`${what}: should stack on a phone, but shows its header row`);
+    if (head && body && tableRows) {
+      const below = columns(body);
+      for (const {cell: th, at} of columns(head)) {
+        const td = below.find(c => c.at === at);
+        if (th.colSpan > 1 || !td || td.cell.colSpan > 1) continue;
+        const h = th.getBoundingClientRect(), d = td.cell.getBoundingClientRect();
+        if (!near(h.left, d.left) || !near(h.width, d.width) || h.bottom > d.top + 2)
+          problems.push(`${what}, column "${text(th)}": header at x=${px(h.left)} y=${px(h.top)} w=${px(h.width)}, `
+            + `first row's cell at x=${px(d.left)} y=${px(d.top)} w=${px(d.width)}`);
+      }
+    } else if (head && body && !shown(head)) {
+      const cells = [...t.querySelectorAll('tbody td')].filter(td => shown(td) && td.colSpan === 1);
+      const labelled = cells.some(td => td.dataset.label);
+      for (const td of cells) {
+        const r = td.getBoundingClientRect();
+        if (r.left < -0.5 || r.right > width + 0.5)
+          problems.push(`${what}, stacked cell "${td.dataset.label || text(td)}": x=${px(r.left)}..${px(r.right)} `
+            + `is off the ${width} px screen`);
+        if (labelled && !td.dataset.label) problems.push(`${what}: the stacked cell "${text(td)}" has no label`);
+      }
+    } else if (head && body) {
+      problems.push(`${what}: its header row shows but its rows are not laid out as a table`);
+    }
+    const keyed = [...t.querySelectorAll('tbody > tr')].filter(r => rowOf(r) && r.cells[0] && r.cells[0].tagName === 'TH'
+      && r.cells[1]);
+    if (keyed.length > 1) {
+      const first = keyed[0].cells[0].getBoundingClientRect();
+      for (const r of keyed) {
+        const k = r.cells[0].getBoundingClientRect(), v = r.cells[1].getBoundingClientRect();
+        if (!near(k.left, first.left) || !near(k.width, first.width) || !near(k.top, v.top) || k.right > v.left + 1)
+          problems.push(`${what}, row "${text(r.cells[0])}": key at x=${px(k.left)} y=${px(k.top)} w=${px(k.width)}, `
+            + `value at x=${px(v.left)} y=${px(v.top)}`);
+      }
+    }
+    const box = t.getBoundingClientRect(), wrap = scroller(t);
+    if (box.right > width + 0.5 && !(wrap && wrap.getBoundingClientRect().right <= width + 0.5))
+      problems.push(`${what}: ${px(box.width)} px wide, runs off the ${width} px screen`);
+    for (const w of brokenWords(t)) problems.push(`${what}: the word "${w}" is broken mid-way`);
+  });
+  for (const a of document.querySelectorAll('header nav a'))
+    for (const w of brokenWords(a)) problems.push(`the menu entry "${text(a)}" is broken mid-way as "${w}"`);
+  const page = document.documentElement.scrollWidth;
+  if (page > width) problems.push(`the page is ${page} px wide on a ${width} px screen`);
+  return problems;
+}"""
+
+
+def backup_of(fake_api: FakeApi, pve: DemoPve, vmid: int) -> str:
+    """A backup of the guest on 'local', made through the fake's vzdump; its volume id."""
+    upid = fake_api.vzdump("pve1", vmid, storage="local", **{"notes-template": "before the upgrade"})
+    assert fake_api.wait(upid)["exitstatus"] == "OK"
+    return volid_of(pve, "local", vmid)
+
+
+def first_href(page: Page, path: str, selector: str) -> str:
+    """The path the first link matching selector on this page leads to."""
+    page.goto(path)
+    href = page.locator(selector).first.get_attribute("href")
+    assert href, f"no {selector} on {path}"
+    return urlsplit(href).path
+
+
+def pages_to_visit(page: Page, request_id: int) -> list[str]:
+    """The admin's menu, then a guest, a node, a storage (with backups) and a request page."""
+    page.goto("/")
+    menu = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert len(menu) >= 8, menu
+    node = first_href(page, "/", "#node-table tbody a")
+    storage = first_href(page, "/storage", "#storage-table tbody tr:has(.chip:text-is('backup')) a")
+    return [*menu, f"/guests/{VMID}", node, storage, f"/approvals/{request_id}"]
+
+
+def problems_at(
+    browser: Browser,
+    base_url: str,
+    state: Any,
+    scheme: Literal["light", "dark"],
+    size: tuple[int, int],
+    paths: list[str],
+) -> list[str]:
+    """What is wrong on these pages in this color scheme and window size, each line naming page and table."""
+    width, height = size
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": width, "height": height},
+        color_scheme=scheme,
+        storage_state=state,
+    )
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    where, found = f"{scheme}, {width} px", []
+    try:
+        for path in paths:
+            page.goto(path)
+            expect(page.locator("main h1")).to_be_visible()
+            found += [f"{where}, {path}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS, EXEMPT)]
+            header = page.locator("header.topbar").bounding_box()
+            assert header is not None
+            if width == PHONE[0] and header["height"] >= HEADER_MAX_ON_PHONE:
+                found.append(f"{where}, {path}: the header is {header['height']:.0f} px tall")
+    finally:
+        context.close()
+    return found
+
+
+def test_tables_line_up_and_nothing_overflows(
+    browser: Browser,
+    app_server: AppServer,
+    settings: Settings,
+    pve: DemoPve,
+    fake_api: FakeApi,
+    client: httpx.Client,
+    crew: People,
+    scratch: None,
+    backup_guests: Made,
+) -> None:
+    add_vm(pve, VMID)
+    archive = backup_of(fake_api, pve, VMID)
+    asked = ask(client, crew.alice, VMID, "restore-overwrite", archive=archive, reason="the upgrade broke it")
+    assert asked.status_code == 202, asked.text
+
+    context = browser.new_context(
+        base_url=app_server.url, viewport={"width": DESKTOP[0], "height": DESKTOP[1]}
+    )
+    context.set_default_timeout(15000)
+    page = context.new_page()
+    sign_in(page, make_user(settings, "admin"))
+    expect(page.locator("header nav")).to_be_visible()
+    paths = pages_to_visit(page, asked.json()["request_id"])
+    state = context.storage_state()
+    context.close()
+
+    found = [
+        problem
+        for scheme in SCHEMES
+        for size in (DESKTOP, PHONE)
+        for problem in problems_at(browser, app_server.url, state, scheme, size, paths)
+    ]
+    assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)
