@@ -30,7 +30,7 @@ def test_a_rejection_reaches_the_requester_until_they_open_it(
         client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "not now"}, headers=crew.bob)
         assert 'id="approval-news"' in news_badge(alice) and ">1<" in news_badge(alice)
         notices = alice.get("/approvals/notices").text
-        assert f"#{rid} Delete" in notices and "rejected" in notices
+        assert f"#{rid} Delete" in notices and "rejected" in notices and "news-item" in notices
         assert f"by {crew.bob_name}" in notices and "not now" in notices
         assert re.search(r'id="notices" hx-get="[^"]*/approvals/notices"', alice.get("/").text)
         alice.get(f"/approvals/{rid}")
@@ -54,6 +54,6 @@ def test_a_run_and_an_expiry_are_news_and_can_be_marked_read(
         assert f"#{ran} Delete" in page and "approved and done" in page
         assert f"#{lapsed} Delete" in page and "expired: nobody decided in time" in page
         seen = alice.post("/approvals/notices/seen", headers={"HX-Request": "true"})
-        assert seen.status_code == 200 and 'class="notice ' not in seen.text
+        assert seen.status_code == 200 and "news-item" not in seen.text
         assert "expired: nobody decided in time" not in alice.get("/approvals").text
         assert 'id="approval-news"' not in news_badge(alice)
