@@ -38,19 +38,9 @@ def vmid_taken() -> tuple[int, str, dict[str, Any]]:
 
 def guest_of(status: dict[str, Any], kind: str, config: dict[str, Any], node: str = NODE) -> Guest:
     """The catalogue's guest as the pipeline builds it from status/current and the config."""
-    ha = status.get("ha") or {}
-    return Guest(
-        vmid=int(status["vmid"]),
-        node=node,
-        type="lxc" if kind == "lxc" else "qemu",
-        name=str(status.get("name") or ""),
-        status=str(status.get("status") or "unknown"),
-        lock=status.get("lock") or None,
-        template=bool(int(status.get("template") or 0)),
-        qmpstatus=status.get("qmpstatus"),
-        ha_managed=str(ha.get("managed", 0)) == "1",
-        config=dict(config),
-    )
+    guest = Guest.from_status(int(status["vmid"]), node, kind, status)
+    guest.config = dict(config)
+    return guest
 
 
 def vm(config: dict[str, Any] | None = None, **status: Any) -> Guest:
