@@ -28,6 +28,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/admin/users": {"username": "{new_user}", "password": PASSWORD, "role": "admin"},
     "/admin/users/{user_id}": {"role": "admin"},
     "/admin/tokens/{token_id}/revoke": {},
+    "/approvals/notices/seen": {},
     "/approvals/{request_id}/approve": {"confirm": str(ASKED_BY_OPERATOR), "comment": "csrf"},
     "/approvals/{request_id}/reject": {"comment": "csrf"},
     "/approvals/{request_id}/cancel": {},
