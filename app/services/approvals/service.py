@@ -49,12 +49,25 @@ class RequestedChange:
     state: dict[str, Any]
 
 
+def standing(request: ApprovalRequest) -> str:
+    """How a request that is no longer pending stands, and who decided it, in a few words."""
+    by = f" by {request.decided_by_name}" if request.decided_by_name else ""
+    return {
+        "executing": f"was approved{by} and is running",
+        "succeeded": f"was approved{by} and has run",
+        "failed": f"was approved{by} and failed",
+        "rejected": f"was rejected{by}",
+        "cancelled": f"was cancelled{by}",
+        "expired": "expired: nobody decided in time",
+    }.get(request.status, f"is {request.status}")
+
+
 class RequestNotPending(Conflict):
     """The request was already decided (or expired); the answer says how it stands."""
 
     def __init__(self, request: ApprovalRequest, verb: str) -> None:
         super().__init__(
-            f"Request #{request.id} is {request.status}; only a pending request can be {verb}.",
+            f"Request #{request.id} {standing(request)}; only a pending request can be {verb}.",
             extra={"status": request.status},
         )
 

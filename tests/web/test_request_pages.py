@@ -1,0 +1,105 @@
+"""A request's page over HTTP: asking leads there as a whole page, deciding answers with its block in place, and
+a lost race says how it stands."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from app.config import Settings
+from pvesim.fake import DemoPve
+from tests.approval_guests import add_vm, ask
+from tests.factories import make_token, make_user, signed_in
+from tests.servers import AppServer
+from tests.web.test_approvals import HTMX, request_from_form
+
+# What the full page has and the request's block alone has not.
+HEADER = '<header class="topbar">'
+
+
+def bearer(settings: Settings, username: str) -> dict[str, str]:
+    """An API token's header for this user."""
+    return {"Authorization": f"Bearer {make_token(settings, username)}"}
+
+
+def test_asking_leads_to_the_request_page_as_a_whole_page(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9331)
+    add_vm(pve, 9332)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        token = http.headers["X-CSRF-Token"]
+        rid = request_from_form(http, 9331, "delete", reason="gone", csrf_token=token)
+        plain = http.post("/guests/9332/actions/delete", data={"reason": "gone too", "csrf_token": token})
+        assert plain.status_code == 303 and re.fullmatch(r"/approvals/\d+", plain.headers["location"])
+
+        # HX-Location's GET (app.js marks it boosted) and a history restore get the page; a refresh the block.
+        navigated = http.get(f"/approvals/{rid}", headers={**HTMX, "HX-Boosted": "true"})
+        restored = http.get(f"/approvals/{rid}", headers={**HTMX, "HX-History-Restore-Request": "true"})
+        for whole in (navigated, restored):
+            assert HEADER in whole.text and f"<h1>Request #{rid}: Delete guest</h1>" in whole.text
+            assert 'id="request-detail"' in whole.text and 'aria-current="page">Approvals' in whole.text
+        block = http.get(f"/approvals/{rid}", headers=HTMX)
+        assert HEADER not in block.text and block.text.lstrip().startswith('<div id="request-detail"')
+        assert block.headers["Vary"] == "HX-Request"
+        http.post(f"/approvals/{rid}/cancel", headers=HTMX)
+        http.post(plain.headers["location"] + "/cancel", headers=HTMX)
+
+
+def test_deciding_answers_with_the_request_block_as_it_stands_now(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9333)
+    add_vm(pve, 9334)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    with signed_in(app_server.url, alice) as http:
+        token = http.headers["X-CSRF-Token"]
+        approved_rid = request_from_form(http, 9333, "delete", reason="old", csrf_token=token)
+        cancelled_rid = request_from_form(http, 9334, "delete", reason="old too", csrf_token=token)
+        cancelled = http.post(f"/approvals/{cancelled_rid}/cancel", headers=HTMX)
+        assert cancelled.status_code == 200 and "HX-Location" not in cancelled.headers
+        assert HEADER not in cancelled.text and 'id="request-status">cancelled<' in cancelled.text
+        assert 'id="cancel-form"' not in cancelled.text
+    with signed_in(app_server.url, bob) as http:
+        answer = http.post(f"/approvals/{approved_rid}/approve", data={"confirm": "9333"}, headers=HTMX)
+        assert answer.status_code == 200 and "HX-Location" not in answer.headers
+        assert answer.headers["HX-Trigger"] == "approvals-changed"
+        assert answer.text.lstrip().startswith('<div id="request-detail"') and HEADER not in answer.text
+        assert re.search(r'id="request-status">(executing|succeeded)<', answer.text), answer.text
+        assert f"{bob}, " in answer.text and 'id="approve-form"' not in answer.text
+    with signed_in(app_server.url, alice) as http:
+        # Without HTMX (a plain form), the browser is sent back to the page.
+        add_vm(pve, 9335)
+        rid = request_from_form(http, 9335, "delete", reason="x", csrf_token=http.headers["X-CSRF-Token"])
+        back = http.post(f"/approvals/{rid}/cancel")
+        assert back.status_code == 303 and back.headers["location"] == f"/approvals/{rid}"
+
+
+def test_an_approver_who_lost_the_race_is_told_and_shown_how_it_stands(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9336)
+    alice, bob, carol = (make_user(settings, r) for r in ("operator", "approver", "approver"))
+    with httpx.Client(base_url=app_server.url, timeout=30) as api:
+        rid = ask(api, bearer(settings, alice), 9336, "delete", reason="race").json()["request_id"]
+        with signed_in(app_server.url, bob) as http:
+            shown = http.get(f"/approvals/{rid}").text
+            assert 'id="approve-form"' in shown and 'hx-trigger="every 10s, conflict from:body"' in shown
+            first = api.post(
+                f"/api/v1/requests/{rid}/reject",
+                json={"comment": "carol first"},
+                headers=bearer(settings, carol),
+            )
+            assert first.status_code == 200, first.text
+            late = http.post(f"/approvals/{rid}/approve", data={"confirm": "9336"}, headers=HTMX)
+            assert late.status_code == 409
+            assert late.headers["HX-Retarget"] == "#toasts" and late.headers["HX-Trigger"] == "conflict"
+            assert (
+                f"Request #{rid} was rejected by {carol}; only a pending request can be approved."
+                in late.text
+            )
+            now = http.get(f"/approvals/{rid}", headers=HTMX).text
+            assert 'id="request-status">rejected<' in now and f"{carol}, " in now and "carol first" in now
+            assert 'id="approve-form"' not in now and 'hx-trigger="conflict from:body"' in now
+    assert pve.vm(9336) is not None
