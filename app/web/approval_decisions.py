@@ -1,4 +1,5 @@
-"""Deciding a request on its page (approve, reject, cancel): the answer updates the page in place."""
+"""Deciding a request on its page (approve, reject, cancel), which updates the page in place, and asking again
+for the change of one that ended without running, which leads to the new request's page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.deps import (
     PrincipalDep,
     SessionDep,
     actor_for,
+    link_base,
     require_principal,
     require_role,
 )
@@ -21,6 +23,7 @@ from app.services.accounts import Principal, Role
 from app.services.approvals import ApprovalService
 from app.services.pipeline import ActionService
 from app.web.approvals import RequestId, show_request
+from app.web.guest_actions import answer_submitted, form_key
 from app.web.templating import is_htmx
 from app.web.url_paths import path_for
 
@@ -99,3 +102,15 @@ async def approval_cancel(
     """The requester takes the request back."""
     await approvals.cancel(request_id, principal, actor_for(request, principal))
     return await _decided(request, db, approvals, actions, principal, request_id)
+
+
+@router.post("/approvals/{request_id}/again", name="approval_again", dependencies=DECIDE)
+async def approval_again(
+    request: Request, gate: GateDep, principal: PrincipalDep, request_id: RequestId
+) -> Response:
+    """The requester asks again for the change of a failed, expired or rejected request: the same operation,
+    parameters and reason through the normal pipeline; the browser goes to the new request's page."""
+    actor = actor_for(request, principal)
+    key = await form_key(request)
+    submitted = await gate.ask_again(request_id, principal, actor, link_base(request), key)
+    return answer_submitted(request, submitted)

@@ -21,6 +21,7 @@ from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.accounts import Principal
 from app.services.approvals import (
+    ASKED_AGAIN_FROM,
     STATUSES,
     ApprovalService,
     RequestView,
@@ -172,6 +173,7 @@ async def show_request(
         and (principal.can("approver") and not own or own and approvals.policy.solo),
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
+        may_ask_again=own and row.status in ASKED_AGAIN_FROM and principal.can("operator"),
         typed=needs_typing(row, own),
         confirm_text=confirmation_text(row),
     )

@@ -1,5 +1,5 @@
 """A request's own page in the browser: asking lands there (address, header and navigation), deciding updates it
-in place, and an approver who lost the race sees how it stands."""
+in place, an approver who lost the race sees how it stands, and a rejected request is asked for again."""
 
 from __future__ import annotations
 
@@ -99,3 +99,40 @@ def test_an_approver_who_lost_the_race_sees_how_the_request_stands(
     expect(page.locator("#request-decision")).to_contain_text(carol)
     expect(page.locator("#approve-button")).to_have_count(0)
     expect_whole_request_page(page, str(rid))
+
+
+def test_approve_is_withheld_when_it_would_fail_and_the_requester_asks_again(
+    page: Page, second: Page, settings: Settings, app_server: AppServer, pve: DemoPve, scratch: None
+) -> None:
+    vm = add_vm(pve, 9355)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    alice_api = bearer(settings, alice)
+    with httpx.Client(base_url=app_server.url, timeout=30) as api:
+        rid = ask(api, alice_api, 9355, "template", reason="golden image").json()["request_id"]
+    vm.config["cores"] = 8
+
+    sign_in(second, bob)
+    second.goto(f"/approvals/{rid}")
+    expect(second.locator("#request-changes")).to_contain_text("its configuration changed")
+    expect(second.locator("#approve-button")).to_be_disabled()
+    expect(second.locator("#approve-blocked-why")).to_contain_text("Approving would fail")
+    second.evaluate(MARK_HEADER)
+    second.locator("#reject-comment").fill("it changed since; ask again")
+    second.locator("#reject-button").click()
+    expect(second.locator("#request-status")).to_have_text("rejected")
+    expect(second.locator("#request-decision")).to_contain_text("it changed since; ask again")
+    expect(second.locator("header.topbar[data-mark=loaded]")).to_have_count(1)
+    expect(second.locator("#again-button")).to_have_count(0)
+
+    sign_in(page, alice)
+    page.goto(f"/approvals/{rid}")
+    page.get_by_role("button", name="Ask again").click()
+    expect(page).not_to_have_url(re.compile(rf"/approvals/{rid}$"))
+    expect(page).to_have_url(re.compile(r"/approvals/\d+$"))
+    new = page.url.rsplit("/", 1)[1]
+    expect_whole_request_page(page, new)
+    expect(page.locator("#request-status")).to_have_text("pending")
+    expect(page.locator("#request-reason")).to_have_text("golden image")
+    expect(page.locator("#no-changes")).to_be_visible()
+    with httpx.Client(base_url=app_server.url, timeout=30) as api:
+        assert api.post(f"/api/v1/requests/{new}/cancel", headers=alice_api).status_code == 200

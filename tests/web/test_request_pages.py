@@ -1,5 +1,5 @@
-"""A request's page over HTTP: asking leads there as a whole page, deciding answers with its block in place, and
-a lost race says how it stands."""
+"""A request's page over HTTP: asking leads there as a whole page, deciding answers with its block in place, a
+lost race says how it stands, Approve is withheld when it would fail, and the requester asks again."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ HEADER = '<header class="topbar">'
 def bearer(settings: Settings, username: str) -> dict[str, str]:
     """An API token's header for this user."""
     return {"Authorization": f"Bearer {make_token(settings, username)}"}
+
+
+def status_of(http: httpx.Client, headers: dict[str, str], request_id: int) -> dict[str, object]:
+    """The request as the API answers it."""
+    answer: dict[str, object] = http.get(f"/api/v1/requests/{request_id}", headers=headers).json()
+    return answer
 
 
 def test_asking_leads_to_the_request_page_as_a_whole_page(
@@ -103,3 +109,69 @@ def test_an_approver_who_lost_the_race_is_told_and_shown_how_it_stands(
             assert 'id="request-status">rejected<' in now and f"{carol}, " in now and "carol first" in now
             assert 'id="approve-form"' not in now and 'hx-trigger="conflict from:body"' in now
     assert pve.vm(9336) is not None
+
+
+def test_approve_is_withheld_with_the_reason_when_the_target_changed(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    vm = add_vm(pve, 9337)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    with signed_in(app_server.url, alice) as http:
+        rid = request_from_form(
+            http, 9337, "template", reason="gold", csrf_token=http.headers["X-CSRF-Token"]
+        )
+    with signed_in(app_server.url, bob) as http:
+        assert 'id="approve-form"' in http.get(f"/approvals/{rid}").text
+        vm.config["cores"] = 8
+        page = http.get(f"/approvals/{rid}").text
+        assert "its configuration changed" in page and 'id="approve-form"' not in page
+        assert re.search(r'<button type="button" class="primary" id="approve-button" disabled', page)
+        assert "Approving would fail without sending anything" in page and f"{alice} can ask again" in page
+        assert 'id="reject-form"' in page
+        http.post(f"/approvals/{rid}/reject", data={"comment": "changed"}, headers=HTMX)
+
+
+def test_the_requester_asks_again_for_the_same_change(
+    app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9338)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    alice_api = bearer(settings, alice)
+    with httpx.Client(base_url=app_server.url, timeout=30) as api:
+        asked = ask(api, alice_api, 9338, "delete", reason="replaced by 9339", purge=True)
+        rid = asked.json()["request_id"]
+        with signed_in(app_server.url, bob) as http:
+            assert http.post(f"/approvals/{rid}/again", headers=HTMX).status_code == 403
+        with signed_in(app_server.url, alice) as http:
+            early = http.post(f"/approvals/{rid}/again", headers=HTMX)
+            assert early.status_code == 409 and "only a failed, expired or rejected request" in early.text
+            assert 'id="again-form"' not in http.get(f"/approvals/{rid}").text
+        rejected = api.post(
+            f"/api/v1/requests/{rid}/reject", json={"comment": "not yet"}, headers=bearer(settings, bob)
+        )
+        assert rejected.status_code == 200
+        with signed_in(app_server.url, bob) as http:
+            assert 'id="again-form"' not in http.get(f"/approvals/{rid}").text
+        with signed_in(app_server.url, alice) as http:
+            assert 'id="again-form"' in http.get(f"/approvals/{rid}").text
+            key = {"idempotency_key": "ask-again-9338", "csrf_token": http.headers["X-CSRF-Token"]}
+            answer = http.post(f"/approvals/{rid}/again", data=key, headers=HTMX)
+            assert answer.status_code == 204, answer.text
+            found = re.fullmatch(r"/approvals/(\d+)", answer.headers["HX-Location"])
+            assert found and int(found.group(1)) != rid
+            repeat = http.post(f"/approvals/{rid}/again", data=key, headers=HTMX)
+            assert repeat.headers["HX-Location"] == answer.headers["HX-Location"]
+            twice = http.post(f"/approvals/{rid}/again", headers=HTMX)
+            assert twice.status_code == 409 and "already requested" in twice.text
+        new = status_of(api, alice_api, int(found.group(1)))
+        old = status_of(api, alice_api, rid)
+        assert new["status"] == "pending" and new["operation"] == "delete"
+        assert new["parameters"] == old["parameters"] and new["parameters"]["purge"] is True  # type: ignore[index]
+        assert new["reason"] == "replaced by 9339" and new["target"] == old["target"]
+        api.post(f"/api/v1/requests/{found.group(1)}/cancel", headers=alice_api)
+        with signed_in(app_server.url, alice) as http:
+            plain = http.post(
+                f"/approvals/{found.group(1)}/again", data={"csrf_token": http.headers["X-CSRF-Token"]}
+            )
+            assert plain.status_code == 409  # a cancelled request is not asked again from its page
+    assert pve.vm(9338) is not None
