@@ -1,4 +1,5 @@
-"""Approvals in the browser: the queue and history (/approvals), one request (/approvals/{id}), decisions."""
+"""Approvals in the browser: the queue and history (/approvals) and one request (/approvals/{id}); deciding it is
+approval_decisions.py's."""
 
 from __future__ import annotations
 
@@ -6,23 +7,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import (
     ActionsDep,
     ApprovalsDep,
-    GateDep,
     PrincipalDep,
     SessionDep,
-    actor_for,
     require_principal,
-    require_role,
     runtime_of,
 )
 from app.http.csrf import verify_csrf
 from app.operations.catalogue import CATALOGUE, get_operation
-from app.services.accounts import Role
+from app.services.accounts import Principal
 from app.services.approvals import (
+    ASKED_AGAIN_FROM,
     STATUSES,
+    ApprovalService,
     RequestView,
     confirmation_text,
     count_news,
@@ -35,14 +36,13 @@ from app.services.approvals import (
     waiting_for,
 )
 from app.services.errors import PveError
+from app.services.pipeline import ActionService
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
 router = APIRouter(tags=["approvals"], dependencies=[Depends(require_principal)])
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE = 50
-# Viewers never decide anything; the service checks who may decide which request.
-DECIDE = [Depends(require_role(Role.operator)), Depends(verify_csrf)]
 
 
 def policy_context(request: Request) -> dict[str, Any]:
@@ -147,19 +147,25 @@ async def approval_detail(
     request_id: RequestId,
 ) -> Response:
     """Who asked, why, the exact parameters, the preview, what changed since, and the decision buttons."""
+    return await show_request(request, db, approvals, actions, principal, request_id)
+
+
+async def show_request(
+    request: Request,
+    db: AsyncSession,
+    approvals: ApprovalService,
+    actions: ActionService,
+    principal: Principal,
+    request_id: int,
+) -> Response:
+    """The request's page, or for HTMX its block alone (#request-detail), as it stands now."""
     row = await approvals.get(request_id)
     if row.requester_id == principal.user_id:
         await mark_seen(db, principal.user_id, request_id)
     view = await request_view(db, row)
     context: dict[str, Any] = {"active": "approval_list", "r": view, **policy_context(request)}
     if row.status == "pending":
-        op = get_operation(row.operation)
-        vmid = row.vmid if op is not None and op.target == "guest" else None
-        try:
-            now = await actions.state_now(row.operation, vmid, view.params)
-            context["changes"] = differences(view.state, now)
-        except PveError as exc:
-            context["changes_problem"] = str(exc)
+        context.update(await since_request(actions, view))
     own = principal.user_id == row.requester_id
     context.update(
         own=own,
@@ -167,51 +173,20 @@ async def approval_detail(
         and (principal.can("approver") and not own or own and approvals.policy.solo),
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
+        may_ask_again=own and row.status in ASKED_AGAIN_FROM and principal.can("operator"),
         typed=needs_typing(row, own),
         confirm_text=confirmation_text(row),
     )
     return render(request, "pages/approvals/detail.html", context, partial="partials/approvals/_request.html")
 
 
-async def _back(request: Request, request_id: int) -> Response:
-    target = path_for(request, "approval_detail", request_id=request_id)
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Location": target})
-    return RedirectResponse(target, status_code=303)
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-@router.post("/approvals/{request_id}/approve", name="approval_approve", dependencies=DECIDE)
-async def approval_approve(
-    request: Request, gate: GateDep, principal: PrincipalDep, request_id: RequestId
-) -> Response:
-    """Approve (typing the VMID for deletions); the last approval runs the change."""
-    form = await _form(request)
-    actor = actor_for(request, principal)
-    await gate.approve(
-        request_id, principal, actor, form.get("comment"), form.get("confirm"), form.get("seal")
-    )
-    return await _back(request, request_id)
-
-
-@router.post("/approvals/{request_id}/reject", name="approval_reject", dependencies=DECIDE)
-async def approval_reject(
-    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
-) -> Response:
-    """Reject, saying why."""
-    form = await _form(request)
-    await approvals.reject(request_id, principal, actor_for(request, principal), form.get("comment"))
-    return await _back(request, request_id)
-
-
-@router.post("/approvals/{request_id}/cancel", name="approval_cancel", dependencies=DECIDE)
-async def approval_cancel(
-    request: Request, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
-) -> Response:
-    """The requester takes the request back."""
-    await approvals.cancel(request_id, principal, actor_for(request, principal))
-    return await _back(request, request_id)
+async def since_request(actions: ActionService, view: RequestView) -> dict[str, Any]:
+    """What changed on the target since the request ("changes"), or why Proxmox could not be read now."""
+    row = view.row
+    op = get_operation(row.operation)
+    vmid = row.vmid if op is not None and op.target == "guest" else None
+    try:
+        now = await actions.state_now(row.operation, vmid, view.params)
+    except PveError as exc:
+        return {"changes_problem": str(exc)}
+    return {"changes": differences(view.state, now)}

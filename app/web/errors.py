@@ -31,6 +31,8 @@ DATABASE_DOWN_MESSAGE = (
     "The database is unavailable right now, so Proxgate can neither check who you are nor record what is done. "
     "Try again in a minute."
 )
+# The event an HTMX page receives with a 409's toast.
+CONFLICT_EVENT = "conflict"
 
 
 def wants_json(request: Request) -> bool:
@@ -54,6 +56,10 @@ def error_response(
         )
         response.headers["HX-Retarget"] = "#toasts"
         response.headers["HX-Reswap"] = "beforeend"
+        if status == 409:
+            # What the page shows is out of date (someone else acted first): the parts of it that listen for
+            # this event (hx-trigger="conflict from:body") fetch how things stand now, beside the toast.
+            response.headers["HX-Trigger"] = CONFLICT_EVENT
         return response
     return render(request, "pages/error.html", context, status_code=status)
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
 from app.services.accounts import Principal
-from app.services.pipeline import Gate
+from app.services.pipeline import Gate, Submitted
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
@@ -50,6 +50,11 @@ async def submit_form(
     actor = actor_for(request, principal)
     key = await form_key(request)
     submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
+    return answer_submitted(request, submitted)
+
+
+def answer_submitted(request: Request, submitted: Submitted) -> Response:
+    """What started, or the new request's page: HTMX is sent there (HX-Location), a plain form redirected."""
     if submitted.request is not None:
         target = path_for(request, "approval_detail", request_id=submitted.request.id)
         if is_htmx(request):

@@ -73,8 +73,14 @@ def build_templates() -> Jinja2Templates:
 
 
 def is_htmx(request: Request) -> bool:
-    """True for an HTMX request that wants a fragment, not a boosted page load."""
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    """True for an HTMX request that wants a fragment, not a whole page: a boosted load (app.js marks the
+    navigations HX-Location makes as boosted) or a history restore after the cache missed gets the page."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
 
 
 def render(

@@ -1,5 +1,5 @@
-// Proxgate's only script: CSRF header for HTMX, dismissable toasts, busy buttons, local times. No inline
-// scripts (CSP).
+// Proxgate's only script: CSRF header for HTMX, whole pages for navigations, dismissable toasts, busy buttons,
+// local times. No inline scripts (CSP).
 (function () {
   "use strict";
   document.addEventListener("htmx:configRequest", function (event) {
@@ -11,6 +11,15 @@
     if (!event.detail.triggeringEvent && /(^|,)\s*every\s/.test(trigger)) {
       event.detail.headers["X-Proxgate-Background"] = "1";
     }
+    // A GET whose answer replaces the whole body is a navigation: HX-Location (where a request's page sends
+    // the browser after asking) works "like following a boosted link", so it asks, like one, for the whole
+    // page with its header and navigation rather than the fragment an HTMX request gets otherwise.
+    if (event.detail.verb === "get" && event.detail.target === document.body) {
+      event.detail.headers["HX-Boosted"] = "true";
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target === document.body) { window.scrollTo(0, 0); }
   });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-dismiss]");

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from app.routing import discover_routers
 
 # Who may call a route: anyone, anyone signed in (their own account), a role and the roles above it, or only
-# the person who asked for the change (an approval request's cancel).
+# the person who asked for the change (an approval request's cancel, or asking for it again).
 PUBLIC, SELF, REQUESTER = "public", "self-service", "requester"
 ROLES = ("viewer", "operator", "approver", "admin")
 
@@ -53,6 +53,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/approvals/{request_id}/approve"): Rule("approver", INVALID),  # deletions need the vmid typed
     ("POST", "/approvals/{request_id}/reject"): Rule("approver", INVALID),  # a rejection needs a reason
     ("POST", "/approvals/{request_id}/cancel"): Rule(REQUESTER, (303, 409)),  # 409 once it is cancelled
+    ("POST", "/approvals/{request_id}/again"): Rule(REQUESTER, (409,)),  # the sample is still pending
     ("GET", "/audit"): Rule("viewer"),
     ("GET", "/audit/export.csv"): Rule("viewer"),
     ("GET", "/audit/export.jsonl"): Rule("viewer"),

@@ -28,10 +28,11 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/admin/users": {"username": "{new_user}", "password": PASSWORD, "role": "admin"},
     "/admin/users/{user_id}": {"role": "admin"},
     "/admin/tokens/{token_id}/revoke": {},
+    "/approvals/notices/seen": {},
     "/approvals/{request_id}/approve": {"confirm": str(ASKED_BY_OPERATOR), "comment": "csrf"},
     "/approvals/{request_id}/reject": {"comment": "csrf"},
     "/approvals/{request_id}/cancel": {},
-    "/approvals/notices/seen": {},
+    "/approvals/{request_id}/again": {},
     "/guests/{vmid}/actions/{operation}": {},
     "/provision/{operation}": {
         "node": "pve1",
@@ -62,8 +63,9 @@ def would_change(path: str, values: dict[str, str]) -> dict[str, object]:
 
 
 def fill(path: str, values: dict[str, str]) -> str:
-    """The path with the values for its parameters (a cancel concerns the admin's own request)."""
-    chosen = {**values, "request_id": values["own_request" if path.endswith("/cancel") else "request_id"]}
+    """The path with the values for its parameters (a cancel or an ask-again concerns the admin's own request)."""
+    own = path.endswith(("/cancel", "/again"))
+    chosen = {**values, "request_id": values["own_request" if own else "request_id"]}
     chosen["token_id"] = values["own_token" if path.startswith("/account/") else "token_id"]
     return substitute(path, chosen)
 

@@ -89,7 +89,10 @@ def test_a_change_since_the_request_shows_on_its_page_and_deciding_in_the_browse
         refused = http.post(f"/approvals/{rid}/reject", data={"comment": ""}, headers=HTMX)
         assert refused.status_code == 422 and "Say why" in refused.text
         done = http.post(f"/approvals/{rid}/reject", data={"comment": "not like this"}, headers=HTMX)
-        assert done.status_code == 204 and done.headers["HX-Location"] == f"/approvals/{rid}"
+        # The answer is the request's block as it stands now, swapped in place: the address stays.
+        assert done.status_code == 200 and "HX-Location" not in done.headers
+        assert done.text.lstrip().startswith('<div id="request-detail"')
+        assert 'id="request-status">rejected<' in done.text and "not like this" in done.text
         assert 'id="request-status">rejected<' in http.get(f"/approvals/{rid}").text
 
 

@@ -23,8 +23,8 @@ def test_a_rejection_reaches_the_requester_until_they_open_it(
     app_server: AppServer, client: httpx.Client, settings: Settings, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(settings)
-    add_vm(pve, 9385)
-    rid = ask(client, crew.alice, 9385, "delete", reason="old").json()["request_id"]
+    add_vm(pve, 9356)
+    rid = ask(client, crew.alice, 9356, "delete", reason="old").json()["request_id"]
     with signed_in(app_server.url, crew.alice_name) as alice:
         assert 'id="approval-news"' not in news_badge(alice)
         client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "not now"}, headers=crew.bob)
@@ -42,12 +42,12 @@ def test_a_run_and_an_expiry_are_news_and_can_be_marked_read(
     app_server: AppServer, client: httpx.Client, settings: Settings, pve: DemoPve, scratch: None
 ) -> None:
     crew = people(settings)
-    add_vm(pve, 9384)
-    add_vm(pve, 9383)
-    ran = ask(client, crew.alice, 9384, "delete", reason="old").json()["request_id"]
-    client.post(f"/api/v1/requests/{ran}/approve", json={"confirm": "9384"}, headers=crew.bob)
+    add_vm(pve, 9357)
+    add_vm(pve, 9358)
+    ran = ask(client, crew.alice, 9357, "delete", reason="old").json()["request_id"]
+    client.post(f"/api/v1/requests/{ran}/approve", json={"confirm": "9357"}, headers=crew.bob)
     assert settle(client, crew.bob, ran)["status"] == "succeeded"
-    lapsed = ask(client, crew.alice, 9383, "delete", reason="old").json()["request_id"]
+    lapsed = ask(client, crew.alice, 9358, "delete", reason="old").json()["request_id"]
     sql(settings, "UPDATE approval_requests SET expires_at = '2000-01-01 00:00:00' WHERE id = :id", id=lapsed)
     with signed_in(app_server.url, crew.alice_name) as alice:
         page = alice.get("/approvals").text  # the list expires what is due, then shows the news

@@ -11,10 +11,17 @@ from app.services.approvals.queries import (
     request_view,
     waiting_for,
 )
-from app.services.approvals.service import ApprovalService, RequestedChange, confirmation_text, needs_typing
+from app.services.approvals.service import (
+    ASKED_AGAIN_FROM,
+    ApprovalService,
+    RequestedChange,
+    confirmation_text,
+    needs_typing,
+)
 from app.services.approvals.state_changes import differences
 
 __all__ = [
+    "ASKED_AGAIN_FROM",
     "ApprovalPolicy",
     "ApprovalService",
     "OPEN_STATUSES",

@@ -50,12 +50,29 @@ class RequestedChange:
     state: dict[str, Any]
 
 
+# Requests that ended without running; their requester may ask for the same change again with one click.
+ASKED_AGAIN_FROM = ("failed", "expired", "rejected")
+
+
+def standing(request: ApprovalRequest) -> str:
+    """How a request that is no longer pending stands, and who decided it, in a few words."""
+    by = f" by {request.decided_by_name}" if request.decided_by_name else ""
+    return {
+        "executing": f"was approved{by} and is running",
+        "succeeded": f"was approved{by} and has run",
+        "failed": f"was approved{by} and failed",
+        "rejected": f"was rejected{by}",
+        "cancelled": f"was cancelled{by}",
+        "expired": "expired: nobody decided in time",
+    }.get(request.status, f"is {request.status}")
+
+
 class RequestNotPending(Conflict):
     """The request was already decided (or expired); the answer says how it stands."""
 
     def __init__(self, request: ApprovalRequest, verb: str) -> None:
         super().__init__(
-            f"Request #{request.id} is {request.status}; only a pending request can be {verb}.",
+            f"Request #{request.id} {standing(request)}; only a pending request can be {verb}.",
             extra={"status": request.status},
         )
 
@@ -316,6 +333,22 @@ class ApprovalService:
             await self._deny(request, actor, "only the requester may cancel")
             raise Forbidden("Only the person who asked for this change can cancel it.")
         return await self._close(request, "cancelled", principal, actor, None, "cancelled")
+
+    async def to_ask_again(
+        self, request_id: int, principal: Principal, actor: audit.Actor
+    ) -> ApprovalRequest:
+        """The request, when this person may ask for its change again: its requester, once it ended unrun."""
+        request = await self.get(request_id)
+        if principal.user_id != request.requester_id:
+            await self._deny(request, actor, "only the requester may ask again")
+            raise Forbidden("Only the person who asked for this change can ask for it again.")
+        if request.status not in ASKED_AGAIN_FROM:
+            raise Conflict(
+                f"Request #{request.id} is {request.status}; only a failed, expired or rejected request "
+                "can be asked again.",
+                extra={"status": request.status},
+            )
+        return request
 
     async def _close(
         self,

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import ApprovalRequest, IdempotencyKey
 from app.db.executions import Execution
 from app.db.models import utcnow
+from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
@@ -101,6 +102,21 @@ class Gate:
             raise
         await self._remember(principal.user_id, key, submitted)
         return submitted
+
+    async def ask_again(
+        self,
+        request_id: int,
+        principal: Principal,
+        actor: audit.Actor,
+        link_base: str,
+        key: str | None = None,
+    ) -> Submitted:
+        """Submit an ended request's change again, as its requester: same operation, values and reason."""
+        old = await self.approvals.to_ask_again(request_id, principal, actor)
+        op = get_operation(old.operation)
+        vmid = old.vmid if op is not None and op.target == "guest" else None
+        raw = {**json.loads(old.params), "reason": old.reason}
+        return await self.submit(principal, actor, old.operation, vmid, raw, link_base, key)
 
     async def _submit(
         self,
