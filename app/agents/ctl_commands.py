@@ -95,7 +95,8 @@ async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
 async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
     """Configured IPv4 addresses (every page of the inventory), optionally those that start with a prefix."""
     # The helper's prefix is a plain string ('10.97.0.3' also finds 10.97.0.30): filtered here, as it does.
-    chosen = formats.configured_ipv4(await api.collect("/api/v1/ips"), args.prefix)
+    # The notes are not printed: no page brings them along.
+    chosen = formats.configured_ipv4(await api.collect("/api/v1/ips", notes_limit=0), args.prefix)
     return listing(args, chosen, formats.ip_lines(chosen))
 
 

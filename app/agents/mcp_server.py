@@ -4,7 +4,6 @@ same server at /mcp inside the app."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -17,9 +16,12 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
+from app.agents.answers import change_summary
 from app.agents.api import VERSION, ApiConfig, ApiError, ProxgateApi, user_agent
 from app.agents.op_tools import run_operation, tool_description, tool_schema
-from app.agents.read_tools import BY_NAME, READ_TOOLS, ReadTool
+from app.agents.read_tools import ReadTool
+from app.agents.schemas import CHANGE
+from app.agents.toolbox import BY_NAME, READ_TOOLS
 
 log = logging.getLogger(__name__)
 PRODUCT = "proxgate-mcp"
@@ -28,7 +30,8 @@ INSTRUCTIONS = (
     "Proxgate runs a Proxmox VE cluster for a team. You act with your own Proxgate API token: every change is "
     "recorded in the audit log under its name, and the changes whose tools say so (every destructive one) wait "
     "for a second person to approve them. Read first (get_guest, list_snapshots, list_tasks); take a "
-    "snapshot before a risky change; never guess an IP address: use list_ips and free_ips."
+    "snapshot before a risky change; never guess an IP address: use list_ips and free_ips. Listings answer a "
+    "page at a time: pass next_cursor back as cursor for the next one."
 )
 
 
@@ -63,7 +66,7 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
                 catalogue = await api.collect("/api/v1/operations")
             except ApiError as exc:
                 raise MCPError(types.INTERNAL_ERROR, f"Proxgate: {exc}") from None
-        tools = [operation_tool(op, catalogue) for op in catalogue]
+        tools = [operation_tool(op) for op in catalogue]
         return types.ListToolsResult(tools=[*map(read_tool, READ_TOOLS), *tools])
 
     async def call_tool(
@@ -81,7 +84,9 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
                 # The model gets a plain sentence; the traceback stays in the server's log.
                 log.exception("tool %s failed", params.name)
                 return failure(f"The tool {params.name} failed inside proxgate mcp; see its log.")
-        return success(result, failed=isinstance(result, dict) and result.get("status") == "failed")
+        tool = BY_NAME.get(params.name)
+        summary = tool.summary(result) if tool is not None else change_summary(result)
+        return success(result, summary, failed=result.get("status") == "failed")
 
     return Server(
         "proxgate",
@@ -93,12 +98,13 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
     )
 
 
-async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any]) -> Any:
-    """Run the named tool: a read tool, or an operation of the catalogue."""
+async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run the named tool: a read tool, or an operation of the catalogue; its answer as a JSON object."""
     tool = BY_NAME.get(name)
     if tool is not None:
         check_arguments(tool.schema, args)
-        return await tool.run(api, args)
+        result = await tool.run(api, args)
+        return result if isinstance(result, dict) else {"result": result}
     catalogue = {op["name"]: op for op in await api.collect("/api/v1/operations")}
     op = catalogue.get(name)
     if op is None:
@@ -127,36 +133,40 @@ def refusal(exc: ApiError) -> str:
 
 def read_tool(tool: ReadTool) -> types.Tool:
     """A read tool as MCP lists it."""
+    # destructiveHint means something only for a tool that is not read-only.
+    destructive = None if tool.read_only else False
     hints = types.ToolAnnotations(
-        read_only_hint=tool.read_only, destructive_hint=False, open_world_hint=False
+        read_only_hint=tool.read_only, destructive_hint=destructive, open_world_hint=False
     )
     return types.Tool(
-        name=tool.name, description=tool.description, input_schema=tool.schema, annotations=hints
-    )
-
-
-def operation_tool(op: dict[str, Any], catalogue: list[dict[str, Any]]) -> types.Tool:
-    """A catalogue operation as MCP lists it (the catalogue names the ones that need approval)."""
-    hints = types.ToolAnnotations(
-        title=op["label"],
-        read_only_hint=False,
-        destructive_hint=op["risk"] == "destructive",
-        open_world_hint=False,
-    )
-    return types.Tool(
-        name=op["name"],
-        description=tool_description(op, catalogue),
-        input_schema=tool_schema(op),
+        name=tool.name,
+        description=tool.description,
+        input_schema=tool.schema,
+        output_schema=tool.output,
         annotations=hints,
     )
 
 
-def success(result: Any, failed: bool = False) -> types.CallToolResult:
-    """The API's JSON as text for the model and, for objects, as structured content."""
-    text = json.dumps(result, indent=1, ensure_ascii=False, default=str)
-    structured = result if isinstance(result, dict) else None
+def operation_tool(op: dict[str, Any]) -> types.Tool:
+    """A catalogue operation as MCP lists it (the catalogue names the ones that need approval)."""
+    # readOnlyHint is false unless said (destructiveHint is true unless said, so it is always said).
+    hints = types.ToolAnnotations(
+        title=op["label"], destructive_hint=op["risk"] == "destructive", open_world_hint=False
+    )
+    return types.Tool(
+        name=op["name"],
+        description=tool_description(op),
+        input_schema=tool_schema(op),
+        output_schema=CHANGE,
+        annotations=hints,
+    )
+
+
+def success(result: dict[str, Any], summary: str, failed: bool = False) -> types.CallToolResult:
+    """The answer once, as structured content, and a line of text saying what it is (the JSON is not sent a
+    second time as text: at thousands of guests that doubled answers that already strained a context)."""
     return types.CallToolResult(
-        content=[types.TextContent(text=text)], structured_content=structured, is_error=failed
+        content=[types.TextContent(text=summary)], structured_content=result, is_error=failed
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.agents.api import ProxgateApi
-from app.agents.read_tools import VMID, WAIT
+from app.agents.schemas import VMID, WAIT
 from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_task
 
 # Arguments the tool adds to the operation's own parameters; they are not sent as parameters.
@@ -14,22 +14,41 @@ LOCAL_ARGS = ("vmid", "wait", "wait_seconds")
 LOG_TAIL = 20
 
 
+# What every change tool takes besides the operation's parameters; the descriptions say what they are for.
+REASON = {"type": "string", "maxLength": 2000}
+WAIT_FLAG = {"type": "boolean", "default": False}
+# Left out of the tools' schemas: pydantic's titles (the tool names the operation) and the checks of a text's
+# form and length (the API refuses such a value in words the model can act on); each costs tokens in every
+# tools/list. Numeric ranges stay: they tell a model what it may ask for.
+DROPPED = ("title", "pattern", "maxLength", "minLength")
+
+
+def plain(schema: Any) -> Any:
+    """The schema without DROPPED keys, and an optional value (anyOf [X, null], default null) as X alone: a
+    model leaves out what it does not mean to set."""
+    if isinstance(schema, list):
+        return [plain(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    options = schema.get("anyOf")
+    if isinstance(options, list) and schema.get("default", 0) is None:
+        kept = [o for o in options if o != {"type": "null"}]
+        if len(kept) == 1 and len(options) == 2:
+            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+            return plain({**kept[0], **rest})
+    return {
+        key: {name: plain(v) for name, v in value.items()} if key in ("properties", "$defs") else plain(value)
+        for key, value in schema.items()
+        if key not in DROPPED
+    }
+
+
 def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     """The operation's parameter schema, plus vmid (guest operations), reason, wait and wait_seconds."""
-    params: dict[str, Any] = op.get("parameters") or {}
+    params: dict[str, Any] = plain(op.get("parameters") or {})
     properties: dict[str, Any] = {"vmid": VMID} if op["target"] == "guest" else {}
     properties.update(params.get("properties") or {})
-    properties["reason"] = {
-        "type": "string",
-        "maxLength": 2000,
-        "description": "Why: the approver reads it (required when the operation needs approval)",
-    }
-    properties["wait"] = {
-        "type": "boolean",
-        "default": False,
-        "description": "Wait for the task's end (or for the human decision and the run) before answering",
-    }
-    properties["wait_seconds"] = WAIT
+    properties.update(reason=REASON, wait=WAIT_FLAG, wait_seconds=WAIT)
     required = ["vmid"] if op["target"] == "guest" else []
     required += list(params.get("required") or [])
     if op.get("needs_approval"):
@@ -40,35 +59,23 @@ def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def two_person(catalogue: list[dict[str, Any]]) -> str:
-    """The sentence that names the operations a second person must approve, as the catalogue says today."""
-    held = [op["name"] for op in catalogue if op.get("needs_approval")]
-    if not held:
-        return ""
-    return f"These wait for a second person's approval instead of running at once: {', '.join(held)}."
-
-
-def tool_description(op: dict[str, Any], catalogue: list[dict[str, Any]] | None = None) -> str:
-    """What the model reads: what it does, its risk class, and who has to agree."""
-    parts = [f"{op['label']} (Proxgate operation '{op['name']}'). Risk class: {op['risk']}."]
+def tool_description(op: dict[str, Any]) -> str:
+    """What the model reads: what it does, its risk class, and whether a second person has to agree."""
+    parts = [f"{op['label']}. Risk: {op['risk']}."]
     if op.get("about"):
         parts.append(op["about"])
     if op.get("needs_approval"):
         parts.append(
-            "Needs approval: Proxgate stores it as a request that a second person (an approver) must "
-            "approve before anything runs. You get status 'pending', the request_id and the link a human "
-            "opens; give a clear `reason`, then call wait_request (or pass wait=true)."
+            "Needs approval: answers pending, with a request_id and a link for a human; nothing runs until a "
+            "second person approves. Give a clear reason; then wait_request."
         )
     else:
-        parts.append(
-            "Runs at once and returns the task's UPID; wait=true waits for the task's end and exit status."
-        )
-        parts.append(two_person(catalogue or [op]))
+        parts.append("Runs at once (wait=true: until the task ends).")
     if op.get("confirm"):
         parts.append(f"Warning: {op['confirm']}")
     if op["target"] == "guest" and len(op.get("guest_types") or []) == 1:
         parts.append("Only for " + ("VMs." if op["guest_types"] == ["qemu"] else "containers."))
-    return " ".join(p for p in parts if p)
+    return " ".join(parts)
 
 
 async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:

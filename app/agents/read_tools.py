@@ -1,28 +1,34 @@
-"""The MCP server's read tools: each one GET (or a poll) of /api/v1, answered with the API's JSON."""
+"""The MCP server's read tools that answer one thing (who, the cluster, a guest, a node, a task, a request,
+a subnet's free addresses) or wait for one: each a GET (or a poll) of /api/v1, bounded to fit a context."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.agents.answers import cap, fallback_summary
 from app.agents.api import ProxgateApi, path_segment
-from app.agents.formats import on_node
+from app.agents.schemas import (
+    ANY_OBJECT,
+    CURSOR,
+    LOG_LINES,
+    NODE,
+    REQUEST_ID,
+    TEXT_OR_NULL,
+    UPID,
+    VMID,
+    WAIT,
+    answer,
+    limit,
+)
 from app.agents.waiting import DEFAULT_WAIT, wait_request, wait_task
 
 Handler = Callable[[ProxgateApi, dict[str, Any]], Awaitable[Any]]
-VMID = {"type": "integer", "minimum": 100, "maximum": 999_999_999, "description": "The guest's VMID"}
-NODE = {"type": "string", "maxLength": 64, "description": "A node name, e.g. pve1"}
-REQUEST_ID = {"type": "integer", "minimum": 1, "description": "The approval request's number"}
-UPID = {"type": "string", "maxLength": 512, "description": "A task's UPID, as an action returned it"}
-LIMIT = {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-WAIT = {
-    "type": "integer",
-    "minimum": 1,
-    "maximum": 3600,
-    "default": int(DEFAULT_WAIT),
-    "description": "Seconds to wait at most; the answer then says where things stand",
-}
+Summary = Callable[[Any], str]
+# How much of a guest's or a node's lists one answer carries; the listing tools page through the rest.
+GUEST_BACKUPS, GUEST_LISTS, NODE_VMIDS, NOTES_SHOWN = 10, 50, 100, 10
+DEFAULT_LOG_LINES = 50
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,8 @@ class ReadTool:
     properties: dict[str, Any]
     required: tuple[str, ...]
     run: Handler
+    output: dict[str, Any] = field(default_factory=lambda: ANY_OBJECT)
+    summary: Summary = fallback_summary
     read_only: bool = True
 
     @property
@@ -47,55 +55,46 @@ class ReadTool:
         }
 
 
+async def _whoami(api: ProxgateApi, args: dict[str, Any]) -> Any:
+    return await api.get("/api/v1/me")
+
+
 async def _cluster(api: ProxgateApi, args: dict[str, Any]) -> Any:
     return {"cluster": await api.get("/api/v1/cluster"), "nodes": await api.collect("/api/v1/nodes")}
 
 
-async def _guests(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get("/api/v1/guests", **args)
-
-
 async def _guest(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get(f"/api/v1/guests/{int(args['vmid'])}")
+    guest = await api.get(f"/api/v1/guests/{int(args['vmid'])}")
+    cap(guest, "backups", GUEST_BACKUPS)
+    for key in ("snapshots", "addresses", "address_notes", "tasks"):
+        cap(guest, key, GUEST_LISTS)
+    return guest
 
 
-async def _snapshots(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return {"items": await api.collect(f"/api/v1/guests/{int(args['vmid'])}/snapshots")}
+async def _node(api: ProxgateApi, args: dict[str, Any]) -> Any:
+    node = await api.get(f"/api/v1/nodes/{path_segment(args['node'])}")
+    cap(node.get("guests") or {}, "vmids", NODE_VMIDS)
+    return node
 
 
-async def _backups(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get("/api/v1/backups", **args)
-
-
-async def _storage(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    items = await api.collect("/api/v1/storage")
-    return {"items": [s for s in items if "node" not in args or on_node(s, args["node"])]}
-
-
-async def _tasks(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    limit = int(args.get("limit", 50))
-    answer = await api.get("/api/v1/tasks", **{**args, "limit": limit})
-    items = answer.get("items", []) if isinstance(answer, dict) else answer
-    return {"items": items[:limit]}
+def _log_bounded(task: dict[str, Any], lines: int) -> dict[str, Any]:
+    return cap(task, "log", lines, newest_last=True)
 
 
 async def _task(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get(f"/api/v1/tasks/{path_segment(args['upid'])}")
+    task = await api.get(f"/api/v1/tasks/{path_segment(args['upid'])}")
+    return _log_bounded(task, int(args.get("log_lines", DEFAULT_LOG_LINES)))
 
 
-async def _ips(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get("/api/v1/ips", **args)
+async def _wait_task(api: ProxgateApi, args: dict[str, Any]) -> Any:
+    task = await wait_task(api, str(args["upid"]), float(args.get("wait_seconds", DEFAULT_WAIT)))
+    return _log_bounded(task, int(args.get("log_lines", DEFAULT_LOG_LINES)))
 
 
 async def _free(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get("/api/v1/ips/free", **args)
-
-
-async def _mine(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    me = (await api.get("/api/v1/me"))["username"]
-    limit = int(args.get("limit", 50))
-    items = await api.collect("/api/v1/requests", status=args.get("status"))
-    return {"items": [r for r in items if (r.get("requested") or {}).get("by") == me][:limit]}
+    return await api.get(
+        "/api/v1/ips/free", **{"limit": 20, "used_limit": 20, "notes_limit": NOTES_SHOWN, **args}
+    )
 
 
 async def _request(api: ProxgateApi, args: dict[str, Any]) -> Any:
@@ -106,113 +105,119 @@ async def _wait_request(api: ProxgateApi, args: dict[str, Any]) -> Any:
     return await wait_request(api, int(args["request_id"]), float(args.get("wait_seconds", DEFAULT_WAIT)))
 
 
-async def _wait_task(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await wait_task(api, str(args["upid"]), float(args.get("wait_seconds", DEFAULT_WAIT)))
-
-
 async def _cancel(api: ProxgateApi, args: dict[str, Any]) -> Any:
     return (await api.post(f"/api/v1/requests/{int(args['request_id'])}/cancel"))[1]
 
 
-async def _whoami(api: ProxgateApi, args: dict[str, Any]) -> Any:
-    return await api.get("/api/v1/me")
+def _guest_line(g: dict[str, Any]) -> str:
+    kind = "VM" if g.get("type") == "qemu" else "CT"
+    return f"{kind} {g.get('vmid')} {g.get('name')}: {g.get('status')} on {g.get('node')}."
 
 
-READ_TOOLS: tuple[ReadTool, ...] = (
-    ReadTool("whoami", "Who this agent acts as in Proxgate and with which role.", {}, (), _whoami),
+def _task_line(t: dict[str, Any]) -> str:
+    shown = f" (last {len(t.get('log') or [])} of {t['log_total']} log lines)" if t.get("log_total") else ""
+    return f"Task {t.get('type')} on {t.get('node')}: {t.get('status')}, exit status {t.get('exitstatus')}{shown}."
+
+
+def _request_line(r: dict[str, Any]) -> str:
+    target = (r.get("target") or {}).get("vmid") or ""
+    text = f"Request {r.get('id')} ({r.get('operation')} {target}): {r.get('status')}. {r.get('url', '')}"
+    result = r.get("result") or {}
+    if result:
+        text += f" Exit status {result.get('exitstatus')}: {result.get('message') or ''}"
+    return text.strip()
+
+
+def _free_line(f: dict[str, Any]) -> str:
+    text = f"{f.get('free_count')} of {f.get('hosts')} host addresses of {f.get('cidr')} are free as far as "
+    text += f"Proxmox can tell; {len(f.get('free') or [])} listed. Check the network before using one."
+    if f.get("next_cursor"):
+        text += f' More: call free_ips with the same cidr and cursor="{f["next_cursor"]}".'
+    return text
+
+
+def _cluster_line(c: dict[str, Any]) -> str:
+    cluster, nodes = c.get("cluster") or {}, c.get("nodes") or []
+    names = ", ".join(f"{n.get('node')} ({n.get('status')})" for n in nodes)
+    return f"Cluster {cluster.get('name')}: quorate {cluster.get('quorate')}; nodes {names}."
+
+
+TASK = answer("upid", "status", "exitstatus", "log")
+REQUEST = answer("id", "status", "operation", "url")
+FREE = answer(
+    "cidr", "free", "free_count", "next_cursor", "used", "used_count", "notes", next_cursor=TEXT_OR_NULL
+)
+ONE_TOOLS: tuple[ReadTool, ...] = (
+    ReadTool(
+        "whoami",
+        "Who this agent acts as in Proxgate, and its role.",
+        {},
+        (),
+        _whoami,
+        answer("username", "role"),
+        lambda me: f"You act as {me.get('username')}, role {me.get('role')}.",
+    ),
     ReadTool(
         "cluster_status",
-        "Quorum, Proxmox versions, guest counts, storages above 85 %, and every node with CPU and memory.",
+        "Quorum, versions, guest counts, storages above 85 %, and every node (its name, status, CPU, memory).",
         {},
         (),
         _cluster,
-    ),
-    ReadTool(
-        "list_guests",
-        "List or search VMs and containers (q: a VMID or its start, part of a name, a tag or an IP).",
-        {
-            "q": {"type": "string", "maxLength": 200},
-            "node": NODE,
-            "type": {"type": "string", "enum": ["qemu", "lxc"]},
-            "status": {"type": "string", "enum": ["running", "stopped", "paused", "unknown"]},
-            "tag": {"type": "string", "maxLength": 64},
-            "limit": LIMIT,
-            "cursor": {"type": "string", "description": "next_cursor of the previous answer"},
-        },
-        (),
-        _guests,
+        answer("cluster", "nodes"),
+        _cluster_line,
     ),
     ReadTool(
         "get_guest",
-        "One guest: status, usage, config, disks, IP addresses, snapshots, backups, recent tasks and the "
-        "operations that fit its state. Read this before changing a guest.",
+        "One guest: status, usage, config, disks, addresses, snapshots, newest backups, recent tasks, and the "
+        "operations that fit its state. Read it before changing a guest.",
         {"vmid": VMID},
         ("vmid",),
         _guest,
+        answer("vmid", "name", "type", "node", "status", "config", "operations"),
+        _guest_line,
     ),
     ReadTool(
-        "list_snapshots",
-        "A guest's snapshots as Proxmox lists them (name, description, time, parent), 'current' included.",
-        {"vmid": VMID},
-        ("vmid",),
-        _snapshots,
-    ),
-    ReadTool(
-        "list_backups",
-        "Backups on every storage, newest first; filter by guest (VMID), storage, age in days, newest only.",
-        {
-            "guest": VMID,
-            "storage": {"type": "string", "maxLength": 64},
-            "older_than": {"type": "integer", "minimum": 0},
-            "newer_than": {"type": "integer", "minimum": 0},
-            "newest": {"type": "boolean", "default": False},
-        },
-        (),
-        _backups,
-    ),
-    ReadTool(
-        "list_storage",
-        "Storages with type, content, used and total bytes and percent; only one node's with `node`.",
+        "get_node",
+        "One node: status, PVE and kernel version, CPU, load, memory, storage, its guests' VMIDs, recent tasks.",
         {"node": NODE},
-        (),
-        _storage,
+        ("node",),
+        _node,
+        answer("node", "status", "guests"),
+        lambda n: f"Node {n.get('node')}: {n.get('status')}, PVE {n.get('version')}.",
     ),
     ReadTool(
-        "list_tasks",
-        "Recent Proxmox tasks, newest first; filter by node, guest (VMID), type and state.",
-        {
-            "node": NODE,
-            "guest": VMID,
-            "type": {"type": "string", "maxLength": 64, "description": "e.g. qmstart, vzdump"},
-            "status": {"type": "string", "enum": ["running", "ok", "warning", "error"]},
-            "limit": LIMIT,
-        },
-        (),
-        _tasks,
+        "get_task",
+        "A task's status, exit status and the end of its log.",
+        {"upid": UPID, "log_lines": LOG_LINES},
+        ("upid",),
+        _task,
+        TASK,
+        _task_line,
     ),
-    ReadTool("get_task", "A task's status, exit status and whole log.", {"upid": UPID}, ("upid",), _task),
     ReadTool(
-        "list_ips",
-        "The IP inventory: every address Proxmox knows (configs, guest agents, containers) with its guest, "
-        "and notes on what it cannot see. Never guess an address: look here.",
-        {"prefix": {"type": "string", "maxLength": 64, "description": "10.0.10.21, 10.0. or 10.0.10.0/24"}},
-        (),
-        _ips,
+        "wait_task",
+        "Wait until a task ends; answers as get_task.",
+        {"upid": UPID, "wait_seconds": WAIT, "log_lines": LOG_LINES},
+        ("upid",),
+        _wait_task,
+        TASK,
+        _task_line,
     ),
     ReadTool(
         "free_ips",
-        "Addresses of a subnet that no guest, gateway or node uses, as far as Proxmox can tell. Use this "
-        "to pick an address for a new guest.",
-        {"cidr": {"type": "string", "maxLength": 64, "description": "e.g. 10.0.10.0/24"}, "limit": LIMIT},
+        "Addresses of a subnet no guest, gateway or node uses, as far as Proxmox can tell (not DHCP leases or "
+        "hosts outside the cluster), what uses the others, and notes. Pick a new guest's address here. More "
+        "free addresses: pass next_cursor as cursor.",
+        {
+            "cidr": {"type": "string", "maxLength": 64, "description": "e.g. 10.0.10.0/24"},
+            "limit": limit(20),
+            "cursor": CURSOR,
+            "used_limit": {"type": "integer", "minimum": 0, "maximum": 500, "default": 20},
+        },
         ("cidr",),
         _free,
-    ),
-    ReadTool(
-        "my_requests",
-        "The approval requests this agent made, newest first (status: pending, succeeded, rejected, ...).",
-        {"status": {"type": "string", "maxLength": 120, "description": "Comma-separated"}, "limit": LIMIT},
-        (),
-        _mine,
+        FREE,
+        _free_line,
     ),
     ReadTool(
         "get_request",
@@ -220,21 +225,18 @@ READ_TOOLS: tuple[ReadTool, ...] = (
         {"request_id": REQUEST_ID},
         ("request_id",),
         _request,
+        REQUEST,
+        _request_line,
     ),
     ReadTool(
         "wait_request",
-        "Wait until a person decides the request and it has run (or was rejected, cancelled, expired); "
-        "answers the request as it then stands.",
+        "Wait until a person decides the request and it ran (or was rejected, cancelled, expired); answers as "
+        "get_request.",
         {"request_id": REQUEST_ID, "wait_seconds": WAIT},
         ("request_id",),
         _wait_request,
-    ),
-    ReadTool(
-        "wait_task",
-        "Wait until a Proxmox task ends; answers its status, exit status and log.",
-        {"upid": UPID, "wait_seconds": WAIT},
-        ("upid",),
-        _wait_task,
+        REQUEST,
+        _request_line,
     ),
     ReadTool(
         "cancel_request",
@@ -242,7 +244,8 @@ READ_TOOLS: tuple[ReadTool, ...] = (
         {"request_id": REQUEST_ID},
         ("request_id",),
         _cancel,
+        REQUEST,
+        _request_line,
         read_only=False,
     ),
 )
-BY_NAME = {tool.name: tool for tool in READ_TOOLS}

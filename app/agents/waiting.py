@@ -13,6 +13,7 @@ FINISHED = frozenset({"succeeded", "failed", "rejected", "cancelled", "expired"}
 # Polls start fast (a start takes a second) and slow down for a human's decision.
 FIRST_POLL, MAX_POLL = 0.2, 3.0
 DEFAULT_WAIT = 300.0
+MAX_WAIT = 3600
 
 
 def task_failed(task: dict[str, Any]) -> bool:

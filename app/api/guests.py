@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from app.deps import InventoryDep, IpDep, require_principal
+from app.deps import InventoryDep, IpDep, NodeDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
 from app.services.cluster import GuestFilter
@@ -42,9 +42,15 @@ class GuestOut(BaseModel):
 
 @router.get("/guests", name="list", response_model=ListPage[GuestOut])
 async def list_guests(
-    query: Annotated[GuestFilter, Query()], paging: PagingDep, service: InventoryDep, ips: IpDep
+    query: Annotated[GuestFilter, Query()],
+    paging: PagingDep,
+    service: InventoryDep,
+    ips: IpDep,
+    nodes: NodeDep,
 ) -> dict[str, Any]:
-    """Guests matching q (vmid or its prefix, part of a name, a tag) and the filters, sorted."""
+    """Guests matching q (vmid or its prefix, part of a name, a tag) and the filters, sorted; 422 naming the
+    nodes for a node the cluster does not have."""
+    await nodes.check_known(query.node)
     matches = await service.matching(query, ips)
     page = paging.page(matches.rows)
     page["items"] = [

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.deps import IpDep, require_principal
+from app.deps import IpDep, NodeDep, require_principal
 from app.http.csrf import verify_csrf
-from app.http.paging import ListPage, PagingDep
-from app.services.ips import DEFAULT_FREE_LIMIT, MAX_FILTER_LENGTH, MAX_FREE_LIMIT, IpNote
+from app.http.paging import MAX_LIMIT, CursorQuery, ListPage, PagingDep, decode_cursor, encode_cursor
+from app.services.ips import DEFAULT_FREE_LIMIT, MAX_FILTER_LENGTH, MAX_FREE_LIMIT, GuestScope, IpItem, IpNote
 
 router = APIRouter(
     prefix="/api/v1", tags=["ips"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
 )
+# Notes listed unless asked for more: at thousands of guests there are hundreds (every DHCP guest has one).
+DEFAULT_NOTES = 20
 
 
 class IpOut(BaseModel):
@@ -48,9 +50,15 @@ class NoteOut(BaseModel):
 
 
 class IpListOut(ListPage[IpOut]):
-    """The inventory: addresses (after the filter), notes on what could not be read, and how many guests."""
+    """The inventory: addresses (after the filters), the notes about them, and how many guests were read."""
 
-    notes: list[NoteOut]
+    notes: list[NoteOut] = Field(
+        description="The first notes_limit notes about the guests, nodes and range asked"
+    )
+    notes_total: int
+    unknown_guests: int = Field(
+        description="Guests asked about whose address Proxmox cannot know (DHCP, ...)"
+    )
     guests: int
 
 
@@ -70,50 +78,71 @@ class FreeOut(BaseModel):
     free_count: int
     free: list[str]
     truncated: bool
-    used: list[UsedOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the free addresses that follow")
+    used: list[UsedOut] = Field(description="The first used_limit addresses that are taken")
+    used_count: int
     unknown_guests: int
     cannot_see: str
-    notes: list[NoteOut]
+    notes: list[NoteOut] = Field(
+        description="The first notes_limit notes about guests and nodes of the subnet"
+    )
+    notes_total: int
 
 
-def _notes(notes: list[IpNote]) -> list[dict[str, Any]]:
-    return [
-        {"kind": n.kind, "message": n.message, "vmid": n.vmid, "name": n.name, "node": n.node} for n in notes
-    ]
+NotesLimit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Notes listed at most (0-500)")]
+GuestStatus = Literal["running", "stopped", "paused", "unknown"]
+
+
+def _notes(notes: list[IpNote], limit: int) -> dict[str, Any]:
+    return {
+        "notes": [
+            {"kind": n.kind, "message": n.message, "vmid": n.vmid, "name": n.name, "node": n.node}
+            for n in notes[:limit]
+        ],
+        "notes_total": len(notes),
+    }
+
+
+def _item(i: IpItem) -> dict[str, Any]:
+    return {
+        "address": str(i.address),
+        "version": i.address.version,
+        "prefix_length": i.prefix_length,
+        "vmid": i.vmid,
+        "name": i.name,
+        "type": i.type,
+        "status": i.status,
+        "node": i.node,
+        "template": i.template,
+        "interface": i.interface,
+        "mac": i.mac,
+        "link_local": i.link_local,
+        "source": i.source,
+        "sources": list(i.sources),
+        "shared_with": list(i.shared_with),
+    }
 
 
 @router.get("/ips", name="list", response_model=IpListOut)
 async def list_ips(
     service: IpDep,
+    nodes: NodeDep,
     paging: PagingDep,
     prefix: Annotated[
         str | None, Query(max_length=MAX_FILTER_LENGTH, description="10.0.10.21, 10.0. or 10.0.10.0/24")
     ] = None,
+    vmid: Annotated[int | None, Query(ge=100, le=999_999_999)] = None,
+    node: Annotated[str | None, Query(max_length=64)] = None,
+    status: GuestStatus | None = None,
+    notes_limit: NotesLimit = DEFAULT_NOTES,
 ) -> dict[str, Any]:
-    """Every address Proxmox knows (configs, guest agents, container interfaces), with notes on gaps."""
-    inventory = await service.inventory(prefix)
-    page = paging.page(inventory.items, notes=_notes(inventory.notes), guests=inventory.guests)
-    page["items"] = [
-        {
-            "address": str(i.address),
-            "version": i.address.version,
-            "prefix_length": i.prefix_length,
-            "vmid": i.vmid,
-            "name": i.name,
-            "type": i.type,
-            "status": i.status,
-            "node": i.node,
-            "template": i.template,
-            "interface": i.interface,
-            "mac": i.mac,
-            "link_local": i.link_local,
-            "source": i.source,
-            "sources": list(i.sources),
-            "shared_with": list(i.shared_with),
-        }
-        for i in page["items"]
-    ]
-    return page
+    """Every address Proxmox knows (configs, guest agents, container interfaces) of the guests the filters
+    keep, with the notes on what it could not read about them; 422 naming the nodes for an unknown node."""
+    await nodes.check_known(node)
+    inventory = await service.inventory(prefix, GuestScope(vmid, node, status))
+    page = paging.page(inventory.items, guests=inventory.guests, unknown_guests=inventory.unknown_guests)
+    page["items"] = [_item(i) for i in page["items"]]
+    return page | _notes(inventory.notes, notes_limit)
 
 
 @router.get("/ips/free", name="free", response_model=FreeOut)
@@ -121,17 +150,27 @@ async def free_ips(
     service: IpDep,
     cidr: Annotated[str, Query(min_length=1, max_length=MAX_FILTER_LENGTH, description="10.0.10.0/24")],
     limit: Annotated[int, Query(ge=1, le=MAX_FREE_LIMIT)] = DEFAULT_FREE_LIMIT,
+    cursor: CursorQuery = None,
+    used_limit: Annotated[
+        int, Query(ge=0, le=MAX_FREE_LIMIT, description="Used addresses listed at most")
+    ] = DEFAULT_FREE_LIMIT,
+    notes_limit: NotesLimit = DEFAULT_NOTES,
 ) -> dict[str, Any]:
-    """Host addresses of the subnet no guest, configured gateway or node uses; the first `limit` listed."""
-    free = await service.free_addresses(cidr, limit)
+    """Host addresses of the subnet no guest, configured gateway or node uses: `limit` of them, from the cursor
+    on; then what takes the others, and the notes about guests and nodes of the subnet."""
+    skip = decode_cursor(cursor, "o") if cursor else 0
+    free = await service.free_addresses(cidr, limit, skip)
     return {
         "cidr": str(free.network),
         "hosts": free.hosts,
         "free_count": free.free_count,
         "free": [str(a) for a in free.free],
         "truncated": free.truncated,
-        "used": [{"address": str(u.address), "used_by": u.what, "vmid": u.vmid} for u in free.used],
+        "next_cursor": encode_cursor({"o": skip + len(free.free)}) if free.more else None,
+        "used": [
+            {"address": str(u.address), "used_by": u.what, "vmid": u.vmid} for u in free.used[:used_limit]
+        ],
+        "used_count": len(free.used),
         "unknown_guests": free.unknown_guests,
         "cannot_see": free.cannot_see,
-        "notes": _notes(free.notes),
-    }
+    } | _notes(free.notes, notes_limit)

@@ -139,13 +139,17 @@ def _statuses(status: str | None) -> tuple[str, ...]:
 async def requests_list(
     db: SessionDep,
     approvals: ApprovalsDep,
+    principal: PrincipalDep,
     paging: RequestPaging,
     status: Annotated[str | None, Query(max_length=120, description="Comma-separated statuses")] = None,
     vmid: Annotated[int | None, Query(ge=100, le=999_999_999)] = None,
+    mine: Annotated[bool, Query(description="Only the requests the caller made")] = False,
 ) -> dict[str, Any]:
-    """Requests newest first, filtered by status (pending, executing, succeeded, ...) and guest."""
+    """Requests newest first, filtered by status (pending, executing, succeeded, ...), guest and requester."""
     await approvals.expire_due()
-    rows, total, last = await list_requests(db, _statuses(status), paging.limit, paging.position, vmid)
+    rows, total, last = await list_requests(
+        db, _statuses(status), paging.limit, paging.position, vmid, principal.user_id if mine else None
+    )
     return {
         "items": [(await request_view(db, row)).as_json() for row in rows],
         "total": total,

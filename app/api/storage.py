@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from app.deps import StorageDep, require_principal
+from app.deps import NodeDep, StorageDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, PagingDep
 from app.services.cluster import ContentType, Volume
+from app.services.errors import NotFound
 
 router = APIRouter(
     prefix="/api/v1", tags=["storage"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
@@ -66,8 +67,14 @@ def volume_out(volume: Volume) -> dict[str, Any]:
 
 
 @router.get("/storage", name="list", response_model=ListPage[StorageOut])
-async def storages(service: StorageDep, paging: PagingDep) -> dict[str, Any]:
-    """Every storage with usage; those of offline nodes say so."""
+async def storages(
+    service: StorageDep,
+    nodes: NodeDep,
+    paging: PagingDep,
+    node: Annotated[str | None, Query(max_length=64, description="Only what this node sees")] = None,
+) -> dict[str, Any]:
+    """Every storage with usage (a node's own and the shared ones it sees); those of offline nodes say so."""
+    await nodes.check_known(node)
     rows = [
         {
             "storage": s.storage,
@@ -84,6 +91,7 @@ async def storages(service: StorageDep, paging: PagingDep) -> dict[str, Any]:
             "warn": s.warn,
         }
         for s in (await service.overview()).storages
+        if node is None or node in s.nodes
     ]
     return paging.page(rows)
 
@@ -91,10 +99,13 @@ async def storages(service: StorageDep, paging: PagingDep) -> dict[str, Any]:
 @router.get("/storage/{node}/{storage}/content", name="content", response_model=ListPage[VolumeOut])
 async def storage_content(
     service: StorageDep,
+    nodes: NodeDep,
     paging: PagingDep,
     node: Annotated[str, Path(max_length=64)],
     storage: Annotated[str, Path(max_length=64)],
     content: Annotated[ContentType | None, Query()] = None,
 ) -> dict[str, Any]:
-    """What the storage holds on that node, optionally one content type only."""
+    """What the storage holds on that node, optionally one content type only; 404 naming the nodes for a node
+    the cluster does not have."""
+    await nodes.check_known(node, missing=NotFound)
     return paging.page([volume_out(v) for v in await service.content(node, storage, content)])

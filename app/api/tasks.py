@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
-from app.deps import SessionDep, TaskDep, require_principal
+from app.deps import NodeDep, SessionDep, TaskDep, require_principal
 from app.http.csrf import verify_csrf
 from app.http.filters import TaskQuery
 from app.http.paging import ListPage, PagingDep
@@ -76,9 +76,14 @@ def task_out(task: ClusterTask, now: float, asked: dict[str, str]) -> dict[str, 
 
 @router.get("/tasks", name="list", response_model=ListPage[TaskOut])
 async def tasks(
-    service: TaskDep, db: SessionDep, query: Annotated[TaskQuery, Query()], paging: PagingDep
+    service: TaskDep,
+    db: SessionDep,
+    nodes: NodeDep,
+    query: Annotated[TaskQuery, Query()],
+    paging: PagingDep,
 ) -> dict[str, Any]:
     """Recent tasks of every node, newest first; filters node, type, status, user (a part) and guest."""
+    await nodes.check_known(query.node)
     now = time.time()
     page = paging.page(await service.list_tasks(query.to_filter()))
     asked = await requested_by(db, (task.upid for task in page["items"]))

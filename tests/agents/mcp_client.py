@@ -3,7 +3,6 @@ over streamable HTTP (/mcp of a running app)."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -17,6 +16,8 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 PROXGATE = str(Path(sys.executable).parent / "proxgate")
+# The checkout under test: `proxgate mcp` imports it, not the one the virtual environment was installed from.
+CHECKOUT = str(Path(__file__).resolve().parents[2])
 AGENT = types.Implementation(name="test-agent", version="1.0")
 
 
@@ -24,6 +25,7 @@ AGENT = types.Implementation(name="test-agent", version="1.0")
 async def stdio_session(url: str, token: str) -> AsyncIterator[ClientSession]:
     """An initialized session with `proxgate mcp` running as a child process."""
     env = {"PROXGATE_URL": url, "PROXGATE_TOKEN": token, "PATH": os.environ.get("PATH", "")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, os.environ.get("PYTHONPATH")]))
     server = StdioServerParameters(command=PROXGATE, args=["mcp"], env=env)
     async with (
         stdio_client(server) as (read, write),
@@ -60,7 +62,8 @@ def text_of(result: types.CallToolResult) -> str:
 
 
 async def call(session: ClientSession, name: str, **arguments: Any) -> Any:
-    """Call a tool that must succeed; its JSON answer."""
+    """Call a tool that must succeed; its answer (the structured content, which the SDK's client checked
+    against the tool's output schema)."""
     result = await session.call_tool(name, arguments)
     assert not result.is_error, text_of(result)
-    return json.loads(text_of(result))
+    return result.structured_content

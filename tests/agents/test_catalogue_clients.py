@@ -84,11 +84,13 @@ def test_the_helpers_snap_is_the_snapshot_operation_with_its_name_in_place() -> 
         parse("snap", "100", operations=[RESET])
 
 
-def test_tool_descriptions_name_what_needs_approval_from_the_catalogue() -> None:
-    text = tool_description(RESET, [RESET, WIPE])
-    assert "Resets a VM at once." in text and "instead of running at once: wipe." in text
-    assert "Needs approval" in tool_description(WIPE, [RESET, WIPE])
+def test_tool_descriptions_say_what_needs_approval_from_the_catalogue() -> None:
+    text = tool_description(RESET)
+    assert "Resets a VM at once." in text and "Risk: reversible." in text and "Needs approval" not in text
+    assert "Needs approval" in tool_description(WIPE) and "Risk: destructive." in tool_description(WIPE)
     assert tool_schema(WIPE)["required"] == ["vmid", "disk", "reason"]
+    timeout = tool_schema(RESET)["properties"]["timeout"]
+    assert timeout == {"type": "integer"}, "an optional value is the value alone: a model leaves it out"
 
 
 def test_ctl_lists_the_operations_the_server_offers(app_server: AppServer, settings: Settings) -> None:

@@ -89,6 +89,22 @@ def test_an_approver_or_admin_cannot_approve_their_own_request_by_any_route(
     assert pve.vm(9314) is not None and pve.vm(9315) is not None
 
 
+def test_mine_lists_only_the_callers_own_requests(
+    client: httpx.Client, crew: People, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9317)
+    add_vm(pve, 9318)
+    mine = ask(client, crew.alice, 9317, "delete", reason="mine").json()["request_id"]
+    theirs = ask(client, crew.bob, 9318, "delete", reason="theirs").json()["request_id"]
+    listed = client.get("/api/v1/requests", params={"mine": "true", "limit": 1}, headers=crew.alice).json()
+    assert [r["id"] for r in listed["items"]] == [mine] and listed["total"] == 1
+    assert listed["next_cursor"] is None and listed["items"][0]["requested"]["by"] == crew.alice_name
+    everyone = client.get("/api/v1/requests", params={"limit": 500}, headers=crew.alice).json()["items"]
+    assert {mine, theirs} <= {r["id"] for r in everyone}
+    for rid, who in ((mine, crew.alice), (theirs, crew.bob)):  # no pending request left for other tests
+        assert client.post(f"/api/v1/requests/{rid}/cancel", headers=who).status_code == 200
+
+
 def test_a_reason_is_required_and_nothing_is_stored_without_one(
     client: httpx.Client, crew: People, pve: DemoPve, scratch: None
 ) -> None:

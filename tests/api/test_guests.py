@@ -110,3 +110,23 @@ def test_forbidden_upstream_is_403_naming_the_privilege(api: httpx.Client, pve: 
 
 def test_needs_credentials(client: httpx.Client) -> None:
     assert client.get("/api/v1/guests").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/guests", {"node": "2"}),
+        ("/api/v1/tasks", {"node": "2"}),
+        ("/api/v1/ips", {"node": "2"}),
+        ("/api/v1/storage", {"node": "2"}),
+    ],
+)
+def test_an_unknown_node_is_422_naming_the_nodes(
+    api: httpx.Client, path: str, params: dict[str, str]
+) -> None:
+    answer = api.get(path, params=params)
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "detail": "There is no node '2'; choose one of: pve1, pve2, pve3.",
+        "field": "node",
+    }

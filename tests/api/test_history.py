@@ -163,7 +163,9 @@ def test_node_detail(api: httpx.Client, pve: DemoPve) -> None:
     mine = [g for g in [*pve.vms, *pve.cts] if g.node == "pve1"]
     assert body["guests"]["vmids"] == sorted(g.vmid for g in mine)
     assert body["guests"]["running"] == sum(g.status == "running" and not g.template for g in mine)
-    assert api.get("/api/v1/nodes/pve99").json() == {"detail": "There is no node 'pve99'."}
+    assert api.get("/api/v1/nodes/pve99").json() == {
+        "detail": "There is no node 'pve99'; choose one of: pve1, pve2, pve3."
+    }
 
 
 def test_openapi_describes_the_history_answer(api: httpx.Client) -> None:

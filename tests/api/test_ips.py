@@ -76,3 +76,45 @@ def test_free_addresses_refuses_bad_input(
 
 def test_needs_credentials(client: httpx.Client) -> None:
     assert client.get("/api/v1/ips").status_code == 401
+
+
+def test_filters_by_guest_node_and_status(api: httpx.Client, pve: DemoPve) -> None:
+    everything = api.get("/api/v1/ips", params={"limit": 500}).json()["items"]
+    ct = next(c for c in pve.cts if c.status == "running" and "ip=10." in c.config["net0"])
+    one = api.get("/api/v1/ips", params={"vmid": ct.vmid, "notes_limit": 500}).json()
+    assert one["items"] == [i for i in everything if i["vmid"] == ct.vmid] != []
+    assert all(n["vmid"] in (ct.vmid, None) for n in one["notes"])
+    running = api.get("/api/v1/ips", params={"node": "pve2", "status": "running", "limit": 500}).json()
+    expected = [i for i in everything if i["node"] == "pve2" and i["status"] == "running"]
+    assert running["items"] == expected and running["total"] == len(expected) > 0
+    assert api.get("/api/v1/ips", params={"status": "asleep"}).status_code == 422
+
+
+def test_notes_are_those_about_what_was_asked_and_bounded(api: httpx.Client) -> None:
+    whole = api.get("/api/v1/ips", params={"limit": 500, "notes_limit": 500}).json()
+    assert whole["notes_total"] == len(whole["notes"]) > 1 and whole["unknown_guests"] > 0
+    subnet = api.get(
+        "/api/v1/ips", params={"prefix": "10.0.10.0/24", "limit": 500, "notes_limit": 500}
+    ).json()
+    listed = {i["vmid"] for i in subnet["items"]}
+    assert 0 < subnet["notes_total"] < whole["notes_total"]
+    assert all(n["vmid"] in listed for n in subnet["notes"] if n["vmid"] is not None)
+    one = api.get("/api/v1/ips", params={"notes_limit": 1}).json()
+    assert one["notes"] == whole["notes"][:1] and one["notes_total"] == whole["notes_total"]
+
+
+def test_free_addresses_page_by_cursor_and_bound_what_is_used(api: httpx.Client) -> None:
+    whole = api.get("/api/v1/ips/free", params={"cidr": "10.0.20.0/24", "limit": 4096}).json()
+    assert whole["next_cursor"] is None and len(whole["free"]) == whole["free_count"]
+    pages, cursor = [], None
+    while True:
+        params = {"cidr": "10.0.20.0/24", "limit": 100} | ({"cursor": cursor} if cursor else {})
+        page = api.get("/api/v1/ips/free", params=params).json()
+        pages.append(page["free"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(pages) == 3 and [a for p in pages for a in p] == whole["free"]
+    short = api.get("/api/v1/ips/free", params={"cidr": "10.0.20.0/24", "used_limit": 2, "notes_limit": 0})
+    assert short.json()["used"] == whole["used"][:2] and short.json()["used_count"] == len(whole["used"]) > 2
+    assert short.json()["notes"] == [] and short.json()["notes_total"] == whole["notes_total"]

@@ -67,3 +67,12 @@ def test_not_backed_up(api: httpx.Client, pve: DemoPve, backup_guests: Made) -> 
     time.sleep(0.6)  # the list is cached as briefly as the cluster index (0.5 s in the tests)
     refused = api.get("/api/v1/backups/not-backed-up")
     assert refused.status_code == 403 and "Sys.Audit" in refused.json()["detail"]
+
+
+def test_storage_of_one_node_and_content_of_an_unknown_node(api: httpx.Client, pve: DemoPve) -> None:
+    mine = api.get("/api/v1/storage", params={"node": "pve2", "limit": 500}).json()["items"]
+    assert {s["storage"] for s in mine} == {"local", "local-lvm", "ceph-vm", "nas-backup", "offsite-backup"}
+    assert all(s["node"] in ("pve2", None) and "pve2" in s["nodes"] for s in mine)
+    unknown = api.get("/api/v1/storage/2/local/content")
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == "There is no node '2'; choose one of: pve1, pve2, pve3."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from ipaddress import ip_address
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from app.proxmox import PveClient, PveConnection
 from app.services.errors import Invalid, NotFound
+from app.services.ips import GuestScope
 from app.services.ips.service import IpService
 from pvesim.fake import DemoPve
 from tests.conftest import TOKEN_ID, TOKEN_SECRET
@@ -209,6 +211,52 @@ async def test_free_addresses_caps_big_subnets(service: IpService) -> None:
     assert len(big.free) == 10 and big.truncated and big.hosts == 2**24 - 2
     v6 = await service.free_addresses("fd00:0:10::/64", limit=3)
     assert len(v6.free) == 3 and v6.truncated
+
+
+async def test_free_addresses_answer_from_the_index_while_it_refreshes(
+    service: IpService, pve: DemoPve, guests: Guests, clock: Clock
+) -> None:
+    await service.free_addresses("10.92.4.0/24")
+    clock.now += 61  # past every cached answer's time to live
+    pve.stall("GET", "/config", 3)
+    started = time.monotonic()
+    free = await service.free_addresses("10.92.4.0/24", limit=3)
+    assert time.monotonic() - started < 1.5, "no config is read while the caller waits"
+    assert [str(a) for a in free.free] == ["10.92.4.1", "10.92.4.2", "10.92.4.3"]
+    pve.stalls.clear()
+    await service.refreshed()
+    guests.vm(9214, "new-one", "ip=10.92.4.2/24,gw=10.92.4.1")
+    added = await service.free_addresses("10.92.4.0/24", limit=2)
+    assert [str(a) for a in added.free] == ["10.92.4.3", "10.92.4.4"], "a guest never read is read at once"
+    assert {str(u.address): u.vmid for u in added.used} == {"10.92.4.1": None, "10.92.4.2": 9214}
+
+
+async def test_free_addresses_page_and_note_only_what_concerns_the_subnet(
+    service: IpService, pve: DemoPve, guests: Guests
+) -> None:
+    vm = guests.vm(9215, "agent-down", "ip=10.92.5.15/24,gw=10.92.5.1", status="running")
+    vm.config["agent"] = "1"
+    whole = await service.free_addresses("10.92.5.0/24")
+    pages = [await service.free_addresses("10.92.5.0/24", limit=100, skip=skip) for skip in (0, 100, 200)]
+    assert [a for p in pages for a in p.free] == whole.free and len(whole.free) == whole.free_count == 252
+    assert pages[1].more and not pages[2].more and len(pages[2].free) == 52
+    assert [n.vmid for n in whole.notes if n.vmid is not None] == [9215]
+    elsewhere = await service.free_addresses("10.0.10.0/24")
+    assert 9215 not in {n.vmid for n in elsewhere.notes}
+    assert all(n.kind not in ("dynamic", "unknown") for n in elsewhere.notes) and elsewhere.unknown_guests > 0
+
+
+async def test_inventory_notes_follow_the_address_and_guest_filters(service: IpService, pve: DemoPve) -> None:
+    whole = await service.inventory()
+    subnet = await service.inventory("10.0.10.0/24")
+    listed = {i.vmid for i in subnet.items}
+    assert len(subnet.notes) < len(whole.notes) and all(n.vmid in listed for n in subnet.notes if n.vmid)
+    assert whole.unknown_guests >= 4 and subnet.unknown_guests == whole.unknown_guests
+    node = await service.inventory(scope=GuestScope(node="pve2", status="running"))
+    on_pve2 = {g.vmid for g in [*pve.vms, *pve.cts] if g.node == "pve2" and g.status == "running"}
+    assert node.items and {i.vmid for i in node.items} <= on_pve2
+    assert {n.vmid for n in node.notes if n.vmid} == {n.vmid for n in whole.notes if n.vmid in on_pve2}
+    assert node.unknown_guests < whole.unknown_guests
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,10 @@ def test_node_shell_and_open_in_proxmox_point_at_the_node(viewer: httpx.Client, 
 
 
 def test_unknown_offline_and_badly_named_nodes(viewer: httpx.Client, pve: DemoPve) -> None:
-    assert "There is no node &#39;pve42&#39;." in viewer.get("/nodes/pve42").text
+    assert (
+        "There is no node &#39;pve42&#39;; choose one of: pve1, pve2, pve3."
+        in viewer.get("/nodes/pve42").text
+    )
     assert viewer.get("/nodes/pve42").status_code == 404
     assert viewer.get("/nodes/no_such_name").status_code == 422
     pve.set_node_offline("pve3")

@@ -109,10 +109,14 @@ async def list_requests(
     limit: int = 50,
     before: int | None = None,
     vmid: int | None = None,
+    requester_id: int | None = None,
 ) -> tuple[list[ApprovalRequest], int, int | None]:
     """Requests newest first (keyset paging by id), their total, and the id to continue before."""
     query = select(ApprovalRequest)
     counting = select(func.count()).select_from(ApprovalRequest)
+    if requester_id is not None:
+        query = query.where(ApprovalRequest.requester_id == requester_id)
+        counting = counting.where(ApprovalRequest.requester_id == requester_id)
     if statuses:
         query = query.where(col(ApprovalRequest.status).in_(statuses))
         counting = counting.where(col(ApprovalRequest.status).in_(statuses))

@@ -13,10 +13,11 @@ from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource, NodeResource
 from app.proxmox.paths import NodePath
 from app.services.cluster.guest_detail import Section
+from app.services.cluster.inventory.index import natural_key
 from app.services.cluster.overview import short_version
 from app.services.cluster.storage import StorageRow, build_overview, check_node
 from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService
-from app.services.errors import NotFound
+from app.services.errors import Invalid, NotFound, ServiceError
 
 T = TypeVar("T")
 RECENT_TASKS = 10
@@ -84,13 +85,25 @@ class NodeService:
         self.tasks = tasks
         self._addresses: SingleFlight[dict[str, str]] = SingleFlight(ADDRESS_TTL)
 
+    async def check_known(self, node: str | None, missing: type[ServiceError] = Invalid) -> None:
+        """Nothing when the cluster has this node (or none is given); else `missing` (Invalid: a filter's
+        value is wrong, 422) naming the nodes, so that a caller can turn '2' into 'pve2'."""
+        if node is None:
+            return
+        check_node(node)
+        resources = await self.pve.cluster_resources()
+        names = [n.node for n in resources.nodes]
+        # Without Sys.Audit on /nodes the list is empty: nothing to tell a good name from a bad one by.
+        if names and node not in names:
+            raise missing(unknown_node(node, names), field="node")
+
     async def detail(self, node: str) -> NodeDetail:
-        """The node's page; NotFound when the cluster has no such node."""
+        """The node's page; NotFound (naming the nodes) when the cluster has no such node."""
         check_node(node)
         resources = await self.pve.cluster_resources()
         resource = next((n for n in resources.nodes if n.node == node), None)
         if resource is None:
-            raise NotFound(f"There is no node '{node}'.")
+            raise NotFound(unknown_node(node, [n.node for n in resources.nodes]))
         view = NodeDetail(resource)
         view.guests = sorted((g for g in resources.guests if g.node == node), key=lambda g: g.vmid)
         view.storages = [s for s in build_overview(resources).storages if node in s.nodes]
@@ -125,3 +138,10 @@ class NodeService:
 async def _none() -> None:
     """Nothing to read (the status of an offline node)."""
     return None
+
+
+def unknown_node(node: str, names: list[str]) -> str:
+    """What to say of an unknown node: the cluster's nodes, in natural order."""
+    if not names:
+        return f"There is no node '{node}'."
+    return f"There is no node '{node}'; choose one of: {', '.join(sorted(names, key=natural_key))}."

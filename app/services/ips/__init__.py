@@ -1,7 +1,8 @@
 """The IP inventory: configured and reported addresses of every guest, subnets and free addresses."""
 
 from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
-from app.services.ips.results import CANNOT_SEE, GuestIps, IpNote
+from app.services.ips.results import CANNOT_SEE, GuestIps, IpItem, IpNote
+from app.services.ips.scope import GuestScope
 from app.services.ips.service import IpService
 from app.services.ips.subnets import MAX_FILTER_LENGTH
 
@@ -9,6 +10,8 @@ __all__ = [
     "CANNOT_SEE",
     "DEFAULT_FREE_LIMIT",
     "GuestIps",
+    "GuestScope",
+    "IpItem",
     "IpNote",
     "IpService",
     "MAX_FILTER_LENGTH",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from ipaddress import ip_address
 
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
 from app.proxmox.netparse import IPAddress
-from app.services.ips.results import FreeAddresses, GuestIps, IpNote, UsedAddress, guest_label
+from app.services.ips.results import FreeAddresses, IpItem, IpNote, UsedAddress, label_of
 from app.services.ips.subnets import IPNetwork, first_free, host_count, is_host
 
-__all__ = ["DEFAULT_FREE_LIMIT", "MAX_FREE_LIMIT", "node_addresses", "tally_free"]
+__all__ = ["DEFAULT_FREE_LIMIT", "MAX_FREE_LIMIT", "Taken", "Window", "node_addresses", "tally_free"]
 
 DEFAULT_FREE_LIMIT = 256
 MAX_FREE_LIMIT = 4096
@@ -34,51 +36,59 @@ async def node_addresses(pve: PveClient, notes: list[IpNote]) -> dict[IPAddress,
     return out
 
 
-def _taken_by(
-    network: IPNetwork, guests: list[GuestIps]
-) -> tuple[dict[IPAddress, list[str]], dict[IPAddress, int]]:
-    """Who uses each address of the subnet (guests and gateways), and the first guest's vmid."""
+@dataclass(frozen=True)
+class Taken:
+    """What uses addresses: the inventory's items, the gateways guests' configs set, and the nodes."""
+
+    items: Sequence[IpItem]
+    gateways: Sequence[tuple[IPAddress, int]]
+    nodes: dict[IPAddress, str]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which of the free addresses to list: `limit` of them, after the first `skip`."""
+
+    limit: int
+    skip: int = 0
+
+
+def _taken_by(network: IPNetwork, taken: Taken) -> tuple[dict[IPAddress, list[str]], dict[IPAddress, int]]:
+    """Who uses each address of the subnet (guests, gateways and nodes), and the first guest's vmid."""
     used: dict[IPAddress, list[str]] = {}
     vmids: dict[IPAddress, int] = {}
-    gateways: Counter[IPAddress] = Counter()
-    for ips in guests:
-        for item in ips.items():
-            if item.address in network:
-                used.setdefault(item.address, []).append(guest_label(ips.guest))
-                vmids.setdefault(item.address, ips.guest.vmid)
-        if ips.config is not None:
-            gateways.update({gw for gw in ips.config.gateways if gw in network})
+    for item in taken.items:
+        if item.address in network:
+            used.setdefault(item.address, []).append(label_of(item.type, item.vmid, item.name))
+            vmids.setdefault(item.address, item.vmid)
+    gateways = Counter(gw for gw, _ in taken.gateways if gw in network)
     for gw, count in gateways.items():
         used.setdefault(gw, []).append(f"gateway in {count} guest config{'s' if count > 1 else ''}")
+    for address, name in taken.nodes.items():
+        if address in network:
+            used.setdefault(address, []).append(name)
     return used, vmids
 
 
 def tally_free(
-    network: IPNetwork,
-    guests: list[GuestIps],
-    nodes: dict[IPAddress, str],
-    limit: int,
-    notes: list[IpNote],
+    network: IPNetwork, taken: Taken, window: Window, notes: list[IpNote], unknown_guests: int
 ) -> FreeAddresses:
-    """The free host addresses of the subnet (the first `limit`), and what takes the others."""
-    used, vmids = _taken_by(network, guests)
-    for address, name in nodes.items():
-        if address in network:
-            used.setdefault(address, []).append(name)
-    taken = {address for address in used if is_host(network, address)}
+    """The free host addresses of the subnet (the window's), and what takes the others."""
+    used, vmids = _taken_by(network, taken)
+    hosts_taken = {address for address in used if is_host(network, address)}
     listed = [
         UsedAddress(address, ", ".join(dict.fromkeys(what)), vmids.get(address))
         for address, what in sorted(used.items(), key=lambda pair: int(pair[0]))
     ]
-    unknown = sum(1 for g in guests if any(n.kind in ("dynamic", "unknown") for n in g.notes))
     hosts = host_count(network)
     return FreeAddresses(
         network=network,
         hosts=hosts,
-        free=first_free(network, taken, limit),
+        free=first_free(network, hosts_taken, window.limit, window.skip),
         used=listed,
-        free_count=hosts - len(taken),
-        limit=limit,
+        free_count=hosts - len(hosts_taken),
+        limit=window.limit,
         notes=notes,
-        unknown_guests=unknown,
+        unknown_guests=unknown_guests,
+        skip=window.skip,
     )

@@ -18,6 +18,7 @@ __all__ = [
     "IpNote",
     "UsedAddress",
     "guest_label",
+    "label_of",
     "merge_records",
 ]
 
@@ -29,10 +30,14 @@ CANNOT_SEE = (
 )
 
 
+def label_of(kind: str, vmid: int, name: str) -> str:
+    """'VM 100 web01' or 'CT 101 dns01'."""
+    return f"{'VM' if kind == 'qemu' else 'CT'} {vmid} {name}".rstrip()
+
+
 def guest_label(guest: GuestResource) -> str:
     """'VM 100 web01' or 'CT 101 dns01'."""
-    kind = "VM" if guest.type == "qemu" else "CT"
-    return f"{kind} {guest.vmid} {guest.name}".rstrip()
+    return label_of(guest.type, guest.vmid, guest.name)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,8 @@ class IpInventory:
     filter: AddressFilter | None
     guests: int
     total: int
+    # Guests in scope with an address Proxmox cannot know (DHCP, SLAAC, set inside): they may use any.
+    unknown_guests: int = 0
 
     @property
     def duplicates(self) -> int:
@@ -176,8 +183,15 @@ class FreeAddresses:
     notes: list[IpNote]
     unknown_guests: int
     cannot_see: str = CANNOT_SEE
+    # How many free addresses come before the listed ones (a later page of the free list).
+    skip: int = 0
 
     @property
     def truncated(self) -> bool:
         """True when more addresses are free than are listed."""
         return self.free_count > len(self.free)
+
+    @property
+    def more(self) -> bool:
+        """True when free addresses follow the listed ones."""
+        return self.free_count > self.skip + len(self.free)

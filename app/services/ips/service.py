@@ -1,8 +1,8 @@
 """IpService: every address Proxmox knows of, from guest configs and running guests (read through IpCache).
 
-The inventory page answers from the caches even when they are older than that, and refreshes them in the
-background: at thousands of guests a full pass takes longer than LIVE_TTL, so it could never answer warm.
-Only guests never read before are read while the page waits.
+The inventory and the free addresses of a subnet answer from the caches even when they are older than that,
+and refresh them in the background: at thousands of guests a full pass takes longer than LIVE_TTL, so it could
+never answer warm. Only guests never read before are read while the caller waits.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from app.proxmox.models import ClusterResources
 from app.proxmox.netparse import AddressRecord, IPAddress
 from app.services.errors import Invalid, NotFound
 from app.services.ips.cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, IpCache, offline_nodes
-from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT, node_addresses, tally_free
+from app.services.ips.free import (
+    DEFAULT_FREE_LIMIT,
+    MAX_FREE_LIMIT,
+    Taken,
+    Window,
+    node_addresses,
+    tally_free,
+)
 from app.services.ips.results import FreeAddresses, GuestIps, IpInventory, IpItem, IpNote
+from app.services.ips.scope import UNKNOWN_KINDS, GuestScope, related_notes, unknown_vmids
 from app.services.ips.subnets import AddressFilter, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
@@ -45,13 +53,26 @@ class IpService(IpCache):
 
     # ------------------------------------------------------------------ public
 
-    async def inventory(self, prefix: str | None = None) -> IpInventory:
-        """Every address of every guest matching prefix (an address, its start, or a CIDR network)."""
+    async def inventory(self, prefix: str | None = None, scope: GuestScope | None = None) -> IpInventory:
+        """Every address matching prefix (an address, its start, or a CIDR network) of the guests in scope,
+        and the notes about them."""
         wanted = self.address_filter(prefix)
+        scope = scope or GuestScope()
         resources = await self.pve.cluster_resources()
         view = await self._current_view(resources)
-        items = [i for i in view.items if wanted is None or wanted.matches(i.address)]
-        return IpInventory(items, list(view.notes), wanted, view.guests, len(view.items))
+        items = [
+            i
+            for i in view.items
+            if scope.holds(i.vmid, i.node, i.status) and (wanted is None or wanted.matches(i.address))
+        ]
+        listed = {i.vmid for i in items}
+        notes = related_notes(view.notes, resources, scope, wanted, listed, view.gateways)
+        unknown = {
+            vmid
+            for vmid in unknown_vmids(view.notes)
+            if (guest := resources.guest(vmid)) is not None and scope.holds(vmid, guest.node, guest.status)
+        }
+        return IpInventory(items, notes, wanted, view.guests, len(view.items), len(unknown))
 
     async def _current_view(self, resources: ClusterResources) -> _View:
         """Every address, sorted and marked, from the caches; rebuilt only when a cached answer changed, and
@@ -72,7 +93,13 @@ class IpService(IpCache):
             self._refreshed_at, self._pass_seconds = self._clock(), self._clock() - started
         every = sorted((item for g in guests for item in g.items()), key=lambda i: i.sort_key)
         notes += [note for g in guests for note in g.notes]
-        view = _View(_mark_shared(every), tuple(notes), len(guests))
+        gateways = tuple(
+            (gateway, g.guest.vmid)
+            for g in guests
+            if g.config
+            for gateway in dict.fromkeys(g.config.gateways)
+        )
+        view = _View(_mark_shared(every), tuple(notes), len(guests), gateways)
         self._view = (self._view_key(resources), view)
         return view
 
@@ -95,8 +122,11 @@ class IpService(IpCache):
             )
         return ips
 
-    async def free_addresses(self, cidr: str | None, limit: int = DEFAULT_FREE_LIMIT) -> FreeAddresses:
-        """Host addresses of the subnet that no guest, configured gateway or node uses, first `limit` listed."""
+    async def free_addresses(
+        self, cidr: str | None, limit: int = DEFAULT_FREE_LIMIT, skip: int = 0
+    ) -> FreeAddresses:
+        """Host addresses of the subnet that no guest, configured gateway or node uses: `limit` of them, after
+        the first `skip`. Answered from the same index as the inventory (refreshed in the background)."""
         try:
             network = parse_subnet(cidr)
         except ValueError as exc:
@@ -104,10 +134,18 @@ class IpService(IpCache):
         if not 1 <= limit <= MAX_FREE_LIMIT:
             raise Invalid(f"limit: give a number from 1 to {MAX_FREE_LIMIT}", field="limit")
         resources = await self.pve.cluster_resources()
-        guests, notes = await self.read_all(resources)
+        view = await self._current_view(resources)
+        notes: list[IpNote] = []
         nodes = await node_addresses(self.pve, notes)
-        notes += [note for g in guests for note in g.notes if note.kind not in ("dynamic", "unknown")]
-        return tally_free(network, guests, nodes, limit, notes)
+        subnet = AddressFilter(str(network), network=network)
+        listed = {i.vmid for i in view.items if i.address in network}
+        notes += [
+            n
+            for n in related_notes(view.notes, resources, GuestScope(), subnet, listed, view.gateways)
+            if n.kind not in UNKNOWN_KINDS
+        ]
+        taken = Taken(view.items, view.gateways, nodes)
+        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(view.notes)))
 
     def vmids_for_ip(self, text: str) -> set[int]:
         """Guests with a cached address starting with text, or inside it when it is a CIDR; no upstream call.
@@ -212,6 +250,8 @@ class _View:
     items: list[IpItem]
     notes: tuple[IpNote, ...]
     guests: int
+    # (gateway, vmid) of every gateway a guest's config sets, once per guest.
+    gateways: tuple[tuple[IPAddress, int], ...] = ()
 
 
 def _identities(resources: ClusterResources) -> tuple[tuple[object, ...], ...]:

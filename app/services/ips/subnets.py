@@ -120,14 +120,18 @@ def is_host(network: IPNetwork, address: IPAddress) -> bool:
     return network.version == 6 or address != network.broadcast_address
 
 
-def first_free(network: IPNetwork, used: Container[IPAddress], limit: int) -> list[IPAddress]:
-    """Up to `limit` host addresses of the subnet, in order, that are not in `used`."""
+def first_free(network: IPNetwork, used: Container[IPAddress], limit: int, skip: int = 0) -> list[IPAddress]:
+    """Up to `limit` host addresses of the subnet, in order, that are not in `used`, after the first `skip`."""
     out: list[IPAddress] = []
     if limit <= 0:
         return out
     for address in network.hosts():  # lazy: a /64 is never listed whole
-        if address not in used:
-            out.append(address)
-            if len(out) >= limit:
-                break
+        if address in used:
+            continue
+        if skip > 0:
+            skip -= 1
+            continue
+        out.append(address)
+        if len(out) >= limit:
+            break
     return out
