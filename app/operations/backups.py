@@ -120,7 +120,7 @@ async def _call(ctx: Context, params: BackupParams) -> str | None:
     answer = await ctx.pve.post(NodePath(guest.node).vzdump, **values)
     if answer == "OK" or not str(answer).startswith("UPID:"):
         # PVE answers a plain "OK" when none of the guests is on that node: nothing was started.
-        ctx.pve.invalidate_resources()
+        ctx.pve.expire_resources()
         raise Refused(f"Proxmox started no backup: {guest.label} is not on {guest.node} any more. Try again.")
     return str(answer)
 

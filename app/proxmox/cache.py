@@ -27,7 +27,9 @@ class SingleFlight(Generic[T]):
     next fetch in the background: under steady use the new value lands as the old one expires, so callers do not
     queue behind a refresh, and fetches still come about once per ttl. When that refresh is late (the upstream
     slower than last time), callers keep the old value until it lands, for at most one more ttl, rather than
-    queueing behind it; invalidate() ends that (after a change, callers wait for the new value).
+    queueing behind it; invalidate() ends that (callers then wait for the new value).
+    expire() says a change was made: when fetches are slow, callers keep the old value while one new fetch
+    replaces it (never several at once, however many changes come in); when they are quick, it is invalidate().
     """
 
     def __init__(
@@ -43,6 +45,8 @@ class SingleFlight(Generic[T]):
         self._grace = 0.0  # how long after expiry the value may still be served while that fetch is late
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
+        # When expire() last said a change was made: a fetch started before it lands already expired.
+        self._changed_at: float | None = None
         self.fetches = 0
         self.fetch_seconds = 0.0  # how long the last successful fetch took
 
@@ -81,6 +85,9 @@ class SingleFlight(Generic[T]):
             value = self._value
         if value is None and self._late_refresh():
             value = self._value
+        if value is None and self._changed_lately():
+            self._start(fetch)  # joins the running fetch if there is one: never two at once
+            value = self._value
         if value is not None:
             refresh_due = self._expires - self._clock() < self.fetch_seconds
             if self._refresh_ahead and refresh_due and self._inflight is None:
@@ -98,6 +105,11 @@ class SingleFlight(Generic[T]):
         """True while a fetch started ahead of expiry runs and the value expired less than one ttl ago."""
         late = self._clock() - self._expires
         return self._ahead and self._inflight is not None and self._value is not None and late < self._grace
+
+    def _changed_lately(self) -> bool:
+        """True while the value expired by a change (expire()) less than one ttl ago."""
+        changed = self._changed_at
+        return changed is not None and self._value is not None and self._clock() - changed < self._grace
 
     def _stale_allowed(self, stale_for: float) -> bool:
         expired_for = self._clock() - self._expires
@@ -122,16 +134,30 @@ class SingleFlight(Generic[T]):
                 return
             self._value = task.result()
             ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl
-            self._expires = self._clock() + ttl
+            before_change = self._changed_at is not None and started < self._changed_at
+            # A fetch that began before the last change lands expired: the next caller starts another.
+            self._expires = float("-inf") if before_change else self._clock() + ttl
+            if not before_change:
+                self._changed_at = None
             self._grace = ttl
             self.fetches += 1
             self.fetch_seconds = self._clock() - started
 
         return settle
 
+    def expire(self) -> None:
+        """A change was made: when fetches are slow, the value is served while one new fetch replaces it (a
+        fetch started before now lands expired); when they are quick, forget it, as invalidate() does."""
+        if self._value is None or self.fetch_seconds < SLOW_FETCH:
+            self.invalidate()
+            return
+        self._expires = min(self._expires, self._clock())
+        self._changed_at = self._clock()
+
     def invalidate(self) -> None:
         """Forget the value; the next caller fetches anew, even if a fetch is running now."""
         self._value = None
+        self._changed_at = None
         self._expires = float("-inf")
         self._generation += 1
         self._inflight = None

@@ -146,9 +146,15 @@ class PveClient:
         return await ClusterResources.from_api_in_turns(data or [], datetime.now(UTC))
 
     def invalidate_resources(self) -> None:
-        """Forget the cached /cluster/resources (after a create, delete or migration, a task's end)."""
+        """Forget the cached /cluster/resources: a guest was not where the view said (callers wait anew)."""
         self.changes += 1
         self._resources.invalidate()
+
+    def expire_resources(self) -> None:
+        """A change was made (an action's call, a task's end): the view is out of date. At a size where it is
+        slow to read, pages keep it while one new read replaces it, instead of each change starting another."""
+        self.changes += 1
+        self._resources.expire()
 
     async def backup_jobs(self) -> list[Any]:
         """GET /cluster/backup (the scheduled backup jobs); cached for resources_ttl, single-flight."""

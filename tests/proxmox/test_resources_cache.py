@@ -225,3 +225,50 @@ async def test_a_late_refresh_ahead_keeps_the_old_value_for_one_more_ttl_and_inv
     waiting = asyncio.ensure_future(cache.get(lambda: quick("fourth")))
     assert await waiting == "fourth"
     release.set()
+
+
+async def test_changes_to_a_slow_view_keep_it_served_while_one_fetch_at_a_time_replaces_it() -> None:
+    """Ten changes during a slow fetch start no second fetch; callers keep the old value meanwhile, a fetch that
+    began before the last change lands expired, and the one after it is the value callers then get."""
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def slow(value: str) -> str:
+        started.append(value)
+        now[0] += 2  # each fetch takes two (fake) seconds: slow
+        await release.wait()
+        return value
+
+    release.set()
+    assert await cache.get(lambda: slow("first")) == "first"
+    release.clear()
+    cache.expire()
+    assert await cache.get(lambda: slow("second")) == "first", "served at once after a change"
+    for _ in range(10):
+        cache.expire()
+        assert await cache.get(lambda: slow("another")) == "first"
+        await asyncio.sleep(0)
+    assert started == ["first", "second"], "one fetch at a time, however many changes"
+    release.set()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    # "second" began before the last changes: it is served, and the next caller starts a fresh fetch.
+    assert await cache.get(lambda: slow("third")) == "second"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await cache.get(lambda: slow("fourth")) == "third"
+    assert started == ["first", "second", "third"]
+
+
+async def test_a_change_to_a_quick_view_is_waited_for_as_invalidate_does() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+
+    async def quick(value: str) -> str:
+        return value
+
+    assert await cache.get(lambda: quick("first")) == "first"
+    cache.expire()
+    assert await cache.get(lambda: quick("second")) == "second"

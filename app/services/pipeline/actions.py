@@ -224,7 +224,7 @@ class ActionService:
         except (PveError, Refused) as exc:
             await self._call_refused(execution, step, exc, description)
         finally:
-            self.pve.invalidate_resources()
+            self.pve.expire_resources()
         return await self._answered(plan, execution, step, answer)
 
     async def _call_refused(

@@ -141,7 +141,7 @@ class TaskWatcher(Periodic):
         exitstatus: str | None = None,
     ) -> int:
         event = await executions.end_now(self.sessions, execution, step, outcome, message, exitstatus)
-        self.pve.invalidate_resources()
+        self.pve.expire_resources()
         return 0 if event is None else 1
 
     async def _claim(self, which: object) -> list[Execution]:
