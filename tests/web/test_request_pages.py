@@ -147,7 +147,9 @@ def test_the_requester_asks_again_for_the_same_change(
             assert early.status_code == 409 and "only a failed, expired or rejected request" in early.text
             assert 'id="again-form"' not in http.get(f"/approvals/{rid}").text
         rejected = api.post(
-            f"/api/v1/requests/{rid}/reject", json={"comment": "not yet"}, headers=bearer(settings, bob, "approver")
+            f"/api/v1/requests/{rid}/reject",
+            json={"comment": "not yet"},
+            headers=bearer(settings, bob, "approver"),
         )
         assert rejected.status_code == 200
         with signed_in(app_server.url, bob) as http:
