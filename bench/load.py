@@ -229,7 +229,7 @@ async def crowd(
                 continue
             actor = write_mix.Actor(http, role, token=tokens.get(n, ""))
             await write_mix.prepare(actor)
-            people.append(writer(actor, vmids, window, args.think_range, load))
+            people.append(writer(actor, vmids, window, args.write_think_range, load))
         *_, samples = await asyncio.gather(*people, memory_samples(apps, window))
     finally:
         await asyncio.gather(*(http.aclose() for http in clients))
@@ -312,7 +312,9 @@ def report(load: Load, samples: list, upstream: int, args: argparse.Namespace, p
     last = [s for t, s in samples if t >= args.duration - WINDOW]
     print(
         f"\n`.venv/bin/python bench/load.py --users {args.users} --warmup {args.warmup:g} --duration {args.duration:g} "
-        f"--think {args.think} --mix {args.mix}`\n"
+        f"--think {args.think} --mix {args.mix}"
+        + (f" --write-think {args.write_think}" if args.mix == "write" else "")
+        + "`\n"
     )
     print("| measure | result | target |\n|---|---|---|")
     print(f"| answers / errors | {len(every)} / {len(load.errors)} | 0 errors |")
@@ -367,10 +369,13 @@ def main() -> None:
     parser.add_argument("--ttl", type=float, default=3.0)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--mix", choices=("read", "write"), default="read")
+    parser.add_argument("--write-think", default="10-30", help="seconds between a writer's steps, LOW-HIGH")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     low, _, high = args.think.partition("-")
     args.think_range = (float(low), float(high or low))
+    low, _, high = args.write_think.partition("-")
+    args.write_think_range = (float(low), float(high or low))
     database = Database(args.database)
     with tempfile.TemporaryDirectory() as tmp:
         fake = FakeProcess(args.guests, Path(tmp))

@@ -2,7 +2,8 @@
 
 Of every ten people, five browse as viewers (the read mix), two are operators who take a snapshot of a guest
 and then ask for its deletion (which needs approval), two are approvers who read /approvals and decide the
-oldest pending request, and one is an agent polling `GET /api/v1/requests` with an API token. Refusals a real
+oldest pending request, and one is an agent polling `GET /api/v1/requests` with an API token. Writers pause
+`--write-think` seconds between their steps (10-30 by default: people act less often than they click). Refusals a real
 team meets (a request someone else already decided, a guest locked by its own task) are counted apart from
 errors; an error is a 5xx or no answer at all.
 """

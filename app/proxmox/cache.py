@@ -15,6 +15,9 @@ K = TypeVar("K", bound=Hashable)
 Ttl = float | Callable[[T], float]
 # A fetch that takes this long is slow enough for callers that allow it to be given the previous value instead.
 SLOW_FETCH = 1.0
+# A view whose fetch takes this long (thousands of guests) is kept after a change while one fetch replaces it;
+# a quicker one is simply fetched again, and callers wait for it.
+SLOW_TO_REPLACE = 0.25
 
 
 class SingleFlight(Generic[T]):
@@ -28,8 +31,8 @@ class SingleFlight(Generic[T]):
     queue behind a refresh, and fetches still come about once per ttl. When that refresh is late (the upstream
     slower than last time), callers keep the old value until it lands, for at most one more ttl, rather than
     queueing behind it; invalidate() ends that (callers then wait for the new value).
-    expire() says a change was made: when fetches are slow, callers keep the old value while one new fetch
-    replaces it (never several at once, however many changes come in); when they are quick, it is invalidate().
+    expire() says a change was made: a quick view is fetched again (invalidate()); a slow one (SLOW_TO_REPLACE:
+    thousands of guests) lives out its ttl, as any view may, rather than every change costing another read.
     """
 
     def __init__(
@@ -45,8 +48,6 @@ class SingleFlight(Generic[T]):
         self._grace = 0.0  # how long after expiry the value may still be served while that fetch is late
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
-        # When expire() last said a change was made: a fetch started before it lands already expired.
-        self._changed_at: float | None = None
         self.fetches = 0
         self.fetch_seconds = 0.0  # how long the last successful fetch took
 
@@ -85,9 +86,6 @@ class SingleFlight(Generic[T]):
             value = self._value
         if value is None and self._late_refresh():
             value = self._value
-        if value is None and self._changed_lately():
-            self._start(fetch)  # joins the running fetch if there is one: never two at once
-            value = self._value
         if value is not None:
             refresh_due = self._expires - self._clock() < self.fetch_seconds
             if self._refresh_ahead and refresh_due and self._inflight is None:
@@ -105,11 +103,6 @@ class SingleFlight(Generic[T]):
         """True while a fetch started ahead of expiry runs and the value expired less than one ttl ago."""
         late = self._clock() - self._expires
         return self._ahead and self._inflight is not None and self._value is not None and late < self._grace
-
-    def _changed_lately(self) -> bool:
-        """True while the value expired by a change (expire()) less than one ttl ago."""
-        changed = self._changed_at
-        return changed is not None and self._value is not None and self._clock() - changed < self._grace
 
     def _stale_allowed(self, stale_for: float) -> bool:
         expired_for = self._clock() - self._expires
@@ -134,11 +127,7 @@ class SingleFlight(Generic[T]):
                 return
             self._value = task.result()
             ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl
-            before_change = self._changed_at is not None and started < self._changed_at
-            # A fetch that began before the last change lands expired: the next caller starts another.
-            self._expires = float("-inf") if before_change else self._clock() + ttl
-            if not before_change:
-                self._changed_at = None
+            self._expires = self._clock() + ttl
             self._grace = ttl
             self.fetches += 1
             self.fetch_seconds = self._clock() - started
@@ -146,18 +135,13 @@ class SingleFlight(Generic[T]):
         return settle
 
     def expire(self) -> None:
-        """A change was made: when fetches are slow, the value is served while one new fetch replaces it (a
-        fetch started before now lands expired); when they are quick, forget it, as invalidate() does."""
-        if self._value is None or self.fetch_seconds < SLOW_FETCH:
+        """A change was made: a quick view is forgotten (invalidate()); a slow one lives out its ttl."""
+        if self._value is None or self.fetch_seconds < SLOW_TO_REPLACE:
             self.invalidate()
-            return
-        self._expires = min(self._expires, self._clock())
-        self._changed_at = self._clock()
 
     def invalidate(self) -> None:
         """Forget the value; the next caller fetches anew, even if a fetch is running now."""
         self._value = None
-        self._changed_at = None
         self._expires = float("-inf")
         self._generation += 1
         self._inflight = None
