@@ -136,3 +136,21 @@ def test_approve_is_withheld_when_it_would_fail_and_the_requester_asks_again(
     expect(page.locator("#no-changes")).to_be_visible()
     with httpx.Client(base_url=app_server.url, timeout=30) as api:
         assert api.post(f"/api/v1/requests/{new}/cancel", headers=alice_api).status_code == 200
+
+
+def test_what_an_approver_types_survives_the_request_blocks_own_refresh(
+    page: Page, app_server: AppServer, settings: Settings, pve: DemoPve, scratch: None
+) -> None:
+    add_vm(pve, 9363)
+    alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
+    with httpx.Client(base_url=app_server.url, timeout=30) as api:
+        rid = ask(api, bearer(settings, alice), 9363, "delete", reason="old").json()["request_id"]
+    sign_in(page, bob)
+    page.goto(f"/approvals/{rid}")
+    page.locator("#approve-confirm").fill("93")
+    page.locator("#approve-comment").fill("looks right")
+    page.evaluate("document.querySelector('#request-detail').dataset.old = '1'")
+    page.evaluate("document.body.dispatchEvent(new Event('conflict'))")  # what the block's refresh answers to
+    expect(page.locator("#request-detail:not([data-old])")).to_have_count(1)
+    expect(page.locator("#approve-confirm")).to_have_value("93")
+    expect(page.locator("#approve-comment")).to_have_value("looks right")
