@@ -28,6 +28,7 @@ from app.services.approvals import (
     confirmation_text,
     count_news,
     differences,
+    is_news,
     list_requests,
     mark_seen,
     needs_typing,
@@ -160,7 +161,8 @@ async def show_request(
 ) -> Response:
     """The request's page, or for HTMX its block alone (#request-detail), as it stands now."""
     row = await approvals.get(request_id)
-    if row.requester_id == principal.user_id:
+    # Only news is marked read: the page refreshes itself while open, and a pending request has none to mark.
+    if row.requester_id == principal.user_id and is_news(row):
         await mark_seen(db, principal.user_id, request_id)
     view = await request_view(db, row)
     context: dict[str, Any] = {"active": "approval_list", "r": view, **policy_context(request)}

@@ -1,7 +1,7 @@
 """Approval requests: who may ask and decide, the two-person rule, drift checks and running what was approved."""
 
 from app.services.approvals import status
-from app.services.approvals.notices import count_news, mark_seen, news_for
+from app.services.approvals.notices import count_news, is_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.queries import (
     OPEN_STATUSES,
@@ -30,6 +30,7 @@ __all__ = [
     "STATUSES",
     "confirmation_text",
     "count_news",
+    "is_news",
     "differences",
     "list_requests",
     "mark_seen",

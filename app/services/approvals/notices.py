@@ -24,6 +24,13 @@ def _unseen(user_id: int) -> ColumnElement[bool]:
     )
 
 
+def is_news(request: ApprovalRequest) -> bool:
+    """True when the request has an outcome its requester has not seen (what _unseen selects, for one row)."""
+    changed = request.finished_at or request.decided_at
+    seen = request.requester_seen_at
+    return request.status in NEWS_STATUSES and (seen is None or (changed is not None and seen < changed))
+
+
 async def news_for(db: AsyncSession, user_id: int, limit: int = 20) -> list[ApprovalRequest]:
     """This user's requests with an outcome they have not seen, newest first."""
     query = (
