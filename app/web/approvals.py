@@ -110,7 +110,7 @@ def notice_of(view: RequestView) -> dict[str, Any]:
     return {
         "id": row.id,
         "status": row.status,
-        "what": f"{view.label} of {row.target_name or row.target_key}",
+        "what": row.description,
         "outcome": OUTCOMES.get(row.status, row.status),
         "by": None if row.status == "expired" or failed else row.decided_by_name,
         "note": note,
