@@ -79,11 +79,8 @@ class GuestDetailService:
 
     async def detail(self, vmid: int) -> GuestDetail:
         """The guest's page; NotFound if Proxmox has no such guest."""
-        resources = await self.pve.cluster_resources()
+        resources = await self.pve.resources_holding(vmid)
         resource = resources.guest(vmid)
-        if resource is None:
-            resources = await self._refreshed()
-            resource = resources.guest(vmid)
         if resource is None:
             raise NotFound(f"There is no guest {vmid}.")
         offline = any(n.node == resource.node and not n.online for n in resources.nodes)
@@ -118,10 +115,6 @@ class GuestDetailService:
             fitting = await fitting_storages(self.pve, node, content)
             choices.restore_storages[node] = sorted(fitting, key=lambda s: s != own)
         return choices
-
-    async def _refreshed(self) -> Any:
-        self.pve.invalidate_resources()
-        return await self.pve.cluster_resources()
 
     async def _fill(self, view: GuestDetail) -> None:
         path = view.guest.paths
