@@ -36,8 +36,14 @@ class AddressBook(Protocol):
 
 
 def reuse_message(holders: Sequence[Holder]) -> str:
-    """'10.0.20.15 is used by 214 (web-3, running)', one clause per address."""
+    """'10.0.20.15 is used by 214 (web-3, running)'; addresses the same guests hold are named together."""
     by_address: dict[str, list[str]] = {}
     for holder in holders:
         by_address.setdefault(holder.address, []).append(holder.text)
-    return "; ".join(f"{address} is used by {' and '.join(who)}" for address, who in by_address.items())
+    by_guests: dict[tuple[str, ...], list[str]] = {}
+    for address, who in by_address.items():
+        by_guests.setdefault(tuple(who), []).append(address)
+    return "; ".join(
+        f"{' and '.join(addresses)} {'is' if len(addresses) == 1 else 'are'} used by {' and '.join(who)}"
+        for who, addresses in by_guests.items()
+    )
