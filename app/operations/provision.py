@@ -161,6 +161,12 @@ class CreateCtParams(Params):
         title="IPv6 gateway",
         description="IPv6 gateway, only with a static address",
     )
+    # Right after the addresses: a form asks for it beside them once a refusal names it.
+    allow_ip_reuse: Annotated[bool, Widget(confirmation=True)] = Field(
+        False,
+        title="Use the address although another guest has it",
+        description="Create it even though another guest holds its static ip or ip6",
+    )
     password: Annotated[str | None, Widget(control="password")] = Field(
         None, min_length=5, max_length=256, title="Root password"
     )
@@ -173,11 +179,6 @@ class CreateCtParams(Params):
     start: bool = Field(False, title="Start after creating")
     vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
         None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
-    )
-    allow_ip_reuse: Annotated[bool, Widget(confirmation=True)] = Field(
-        False,
-        title="Use the address although another guest has it",
-        description="Create it even though another guest holds its static ip or ip6",
     )
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
