@@ -119,3 +119,23 @@ def test_a_created_guest_is_known_to_the_finder_at_once(
     assert again.status_code == 409 and again.json()["detail"].startswith(
         "10.92.8.1 is used by 9482 (reuse-9482"
     )
+
+
+def test_a_vmid_taken_again_is_read_again(
+    client: httpx.Client, operator: dict[str, str], pve: DemoPve
+) -> None:
+    old = pve.add_ct(
+        9484, "gone", node="pve1", config={"hostname": "gone", "net0": "name=eth0,ip=10.92.9.5/24"}
+    )
+    warm = client.get(
+        "/api/v1/ips/free", params={"cidr": "10.92.9.0/24", "limit": 1}, headers=operator
+    ).json()
+    assert warm["free"] == ["10.92.9.1"] and warm["used"][0]["vmid"] == 9484
+    pve.cts.remove(old)  # deleted in the Proxmox UI; Proxgate creates a new 9484 in another subnet
+    answer = client.post(
+        "/api/v1/actions/create-ct", json=container(pve, 9484, "10.92.10.5/24"), headers=operator
+    )
+    assert answer.status_code == 200, answer.text
+    assert wait_for_event(client, operator, answer.json()["upid"])["outcome"] == "succeeded"
+    free = client.get("/api/v1/ips/free", params={"cidr": "10.92.10.0/24"}, headers=operator).json()
+    assert {u["address"]: u["vmid"] for u in free["used"]} == {"10.92.10.5": 9484}
