@@ -333,3 +333,14 @@ async def test_free_addresses_read_again_what_could_hold_the_subnet(
     assert "/api2/json/nodes/pve1/lxc/9260/config" in configs
     assert f"/api2/json/nodes/pve1/lxc/{elsewhere.vmid}/config" not in configs, "only the subnet's are read"
     assert len(configs) < warm.unknown_guests + 5, "not every guest's config is read again"
+
+
+async def test_free_addresses_keep_what_a_failed_read_again_cannot_tell(
+    service: IpService, pve: DemoPve, guests: Guests
+) -> None:
+    guests.ct(9263, "flaky", "name=eth0,bridge=vmbr0,ip=10.92.6.30/24")
+    assert "10.92.6.30" in {str(u.address) for u in (await service.free_addresses("10.92.6.0/24")).used}
+    pve.fail("GET", "/nodes/pve1/lxc/9263/config", 500, "got timeout")
+    free = await service.free_addresses("10.92.6.0/24")
+    assert {str(u.address): u.vmid for u in free.used} == {"10.92.6.30": 9263}, "still taken, never offered"
+    assert any(n.vmid == 9263 and "got timeout" in n.message for n in free.notes)

@@ -18,7 +18,7 @@ from app.operations.holders import Holder
 from app.proxmox.models import ClusterResources, GuestResource
 from app.proxmox.netparse import IPAddress
 from app.services.ips.cache import IpCache, offline_nodes
-from app.services.ips.results import GuestIps, IpItem
+from app.services.ips.results import GuestIps, IpItem, IpNote
 from app.services.ips.subnets import IPNetwork
 
 __all__ = ["Fresh", "address_holders", "reread"]
@@ -39,6 +39,11 @@ class Fresh:
         """The index's items with those of the re-read guests replaced by what was just read."""
         again = self.vmids
         return [i for i in cached if i.vmid not in again] + [i for g in self.guests for i in g.items()]
+
+    def notes(self, cached: Iterable[IpNote]) -> list[IpNote]:
+        """The index's notes, those about the re-read guests as just read."""
+        again = self.vmids
+        return [n for n in cached if n.vmid not in again] + [n for g in self.guests for n in g.notes]
 
     def gateways(self, cached: Iterable[tuple[IPAddress, int]]) -> list[tuple[IPAddress, int]]:
         """The index's (gateway, vmid) pairs, those of the re-read guests as just read."""
@@ -69,8 +74,13 @@ async def reread(cache: IpCache, resources: ClusterResources, networks: Sequence
     async def one(guest: GuestResource) -> GuestIps:
         if guest.node in offline:
             return await cache._read_guest(guest, True)
+        before = cache._stale_config(guest)
         # A config read handed in is always made: the time to live is bypassed; live answers stay as cached.
-        return await cache._read_guest(guest, False, stale_ok=True, config=cache._read_config(guest))
+        ips = await cache._read_guest(guest, False, stale_ok=True, config=cache._read_config(guest))
+        if ips.config is None and before is not None and before.network is not None:
+            # A read that failed tells nothing new: the addresses read before still hold (its note says why).
+            ips.records.extend(before.network.addresses)
+        return ips
 
     return Fresh(tuple(await asyncio.gather(*(one(g) for g in due))))
 

@@ -139,18 +139,22 @@ class IpService(IpCache):
         resources = await self.pve.cluster_resources()
         view = await self._current_view(resources)
         fresh = await reread(self, resources, [network])
-        items, gateways = fresh.items(view.items), fresh.gateways(view.gateways)
+        items, gateways, known = (
+            fresh.items(view.items),
+            fresh.gateways(view.gateways),
+            fresh.notes(view.notes),
+        )
         notes: list[IpNote] = []
         nodes = await node_addresses(self.pve, notes)
         subnet = AddressFilter(str(network), network=network)
         listed = {i.vmid for i in items if i.address in network}
         notes += [
             n
-            for n in related_notes(view.notes, resources, GuestScope(), subnet, listed, gateways)
+            for n in related_notes(known, resources, GuestScope(), subnet, listed, gateways)
             if n.kind not in UNKNOWN_KINDS
         ]
         taken = Taken(items, gateways, nodes)
-        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(view.notes)))
+        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(known)))
 
     async def holders(self, addresses: Sequence[str]) -> list[Holder]:
         """The guests that hold any of the addresses ('10.0.20.15/24'), read again now (AddressBook)."""
