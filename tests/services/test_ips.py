@@ -344,3 +344,22 @@ async def test_free_addresses_keep_what_a_failed_read_again_cannot_tell(
     free = await service.free_addresses("10.92.6.0/24")
     assert {str(u.address): u.vmid for u in free.used} == {"10.92.6.30": 9263}, "still taken, never offered"
     assert any(n.vmid == 9263 and "got timeout" in n.message for n in free.notes)
+
+
+async def test_reads_again_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPve) -> None:
+    connection = PveConnection(
+        served_fake.address, TOKEN_ID, TOKEN_SECRET, fingerprint=served_fake.fingerprint, resources_ttl=0
+    )
+    async with CountingClient(connection) as client:
+        service = IpService(client, concurrency=3)
+        await service.inventory()
+        await service.refreshed()
+        client.most = 0
+        scale, pve.time_scale = pve.time_scale, 1.0
+        pve.slow_network(0.01)  # answers take a moment, so reads overlap
+        try:
+            free = await service.free_addresses("10.0.10.0/24")
+        finally:
+            pve.time_scale = scale
+        await service.aclose()
+    assert len({u.vmid for u in free.used if u.vmid}) > 3 and client.most == 3, "three at a time, never more"
