@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from app.operations.addresses import config_addresses, unique_addresses
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk, worker
 from app.operations.forms import Options, Widget
 from app.operations.guest import GuestType
@@ -39,6 +40,15 @@ def _copies(guest: Guest | None) -> Options:
 
 def _running_ct(guest: Guest) -> bool:
     return guest.type == "lxc" and guest.status == "running"
+
+
+def _static(guest: Guest) -> bool:
+    """True when the guest's config (as the page read it) gives it a static address a copy would keep."""
+    return bool(config_addresses(guest.type, guest.config))
+
+
+REUSE_TITLE = "Keep addresses another guest has"
+REUSE_ABOUT = "Go on even though another guest holds a static address the new guest would have"
 
 
 class CloneParams(Params):
@@ -80,6 +90,13 @@ class CloneParams(Params):
         title="From snapshot",
         description="Copy the guest as it was in this snapshot (needed for a running container)",
     )
+    allow_ip_reuse: Annotated[
+        bool, Widget(only=_static, note="Proxmox copies the network config, static addresses included.")
+    ] = Field(False, title=REUSE_TITLE, description=REUSE_ABOUT)
+
+    def new_guest(self) -> int | None:
+        """The copy."""
+        return self.newid
 
 
 class RestoreParams(Params):
@@ -109,6 +126,9 @@ class RestoreParams(Params):
         description="New MAC addresses (and VM UUIDs), so the copy can run beside the original",
     )
     start: bool = Field(False, title="Start after restoring")
+    allow_ip_reuse: Annotated[bool, Widget(confirmation=True)] = Field(
+        False, title=REUSE_TITLE, description=REUSE_ABOUT
+    )
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The guest this restores."""
@@ -139,6 +159,7 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
         await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
     params.newid = await free_vmid(ctx.pve, params.newid, field="newid")
     warnings = duplicate_warning("The copy", static_addresses(guest.type, config), guest.label)
+    warnings += await unique_addresses(ctx, config_addresses(guest.type, config), params.allow_ip_reuse)
     if guest.status == "running" and not params.snapname:
         warnings.append(f"{guest.label} is running: the copy is taken from its disks as they are now.")
     return warnings
@@ -226,11 +247,19 @@ async def _preflight_restore(ctx: Context, params: RestoreParams) -> list[str]:
         )
     # Only a NEW vmid here: restoring over an existing guest is destructive and needs approval.
     params.vmid = await free_vmid(ctx.pve, params.vmid)
-    return await _restored_addresses(ctx.pve, params, kind)
+    if ctx.addresses is None:
+        return await _restored_addresses(ctx.pve, params, kind)
+    try:
+        text = await ctx.pve.get(NodePath(params.node).extractconfig, volume=params.archive)
+    except PveError:
+        return []  # Proxmox restores what it can read; an unreadable config is no reason to refuse here
+    saved = config_addresses(kind, config_lines(str(text or "")))
+    return await unique_addresses(ctx, saved, params.allow_ip_reuse)
 
 
 async def _restored_addresses(pve: PveClient, params: RestoreParams, kind: str) -> list[str]:
-    """A warning when the archive's static addresses are still those of the guest it was taken of."""
+    """A warning when the archive's static addresses are still those of the guest it was taken of (without
+    the IP index, which knows every guest that holds them)."""
     owner_vmid = archive_vmid(params.archive)
     owner = (await pve.cluster_resources()).guest(owner_vmid) if owner_vmid else None
     if owner is None:
@@ -303,8 +332,9 @@ CLONE = Operation(
     preflight=_preflight_clone,
     task_type=worker("qmclone", "vzclone"),
     about="Copies the guest to `newid` (the next free one by default): `full` or linked (templates only), on "
-    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, and for disks "
-    "only this node has when copying to another.",
+    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, for disks "
+    "only this node has when copying to another, and when a guest holds a static address the copy keeps "
+    "(unless `allow_ip_reuse`).",
 )
 RESTORE = Operation(
     "restore",
@@ -317,5 +347,6 @@ RESTORE = Operation(
     preflight=_preflight_restore,
     task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
     about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default; `unique` "
-    "new MAC addresses). Refused when the backup or the storage does not fit the node.",
+    "new MAC addresses). Refused when the backup or the storage does not fit the node, or when a guest holds a "
+    "static address the backup's config gives (unless `allow_ip_reuse`).",
 )

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from app.operations.addresses import unique_addresses
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
 from app.operations.forms import Widget
 from app.operations.network import Ipv4Mode, Ipv6Mode, bridge_on, gateway_address, static_address
@@ -160,6 +161,12 @@ class CreateCtParams(Params):
         title="IPv6 gateway",
         description="IPv6 gateway, only with a static address",
     )
+    # Right after the addresses: a form asks for it beside them once a refusal names it.
+    allow_ip_reuse: Annotated[bool, Widget(confirmation=True)] = Field(
+        False,
+        title="Use the address although another guest has it",
+        description="Create it even though another guest holds its static ip or ip6",
+    )
     password: Annotated[str | None, Widget(control="password")] = Field(
         None, min_length=5, max_length=256, title="Root password"
     )
@@ -267,9 +274,13 @@ async def _preflight_ct(ctx: Context, params: CreateCtParams) -> list[str]:
     await storage_for(ctx.pve, params.node, params.rootfs_storage, "rootdir", "rootfs_storage")
     await volume_exists(ctx.pve, params.node, params.ostemplate, "vztmpl", "ostemplate")
     params.vmid = await free_vmid(ctx.pve, params.vmid)
+    static = {address: field for field, address in (("ip", params.ip), ("ip6", params.ip6)) if address}
+    warnings = await unique_addresses(ctx, list(static), params.allow_ip_reuse, fields=static)
     if not params.password and not params.ssh_public_keys:
-        return ["No password and no SSH key: you can only get in through the Proxmox console (pct enter)."]
-    return []
+        warnings.append(
+            "No password and no SSH key: you can only get in through the Proxmox console (pct enter)."
+        )
+    return warnings
 
 
 async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
@@ -331,5 +342,6 @@ CREATE_CT = Operation(
     task_type=lambda guest, p: "vzcreate",
     about="Creates container `hostname` on `node` from template `ostemplate`, its root disk on `rootfs_storage`, "
     "its address by DHCP, static (`ip`, `gateway`; `ip6`, `gateway6`) or set inside. Refused for an offline "
-    "node, a bridge, storage or template the node does not have, or a VMID in use.",
+    "node, a bridge, storage or template the node does not have, a VMID in use, or a static address another "
+    "guest holds (unless `allow_ip_reuse`).",
 )

@@ -97,6 +97,8 @@ def operation_form(
         widget = widget_of(op.params.model_fields[name].metadata)
         if only is None and (not widget.asked or (widget.only and (guest is None or not widget.only(guest)))):
             continue
+        if widget.confirmation and not (name in form.errors or text_of((values or {}).get(name)) == "true"):
+            continue
         prop = plain(schema["properties"][name], schema.get("$defs") or {})
         required = name in (schema.get("required") or ())
         control = "hidden" if name in hidden else control_of(prop, widget)

@@ -33,14 +33,15 @@ class RestoreForm:
 
     @property
     def form(self) -> OperationForm:
-        """The backup and its node sent as they are, and a choice of storage."""
+        """The backup and its node sent as they are, a choice of storage, and (once a refusal asks for it) the
+        confirmation that the restored guest may keep an address another guest holds."""
         form = operation_form(
             CATALOGUE["restore"],
             self.id,
             options={"restore-storages": self.storages},
             values={**self.values, "archive": self.archive, "node": self.node},
             errors=self.errors,
-            only=("archive", "node", "storage"),
+            only=("archive", "node", "storage", "allow_ip_reuse"),
             hidden=("archive", "node"),
         )
         assert form is not None  # noqa: S101 (its only choice, the storage, is optional)

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.operations.base import Refused
+from app.operations.addresses import AddressInUse
+from app.operations.base import Context, Refused
+from app.operations.holders import Holder
 from app.operations.provision import CREATE_CT, CREATE_VM, CreateCtParams, CreateVmParams
-from app.proxmox import parse_upid
+from app.proxmox import PveClient, parse_upid
 from tests.operations.answers import bridges, cluster, recorded, vmid_taken, volume
 from tests.operations.conftest import Ctx
 from tests.operations.memory_pve import MemoryPve, Sent, upid
@@ -264,3 +266,45 @@ def test_create_ct_params_refuse_addresses_pve_would_not_take(changes: dict[str,
 def test_create_ct_params_read_pve_style_modes() -> None:
     assert ct_params(ip="manual").net0() == "name=eth0,bridge=vmbr0,ip=manual"
     assert ct_params(ip6="auto").net0() == "name=eth0,bridge=vmbr0,ip=dhcp,ip6=auto"
+
+
+class Book:
+    """An address book that knows one guest's addresses, and notes what it was asked."""
+
+    def __init__(self, *held: Holder) -> None:
+        self.held = held
+        self.asked: list[list[str]] = []
+
+    async def holders(self, addresses: list[str]) -> list[Holder]:
+        """The held ones among the addresses."""
+        self.asked.append(list(addresses))
+        bare = {a.split("/")[0] for a in addresses}
+        return [h for h in self.held if h.address in bare]
+
+    def forget(self, vmid: int) -> None:
+        """Nothing is cached here."""
+
+
+async def test_create_ct_refuses_an_address_a_guest_holds_beside_its_field(
+    proxmox: MemoryPve, pve: PveClient
+) -> None:
+    node1(proxmox)
+    book = Book(Holder("fd00:20::5", 214, "web-3", "running"), Holder("fd00:20::5", 215, "", "stopped"))
+    params = ct_params(ip="10.0.20.5/24", ip6="fd00:20::5/64", password="correct horse")
+    with pytest.raises(AddressInUse) as refused:
+        await CREATE_CT.preflight(Context(pve, None, book), params)
+    assert refused.value.field == "ip6" and refused.value.confirm == "allow_ip_reuse"
+    assert refused.value.message.startswith("fd00:20::5 is used by 214 (web-3, running) and 215 (stopped). ")
+    assert book.asked == [["10.0.20.5/24", "fd00:20::5/64"]] and proxmox.changes == []
+    params.allow_ip_reuse = True
+    assert await CREATE_CT.preflight(Context(pve, None, book), params) == [
+        "fd00:20::5 is used by 214 (web-3, running) and 215 (stopped): used anyway, as confirmed (allow_ip_reuse)."
+    ]
+    assert "allow_ip_reuse" not in str(CREATE_CT.describe(None, params)) and proxmox.changes == []
+
+
+async def test_create_ct_asks_about_static_addresses_only(proxmox: MemoryPve, pve: PveClient) -> None:
+    node1(proxmox)
+    book = Book(Holder("10.0.20.5", 214, "web-3", "running"))
+    assert await CREATE_CT.preflight(Context(pve, None, book), ct_params(ssh_public_keys=SSH_KEY)) == []
+    assert book.asked == [], "DHCP asks nothing"

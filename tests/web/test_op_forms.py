@@ -181,3 +181,33 @@ def test_every_choice_a_widget_names_is_offered_by_a_page() -> None:
         if widget_of(info.metadata).choices
     }
     assert {(op, name, choices) for op, name, choices in named if choices not in pages} == set()
+
+
+def test_a_confirmation_is_asked_once_a_refusal_names_it_and_while_ticked() -> None:
+    choices = ProvisionChoices(nodes=["pve1"], templates=["local:vztmpl/debian.tar.zst"])
+    plain = fields(create_forms(choices)["create-ct"])
+    assert "allow_ip_reuse" not in plain
+    errors = {
+        "ip": "10.0.20.5 is used by 214 (web-3, running).",
+        "allow_ip_reuse": "Tick this to go on anyway.",
+    }
+    refused = fields(create_forms(choices, "create-ct", {"ip": "10.0.20.5/24"}, errors)["create-ct"])
+    names = list(refused)
+    assert names.index("allow_ip_reuse") == names.index("gateway6") + 1, "right after the addresses"
+    confirm = refused["allow_ip_reuse"]
+    assert confirm.control == "checkbox" and not confirm.checked and confirm.error == errors["allow_ip_reuse"]
+    ticked = fields(
+        create_forms(choices, "create-ct", {"allow_ip_reuse": "true"}, {"vmid": "Taken."})["create-ct"]
+    )
+    assert ticked["allow_ip_reuse"].checked, "kept while ticked, when another problem sends the form back"
+    restore = RestoreForm(BACKUP, "pve1", ["local-lvm"], errors={"allow_ip_reuse": "10.0.10.5 is used"}).form
+    assert [f.name for f in restore.fields][-1] == "allow_ip_reuse"
+    assert "allow_ip_reuse" not in fields(RestoreForm(BACKUP, "pve1", ["local-lvm"]).form)
+
+
+def test_a_clone_asks_to_keep_addresses_only_of_a_guest_with_a_static_one() -> None:
+    static = dataclasses.replace(VM, config={**VM.config, "ipconfig0": "ip=10.0.20.5/24,gw=10.0.20.1"})
+    assert "allow_ip_reuse" not in fields(form_of("clone", VM))
+    offered = fields(form_of("clone", static))["allow_ip_reuse"]
+    assert offered.control == "checkbox" and offered.label == "Keep addresses another guest has"
+    assert "static addresses included" in offered.note

@@ -133,6 +133,7 @@ class GuestDetailService:
         if status:
             view.guest = Guest.from_status(view.guest.vmid, view.guest.node, view.guest.type, status)
             view.guest.name = view.guest.name or view.resource.name
+        view.guest.config = view.config  # the forms offer what fits it (a clone keeps its static addresses)
         view.disks = parse_disks(view.guest.type, view.config)
         view.snapshots = snapshot_tree([s for s in snaps or [] if isinstance(s, dict)])
         taken = sorted(
