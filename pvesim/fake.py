@@ -1,5 +1,5 @@
 """DemoPve: fakepve plus the state it keeps none of (vzdump backups and jobs, VM disk resize, restore, node
-networks, RRD history), and fixes."""
+networks, RRD history), and fixes (deleting a guest destroys only the volumes it owns)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pvesim.backups import BackupsMixin
 from pvesim.cluster_tasks import ClusterTasksMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
+from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
 from pvesim.node_network import NodeNetworkMixin
@@ -36,6 +37,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    OwnedVolumesMixin,
     RrdMixin,
     StallMixin,
     ClusterTasksMixin,

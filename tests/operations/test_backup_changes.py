@@ -58,6 +58,9 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
         "GET", "/nodes/node1/qemu/101/snapshot", qemu_snapshots({"name": "base", "snaptime": 1767000000})
     )
     proxmox.answer("POST", "/nodes/node1/qemu", upid("node1", "qmrestore", 101))
+    # The backup was taken before scsi2 was added: vzdump wrote a map line for scsi0 and scsi1 only.
+    saved = "".join(f"#qmdump#map:{d}:drive-{d}:storage:raw:\n" for d in ("scsi0", "scsi1"))
+    proxmox.answer("GET", "/nodes/node1/vzdump/extractconfig", "memory: 8192\nscsi0: storage:x\n" + saved)
     params = RestoreOverParams(archive=VM_BACKUP, storage="local-zfs")
     assert await RESTORE_OVERWRITE.preflight(context(guest), params) == []
     preview = await RESTORE_OVERWRITE.preview(context(guest), params)
@@ -69,13 +72,16 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
         ("Notes", "matt"),
     ]
     assert preview.losses == [
-        "Disk scsi0: storage:vm-103-disk-0 (10 GiB) is replaced by the backup's",
-        "Disk scsi1: storage:vm-103-disk-3 (30 GiB) is replaced by the backup's",
-        "Disk scsi2: storage:vm-103-disk-2 (10 GiB) is replaced by the backup's",
+        "Disk scsi0: storage:vm-101-disk-0 (10 GiB) is replaced by the backup's",
+        "Disk scsi1: storage:vm-101-disk-3 (30 GiB) is replaced by the backup's",
         "All 1 snapshot are deleted: base",
         "Its configuration is replaced by the one in the backup",
     ]
-    assert preview.notes == ["The restored disks go to storage local-zfs."]
+    assert preview.notes == [
+        "Disk scsi2: storage:vm-101-disk-2 (10 GiB) is not in the backup: it stays, as an unused disk.",
+        "The restored disks go to storage local-zfs.",
+    ]
+    assert preview.data["kept_unused"] == ["storage:vm-101-disk-2"]
     await RESTORE_OVERWRITE.call(context(guest), params)
     assert proxmox.changes == [
         Sent(
