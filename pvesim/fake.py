@@ -15,6 +15,7 @@ from fakepve.server import params
 from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
+from pvesim.clone_checks import CloneChecksMixin
 from pvesim.cluster_tasks import ClusterTasksMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
@@ -38,6 +39,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 class DemoPve(
     OwnedVolumesMixin,
+    CloneChecksMixin,
     RrdMixin,
     StallMixin,
     ClusterTasksMixin,

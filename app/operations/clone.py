@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk, worker
+from app.operations.clone_rules import copyable, from_snapshot, movable, source_config
 from app.operations.forms import Options, Widget
 from app.operations.guest import GuestType
 from app.operations.network import duplicate_warning, static_addresses
@@ -17,7 +18,6 @@ from app.operations.placement import (
     STORAGE,
     fitting_storages,
     free_vmid,
-    local_disks,
     online_node,
     storage_for,
     volume_exists,
@@ -129,12 +129,13 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
         raise Refused("A storage can only be chosen for a full copy.", field="storage")
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
-    await _from_snapshot(ctx.pve, guest, params)
-    config = await ctx.pve.get(guest.paths.config) or {}
+    await from_snapshot(ctx.pve, guest, params.snapname, params.full)
+    config = await source_config(ctx.pve, guest, params.snapname)
+    copyable(guest, config)
     node = params.target or guest.node
     if params.target and params.target != guest.node:
         await online_node(ctx.pve, params.target, field="target")
-        await _movable(ctx.pve, guest, config, params.target)
+        await movable(ctx.pve, guest, config, params.target, params.storage)
     if params.storage:
         await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
     params.newid = await free_vmid(ctx.pve, params.newid, field="newid")
@@ -147,44 +148,6 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
 def _content(kind: str) -> str:
     """The storage content a guest's volumes need: images (VMs) or rootdir (containers)."""
     return "images" if kind == "qemu" else "rootdir"
-
-
-async def _from_snapshot(pve: PveClient, guest: Guest, params: CloneParams) -> None:
-    """A named snapshot must exist; a running container can only be copied from one (Proxmox's rule)."""
-    running_ct = guest.type == "lxc" and guest.status == "running" and params.full
-    if not params.snapname and not running_ct:
-        return
-    found = await pve.get(guest.paths.snapshots) or []
-    names = sorted(str(s["name"]) for s in found if isinstance(s, dict) and s.get("name") != "current")
-    if params.snapname and params.snapname not in names:
-        offer = ", ".join(names) or "none"
-        raise Refused(
-            f"{guest.label} has no snapshot '{params.snapname}'; it has: {offer}.", field="snapname"
-        )
-    if not params.snapname and names:
-        raise Refused(
-            f"{guest.label} is running: Proxmox copies a running container only from a snapshot. Choose one "
-            f"of: {', '.join(names)}, or shut it down first.",
-            field="snapname",
-        )
-    if not params.snapname:
-        raise Refused(
-            f"{guest.label} is running and has no snapshot: Proxmox copies a running container only from a "
-            "snapshot. Take a snapshot first, or shut it down.",
-            field="snapname",
-        )
-
-
-async def _movable(pve: PveClient, guest: Guest, config: dict[str, object], target: str) -> None:
-    """Refuse a copy to another node while a disk is on a storage only this node has."""
-    local = await local_disks(pve, guest.node, guest.type, dict(config))
-    if local:
-        raise Refused(
-            f"{guest.label} cannot be copied to {target}: {', '.join(local)} "
-            f"{'is' if len(local) == 1 else 'are'} on storage only {guest.node} has. Copy it on "
-            f"{guest.node}, or move the disk{'s' if len(local) > 1 else ''} to shared storage first.",
-            field="target",
-        )
 
 
 async def _clone(ctx: Context, params: CloneParams) -> str | None:
@@ -303,8 +266,9 @@ CLONE = Operation(
     preflight=_preflight_clone,
     task_type=worker("qmclone", "vzclone"),
     about="Copies the guest to `newid` (the next free one by default): `full` or linked (templates only), on "
-    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, and for disks "
-    "only this node has when copying to another.",
+    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, bind mounts and "
+    "passed-through disks; to another node, for a `storage` that is not shared and for disks or CD images only "
+    "this node has (a container's may go to a shared `storage`).",
 )
 RESTORE = Operation(
     "restore",
