@@ -29,6 +29,7 @@ from pvesim.restore import QemuRestoreMixin
 from pvesim.rrd import RrdMixin
 from pvesim.stalls import StallMixin
 from pvesim.units import GIB, config_bytes
+from pvesim.windows_machine import WindowsMachineMixin
 
 # Drives that can boot (not efidisk0 or tpmstate0), and the size option of a drive.
 DISK_BUSES = ("scsi", "virtio", "sata", "ide")
@@ -40,6 +41,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 class DemoPve(
     OwnedVolumesMixin,
     CloneChecksMixin,
+    WindowsMachineMixin,
     RrdMixin,
     StallMixin,
     ClusterTasksMixin,

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from app.operations.base import Refused
-from app.operations.provision import CREATE_CT, CREATE_VM, CreateCtParams, CreateVmParams
+from app.operations.provision import CREATE_VM, CreateVmParams
+from app.operations.provision_ct import CREATE_CT, CreateCtParams
 from app.proxmox import parse_upid
 from tests.operations.answers import bridges, cluster, recorded, vmid_taken, volume
 from tests.operations.conftest import Ctx
@@ -68,6 +69,7 @@ async def test_create_vm_checks_everything_and_posts_its_config(proxmox: MemoryP
         "sockets": "1",
         "memory": "2048",
         "ostype": "l26",
+        "cpu": "x86-64-v2-AES",
         "scsihw": "virtio-scsi-single",
         "agent": "1",
         "scsi0": "local-zfs:32",
