@@ -96,6 +96,13 @@ class RestoreParams(Params):
     vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
         None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
     )
+    name: Annotated[str | None, Widget(placeholder="the backup's", verbatim=True)] = Field(
+        None,
+        pattern=DNS_NAME,
+        max_length=63,
+        title="Name",
+        description="Name (VMs) or hostname (containers) of the restored guest; the backup's when empty",
+    )
     storage: Annotated[str | None, Widget(choices="restore-storages")] = Field(
         None,
         pattern=STORAGE,
@@ -116,7 +123,7 @@ class RestoreParams(Params):
         kind = (
             None if not found else ("qemu" if (found.group(1) or found.group(2)) in ("qemu", "vm") else "lxc")
         )
-        return self.node, kind, self.vmid, None
+        return self.node, kind, self.vmid, self.name
 
 
 async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
@@ -234,6 +241,8 @@ async def _restore(ctx: Context, params: RestoreParams) -> str | None:
         "storage": params.storage,
         "unique": 1 if params.unique else None,
         "start": 1 if params.start else None,
+        # Config keys beside the archive replace the backup's (qemu-server's override_conf).
+        "name" if kind == "qemu" else "hostname": params.name,
     }
     if kind == "qemu":
         values["archive"] = params.archive
@@ -252,7 +261,9 @@ def _describe_clone(guest: Guest | None, p: CloneParams) -> str:
 
 
 def _describe_restore(guest: Guest | None, p: RestoreParams) -> str:
-    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'} on {p.node}"
+    named = f" {p.name}" if p.name else ""
+    started = ", and start it" if p.start else ""
+    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'}{named} on {p.node}{started}"
 
 
 CLONE = Operation(
@@ -280,6 +291,6 @@ RESTORE = Operation(
     _restore,
     preflight=_preflight_restore,
     task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
-    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default; `unique` "
-    "new MAC addresses). Refused when the backup or the storage does not fit the node.",
+    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default, `name` the "
+    "backup's unless given; `unique` new MAC addresses; `start` it after). Refused when the backup or the storage does not fit the node.",
 )

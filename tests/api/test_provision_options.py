@@ -11,8 +11,10 @@ import pytest
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
+from tests.api.test_approval_ops import backup_of
+from tests.api.test_owned_volumes import volume
 from tests.api.test_provision_rules import template
-from tests.backup_guests import remove_guests
+from tests.backup_guests import FakeApi, remove_guests
 
 MINE = range(8780, 8800)
 WIN_ISO = "local:iso/Win11_24H2_English_x64.iso"
@@ -102,3 +104,22 @@ def test_container_options_proxmox_would_refuse_are_refused_first(
     assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
     assert words in answer.json()["detail"]
     assert not [r for r in pve.requests[since:] if r[0] == "POST"]
+
+
+def test_a_backup_is_restored_as_a_new_guest_with_its_vmid_name_and_started(
+    client: httpx.Client, operator: dict[str, str], pve: DemoPve, fake_api: FakeApi
+) -> None:
+    vm = pve.add_vm(8790, "orig8790", node="pve1", status="stopped", config={"memory": 1024})
+    vm.config["scsi0"] = volume(pve, "vm-8790-disk-0", 8790)
+    archive = backup_of(fake_api, pve, 8790)
+    body = {"archive": archive, "node": "pve1", "vmid": 8791, "name": "copy8791", "start": True}
+    created(client, operator, "restore", body)
+    copy = pve.vm(8791)
+    assert (copy.name, copy.config["name"], copy.status) == ("copy8791", "copy8791", "running")
+    assert pve.vm(8790).name == "orig8790"
+    ct = pve.add_ct(8792, node="pve1", status="stopped", config={"hostname": "ct8792"})
+    ct.config["rootfs"] = volume(pve, "vm-8792-disk-0", 8792, content="rootdir")
+    archive = backup_of(fake_api, pve, 8792)
+    body = {"archive": archive, "node": "pve1", "vmid": 8793, "name": "ct-copy", "storage": "local-lvm"}
+    created(client, operator, "restore", body)
+    assert pve.ct(8793).config["hostname"] == "ct-copy" and pve.ct(8793).status == "stopped"

@@ -145,9 +145,12 @@ def test_what_was_typed_and_each_problem_come_back_beside_their_fields() -> None
     assert [(f.name, f.control) for f in restore.fields] == [
         ("archive", "hidden"),
         ("node", "hidden"),
+        ("vmid", "number"),
+        ("name", "text"),
         ("storage", "select"),
+        ("start", "checkbox"),
     ]
-    assert restore.fields[1].value == "pve1" and restore.fields[2].error == "Full."
+    assert restore.fields[1].value == "pve1" and restore.get("storage").error == "Full."
 
 
 def test_the_guest_page_offers_every_operation_that_fits_from_the_catalogue() -> None:
