@@ -66,7 +66,7 @@ class OwnedVolumesMixin(DemoBase):
         configs = [ct.config, getattr(ct, "pending", None) or {}] if ct is not None else []
 
         async def run() -> Any:
-            owned = [v for cfg in configs for v in _ct_volumes(cfg) if volume_owner(v) == vmid]
+            owned = [v for cfg in configs for v in ct_volumes(cfg) if volume_owner(v) == vmid]
             note = await body()
             if ct is not None and ct not in self.cts:
                 for volid in dict.fromkeys(owned):
@@ -76,7 +76,7 @@ class OwnedVolumesMixin(DemoBase):
         return run
 
 
-def _ct_volumes(config: dict[str, Any]) -> list[str]:
+def ct_volumes(config: dict[str, Any]) -> list[str]:
     """The volume ids of a container config's volume mounts and unused volumes (no bind or device mounts)."""
     volumes = [
         str(parse_mount(value).get("volume") or "") for key, value in config.items() if MOUNT_KEY.match(key)

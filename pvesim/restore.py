@@ -15,13 +15,10 @@ from fakepve.routing import die, param_error, split_list
 from fakepve.storage import _is_file
 
 from pvesim.base import DemoBase, Log, guest_kind, locked_message, set_lock
-from pvesim.destroy import volume_owner
+from pvesim.qm_restore_cleanup import QemuRestoreCleanup
 from pvesim.units import GIB, config_bytes
 
 RESTORE_RATE = 1.4 * GIB
-# QemuServer::Drive::drive_is_cloudinit, and the detached disks of a config.
-CLOUDINIT = re.compile(r"[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow2|vmdk))?$")
-UNUSED_KEY = re.compile(r"^unused\d+$")
 PROGRESS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
@@ -91,7 +88,7 @@ class RestoreBase(DemoBase):
         return dict(saved["config"])
 
 
-class QemuRestoreMixin(RestoreBase):
+class QemuRestoreMixin(QemuRestoreCleanup, RestoreBase):
     """Mixin of DemoPve: qmrestore; a create without archive stays fakepve's."""
 
     async def _qm_create(self, v: dict[str, Any], user: str) -> str:
@@ -207,52 +204,6 @@ class QemuRestoreMixin(RestoreBase):
     @staticmethod
     def _drive_bytes(props: dict[str, str]) -> int:
         return config_bytes(props.get("size"))
-
-    def _archive_drives(self, config: dict[str, Any]) -> set[str]:
-        """The drives the restore writes (parse_backup_hints): the archive's disks and its cloud-init drives."""
-        drives = {key for key, _volume, _props in self._vma_devices(config)}
-        return drives | {key for key, volume, props in drives_of(config) if CLOUDINIT.search(volume)}
-
-    def _qmrestore_destroy(self, vm: Any, restored: set[str], log: Log) -> list[str]:
-        """restore_cleanup_oldconf: of the old drives the VM owns, those the archive restores are freed, the
-        others kept (rescan makes them unused disks); snapshots' RAM states go. Returns the kept volumes."""
-        kept = []
-        for key, volume, props in drives_of(vm.config):
-            if is_cdrom(volume, props) and not CLOUDINIT.search(volume):
-                continue
-            if volume_owner(volume) != vm.vmid:
-                continue
-            if key not in restored:
-                kept.append(volume)
-                continue
-            self._qm_free(volume)
-            sid, name = volume_ref(volume)
-            if self.storages.get(sid or "", {}).get("type") in ("lvm", "lvmthin"):
-                log(f'  Logical volume "{name}" successfully removed.')
-        for snap in vm.snapshots.values():
-            if snap.get("vmstate"):
-                self._qm_free(str(snap["vmstate"]))
-        vm.config, vm.snapshots, vm.pending = {}, {}, {}
-        set_lock(vm, "restore")
-        return kept
-
-    def _rescan(self, vmid: int, config: dict[str, Any], kept: list[str], log: Log) -> None:
-        """QemuServer::rescan: every volume the VM owns that its config does not name becomes unusedN."""
-        named = {volume for _key, volume, _props in drives_of(config)}
-        named |= {str(x).split(",", 1)[0] for k, x in config.items() if UNUSED_KEY.match(k)}
-        found = list(kept)
-        for sid, store in self.storages.items():
-            for name, vol in store.get("volumes", {}).items():
-                volid = f"{sid}:{name}"
-                if vol.get("content") == "images" and volume_owner(volid) == vmid and "-state-" not in name:
-                    found.append(volid)
-        for volid in dict.fromkeys(found):
-            if volid in named:
-                continue
-            key = next(f"unused{n}" for n in range(256) if f"unused{n}" not in config)
-            config[key] = volid
-            named.add(volid)
-            log(f"VM {vmid} add unreferenced volume '{volid}' as '{key}' to config")
 
     async def _vma_extract(self, job: Restore, config: dict[str, Any], log: Log) -> dict[str, str]:
         """Allocate each disk of the archive and copy it: {drive key: new config value}."""

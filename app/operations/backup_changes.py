@@ -116,7 +116,10 @@ async def _preview_restore(ctx: Context, params: RestoreOverParams) -> Preview:
     drives = await _restored_drives(ctx.pve, guest, params.archive)
     fate = restored_over(guest, drives if drives is not None else {d.key for d in real_disks(guest)})
     preview = Preview(facts=[("Guest", f"{guest.label} on {guest.node}"), *backup_facts(item)])
-    preview.losses = [f"Disk {disk_text(d)} is replaced by the backup's" for d in fate.destroyed]
+    preview.losses = [
+        f"Disk {disk_text(d)} " + ("is destroyed" if d.unused else "is replaced by the backup's")
+        for d in fate.destroyed
+    ]
     if snaps:
         names = ", ".join(str(s.get("name")) for s in snaps)
         preview.losses.append(

@@ -144,3 +144,28 @@ def test_restoring_over_a_vm_replaces_the_disks_in_the_backup_and_keeps_the_othe
     unused = {str(restored[k]) for k in restored if k.startswith("unused")}
     assert unused == {"local-lvm:vm-8745-disk-1", "local-lvm:vm-8745-disk-2"}
     assert {"vm-8745-disk-1", "vm-8745-disk-2"} <= on_lvm(pve)
+
+
+def test_restoring_over_a_container_destroys_what_it_owns_and_leaves_another_guests_volume(
+    client: httpx.Client, crew: People, pve: DemoPve, mine: None, fake_api: FakeApi
+) -> None:
+    config = {"hostname": "ct8747", "memory": 512, "ostype": "debian"}
+    ct = pve.add_ct(8747, node="pve1", status="stopped", config=config)
+    ct.config["rootfs"] = volume(pve, "vm-8747-disk-0", 8747, size=4, content="rootdir")
+    archive = backup_of(fake_api, pve, 8747)
+    ct.config["mp0"] = volume(pve, "vm-8748-disk-0", 8748, content="rootdir") + ",mp=/other"
+    ct.config["unused0"] = volume(pve, "vm-8747-disk-1", 8747, content="rootdir").split(",")[0]
+    rid, preview = preview_of(client, crew, 8747, "restore-overwrite", archive=archive)
+    assert preview["losses"][:2] == [
+        "Disk rootfs: local-lvm:vm-8747-disk-0 (4 GiB) is replaced by the backup's",
+        "Disk unused0: local-lvm:vm-8747-disk-1 is destroyed",
+    ]
+    assert preview["notes"][0] == (
+        "Disk mp0: local-lvm:vm-8748-disk-0 (2 GiB) is guest 8748's volume; Proxmox destroys only the "
+        "volumes a guest owns, so it stays."
+    )
+    done = approve(client, crew, rid)
+    assert done["status"] == "succeeded", done
+    left = on_lvm(pve)
+    assert "vm-8748-disk-0" in left and not {"vm-8747-disk-0", "vm-8747-disk-1"} & left
+    assert pve.ct(8747).config["rootfs"].startswith("local-lvm:vm-8747-disk-")
