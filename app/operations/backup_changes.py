@@ -250,7 +250,7 @@ RESTORE_OVERWRITE = Operation(
     task_type=worker("qmrestore", "vzrestore"),
     reads_config=True,
     about="Restores backup `archive` over the stopped guest (`storage` optional), replacing its disks, "
-    "snapshots and configuration. Refused when running, protected, or for a backup of the other guest type.",
+    "snapshots and configuration; a VM's own disks that the backup lacks stay as unused disks. Refused when running, protected, or for a backup of the other guest type.",
     form=Form(
         summary="Restore a backup over this guest",
         submit="Restore over it",

@@ -138,7 +138,8 @@ DELETE = Operation(
     task_type=worker("qmdestroy", "vzdestroy"),
     reads_config=True,
     typed_confirmation=True,
-    about="Deletes a stopped guest and its disks; options `purge`, `destroy_unreferenced_disks`. Refused when "
+    about="Deletes a stopped guest and the volumes it owns (its cloud-init drive too; not bind mounts, passed-"
+    "through disks or other guests' volumes); options `purge`, `destroy_unreferenced_disks`. Refused when "
     "running, locked, `protection=1`, or HA-managed without purge.",
     form=Form(summary="Delete this guest", submit="Delete {guest.kind} {guest.vmid}"),
 )
