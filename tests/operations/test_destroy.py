@@ -113,6 +113,9 @@ async def test_delete_preview_of_a_container_lists_its_volumes_not_its_bind_moun
         "Disk rootfs: vmstore:subvol-100-disk-0 (30 GiB) is destroyed",
         "2 snapshots go with it: snapshot1, snapshot2",
     ]
+    assert preview.notes[0] == (
+        "Disk mp0: /mnt/foo/bar is a bind mount of a host directory; Proxmox leaves it as it is."
+    )
 
 
 # ---------------------------------------------------------------------- convert to template

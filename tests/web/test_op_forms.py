@@ -184,3 +184,15 @@ def test_every_choice_a_widget_names_is_offered_by_a_page() -> None:
         if widget_of(info.metadata).choices
     }
     assert {(op, name, choices) for op, name, choices in named if choices not in pages} == set()
+
+
+def test_the_create_forms_offer_a_cpu_type_nesting_a_vlan_and_dns_servers() -> None:
+    choices = ProvisionChoices(nodes=["pve1"], disk_storages=["local-lvm"])
+    vm = fields(create_forms(choices)["create-vm"])
+    assert vm["cpu"].value == "x86-64-v2-AES" and [o.value for o in vm["cpu"].options] == [
+        "x86-64-v2-AES",
+        "host",
+    ]
+    ct = fields(create_forms(choices)["create-ct"])
+    assert (ct["nesting"].control, ct["tag"].control) == ("checkbox", "number")
+    assert ct["nameserver"].label == "DNS servers" and ct["nameserver"].control == "text"
