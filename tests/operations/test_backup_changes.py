@@ -96,6 +96,21 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
     )
 
 
+async def test_restore_over_a_vm_whose_backup_config_cannot_be_read_shows_every_disk_replaced(
+    proxmox: MemoryPve, context: Ctx
+) -> None:
+    proxmox.answer("GET", LOCAL_BACKUPS, local_backups())
+    proxmox.answer("GET", "/nodes/node1/qemu/101/snapshot", qemu_snapshots())
+    message = {"data": None, "message": "Permission check failed (/storage/local, Datastore.Audit)\n"}
+    proxmox.fail("GET", "/nodes/node1/vzdump/extractconfig", 403, "Permission check failed", message)
+    preview = await RESTORE_OVERWRITE.preview(context(vm(**stopped())), RestoreOverParams(archive=VM_BACKUP))
+    assert [loss.split(":")[0] for loss in preview.losses[:3]] == ["Disk scsi0", "Disk scsi1", "Disk scsi2"]
+    assert preview.notes == [
+        "The backup's configuration could not be read, so every disk is shown as replaced; a disk the backup "
+        "does not hold would stay, as an unused disk."
+    ]
+
+
 async def test_restore_over_a_vm_from_a_recorded_pbs_backup_of_another_guest(
     proxmox: MemoryPve, context: Ctx
 ) -> None:
