@@ -44,9 +44,9 @@ async def from_snapshot(pve: PveClient, guest: Guest, snapname: str | None, full
 
 
 def copyable(guest: Guest, config: dict[str, Any]) -> None:
-    """Refuse what no clone can copy: a container's bind and device mounts (pve-container's clone_vm: 'unable
-    to clone mountpoint'), a VM's passed-through disks (check_storage_access_clone cannot parse them as a
-    volume id)."""
+    """Refuse what no clone can copy: a container's bind and device mounts, a VM's passed-through disks."""
+    # pve-container's clone_vm dies 'unable to clone mountpoint'; qemu-server's check_storage_access_clone
+    # cannot parse a host path as a volume id.
     for disk in _copied(guest.type, config):
         if disk.storage:
             continue
@@ -65,9 +65,10 @@ def copyable(guest: Guest, config: dict[str, Any]) -> None:
 async def movable(
     pve: PveClient, guest: Guest, config: dict[str, Any], target: str, storage: str | None
 ) -> None:
-    """Refuse a copy to another node that Proxmox would refuse: a storage chosen for it must be shared; a VM
-    must have every disk and CD-ROM image on shared storage (a shared target storage does not help); a
-    container's volumes must be on shared storage unless they are copied to a shared one."""
+    """Refuse a copy to another node that Proxmox would refuse, naming the disks or storage in the way."""
+    # Both clone_vm: a storage chosen for the copy must be shared. qemu-server's check_storage_access_clone
+    # wants every disk and CD-ROM image on shared storage, whatever the target storage; pve-container's
+    # looks at the target storage instead of the volume's when one is chosen.
     resources = await pve.cluster_resources()
     shared = {s.storage for s in resources.storages if s.node == guest.node and s.shared}
     if storage and storage not in shared:

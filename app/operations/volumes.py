@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from app.operations.guest import Guest
 from app.operations.sizes import parse_size, readable
-from app.proxmox.diskparse import Disk, parse_disks
+from app.proxmox.diskparse import Disk, is_cloudinit, parse_disks
 
 QMDUMP_MAP = re.compile(r"^#qmdump#map:(\S+?):(\S+?):(\S*?):(\S*?):$")
 CLOUDINIT_LINE = re.compile(r"^((?:ide|sata|scsi)\d+):\s*(\S.*?)\s*$")
@@ -34,12 +34,10 @@ def disk_text(disk: Disk) -> str:
 
 
 def destroyed_with(guest: Guest) -> Fate:
-    """What deleting the guest does to each disk of its config (unused ones included).
-
-    QemuServer::destroy_vm frees a drive only when it is no CD-ROM (the cloud-init drive counts as a disk),
-    not a host path, and owned by the VM; LXC::destroy_lxc_container frees, through
-    delete_mountpoint_volume, only volume mounts (no bind or device mounts) the container owns.
-    """
+    """What deleting the guest does to each disk of its config (unused ones included)."""
+    # QemuServer::destroy_vm frees a drive only when it is no CD-ROM (the cloud-init drive counts as a disk),
+    # not a host path, and owned by the VM; LXC::destroy_lxc_container frees, through
+    # delete_mountpoint_volume, only volume mounts (no bind or device mounts) the container owns.
     fate = Fate()
     for disk in parse_disks(guest.type, guest.config):
         if disk.cdrom and not disk.cloudinit:
@@ -72,12 +70,10 @@ def kept_notes(fate: Fate) -> list[str]:
 
 
 def restored_over(guest: Guest, in_backup: set[str]) -> Fate:
-    """What restoring a backup over the guest does to each disk; `detached` are the disks that stay.
-
-    A container goes as it would be deleted (pve-container's restore calls destroy_lxc_container on the old
-    config). A VM's restore_cleanup_oldconf frees only the owned drives that the backup restores, by drive
-    key; the VM's other volumes stay and the rescan after the restore adds them as unused disks.
-    """
+    """What restoring a backup over the guest does to each disk; `detached` are the disks that stay."""
+    # pve-container's restore calls destroy_lxc_container on the old config: a container goes as if deleted.
+    # A VM's restore_cleanup_oldconf frees only the owned drives the backup restores, by drive key; the VM's
+    # other volumes stay, and the rescan after the restore adds them as unused disks.
     if guest.type == "lxc":
         return destroyed_with(guest)
     fate = Fate()
@@ -105,6 +101,6 @@ def backup_drives(config_text: str) -> set[str]:
         drive = CLOUDINIT_LINE.match(line)
         if mapped:
             drives.add(mapped.group(1))
-        elif drive and Disk(drive.group(1), None, drive.group(2).split(",", 1)[0], None, True).cloudinit:
+        elif drive and is_cloudinit(drive.group(2).split(",", 1)[0]):
             drives.add(drive.group(1))
     return drives

@@ -43,7 +43,12 @@ class Disk:
     @property
     def cloudinit(self) -> bool:
         """True for a VM's cloud-init drive (a CD-ROM that Proxmox makes and destroys with the VM)."""
-        return bool(CLOUDINIT.search(self.volume))
+        return is_cloudinit(self.volume)
+
+
+def is_cloudinit(volume: str) -> bool:
+    """True for a cloud-init drive's volume (local-lvm:vm-100-cloudinit, local:100/vm-100-cloudinit.qcow2)."""
+    return bool(CLOUDINIT.search(volume))
 
 
 def volume_owner(volume: str) -> int | None:
