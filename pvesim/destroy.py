@@ -36,6 +36,18 @@ class OwnedVolumesMixin(DemoBase):
 
     # The VMID whose qmdestroy is freeing volumes right now (its body frees them without awaiting).
     destroying: int | None = None
+    # Containers whose vzdestroy was asked to destroy unreferenced disks too (fakepve's ignores it).
+    unreferenced: frozenset[int] = frozenset()
+
+    async def _lxc_destroy(self, user: str, v: dict[str, Any]) -> str:
+        vmid = int(v["vmid"])
+        if v.get("destroy-unreferenced-disks"):
+            self.unreferenced = self.unreferenced | {vmid}
+        try:
+            return str(await super()._lxc_destroy(user, v))
+        except Exception:
+            self.unreferenced = self.unreferenced - {vmid}
+            raise
 
     async def task(self, node: str, ttype: str, tid: Any, user: str, body: Any, **kwargs: Any) -> str:
         if ttype == "qmdestroy":
@@ -68,12 +80,24 @@ class OwnedVolumesMixin(DemoBase):
         async def run() -> Any:
             owned = [v for cfg in configs for v in ct_volumes(cfg) if volume_owner(v) == vmid]
             note = await body()
+            purge = vmid in self.unreferenced
+            self.unreferenced = self.unreferenced - {vmid}
             if ct is not None and ct not in self.cts:
+                owned += self._rootdir_volumes(vmid) if purge else []
                 for volid in dict.fromkeys(owned):
                     super(OwnedVolumesMixin, self)._qm_free(volid)
             return note
 
         return run
+
+    def _rootdir_volumes(self, vmid: int) -> list[str]:
+        """vdisk_list(..., $vmid, undef, 'rootdir'): every container volume of the VMID on any storage."""
+        return [
+            f"{sid}:{name}"
+            for sid, store in self.storages.items()
+            for name, vol in store.get("volumes", {}).items()
+            if vol.get("content") == "rootdir" and volume_owner(f"{sid}:{name}") == vmid
+        ]
 
 
 def ct_volumes(config: dict[str, Any]) -> list[str]:

@@ -169,3 +169,15 @@ def test_restoring_over_a_container_destroys_what_it_owns_and_leaves_another_gue
     left = on_lvm(pve)
     assert "vm-8748-disk-0" in left and not {"vm-8747-disk-0", "vm-8747-disk-1"} & left
     assert pve.ct(8747).config["rootfs"].startswith("local-lvm:vm-8747-disk-")
+
+
+def test_a_container_deleted_with_its_unreferenced_disks_leaves_none_of_its_volumes(
+    client: httpx.Client, crew: People, pve: DemoPve, mine: None
+) -> None:
+    rootfs = volume(pve, "vm-8749-disk-0", 8749, content="rootdir")
+    pve.add_ct(8749, node="pve1", status="stopped", config={"hostname": "ct8749", "rootfs": rootfs})
+    volume(pve, "vm-8749-disk-3", 8749, content="rootdir")  # on the storage, in no config
+    rid, preview = preview_of(client, crew, 8749, "delete", destroy_unreferenced_disks=True)
+    assert preview["losses"][-1] == "Any other disk with VMID 8749 on any storage is destroyed as well"
+    assert approve(client, crew, rid, confirm="8749")["status"] == "succeeded"
+    assert not {"vm-8749-disk-0", "vm-8749-disk-3"} & on_lvm(pve)
