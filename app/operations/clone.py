@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.operations.addresses import config_addresses, unique_addresses
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk, worker
+from app.operations.clone_rules import copyable, from_snapshot, movable, source_config
 from app.operations.forms import Options, Widget
 from app.operations.guest import GuestType
 from app.operations.network import duplicate_warning, static_addresses
@@ -18,7 +19,6 @@ from app.operations.placement import (
     STORAGE,
     fitting_storages,
     free_vmid,
-    local_disks,
     online_node,
     storage_for,
     volume_exists,
@@ -113,6 +113,13 @@ class RestoreParams(Params):
     vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
         None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
     )
+    name: Annotated[str | None, Widget(placeholder="the backup's", verbatim=True)] = Field(
+        None,
+        pattern=DNS_NAME,
+        max_length=63,
+        title="Name",
+        description="Name (VMs) or hostname (containers) of the restored guest; the backup's when empty",
+    )
     storage: Annotated[str | None, Widget(choices="restore-storages")] = Field(
         None,
         pattern=STORAGE,
@@ -136,7 +143,7 @@ class RestoreParams(Params):
         kind = (
             None if not found else ("qemu" if (found.group(1) or found.group(2)) in ("qemu", "vm") else "lxc")
         )
-        return self.node, kind, self.vmid, None
+        return self.node, kind, self.vmid, self.name
 
 
 async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
@@ -149,12 +156,13 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
         raise Refused("A storage can only be chosen for a full copy.", field="storage")
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
-    await _from_snapshot(ctx.pve, guest, params)
-    config = await ctx.pve.get(guest.paths.config) or {}
+    await from_snapshot(ctx.pve, guest, params.snapname, params.full)
+    config = await source_config(ctx.pve, guest, params.snapname)
+    copyable(guest, config)
     node = params.target or guest.node
     if params.target and params.target != guest.node:
         await online_node(ctx.pve, params.target, field="target")
-        await _movable(ctx.pve, guest, config, params.target)
+        await movable(ctx.pve, guest, config, params.target, params.storage)
     if params.storage:
         await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
     params.newid = await free_vmid(ctx.pve, params.newid, field="newid")
@@ -168,44 +176,6 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
 def _content(kind: str) -> str:
     """The storage content a guest's volumes need: images (VMs) or rootdir (containers)."""
     return "images" if kind == "qemu" else "rootdir"
-
-
-async def _from_snapshot(pve: PveClient, guest: Guest, params: CloneParams) -> None:
-    """A named snapshot must exist; a running container can only be copied from one (Proxmox's rule)."""
-    running_ct = guest.type == "lxc" and guest.status == "running" and params.full
-    if not params.snapname and not running_ct:
-        return
-    found = await pve.get(guest.paths.snapshots) or []
-    names = sorted(str(s["name"]) for s in found if isinstance(s, dict) and s.get("name") != "current")
-    if params.snapname and params.snapname not in names:
-        offer = ", ".join(names) or "none"
-        raise Refused(
-            f"{guest.label} has no snapshot '{params.snapname}'; it has: {offer}.", field="snapname"
-        )
-    if not params.snapname and names:
-        raise Refused(
-            f"{guest.label} is running: Proxmox copies a running container only from a snapshot. Choose one "
-            f"of: {', '.join(names)}, or shut it down first.",
-            field="snapname",
-        )
-    if not params.snapname:
-        raise Refused(
-            f"{guest.label} is running and has no snapshot: Proxmox copies a running container only from a "
-            "snapshot. Take a snapshot first, or shut it down.",
-            field="snapname",
-        )
-
-
-async def _movable(pve: PveClient, guest: Guest, config: dict[str, object], target: str) -> None:
-    """Refuse a copy to another node while a disk is on a storage only this node has."""
-    local = await local_disks(pve, guest.node, guest.type, dict(config))
-    if local:
-        raise Refused(
-            f"{guest.label} cannot be copied to {target}: {', '.join(local)} "
-            f"{'is' if len(local) == 1 else 'are'} on storage only {guest.node} has. Copy it on "
-            f"{guest.node}, or move the disk{'s' if len(local) > 1 else ''} to shared storage first.",
-            field="target",
-        )
 
 
 async def _clone(ctx: Context, params: CloneParams) -> str | None:
@@ -300,6 +270,8 @@ async def _restore(ctx: Context, params: RestoreParams) -> str | None:
         "storage": params.storage,
         "unique": 1 if params.unique else None,
         "start": 1 if params.start else None,
+        # Config keys beside the archive replace the backup's (qemu-server's override_conf).
+        "name" if kind == "qemu" else "hostname": params.name,
     }
     if kind == "qemu":
         values["archive"] = params.archive
@@ -318,7 +290,9 @@ def _describe_clone(guest: Guest | None, p: CloneParams) -> str:
 
 
 def _describe_restore(guest: Guest | None, p: RestoreParams) -> str:
-    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'} on {p.node}"
+    named = f" {p.name}" if p.name else ""
+    started = ", and start it" if p.start else ""
+    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'}{named} on {p.node}{started}"
 
 
 CLONE = Operation(
@@ -332,9 +306,10 @@ CLONE = Operation(
     preflight=_preflight_clone,
     task_type=worker("qmclone", "vzclone"),
     about="Copies the guest to `newid` (the next free one by default): `full` or linked (templates only), on "
-    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, for disks "
-    "only this node has when copying to another, and when a guest holds a static address the copy keeps "
-    "(unless `allow_ip_reuse`).",
+    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, bind mounts and "
+    "passed-through disks; to another node, for a `storage` that is not shared and for disks or CD images only "
+    "this node has (a container's may go to a shared `storage`); and when a guest holds a static address the "
+    "copy keeps (unless `allow_ip_reuse`).",
 )
 RESTORE = Operation(
     "restore",
@@ -346,7 +321,8 @@ RESTORE = Operation(
     _restore,
     preflight=_preflight_restore,
     task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
-    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default; `unique` "
-    "new MAC addresses). Refused when the backup or the storage does not fit the node, or when a guest holds a "
-    "static address the backup's config gives (unless `allow_ip_reuse`).",
+    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default, `name` the "
+    "backup's unless given; `unique` new MAC addresses; `start` it after). Refused when the backup or the "
+    "storage does not fit the node, or when a guest holds a static address the backup's config gives (unless "
+    "`allow_ip_reuse`).",
 )

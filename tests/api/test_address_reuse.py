@@ -4,6 +4,7 @@ known at once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,8 @@ from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
 from tests.backup_guests import FakeApi
+
+CACHE = 0.6  # the test app caches /cluster/resources for 0.5 s
 
 MINE = range(9480, 9490)
 
@@ -127,6 +130,7 @@ def test_a_vmid_taken_again_is_read_again(
     old = pve.add_ct(
         9484, "gone", node="pve1", config={"hostname": "gone", "net0": "name=eth0,ip=10.92.9.5/24"}
     )
+    time.sleep(CACHE)  # made in the Proxmox UI: Proxgate sees it once its cluster view is read again
     warm = client.get(
         "/api/v1/ips/free", params={"cidr": "10.92.9.0/24", "limit": 1}, headers=operator
     ).json()

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from app.operations.addresses import AddressInUse
 from app.operations.base import Context, Refused
 from app.operations.holders import Holder
-from app.operations.provision import CREATE_CT, CREATE_VM, CreateCtParams, CreateVmParams
+from app.operations.provision import CREATE_VM, CreateVmParams
+from app.operations.provision_ct import CREATE_CT, CreateCtParams
 from app.proxmox import PveClient, parse_upid
 from tests.operations.answers import bridges, cluster, recorded, vmid_taken, volume
 from tests.operations.conftest import Ctx
@@ -70,6 +71,7 @@ async def test_create_vm_checks_everything_and_posts_its_config(proxmox: MemoryP
         "sockets": "1",
         "memory": "2048",
         "ostype": "l26",
+        "cpu": "x86-64-v2-AES",
         "scsihw": "virtio-scsi-single",
         "agent": "1",
         "scsi0": "local-zfs:32",

@@ -145,9 +145,12 @@ def test_what_was_typed_and_each_problem_come_back_beside_their_fields() -> None
     assert [(f.name, f.control) for f in restore.fields] == [
         ("archive", "hidden"),
         ("node", "hidden"),
+        ("vmid", "number"),
+        ("name", "text"),
         ("storage", "select"),
+        ("start", "checkbox"),
     ]
-    assert restore.fields[1].value == "pve1" and restore.fields[2].error == "Full."
+    assert restore.fields[1].value == "pve1" and restore.get("storage").error == "Full."
 
 
 def test_the_guest_page_offers_every_operation_that_fits_from_the_catalogue() -> None:
@@ -211,3 +214,15 @@ def test_a_clone_asks_to_keep_addresses_only_of_a_guest_with_a_static_one() -> N
     offered = fields(form_of("clone", static))["allow_ip_reuse"]
     assert offered.control == "checkbox" and offered.label == "Keep addresses another guest has"
     assert "static addresses included" in offered.note
+
+
+def test_the_create_forms_offer_a_cpu_type_nesting_a_vlan_and_dns_servers() -> None:
+    choices = ProvisionChoices(nodes=["pve1"], disk_storages=["local-lvm"])
+    vm = fields(create_forms(choices)["create-vm"])
+    assert vm["cpu"].value == "x86-64-v2-AES" and [o.value for o in vm["cpu"].options] == [
+        "x86-64-v2-AES",
+        "host",
+    ]
+    ct = fields(create_forms(choices)["create-ct"])
+    assert (ct["nesting"].control, ct["tag"].control) == ("checkbox", "number")
+    assert ct["nameserver"].label == "DNS servers" and ct["nameserver"].control == "text"
