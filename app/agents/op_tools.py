@@ -12,6 +12,8 @@ from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_tas
 # Arguments the tool adds to the operation's own parameters; they are not sent as parameters.
 LOCAL_ARGS = ("vmid", "wait", "wait_seconds")
 LOG_TAIL = 20
+# Lines of a request's preview (what would be lost, notes) an answer carries.
+PREVIEW_LINES = 20
 
 
 # What every change tool takes besides the operation's parameters; the descriptions say what they are for.
@@ -113,14 +115,31 @@ async def _started(api: ProxgateApi, answer: dict[str, Any], wait: bool, seconds
 
 async def _requested(api: ProxgateApi, answer: dict[str, Any], wait: bool, seconds: float) -> dict[str, Any]:
     rid = int(answer["request_id"])
-    result = {
+    if wait:
+        request = await wait_request(api, rid, seconds)
+        return {
+            "status": request.get("status"),
+            "request_id": rid,
+            "url": answer.get("url"),
+            "request": request,
+        }
+    preview = preview_summary((await api.get(f"/api/v1/requests/{rid}")).get("preview") or {})
+    lost = "; ".join(preview["would_lose"])
+    return {
         **answer,
+        **preview,
         "message": (
             f"Nothing has changed yet. A second person must approve request {rid} at {answer.get('url')}; "
             f"call wait_request with request_id {rid} to wait for the decision."
+            + (f" Once approved, this is lost: {lost}." if lost else "")
         ),
     }
-    if not wait:
-        return result
-    request = await wait_request(api, rid, seconds)
-    return {"status": request.get("status"), "request_id": rid, "url": answer.get("url"), "request": request}
+
+
+def preview_summary(preview: dict[str, Any]) -> dict[str, Any]:
+    """What the approver reads about a change, in short: what would be lost and the notes beside it."""
+    losses, notes = list(preview.get("losses") or []), list(preview.get("notes") or [])
+    summary: dict[str, Any] = {"would_lose": losses[:PREVIEW_LINES], "notes": notes[:PREVIEW_LINES]}
+    if len(losses) > PREVIEW_LINES:
+        summary["would_lose_total"] = len(losses)
+    return summary

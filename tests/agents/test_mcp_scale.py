@@ -99,8 +99,8 @@ def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
     """A call of every read tool, as an agent would make it first."""
     vm = next(v for v in big.pve.vms if not v.template)
     return [
-        ("whoami", {}),
-        ("cluster_status", {}),
+        ("get_identity", {}),
+        ("get_cluster", {}),
         ("list_guests", {}),
         ("list_guests", {"q": "web"}),
         ("get_guest", {"vmid": vm.vmid}),
@@ -109,17 +109,17 @@ def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
         ("list_ips", {}),
         ("list_ips", {"prefix": "10.0.10."}),
         ("list_ips", {"node": "pve2", "status": "running"}),
-        ("free_ips", {"cidr": "10.0.10.0/24"}),
-        ("free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
-        ("free_ips", {"cidr": "10.0.0.0/16"}),
+        ("list_free_ips", {"cidr": "10.0.10.0/24"}),
+        ("list_free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
+        ("list_free_ips", {"cidr": "10.0.0.0/16"}),
         ("list_backups", {}),
         ("list_backups", {"newest": True}),
-        ("list_not_backed_up", {}),
+        ("list_unbacked_guests", {}),
         ("list_storage", {}),
         ("list_storage_content", {"node": "pve1", "storage": "local"}),
         ("list_tasks", {}),
         ("list_audit", {}),
-        ("my_requests", {}),
+        ("list_my_requests", {}),
     ]
 
 
@@ -155,7 +155,7 @@ def listings(big: Big) -> list[tuple[str, dict[str, Any], str, Key]]:
         ("list_snapshots", {"vmid": snapped.vmid}, f"/api/v1/guests/{snapped.vmid}/snapshots", by["name"]),
         ("list_backups", {}, "/api/v1/backups", by["volid"]),
         ("list_backups", {"newest": True}, "/api/v1/backups", by["volid"]),
-        ("list_not_backed_up", {}, "/api/v1/backups/not-backed-up", by["vmid"]),
+        ("list_unbacked_guests", {}, "/api/v1/backups/not-backed-up", by["vmid"]),
         ("list_storage", {}, "/api/v1/storage", lambda i: (i["storage"], i["node"])),
         (
             "list_storage_content",
@@ -165,7 +165,7 @@ def listings(big: Big) -> list[tuple[str, dict[str, Any], str, Key]]:
         ),
         ("list_tasks", {}, "/api/v1/tasks", by["upid"]),
         ("list_audit", {"operation": "start"}, "/api/v1/audit", lambda e: e["seq"]),
-        ("my_requests", {}, "/api/v1/requests", lambda r: r["id"]),
+        ("list_my_requests", {}, "/api/v1/requests", lambda r: r["id"]),
     ]
 
 
@@ -195,7 +195,11 @@ async def test_free_addresses_page_by_cursor(big: Big, opener: Opener) -> None:
         seen, cursor = [], None
         while True:
             page = await call(
-                session, "free_ips", cidr="10.0.10.0/24", limit=40, **({"cursor": cursor} if cursor else {})
+                session,
+                "list_free_ips",
+                cidr="10.0.10.0/24",
+                limit=40,
+                **({"cursor": cursor} if cursor else {}),
             )
             seen += page["free"]
             cursor = page["next_cursor"]
@@ -229,7 +233,7 @@ async def test_the_reads_the_api_had_and_the_tools_lacked(big: Big, opener: Open
         assert clonable["items"] and all(g["template"] for g in clonable["items"])
         events = await call(session, "list_audit", operation="start", outcome="succeeded", limit=500)
         assert len(events["items"]) == 4 and all(e["operation"] == "start" for e in events["items"])
-        uncovered = await call(session, "list_not_backed_up", limit=500)
+        uncovered = await call(session, "list_unbacked_guests", limit=500)
         assert [g["vmid"] for g in uncovered["items"]] == [
             g["vmid"] for g in big.whole("/api/v1/backups/not-backed-up")
         ]
