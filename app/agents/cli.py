@@ -76,6 +76,9 @@ def cmd_ctl(args: argparse.Namespace) -> None:
     """Run one ctl command and exit with its code (a listing's --help and usage errors need no server)."""
     if args.command in READS:
         command_parser([]).parse_args([args.command, *args.arguments])
+    if args.command == "help":
+        command_parser([]).print_help()
+        raise SystemExit(0)
     raise SystemExit(asyncio.run(run_ctl(config_or_exit(), args)))
 
 
