@@ -9,8 +9,9 @@ from app.agents.api import ProxgateApi
 from app.agents.schemas import VMID, WAIT
 from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_task
 
-# Arguments the tool adds to the operation's own parameters; they are not sent as parameters.
-LOCAL_ARGS = ("vmid", "wait", "wait_seconds")
+# Arguments the tool adds to the operation's own parameters; they are not sent as parameters (a guest's vmid
+# goes in the path; a new guest's vmid, of create_vm and the like, is a parameter).
+LOCAL_ARGS = ("wait", "wait_seconds")
 LOG_TAIL = 20
 # Lines of a request's preview (what would be lost, notes) an answer carries.
 PREVIEW_LINES = 20
@@ -82,7 +83,8 @@ def tool_description(op: dict[str, Any]) -> str:
 
 async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Send the operation through Proxgate's gate; wait for the task or the decision when asked."""
-    body = {k: v for k, v in args.items() if k not in LOCAL_ARGS}
+    local = (*LOCAL_ARGS, "vmid") if op["target"] == "guest" else LOCAL_ARGS
+    body = {k: v for k, v in args.items() if k not in local}
     name = op["name"]
     path = (
         f"/api/v1/guests/{int(args['vmid'])}/actions/{name}"
