@@ -135,9 +135,13 @@ def _task_line(t: dict[str, Any]) -> str:
 def _request_line(r: dict[str, Any]) -> str:
     target = (r.get("target") or {}).get("vmid") or ""
     text = f"Request {r.get('id')} ({r.get('operation')} {target}): {r.get('status')}. {r.get('url', '')}"
-    result = r.get("result") or {}
+    result, decided = r.get("result") or {}, r.get("decided") or {}
     if result:
         text += f" Exit status {result.get('exitstatus')}: {result.get('message') or ''}"
+    if r.get("status") in ("rejected", "cancelled") and decided.get("by"):
+        text += (
+            f" {str(r['status']).capitalize()} by {decided['by']}: {decided.get('comment') or 'no comment'}."
+        )
     return text.strip()
 
 

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from app.agents.tool_names import tool_name
@@ -130,3 +131,23 @@ async def test_a_pending_change_says_what_it_would_lose_and_a_wait_reports_progr
             assert f"Request {answer['request_id']} (delete {guest}): pending" in str(heard[-1][2])
             await call(session, "cancel_request", request_id=answer["request_id"])
     assert pve.vm(guest) is not None
+
+
+async def test_a_rejection_reaches_the_agent_with_the_approvers_words(
+    app_server: AppServer, settings: Settings, guest: int
+) -> None:
+    token = make_token(settings, make_user(settings, "operator"))
+    approver = make_user(settings, "approver")
+    bearer = {"Authorization": f"Bearer {make_token(settings, approver, 'approver')}"}
+    async with stdio_session(app_server.url, token) as session:
+        asked = await call(session, "delete_guest", vmid=guest, reason="rejection test")
+        async with httpx.AsyncClient(base_url=app_server.url, headers=bearer) as web:
+            said = await web.post(
+                f"/api/v1/requests/{asked['request_id']}/reject", json={"comment": "not today"}
+            )
+            assert said.status_code == 200, said.text
+        waited = await session.call_tool(
+            "wait_request", {"request_id": asked["request_id"], "wait_seconds": 10}
+        )
+    assert (waited.structured_content or {})["status"] == "rejected"
+    assert f"Rejected by {approver}: not today." in text_of(waited)
