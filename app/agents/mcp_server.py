@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from app.agents.answers import change_summary
 from app.agents.api import VERSION, ApiConfig, ApiError, ProxgateApi, user_agent
 from app.agents.mcp_tools import READ_ONLY_REFUSAL, may_change, offered_tools
-from app.agents.op_tools import run_operation, tool_schema
+from app.agents.op_tools import own_schema, run_operation
 from app.agents.tool_names import by_tool_name
 from app.agents.toolbox import BY_NAME
 from app.agents.waiting import REPORT, Report
@@ -132,7 +132,7 @@ async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any], read_only:
         raise ToolRefused(f"There is no tool '{name}'; list the tools to see what Proxgate offers.")
     if read_only:
         raise ToolRefused(READ_ONLY_REFUSAL.format(name=name))
-    check_arguments(tool_schema(op), args)
+    check_arguments(own_schema(op), args)
     return await run_operation(api, op, args)
 
 

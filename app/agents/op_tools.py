@@ -62,6 +62,17 @@ def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def own_schema(op: dict[str, Any]) -> dict[str, Any]:
+    """The schema of the arguments the tool itself uses (the guest's vmid, wait, wait_seconds): the MCP server
+    checks these; the operation's parameters and reason it leaves to the API, which records a refusal of them
+    in the audit log as it does a person's."""
+    properties: dict[str, Any] = {"wait": WAIT_FLAG, "wait_seconds": WAIT}
+    if op["target"] == "guest":
+        properties["vmid"] = VMID
+    required = ["vmid"] if op["target"] == "guest" else []
+    return {"type": "object", "properties": properties, "required": required}
+
+
 def tool_description(op: dict[str, Any]) -> str:
     """What the model reads: what it does, its risk class, and whether a second person has to agree."""
     parts = [f"{op['label']}. Risk: {op['risk']}."]

@@ -151,3 +151,27 @@ async def test_a_rejection_reaches_the_agent_with_the_approvers_words(
         )
     assert (waited.structured_content or {})["status"] == "rejected"
     assert f"Rejected by {approver}: not today." in text_of(waited)
+
+
+async def test_a_change_tool_called_with_bad_arguments_is_refused_by_the_api_and_audited(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guest: int
+) -> None:
+    token = make_token(settings, make_user(settings, "operator"))
+    async with stdio_session(app_server.url, token) as session:
+        wrong = await session.call_tool(
+            "snapshot_guest", {"vmid": guest, "snapname": "ok-name", "colour": "red"}
+        )
+        assert wrong.is_error and text_of(wrong).startswith("Proxgate invalid (HTTP 422)"), text_of(wrong)
+        typed = await session.call_tool("snapshot_guest", {"vmid": guest, "snapname": 7})
+        assert typed.is_error and "snapname" in text_of(typed), text_of(typed)
+    async with httpx.AsyncClient(
+        base_url=app_server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as web:
+        events = (await web.get("/api/v1/audit", params={"vmid": guest, "outcome": "invalid"})).json()[
+            "items"
+        ]
+    refused = [e for e in events if e["operation"] == "snapshot"]
+    assert len(refused) == 2 and all(
+        e["user_agent"] == "proxgate-mcp/0.1 (client: test-agent 1.0)" for e in refused
+    )
+    assert not pve.vm(guest).snapshots
