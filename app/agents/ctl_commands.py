@@ -81,6 +81,8 @@ async def cmd_lxc(api: ProxgateApi, args: argparse.Namespace) -> int:
 
 async def cmd_snapshots(api: ProxgateApi, args: argparse.Namespace) -> int:
     """A guest's snapshots, 'current' included."""
+    if args.at_node:
+        await guest_on_node(api, args.vmid, args.at_node)
     snapshots = await api.collect(f"/api/v1/guests/{args.vmid}/snapshots")
     return listing(args, snapshots, formats.snapshot_lines(snapshots))
 

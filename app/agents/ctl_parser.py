@@ -21,6 +21,12 @@ EXIT_CODES = (
     "4 refused (by Proxgate: role, no such guest or node, invalid value, or the request was rejected, "
     "cancelled or expired)"
 )
+# A guest command's last argument, as the helper took it: checked against where the guest is.
+AT_NODE: dict[str, Any] = {
+    "metavar": "NODE",
+    "nargs": "?",
+    "help": "the guest's node, as the helper takes it (refused when the guest is elsewhere)",
+}
 # ctl's own options; a parameter of the same name gets --param-NAME.
 OWN_OPTIONS = frozenset({"json", "wait", "reason", "timeout", "help"})
 # The listing and request commands (no operation of the catalogue needed to parse them).
@@ -112,7 +118,7 @@ def add_reads(commands: Any) -> None:
     command(commands, "vms", "every VM and container, or one node's VMs", ("node", {"nargs": "?"}))
     command(commands, "list", "the same as vms", ("node", {"nargs": "?"}))
     command(commands, "lxc", "one node's containers", ("node", {}))
-    command(commands, "snapshots", "a guest's snapshots", ("vmid", vmid))
+    command(commands, "snapshots", "a guest's snapshots", ("vmid", vmid), ("at_node", AT_NODE))
     command(commands, "tasks", "a node's ten newest tasks", ("node", {}))
     command(commands, "storage", "a node's storages and their use", ("node", {}))
     command(commands, "ips", "configured IPv4 addresses", ("prefix", {"nargs": "?"}))
@@ -146,12 +152,7 @@ def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortc
             action = argparse.BooleanOptionalAction if kind == "boolean" else None
             parser.add_argument(flag, dest=dest, action=action, help=help_of(prop), **keywords)
     if op["target"] == "guest":
-        parser.add_argument(
-            "at_node",
-            metavar="NODE",
-            nargs="?",
-            help="the guest's node, as the helper takes it (refused elsewhere)",
-        )
+        parser.add_argument("at_node", **AT_NODE)
     parser.set_defaults(operation=op, sent=sent, shortcut=shortcut)
 
 

@@ -240,6 +240,9 @@ def test_the_helpers_other_forms_work_as_they_did(
     taken = ctl(app_server, tokens.operator, "snapshot", "9701", "--wait")
     assert taken.code == 0, taken
     assert any(s["name"].startswith("snap-") for s in fake_api.data("GET", "/nodes/pve1/qemu/9701/snapshot"))
+    on_pve1 = ctl(app_server, tokens.viewer, "snapshots", "9701", "pve1")
+    assert on_pve1.lines == helper_snapshots(fake_api, "pve1", "qemu", 9701), on_pve1
+    assert ctl(app_server, tokens.viewer, "snapshots", "9701", "pve3").code == 4
     elsewhere = ctl(app_server, tokens.operator, "start", "9701", "pve2")
     assert elsewhere.code == 4 and "Guest 9701 is on pve1, not on pve2." in elsewhere.err
     assert pve.vm(9701).status == "stopped"
