@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from app.agents.tool_names import tool_name
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.agents.agent_guests import add_ct, add_vm, guests_made
@@ -71,12 +72,12 @@ async def test_the_same_story_over_http(
     # The agent's traffic passes a proxy the app trusts (PROXGATE_TRUSTED_PROXIES=127.0.0.1 in the tests).
     async with http_session(mcp_server.url, agent, **{"X-Forwarded-For": "203.0.113.9"}) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
-        assert {op["name"] for op in catalogue} <= set(tools) and "list_guests" in tools
+        assert {tool_name(op["name"]) for op in catalogue} <= set(tools) and "list_guests" in tools
         found = await call(session, "list_guests", q="http-")
         assert {g["vmid"] for g in found["items"]} == {9761, 9762}
-        started = await call(session, "start", vmid=9761, wait=True, wait_seconds=30)
+        started = await call(session, "start_guest", vmid=9761, wait=True, wait_seconds=30)
         assert started["status"] == "succeeded" and started["task"]["exitstatus"] == "OK"
-        asked = await call(session, "delete", vmid=9762, reason="done over HTTP")
+        asked = await call(session, "delete_guest", vmid=9762, reason="done over HTTP")
         assert asked["status"] == "pending" and asked["url"].startswith(mcp_server.url)
         rid = asked["request_id"]
         approved = await web.post(
@@ -91,7 +92,7 @@ async def test_the_same_story_over_http(
     assert intent["user_agent"] == "proxgate-mcp/0.1 (client: test-agent 1.0)"
     assert intent["source_ip"] == "203.0.113.9" and intent["auth_method"] == "token"
     async with http_session(mcp_server.url, viewer) as session:
-        refused = await session.call_tool("stop", {"vmid": 9761})
+        refused = await session.call_tool("stop_guest", {"vmid": 9761})
         assert refused.is_error and "Proxgate refused (HTTP 403)" in text_of(refused)
         assert "operator role" in text_of(refused)
 
