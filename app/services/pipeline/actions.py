@@ -141,10 +141,7 @@ class ActionService:
         """Check everything that can be checked before a change; each refusal is audited and raised."""
         op = get_operation(name)
         if op is None:
-            await self._refused(
-                actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", "no such operation"
-            )
-            raise NotFound(f"There is no operation '{name}'.")
+            await self.refuse_unknown(actor, name, vmid, raw, f"There is no operation '{name}'.")
         guest = await self._guest(actor, op, vmid, raw)
         target = _target(guest)
         params = await self._admit(principal, actor, op, guest, target, raw)
@@ -163,6 +160,13 @@ class ActionService:
             target = audit.Target(*params.subject())
         key = op.target_key(guest, params)
         return Plan(op, guest, params, target, key, op.describe(guest, params), warnings, preview, state)
+
+    async def refuse_unknown(
+        self, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any], message: str
+    ) -> NoReturn:
+        """Audit a call of an operation that does not exist (there), and raise NotFound with message."""
+        await self._refused(actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", message)
+        raise NotFound(message)
 
     async def state_now(self, name: str, vmid: int | None, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         """The target's state as an operation sees it, read now; None when the target is gone."""
