@@ -87,12 +87,14 @@ def is_expired(request: ApprovalRequest) -> bool:
 
 
 def confirmation_text(request: ApprovalRequest) -> str:
-    """What a person types to confirm: the guest's VMID, or the volume of a backup."""
-    return str(request.vmid) if request.target_key.startswith("guest:") else (request.target_name or "")
+    """What a person types to confirm: the VMID (of the guest, or of the guest a backup is of), else the
+    target's name (a backup whose guest is unknown, a new guest without a chosen VMID)."""
+    return str(request.vmid) if request.vmid is not None else (request.target_name or "")
 
 
 def needs_typing(request: ApprovalRequest, own: bool) -> bool:
-    """Deletions are confirmed by typing the target; in solo mode every self-confirmation is."""
+    """The one rule: a change that loses data (its operation says so in the catalogue: deletions, rollbacks,
+    restores over a guest) is confirmed by typing the VMID; in solo mode every self-confirmation is."""
     op = get_operation(request.operation)
     return own or bool(op and op.typed_confirmation)
 
