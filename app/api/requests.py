@@ -40,7 +40,11 @@ class ApproveIn(BaseModel):
     """An approval: an optional comment, and the VMID typed out where the operation asks for it."""
 
     comment: str | None = Field(None, max_length=2000)
-    confirm: str | None = Field(None, max_length=255, description="The VMID, for a change that loses data (deletions, rollbacks, restores over a guest) and in solo mode")
+    confirm: str | None = Field(
+        None,
+        max_length=255,
+        description="The VMID, for a change that loses data (deletions, rollbacks, restores over a guest) and in solo mode",
+    )
     seal: str | None = Field(
         None,
         pattern="^[0-9a-f]{64}$",

@@ -10,10 +10,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import (
+    ApprovalPolicyDep,
+    DetailDep,
+    GateDep,
+    PrincipalDep,
+    actor_for,
+    link_base,
+    require_principal,
+)
 from app.http.csrf import verify_csrf_audited
+from app.operations.catalogue import get_operation
 from app.services.accounts import Principal
+from app.services.errors import ServiceError
 from app.services.pipeline import Gate, Submitted
+from app.web.guest_op_forms import fresh_form, refused_form
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
@@ -53,21 +64,48 @@ async def submit_form(
     return answer_submitted(request, submitted)
 
 
-def answer_submitted(request: Request, submitted: Submitted) -> Response:
-    """What started, or the new request's page: HTMX is sent there (HX-Location), a plain form redirected."""
+def answer_submitted(
+    request: Request, submitted: Submitted, context: dict[str, Any] | None = None
+) -> Response:
+    """What started (with `context`: a fresh form in place of the one sent), or the new request's page: HTMX
+    is sent there (HX-Location), a plain form redirected."""
     if submitted.request is not None:
         target = path_for(request, "approval_detail", request_id=submitted.request.id)
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Location": target})
         return RedirectResponse(target, status_code=303)
-    return render(request, "partials/guests/_action_result.html", {"result": submitted.result})
+    return render(
+        request, "partials/guests/_action_result.html", {"result": submitted.result, **(context or {})}
+    )
 
 
 @router.post(
     "/guests/{vmid}/actions/{operation}", name="guest_action", dependencies=[Depends(verify_csrf_audited)]
 )
 async def guest_action(
-    request: Request, principal: PrincipalDep, gate: GateDep, vmid: Vmid, operation: OperationName
+    request: Request,
+    principal: PrincipalDep,
+    gate: GateDep,
+    details: DetailDep,
+    policy: ApprovalPolicyDep,
+    vmid: Vmid,
+    operation: OperationName,
 ) -> Response:
-    """Run the operation now, or request it when it needs a second person's approval."""
-    return await submit_form(request, principal, gate, operation, vmid)
+    """Run the operation now, or request it when it needs a second person's approval; a form refused for
+    its fields comes back with the problems beside them, and one that ran is replaced by a fresh one."""
+    op, sent = get_operation(operation), await form_params(request)
+    try:
+        submitted = await gate.submit(
+            principal,
+            actor_for(request, principal),
+            operation,
+            vmid,
+            sent,
+            link_base(request),
+            await form_key(request),
+        )
+    except ServiceError as exc:
+        return await refused_form(request, details, policy, op, vmid, sent, exc)
+    ran = submitted.result is not None and is_htmx(request)
+    fresh = await fresh_form(details, policy, op, vmid, sent) if ran else {}
+    return answer_submitted(request, submitted, fresh)
