@@ -21,9 +21,8 @@ from app.deps import (
 )
 from app.http.csrf import verify_csrf_audited
 from app.operations.catalogue import get_operation
-from app.services.accounts import Principal
 from app.services.errors import ServiceError
-from app.services.pipeline import Gate, Submitted
+from app.services.pipeline import Submitted
 from app.web.guest_op_forms import fresh_form, refused_form
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
@@ -46,22 +45,6 @@ async def form_key(request: Request) -> str | None:
     """The form's one-time key, if it has one."""
     value = (await request.form()).get(KEY_FIELD)
     return value if isinstance(value, str) and value else None
-
-
-async def submit_form(
-    request: Request,
-    principal: Principal,
-    gate: Gate,
-    operation: str,
-    vmid: int | None,
-    params: dict[str, Any] | None = None,
-) -> Response:
-    """Send a form's change through the gate; show what started, or go to the new request's page."""
-    params = params if params is not None else await form_params(request)
-    actor = actor_for(request, principal)
-    key = await form_key(request)
-    submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
-    return answer_submitted(request, submitted)
 
 
 def answer_submitted(

@@ -67,4 +67,4 @@ async def fresh_form(
     except (PveError, ServiceError):
         return {}
     form: GuestForm | None = one_form(view, choices, policy, op, proposed(op, view, sent))
-    return {"fresh": form, "guest": view.guest, "policy": policy} if form else {}
+    return {"fresh": form, "fresh_partial": PARTIAL, "guest": view.guest, "policy": policy} if form else {}
