@@ -43,7 +43,8 @@ class ApproveIn(BaseModel):
     confirm: str | None = Field(
         None,
         max_length=255,
-        description="The VMID, for a change that loses data (deletions, rollbacks, restores over a guest) and in solo mode",
+        description="The VMID, for a change that loses data (deletions, rollbacks, restores over a guest) "
+        "and in solo mode",
     )
     seal: str | None = Field(
         None,

@@ -21,8 +21,9 @@ from app.deps import (
 )
 from app.http.csrf import verify_csrf_audited
 from app.operations.catalogue import get_operation
+from app.services.accounts import Principal
 from app.services.errors import ServiceError
-from app.services.pipeline import Submitted
+from app.services.pipeline import Gate, Submitted
 from app.web.guest_op_forms import fresh_form, refused_form
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
@@ -45,6 +46,19 @@ async def form_key(request: Request) -> str | None:
     """The form's one-time key, if it has one."""
     value = (await request.form()).get(KEY_FIELD)
     return value if isinstance(value, str) and value else None
+
+
+async def send_form(
+    request: Request,
+    principal: Principal,
+    gate: Gate,
+    operation: str,
+    vmid: int | None,
+    params: dict[str, Any],
+) -> Submitted:
+    """Send a form's change through the gate, with the form's one-time key."""
+    actor, key = actor_for(request, principal), await form_key(request)
+    return await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
 
 
 def answer_submitted(
@@ -78,15 +92,7 @@ async def guest_action(
     its fields comes back with the problems beside them, and one that ran is replaced by a fresh one."""
     op, sent = get_operation(operation), await form_params(request)
     try:
-        submitted = await gate.submit(
-            principal,
-            actor_for(request, principal),
-            operation,
-            vmid,
-            sent,
-            link_base(request),
-            await form_key(request),
-        )
+        submitted = await send_form(request, principal, gate, operation, vmid, sent)
     except ServiceError as exc:
         return await refused_form(request, details, policy, op, vmid, sent, exc)
     ran = submitted.result is not None and is_htmx(request)

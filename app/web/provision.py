@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from app.deps import GateDep, PrincipalDep, PveDep, actor_for, link_base, require_role
+from app.deps import GateDep, PrincipalDep, PveDep, require_role
 from app.http.csrf import verify_csrf_audited
 from app.operations.base import Operation, Refused
 from app.operations.catalogue import CATALOGUE, get_operation
@@ -23,7 +23,7 @@ from app.services.cluster import ProvisionChoices, provision_choices
 from app.services.errors import NotFound, PveError, ServiceError
 from app.services.pipeline import field_errors
 from app.web.forms import form_again
-from app.web.guest_actions import answer_submitted, form_key, form_params
+from app.web.guest_actions import answer_submitted, form_params, send_form
 from app.web.op_forms import OperationForm, OptionList, operation_form
 from app.web.restore_form import RestoreForm
 from app.web.templating import is_htmx, render
@@ -98,15 +98,7 @@ async def cluster_action(
     params = await form_params(request)
     form_id = str(params.pop("form_id", ""))
     try:
-        submitted = await gate.submit(
-            principal,
-            actor_for(request, principal),
-            operation,
-            None,
-            params,
-            link_base(request),
-            await form_key(request),
-        )
+        submitted = await send_form(request, principal, gate, operation, None, params)
     except ServiceError as exc:
         errors = field_errors(op, params, exc)
         restore_form = is_htmx(request) and bool(FORM_ID.match(form_id))
