@@ -128,6 +128,11 @@ class RequestOut(BaseModel):
     result: ResultOut | None
     url: str
     seal: str = Field(description="sha256 of what was asked (operation, target, parameters, preview)")
+    confirm: str | None = Field(
+        None,
+        description="What an approver sends as `confirm` (the VMID) because the change loses data; null when "
+        "nothing is asked (in solo mode a requester confirming their own request always sends it)",
+    )
 
 
 def _statuses(status: str | None) -> tuple[str, ...]:

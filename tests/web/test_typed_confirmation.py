@@ -73,7 +73,11 @@ def test_the_api_asks_for_the_vmid_of_every_change_that_loses_data(
         ),
     ]
     rids = [a.json()["request_id"] for a in asked]
+    add_vm(pve, 9372)
+    template = ask(client, crew.alice, 9372, "template", reason="base").json()["request_id"]
+    assert client.get(f"/api/v1/requests/{template}", headers=crew.bob).json()["confirm"] is None
     for rid, vmid in zip(rids, (9347, 9347, 9348, 9348), strict=True):
+        assert client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()["confirm"] == str(vmid)
         for typed in (None, "", "9300", volid):
             body = {} if typed is None else {"confirm": typed}
             refused = client.post(f"/api/v1/requests/{rid}/approve", json=body, headers=crew.bob)
