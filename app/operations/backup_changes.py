@@ -249,6 +249,7 @@ RESTORE_OVERWRITE = Operation(
     preview=_preview_restore,
     task_type=worker("qmrestore", "vzrestore"),
     reads_config=True,
+    typed_confirmation=True,
     about="Restores backup `archive` over the stopped guest (`storage` optional), replacing its disks, "
     "snapshots and configuration; a VM's own disks that the backup lacks stay as unused disks. Refused when running, protected, or for a backup of the other guest type.",
     form=Form(
@@ -270,6 +271,7 @@ DELETE_BACKUP = Operation(
     state=_backup_state,
     target_key=lambda guest, p: f"volume:{p.volume}",
     task_type=lambda guest, p: "imgdel",
+    typed_confirmation=True,
     about="Deletes the backup `volume` (`POST /api/v1/actions/delete-backup`). Refused when the backup is "
     "protected.",
     form=Form(on_guest_page=True, summary="Delete a backup"),

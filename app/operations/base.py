@@ -158,7 +158,7 @@ class Operation:
     task_type: TaskTypeOf = lambda guest, params: None  # noqa: E731 (a default)
     # Read the guest's config before the preflight (destructive operations compare its digest).
     reads_config: bool = False
-    # Approving it asks the approver to type the VMID (deletions).
+    # It loses data (a deletion, a rollback, a restore over a guest): approving asks for the typed VMID.
     typed_confirmation: bool = False
     # What it does and when it is refused, in a sentence or two: for the docs, the agents and `ctl --help`.
     about: str = ""

@@ -188,14 +188,18 @@ class CreateCtParams(Params):
     @field_validator("gateway", "gateway6")
     @classmethod
     def _gateway(cls, value: str | None, info: ValidationInfo) -> str | None:
-        version, address = (
-            (4, info.data.get("ip")) if info.field_name == "gateway" else (6, info.data.get("ip6"))
+        version, mode, address = (
+            (4, info.data.get("ipv4"), info.data.get("ip"))
+            if info.field_name == "gateway"
+            else (6, info.data.get("ipv6"), info.data.get("ip6"))
         )
         if value is None:
             return None
-        if address is None:
-            raise ValueError("a gateway only goes with a static address")
-        return gateway_address(value, version, address)
+        # Decided by the mode: a static address that was itself refused is missing from info.data, and its
+        # own message says why; the gateway is checked against it once it is right.
+        if mode is not None and mode != "static":
+            raise ValueError(f"a gateway only goes with a static address; IPv{version} is '{mode}'")
+        return gateway_address(value, version, address) if address is not None else value
 
     def net0(self) -> str:
         """The net0 property string; every value in it has been checked character by character."""

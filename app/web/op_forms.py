@@ -107,6 +107,9 @@ def operation_form(
         view.note, view.group, view.error_id = widget.note, widget.group, f"{form_id}-{name}-error"
         view.error, view.value = form.errors.get(name, ""), value_of(op, name, values, control)
         view.attrs = attributes(control, prop, widget, required)
+        if view.error and not any(f.error for f in form.fields):
+            # The first field with a problem takes the focus when the refused form is swapped in.
+            view.attrs["autofocus"] = True
         if control == "select":
             view.options = choices(name, prop, widget, guest, options or {})
         if control != "select" or view.options:

@@ -191,7 +191,8 @@ def test_a_destructive_command_waits_for_a_person_and_exits_3(
     listed = ctl(app_server, tokens.operator, "requests", "--status", "pending")
     assert any(line.startswith(f"{rid}\tpending\trollback\t9701\t") for line in listed.lines)
     bearer = {"Authorization": f"Bearer {tokens.approver}"}
-    assert client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=bearer).status_code == 200
+    approved = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9701"}, headers=bearer)
+    assert approved.status_code == 200, approved.text
     waited = ctl(app_server, tokens.operator, "wait", rid, "--timeout", "30")
     assert waited.code == 0 and waited.lines[0].startswith(f"succeeded\t{rid}\t")
     assert settle(client, bearer, int(rid))["result"]["exitstatus"] == "OK"

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from app.operations.addresses import AddressInUse
 from app.operations.base import Context, Refused
 from app.operations.holders import Holder
+from app.operations.messages import plain_errors
 from app.operations.provision import CREATE_VM, CreateVmParams
 from app.operations.provision_ct import CREATE_CT, CreateCtParams
 from app.proxmox import PveClient, parse_upid
@@ -263,6 +264,31 @@ async def test_create_ct_refuses_what_would_fail_later(
 def test_create_ct_params_refuse_addresses_pve_would_not_take(changes: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         ct_params(**changes)
+
+
+def problems(**changes: str) -> dict[str, str]:
+    """Each field's problem, as the form shows them beside the fields."""
+    try:
+        ct_params(**changes)
+    except ValidationError as exc:
+        return plain_errors(exc)
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("v", "address", "gateway"), [("", "10.0.20.5", "10.0.20.1"), ("6", "fd00:20::5", "fd00:20::1")]
+)
+def test_a_gateway_is_refused_for_its_mode_never_beside_a_static_address_that_is_itself_wrong(
+    v: str, address: str, gateway: str
+) -> None:
+    mode, prefix = ("ipv6", "/64") if v else ("ipv4", "/24")
+    static = {mode: "static", f"gateway{v}": gateway}
+    assert list(problems(**static, **{f"ip{v}": address})) == [f"ip{v}"]  # no prefix length
+    assert list(problems(**static)) == [f"ip{v}"]  # no address at all
+    assert problems(**static, **{f"ip{v}": address + prefix}) == {}
+    refused = problems(**{mode: "dhcp", f"gateway{v}": gateway})
+    assert refused == {f"gateway{v}": f"A gateway only goes with a static address; IPv{v or 4} is 'dhcp'."}
+    assert f"gateway{v}" in problems(**{f"gateway{v}": gateway})  # the default mode (DHCP, or none for IPv6)
 
 
 def test_create_ct_params_read_pve_style_modes() -> None:

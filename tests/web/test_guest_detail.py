@@ -143,8 +143,8 @@ def test_operator_form_post_starts_a_task_and_shows_it(
             f"/guests/{vm.vmid}/actions/snapshot", data={"snapname": "9"}, headers={"HX-Request": "true"}
         )
         assert bad.status_code == 422
-        assert bad.headers["HX-Retarget"] == "#toasts"
-        assert "snapname: use 2–40 characters" in bad.text
+        assert bad.headers["HX-Retarget"] == "#snapshot-form"
+        assert 'id="snapshot-form-snapname-error">Use 2–40 characters' in bad.text
     assert "web-form" in pve.vm(vm.vmid).snapshots
 
 
