@@ -137,7 +137,7 @@ def test_restoring_over_a_vm_replaces_the_disks_in_the_backup_and_keeps_the_othe
         "Disk scsi1: local-lvm:vm-8745-disk-1 (3 GiB) is not in the backup: it stays, as an unused disk.",
         "Disk unused0: local-lvm:vm-8745-disk-2 stays, unused.",
     ]
-    done = approve(client, crew, rid)
+    done = approve(client, crew, rid, confirm="8745")
     assert done["status"] == "succeeded", done
     restored = pve.vm(8745).config
     assert restored["scsi0"].startswith("local-lvm:vm-8745-disk-") and "scsi1" not in restored
@@ -164,7 +164,7 @@ def test_restoring_over_a_container_destroys_what_it_owns_and_leaves_another_gue
         "Disk mp0: local-lvm:vm-8748-disk-0 (2 GiB) is guest 8748's volume; Proxmox destroys only the "
         "volumes a guest owns, so it stays."
     )
-    done = approve(client, crew, rid)
+    done = approve(client, crew, rid, confirm="8747")
     assert done["status"] == "succeeded", done
     left = on_lvm(pve)
     assert "vm-8748-disk-0" in left and not {"vm-8747-disk-0", "vm-8747-disk-1"} & left
