@@ -1,5 +1,5 @@
 """DemoPve: fakepve plus the state it keeps none of (vzdump backups and jobs, VM disk resize, restore, node
-networks, RRD history), and fixes."""
+networks, RRD history, VM and HA migration), and fixes."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
+from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_views import NodeViewsMixin
 from pvesim.resize import ResizeMixin
@@ -48,6 +49,7 @@ class DemoPve(
     CtTemplateMixin,
     QemuRestoreMixin,
     ResizeMixin,
+    MigrateMixin,
     BackupsMixin,
     GuestIndex,
     FakePve,
