@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.operations.base import Context, Guest, Operation, Preview, Risk
+from app.operations.base import Context, Guest, Operation, Risk
 from app.operations.checks import require_guest
 from app.operations.forms import Form
 from app.operations.migrate_checks import preflight_migrate
@@ -50,15 +50,6 @@ def _describe(guest: Guest | None, params: MigrateParams) -> str:
     return text + (f", local disks to {params.target_storage}" if params.target_storage else "")
 
 
-async def _preview(ctx: Context, params: MigrateParams) -> Preview:
-    guest = require_guest(ctx)
-    facts = [("From", guest.node), ("To", params.target), ("How", how(guest, params))]
-    if guest.ha_managed:
-        facts.append(("Through", "HA"))
-    data = {"from": guest.node, "to": params.target, "how": how(guest, params)}
-    return Preview(facts=facts, data=data)
-
-
 async def _ended(pve: PveClient, vmid: int | None, node: str | None) -> str | None:
     """Where the guest is now, read afresh (the cached view may predate the move)."""
     pve.invalidate_resources()
@@ -83,7 +74,6 @@ MIGRATE = Operation(
     _describe,
     _migrate,
     preflight=preflight_migrate,
-    preview=_preview,
     task_type=_task_type,
     ended=_ended,
     about="Moves the guest to node `target`: a running VM live (`online`; `with_local_disks` copies disks "
