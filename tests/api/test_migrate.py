@@ -4,6 +4,7 @@ refuses (its reasons, read before anything is sent)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,6 +14,9 @@ import pytest
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer, wait_for_event
+from tests.approval_guests import ask, people, settle
+from tests.conftest import app_settings
+from tests.fakepve_thread import ServedFake
 from tests.migrate_guests import (
     DEVICE_VM,
     HA_VM,
@@ -23,6 +27,7 @@ from tests.migrate_guests import (
     STOPPED_VM,
     migration_guests,
 )
+from tests.servers import AppServer
 
 
 @pytest.fixture
@@ -191,3 +196,28 @@ def test_running_without_online_is_refused_naming_the_parameter(
     assert unknown.status_code == 409 and unknown.json()["field"] == "target"
     assert "There is no node 'pve9'" in unknown.json()["detail"]
     assert pve.vm(SHARED_VM).node == "pve1"
+
+
+def test_the_policy_can_put_migrate_under_approval(
+    served_fake: ServedFake, database_url: str, tmp_path: Path, pve: DemoPve, guests: None
+) -> None:
+    server = AppServer(app_settings(served_fake, database_url, tmp_path, approval_operations="migrate"))
+    try:
+        crew = people(server.app.state.runtime.settings)
+        seen = len(pve.requests)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            asked = ask(
+                client, crew.alice, SHARED_VM, "migrate", target="pve3", reason="empty pve1 for repairs"
+            )
+            assert asked.status_code == 202, asked.text
+            assert (
+                asked.json()["description"] == f"Migrate VM {SHARED_VM} mig{SHARED_VM} from pve1 to pve3 live"
+            )
+            assert posted(pve, seen, "/migrate") == []
+            rid = asked.json()["request_id"]
+            client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.bob)
+            assert settle(client, crew.bob, rid)["status"] == "succeeded"
+    finally:
+        server.stop()
+    assert posted(pve, seen, "/migrate") == [{"target": "pve3", "online": "1"}]
+    assert pve.vm(SHARED_VM).node == "pve3"
