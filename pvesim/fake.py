@@ -16,6 +16,7 @@ from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
 from pvesim.cluster_tasks import ClusterTasksMixin
+from pvesim.ct_migrate import CtMigrateMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
 from pvesim.index import GuestIndex
@@ -45,6 +46,7 @@ class DemoPve(
     NodeNetworkMixin,
     LocalContentMixin,
     NodeViewsMixin,
+    CtMigrateMixin,
     CtRestoreMixin,
     CtTemplateMixin,
     QemuRestoreMixin,

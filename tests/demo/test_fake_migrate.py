@@ -7,7 +7,7 @@ import re
 
 from pvesim.fake import DemoPve
 from tests.demo.conftest import Api
-from tests.migrate_guests import HA_VM, LOCAL_VM, NVME, NVME_VM, SHARED_VM, add_guests
+from tests.migrate_guests import HA_VM, LOCAL_VM, NVME, NVME_VM, RUNNING_CT, SHARED_VM, STOPPED_CT, add_guests
 
 STAMPED = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 
@@ -105,3 +105,30 @@ def test_ha_migrates_the_guest_it_manages(demo_pve: DemoPve, demo_api: Api) -> N
     assert answer == {"sid": f"vm:{HA_VM}", "requested-node": "pve3"}
     assert node_of(demo_api, HA_VM) == "pve3"
     assert unmanaged.status_code == 500 and f"service 'vm:{SHARED_VM}' not defined" in unmanaged.text
+
+
+def test_a_container_restarts_on_the_target_and_local_mounts_fail_the_task(
+    demo_pve: DemoPve, demo_api: Api
+) -> None:
+    seeded(demo_pve)
+    path = f"/nodes/pve1/lxc/{RUNNING_CT}/migrate"
+
+    refused = demo_api.request("POST", path, data={"target": "pve2"})
+    status, log = demo_api.run("POST", path, data={"target": "pve2", "restart": 1})
+
+    assert refused.status_code == 500
+    assert "can't migrate running container without --online or --restart" in refused.text
+    assert status["exitstatus"] == "OK"
+    text = [STAMPED.sub("", line) for line in log]
+    assert text[:3] == [
+        f"shutdown CT {RUNNING_CT}",
+        f"starting migration of CT {RUNNING_CT} to node 'pve2' (192.0.2.12)",
+        f"found local volume 'local-lvm:vm-{RUNNING_CT}-disk-0' (in current VM config)",
+    ]
+    assert "start container on target node" in text
+    assert demo_pve.ct(RUNNING_CT).node == "pve2" and demo_pve.ct(RUNNING_CT).status == "running"
+    demo_pve.ct(STOPPED_CT).config["mp0"] = "/srv/data,mp=/data"
+    status, log = demo_api.run("POST", f"/nodes/pve1/lxc/{STOPPED_CT}/migrate", data={"target": "pve2"})
+    assert status["exitstatus"] == "migration aborted"
+    assert log[-3].endswith("cannot migrate local bind mount point 'mp0'")
+    assert demo_pve.ct(STOPPED_CT).node == "pve1"
