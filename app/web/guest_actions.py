@@ -10,10 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import DetailDep, GateDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
+from app.operations.catalogue import get_operation
 from app.services.accounts import Principal
+from app.services.errors import ServiceError
 from app.services.pipeline import Gate, Submitted
+from app.web.guest_form_errors import refused_guest_form
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
@@ -67,7 +70,21 @@ def answer_submitted(request: Request, submitted: Submitted) -> Response:
     "/guests/{vmid}/actions/{operation}", name="guest_action", dependencies=[Depends(verify_csrf_audited)]
 )
 async def guest_action(
-    request: Request, principal: PrincipalDep, gate: GateDep, vmid: Vmid, operation: OperationName
+    request: Request,
+    principal: PrincipalDep,
+    gate: GateDep,
+    service: DetailDep,
+    vmid: Vmid,
+    operation: OperationName,
 ) -> Response:
-    """Run the operation now, or request it when it needs a second person's approval."""
-    return await submit_form(request, principal, gate, operation, vmid)
+    """Run the operation now, or request it when it needs a second person's approval; a refused form comes
+    back with its problems beside its fields."""
+    params = await form_params(request)
+    try:
+        return await submit_form(request, principal, gate, operation, vmid, params)
+    except ServiceError as exc:
+        op = get_operation(operation)
+        again = await refused_guest_form(request, service, op, vmid, params, exc) if op else None
+        if again is None:
+            raise
+        return again

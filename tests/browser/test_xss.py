@@ -176,7 +176,9 @@ def test_hostile_text_from_proxmox_and_people_is_shown_never_run(
     name.evaluate("input => input.removeAttribute('pattern')")
     name.fill(FORM_NAME)
     page.get_by_role("button", name="Take snapshot").click()
-    expect(page.locator("#toasts .toast-error")).to_contain_text("snapname")
+    # The form comes back with the problem beside the field and the hostile name in it, as text.
+    expect(page.locator("#snapshot-form .field-error")).to_contain_text("a letter first")
+    expect(name).to_have_value(FORM_NAME)
     tab.check("a snapshot form with a hostile name")
     tab.visit("/backups", BACKUP_NOTES)
     tab.visit("/tasks", NAME, EXIT)
