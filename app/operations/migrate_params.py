@@ -40,10 +40,12 @@ class MigrateParams(Params):
         title="Copy local disks while it runs",
         description="Copy a running VM's disks that are on storage only its node has (live storage migration)",
     )
-    target_storage: Annotated[str | None, Widget(placeholder="the same storage")] = Field(
-        None,
-        pattern=STORAGE,
-        max_length=64,
-        title="Target storage",
-        description="Storage on the target node for the disks on local storage (the same storage by default)",
+    target_storage: Annotated[str | None, Widget(choices="target-storages", blank="the same storage")] = (
+        Field(
+            None,
+            pattern=STORAGE,
+            max_length=64,
+            title="Target storage",
+            description="Storage on the target node for the disks on local storage (the same storage by default)",
+        )
     )

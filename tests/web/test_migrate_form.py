@@ -3,6 +3,7 @@ was chosen still chosen; nothing is sent to Proxmox."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +29,10 @@ def test_a_refused_migration_comes_back_beside_its_field(
     with signed_in(app_server.url, make_user(settings, "operator")) as http:
         page = http.get(f"/guests/{LOCAL_VM}")
         assert 'id="migrate-form"' in page.text and 'name="with_local_disks"' in page.text
+        offered = page.text.split('name="target_storage"', 1)[1].split("</select>", 1)[0]
+        # Storages the other nodes have for VM disks (pve2 and pve3: fast-nvme is on pve2 only), blank first.
+        assert re.findall(r'<option value="([^"]*)"', offered) == ["", "ceph-vm", "fast-nvme", "local-lvm"]
+        assert ">the same storage</option>" in offered
         seen = len(pve.requests)
         local = http.post(f"/guests/{LOCAL_VM}/actions/migrate", data={"target": "pve2"}, headers=HTMX)
         storage = http.post(f"/guests/{NVME_VM}/actions/migrate", data={"target": "pve3"}, headers=HTMX)
