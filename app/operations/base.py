@@ -88,8 +88,8 @@ PreviewOf = Callable[[Context, Any], Awaitable[Preview]]
 StateOf = Callable[[Context, Any], Awaitable[dict[str, Any]]]
 KeyOf = Callable[[Guest | None, Any], str]
 TaskTypeOf = Callable[[Guest | None, Any], str | None]
-# What an ended task changed, for its end event: (client, vmid, node it ran on) -> a few words, or None.
-Ended = Callable[[PveClient, int | None, str | None], Awaitable[str | None]]
+# What a task that ended OK changed, for its end event: (client, node it ran on, UPID) -> a few words, or None.
+Ended = Callable[[PveClient, str, str], Awaitable[str | None]]
 
 
 async def no_preflight(ctx: Context, params: Any) -> list[str]:

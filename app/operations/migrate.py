@@ -3,6 +3,7 @@ running container by restarting it there, a stopped guest offline; HA's guests t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.operations.base import Context, Guest, Operation, Risk
@@ -12,6 +13,9 @@ from app.operations.migrate_checks import preflight_migrate
 from app.operations.migrate_params import MigrateParams
 from app.proxmox.client import PveClient
 from app.proxmox.paths import ha_migrate
+
+# The line qemu-server's and pve-container's migration workers begin with.
+STARTED = re.compile(r"starting migration of (?:VM|CT) \d+ to node '([^']+)'")
 
 
 def how(guest: Guest, params: MigrateParams) -> str:
@@ -50,13 +54,13 @@ def _describe(guest: Guest | None, params: MigrateParams) -> str:
     return text + (f", local disks to {params.target_storage}" if params.target_storage else "")
 
 
-async def _ended(pve: PveClient, vmid: int | None, node: str | None) -> str | None:
-    """Where the guest is now, read afresh (the cached view may predate the move)."""
-    pve.invalidate_resources()
-    found = (await pve.cluster_resources()).guest(vmid) if vmid is not None else None
-    if found is None or found.node == node:
-        return None
-    return f"moved from {node} to {found.node}"
+async def _ended(pve: PveClient, node: str, upid: str) -> str | None:
+    """Where the guest went, from the task's own log ("starting migration of VM 100 to node 'pve2' (...)")."""
+    for line in await pve.task_log(node, upid, 0, 50):
+        found = STARTED.search(line.t)
+        if found:
+            return f"moved from {node} to {found.group(1)}"
+    return None
 
 
 def _task_type(guest: Guest | None, params: MigrateParams) -> str | None:

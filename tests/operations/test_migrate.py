@@ -10,6 +10,7 @@ import pytest
 from app.operations.base import MissingParameter, Refused
 from app.operations.migrate import MIGRATE
 from app.operations.migrate_params import MigrateParams
+from app.proxmox import PveClient
 from tests.operations.answers import cluster, ct, stopped, vm
 from tests.operations.conftest import Ctx
 from tests.operations.memory_pve import MemoryPve, Sent, upid
@@ -140,3 +141,18 @@ async def test_a_container_ha_manages_is_asked_of_ha_and_a_bind_mount_refused(
         MIGRATE.describe(ct(), params)
         == "Ask HA to migrate CT 100 test-lxc from node1 to node2 by restarting it"
     )
+
+
+async def test_the_end_event_says_where_the_task_moved_the_guest(proxmox: MemoryPve, pve: PveClient) -> None:
+    task = upid("node1", "qmigrate", 101)
+    lines = [
+        "2026-12-06 10:12:01 starting migration of VM 101 to node 'node3' (10.0.0.3)",
+        "2026-12-06 10:12:15 migration finished successfully (duration 00:00:14)",
+        "TASK OK",
+    ]
+    proxmox.answer(
+        "GET", f"/nodes/node1/tasks/{task}/log", [{"n": n + 1, "t": t} for n, t in enumerate(lines)]
+    )
+    assert MIGRATE.ended is not None
+    assert await MIGRATE.ended(pve, "node1", task) == "moved from node1 to node3"
+    assert proxmox.sent == [Sent("GET", f"/nodes/node1/tasks/{task}/log", {"start": "0", "limit": "50"})]

@@ -125,7 +125,7 @@ class TaskWatcher(Periodic):
         if op is None or op.ended is None:
             return exitstatus
         try:
-            note = await op.ended(self.pve, execution.vmid, execution.node)
+            note = await op.ended(self.pve, str(execution.node), str(execution.upid))
         except PveError as exc:
             log.info("what task %s changed could not be read: %s", execution.upid, exc)
             return exitstatus
