@@ -140,9 +140,12 @@ class MigrateMixin(MigrateChecksMixin):
             if guest.node == target:
                 return
             if guest_kind(guest) == "lxc":
-                await self.run_task(
-                    guest.node, "vzmigrate", guest.vmid, "root@pam", self._demo_ct_move(guest, target)
-                )
+                restart = {"restart": 1}
+
+                async def move(log: Log) -> None:
+                    await self._demo_ct_migrate(guest, target, restart, log)
+
+                await self.run_task(guest.node, "vzmigrate", guest.vmid, "root@pam", move, vm=guest)
                 return
             online = guest.status == "running"
             v = {"node": guest.node, "vmid": guest.vmid, "target": target, "online": int(online)}
@@ -156,30 +159,6 @@ class MigrateMixin(MigrateChecksMixin):
             asyncio.ensure_future(later())
         else:
             await later()
-
-    def _demo_ct_move(self, ct: Any, target: str) -> Any:
-        """A restart migration of a container, as HA's LRM runs it."""
-
-        async def work(log: Log) -> None:
-            running = ct.status == "running"
-            log(
-                f"{stamp()} starting migration of CT {ct.vmid} to node '{target}' ({self.demo_node_ip(target)})"
-            )
-            ct.lock = "migrate"
-            try:
-                if running:
-                    log(f"{stamp()} shutdown CT {ct.vmid}")
-                    await self._ct_powerdown(ct, 180, True)
-                await self.pause(self.ct_secs["migrate"] or SETUP_SECS)
-                ct.node = target
-                if running:
-                    log(f"{stamp()} start container on target node")
-                    ct.status, ct.started_at, ct.pid = "running", time.time(), next(self._ct_pids)
-            finally:
-                ct.lock = None
-            log(f"{stamp()} migration finished successfully (duration 00:00:0{SETUP_SECS})")
-
-        return work
 
     async def _demo_migrate_vm(self, vm: Any, target: str, online: bool, v: dict[str, Any], log: Log) -> None:
         """PVE::QemuMigrate: prepare, copy disks and RAM, move the config; logs with PVE's timestamps."""

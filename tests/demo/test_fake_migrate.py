@@ -132,3 +132,17 @@ def test_a_container_restarts_on_the_target_and_local_mounts_fail_the_task(
     assert status["exitstatus"] == "migration aborted"
     assert log[-3].endswith("cannot migrate local bind mount point 'mp0'")
     assert demo_pve.ct(STOPPED_CT).node == "pve1"
+
+
+def test_ha_restarts_a_container_it_manages_on_the_target(demo_pve: DemoPve, demo_api: Api) -> None:
+    seeded(demo_pve)
+    demo_pve.ct(RUNNING_CT).ha_state = "started"
+
+    answer = demo_api.data("POST", f"/cluster/ha/resources/ct:{RUNNING_CT}/migrate", data={"node": "pve3"})
+    wrong = demo_api.request("POST", f"/cluster/ha/resources/vm:{RUNNING_CT}/migrate", data={"node": "pve3"})
+
+    assert answer == {"sid": f"ct:{RUNNING_CT}", "requested-node": "pve3"}
+    assert demo_pve.ct(RUNNING_CT).node == "pve3" and demo_pve.ct(RUNNING_CT).status == "running"
+    [task] = [t for t in demo_pve.tasklog if t["type"] == "vzmigrate"]
+    assert task["user"] == "root@pam" and task["exitstatus"] == "OK"
+    assert wrong.status_code == 500 and f"service 'vm:{RUNNING_CT}' not defined" in wrong.text
