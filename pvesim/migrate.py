@@ -183,23 +183,7 @@ class MigrateMixin(MigrateChecksMixin):
         if devices:
             raise TaskError(f"can't migrate VM which uses local devices: {', '.join(devices)}")
         say(f"starting migration of VM {vm.vmid} to node '{target}' ({self.demo_node_ip(target)})")
-        local = self.demo_local_volumes(vm)
-        problems = []
-        for disk in local:
-            if disk["cdrom"]:
-                problems.append(f"can't migrate local disk '{disk['volid']}': local cdrom image")
-            elif online and not disk["is_unused"] and not v.get("with-local-disks"):
-                problems.append(
-                    f"can't migrate local disk '{disk['volid']}': can't live migrate attached local disks "
-                    "without with-local-disks option"
-                )
-            say(f"found local disk '{disk['volid']}' ({'unused' if disk['is_unused'] else 'attached'})")
-        for problem in problems:
-            say(f"WARN: {problem}")
-        if problems:
-            say("ERROR: Problem found while scanning volumes - can't migrate VM - check log")
-            say("aborting phase 1 - cleanup resources")
-            raise TaskError("Problem found while scanning volumes - can't migrate VM - check log")
+        local = self._demo_scan(vm, online and not v.get("with-local-disks"), say)
         vm.lock = "migrate"
         vm.config["lock"] = "migrate"
         try:
@@ -213,6 +197,27 @@ class MigrateMixin(MigrateChecksMixin):
         finally:
             vm.lock = None
             vm.config.pop("lock", None)
+
+    def _demo_scan(self, vm: Any, live_only: bool, say: Log) -> list[dict[str, Any]]:
+        """scan_local_volumes: the local disks; a local ISO, or an attached disk a live move may not copy, aborts."""
+        local = self.demo_local_volumes(vm)
+        problems = []
+        for disk in local:
+            if disk["cdrom"]:
+                problems.append(f"can't migrate local disk '{disk['volid']}': local cdrom image")
+            elif live_only and not disk["is_unused"]:
+                problems.append(
+                    f"can't migrate local disk '{disk['volid']}': can't live migrate attached local disks "
+                    "without with-local-disks option"
+                )
+            say(f"found local disk '{disk['volid']}' ({'unused' if disk['is_unused'] else 'attached'})")
+        for problem in problems:
+            say(f"WARN: {problem}")
+        if problems:
+            say("ERROR: Problem found while scanning volumes - can't migrate VM - check log")
+            say("aborting phase 1 - cleanup resources")
+            raise TaskError("Problem found while scanning volumes - can't migrate VM - check log")
+        return local
 
     async def _demo_copy_offline(self, disks: list[dict[str, Any]], say: Log) -> None:
         if disks:
@@ -232,6 +237,12 @@ class MigrateMixin(MigrateChecksMixin):
             for disk in [d for d in disks if not d["is_unused"]]:
                 await self._demo_mirror(vm, disk, say)
             say("all 'mirror' jobs are ready")
+        await self._demo_ram(vm, say)
+        if disks:
+            say("stopping NBD storage migration server on target.")
+
+    async def _demo_ram(self, vm: Any, say: Log) -> None:
+        """phase2's RAM copy: a 'migration active' line per PVE second, then the downtime at the switch."""
         uri = f"unix:/run/qemu-server/{vm.vmid}.migrate"
         say(f"starting online/live migration on {uri}")
         say("set migration capabilities")
@@ -251,8 +262,6 @@ class MigrateMixin(MigrateChecksMixin):
         say(f"average migration speed: {iec(total / steps)}/s - downtime {DOWNTIME_MS} ms")
         say(f"migration completed, transferred {iec(total)} VM-state")
         say("migration status: completed")
-        if disks:
-            say("stopping NBD storage migration server on target.")
 
     async def _demo_mirror(self, vm: Any, disk: dict[str, Any], say: Log) -> None:
         drive = f"drive-{disk['drivename']}"

@@ -11,7 +11,7 @@ from app.operations.checks import not_locked, require_guest
 from app.operations.migrate_params import MigrateParams
 from app.operations.placement import online_node, storage_for
 from app.operations.sizes import readable
-from app.proxmox.diskparse import parse_disks
+from app.proxmox.diskparse import Disk, parse_disks
 
 
 async def preflight_migrate(ctx: Context, params: MigrateParams) -> list[str]:
@@ -29,14 +29,7 @@ async def preflight_migrate(ctx: Context, params: MigrateParams) -> list[str]:
             field="online",
         )
     if params.target_storage:
-        content = "images" if guest.type == "qemu" else "rootdir"
-        await storage_for(ctx.pve, params.target, params.target_storage, content, "target_storage")
-    if guest.ha_managed and params.target_storage:
-        raise Refused(
-            f"HA manages {guest.label} and moves it with its storages as they are: leave the target storage "
-            "empty, or remove it from HA first.",
-            field="target_storage",
-        )
+        await _target_storage(ctx, guest, params, params.target_storage)
     if guest.type == "qemu":
         warnings = await _vm_checks(ctx, guest, params)
     else:
@@ -47,6 +40,18 @@ async def preflight_migrate(ctx: Context, params: MigrateParams) -> list[str]:
             "guest page shows the new node once it is done."
         )
     return warnings
+
+
+async def _target_storage(ctx: Context, guest: Guest, params: MigrateParams, storage: str) -> None:
+    """The target node must have the storage for the guest's disks; HA moves disks only as they are."""
+    content = "images" if guest.type == "qemu" else "rootdir"
+    await storage_for(ctx.pve, params.target, storage, content, "target_storage")
+    if guest.ha_managed:
+        raise Refused(
+            f"HA manages {guest.label} and moves it with its storages as they are: leave the target storage "
+            "empty, or remove it from HA first.",
+            field="target_storage",
+        )
 
 
 async def _vm_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[str]:
@@ -128,14 +133,28 @@ async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[
     answer = await ctx.pve.get(guest.paths.migrate, target=params.target) or {}
     refused = (answer.get("not-allowed-nodes") or {}).get(params.target)
     if refused is not None:
-        blocking = [
-            str(b.get("sid")) for b in refused.get("blocking-ha-resources") or [] if isinstance(b, dict)
-        ]
+        found = refused.get("blocking-ha-resources") or []
+        blocking = ", ".join(str(b.get("sid")) for b in found if isinstance(b, dict)) or "other resources"
         raise Refused(
-            f"{guest.label} cannot move to {params.target}: HA affinity rules with "
-            f"{', '.join(blocking) or 'other resources'} keep it off that node.",
+            f"{guest.label} cannot move to {params.target}: HA affinity rules with {blocking} keep it off "
+            "that node.",
             field="target",
         )
+    local = await _ct_local_volumes(ctx, guest, params)
+    warnings = []
+    if guest.status == "running":
+        warnings.append(
+            f"{guest.label} is shut down, moved and started again on {params.target}: it is unreachable "
+            "meanwhile (Proxmox cannot move a running container live)."
+        )
+    if local:
+        named = ", ".join(f"{d.key} ({d.volume})" for d in local)
+        warnings.append(f"{named} {'is' if len(local) == 1 else 'are'} copied to {params.target}.")
+    return warnings
+
+
+async def _ct_local_volumes(ctx: Context, guest: Guest, params: MigrateParams) -> list[Disk]:
+    """Refuse a mount of the node's own files, or a storage the target lacks; the volumes to copy."""
     config = await ctx.pve.get(guest.paths.config) or {}
     resources = await ctx.pve.cluster_resources()
     there = {s.storage for s in resources.storages if s.node == params.target and "rootdir" in s.content}
@@ -152,25 +171,14 @@ async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[
             )
         if disk.storage not in shared:
             local.append(disk)
-        wanted = (
-            disk.storage if disk.storage in shared or not params.target_storage else params.target_storage
-        )
+        wanted = disk.storage if disk.storage in shared else (params.target_storage or disk.storage)
         if wanted not in there:
             raise Refused(
                 f"{disk.key} of {guest.label} is on storage {wanted}, which {params.target} does not have for "
                 "containers: choose a target storage there, or another node.",
                 field="target_storage" if params.target_storage else "target",
             )
-    warnings = []
-    if guest.status == "running":
-        warnings.append(
-            f"{guest.label} is shut down, moved and started again on {params.target}: it is unreachable "
-            "meanwhile (Proxmox cannot move a running container live)."
-        )
-    if local:
-        named = ", ".join(f"{d.key} ({d.volume})" for d in local)
-        warnings.append(f"{named} {'is' if len(local) == 1 else 'are'} copied to {params.target}.")
-    return warnings
+    return local
 
 
 def _flag(value: object) -> bool:
