@@ -122,11 +122,10 @@ class MigrateMixin(MigrateChecksMixin):
         sid = str(v["sid"])
         kind, _, number = sid.rpartition(":")
         guest = self.guest(int(number)) if number.isdigit() else None
-        if guest is not None and kind and kind != ha_kind(guest):
-            guest = None
-        if guest is None or not guest.ha_managed:
-            raise PveError(500, f"service '{sid}' not defined")
-        name = f"{ha_kind(guest)}:{guest.vmid}"
+        # parse_sid: a bare VMID names a VM ('vm:100'); service_is_ha_managed then looks that resource up.
+        name = f"{kind or 'vm'}:{number}"
+        if guest is None or not guest.ha_managed or name != f"{ha_kind(guest)}:{guest.vmid}":
+            raise PveError(500, f"resource '{name}' is not HA managed")
         if v["node"] not in self.nodes:
             raise PveError(500, f"no such cluster node '{v['node']}'")
         await self._demo_ha_queue(guest, v["node"])

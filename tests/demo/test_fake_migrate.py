@@ -104,7 +104,7 @@ def test_ha_migrates_the_guest_it_manages(demo_pve: DemoPve, demo_api: Api) -> N
 
     assert answer == {"sid": f"vm:{HA_VM}", "requested-node": "pve3"}
     assert node_of(demo_api, HA_VM) == "pve3"
-    assert unmanaged.status_code == 500 and f"service 'vm:{SHARED_VM}' not defined" in unmanaged.text
+    assert unmanaged.status_code == 500 and f"resource 'vm:{SHARED_VM}' is not HA managed" in unmanaged.text
 
 
 def test_a_container_restarts_on_the_target_and_local_mounts_fail_the_task(
@@ -145,4 +145,4 @@ def test_ha_restarts_a_container_it_manages_on_the_target(demo_pve: DemoPve, dem
     assert demo_pve.ct(RUNNING_CT).node == "pve3" and demo_pve.ct(RUNNING_CT).status == "running"
     [task] = [t for t in demo_pve.tasklog if t["type"] == "vzmigrate"]
     assert task["user"] == "root@pam" and task["exitstatus"] == "OK"
-    assert wrong.status_code == 500 and f"service 'vm:{RUNNING_CT}' not defined" in wrong.text
+    assert wrong.status_code == 500 and f"resource 'vm:{RUNNING_CT}' is not HA managed" in wrong.text
