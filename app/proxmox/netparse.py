@@ -234,6 +234,16 @@ def _numbered(config: Mapping[str, Any], pattern: re.Pattern[str]) -> list[tuple
     return sorted(found)
 
 
+def network_part(config: Mapping[str, Any]) -> dict[str, str]:
+    """The keys of a config that parse_config reads (netN, ipconfigN, agent, digest), as strings."""
+    keep = ("agent", "digest")
+    return {
+        str(k): str(v)
+        for k, v in config.items()
+        if k in keep or NET_KEY.match(str(k)) or IPCONFIG_KEY.match(str(k))
+    }
+
+
 def parse_config(kind: str, config: Mapping[str, Any]) -> GuestNetworkConfig:
     """The network part of GET /nodes/{node}/{qemu|lxc}/{vmid}/config."""
     digest = str(config["digest"]) if config.get("digest") else None

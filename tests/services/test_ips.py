@@ -19,6 +19,10 @@ from tests.fakepve_thread import ServedFake
 from tests.ip_guests import Guests, Requests, agent_down_vm
 
 
+# Seconds an answer may wait for guests never read: these tests ask what the whole index says.
+WHOLE = 30.0
+
+
 class Clock:
     """A monotonic clock the test moves by hand."""
 
@@ -37,8 +41,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def service(pve_client: PveClient, clock: Clock) -> AsyncIterator[IpService]:
-    """A fresh service (cold caches) on the hand-moved clock; its background refresh ends with the test."""
-    made = IpService(pve_client, clock=clock)
+    """A fresh service (cold caches) on the hand-moved clock, whose answers wait for guests never read; its
+    background refresh ends with the test."""
+    made = IpService(pve_client, clock=clock, wait=WHOLE)
     yield made
     await made.aclose()
 
@@ -176,7 +181,7 @@ async def test_offline_node_is_skipped_with_a_note(
     assert note.node == node and "offline" in note.message
     kept = {key for key, item in before.items() if item.node == node and "config: " in item.source}
     assert kept and kept <= set(rows(inventory)), "configured addresses as last read stay"
-    cold = await IpService(pve_client).inventory()
+    cold = await IpService(pve_client, wait=WHOLE).inventory()
     assert not [i for i in cold.items if i.node == node]
 
 
@@ -305,7 +310,7 @@ async def test_reads_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPv
     pve.slow_network(0.01)  # answers take a moment, so reads overlap
     try:
         async with CountingClient(connection) as client:
-            await IpService(client, concurrency=3).inventory()
+            await IpService(client, concurrency=3).read_index()
     finally:
         pve.time_scale = scale
     assert client.most == 3, "reads overlap, three at a time and never more"
