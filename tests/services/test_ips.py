@@ -18,7 +18,6 @@ from tests.conftest import TOKEN_ID, TOKEN_SECRET
 from tests.fakepve_thread import ServedFake
 from tests.ip_guests import Guests, Requests, agent_down_vm
 
-
 # Seconds an answer may wait for guests never read: these tests ask what the whole index says.
 WHOLE = 30.0
 

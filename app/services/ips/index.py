@@ -150,7 +150,13 @@ class IpIndex(IpCache):
                     await task
         if self._store is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._save_all(), LAST_SAVE)
+                await asyncio.wait_for(self._last_save(), LAST_SAVE)
+
+    async def _last_save(self) -> None:
+        """Let a save under way end, then save what is left."""
+        if self._saver is not None:
+            await self._saver
+        await self._save_all()
 
     async def refreshed(self) -> None:
         """Wait for the background reading, if one runs."""
