@@ -13,6 +13,8 @@ FINISHED = frozenset({"succeeded", "failed", "rejected", "cancelled", "expired"}
 # Polls start fast (a start takes a second) and slow down for a human's decision.
 FIRST_POLL, MAX_POLL = 0.2, 3.0
 DEFAULT_WAIT = 300.0
+# A new install reads every guest once before its address listing is whole: about a minute at 10,000 guests.
+LISTING_WAIT = 180.0
 MAX_WAIT = 3600
 
 
@@ -33,11 +35,16 @@ async def wait_request(api: ProxgateApi, request_id: int, seconds: float = DEFAU
     return await _poll(api, path, seconds, lambda request: request.get("status") in FINISHED)
 
 
-async def _poll(api: ProxgateApi, path: str, seconds: float, done: Any) -> dict[str, Any]:
+async def wait_complete(api: ProxgateApi, path: str, seconds: float = LISTING_WAIT) -> None:
+    """Return once the listing at path says it is complete (Proxgate has read every guest), or the time is up."""
+    await _poll(api, path, seconds, lambda page: page.get("complete") is not False, limit=1, notes_limit=0)
+
+
+async def _poll(api: ProxgateApi, path: str, seconds: float, done: Any, **params: Any) -> dict[str, Any]:
     deadline = time.monotonic() + max(0.0, seconds)
     pause = FIRST_POLL
     while True:
-        state: dict[str, Any] = await api.get(path)
+        state: dict[str, Any] = await api.get(path, **params)
         left = deadline - time.monotonic()
         if done(state) or left <= 0:
             return state
