@@ -40,6 +40,7 @@ def _context(request: Request, **values: Any) -> dict[str, Any]:
         "cidr": "",
         "notes_shown": NOTES_SHOWN,
         "index_grew": INDEX_GREW,
+        "progress_url": path_for(request, "ip_progress"),
     }
     return base | values
 
