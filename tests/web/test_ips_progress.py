@@ -52,6 +52,12 @@ def sources(page: str) -> set[str]:
     return set(re.findall(r'<td data-label="Source" class="small">([^<]*)</td>', page))
 
 
+def whole(api: httpx.Client) -> dict[str, Any] | None:
+    """The listing of every address once it is complete, else None."""
+    answer: dict[str, Any] = api.get("/api/v1/ips", params={"limit": 500}).json()
+    return answer if answer["complete"] else None
+
+
 def test_a_cold_page_paints_at_once_then_fills_in_configs_first(
     cold: tuple[AppServer, Settings], slow_reads: None, pve: DemoPve
 ) -> None:
@@ -96,11 +102,7 @@ def test_the_api_says_it_is_not_complete_then_is(
         assert body["progress"]["total"] == len(pve.vms) + len(pve.cts)
         assert body["progress"]["text"].startswith("Read 0 of ")
 
-        def whole() -> dict[str, Any] | None:
-            answer: dict[str, Any] = api.get("/api/v1/ips", params={"limit": 500}).json()
-            return answer if answer["complete"] else None
-
-        body = eventually(whole)
+        body = eventually(lambda: whole(api))
         assert body["progress"] == {
             "stage": "done",
             "done": body["progress"]["total"],
@@ -117,13 +119,13 @@ def test_a_restarted_app_answers_from_the_database_without_reading_configs(
         token = make_token(settings, make_user(settings, "viewer"))
         head = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=server.url, headers=head, timeout=30) as api:
-            before = eventually(
-                lambda: (b := api.get("/api/v1/ips", params={"limit": 500}).json())["complete"] and b
-            )
+            before = eventually(lambda: whole(api))
     seen = Requests(pve)
-    with cold_app(served_fake, empty_database, tmp_path / "data") as (server, _settings):
-        with httpx.Client(base_url=server.url, headers=head, timeout=30) as api:
-            after = api.get("/api/v1/ips", params={"limit": 500}).json()
+    with (
+        cold_app(served_fake, empty_database, tmp_path / "data") as (server, _settings),
+        httpx.Client(base_url=server.url, headers=head, timeout=30) as api,
+    ):
+        after = api.get("/api/v1/ips", params={"limit": 500}).json()
     assert after["complete"] is True and after["items"] == before["items"]
     reads = [path for _method, path, _body in seen.since() if path.endswith(("/config", "/interfaces"))]
     assert reads == [], "the restarted app read no configuration and asked no guest agent"
