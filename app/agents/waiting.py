@@ -35,9 +35,11 @@ async def wait_request(api: ProxgateApi, request_id: int, seconds: float = DEFAU
     return await _poll(api, path, seconds, lambda request: request.get("status") in FINISHED)
 
 
-async def wait_complete(api: ProxgateApi, path: str, seconds: float = LISTING_WAIT) -> None:
-    """Return once the listing at path says it is complete (Proxgate has read every guest), or the time is up."""
-    await _poll(api, path, seconds, lambda page: page.get("complete") is not False, limit=1, notes_limit=0)
+async def wait_complete(api: ProxgateApi, path: str, seconds: float | None = None) -> None:
+    """Return once the listing at path says it is complete (Proxgate has read every guest), or when the time
+    (LISTING_WAIT unless given) is up."""
+    wait = LISTING_WAIT if seconds is None else seconds
+    await _poll(api, path, wait, lambda page: page.get("complete") is not False, limit=1, notes_limit=0)
 
 
 async def _poll(api: ProxgateApi, path: str, seconds: float, done: Any, **params: Any) -> dict[str, Any]:
