@@ -97,6 +97,7 @@ class Runtime:
         self.checkpoints = self._start_audit_chain()
         ip_store = IpStore(self.sessions)
         self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait)
+        self.cluster.ips.load_later()
         self.watcher = TaskWatcher(self.cluster.client, self.sessions)
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
         # reconciled): connect, send and read each have the timeout, plus a margin.

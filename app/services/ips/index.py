@@ -165,13 +165,16 @@ class IpIndex(IpCache):
 
     # ------------------------------------------------------------------ the store
 
+    def load_later(self) -> None:
+        """Start loading the stored index (at start-up: a search by address finds guests before /ips is opened)."""
+        if self._store is not None and self._loading is None:
+            self._loading = asyncio.create_task(self._load(self._store))
+
     async def _loaded(self) -> None:
         """Load the stored index, once, before the caches are first used."""
-        if self._store is None:
-            return
-        if self._loading is None:
-            self._loading = asyncio.create_task(self._load(self._store))
-        await asyncio.shield(self._loading)
+        self.load_later()
+        if self._loading is not None:
+            await asyncio.shield(self._loading)
 
     async def _load(self, store: IpStore) -> None:
         try:
