@@ -13,10 +13,10 @@ from datetime import datetime
 from ipaddress import ip_address
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import session_scope
@@ -72,22 +72,24 @@ class IpStore:
         self._sessions = sessions
 
     async def load(self) -> tuple[list[StoredConfig], list[StoredLive]]:
-        """Every stored config and live answer."""
+        """Every stored config and live answer (plain rows: 10,000 ORM objects took a second to make)."""
+        c, a = IpGuestConfig.__table__.c, IpGuestAddresses.__table__.c  # type: ignore[attr-defined]
         async with self._sessions() as session:
-            configs = (await session.exec(select(IpGuestConfig))).all()
-            lives = (await session.exec(select(IpGuestAddresses))).all()
+            connection = await session.connection()
+            configs = await connection.execute(select(c.vmid, c.node, c.kind, c.network, c.read_at))
+            config_rows = configs.all()
+            lives = await connection.execute(
+                select(a.vmid, a.node, a.status, a.records, a.problem_kind, a.problem, a.read_at)
+            )
+            live_rows = lives.all()
         return (
-            [StoredConfig(c.vmid, c.node, c.kind, json.loads(c.network), c.read_at) for c in configs],
             [
-                StoredLive(
-                    a.vmid,
-                    a.node,
-                    a.status,
-                    _records_of(a.records),
-                    (a.problem_kind, a.problem or "") if a.problem_kind else None,
-                    a.read_at,
-                )
-                for a in lives
+                StoredConfig(vmid, node, kind, json.loads(net), at)
+                for vmid, node, kind, net, at in config_rows
+            ],
+            [
+                StoredLive(vmid, node, status, _records_of(records), (kind, text or "") if kind else None, at)
+                for vmid, node, status, records, kind, text, at in live_rows
             ],
         )
 
