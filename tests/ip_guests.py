@@ -91,9 +91,12 @@ def agent_down_vm(pve: DemoPve) -> Any:
 
 
 @contextmanager
-def cold_app(served: ServedFake, database_url: str, data_dir: Path) -> Iterator[tuple[AppServer, Settings]]:
-    """The app on its own (new) database, whose answers never wait for guests it has not read yet."""
-    settings = app_settings(served, database_url, data_dir, ips_wait=0.0)
+def cold_app(
+    served: ServedFake, database_url: str, data_dir: Path, wait: float = 0.0
+) -> Iterator[tuple[AppServer, Settings]]:
+    """The app on its own (new) database, whose answers wait `wait` seconds for guests never read (and for the
+    stored index to load)."""
+    settings = app_settings(served, database_url, data_dir, ips_wait=wait)
     server = AppServer(settings)
     try:
         yield server, settings

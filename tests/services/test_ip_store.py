@@ -84,7 +84,8 @@ async def test_a_new_service_answers_from_the_store_without_reading_configs(
         await first.aclose()  # saves what it read
 
         seen = Requests(pve)
-        second = IpService(pve_client, store=store, wait=0)
+        second = IpService(pve_client, store=store, wait=30)
+        second.load_later()  # as the app does at start-up
         warm = await second.inventory()
         assert warm.progress.complete, "a restart answers warm from the database"
         assert {(i.vmid, str(i.address)) for i in warm.items} == {

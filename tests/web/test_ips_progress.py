@@ -122,7 +122,7 @@ def test_a_restarted_app_answers_from_the_database_without_reading_configs(
             before = eventually(lambda: whole(api))
     seen = Requests(pve)
     with (
-        cold_app(served_fake, empty_database, tmp_path / "data") as (server, _settings),
+        cold_app(served_fake, empty_database, tmp_path / "data", wait=5.0) as (server, _settings),
         httpx.Client(base_url=server.url, headers=head, timeout=30) as api,
     ):
         after = api.get("/api/v1/ips", params={"limit": 500}).json()

@@ -78,11 +78,15 @@ class IpIndex(IpCache):
     async def _ready(self, resources: ClusterResources, wait: float | None = None) -> IndexProgress:
         """Load the stored index (once); read in the background what was never read, waiting up to `wait`
         seconds for it, or what is due for a refresh; how far the index has come."""
-        await self._loaded()
+        timeout = self._wait if wait is None else wait
+        if not await self._loaded(timeout):
+            # Nothing is read while the stored index loads (10,000 guests take a second or so): the answer is
+            # what is loaded so far.
+            return self.progress_of(resources)
         progress = self.progress_of(resources)
         if not progress.complete:
             self._read_later(resources, refresh=False)
-            reader, timeout = self._reader, self._wait if wait is None else wait
+            reader = self._reader
             if reader is not None and timeout > 0:
                 await asyncio.wait({reader}, timeout=timeout)
                 progress = self.progress_of(resources)
@@ -92,6 +96,7 @@ class IpIndex(IpCache):
 
     async def read_index(self) -> None:
         """Wait until every guest has been read once (a free address must not come from half an index)."""
+        await self._loaded()
         for _ in range(MAX_PASSES + 1):
             resources = await self.pve.cluster_resources()
             if (await self._ready(resources, wait=0)).complete:
@@ -182,11 +187,18 @@ class IpIndex(IpCache):
         if self._store is not None and self._loading is None:
             self._loading = asyncio.create_task(self._load(self._store))
 
-    async def _loaded(self) -> None:
-        """Load the stored index, once, before the caches are first used."""
+    async def _loaded(self, patience: float | None = None) -> bool:
+        """True once the stored index is loaded (loaded once, before the caches are first read), waiting for it
+        up to `patience` seconds (None: as long as it takes)."""
         self.load_later()
-        if self._loading is not None:
-            await asyncio.shield(self._loading)
+        loading = self._loading
+        if loading is None or loading.done():
+            return True
+        if patience is None:
+            await asyncio.shield(loading)
+            return True
+        await asyncio.wait({loading}, timeout=patience)
+        return loading.done()
 
     async def _load(self, store: IpStore) -> None:
         try:
