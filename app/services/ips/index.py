@@ -3,7 +3,7 @@
 A pass reads every guest's config first and then the live answers (guest agents, container interfaces), so the
 configured addresses are known before any agent is asked. Passes run in the background: a caller waits at most
 `wait` seconds for one, then answers with what is known and how far the reading has come. What a pass reads is
-saved in batches (one transaction each) and loaded on first use, so only a new install starts cold.
+saved in batches (one transaction each) and loaded at start-up, so only a new install starts cold.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError
 from app.proxmox.models import ClusterResources
 from app.proxmox.netparse import parse_config
 from app.services.ips.cache import CONCURRENCY, IpCache, _ConfigEntry, _LiveEntry, asks_live, offline_nodes
@@ -33,6 +34,8 @@ R = TypeVar("R")
 FIRST_WAIT = 0.25
 # Seconds shutting down may spend saving what was read since the last save.
 LAST_SAVE = 5.0
+# Guests a caller waits to see read: more cannot be read in the wait, so the page paints at once instead.
+QUICK_READ = 500
 # Passes that follow each other while guests appear that were never read (a bound, should guests keep coming).
 MAX_PASSES = 5
 
@@ -87,7 +90,7 @@ class IpIndex(IpCache):
         if not progress.complete:
             self._read_later(resources, refresh=False)
             reader = self._reader
-            if reader is not None and timeout > 0:
+            if reader is not None and timeout > 0 and progress.guests - progress.configs <= QUICK_READ:
                 await asyncio.wait({reader}, timeout=timeout)
                 progress = self.progress_of(resources)
         elif self._clock() - self._refreshed_at >= max(self._live_ttl, 2 * self._pass_seconds):
@@ -228,6 +231,8 @@ class IpIndex(IpCache):
             # The stored index counts as the last full pass: a restart re-reads it once it is due, not at once.
             self._refreshed_at = min(since(row.read_at) for row in configs)
         self._generation += 1
+        with contextlib.suppress(PveError):  # the first page asks again (and shares this read of the cluster)
+            await self._index_read(await self.pve.cluster_resources())
 
     def _entry_read(self) -> None:
         if self._store is not None and len(self._changed_configs) + len(self._changed_live) >= BATCH:
