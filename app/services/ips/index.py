@@ -227,10 +227,11 @@ class IpIndex(IpCache):
                 self._live[live.vmid] = _LiveEntry(
                     live.node, live.status, since(live.read_at), live.records, live.problem
                 )
-        if configs:
-            # The stored index counts as the last full pass: a restart re-reads it once it is due, not at once.
-            self._refreshed_at = min(since(row.read_at) for row in configs)
         self._generation += 1
+        if not configs:
+            return
+        # The stored index counts as the last full pass: a restart re-reads it once it is due, not at once.
+        self._refreshed_at = min(since(row.read_at) for row in configs)
         with contextlib.suppress(PveError):  # the first page asks again (and shares this read of the cluster)
             await self._index_read(await self.pve.cluster_resources())
 
