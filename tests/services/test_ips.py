@@ -313,3 +313,15 @@ async def test_reads_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPv
     finally:
         pve.time_scale = scale
     assert client.most == 3, "reads overlap, three at a time and never more"
+
+
+async def test_every_config_is_read_before_any_guest_agent(pve_client: PveClient, pve: DemoPve) -> None:
+    seen = Requests(pve)
+    service = IpService(pve_client, wait=WHOLE)
+    await service.read_index()
+    await service.aclose()
+    paths = [path for _method, path, _body in seen.since()]
+    configs = [i for i, path in enumerate(paths) if path.endswith("/config")]
+    live = [i for i, path in enumerate(paths) if "/agent/" in path or path.endswith("/interfaces")]
+    assert len(configs) == len((await pve_client.cluster_resources()).guests) and live
+    assert max(configs) < min(live), "the configured addresses are known before any guest agent is asked"
