@@ -7,7 +7,6 @@ is kept in the database, so only a new install ever answers before it has read e
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,8 +30,6 @@ from app.services.ips.scope import UNKNOWN_KINDS, GuestScope, related_notes, unk
 from app.services.ips.subnets import AddressFilter, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
-
-log = logging.getLogger(__name__)
 
 
 class IpService(IpIndex):
