@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     proxmox_timeout: float = Field(10.0, gt=0, validation_alias=_env("PROXMOX_TIMEOUT"))
     resources_ttl: float = Field(3.0, ge=0, validation_alias=_env("PROXGATE_RESOURCES_TTL"))
     backups_ttl: float = Field(30.0, ge=0, validation_alias=_env("PROXGATE_BACKUPS_TTL"))
+    # Seconds a listing of addresses waits for guests never read before it answers with what is known.
+    ips_wait: float = Field(0.25, ge=0, le=60, validation_alias=_env("PROXGATE_IPS_WAIT"))
     page_size: int = Field(50, ge=10, le=500, validation_alias=_env("PROXGATE_PAGE_SIZE"))
     credentials_file: Path = Field(
         Path("~/.proxmox-credentials"), validation_alias=_env("PROXGATE_CREDENTIALS_FILE")

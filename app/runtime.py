@@ -30,6 +30,7 @@ from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
 from app.services.cluster import Cluster, PveConnection, pve_connection
+from app.services.ips import IpStore
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
 from app.services.runtime import Housekeeper, MemoryTrimmer
@@ -94,7 +95,9 @@ class Runtime:
         self.engine = create_engine(url, settings.db_pool_size, settings.db_pool_overflow)
         self.sessions = session_factory(self.engine)
         self.checkpoints = self._start_audit_chain()
-        self.cluster = Cluster.open(self.connection, observer=self.metrics)
+        ip_store = IpStore(self.sessions)
+        self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait)
+        self.cluster.ips.load_later()
         self.watcher = TaskWatcher(self.cluster.client, self.sessions)
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
         # reconciled): connect, send and read each have the timeout, plus a margin.

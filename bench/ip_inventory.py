@@ -4,9 +4,10 @@ Serves the demo cluster (seed_cluster, 500 guests) over TLS with 20 ms added lat
 of its own (as a real PVE is another machine: its CPU does not compete with the client's), then times, side by
 side: (a) the shell-helper way, GET /cluster/resources then one config GET per guest in a loop (httpx,
 keep-alive); (a2) the same loop with a new connection per request, as `curl` in a shell loop does;
-(b) IpService.inventory() on cold caches (configs plus guest agents and container interfaces); (c) the same
-service warm (its /cluster/resources cache cleared, as for a page view some seconds later). The service runs
-on uvloop, as under `proxgate serve` (uvicorn[standard] picks it).
+(b) a new IpService reading its index cold until every guest's config is read (the configured addresses: what
+the loop shows) and (b2) until every guest agent and container has answered too (the whole inventory); (c) the
+same service warm (its /cluster/resources cache cleared, as for a page view some seconds later). The service
+runs on uvloop, as under `proxgate serve` (uvicorn[standard] picks it).
 
     .venv/bin/python bench/ip_inventory.py [--guests 500] [--latency 0.02] [--runs 3]
 """
@@ -33,11 +34,11 @@ import httpx
 
 # Run by path, a script has bench/ on sys.path, not the repository root: import this checkout's app and tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.proxmox import PveClient, PveConnection  # noqa: E402
+from app.proxmox import PveClient, PveConnection, tls  # noqa: E402
 from app.services.ips.service import CONCURRENCY, IpService  # noqa: E402
 
 BENCH_ACCOUNT = "root@pam!bench"
-TARGET = 10.0
+TARGET = 40.0
 
 
 @dataclass
@@ -106,38 +107,65 @@ def shell_loop(address: str, cafile: str, secret: str, fresh: bool) -> Row:
 
 
 class Counter:
-    """An UpstreamObserver that counts upstream requests."""
+    """An UpstreamObserver that counts upstream requests, and notes when the last of `configs` config reads
+    ended."""
 
     def __init__(self) -> None:
         self.requests = 0
+        self.configs = 0
+        self.configs_wanted = 0
+        self.configs_done_at = 0.0
 
     def request_done(self, method: str, path_template: str, status: str, seconds: float) -> None:
         """Count one request."""
         self.requests += 1
+        if path_template.endswith("/config"):
+            self.configs += 1
+            if self.configs == self.configs_wanted:
+                self.configs_done_at = time.perf_counter()
 
     def cache_lookup(self, cache: str, hit: bool) -> None:
         """Not needed here."""
 
 
-async def service_runs(address: str, fingerprint: str, secret: str, runs: int) -> tuple[Row, Row]:
-    """Cold and warm inventories, `runs` times each (a new service for each cold one)."""
+async def service_runs(
+    address: str, fingerprint: str, secret: str, runs: int, concurrency: int
+) -> tuple[Row, Row, Row]:
+    """Cold (to the configs, and whole) and warm inventories, `runs` times each (a new service each time)."""
     conn = PveConnection(address, BENCH_ACCOUNT, secret, fingerprint=fingerprint, timeout=60)
+    if concurrency > tls.LIMITS.max_connections:
+        # More reads at once than the app's client keeps connections for: a client with as many, to see what
+        # a larger pool would give (the app's own stays at LIMITS).
+        tls.LIMITS = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4.0
+        )
     counter = Counter()
-    cold = Row("(b) IpService.inventory() cold", "configs + guest agents + CT interfaces", [], 0)
+    configs = Row("(b) IpService cold: every configured address", "configs", [], 0)
+    cold = Row("(b2) IpService cold: the whole index", "configs, then guest agents + CT interfaces", [], 0)
     warm = Row("(c) IpService.inventory() warm", "/cluster/resources; configs and live data cached", [], 0)
     async with PveClient(conn, counter) as client:
         await client.version()
         for _ in range(runs):
-            service = IpService(client)
-            for row in (cold, warm):
-                client.invalidate_resources()
-                before, started = counter.requests, time.perf_counter()
-                inventory = await service.inventory()
-                row.seconds.append(time.perf_counter() - started)
-                row.requests = counter.requests - before
-    cold.reads += f"; {inventory.total} addresses"
-    warm.reads += f"; {inventory.total} addresses"
-    return cold, warm
+            service = IpService(client, wait=0, concurrency=concurrency)
+            client.invalidate_resources()
+            guests = len((await client.cluster_resources()).guests)
+            client.invalidate_resources()
+            counter.configs, counter.configs_wanted = 0, guests
+            before, started = counter.requests, time.perf_counter()
+            await service.read_index()
+            inventory = await service.inventory()
+            cold.seconds.append(time.perf_counter() - started)
+            configs.seconds.append(counter.configs_done_at - started)
+            cold.requests, configs.requests = counter.requests - before, guests + 1
+            client.invalidate_resources()
+            before, started = counter.requests, time.perf_counter()
+            inventory = await service.inventory()
+            warm.seconds.append(time.perf_counter() - started)
+            warm.requests = counter.requests - before
+            await service.aclose()
+    for row in (cold, warm):
+        row.reads += f"; {inventory.total} addresses"
+    return configs, cold, warm
 
 
 def run_async(coro: Any) -> Any:
@@ -163,7 +191,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
             shell_loop(address, cafile, secret, fresh=False),
             shell_loop(address, cafile, secret, fresh=True),
         ]
-        rows += run_async(service_runs(address, fingerprint, secret, args.runs))
+        rows += run_async(service_runs(address, fingerprint, secret, args.runs, args.concurrency))
     finally:
         ours.send("stop")
         child.join(30)
@@ -176,7 +204,7 @@ def report(args: argparse.Namespace, rows: list[Row], show: Callable[[str], None
     show(f"`{shlex.join([os.path.relpath(sys.executable), *sys.argv])}`")
     show(
         f"({args.guests} guests, {args.latency * 1000:.0f} ms added latency per request, TLS on loopback, "
-        f"fake PVE in its own process, IpService concurrency {CONCURRENCY}, service rows: median of {args.runs})\n"
+        f"fake PVE in its own process, IpService concurrency {args.concurrency}, service rows: median of {args.runs})\n"
     )
     show("| scenario | upstream requests | what it reads | wall time | speed-up vs (a) |")
     show("|---|---:|---|---:|---:|")
@@ -184,11 +212,14 @@ def report(args: argparse.Namespace, rows: list[Row], show: Callable[[str], None
         show(
             f"| {row.label} | {row.requests} | {row.reads} | {row.median * 1000:.0f} ms | {loop / row.median:.1f}x |"
         )
-    cold, warm = loop / rows[2].median, loop / rows[3].median
-    verdict = "PASS" if cold >= TARGET else "FAIL"
+    configs, cold, warm = (loop / row.median for row in rows[2:5])
+
+    def verdict(ratio: float) -> str:
+        return f"{'PASS' if ratio >= TARGET else 'FAIL'} ({ratio:.1f}x)"
+
     show(
-        f"\nTarget: the inventory at least {TARGET:.0f}x faster than loop (a), cold: {verdict} ({cold:.1f}x); "
-        f"warm: {'PASS' if warm >= TARGET else 'FAIL'} ({warm:.1f}x)."
+        f"\nTarget: cold at least {TARGET:.0f}x faster than loop (a): configured addresses {verdict(configs)}, "
+        f"the whole index {verdict(cold)}; warm: {verdict(warm)}."
     )
 
 
@@ -198,6 +229,7 @@ def main() -> None:
     parser.add_argument("--guests", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds the fake waits before answering")
     parser.add_argument("--runs", type=int, default=3, help="cold and warm inventories (median reported)")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="reads in flight at once")
     args = parser.parse_args()
     report(args, measure(args))
 

@@ -275,6 +275,7 @@ def serve_fake(guests: int, folder: Path, pipe: Connection) -> None:
     pve = DemoPve()
     seed_cluster(pve, guests=guests)
     pve.apitokens[BENCH_ACCOUNT] = BENCH_KEY
+    pve.max_requests = 10_000_000  # the requests are counted: keep them all
     served = ServedFake(pve, folder)
     pipe.send((served.address, served.fingerprint, sorted(g.vmid for g in [*pve.vms, *pve.cts])))
     while pipe.recv() == "count":

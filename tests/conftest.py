@@ -170,6 +170,9 @@ def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overri
         # Most tests drive approvals through the API with approvers' tokens (made with the approver role);
         # tests/api/test_token_decisions.py runs an app with the default (off) to show what it refuses.
         "approve_with_tokens": True,
+        # The tests ask what the whole IP index says: an answer waits for guests never read
+        # (tests/web/test_ips_progress.py shows a page that does not).
+        "ips_wait": 30.0,
     }
     values.update(overrides)
     return load_settings(**values)

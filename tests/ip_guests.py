@@ -1,11 +1,22 @@
-"""Helpers for the IP inventory tests: guests added in vmids 9200-9299, and the requests the fake saw."""
+"""Helpers for the IP inventory tests: guests added in vmids 9200-9299, the requests the fake saw, an app that
+starts cold."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
+from app.config import Settings
 from pvesim.fake import DemoPve
+from tests.conftest import app_settings
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer
+
+T = TypeVar("T")
 
 VMIDS = range(9200, 9300)
 
@@ -77,3 +88,29 @@ def agent_down_vm(pve: DemoPve) -> Any:
         for v in pve.vms
         if v.status == "running" and "agent" in v.config and v.agent is None and not v.template
     )
+
+
+@contextmanager
+def cold_app(
+    served: ServedFake, database_url: str, data_dir: Path, wait: float = 0.0
+) -> Iterator[tuple[AppServer, Settings]]:
+    """The app on its own (new) database, whose answers wait `wait` seconds for guests never read (and for the
+    stored index to load)."""
+    settings = app_settings(served, database_url, data_dir, ips_wait=wait)
+    server = AppServer(settings)
+    try:
+        yield server, settings
+    finally:
+        server.stop()
+
+
+def eventually(check: Callable[[], T], seconds: float = 30.0) -> T:
+    """check()'s first true answer, asked every 0.2 s; AssertionError when none comes in time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still {answer!r} after {seconds} s")
+        time.sleep(0.2)

@@ -142,12 +142,15 @@ class ProxgateApi:
 
     async def collect(self, path: str, **params: Any) -> list[Any]:
         """Every item of a list endpoint, following `next_cursor` to the end; ApiError (never a partial list)
-        when it cannot be read whole: a page that fails, more pages than MAX_PAGES, fewer items than its total."""
+        when it cannot be read whole: a page that fails or says it is not complete (Proxgate is still reading),
+        more pages than MAX_PAGES, fewer items than its total."""
         items: list[Any] = []
         query: dict[str, Any] = {"limit": PAGE_LIMIT, **params}
         total: int | None = None
         for _ in range(MAX_PAGES):
             page = await self.get(path, **query)
+            if page.get("complete") is False:
+                raise ApiError(0, f"{path} could not be read whole: {still_reading(page)}")
             items += list(page.get("items") or [])
             if total is None and isinstance(page.get("total"), int):
                 total = page["total"]
@@ -157,6 +160,13 @@ class ProxgateApi:
                 return items
             query["cursor"] = page["next_cursor"]
         raise ApiError(0, f"{path} could not be read whole: more than {MAX_PAGES} pages of {PAGE_LIMIT}")
+
+
+def still_reading(page: Mapping[str, Any]) -> str:
+    """What a page that is not complete says of its progress: 'Read 812 of 2,000 guests' configurations'."""
+    progress = page.get("progress")
+    text = progress.get("text") if isinstance(progress, Mapping) else None
+    return f"{text or 'Proxgate is still reading the cluster'}; ask again in a moment"
 
 
 def decode(answer: httpx.Response) -> Any:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from app.agents import formats
+from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
 from app.agents.ctl_parser import body_of, command_parser
 from app.agents.waiting import task_failed, wait_request, wait_task
@@ -119,7 +119,8 @@ async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
 async def cmd_ips(api: ProxgateApi, args: argparse.Namespace) -> int:
     """Configured IPv4 addresses (every page of the inventory), optionally those that start with a prefix."""
     # The helper's prefix is a plain string ('10.97.0.3' also finds 10.97.0.30): filtered here, as it does.
-    # The notes are not printed: no page brings them along.
+    # The notes are not printed: no page brings them along. A new install reads every guest once first.
+    await waiting.wait_complete(api, "/api/v1/ips")
     chosen = formats.configured_ipv4(await api.collect("/api/v1/ips", notes_limit=0), args.prefix)
     return listing(args, chosen, formats.ip_lines(chosen))
 

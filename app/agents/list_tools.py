@@ -166,7 +166,8 @@ LIST_TOOLS: tuple[ReadTool, ...] = (
         "list_ips",
         "Every address Proxmox knows (configs, guest agents, containers) with its guest, by prefix (10.0.10.21, "
         "10.0. or 10.0.10.0/24), guest, node and status, and notes on what it cannot see about them. Never "
-        "guess an address: look here.",
+        "guess an address: look here. complete=false: guests are still being read (progress says how far): "
+        "ask again shortly.",
         "/api/v1/ips",
         "addresses",
         {
@@ -178,7 +179,7 @@ LIST_TOOLS: tuple[ReadTool, ...] = (
         },
         default=40,
         defaults={"notes_limit": NOTES_SHOWN},
-        output=answer("items", "total", "next_cursor", "notes", "notes_total", "unknown_guests"),
+        output=answer("items", "total", "next_cursor", "notes", "notes_total", "unknown_guests", "complete"),
     ),
     listing(
         "list_my_requests",

@@ -18,6 +18,8 @@ FINISHED = frozenset({"succeeded", "failed", "rejected", "cancelled", "expired"}
 # Polls start fast (a start takes a second) and slow down for a human's decision.
 FIRST_POLL, MAX_POLL = 0.2, 3.0
 DEFAULT_WAIT = 300.0
+# A new install reads every guest once before its address listing is whole: about a minute at 10,000 guests.
+LISTING_WAIT = 180.0
 MAX_WAIT = 3600
 # (seconds waited, seconds it may wait, how it stands in words): after each poll that found it not done yet.
 Report = Callable[[float, float, str], Awaitable[None]]
@@ -45,6 +47,11 @@ def request_state(request: dict[str, Any]) -> str:
     return f"Request {request.get('id')} ({what}): {status}."
 
 
+def listing_state(page: dict[str, Any]) -> str:
+    """'Read 812 of 2,000 guests' configurations.' (the listing's own progress line)."""
+    return str((page.get("progress") or {}).get("text") or "Proxgate is still reading the guests.")
+
+
 async def wait_task(api: ProxgateApi, upid: str, seconds: float = DEFAULT_WAIT) -> dict[str, Any]:
     """The task (status, exit status, log) once it stopped, or as it is when the time is up."""
     path = f"/api/v1/tasks/{path_segment(upid)}"
@@ -57,19 +64,29 @@ async def wait_request(api: ProxgateApi, request_id: int, seconds: float = DEFAU
     return await _poll(api, path, seconds, lambda request: request.get("status") in FINISHED, request_state)
 
 
+async def wait_complete(api: ProxgateApi, path: str, seconds: float | None = None) -> None:
+    """Return once the listing at path says it is complete (Proxgate has read every guest), or when the time
+    (LISTING_WAIT unless given) is up."""
+    wait = LISTING_WAIT if seconds is None else seconds
+    await _poll(
+        api, path, wait, lambda page: page.get("complete") is not False, listing_state, limit=1, notes_limit=0
+    )
+
+
 async def _poll(
     api: ProxgateApi,
     path: str,
     seconds: float,
     done: Callable[[dict[str, Any]], bool],
     words: Callable[[dict[str, Any]], str],
+    **params: Any,
 ) -> dict[str, Any]:
     start = time.monotonic()
     deadline = start + max(0.0, seconds)
     pause = FIRST_POLL
     report = REPORT.get()
     while True:
-        state: dict[str, Any] = await api.get(path)
+        state: dict[str, Any] = await api.get(path, **params)
         left = deadline - time.monotonic()
         if done(state) or left <= 0:
             return state

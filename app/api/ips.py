@@ -49,8 +49,23 @@ class NoteOut(BaseModel):
     node: str | None
 
 
+class ProgressOut(BaseModel):
+    """How far the first reading of the guests has come: every configuration, then every live answer."""
+
+    stage: Literal["configs", "live", "done"]
+    done: int
+    total: int
+    text: str = Field(description="'Read 812 of 2,000 guests' configurations', or '' once done")
+
+
 class IpListOut(ListPage[IpOut]):
     """The inventory: addresses (after the filters), the notes about them, and how many guests were read."""
+
+    complete: bool = Field(
+        description="False while guests are still being read for the first time: the items are what is known "
+        "so far (ask again; progress says how far it has come)"
+    )
+    progress: ProgressOut
 
     notes: list[NoteOut] = Field(
         description="The first notes_limit notes about the guests, nodes and range asked"
@@ -137,11 +152,21 @@ async def list_ips(
     notes_limit: NotesLimit = DEFAULT_NOTES,
 ) -> dict[str, Any]:
     """Every address Proxmox knows (configs, guest agents, container interfaces) of the guests the filters
-    keep, with the notes on what it could not read about them; 422 naming the nodes for an unknown node."""
+    keep, with the notes on what it could not read about them; 422 naming the nodes for an unknown node.
+    Answers at once: while guests are still being read for the first time, `complete` is false and the items
+    are what is known so far."""
     await nodes.check_known(node)
     inventory = await service.inventory(prefix, GuestScope(vmid, node, status))
     page = paging.page(inventory.items, guests=inventory.guests, unknown_guests=inventory.unknown_guests)
     page["items"] = [_item(i) for i in page["items"]]
+    progress = inventory.progress
+    page["complete"] = progress.complete
+    page["progress"] = {
+        "stage": progress.stage,
+        "done": progress.done,
+        "total": progress.total,
+        "text": progress.text,
+    }
     return page | _notes(inventory.notes, notes_limit)
 
 

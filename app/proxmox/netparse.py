@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
+from functools import lru_cache
+from ipaddress import IPv4Address, IPv6Address, ip_interface
 from typing import Any
 
 IPAddress = IPv4Address | IPv6Address
@@ -157,22 +158,47 @@ def _static(
 ) -> tuple[AddressRecord | None, str | None]:
     """A CIDR value as a record, or (None, problem)."""
     try:
-        iface = ip_interface(value)
+        address, prefix = _cidr(value)
     except ValueError:
         return None, f"{key}: '{value}' is not an address in CIDR form"
-    if iface.version != version:
+    if address.version != version:
         return None, f"{key}: '{value}' is not an IPv{version} address"
     gw = _address(gateway) if gateway else None
     mac, name = nic.mac, nic.name or nic.key
-    record = AddressRecord(iface.ip, iface.network.prefixlen, name, mac, config_source(key), gw)
+    record = AddressRecord(address, prefix, name, mac, config_source(key), gw)
     return record, None
 
 
+def _cidr(value: str) -> tuple[IPAddress, int]:
+    """'10.0.10.21/24' as (address, 24); ValueError when it is not one.
+
+    ip_interface() builds the whole network too, which made parsing most of reading 10,000 configs: the usual
+    'address/length' is taken apart here, anything else is left to it.
+    """
+    text, _, length = value.partition("/")
+    if length.isascii() and length.isdigit():
+        address = _ip(text)
+        if int(length) <= address.max_prefixlen:
+            return address, int(length)
+    iface = ip_interface(value)
+    return iface.ip, iface.network.prefixlen
+
+
 def _address(text: str) -> IPAddress | None:
+    bare = text.split("%", 1)[0]
+    if not bare:
+        return None
     try:
-        return ip_address(text.split("%", 1)[0])
+        return _ip(bare)
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=4096)
+def _ip(text: str) -> IPAddress:
+    """ip_address() for text, without its failed IPv4 attempt for IPv6; remembered, since every guest of a
+    subnet names the same gateway (addresses are immutable)."""
+    return IPv6Address(text) if ":" in text else IPv4Address(text)
 
 
 def _addressing(opts: Mapping[str, str], key: str, nic: NicConfig, *, dhcp_default: bool) -> AddressConfig:
@@ -232,6 +258,16 @@ def parse_lxc_net(key: str, value: object) -> InterfaceConfig:
 def _numbered(config: Mapping[str, Any], pattern: re.Pattern[str]) -> list[tuple[int, str]]:
     found = [(int(m.group(1)), key) for key in config if (m := pattern.match(str(key)))]
     return sorted(found)
+
+
+def network_part(config: Mapping[str, Any]) -> dict[str, str]:
+    """The keys of a config that parse_config reads (netN, ipconfigN, agent, digest), as strings."""
+    keep = ("agent", "digest")
+    return {
+        str(k): str(v)
+        for k, v in config.items()
+        if k in keep or NET_KEY.match(str(k)) or IPCONFIG_KEY.match(str(k))
+    }
 
 
 def parse_config(kind: str, config: Mapping[str, Any]) -> GuestNetworkConfig:

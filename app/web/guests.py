@@ -75,8 +75,8 @@ async def search(
     try:
         outcome = await service.find(text, ips)
         if (outcome is None or outcome.kind == "none") and looks_like_address(text):
-            # Addresses are known once read; an explicit search is worth reading them now.
-            await ips.inventory()
+            # Addresses are known once read; an explicit search is worth waiting for every guest's.
+            await ips.read_index()
             outcome = await service.find(text, ips)
     except PveError:
         # The list page explains what is wrong with Proxmox.

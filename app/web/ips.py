@@ -21,6 +21,9 @@ router = APIRouter(tags=["ips"], dependencies=[Depends(require_principal)])
 TextQuery = Query(max_length=2 * MAX_FILTER_LENGTH)
 # Notes shown per list: at thousands of guests there are hundreds (every DHCP guest has one).
 NOTES_SHOWN = 25
+PROGRESS = "partials/ips/_progress.html"
+# What the progress line sends when a stage of the reading ends: the table asks for its page again.
+INDEX_GREW = "ip-index-grew"
 
 
 def _url(request: Request, name: str, **params: str) -> str:
@@ -36,6 +39,8 @@ def _context(request: Request, **values: Any) -> dict[str, Any]:
         "cannot_see": CANNOT_SEE,
         "cidr": "",
         "notes_shown": NOTES_SHOWN,
+        "index_grew": INDEX_GREW,
+        "progress_url": path_for(request, "ip_progress"),
     }
     return base | values
 
@@ -70,6 +75,24 @@ async def ip_list(
     page, partial = "pages/ips/index.html", "partials/ips/_inventory.html"
     response = render(request, page, context, partial=partial, status_code=status)
     return short_url(request, response, "ip-filter", context["self_url"])
+
+
+@router.get("/ips/progress", name="ip_progress")
+async def ip_progress(
+    request: Request, service: IpDep, stage: Annotated[str, Query(max_length=16)] = ""
+) -> Response:
+    """The line that says how far the first reading of the addresses has come; it asks again every second
+    until every guest is read, and tells the table to fill in (HX-Trigger) when a stage ends."""
+    context = _context(request)
+    try:
+        context["progress"] = progress = await service.progress()
+    except PveError as exc:
+        context["progress_problem"] = str(exc)
+        return render(request, PROGRESS, context, partial=PROGRESS)
+    response = render(request, PROGRESS, context, partial=PROGRESS)
+    if stage and stage != progress.stage:
+        response.headers["HX-Trigger"] = INDEX_GREW
+    return response
 
 
 @router.get("/ips/free", name="ip_free")

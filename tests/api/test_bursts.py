@@ -89,9 +89,10 @@ def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
 
 
 def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """The approvals page (what a notified team opens), its badge and notices, the dashboard and the guest list."""
+    """The approvals page (what a notified team opens), its badge and notices, the dashboard, the guest list and
+    the IP inventory's progress line."""
     cookies, _ = session_of(small_pool, crowd["approver_name"])
-    pages = ("/approvals", "/approvals/badge", "/approvals/notices", "/", "/guests")
+    pages = ("/approvals", "/approvals/badge", "/approvals/notices", "/", "/guests", "/ips/progress")
     calls = [("GET", path, {}) for path in pages for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls, cookies))
     no_server_error(statuses)

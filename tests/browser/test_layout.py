@@ -4,6 +4,7 @@ themselves), plus a guest, a node, a storage and a request page."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -17,6 +18,8 @@ from tests.approval_guests import People, add_vm, ask
 from tests.backup_guests import FakeApi, Made, volid_of
 from tests.browser.test_sign_in import sign_in
 from tests.factories import make_user
+from tests.fakepve_thread import ServedFake
+from tests.ip_guests import cold_app
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.browser
@@ -214,4 +217,27 @@ def test_tables_line_up_and_nothing_overflows(
         for size in (DESKTOP, PHONE)
         for problem in problems_at(browser, app_server.url, state, scheme, size, paths)
     ]
+    assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)
+
+
+def test_the_ip_inventory_read_for_the_first_time_lines_up(
+    browser: Browser, served_fake: ServedFake, empty_database: str, tmp_path: Path, pve: DemoPve
+) -> None:
+    """/ips of a new install, its progress line showing while the guests are read (a few seconds)."""
+    for suffix in ("/config", "/agent/network-get-interfaces", "/interfaces"):
+        pve.stall("GET", suffix, 3.0)
+    with cold_app(served_fake, empty_database, tmp_path / "data") as (server, settings):
+        context = browser.new_context(base_url=server.url)
+        page = context.new_page()
+        sign_in(page, make_user(settings, "viewer"))
+        page.goto("/ips")
+        expect(page.locator("#ip-progress")).to_contain_text("guests' configurations")
+        state = context.storage_state()
+        context.close()
+        found = [
+            problem
+            for scheme in SCHEMES
+            for size in (DESKTOP, PHONE)
+            for problem in problems_at(browser, server.url, state, scheme, size, ["/ips"])
+        ]
     assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)

@@ -142,6 +142,27 @@ def test_ipconfig_bad_values_become_problems() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("value", "address", "prefix"),
+    [
+        ("ip=10.0.0.5/24", "10.0.0.5", 24),
+        ("ip=10.0.0.5/024", "10.0.0.5", 24),
+        ("ip=10.0.0.5", "10.0.0.5", 32),
+        ("ip=10.0.0.5/255.255.255.0", "10.0.0.5", 24),
+        ("ip6=fd00:0:10::21/64", "fd00:0:10::21", 64),
+    ],
+)
+def test_static_addresses_read_as_ip_interface_reads_them(value: str, address: str, prefix: int) -> None:
+    (record,) = parse_ipconfig("ipconfig0", value).addresses
+    assert (str(record.address), record.prefix_length) == (address, prefix)
+
+
+@pytest.mark.parametrize("value", ["ip=10.0.0.5/33", "ip6=fd00::1/129", "ip=/24", "ip=10.0.0.5/x"])
+def test_impossible_prefixes_are_problems(value: str) -> None:
+    parsed = parse_ipconfig("ipconfig0", value)
+    assert parsed.addresses == () and "is not an address in CIDR form" in parsed.problems[0]
+
+
 def test_ipconfig_without_a_net_is_still_read() -> None:
     network = parse_config("qemu", {"ipconfig2": "ip=192.168.5.5/24"})
     (iface,) = network.interfaces

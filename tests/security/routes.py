@@ -65,6 +65,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/search"): Rule("viewer", ok=(303,), query="q=web"),  # one match: straight to it
     ("GET", "/ips"): Rule("viewer"),
     ("GET", "/ips/free"): Rule("viewer"),
+    ("GET", "/ips/progress"): Rule("viewer"),
     ("GET", "/nodes/{node}"): Rule("viewer"),
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...

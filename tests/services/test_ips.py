@@ -18,6 +18,9 @@ from tests.conftest import TOKEN_ID, TOKEN_SECRET
 from tests.fakepve_thread import ServedFake
 from tests.ip_guests import Guests, Requests, agent_down_vm
 
+# Seconds an answer may wait for guests never read: these tests ask what the whole index says.
+WHOLE = 30.0
+
 
 class Clock:
     """A monotonic clock the test moves by hand."""
@@ -37,8 +40,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def service(pve_client: PveClient, clock: Clock) -> AsyncIterator[IpService]:
-    """A fresh service (cold caches) on the hand-moved clock; its background refresh ends with the test."""
-    made = IpService(pve_client, clock=clock)
+    """A fresh service (cold caches) on the hand-moved clock, whose answers wait for guests never read; its
+    background refresh ends with the test."""
+    made = IpService(pve_client, clock=clock, wait=WHOLE)
     yield made
     await made.aclose()
 
@@ -176,7 +180,7 @@ async def test_offline_node_is_skipped_with_a_note(
     assert note.node == node and "offline" in note.message
     kept = {key for key, item in before.items() if item.node == node and "config: " in item.source}
     assert kept and kept <= set(rows(inventory)), "configured addresses as last read stay"
-    cold = await IpService(pve_client).inventory()
+    cold = await IpService(pve_client, wait=WHOLE).inventory()
     assert not [i for i in cold.items if i.node == node]
 
 
@@ -305,7 +309,7 @@ async def test_reads_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPv
     pve.slow_network(0.01)  # answers take a moment, so reads overlap
     try:
         async with CountingClient(connection) as client:
-            await IpService(client, concurrency=3).inventory()
+            await IpService(client, concurrency=3).read_index()
     finally:
         pve.time_scale = scale
     assert client.most == 3, "reads overlap, three at a time and never more"
@@ -363,3 +367,15 @@ async def test_reads_again_are_bounded_concurrent(served_fake: ServedFake, pve: 
             pve.time_scale = scale
         await service.aclose()
     assert len({u.vmid for u in free.used if u.vmid}) > 3 and client.most == 3, "three at a time, never more"
+
+
+async def test_every_config_is_read_before_any_guest_agent(pve_client: PveClient, pve: DemoPve) -> None:
+    seen = Requests(pve)
+    service = IpService(pve_client, wait=WHOLE)
+    await service.read_index()
+    await service.aclose()
+    paths = [path for _method, path, _body in seen.since()]
+    configs = [i for i, path in enumerate(paths) if path.endswith("/config")]
+    live = [i for i, path in enumerate(paths) if "/agent/" in path or path.endswith("/interfaces")]
+    assert len(configs) == len((await pve_client.cluster_resources()).guests) and live
+    assert max(configs) < min(live), "the configured addresses are known before any guest agent is asked"

@@ -75,7 +75,7 @@ def test_htmx_gets_the_inventory_partial_that_refreshes_with_its_filter(viewer: 
     answer = viewer.get("/ips", params={"prefix": "10.0."}, headers={"HX-Request": "true"})
     assert answer.status_code == 200 and "<html" not in answer.text
     assert answer.text.lstrip().startswith('<div id="ip-inventory" hx-get="/ips?prefix=10.0."')
-    assert 'hx-trigger="every 30s"' in answer.text
+    assert 'hx-trigger="every 30s, ip-index-grew from:body"' in answer.text
     assert answer.headers["vary"] == "HX-Request"
 
 

@@ -21,7 +21,7 @@ from app.services.cluster.overview import ClusterService
 from app.services.cluster.snapshot_list import SnapshotListService
 from app.services.cluster.storage import StorageService
 from app.services.cluster.tasks import TaskService
-from app.services.ips import IpService
+from app.services.ips import FIRST_WAIT, IpService, IpStore
 
 
 @dataclass
@@ -41,8 +41,15 @@ class Cluster:
     ips: IpService
 
     @classmethod
-    def open(cls, connection: PveConnection, observer: UpstreamObserver | None = None) -> Cluster:
-        """The client and the views of the cluster at `connection`; close them with aclose()."""
+    def open(
+        cls,
+        connection: PveConnection,
+        observer: UpstreamObserver | None = None,
+        ip_store: IpStore | None = None,
+        ips_wait: float = FIRST_WAIT,
+    ) -> Cluster:
+        """The client and the views of the cluster at `connection` (the IP index kept in ip_store when given);
+        close them with aclose()."""
         client = PveClient(connection, observer=observer)
         tasks = TaskService(client)
         return cls(
@@ -56,7 +63,7 @@ class Cluster:
             tasks=tasks,
             history=HistoryService(client),
             snapshots=SnapshotListService(client),
-            ips=IpService(client),
+            ips=IpService(client, store=ip_store, wait=ips_wait),
         )
 
     @property

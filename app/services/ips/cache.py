@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.proxmox.models import ClusterResources, GuestResource
 from app.proxmox.netparse import (
     AddressRecord,
     GuestNetworkConfig,
+    network_part,
     parse_agent_interfaces,
     parse_config,
     parse_lxc_interfaces,
@@ -44,6 +45,8 @@ class _ConfigEntry:
     read_at: float
     network: GuestNetworkConfig | None = None
     problem: Problem | None = None
+    # The config keys the network was parsed from (what the database keeps).
+    keys: dict[str, str] | None = None
 
 
 @dataclass
@@ -80,6 +83,10 @@ class IpCache:
         self._limit = asyncio.Semaphore(concurrency)
         self._configs: dict[int, _ConfigEntry] = {}
         self._live: dict[int, _LiveEntry] = {}
+        # What was read or dropped since the index was last saved.
+        self._changed_configs: set[int] = set()
+        self._changed_live: set[int] = set()
+        self._dropped: set[int] = set()
         self.parses = 0  # configs parsed so far (a re-read with an unchanged digest is not parsed again)
         # Bumped whenever a cached answer is replaced or dropped, so what is built from them can be kept.
         self._generation = 0
@@ -94,11 +101,42 @@ class IpCache:
     ) -> GuestIps:
         """The guest's addresses; retry_failed reads again what failed last time (one guest's page does), and
         config is a read of the guest's config already under way (the guest's page needs it anyway)."""
-        ips = GuestIps(guest)
         if offline:
-            entry = self._stale_config(guest)
-        else:
-            entry = await self._config(guest, stale_ok, retry_failed, config)
+            return self._guest_ips(guest, self._stale_config(guest), None, offline=True)
+        entry = await self._config(guest, stale_ok, retry_failed, config)
+        live = None
+        if entry.network is not None:
+            live = await self._live_data(guest, entry.network, stale_ok, retry_failed)
+        return self._guest_ips(guest, entry, live)
+
+    def _known_guest(self, guest: GuestResource, offline: bool) -> GuestIps:
+        """The guest's addresses from the caches alone, as old as they are (nothing is read)."""
+        entry = self._stale_config(guest)
+        if offline or entry is None or entry.network is None:
+            return self._guest_ips(guest, entry, None, offline=offline)
+        live = self._known_live(guest, entry.network)
+        pending = live is None and asks_live(guest, entry.network)
+        return self._guest_ips(guest, entry, live, pending=pending)
+
+    def _known_live(self, guest: GuestResource, network: GuestNetworkConfig) -> _LiveEntry | None:
+        """The cached live answer of a guest that has one to give, read where it runs now."""
+        cached = self._live.get(guest.vmid)
+        if cached is None or not asks_live(guest, network):
+            return None
+        return cached if (cached.node, cached.status) == (guest.node, guest.status) else None
+
+    @staticmethod
+    def _guest_ips(
+        guest: GuestResource,
+        entry: _ConfigEntry | None,
+        live: _LiveEntry | None,
+        *,
+        offline: bool = False,
+        pending: bool = False,
+    ) -> GuestIps:
+        """GuestIps of a config and live answer; pending: the live answer is still to be read, so nothing is
+        said yet about addresses only it could tell."""
+        ips = GuestIps(guest)
         if entry is None:
             return ips
         ips.config = entry.network
@@ -109,9 +147,8 @@ class IpCache:
         ips.records.extend(entry.network.addresses)
         for problem in entry.network.problems:
             ips.note("problem", f"Unreadable config value: {problem}")
-        if offline:
+        if offline or pending:
             return ips
-        live = await self._live_data(guest, entry.network, stale_ok, retry_failed)
         ips.records.extend(live.records if live else [])
         if live and live.problem:
             ips.note(*live.problem)
@@ -148,9 +185,12 @@ class IpCache:
         except PveError as exc:
             entry.problem = _problem_text("Its configuration", exc)
         else:
-            entry.network = self._parsed(guest, data if isinstance(data, dict) else {}, cached)
+            keys = network_part(data if isinstance(data, dict) else {})
+            entry.network, entry.keys = self._parsed(guest, keys, cached), keys
+            self._changed_configs.add(guest.vmid)
         self._configs[guest.vmid] = entry
         self._generation += 1
+        self._entry_read()
         return entry
 
     async def _read_config(self, guest: GuestResource) -> Any:
@@ -158,7 +198,7 @@ class IpCache:
             return await self.pve.get(GuestPath(guest.node, guest.type, guest.vmid).config)
 
     def _parsed(
-        self, guest: GuestResource, data: dict[str, object], cached: _ConfigEntry | None
+        self, guest: GuestResource, data: Mapping[str, object], cached: _ConfigEntry | None
     ) -> GuestNetworkConfig:
         """The parsed config, reusing the cached parse when the digest is unchanged."""
         digest = str(data.get("digest") or "") or None
@@ -174,7 +214,7 @@ class IpCache:
         stale_ok: bool = False,
         retry_failed: bool = False,
     ) -> _LiveEntry | None:
-        if not guest.running or guest.template or (guest.type == "qemu" and not network.agent):
+        if not asks_live(guest, network):
             return None
         cached = self._live.get(guest.vmid)
         same = cached and (cached.node, cached.status) == (guest.node, guest.status)
@@ -194,7 +234,9 @@ class IpCache:
         except PveError as exc:
             entry.problem = _live_problem(guest, exc)
         self._live[guest.vmid] = entry
+        self._changed_live.add(guest.vmid)
         self._generation += 1
+        self._entry_read()
         return entry
 
     def _prune(self, resources: ClusterResources) -> None:
@@ -202,7 +244,11 @@ class IpCache:
         for cache in (self._configs, self._live):
             for vmid in [v for v in cache if resources.guest(v) is None]:
                 del cache[vmid]
+                self._dropped.add(vmid)
                 self._generation += 1
+
+    def _entry_read(self) -> None:
+        """A cached answer was replaced (IpIndex saves them in batches)."""
 
 
 def _live_problem(guest: GuestResource, exc: PveError) -> Problem:
@@ -214,6 +260,11 @@ def _live_problem(guest: GuestResource, exc: PveError) -> Problem:
         "agent",
         f"The guest agent does not answer ({one_line(exc.message)}): only configured addresses are shown.",
     )
+
+
+def asks_live(guest: GuestResource, network: GuestNetworkConfig) -> bool:
+    """True when the running guest can report addresses: a container, or a VM with the guest agent on."""
+    return guest.running and not guest.template and (guest.type == "lxc" or network.agent)
 
 
 def offline_nodes(resources: ClusterResources) -> set[str]:

@@ -13,6 +13,7 @@ __all__ = [
     "CANNOT_SEE",
     "FreeAddresses",
     "GuestIps",
+    "IndexProgress",
     "IpInventory",
     "IpItem",
     "IpNote",
@@ -133,6 +134,48 @@ def merge_records(records: Iterable[AddressRecord]) -> list[Merged]:
     return out
 
 
+@dataclass(frozen=True)
+class IndexProgress:
+    """How much of the cluster the IP index has read at least once: every config first, then live answers."""
+
+    guests: int = 0
+    configs: int = 0
+    # Running guests that can report addresses (guest agent on, or a container), and how many have.
+    live: int = 0
+    live_read: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True once every guest's config and every live answer due has been read (at any age)."""
+        return self.configs >= self.guests and self.live_read >= self.live
+
+    @property
+    def stage(self) -> str:
+        """'configs', then 'live', then 'done'."""
+        if self.configs < self.guests:
+            return "configs"
+        return "live" if self.live_read < self.live else "done"
+
+    @property
+    def done(self) -> int:
+        """How many reads of this stage are done."""
+        return {"configs": self.configs, "live": self.live_read}.get(self.stage, self.guests)
+
+    @property
+    def total(self) -> int:
+        """How many reads this stage has."""
+        return {"configs": self.guests, "live": self.live}.get(self.stage, self.guests)
+
+    @property
+    def text(self) -> str:
+        """'Read 812 of 2,000 guests' configurations', or the same of guest agents, or ''."""
+        if self.stage == "configs":
+            return f"Read {self.configs:,} of {self.guests:,} guests' configurations"
+        if self.stage == "live":
+            return f"Read {self.live_read:,} of {self.live:,} guest agents and container interfaces"
+        return ""
+
+
 @dataclass
 class IpInventory:
     """Every address Proxmox knows of (after the filter), and notes on what it could not read."""
@@ -144,6 +187,8 @@ class IpInventory:
     total: int
     # Guests in scope with an address Proxmox cannot know (DHCP, SLAAC, set inside): they may use any.
     unknown_guests: int = 0
+    # How far the first reading of the index has come; items are what is known so far until it is complete.
+    progress: IndexProgress = field(default_factory=IndexProgress)
 
     @property
     def duplicates(self) -> int:

@@ -1,17 +1,14 @@
-"""IpService: every address Proxmox knows of, from guest configs and running guests (read through IpCache).
+"""IpService: every address Proxmox knows of, from guest configs and running guests (read through IpIndex).
 
-The inventory and the free addresses of a subnet answer from the caches even when they are older than that,
-and refresh them in the background: at thousands of guests a full pass takes longer than LIVE_TTL, so it could
-never answer warm. Only guests never read before are read while the caller waits.
+The inventory answers from the index at once, whatever its age, and says how far its first reading has come
+while guests are still to be read; the index reads in the background (configs first, then live answers) and
+is kept in the database, so only a new install ever answers before it has read every guest.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.operations.holders import Holder
@@ -19,7 +16,7 @@ from app.proxmox.client import PveClient
 from app.proxmox.models import ClusterResources
 from app.proxmox.netparse import AddressRecord, IPAddress
 from app.services.errors import Invalid, NotFound
-from app.services.ips.cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, IpCache, offline_nodes
+from app.services.ips.cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, offline_nodes
 from app.services.ips.free import (
     DEFAULT_FREE_LIMIT,
     MAX_FREE_LIMIT,
@@ -29,27 +26,19 @@ from app.services.ips.free import (
     tally_free,
 )
 from app.services.ips.fresh import address_holders, reread
-from app.services.ips.results import FreeAddresses, GuestIps, IpInventory, IpItem, IpNote
+from app.services.ips.index import IpIndex
+from app.services.ips.results import FreeAddresses, GuestIps, IndexProgress, IpInventory, IpItem, IpNote
 from app.services.ips.scope import UNKNOWN_KINDS, GuestScope, related_notes, unknown_vmids
 from app.services.ips.subnets import AddressFilter, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
 
-log = logging.getLogger(__name__)
 
-
-class IpService(IpCache):
-    """The IP inventory over the shared client; one instance per app keeps the caches."""
+class IpService(IpIndex):
+    """The IP inventory over the shared client; one instance per app keeps the index."""
 
     def __init__(self, pve: PveClient, **options: Any) -> None:
         super().__init__(pve, **options)
-        # One inventory pass at a time: a second caller waits, then finds the caches warm.
-        self._pass = asyncio.Lock()
-        self._refresh: asyncio.Task[None] | None = None
-        # When the last full pass ended and how long it took: the next starts no sooner than LIVE_TTL after it,
-        # nor than twice its length (so a cluster whose pass takes minutes is not read without pause).
-        self._refreshed_at = float("-inf")
-        self._pass_seconds = 0.0
         # The inventory built from the caches, kept while they and the guests' identities stay the same.
         self._view: tuple[object, _View] | None = None
 
@@ -74,25 +63,27 @@ class IpService(IpCache):
             for vmid in unknown_vmids(view.notes)
             if (guest := resources.guest(vmid)) is not None and scope.holds(vmid, guest.node, guest.status)
         }
-        return IpInventory(items, notes, wanted, view.guests, len(view.items), len(unknown))
+        return IpInventory(items, notes, wanted, view.guests, len(view.items), len(unknown), view.progress)
+
+    async def progress(self) -> IndexProgress:
+        """How far the index's first reading has come (starting it if it has not begun); answers at once."""
+        return await self._ready(await self.pve.cluster_resources(), wait=0)
 
     async def _current_view(self, resources: ClusterResources) -> _View:
-        """Every address, sorted and marked, from the caches; rebuilt only when a cached answer changed, and
-        not while a background refresh runs (which rebuilds it when done)."""
-        refreshing = self._refresh is not None and not self._refresh.done()
-        if self._view is not None and (refreshing or self._view[0] == self._view_key(resources)):
-            view = self._view[1]
-        else:
-            view = await self._build_view(resources, stale_ok=True)
-        if self._clock() - self._refreshed_at >= max(self._live_ttl, 2 * self._pass_seconds):
-            self._refresh_later(resources)
-        return view
+        """Every address, sorted and marked, from the caches; rebuilt only when a cached answer changed, and,
+        once the index is whole, not while a refresh runs (which rebuilds it when done)."""
+        await self._ready(resources)
+        if self._view is not None:
+            key, view = self._view
+            if key == self._view_key(resources) or (view.progress.complete and self._reading()):
+                return view
+        return self._build_view(resources)
 
-    async def _build_view(self, resources: ClusterResources, *, stale_ok: bool) -> _View:
-        started, first = self._clock(), self._view is None
-        guests, notes = await self.read_all(resources, stale_ok=stale_ok)
-        if first or not stale_ok:  # a pass that read everything due: the next is due from now
-            self._refreshed_at, self._pass_seconds = self._clock(), self._clock() - started
+    async def _index_read(self, resources: ClusterResources) -> None:
+        self._build_view(resources)
+
+    def _build_view(self, resources: ClusterResources) -> _View:
+        guests, notes = self.known_all(resources)
         every = sorted((item for g in guests for item in g.items()), key=lambda i: i.sort_key)
         notes += [note for g in guests for note in g.notes]
         gateways = tuple(
@@ -101,7 +92,8 @@ class IpService(IpCache):
             if g.config
             for gateway in dict.fromkeys(g.config.gateways)
         )
-        view = _View(_mark_shared(every), tuple(notes), len(guests), gateways)
+        progress = self.progress_of(resources)
+        view = _View(_mark_shared(every), tuple(notes), len(guests), gateways, progress)
         self._view = (self._view_key(resources), view)
         return view
 
@@ -136,6 +128,7 @@ class IpService(IpCache):
             raise Invalid(f"cidr: {exc}", field="cidr") from None
         if not 1 <= limit <= MAX_FREE_LIMIT:
             raise Invalid(f"limit: give a number from 1 to {MAX_FREE_LIMIT}", field="limit")
+        await self.read_index()
         resources = await self.pve.cluster_resources()
         view = await self._current_view(resources)
         fresh = await reread(self, resources, [network])
@@ -204,46 +197,18 @@ class IpService(IpCache):
 
     # ------------------------------------------------------------------ reading
 
-    def _refresh_later(self, resources: ClusterResources) -> None:
-        """Read again, in the background, what is older than its time to live (one pass at a time)."""
-        if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(self._refresh_all(resources))
-
-    async def _refresh_all(self, resources: ClusterResources) -> None:
-        try:
-            await self._build_view(resources, stale_ok=False)
-        except Exception:  # a background task has nobody to tell but the log
-            log.exception("refreshing the IP inventory failed")
-
-    async def refreshed(self) -> None:
-        """Wait for the background refresh, if one runs."""
-        if self._refresh is not None:
-            await self._refresh
-
-    async def aclose(self) -> None:
-        """Stop the background refresh (the app is shutting down)."""
-        if self._refresh is not None and not self._refresh.done():
-            self._refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh
-
     async def read_all(
         self, resources: ClusterResources, *, stale_ok: bool = False
     ) -> tuple[list[GuestIps], list[IpNote]]:
-        """Every guest's addresses, and one note per offline node that holds guests; with stale_ok, cached
-        answers of any age (only guests never read are read now, and then one pass at a time)."""
+        """Every guest's addresses, after reading what is due (with stale_ok, only guests never read)."""
+        await self._loaded()
+        await self._read_pass(resources, refresh=not stale_ok)
+        return self.known_all(resources)
+
+    def known_all(self, resources: ClusterResources) -> tuple[list[GuestIps], list[IpNote]]:
+        """Every guest's addresses as the caches hold them, and one note per offline node that holds guests."""
         offline = offline_nodes(resources)
-
-        async def each() -> list[GuestIps]:
-            reads = (self._read_guest(g, g.node in offline, stale_ok) for g in resources.guests)
-            return list(await asyncio.gather(*reads))
-
-        if stale_ok and all(self._stale_config(g) for g in resources.guests):
-            guests = await each()
-        else:
-            async with self._pass:
-                self._prune(resources)
-                guests = await each()
+        guests = [self._known_guest(g, g.node in offline) for g in resources.guests]
         notes = []
         for node in sorted(offline):
             count = sum(1 for g in resources.guests if g.node == node)
@@ -265,6 +230,7 @@ class _View:
     guests: int
     # (gateway, vmid) of every gateway a guest's config sets, once per guest.
     gateways: tuple[tuple[IPAddress, int], ...] = ()
+    progress: IndexProgress = field(default_factory=IndexProgress)
 
 
 def _identities(resources: ClusterResources) -> tuple[tuple[object, ...], ...]:
