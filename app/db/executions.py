@@ -35,6 +35,9 @@ class Execution(SQLModel, table=True):
     auth_method: str = Field(max_length=16)
     token_name: str | None = Field(default=None, max_length=64)
     request_id: str = Field(default="", max_length=64)
+    # Where the call came from, for the events written after the intent (by the watcher, maybe elsewhere).
+    source_ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=255)
     approval_id: int | None = None
     # calling -> running (UPID known) -> done; or calling/unknown -> reconciled -> running/done.
     state: str = Field(default="calling", max_length=16)

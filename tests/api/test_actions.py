@@ -63,7 +63,7 @@ def stopped_vm(pve: DemoPve) -> Iterator[Any]:
 def test_operator_starts_a_vm_and_the_end_is_audited(
     client: httpx.Client, settings: Settings, pve: DemoPve, stopped_vm: Any
 ) -> None:
-    headers = bearer(settings, "operator")
+    headers = bearer(settings, "operator") | {"User-Agent": "nightly-script/2.1"}
     answer = client.post(f"/api/v1/guests/{stopped_vm.vmid}/actions/start", json={}, headers=headers)
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -75,8 +75,10 @@ def test_operator_starts_a_vm_and_the_end_is_audited(
     trail = client.get(
         "/api/v1/audit", params={"vmid": stopped_vm.vmid, "operation": "start"}, headers=headers
     )
-    outcomes = [e["outcome"] for e in trail.json()["items"]][:3]
-    assert outcomes == ["succeeded", "started", "intent"]
+    events = trail.json()["items"][:3]
+    assert [e["outcome"] for e in events] == ["succeeded", "started", "intent"]
+    # The watcher writes the end, yet it says where the call came from as the intent does.
+    assert {(e["user_agent"], e["source_ip"]) for e in events} == {("nightly-script/2.1", "127.0.0.1")}
 
 
 def test_viewer_is_refused_and_the_refusal_is_audited(

@@ -62,6 +62,8 @@ def actor_of(execution: Execution) -> audit.Actor:
         execution.actor_id,
         execution.actor_name,
         execution.auth_method,
+        ip=execution.source_ip,
+        user_agent=execution.user_agent,
         request_id=execution.request_id,
         token_name=execution.token_name,
     )
@@ -97,6 +99,8 @@ async def open_execution(
             auth_method=actor.method,
             token_name=actor.token_name,
             request_id=actor.request_id[:64],
+            source_ip=actor.ip[:64],
+            user_agent=actor.user_agent[:255],
             approval_id=step.approval_id,
             lease_owner=owner,
             lease_until=lease_until,
