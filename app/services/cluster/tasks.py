@@ -176,7 +176,16 @@ class TaskService:
         except PveNotFound as exc:
             raise NotFound(f"Proxmox: {exc.errors.get('upid') or exc.message}") from exc
         endtime = None if status.running else await self._endtime(parsed)
+        if not status.running:
+            self._forget_if_behind(parsed.text)
         return TaskDetail(parsed, status, [line.t for line in lines], endtime, time.time())
+
+    def _forget_if_behind(self, upid: str) -> None:
+        """Drop the cached recent list when it still shows this ended task running, or not at all: a page that
+        refreshes as the task ends (the guest page's recent tasks) shows the end, not a list from before it."""
+        recent = self._recent.peek()
+        if recent is not None and not any(t.upid == upid and t.endtime for t in recent):
+            self._recent.invalidate()
 
     async def _endtime(self, upid: Upid) -> int | None:
         """The end of a stopped task: the status has none; the node's task list has (narrowed to it)."""
