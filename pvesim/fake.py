@@ -21,6 +21,7 @@ from pvesim.ct_template import CtTemplateMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
 from pvesim.node_network import NodeNetworkMixin
+from pvesim.node_usage import NodeUsageMixin
 from pvesim.node_views import NodeViewsMixin
 from pvesim.resize import ResizeMixin
 from pvesim.restore import QemuRestoreMixin
@@ -43,6 +44,7 @@ class DemoPve(
     BackupJobsMixin,
     NodeNetworkMixin,
     LocalContentMixin,
+    NodeUsageMixin,
     NodeViewsMixin,
     CtRestoreMixin,
     CtTemplateMixin,
