@@ -71,3 +71,16 @@ async def test_recent_tasks_show_a_task_that_ended_since_the_list_was_read(
         await asyncio.sleep(0.05)
     view = await service.detail(CT)
     assert [(t.upid, t.state) for t in view.tasks] == [(upid, "ok")]
+
+
+async def test_a_guest_s_name_follows_the_task_that_gave_it(
+    cluster: Cluster, pve: DemoPve, stopped_ct: Any
+) -> None:
+    assert (await cluster.tasks.guest_names())[CT] == "fresh"
+    stopped_ct.config["hostname"] = "renamed"  # as a creation's task writes the config at its end
+    upid = await cluster.client.post(GuestPath("pve1", "lxc", CT).status("start"))
+    for _ in range(100):
+        if not (await cluster.tasks.task_detail(upid)).running:
+            break
+        await asyncio.sleep(0.05)
+    assert (await cluster.tasks.guest_names())[CT] == "renamed"
