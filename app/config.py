@@ -7,11 +7,20 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FINGERPRINT_RE = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
@@ -91,6 +100,8 @@ class Settings(BaseSettings):
         None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
     )
     mcp_http: bool = Field(False, validation_alias=_env("PROXGATE_MCP_HTTP"))
+    # The MCP server (stdio and /mcp) offers and runs only the tools that change nothing in Proxmox.
+    mcp_read_only: bool = Field(False, validation_alias=_env("PROXGATE_MCP_READ_ONLY"))
 
     @field_validator("proxmox_tls_fingerprint")
     @classmethod
@@ -208,6 +219,16 @@ class Settings(BaseSettings):
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(key)
         return key
+
+
+def mcp_read_only(environ: Mapping[str, str] | None = None) -> bool:
+    """PROXGATE_MCP_READ_ONLY as Settings reads it, alone: `proxgate mcp` on an agent's machine has none of
+    the server's other settings (nor a Proxmox credentials file to check)."""
+    value = (os.environ if environ is None else environ).get("PROXGATE_MCP_READ_ONLY", "false")
+    try:
+        return TypeAdapter(bool).validate_python(value.strip() or "false")
+    except ValidationError:
+        raise ConfigError(f"PROXGATE_MCP_READ_ONLY: expected true or false, not {value!r}") from None
 
 
 def parse_credentials(text: str) -> dict[str, str]:

@@ -65,6 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.mcp_http:
         from app.agents.mcp_http import mount_mcp  # the MCP SDK is loaded only when /mcp is on
 
-        mount_mcp(app)
+        mount_mcp(app, settings.mcp_read_only)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     return app

@@ -99,7 +99,9 @@ class Runtime:
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
         # reconciled): connect, send and read each have the timeout, plus a margin.
         lease = timedelta(seconds=3 * settings.proxmox_timeout + 5)
-        self.actions = ActionService(self.cluster.client, self.sessions, self.watcher.owner, lease)
+        self.actions = ActionService(
+            self.cluster.client, self.sessions, self.watcher.owner, lease, addresses=self.cluster.ips
+        )
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)

@@ -4,7 +4,7 @@ Runs the demo's fake PVE in its own process (`app.demo.fakeserver`, seed_cluster
 demo` does) and the app in another (`python -m app.cli serve`, PROXGATE_MCP_HTTP=true, SQLite in a temporary
 folder), makes an operator token, then drives /mcp with the MCP SDK's own client: the size of tools/list, and
 for each listing tool the size of its answer (the JSON-RPC result, text and structured content together) and
-how long it took. free_ips comes first (cold caches), again at once, and again 16 s later.
+how long it took. list_free_ips comes first (cold caches), again at once, and again 16 s later.
 
     .venv/bin/python bench/agent_answers.py [--guests 2000]
 """
@@ -30,30 +30,30 @@ from tests.agents.mcp_client import http_session, text_of  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 
 PASSWORD = "a long password for the benchmark's agent"  # noqa: S105 - a throwaway account
-# free_ips first, on cold caches; then again, and once more after the live answers' time to live (15 s).
+# list_free_ips first, on cold caches; then again, and once more after the live answers' time to live (15 s).
 CALLS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
-    ("free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
+    ("list_free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
+    ("list_free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
     ("sleep", {"seconds": 16}),
-    ("free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
-    ("whoami", {}),
-    ("cluster_status", {}),
+    ("list_free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
+    ("get_identity", {}),
+    ("get_cluster", {}),
     ("list_guests", {}),
     ("list_guests", {"node": "2"}),
     ("get_guest", {"vmid": 100}),
     ("list_ips", {}),
     ("list_ips", {"prefix": "10.0.10."}),
     ("list_ips", {"node": "pve1", "status": "running"}),
-    ("free_ips", {"cidr": "10.1.20.0/24"}),
+    ("list_free_ips", {"cidr": "10.1.20.0/24"}),
     ("list_backups", {}),
     ("list_backups", {"newest": True}),
     ("list_tasks", {}),
     ("list_storage", {}),
-    ("my_requests", {}),
+    ("list_my_requests", {}),
     ("list_storage_content", {"node": "pve1", "storage": "local"}),
     ("list_audit", {}),
     ("get_node", {"node": "pve1"}),
-    ("list_not_backed_up", {}),
+    ("list_unbacked_guests", {}),
 )
 
 

@@ -2,8 +2,9 @@
 
 Serves the demo cluster (seed_cluster, 20 nodes) from fakepve over TLS in this process, runs the app in its own
 process (`python -m app.cli serve`, SQLite in a temporary directory, PROXGATE_RESOURCES_TTL=3), signs in, and
-measures: the raw upstream /cluster/resources request, /guests warm and cold, a search and a filter, 50 clients
-at once for 20 s (errors, and /cluster/resources requests the fake saw), and the app process's RSS.
+measures: the raw upstream /cluster/resources request, /guests warm, once the view expired and as a new
+process's first page, a search and a filter, 50 clients at once for 20 s (errors, and /cluster/resources
+requests the fake saw), and the app process's RSS.
 
     .venv/bin/python bench/guests_page.py [--guests 10000] [--ttl 3] [--clients 50] [--duration 20]
 """
@@ -195,6 +196,7 @@ class Results:
     raw: Timings
     warm: Timings
     cold: Timings
+    first: Timings
     search: Timings
     filters: Timings
     requests: int = 0
@@ -206,7 +208,7 @@ class Results:
 
 def measure(served: ServedFake, app: App, args: argparse.Namespace) -> Results:
     """Run every scenario against the app."""
-    results = Results(raw_upstream(served, 20), Timings(), Timings(), Timings(), Timings())
+    results = Results(raw_upstream(served, 20), Timings(), Timings(), Timings(), Timings(), Timings())
     with httpx.Client(base_url=app.url, timeout=60) as http:
         if login(http, USER, PASSWORD).status_code != 303:
             raise SystemExit("sign-in failed")
@@ -229,6 +231,21 @@ def measure(served: ServedFake, app: App, args: argparse.Namespace) -> Results:
     return results
 
 
+def first_views(
+    served: ServedFake, workdir: Path, args: argparse.Namespace, timings: Timings, n: int = 3
+) -> None:
+    """/guests as the first page a newly started app process serves, n times (a process each)."""
+    for _ in range(n):
+        app = App(served, workdir, args.ttl, add_user=False)
+        try:
+            with httpx.Client(base_url=app.url, timeout=60) as http:
+                if login(http, USER, PASSWORD).status_code != 303:
+                    raise SystemExit("sign-in failed")
+                get(http, timings)
+        finally:
+            app.stop()
+
+
 def report(r: Results, args: argparse.Namespace) -> None:
     """The markdown table, with the targets and the command that made it."""
     raw = r.raw.p(0.5)
@@ -242,11 +259,17 @@ def report(r: Results, args: argparse.Namespace) -> None:
             verdict(r.warm.p(0.5) <= 30),
         ),
         (
-            "/guests first page, cold cache, p50 (N=10)",
+            "/guests first page once the view expired (the last one shown with its age), p50 (N=10)",
             f"{r.cold.p(0.5):.0f} ms (server {r.cold.p(0.5, True):.0f} ms, "
             f"of which fetch, parse and index {r.cold.p(0.5, inventory=True):.0f} ms)",
-            f"≤ 1.5 × raw = {1.5 * raw:.0f} ms",
-            verdict(r.cold.p(0.5) <= 1.5 * raw),
+            f"≤ 1.2 × raw = {1.2 * raw:.0f} ms",
+            verdict(r.cold.p(0.5) <= 1.2 * raw),
+        ),
+        (
+            f"/guests first page after a start (nothing to show yet), p50 (N={len(r.first.client)})",
+            f"{r.first.p(0.5):.0f} ms = {r.first.p(0.5) / raw:.1f} × raw",
+            "(reference: only a new process waits)",
+            "",
         ),
         (
             "search over all guests (HTMX table), p50 (N=50)",
@@ -309,6 +332,9 @@ def main() -> None:
             results = measure(served, app, args)
         finally:
             app.stop()
+        try:
+            first_views(served, Path(tmp), args, results.first)
+        finally:
             served.stop()
     report(results, args)
     print(

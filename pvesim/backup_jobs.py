@@ -61,4 +61,15 @@ class BackupJobsMixin(DemoBase):
             raise PveError(500, f"volume '{values['volume']}' does not exist")
         self.require(user, "/storage/" + storage, "Datastore.Audit")
         config = (record.get("guest") or {}).get("config") or {}
-        return "".join(f"{key}: {value}\n" for key, value in sorted(config.items()))
+        text = "".join(f"{key}: {value}\n" for key, value in sorted(config.items()))
+        return text + "".join(self._qmdump_maps(config) if record.get("subtype") == "qemu" else [])
+
+    def _qmdump_maps(self, config: dict[str, Any]) -> list[str]:
+        """The '#qmdump#map:scsi0:drive-scsi0:local-lvm:raw:' line vzdump writes for each disk it saved,
+        which the restore reads to know the drives it restores (parse_backup_hints)."""
+        lines = []
+        for key, volume, _props in self._vma_devices(config):
+            sid = volume.partition(":")[0] if ":" in volume else ""
+            fmt = "qcow2" if volume.endswith(".qcow2") else "raw"
+            lines.append(f"#qmdump#map:{key}:drive-{key}:{sid}:{fmt}:\n")
+        return lines

@@ -11,6 +11,7 @@ from fakepve.lxc import CREATE_ONLY, MOUNT_KEY, mount_type, normalise, parse_mou
 from fakepve.routing import die
 
 from pvesim.base import Log, set_lock
+from pvesim.destroy import ct_volumes, volume_owner
 from pvesim.restore import Restore, RestoreBase, restore_seconds
 from pvesim.units import config_bytes, iec
 
@@ -90,7 +91,9 @@ class CtRestoreMixin(RestoreBase):
         try:
             log(f"recovering backed-up configuration from '{job.sid}:{job.volname}'")
             config = self._archive_config(job, "lxc")
+            old = dict(ct.config) if job.overwrite else {}
             mounts = self._vzrestore_allocate(job, config, log)
+            self._vzrestore_destroy_old(job.vmid, old)
             log(f"restoring '{job.sid}:{job.volname}' now..")
             log(f"extracting archive '{job.path}'")
             total = sum(config_bytes(parse_mount(m).get("size")) for m in mounts.values())
@@ -125,6 +128,13 @@ class CtRestoreMixin(RestoreBase):
             out[key] = self._realise(job.vmid, key, wanted[key], taken)
             self._vzrestore_mkfs(out[key], log)
         return out
+
+    def _vzrestore_destroy_old(self, vmid: int, old: dict[str, Any]) -> None:
+        """destroy_lxc_container on the replaced config, once the new volumes exist: the volumes it owns go
+        (unused ones too), bind and device mounts and other guests' volumes stay."""
+        for volid in dict.fromkeys(ct_volumes(old)):
+            if volume_owner(volid) == vmid:
+                self._qm_free(volid)
 
     def _vzrestore_mkfs(self, value: str, log: Log) -> None:
         """What creating a volume and its ext4 file system prints."""

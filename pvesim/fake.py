@@ -1,5 +1,5 @@
 """DemoPve: fakepve plus the state it keeps none of (vzdump backups and jobs, VM disk resize, restore, node
-networks, RRD history), and fixes."""
+networks, RRD history), and fixes (deleting a guest destroys only the volumes it owns)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from fakepve.server import params
 from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
+from pvesim.clone_checks import CloneChecksMixin
 from pvesim.cluster_tasks import ClusterTasksMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
+from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
 from pvesim.node_network import NodeNetworkMixin
@@ -28,6 +30,7 @@ from pvesim.restore import QemuRestoreMixin
 from pvesim.rrd import RrdMixin
 from pvesim.stalls import StallMixin
 from pvesim.units import GIB, config_bytes
+from pvesim.windows_machine import WindowsMachineMixin
 
 # Drives that can boot (not efidisk0 or tpmstate0), and the size option of a drive.
 DISK_BUSES = ("scsi", "virtio", "sata", "ide")
@@ -37,6 +40,9 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    OwnedVolumesMixin,
+    CloneChecksMixin,
+    WindowsMachineMixin,
     RrdMixin,
     StallMixin,
     ClusterTasksMixin,

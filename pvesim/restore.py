@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fakepve import FakeVm, PveError, TaskError
-from fakepve.lxc import format_size, split_props
+from fakepve.lxc import format_size
 from fakepve.qemu import CREATE_ONLY, DRIVE_KEY, drives_of, is_cdrom, join_drive, volume_ref, with_mac
 from fakepve.routing import die, param_error, split_list
 from fakepve.storage import _is_file
 
 from pvesim.base import DemoBase, Log, guest_kind, locked_message, set_lock
+from pvesim.qm_restore_cleanup import QemuRestoreCleanup
 from pvesim.units import GIB, config_bytes
 
 RESTORE_RATE = 1.4 * GIB
@@ -39,6 +40,8 @@ class Restore:
     overrides: dict[str, Any] = field(default_factory=dict)
     mounts: dict[str, str] = field(default_factory=dict)
     made: list[str] = field(default_factory=list)
+    # Volumes of the guest restored over that its backup has no disk for: they stay, as unused disks.
+    kept: list[str] = field(default_factory=list)
 
 
 def restore_seconds(total: int) -> float:
@@ -85,7 +88,7 @@ class RestoreBase(DemoBase):
         return dict(saved["config"])
 
 
-class QemuRestoreMixin(RestoreBase):
+class QemuRestoreMixin(QemuRestoreCleanup, RestoreBase):
     """Mixin of DemoPve: qmrestore; a create without archive stays fakepve's."""
 
     async def _qm_create(self, v: dict[str, Any], user: str) -> str:
@@ -163,7 +166,7 @@ class QemuRestoreMixin(RestoreBase):
             config = self._archive_config(job, "qemu")
             self._vma_header(job, config, log)
             if job.overwrite:
-                self._qmrestore_destroy(vm, log)
+                job.kept = self._qmrestore_destroy(vm, self._archive_drives(config), log)
             drives = await self._vma_extract(job, config, log)
         except TaskError:
             for volid in job.made:
@@ -201,18 +204,6 @@ class QemuRestoreMixin(RestoreBase):
     @staticmethod
     def _drive_bytes(props: dict[str, str]) -> int:
         return config_bytes(props.get("size"))
-
-    def _qmrestore_destroy(self, vm: Any, log: Log) -> None:
-        """destroy_vm(..., lock => 'restore'): the old disks go, an empty config stays, locked."""
-        volumes = [volume for _key, volume, props in drives_of(vm.config) if not is_cdrom(volume, props)]
-        volumes += [split_props(vm.config[k])[0] or "" for k in vm.config if re.fullmatch(r"unused\d+", k)]
-        for volume in volumes:
-            self._qm_free(volume)
-            sid, name = volume_ref(volume)
-            if self.storages.get(sid or "", {}).get("type") in ("lvm", "lvmthin"):
-                log(f'  Logical volume "{name}" successfully removed.')
-        vm.config, vm.snapshots, vm.pending = {}, {}, {}
-        set_lock(vm, "restore")
 
     async def _vma_extract(self, job: Restore, config: dict[str, Any], log: Log) -> dict[str, str]:
         """Allocate each disk of the archive and copy it: {drive key: new config value}."""
@@ -268,6 +259,7 @@ class QemuRestoreMixin(RestoreBase):
                 final[key] = config[key]
         final.update(drives)
         final.update(job.overrides)
+        self._rescan(job.vmid, final, job.kept, log)
         if job.params.get("unique"):
             self._make_unique(final)
         vm.config, vm.pending, vm.snapshots = final, {}, {}

@@ -13,6 +13,7 @@ from typing import Any
 from app.agents.api import ApiConfig, ApiConfigError, ApiError, ProxgateApi, user_agent
 from app.agents.ctl_commands import COMMANDS, FAILED, REFUSED, USAGE, cmd_operation
 from app.agents.ctl_parser import EXIT_CODES, READS, command_parser, options
+from app.config import ConfigError, mcp_read_only
 
 
 def register(sub: Any) -> None:
@@ -54,16 +55,30 @@ def config_or_exit() -> ApiConfig:
 
 
 def cmd_mcp(args: argparse.Namespace) -> None:
-    """Serve the MCP server on standard input and output."""
-    from app.agents.mcp_server import serve_stdio
+    """Serve the MCP server on standard input and output; exit 4 at once when Proxgate refuses the token (1
+    when it cannot be reached), saying so on standard error."""
+    from app.agents.mcp_server import StartRefused, serve_stdio
 
-    asyncio.run(serve_stdio(config_or_exit()))
+    config = config_or_exit()
+    try:
+        read_only = mcp_read_only()
+    except ConfigError as exc:
+        print(f"proxgate: {exc}", file=sys.stderr)
+        raise SystemExit(USAGE) from None
+    try:
+        asyncio.run(serve_stdio(config, read_only))
+    except StartRefused as exc:
+        print(f"proxgate mcp: {exc}", file=sys.stderr)
+        raise SystemExit(REFUSED if exc.refused else FAILED) from None
 
 
 def cmd_ctl(args: argparse.Namespace) -> None:
     """Run one ctl command and exit with its code (a listing's --help and usage errors need no server)."""
     if args.command in READS:
         command_parser([]).parse_args([args.command, *args.arguments])
+    if args.command == "help":
+        command_parser([]).print_help()
+        raise SystemExit(0)
     raise SystemExit(asyncio.run(run_ctl(config_or_exit(), args)))
 
 

@@ -10,14 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app.agents import formats
-from app.agents.api import ApiError, ProxgateApi
-from app.agents.ctl_parser import body_of
+from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
+from app.agents.ctl_parser import body_of, command_parser
 from app.agents.waiting import task_failed, wait_request, wait_task
 
 # Exit codes (documented in docs/agents.md): done, failed, usage, waiting for a person, refused.
 DONE, FAILED, USAGE, PENDING, REFUSED = 0, 1, 2, 3, 4
 REQUEST_EXIT = {"succeeded": DONE, "failed": FAILED, "pending": PENDING, "executing": PENDING}
 Command = Callable[[ProxgateApi, argparse.Namespace], Awaitable[int]]
+TASK_PAGE = 50
 
 
 def emit(lines: list[str]) -> None:
@@ -36,6 +37,14 @@ async def known_node(api: ProxgateApi, node: str) -> None:
     names = [n["node"] for n in await api.collect("/api/v1/nodes")]
     if node not in names:
         raise ApiError(404, f"There is no node '{node}'; the nodes are {', '.join(names) or 'none'}.", "node")
+
+
+async def guest_on_node(api: ProxgateApi, vmid: int, node: str) -> None:
+    """ApiError 404 unless the guest is on this node (the helper's Proxmox found no such guest there)."""
+    await known_node(api, node)
+    where = (await api.get(f"/api/v1/guests/{int(vmid)}")).get("node")
+    if where != node:
+        raise ApiError(404, f"Guest {vmid} is on {where}, not on {node}.", "node")
 
 
 def listing(args: argparse.Namespace, items: Any, lines: list[str]) -> int:
@@ -72,16 +81,31 @@ async def cmd_lxc(api: ProxgateApi, args: argparse.Namespace) -> int:
 
 async def cmd_snapshots(api: ProxgateApi, args: argparse.Namespace) -> int:
     """A guest's snapshots, 'current' included."""
+    if args.at_node:
+        await guest_on_node(api, args.vmid, args.at_node)
     snapshots = await api.collect(f"/api/v1/guests/{args.vmid}/snapshots")
     return listing(args, snapshots, formats.snapshot_lines(snapshots))
 
 
 async def cmd_tasks(api: ProxgateApi, args: argparse.Namespace) -> int:
-    """A node's ten newest tasks."""
+    """A node's ten newest finished tasks, as the helper's GET /nodes/{node}/tasks lists them (running ones
+    are not in Proxmox's task archive yet)."""
     await known_node(api, args.node)
-    answer = await api.get("/api/v1/tasks", node=args.node, limit=formats.RECENT_TASKS)
-    tasks = answer.get("items", []) if isinstance(answer, dict) else answer
-    return listing(args, tasks[: formats.RECENT_TASKS], formats.task_lines(tasks))
+    tasks = await finished_tasks(api, args.node, formats.RECENT_TASKS)
+    return listing(args, tasks, formats.task_lines(tasks))
+
+
+async def finished_tasks(api: ProxgateApi, node: str, count: int) -> list[dict[str, Any]]:
+    """The node's `count` newest tasks that have ended, newest first, read a page at a time."""
+    found: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"node": node, "limit": TASK_PAGE}
+    for _ in range(MAX_PAGES):
+        page = await api.get("/api/v1/tasks", **query)
+        found += [t for t in page.get("items") or [] if t.get("state") != "running"]
+        if len(found) >= count or not page.get("next_cursor"):
+            break
+        query["cursor"] = page["next_cursor"]
+    return found[:count]
 
 
 async def cmd_storage(api: ProxgateApi, args: argparse.Namespace) -> int:
@@ -131,24 +155,42 @@ def show_task(args: argparse.Namespace, task: dict[str, Any], description: str) 
 
 
 def show_request(args: argparse.Namespace, request: dict[str, Any]) -> int:
-    """`STATUS ID URL DESCRIPTION` of a request and its exit code."""
+    """`STATUS ID URL DESCRIPTION` of a request and its exit code; who decided and their comment on
+    standard error, so the line stays as scripts read it."""
     if args.json:
         emit_json(request)
     else:
         emit([formats.line(request["status"], request["id"], request.get("url"), request.get("description"))])
+    decided = request.get("decided") or {}
+    if request["status"] in ("rejected", "cancelled") and decided:
+        said = f": {decided['comment']}" if decided.get("comment") else ""
+        print(f"proxgate: {request['status']} by {decided.get('by')}{said}", file=sys.stderr)
     return REQUEST_EXIT.get(request["status"], REFUSED)
 
 
 async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
     """Send an operation of the catalogue; follow its task or its request with --wait."""
     op: dict[str, Any] = args.operation
+    if getattr(args, "at_node", None):
+        await guest_on_node(api, args.vmid, args.at_node)
     body = {**body_of(args), **({"reason": args.reason} if args.reason else {})}
     path = (
         f"/api/v1/guests/{args.vmid}/actions/{op['name']}"
         if op["target"] == "guest"
         else f"/api/v1/actions/{op['name']}"
     )
-    status, answer = await api.post(path, body)
+    try:
+        status, answer = await api.post(path, body)
+    except ApiError as exc:
+        # Asked again with --wait while the same request waits: wait on that one (a retried script's case).
+        open_request = await same_open_request(api, op, args) if exc.status == 409 and args.wait else None
+        if open_request is None:
+            raise
+        print(
+            f"proxgate: request {open_request['id']} for the same change is open; waiting on it",
+            file=sys.stderr,
+        )
+        return show_request(args, await wait_request(api, open_request["id"], args.timeout))
     for warning in answer.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
     if status == 202 and args.wait:
@@ -168,15 +210,33 @@ async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
     return DONE
 
 
+async def same_open_request(
+    api: ProxgateApi, op: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any] | None:
+    """The pending (or running) request for this operation on this guest, if there is one."""
+    if not op.get("needs_approval") or op["target"] != "guest":
+        return None
+    page = await api.get("/api/v1/requests", status="pending,executing", vmid=args.vmid, limit=50)
+    return next((r for r in page.get("items") or [] if r.get("operation") == op["name"]), None)
+
+
 async def cmd_operations(api: ProxgateApi, args: argparse.Namespace) -> int:
     """`NAME RISK APPROVAL LABEL` of every operation Proxgate offers."""
     operations = await api.collect("/api/v1/operations")
     return listing(args, operations, formats.operation_lines(operations))
 
 
+async def cmd_help(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """The commands and the exit codes (`proxgate ctl operations` lists the operations' commands)."""
+    command_parser([]).print_help()
+    return DONE
+
+
 COMMANDS: dict[str, Command] = {
+    "help": cmd_help,
     "status": cmd_status,
     "vms": cmd_vms,
+    "list": cmd_vms,
     "lxc": cmd_lxc,
     "snapshots": cmd_snapshots,
     "tasks": cmd_tasks,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 EXIT_CODES = (
@@ -21,12 +21,20 @@ EXIT_CODES = (
     "4 refused (by Proxgate: role, no such guest or node, invalid value, or the request was rejected, "
     "cancelled or expired)"
 )
+# A guest command's last argument, as the helper took it: checked against where the guest is.
+AT_NODE: dict[str, Any] = {
+    "metavar": "NODE",
+    "nargs": "?",
+    "help": "the guest's node, as the helper takes it (refused when the guest is elsewhere)",
+}
 # ctl's own options; a parameter of the same name gets --param-NAME.
 OWN_OPTIONS = frozenset({"json", "wait", "reason", "timeout", "help"})
 # The listing and request commands (no operation of the catalogue needed to parse them).
 READS = (
+    "help",
     "status",
     "vms",
+    "list",
     "lxc",
     "snapshots",
     "tasks",
@@ -50,15 +58,19 @@ class Shortcut:
 
 
 def snapshot_name() -> str:
-    """The helper's default name, snap-YYYYmmdd-HHMMSS (in UTC here)."""
-    return datetime.now(UTC).strftime("snap-%Y%m%d-%H%M%S")
+    """The helper's default name, snap-YYYYmmdd-HHMMSS in the local time of the machine that runs ctl, as
+    the helper's `date` gave it."""
+    return datetime.now().astimezone().strftime("snap-%Y%m%d-%H%M%S")
 
 
-SHORTCUTS = {
-    "snap": Shortcut(
-        "snapshot", "snapname", snapshot_name, "take a snapshot (named snap-YYYYmmdd-HHMMSS by default)"
-    )
-}
+TAKE_SNAPSHOT = Shortcut(
+    "snapshot",
+    "snapname",
+    snapshot_name,
+    "take a snapshot (named snap-YYYYmmdd-HHMMSS, local time, by default)",
+)
+# The helper's `snap` and `snapshot` both take a snapshot, its name optional.
+SHORTCUTS = {"snap": TAKE_SNAPSHOT, "snapshot": TAKE_SNAPSHOT}
 
 
 def options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -80,7 +92,8 @@ def command_parser(operations: list[dict[str, Any]]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_reads(commands)
     for op in operations:
-        add_operation(commands, op, op["name"])
+        if op["name"] not in SHORTCUTS:
+            add_operation(commands, op, op["name"])
     known = {op["name"]: op for op in operations}
     for name, shortcut in SHORTCUTS.items():
         if shortcut.operation in known:
@@ -100,10 +113,12 @@ def command(commands: Any, name: str, help_text: str, *args: tuple[str, dict[str
 def add_reads(commands: Any) -> None:
     """The listing and request commands."""
     vmid: dict[str, Any] = {"type": int}
+    command(commands, "help", "these commands and the exit codes")
     command(commands, "status", "the nodes' status, CPU and memory")
     command(commands, "vms", "every VM and container, or one node's VMs", ("node", {"nargs": "?"}))
+    command(commands, "list", "the same as vms", ("node", {"nargs": "?"}))
     command(commands, "lxc", "one node's containers", ("node", {}))
-    command(commands, "snapshots", "a guest's snapshots", ("vmid", vmid))
+    command(commands, "snapshots", "a guest's snapshots", ("vmid", vmid), ("at_node", AT_NODE))
     command(commands, "tasks", "a node's ten newest tasks", ("node", {}))
     command(commands, "storage", "a node's storages and their use", ("node", {}))
     command(commands, "ips", "configured IPv4 addresses", ("prefix", {"nargs": "?"}))
@@ -136,6 +151,8 @@ def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortc
             flag = f"--param-{param}" if param in OWN_OPTIONS else f"--{param.replace('_', '-')}"
             action = argparse.BooleanOptionalAction if kind == "boolean" else None
             parser.add_argument(flag, dest=dest, action=action, help=help_of(prop), **keywords)
+    if op["target"] == "guest":
+        parser.add_argument("at_node", **AT_NODE)
     parser.set_defaults(operation=op, sent=sent, shortcut=shortcut)
 
 

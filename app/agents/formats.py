@@ -57,8 +57,9 @@ def guest_lines(guests: Iterable[dict[str, Any]], with_node: bool) -> list[str]:
 
 
 def snapshot_lines(snapshots: Iterable[dict[str, Any]]) -> list[str]:
-    """`NAME DESCRIPTION` in Proxmox's order, `-` for no description, `current` included."""
-    return [line(s["name"], s.get("description") or "-") for s in snapshots]
+    """`NAME DESCRIPTION` in Proxmox's order, an empty field for no description (as the helper prints it),
+    `current` included."""
+    return [line(s["name"], s.get("description") or "") for s in snapshots]
 
 
 def utc(timestamp: int | float) -> str:

@@ -3,10 +3,12 @@ and `cursor` (the previous page's next_cursor), bounded to fit a model's context
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.agents.answers import fitted, page_summary
 from app.agents.api import ProxgateApi, path_segment
+from app.agents.op_tools import preview_summary
 from app.agents.read_tools import NOTES_SHOWN, ReadTool
 from app.agents.schemas import (
     CURSOR,
@@ -36,9 +38,10 @@ def listing(
     default: int = DEFAULT_LIMIT,
     defaults: dict[str, Any] | None = None,
     output: dict[str, Any] | None = None,
+    brief: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ReadTool:
     """A tool for the list at `path` (its {placeholders} filled from the arguments of the same name; the other
-    arguments over `defaults` are the query)."""
+    arguments over `defaults` are the query); `brief` shortens each item."""
 
     async def run(api: ProxgateApi, args: dict[str, Any]) -> Any:
         where = path.format(**{k: path_segment(v) for k, v in args.items()})
@@ -47,6 +50,8 @@ def listing(
 
         async def fetch(count: int) -> dict[str, Any]:
             page: dict[str, Any] = await api.get(where, **query, limit=count)
+            if brief is not None:
+                page["items"] = [brief(item) for item in page.get("items") or []]
             return page
 
         return await fitted(fetch, args.get("limit"), default)
@@ -60,6 +65,19 @@ def listing(
         output or PAGE,
         lambda answer: page_summary(name, noun, answer),
     )
+
+
+def request_brief(request: dict[str, Any]) -> dict[str, Any]:
+    """A request as a listing shows it: what, its state and who decided, and what it would lose; get_request
+    has its parameters, whole preview and approvals."""
+    kept = ("id", "status", "operation", "target", "description", "reason", "url", "expires_at", "result")
+    decided = request.get("decided") or None
+    return {
+        **{key: request.get(key) for key in kept},
+        "requested_at": (request.get("requested") or {}).get("at"),
+        "decided": decided,
+        **preview_summary(request.get("preview") or {}),
+    }
 
 
 LIST_TOOLS: tuple[ReadTool, ...] = (
@@ -102,7 +120,7 @@ LIST_TOOLS: tuple[ReadTool, ...] = (
         output=answer("items", "total", "next_cursor", "problems"),
     ),
     listing(
-        "list_not_backed_up",
+        "list_unbacked_guests",
         "Guests that no backup job covers, as Proxmox lists them.",
         "/api/v1/backups/not-backed-up",
         "guests without a backup job",
@@ -117,9 +135,9 @@ LIST_TOOLS: tuple[ReadTool, ...] = (
     ),
     listing(
         "list_storage_content",
-        "What one storage holds on a node: iso (install images for create-vm), vztmpl (container templates "
-        "for create-ct), backup, images and rootdir (disks). Volume ids (local:iso/x.iso) are what "
-        "create-vm's iso and create-ct's ostemplate take.",
+        "What one storage holds on a node: iso (install images for create_vm), vztmpl (container templates "
+        "for create_ct), backup, images and rootdir (disks). Volume ids (local:iso/x.iso) are what "
+        "create_vm's iso and create_ct's ostemplate take.",
         "/api/v1/storage/{node}/{storage}/content",
         "volumes",
         {
@@ -163,13 +181,14 @@ LIST_TOOLS: tuple[ReadTool, ...] = (
         output=answer("items", "total", "next_cursor", "notes", "notes_total", "unknown_guests"),
     ),
     listing(
-        "my_requests",
+        "list_my_requests",
         "The approval requests this agent made, newest first; by status (pending, succeeded, rejected, ...).",
         "/api/v1/requests",
         "requests",
         {"status": {"type": "string", "maxLength": 120, "description": "Comma-separated"}},
         default=10,
         defaults={"mine": True},
+        brief=request_brief,
     ),
     listing(
         "list_audit",

@@ -97,8 +97,9 @@ def unauthorized(detail: str) -> JSONResponse:
     )
 
 
-def mount_mcp(app: FastAPI) -> None:
-    """Serve the MCP server at /mcp and run its session manager for the app's life."""
+def mount_mcp(app: FastAPI, read_only: bool = False) -> None:
+    """Serve the MCP server at /mcp and run its session manager for the app's life; read_only
+    (PROXGATE_MCP_READ_ONLY) offers the reads only."""
 
     @asynccontextmanager
     async def open_api(ctx: ServerRequestContext[Any], agent: str) -> AsyncIterator[ProxgateApi]:
@@ -109,10 +110,12 @@ def mount_mcp(app: FastAPI) -> None:
 
     # Sessions (in this process) keep the client's name from its initialize request for the audit log; a
     # 2026-07-28 client sends it with every request and needs none. The Bearer token, not the Host header, is
-    # what keeps other sites out, so the SDK's localhost-only Host check is off.
+    # what keeps other sites out, so the SDK's localhost-only Host check is off. Answers are streamed (SSE):
+    # a wait's progress notifications go out as they come, and the stream's pings keep proxies from closing
+    # a call that waits minutes for a person.
     manager = StreamableHTTPSessionManager(
-        app=build_server(open_api),
-        json_response=True,
+        app=build_server(open_api, read_only),
+        json_response=False,
         security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     app.router.routes.append(

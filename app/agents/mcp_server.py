@@ -5,6 +5,7 @@ same server at /mcp inside the app."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -18,10 +19,11 @@ from mcp.shared.exceptions import MCPError
 
 from app.agents.answers import change_summary
 from app.agents.api import VERSION, ApiConfig, ApiError, ProxgateApi, user_agent
-from app.agents.op_tools import run_operation, tool_description, tool_schema
-from app.agents.read_tools import ReadTool
-from app.agents.schemas import CHANGE
-from app.agents.toolbox import BY_NAME, READ_TOOLS
+from app.agents.mcp_tools import READ_ONLY_REFUSAL, may_change, offered_tools
+from app.agents.op_tools import own_schema, run_operation
+from app.agents.tool_names import by_tool_name
+from app.agents.toolbox import BY_NAME
+from app.agents.waiting import REPORT, Report
 
 log = logging.getLogger(__name__)
 PRODUCT = "proxgate-mcp"
@@ -30,7 +32,7 @@ INSTRUCTIONS = (
     "Proxgate runs a Proxmox VE cluster for a team. You act with your own Proxgate API token: every change is "
     "recorded in the audit log under its name, and the changes whose tools say so (every destructive one) wait "
     "for a second person to approve them. Read first (get_guest, list_snapshots, list_tasks); take a "
-    "snapshot before a risky change; never guess an IP address: use list_ips and free_ips. Listings answer a "
+    "snapshot before a risky change; never guess an IP address: use list_ips and list_free_ips. Listings answer a "
     "page at a time: pass next_cursor back as cursor for the next one."
 )
 
@@ -54,28 +56,30 @@ def agent_of(ctx: ServerRequestContext[Any]) -> str:
     return user_agent(PRODUCT, client_name(ctx))
 
 
-def build_server(open_api: ApiOpener) -> Server[Any]:
+def build_server(open_api: ApiOpener, read_only: bool = False) -> Server[Any]:
     """The server; open_api gives the /api/v1 client for one call (stdio: the environment's token; HTTP: the
-    caller's)."""
+    caller's). read_only (PROXGATE_MCP_READ_ONLY) offers and runs the reads only."""
 
     async def list_tools(
         ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         async with open_api(ctx, agent_of(ctx)) as api:
             try:
-                catalogue = await api.collect("/api/v1/operations")
+                me = await api.get("/api/v1/me")
+                changes = may_change(me["role"], read_only)
+                catalogue = await api.collect("/api/v1/operations") if changes else []
             except ApiError as exc:
                 raise MCPError(types.INTERNAL_ERROR, f"Proxgate: {exc}") from None
-        tools = [operation_tool(op) for op in catalogue]
-        return types.ListToolsResult(tools=[*map(read_tool, READ_TOOLS), *tools])
+        return types.ListToolsResult(tools=offered_tools(catalogue, me["role"], read_only))
 
     async def call_tool(
         ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         args = dict(params.arguments or {})
+        reporting = REPORT.set(progress_of(ctx))
         async with open_api(ctx, agent_of(ctx)) as api:
             try:
-                result = await dispatch(api, params.name, args)
+                result = await dispatch(api, params.name, args, read_only)
             except ApiError as exc:
                 return failure(refusal(exc))
             except ToolRefused as exc:
@@ -84,6 +88,8 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
                 # The model gets a plain sentence; the traceback stays in the server's log.
                 log.exception("tool %s failed", params.name)
                 return failure(f"The tool {params.name} failed inside proxgate mcp; see its log.")
+            finally:
+                REPORT.reset(reporting)
         tool = BY_NAME.get(params.name)
         summary = tool.summary(result) if tool is not None else change_summary(result)
         return success(result, summary, failed=result.get("status") == "failed")
@@ -98,18 +104,35 @@ def build_server(open_api: ApiOpener) -> Server[Any]:
     )
 
 
-async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any]) -> dict[str, Any]:
+def progress_of(ctx: ServerRequestContext[Any]) -> Report | None:
+    """What sends a wait's progress to the client, when it asked for progress (a progressToken in _meta)."""
+    token = (ctx.meta or {}).get("progress_token")
+    if token is None:
+        return None
+
+    async def report(waited: float, most: float, words: str) -> None:
+        message = f"{words} Waited {waited:.0f} s of at most {most:.0f} s."
+        related = str(ctx.request_id) if ctx.request_id is not None else None
+        await ctx.session.send_progress_notification(token, waited, most, message, related)
+
+    return report
+
+
+async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any], read_only: bool) -> dict[str, Any]:
     """Run the named tool: a read tool, or an operation of the catalogue; its answer as a JSON object."""
     tool = BY_NAME.get(name)
     if tool is not None:
+        if read_only and not tool.read_only:
+            raise ToolRefused(READ_ONLY_REFUSAL.format(name=name))
         check_arguments(tool.schema, args)
         result = await tool.run(api, args)
         return result if isinstance(result, dict) else {"result": result}
-    catalogue = {op["name"]: op for op in await api.collect("/api/v1/operations")}
-    op = catalogue.get(name)
+    op = by_tool_name(await api.collect("/api/v1/operations")).get(name)
     if op is None:
         raise ToolRefused(f"There is no tool '{name}'; list the tools to see what Proxgate offers.")
-    check_arguments(tool_schema(op), args)
+    if read_only:
+        raise ToolRefused(READ_ONLY_REFUSAL.format(name=name))
+    check_arguments(own_schema(op), args)
     return await run_operation(api, op, args)
 
 
@@ -131,37 +154,6 @@ def refusal(exc: ApiError) -> str:
     return f"Proxgate {kind} (HTTP {exc.status}): {exc}"
 
 
-def read_tool(tool: ReadTool) -> types.Tool:
-    """A read tool as MCP lists it."""
-    # destructiveHint means something only for a tool that is not read-only.
-    destructive = None if tool.read_only else False
-    hints = types.ToolAnnotations(
-        read_only_hint=tool.read_only, destructive_hint=destructive, open_world_hint=False
-    )
-    return types.Tool(
-        name=tool.name,
-        description=tool.description,
-        input_schema=tool.schema,
-        output_schema=tool.output,
-        annotations=hints,
-    )
-
-
-def operation_tool(op: dict[str, Any]) -> types.Tool:
-    """A catalogue operation as MCP lists it (the catalogue names the ones that need approval)."""
-    # readOnlyHint is false unless said (destructiveHint is true unless said, so it is always said).
-    hints = types.ToolAnnotations(
-        title=op["label"], destructive_hint=op["risk"] == "destructive", open_world_hint=False
-    )
-    return types.Tool(
-        name=op["name"],
-        description=tool_description(op),
-        input_schema=tool_schema(op),
-        output_schema=CHANGE,
-        annotations=hints,
-    )
-
-
 def success(result: dict[str, Any], summary: str, failed: bool = False) -> types.CallToolResult:
     """The answer once, as structured content, and a line of text saying what it is (the JSON is not sent a
     second time as text: at thousands of guests that doubled answers that already strained a context)."""
@@ -175,14 +167,40 @@ def failure(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
 
 
-async def serve_stdio(config: ApiConfig) -> None:
-    """Serve on standard input and output until the client closes them."""
+class StartRefused(Exception):
+    """Proxgate refuses the token (refused), or cannot be reached: nothing the server offers would work."""
+
+    def __init__(self, message: str, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+async def serve_stdio(config: ApiConfig, read_only: bool = False) -> None:
+    """Serve on standard input and output until the client closes them, once Proxgate accepted the token
+    (StartRefused saying why it did not: a client shows a server that failed to start, with its words)."""
     async with ProxgateApi.connect(config, user_agent(PRODUCT)) as shared:
+        me = await identity(shared, config)
+        only = " (reads only: PROXGATE_MCP_READ_ONLY)" if read_only else ""
+        print(
+            f"proxgate mcp: acting as {me['username']} ({me['role']}) at {config.url}{only}", file=sys.stderr
+        )
 
         @asynccontextmanager
         async def open_api(ctx: ServerRequestContext[Any], agent: str) -> Any:
             yield shared.as_agent(agent)
 
-        server = build_server(open_api)
+        server = build_server(open_api, read_only)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
+
+
+async def identity(api: ProxgateApi, config: ApiConfig) -> dict[str, Any]:
+    """Who the token acts as (GET /api/v1/me); StartRefused naming what is wrong."""
+    try:
+        me: dict[str, Any] = await api.get("/api/v1/me")
+    except ApiError as exc:
+        if exc.status == 401:
+            raise StartRefused(f"Proxgate at {config.url} refuses PROXGATE_TOKEN: {exc}", True) from None
+        message = str(exc) if exc.status == 0 else f"Proxgate at {config.url}: {refusal(exc)}"
+        raise StartRefused(message, exc.refused) from None
+    return me

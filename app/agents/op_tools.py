@@ -9,9 +9,12 @@ from app.agents.api import ProxgateApi
 from app.agents.schemas import VMID, WAIT
 from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_task
 
-# Arguments the tool adds to the operation's own parameters; they are not sent as parameters.
-LOCAL_ARGS = ("vmid", "wait", "wait_seconds")
+# Arguments the tool adds to the operation's own parameters; they are not sent as parameters (a guest's vmid
+# goes in the path; a new guest's vmid, of create_vm and the like, is a parameter).
+LOCAL_ARGS = ("wait", "wait_seconds")
 LOG_TAIL = 20
+# Lines of a request's preview (what would be lost, notes) an answer carries.
+PREVIEW_LINES = 20
 
 
 # What every change tool takes besides the operation's parameters; the descriptions say what they are for.
@@ -59,6 +62,17 @@ def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def own_schema(op: dict[str, Any]) -> dict[str, Any]:
+    """The schema of the arguments the tool itself uses (the guest's vmid, wait, wait_seconds): the MCP server
+    checks these; the operation's parameters and reason it leaves to the API, which records a refusal of them
+    in the audit log as it does a person's."""
+    properties: dict[str, Any] = {"wait": WAIT_FLAG, "wait_seconds": WAIT}
+    if op["target"] == "guest":
+        properties["vmid"] = VMID
+    required = ["vmid"] if op["target"] == "guest" else []
+    return {"type": "object", "properties": properties, "required": required}
+
+
 def tool_description(op: dict[str, Any]) -> str:
     """What the model reads: what it does, its risk class, and whether a second person has to agree."""
     parts = [f"{op['label']}. Risk: {op['risk']}."]
@@ -80,7 +94,8 @@ def tool_description(op: dict[str, Any]) -> str:
 
 async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Send the operation through Proxgate's gate; wait for the task or the decision when asked."""
-    body = {k: v for k, v in args.items() if k not in LOCAL_ARGS}
+    local = (*LOCAL_ARGS, "vmid") if op["target"] == "guest" else LOCAL_ARGS
+    body = {k: v for k, v in args.items() if k not in local}
     name = op["name"]
     path = (
         f"/api/v1/guests/{int(args['vmid'])}/actions/{name}"
@@ -113,14 +128,31 @@ async def _started(api: ProxgateApi, answer: dict[str, Any], wait: bool, seconds
 
 async def _requested(api: ProxgateApi, answer: dict[str, Any], wait: bool, seconds: float) -> dict[str, Any]:
     rid = int(answer["request_id"])
-    result = {
+    if wait:
+        request = await wait_request(api, rid, seconds)
+        return {
+            "status": request.get("status"),
+            "request_id": rid,
+            "url": answer.get("url"),
+            "request": request,
+        }
+    preview = preview_summary((await api.get(f"/api/v1/requests/{rid}")).get("preview") or {})
+    lost = "; ".join(preview["would_lose"])
+    return {
         **answer,
+        **preview,
         "message": (
             f"Nothing has changed yet. A second person must approve request {rid} at {answer.get('url')}; "
             f"call wait_request with request_id {rid} to wait for the decision."
+            + (f" Once approved, this is lost: {lost}." if lost else "")
         ),
     }
-    if not wait:
-        return result
-    request = await wait_request(api, rid, seconds)
-    return {"status": request.get("status"), "request_id": rid, "url": answer.get("url"), "request": request}
+
+
+def preview_summary(preview: dict[str, Any]) -> dict[str, Any]:
+    """What the approver reads about a change, in short: what would be lost and the notes beside it."""
+    losses, notes = list(preview.get("losses") or []), list(preview.get("notes") or [])
+    summary: dict[str, Any] = {"would_lose": losses[:PREVIEW_LINES], "notes": notes[:PREVIEW_LINES]}
+    if len(losses) > PREVIEW_LINES:
+        summary["would_lose_total"] = len(losses)
+    return summary

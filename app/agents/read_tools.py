@@ -65,10 +65,23 @@ async def _cluster(api: ProxgateApi, args: dict[str, Any]) -> Any:
 
 async def _guest(api: ProxgateApi, args: dict[str, Any]) -> Any:
     guest = await api.get(f"/api/v1/guests/{int(args['vmid'])}")
+    if not [s for s in guest.get("snapshots") or [] if s.get("name") != "current"]:
+        needing = snapshot_operations(await api.collect("/api/v1/operations"))
+        guest["operations"] = [name for name in guest.get("operations") or [] if name not in needing]
     cap(guest, "backups", GUEST_BACKUPS)
     for key in ("snapshots", "addresses", "address_notes", "tasks"):
         cap(guest, key, GUEST_LISTS)
     return guest
+
+
+def snapshot_operations(catalogue: list[dict[str, Any]]) -> set[str]:
+    """The operations that act on a snapshot the guest has (rollback, delete-snapshot): they require its name,
+    and unlike taking a snapshot they are not reversible. A guest without snapshots is offered none of them."""
+    return {
+        op["name"]
+        for op in catalogue
+        if op["risk"] != "reversible" and "snapname" in (op.get("parameters") or {}).get("required", [])
+    }
 
 
 async def _node(api: ProxgateApi, args: dict[str, Any]) -> Any:
@@ -122,9 +135,13 @@ def _task_line(t: dict[str, Any]) -> str:
 def _request_line(r: dict[str, Any]) -> str:
     target = (r.get("target") or {}).get("vmid") or ""
     text = f"Request {r.get('id')} ({r.get('operation')} {target}): {r.get('status')}. {r.get('url', '')}"
-    result = r.get("result") or {}
+    result, decided = r.get("result") or {}, r.get("decided") or {}
     if result:
         text += f" Exit status {result.get('exitstatus')}: {result.get('message') or ''}"
+    if r.get("status") in ("rejected", "cancelled") and decided.get("by"):
+        text += (
+            f" {str(r['status']).capitalize()} by {decided['by']}: {decided.get('comment') or 'no comment'}."
+        )
     return text.strip()
 
 
@@ -132,7 +149,7 @@ def _free_line(f: dict[str, Any]) -> str:
     text = f"{f.get('free_count')} of {f.get('hosts')} host addresses of {f.get('cidr')} are free as far as "
     text += f"Proxmox can tell; {len(f.get('free') or [])} listed. Check the network before using one."
     if f.get("next_cursor"):
-        text += f' More: call free_ips with the same cidr and cursor="{f["next_cursor"]}".'
+        text += f' More: call list_free_ips with the same cidr and cursor="{f["next_cursor"]}".'
     return text
 
 
@@ -149,7 +166,7 @@ FREE = answer(
 )
 ONE_TOOLS: tuple[ReadTool, ...] = (
     ReadTool(
-        "whoami",
+        "get_identity",
         "Who this agent acts as in Proxgate, and its role.",
         {},
         (),
@@ -158,7 +175,7 @@ ONE_TOOLS: tuple[ReadTool, ...] = (
         lambda me: f"You act as {me.get('username')}, role {me.get('role')}.",
     ),
     ReadTool(
-        "cluster_status",
+        "get_cluster",
         "Quorum, versions, guest counts, storages above 85 %, and every node (its name, status, CPU, memory).",
         {},
         (),
@@ -204,7 +221,7 @@ ONE_TOOLS: tuple[ReadTool, ...] = (
         _task_line,
     ),
     ReadTool(
-        "free_ips",
+        "list_free_ips",
         "Addresses of a subnet no guest, gateway or node uses, as far as Proxmox can tell (not DHCP leases or "
         "hosts outside the cluster), what uses the others, and notes. Pick a new guest's address here. More "
         "free addresses: pass next_cursor as cursor.",

@@ -17,7 +17,6 @@ from app.http.paging import ListPage, PagingDep
 from app.operations.base import Operation
 from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.approvals import ApprovalPolicy
-from app.services.errors import NotFound
 from app.services.pipeline import Submitted
 
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
@@ -142,11 +141,15 @@ async def cluster_action(
 ) -> Any:
     """Run an operation that targets no existing guest (create a guest, restore as new, delete a backup)."""
     op = get_operation(operation)
-    if op is None or op.target != "cluster":
-        raise NotFound(
-            f"There is no cluster-wide operation '{operation}'; guest operations are under /guests/{{vmid}}/actions/."
-        )
     actor = actor_for(request, principal)
+    if op is None or op.target != "cluster":
+        await gate.actions.refuse_unknown(
+            actor,
+            operation,
+            None,
+            body or {},
+            f"There is no cluster-wide operation '{operation}'; guest operations are under /guests/{{vmid}}/actions/.",
+        )
     return answer(
         await gate.submit(principal, actor, operation, None, body or {}, link_base(request), idempotency_key)
     )

@@ -40,7 +40,12 @@ class ApproveIn(BaseModel):
     """An approval: an optional comment, and the VMID typed out where the operation asks for it."""
 
     comment: str | None = Field(None, max_length=2000)
-    confirm: str | None = Field(None, max_length=255, description="The VMID, for deletions (and solo mode)")
+    confirm: str | None = Field(
+        None,
+        max_length=255,
+        description="The VMID, for a change that loses data (deletions, rollbacks, restores over a guest) "
+        "and in solo mode",
+    )
     seal: str | None = Field(
         None,
         pattern="^[0-9a-f]{64}$",
@@ -123,6 +128,11 @@ class RequestOut(BaseModel):
     result: ResultOut | None
     url: str
     seal: str = Field(description="sha256 of what was asked (operation, target, parameters, preview)")
+    confirm: str | None = Field(
+        None,
+        description="What an approver sends as `confirm` (the VMID) because the change loses data; null when "
+        "nothing is asked (in solo mode a requester confirming their own request always sends it)",
+    )
 
 
 def _statuses(status: str | None) -> tuple[str, ...]:

@@ -12,6 +12,11 @@ class Error(BaseModel):
 
     detail: str = Field(description="What went wrong, in plain words (Proxmox's own words for its refusals)")
     field: str | None = Field(None, description="The parameter at fault, when there is one")
+    confirm: str | None = Field(
+        None,
+        description="The parameter that lets a refused change go on once set to true (allow_ip_reuse), when "
+        "the refusal is one the caller may overrule",
+    )
 
 
 _MEANINGS = {

@@ -11,10 +11,13 @@ from pydantic import Field
 from app.operations.base import Context, Guest, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, not_protected, require_guest, snapshots, stopped
 from app.operations.clone import BACKUP_VOLID, archive_kind
-from app.operations.destroy import disk_text, real_disks
+from app.operations.destroy import real_disks
 from app.operations.forms import Form, Widget
 from app.operations.placement import NODE, STORAGE, storage_for, volume_exists
 from app.operations.sizes import readable
+from app.operations.volumes import backup_drives, disk_text, kept_notes, restored_over
+from app.proxmox.client import PveClient
+from app.proxmox.errors import PveError
 from app.proxmox.paths import NodePath, StoragePath
 
 BACKUP_OWNER = re.compile(r"vzdump-(?:qemu|lxc)-(\d+)-|/(?:vm|ct)/(\d+)/")
@@ -109,25 +112,55 @@ async def _preflight_restore(ctx: Context, params: RestoreOverParams) -> list[st
 async def _preview_restore(ctx: Context, params: RestoreOverParams) -> Preview:
     guest = require_guest(ctx)
     item = await volume_exists(ctx.pve, guest.node, params.archive, "backup", "archive")
-    disks, snaps = real_disks(guest), await snapshots(ctx)
+    snaps = await snapshots(ctx)
+    drives = await _restored_drives(ctx.pve, guest, params.archive)
+    fate = restored_over(guest, drives if drives is not None else {d.key for d in real_disks(guest)})
     preview = Preview(facts=[("Guest", f"{guest.label} on {guest.node}"), *backup_facts(item)])
-    preview.losses = [f"Disk {disk_text(d)} is replaced by the backup's" for d in disks]
+    preview.losses = [
+        f"Disk {disk_text(d)} " + ("is destroyed" if d.unused else "is replaced by the backup's")
+        for d in fate.destroyed
+    ]
     if snaps:
         names = ", ".join(str(s.get("name")) for s in snaps)
         preview.losses.append(
             f"All {len(snaps)} snapshot{'s' if len(snaps) != 1 else ''} are deleted: {names}"
         )
     preview.losses.append("Its configuration is replaced by the one in the backup")
+    preview.notes = [
+        *(
+            f"Disk {disk_text(d)} "
+            + ("stays, unused." if d.unused else "is not in the backup: it stays, as an unused disk.")
+            for d in fate.detached
+        ),
+        *kept_notes(fate),
+    ]
+    if drives is None:
+        preview.notes.append(
+            "The backup's configuration could not be read, so every disk is shown as replaced; a disk the "
+            "backup does not hold would stay, as an unused disk."
+        )
     if params.storage:
         preview.notes.append(f"The restored disks go to storage {params.storage}.")
     preview.data = {
         "archive": params.archive,
         "ctime": item.get("ctime"),
         "size": item.get("size"),
-        "disks": [d.volume for d in disks],
+        "disks": [d.volume for d in fate.destroyed],
+        "kept_unused": [d.volume for d in fate.detached],
         "snapshots": [s.get("name") for s in snaps],
     }
     return preview
+
+
+async def _restored_drives(pve: PveClient, guest: Guest, archive: str) -> set[str] | None:
+    """The drives a VM backup restores (read from its config); None when it cannot be read."""
+    if guest.type == "lxc":
+        return set()
+    try:
+        text = await pve.get(NodePath(guest.node).extractconfig, volume=archive)
+    except PveError:
+        return None
+    return backup_drives(str(text or ""))
 
 
 async def _restore(ctx: Context, params: RestoreOverParams) -> str | None:
@@ -233,8 +266,9 @@ RESTORE_OVERWRITE = Operation(
     preview=_preview_restore,
     task_type=worker("qmrestore", "vzrestore"),
     reads_config=True,
+    typed_confirmation=True,
     about="Restores backup `archive` over the stopped guest (`storage` optional), replacing its disks, "
-    "snapshots and configuration. Refused when running, protected, or for a backup of the other guest type.",
+    "snapshots and configuration; a VM's own disks that the backup lacks stay as unused disks. Refused when running, protected, or for a backup of the other guest type.",
     form=Form(
         summary="Restore a backup over this guest",
         submit="Restore over it",
@@ -254,6 +288,7 @@ DELETE_BACKUP = Operation(
     state=_backup_state,
     target_key=lambda guest, p: f"volume:{p.volume}",
     task_type=lambda guest, p: "imgdel",
+    typed_confirmation=True,
     about="Deletes the backup `volume` (`POST /api/v1/actions/delete-backup`). Refused when the backup is "
     "protected.",
     form=Form(on_guest_page=True, summary="Delete a backup"),

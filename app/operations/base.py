@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.operations.forms import Form
 from app.operations.guest import Guest
+from app.operations.holders import AddressBook
 from app.proxmox.client import PveClient
 
 
@@ -32,6 +33,10 @@ class Params(BaseModel):
         backup it deletes); all None for guest operations, whose target is the guest."""
         return None, None, None, None
 
+    def new_guest(self) -> int | None:
+        """The VMID of the guest this creates (create, clone, restore), once the preflight has chosen it."""
+        return self.subject()[2]
+
 
 class NoParams(Params):
     """For operations that take nothing."""
@@ -39,6 +44,9 @@ class NoParams(Params):
 
 class Refused(Exception):
     """The preflight says no; the message tells the person why, in plain words."""
+
+    # The parameter that makes the caller's wish explicit and lets it go on (allow_ip_reuse), if any.
+    confirm: str | None = None
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -74,10 +82,12 @@ class Preview:
 
 @dataclass
 class Context:
-    """What a preflight or call may use: the client, the guest (None for guest-less operations)."""
+    """What a preflight or call may use: the client, the guest (None for guest-less operations), and who
+    holds addresses (the IP index; None outside the pipeline)."""
 
     pve: PveClient
     guest: Guest | None
+    addresses: AddressBook | None = None
 
 
 Preflight = Callable[[Context, Any], Awaitable[list[str]]]
@@ -148,7 +158,7 @@ class Operation:
     task_type: TaskTypeOf = lambda guest, params: None  # noqa: E731 (a default)
     # Read the guest's config before the preflight (destructive operations compare its digest).
     reads_config: bool = False
-    # Approving it asks the approver to type the VMID (deletions).
+    # It loses data (a deletion, a rollback, a restore over a guest): approving asks for the typed VMID.
     typed_confirmation: bool = False
     # What it does and when it is refused, in a sentence or two: for the docs, the agents and `ctl --help`.
     about: str = ""

@@ -9,7 +9,8 @@ from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
 from app.operations.destroy import DELETE, TEMPLATE
 from app.operations.power import POWER
-from app.operations.provision import CREATE_CT, CREATE_VM
+from app.operations.provision import CREATE_VM
+from app.operations.provision_ct import CREATE_CT
 from app.operations.resize import RESIZE
 from app.operations.snapshot_changes import DELETE_SNAPSHOT, ROLLBACK
 from app.operations.snapshots import SNAPSHOT

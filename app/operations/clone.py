@@ -7,7 +7,9 @@ from typing import Annotated
 
 from pydantic import Field
 
+from app.operations.addresses import config_addresses, unique_addresses
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk, worker
+from app.operations.clone_rules import copyable, from_snapshot, movable, source_config
 from app.operations.forms import Options, Widget
 from app.operations.guest import GuestType
 from app.operations.network import duplicate_warning, static_addresses
@@ -17,7 +19,6 @@ from app.operations.placement import (
     STORAGE,
     fitting_storages,
     free_vmid,
-    local_disks,
     online_node,
     storage_for,
     volume_exists,
@@ -39,6 +40,15 @@ def _copies(guest: Guest | None) -> Options:
 
 def _running_ct(guest: Guest) -> bool:
     return guest.type == "lxc" and guest.status == "running"
+
+
+def _static(guest: Guest) -> bool:
+    """True when the guest's config (as the page read it) gives it a static address a copy would keep."""
+    return bool(config_addresses(guest.type, guest.config))
+
+
+REUSE_TITLE = "Keep addresses another guest has"
+REUSE_ABOUT = "Go on even though another guest holds a static address the new guest would have"
 
 
 class CloneParams(Params):
@@ -80,6 +90,13 @@ class CloneParams(Params):
         title="From snapshot",
         description="Copy the guest as it was in this snapshot (needed for a running container)",
     )
+    allow_ip_reuse: Annotated[
+        bool, Widget(only=_static, note="Proxmox copies the network config, static addresses included.")
+    ] = Field(False, title=REUSE_TITLE, description=REUSE_ABOUT)
+
+    def new_guest(self) -> int | None:
+        """The copy."""
+        return self.newid
 
 
 class RestoreParams(Params):
@@ -96,6 +113,13 @@ class RestoreParams(Params):
     vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
         None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
     )
+    name: Annotated[str | None, Widget(placeholder="the backup's", verbatim=True)] = Field(
+        None,
+        pattern=DNS_NAME,
+        max_length=63,
+        title="Name",
+        description="Name (VMs) or hostname (containers) of the restored guest; the backup's when empty",
+    )
     storage: Annotated[str | None, Widget(choices="restore-storages")] = Field(
         None,
         pattern=STORAGE,
@@ -109,6 +133,9 @@ class RestoreParams(Params):
         description="New MAC addresses (and VM UUIDs), so the copy can run beside the original",
     )
     start: bool = Field(False, title="Start after restoring")
+    allow_ip_reuse: Annotated[bool, Widget(confirmation=True)] = Field(
+        False, title=REUSE_TITLE, description=REUSE_ABOUT
+    )
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The guest this restores."""
@@ -116,7 +143,7 @@ class RestoreParams(Params):
         kind = (
             None if not found else ("qemu" if (found.group(1) or found.group(2)) in ("qemu", "vm") else "lxc")
         )
-        return self.node, kind, self.vmid, None
+        return self.node, kind, self.vmid, self.name
 
 
 async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
@@ -129,16 +156,18 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
         raise Refused("A storage can only be chosen for a full copy.", field="storage")
     if guest.lock:
         raise Refused(f"{guest.kind} {guest.vmid} is locked ({guest.lock}); wait for that to finish.")
-    await _from_snapshot(ctx.pve, guest, params)
-    config = await ctx.pve.get(guest.paths.config) or {}
+    await from_snapshot(ctx.pve, guest, params.snapname, params.full)
+    config = await source_config(ctx.pve, guest, params.snapname)
+    copyable(guest, config)
     node = params.target or guest.node
     if params.target and params.target != guest.node:
         await online_node(ctx.pve, params.target, field="target")
-        await _movable(ctx.pve, guest, config, params.target)
+        await movable(ctx.pve, guest, config, params.target, params.storage)
     if params.storage:
         await storage_for(ctx.pve, node, params.storage, _content(guest.type), "storage")
     params.newid = await free_vmid(ctx.pve, params.newid, field="newid")
     warnings = duplicate_warning("The copy", static_addresses(guest.type, config), guest.label)
+    warnings += await unique_addresses(ctx, config_addresses(guest.type, config), params.allow_ip_reuse)
     if guest.status == "running" and not params.snapname:
         warnings.append(f"{guest.label} is running: the copy is taken from its disks as they are now.")
     return warnings
@@ -147,44 +176,6 @@ async def _preflight_clone(ctx: Context, params: CloneParams) -> list[str]:
 def _content(kind: str) -> str:
     """The storage content a guest's volumes need: images (VMs) or rootdir (containers)."""
     return "images" if kind == "qemu" else "rootdir"
-
-
-async def _from_snapshot(pve: PveClient, guest: Guest, params: CloneParams) -> None:
-    """A named snapshot must exist; a running container can only be copied from one (Proxmox's rule)."""
-    running_ct = guest.type == "lxc" and guest.status == "running" and params.full
-    if not params.snapname and not running_ct:
-        return
-    found = await pve.get(guest.paths.snapshots) or []
-    names = sorted(str(s["name"]) for s in found if isinstance(s, dict) and s.get("name") != "current")
-    if params.snapname and params.snapname not in names:
-        offer = ", ".join(names) or "none"
-        raise Refused(
-            f"{guest.label} has no snapshot '{params.snapname}'; it has: {offer}.", field="snapname"
-        )
-    if not params.snapname and names:
-        raise Refused(
-            f"{guest.label} is running: Proxmox copies a running container only from a snapshot. Choose one "
-            f"of: {', '.join(names)}, or shut it down first.",
-            field="snapname",
-        )
-    if not params.snapname:
-        raise Refused(
-            f"{guest.label} is running and has no snapshot: Proxmox copies a running container only from a "
-            "snapshot. Take a snapshot first, or shut it down.",
-            field="snapname",
-        )
-
-
-async def _movable(pve: PveClient, guest: Guest, config: dict[str, object], target: str) -> None:
-    """Refuse a copy to another node while a disk is on a storage only this node has."""
-    local = await local_disks(pve, guest.node, guest.type, dict(config))
-    if local:
-        raise Refused(
-            f"{guest.label} cannot be copied to {target}: {', '.join(local)} "
-            f"{'is' if len(local) == 1 else 'are'} on storage only {guest.node} has. Copy it on "
-            f"{guest.node}, or move the disk{'s' if len(local) > 1 else ''} to shared storage first.",
-            field="target",
-        )
 
 
 async def _clone(ctx: Context, params: CloneParams) -> str | None:
@@ -226,11 +217,19 @@ async def _preflight_restore(ctx: Context, params: RestoreParams) -> list[str]:
         )
     # Only a NEW vmid here: restoring over an existing guest is destructive and needs approval.
     params.vmid = await free_vmid(ctx.pve, params.vmid)
-    return await _restored_addresses(ctx.pve, params, kind)
+    if ctx.addresses is None:
+        return await _restored_addresses(ctx.pve, params, kind)
+    try:
+        text = await ctx.pve.get(NodePath(params.node).extractconfig, volume=params.archive)
+    except PveError:
+        return []  # Proxmox restores what it can read; an unreadable config is no reason to refuse here
+    saved = config_addresses(kind, config_lines(str(text or "")))
+    return await unique_addresses(ctx, saved, params.allow_ip_reuse)
 
 
 async def _restored_addresses(pve: PveClient, params: RestoreParams, kind: str) -> list[str]:
-    """A warning when the archive's static addresses are still those of the guest it was taken of."""
+    """A warning when the archive's static addresses are still those of the guest it was taken of (without
+    the IP index, which knows every guest that holds them)."""
     owner_vmid = archive_vmid(params.archive)
     owner = (await pve.cluster_resources()).guest(owner_vmid) if owner_vmid else None
     if owner is None:
@@ -271,6 +270,8 @@ async def _restore(ctx: Context, params: RestoreParams) -> str | None:
         "storage": params.storage,
         "unique": 1 if params.unique else None,
         "start": 1 if params.start else None,
+        # Config keys beside the archive replace the backup's (qemu-server's override_conf).
+        "name" if kind == "qemu" else "hostname": params.name,
     }
     if kind == "qemu":
         values["archive"] = params.archive
@@ -289,7 +290,9 @@ def _describe_clone(guest: Guest | None, p: CloneParams) -> str:
 
 
 def _describe_restore(guest: Guest | None, p: RestoreParams) -> str:
-    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'} on {p.node}"
+    named = f" {p.name}" if p.name else ""
+    started = ", and start it" if p.start else ""
+    return f"Restore {p.archive} as new guest {p.vmid or '(next free id)'}{named} on {p.node}{started}"
 
 
 CLONE = Operation(
@@ -303,8 +306,10 @@ CLONE = Operation(
     preflight=_preflight_clone,
     task_type=worker("qmclone", "vzclone"),
     about="Copies the guest to `newid` (the next free one by default): `full` or linked (templates only), on "
-    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, and for disks "
-    "only this node has when copying to another.",
+    "`target` node, a running container from snapshot `snapname`. Refused for locked guests, bind mounts and "
+    "passed-through disks; to another node, for a `storage` that is not shared and for disks or CD images only "
+    "this node has (a container's may go to a shared `storage`); and when a guest holds a static address the "
+    "copy keeps (unless `allow_ip_reuse`).",
 )
 RESTORE = Operation(
     "restore",
@@ -316,6 +321,8 @@ RESTORE = Operation(
     _restore,
     preflight=_preflight_restore,
     task_type=lambda guest, p: "qmrestore" if archive_kind(p.archive) == "qemu" else "vzrestore",
-    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default; `unique` "
-    "new MAC addresses). Refused when the backup or the storage does not fit the node.",
+    about="Restores backup `archive` as a NEW guest on `node` (`vmid` the next free one by default, `name` the "
+    "backup's unless given; `unique` new MAC addresses; `start` it after). Refused when the backup or the "
+    "storage does not fit the node, or when a guest holds a static address the backup's config gives (unless "
+    "`allow_ip_reuse`).",
 )

@@ -7,7 +7,7 @@ from pydantic import Field
 from app.operations.base import Context, Guest, NoParams, Operation, Params, Preview, Refused, Risk, worker
 from app.operations.checks import not_locked, not_protected, require_guest, snapshots, stopped
 from app.operations.forms import Form
-from app.operations.sizes import parse_size, readable
+from app.operations.volumes import destroyed_with, disk_text, kept_notes
 from app.proxmox.diskparse import Disk, parse_disks
 
 
@@ -24,12 +24,6 @@ class DeleteParams(Params):
         title="Also destroy unreferenced disks with its VMID",
         description="Also destroy disks on any storage that carry its VMID but are not in its config",
     )
-
-
-def disk_text(disk: Disk) -> str:
-    """'scsi0: local-lvm:vm-100-disk-0 (32 GiB)'."""
-    size = f" ({readable(parse_size(disk.size))})" if disk.size else ""
-    return f"{disk.key}: {disk.volume}{size}"
 
 
 def real_disks(guest: Guest) -> list[Disk]:
@@ -54,7 +48,8 @@ async def _preflight_delete(ctx: Context, params: DeleteParams) -> list[str]:
 
 async def _preview_delete(ctx: Context, params: DeleteParams) -> Preview:
     guest = require_guest(ctx)
-    disks, snaps = real_disks(guest), await snapshots(ctx)
+    fate, snaps = destroyed_with(guest), await snapshots(ctx)
+    disks = fate.destroyed
     preview = Preview(facts=[("Guest", f"{guest.label} on {guest.node}")])
     preview.losses = [f"Disk {disk_text(d)} is destroyed" for d in disks]
     if snaps:
@@ -62,6 +57,7 @@ async def _preview_delete(ctx: Context, params: DeleteParams) -> Preview:
         preview.losses.append(f"{len(snaps)} snapshot{'s' if len(snaps) != 1 else ''} go with it: {names}")
     if params.destroy_unreferenced_disks:
         preview.losses.append(f"Any other disk with VMID {guest.vmid} on any storage is destroyed as well")
+    preview.notes = kept_notes(fate)
     preview.notes.append("Backups of this guest are kept; delete them separately if they should go too.")
     if params.purge:
         preview.notes.append("It is also removed from backup jobs, replication jobs and HA.")
@@ -142,7 +138,8 @@ DELETE = Operation(
     task_type=worker("qmdestroy", "vzdestroy"),
     reads_config=True,
     typed_confirmation=True,
-    about="Deletes a stopped guest and its disks; options `purge`, `destroy_unreferenced_disks`. Refused when "
+    about="Deletes a stopped guest and the volumes it owns (its cloud-init drive too; not bind mounts, passed-"
+    "through disks or other guests' volumes); options `purge`, `destroy_unreferenced_disks`. Refused when "
     "running, locked, `protection=1`, or HA-managed without purge.",
     form=Form(summary="Delete this guest", submit="Delete {guest.kind} {guest.vmid}"),
 )

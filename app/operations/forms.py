@@ -48,6 +48,8 @@ class Widget:
     only: Callable[[Guest], bool] | None = None
     # False: the API takes it, the pages leave it out.
     asked: bool = True
+    # A confirmation (a checkbox): the pages ask for it only once a refusal names it, and while it is ticked.
+    confirmation: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,22 @@ def gateway_address(text: str, version: int, address: str | None) -> str:
     return str(gateway)
 
 
+def dns_servers(text: str) -> str:
+    """DNS server addresses (IPv4 or IPv6, separated by spaces, commas or semicolons) as PVE's nameserver
+    takes them: one space between each."""
+    servers = []
+    for item in re.split(r"[\s,;]+", text.strip()):
+        if not item:
+            continue
+        if "/" in item:
+            raise ValueError(f"give {item} without a prefix length")
+        version = 6 if ":" in item else 4
+        servers.append(str(_parse(item, version, "address").ip))
+    if not servers:
+        raise ValueError("give at least one address, e.g. 10.0.20.1")
+    return " ".join(servers)
+
+
 async def node_bridges(pve: PveClient, node: str) -> list[str]:
     """The bridges of a node (GET /nodes/{node}/network?type=any_bridge), by name."""
     items = await pve.get(NodePath(node).network, type="any_bridge")

@@ -6,7 +6,6 @@ from typing import Any
 
 from app.operations.base import Refused
 from app.proxmox.client import PveClient
-from app.proxmox.diskparse import parse_disks
 from app.proxmox.errors import PveRejected
 from app.proxmox.paths import NEXTID, StoragePath
 
@@ -66,14 +65,3 @@ async def fitting_storages(pve: PveClient, node: str, content: str) -> list[str]
             if s.node == node and content in s.content and s.status == "available"
         }
     )
-
-
-async def local_disks(pve: PveClient, node: str, kind: str, config: dict[str, Any]) -> list[str]:
-    """'scsi0 on local-lvm' for each disk of the config on a storage only that node has (CD-ROMs aside)."""
-    resources = await pve.cluster_resources()
-    shared = {s.storage for s in resources.storages if s.node == node and s.shared}
-    return [
-        f"{d.key} on {d.storage}"
-        for d in parse_disks(kind, config)
-        if d.storage and not d.cdrom and not d.unused and d.storage not in shared
-    ]

@@ -1,14 +1,14 @@
-"""Create a VM or a container, each with the next free VMID unless one is given."""
+"""Create a VM, with the next free VMID unless one is given; Windows 11 gets the UEFI and TPM its setup needs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
 from app.operations.forms import Widget
-from app.operations.network import Ipv4Mode, Ipv6Mode, bridge_on, gateway_address, static_address
+from app.operations.network import bridge_on
 from app.operations.placement import (
     BRIDGE,
     DNS_NAME,
@@ -39,14 +39,12 @@ OSTYPES = {
     "other": "Other",
 }
 NO_NODE = "No node is online."
-IPV4_MODES = (("dhcp", "DHCP"), ("static", "static address"), ("manual", "set inside the container"))
-IPV6_MODES = (
-    ("none", "none"),
-    ("auto", "SLAAC (automatic)"),
-    ("dhcp", "DHCPv6"),
-    ("static", "static address"),
-    ("manual", "set inside the container"),
+# The CPU types offered: the GUI's default, which migrates between any recent x86 hosts, and the host's own.
+CPU_TYPES = (
+    ("x86-64-v2-AES", "x86-64-v2-AES (moves between nodes)"),
+    ("host", "host (fastest; moves only between identical CPUs)"),
 )
+CpuType = Literal["x86-64-v2-AES", "host"]
 OsType = Literal[
     "l26", "win11", "win10", "win8", "win7", "wvista", "w2k8", "w2k3", "w2k", "wxp", "l24", "solaris", "other"
 ]
@@ -78,6 +76,9 @@ class CreateVmParams(Params):
     ostype: Annotated[OsType, Widget(options=tuple(OSTYPES.items()))] = Field(
         "l26", title="OS type", description="; ".join(f"{k}: {v}" for k, v in OSTYPES.items())
     )
+    cpu: Annotated[CpuType, Widget(options=CPU_TYPES)] = Field(
+        "x86-64-v2-AES", title="CPU type", description="x86-64-v2-AES (moves between nodes) or host"
+    )
     boot: Annotated[
         Literal["disk", "cdrom"],
         Widget(options=(("disk", "disk first"), ("cdrom", "CD-ROM first (to install)"))),
@@ -91,139 +92,6 @@ class CreateVmParams(Params):
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The VM this creates."""
         return self.node, "qemu", self.vmid, self.name
-
-
-class CreateCtParams(Params):
-    """A new container from a template."""
-
-    node: Annotated[str, Widget(choices="nodes", empty=NO_NODE)] = Field(
-        ..., pattern=NODE, max_length=63, title="Node"
-    )
-    hostname: Annotated[str, Widget(verbatim=True)] = Field(
-        ..., pattern=DNS_NAME, max_length=63, title="Hostname"
-    )
-    ostemplate: Annotated[
-        str,
-        Widget(
-            choices="ct-templates", empty="No storage holds a container template: download one in Proxmox."
-        ),
-    ] = Field(
-        ...,
-        pattern=VOLID,
-        max_length=255,
-        title="Template",
-        description="e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-    )
-    rootfs_storage: Annotated[
-        str, Widget(choices="rootdir-storages", empty="No storage takes container root disks.")
-    ] = Field(..., pattern=STORAGE, max_length=64, title="Root disk storage")
-    rootfs_size: int = Field(8, ge=1, le=131_072, title="Root disk size (GiB)", description="GiB")
-    memory: int = Field(512, ge=16, le=4_194_304, title="Memory (MiB)", description="MiB")
-    swap: int = Field(512, ge=0, le=4_194_304, title="Swap (MiB)", description="MiB")
-    cores: int = Field(1, ge=1, le=512, title="Cores")
-    bridge: Annotated[str, Widget(choices="bridges")] = Field("vmbr0", pattern=BRIDGE, title="Bridge")
-    ipv4: Annotated[Ipv4Mode, Widget(group="IPv4", options=IPV4_MODES)] = Field(
-        "dhcp", title="IPv4 from", description="dhcp, static (give ip) or manual (set inside the guest)"
-    )
-    ip: Annotated[str | None, Widget(group="IPv4", placeholder="10.0.20.5/24", verbatim=True)] = Field(
-        None,
-        max_length=64,
-        validate_default=True,
-        title="IPv4 address",
-        description="Static IPv4 address with prefix: 10.0.20.5/24",
-    )
-    gateway: Annotated[
-        str | None, Widget(group="IPv4", placeholder="10.0.20.1 (static only)", verbatim=True)
-    ] = Field(
-        None,
-        max_length=64,
-        validate_default=True,
-        title="IPv4 gateway",
-        description="IPv4 gateway, only with a static address",
-    )
-    ipv6: Annotated[Ipv6Mode, Widget(group="IPv6", options=IPV6_MODES)] = Field(
-        "none", title="IPv6 from", description="none, auto (SLAAC), dhcp, static (give ip6) or manual"
-    )
-    ip6: Annotated[str | None, Widget(group="IPv6", placeholder="fd00:20::5/64", verbatim=True)] = Field(
-        None,
-        max_length=64,
-        validate_default=True,
-        title="IPv6 address",
-        description="Static IPv6 address with prefix: fd00:20::5/64",
-    )
-    gateway6: Annotated[
-        str | None, Widget(group="IPv6", placeholder="fd00:20::1 (static only)", verbatim=True)
-    ] = Field(
-        None,
-        max_length=64,
-        validate_default=True,
-        title="IPv6 gateway",
-        description="IPv6 gateway, only with a static address",
-    )
-    password: Annotated[str | None, Widget(control="password")] = Field(
-        None, min_length=5, max_length=256, title="Root password"
-    )
-    ssh_public_keys: Annotated[str | None, Widget(control="textarea")] = Field(
-        None, max_length=16_384, title="SSH public keys"
-    )
-    unprivileged: Annotated[
-        bool, Widget(control="select", options=(("true", "unprivileged (safer)"), ("false", "privileged")))
-    ] = Field(True, title="Privileges")
-    start: bool = Field(False, title="Start after creating")
-    vmid: Annotated[int | None, Widget(placeholder="next free")] = Field(
-        None, ge=100, le=999_999_999, title="VMID", description="Empty for the next free one"
-    )
-
-    def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
-        """The container this creates."""
-        return self.node, "lxc", self.vmid, self.hostname
-
-    @model_validator(mode="before")
-    @classmethod
-    def _modes(cls, data: Any) -> Any:
-        # As PVE's own ip=/ip6= values: 'dhcp', 'manual' or 'auto' name the mode, an address means static.
-        if isinstance(data, dict):
-            data = dict(data)
-            for mode, field in (("ipv4", "ip"), ("ipv6", "ip6")):
-                value = data.get(field)
-                if isinstance(value, str) and value.strip().lower() in ("dhcp", "manual", "auto"):
-                    data.setdefault(mode, value.strip().lower())
-                    data.pop(field)
-                elif value and mode not in data:
-                    data[mode] = "static"
-        return data
-
-    @field_validator("ip", "ip6")
-    @classmethod
-    def _static(cls, value: str | None, info: ValidationInfo) -> str | None:
-        version, mode = (4, info.data.get("ipv4")) if info.field_name == "ip" else (6, info.data.get("ipv6"))
-        if value is None:
-            if mode == "static":
-                raise ValueError("give the address with its prefix length for a static address")
-            return None
-        if mode != "static":
-            raise ValueError(f"an address only goes with 'static'; IPv{version} is '{mode}'")
-        return static_address(value, version)
-
-    @field_validator("gateway", "gateway6")
-    @classmethod
-    def _gateway(cls, value: str | None, info: ValidationInfo) -> str | None:
-        version, address = (
-            (4, info.data.get("ip")) if info.field_name == "gateway" else (6, info.data.get("ip6"))
-        )
-        if value is None:
-            return None
-        if address is None:
-            raise ValueError("a gateway only goes with a static address")
-        return gateway_address(value, version, address)
-
-    def net0(self) -> str:
-        """The net0 property string; every value in it has been checked character by character."""
-        parts = [f"name=eth0,bridge={self.bridge}", f"ip={self.ip or self.ipv4}"]
-        parts += [f"gw={self.gateway}"] if self.gateway else []
-        if self.ipv6 != "none":
-            parts += [f"ip6={self.ip6 or self.ipv6}"] + ([f"gw6={self.gateway6}"] if self.gateway6 else [])
-        return ",".join(parts)
 
 
 async def _preflight_vm(ctx: Context, params: CreateVmParams) -> list[str]:
@@ -249,6 +117,7 @@ async def _create_vm(ctx: Context, params: CreateVmParams) -> str | None:
         "sockets": params.sockets,
         "memory": params.memory,
         "ostype": params.ostype,
+        "cpu": params.cpu,
         "scsihw": "virtio-scsi-single",
         "agent": "1",
         "scsi0": f"{params.disk_storage}:{params.disk_size}",
@@ -257,51 +126,28 @@ async def _create_vm(ctx: Context, params: CreateVmParams) -> str | None:
         # The client leaves out None: unset options are not sent at all.
         "ide2": f"{params.iso},media=cdrom" if params.iso else None,
         "start": 1 if params.start else None,
+        **(windows11(params.disk_storage) if params.ostype == "win11" else {}),
     }
     return str(await ctx.pve.post(NodePath(params.node).guests("qemu"), **values))
 
 
-async def _preflight_ct(ctx: Context, params: CreateCtParams) -> list[str]:
-    await online_node(ctx.pve, params.node)
-    await bridge_on(ctx.pve, params.node, params.bridge)
-    await storage_for(ctx.pve, params.node, params.rootfs_storage, "rootdir", "rootfs_storage")
-    await volume_exists(ctx.pve, params.node, params.ostemplate, "vztmpl", "ostemplate")
-    params.vmid = await free_vmid(ctx.pve, params.vmid)
-    if not params.password and not params.ssh_public_keys:
-        return ["No password and no SSH key: you can only get in through the Proxmox console (pct enter)."]
-    return []
-
-
-async def _create_ct(ctx: Context, params: CreateCtParams) -> str | None:
-    values: dict[str, object] = {
-        "vmid": params.vmid,
-        "hostname": params.hostname,
-        "ostemplate": params.ostemplate,
-        "rootfs": f"{params.rootfs_storage}:{params.rootfs_size}",
-        "memory": params.memory,
-        "swap": params.swap,
-        "cores": params.cores,
-        "net0": params.net0(),
-        "unprivileged": 1 if params.unprivileged else 0,
-        # The client leaves out None: unset options are not sent at all.
-        "password": params.password or None,
-        "ssh-public-keys": params.ssh_public_keys or None,
-        "start": 1 if params.start else None,
+def windows11(storage: str) -> dict[str, object]:
+    """What Windows 11 setup insists on, as the Proxmox wizard sets it for ostype win11: UEFI (OVMF) with an
+    EFI vars disk (4m, Microsoft keys enrolled for Secure Boot), a TPM 2.0 state disk, and the q35 machine."""
+    return {
+        "bios": "ovmf",
+        "machine": "q35",
+        "efidisk0": f"{storage}:1,efitype=4m,pre-enrolled-keys=1",
+        "tpmstate0": f"{storage}:1,version=v2.0",
     }
-    return str(await ctx.pve.post(NodePath(params.node).guests("lxc"), **values))
 
 
 def _describe_vm(guest: Guest | None, p: CreateVmParams) -> str:
     return (
         f"Create VM {p.vmid or '(next free id)'} {p.name} on {p.node}: {p.cores * p.sockets} vCPU, "
-        f"{p.memory} MiB, {p.disk_size} GiB on {p.disk_storage}" + (f", ISO {p.iso}" if p.iso else "")
-    )
-
-
-def _describe_ct(guest: Guest | None, p: CreateCtParams) -> str:
-    return (
-        f"Create CT {p.vmid or '(next free id)'} {p.hostname} on {p.node} from {p.ostemplate.split('/')[-1]}: "
-        f"{p.cores} cores, {p.memory} MiB, {p.rootfs_size} GiB on {p.rootfs_storage}, {p.net0().partition(',ip=')[2] or 'no address'}"
+        f"{p.memory} MiB, {p.disk_size} GiB on {p.disk_storage}"
+        + (", UEFI and TPM 2.0" if p.ostype == "win11" else "")
+        + (f", ISO {p.iso}" if p.iso else "")
     )
 
 
@@ -316,20 +162,7 @@ CREATE_VM = Operation(
     preflight=_preflight_vm,
     task_type=lambda guest, p: "qmcreate",
     about="Creates VM `name` on `node` (`vmid` the next free one by default): `cores`, `memory` MiB, a "
-    "`disk_size` GiB disk on `disk_storage`, an `iso` to install from, on `bridge`. Refused for an offline node, "
+    "`disk_size` GiB disk on `disk_storage`, an `iso` to install from, on `bridge`, CPU type `cpu`; `ostype` "
+    "win11 adds UEFI, an EFI disk, a TPM 2.0 state and q35. Refused for an offline node, "
     "a bridge, storage or ISO the node does not have, or a VMID in use.",
-)
-CREATE_CT = Operation(
-    "create-ct",
-    "Create container",
-    "cluster",
-    Risk.reversible,
-    CreateCtParams,
-    _describe_ct,
-    _create_ct,
-    preflight=_preflight_ct,
-    task_type=lambda guest, p: "vzcreate",
-    about="Creates container `hostname` on `node` from template `ostemplate`, its root disk on `rootfs_storage`, "
-    "its address by DHCP, static (`ip`, `gateway`; `ip6`, `gateway6`) or set inside. Refused for an offline "
-    "node, a bridge, storage or template the node does not have, or a VMID in use.",
 )

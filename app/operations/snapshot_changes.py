@@ -198,6 +198,7 @@ ROLLBACK = Operation(
     preview=_preview_rollback,
     task_type=worker("qmrollback", "vzrollback"),
     reads_config=True,
+    typed_confirmation=True,
     about="Rolls back to snapshot `snapname`; `start` starts it afterwards. Refused when the snapshot is "
     "missing, or on ZFS with newer snapshots.",
     form=Form(summary="Roll back to a snapshot", submit="Roll back"),
@@ -216,6 +217,7 @@ DELETE_SNAPSHOT = Operation(
     target_key=lambda guest, p: f"guest:{guest.vmid if guest else ''}:snapshot:{p.snapname}",
     task_type=worker("qmdelsnapshot", "vzdelsnapshot"),
     reads_config=True,
+    typed_confirmation=True,
     about="Deletes snapshot `snapname` (its children stay). Refused when the snapshot is missing, and for "
     "templates.",
     form=Form(summary="Delete a snapshot"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -23,6 +24,16 @@ RAM_WARNING = (
 def default_snapname() -> str:
     """A name from the current time, valid for PVE: snap-20261127-1105."""
     return datetime.now(UTC).strftime("snap-%Y%m%d-%H%M")
+
+
+def fresh_snapname(taken: Collection[str]) -> str:
+    """The name from the time, made unique among the names taken: snap-20261127-1105, then ...-1105-2."""
+    base = name = default_snapname()
+    count = 1
+    while name in taken:
+        count += 1
+        name = f"{base}-{count}"
+    return name
 
 
 class SnapshotParams(Params):

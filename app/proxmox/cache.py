@@ -15,9 +15,9 @@ K = TypeVar("K", bound=Hashable)
 Ttl = float | Callable[[T], float]
 # A fetch that takes this long is slow enough for callers that allow it to be given the previous value instead.
 SLOW_FETCH = 1.0
-# A view whose fetch takes this long (thousands of guests) is kept after a change while one fetch replaces it;
+# A view whose fetch takes this long (a few thousand guests and more) is kept after a change while one fetch replaces it;
 # a quicker one is simply fetched again, and callers wait for it.
-SLOW_TO_REPLACE = 0.25
+SLOW_TO_REPLACE = 0.1
 
 
 class SingleFlight(Generic[T]):
@@ -48,6 +48,7 @@ class SingleFlight(Generic[T]):
         self._grace = 0.0  # how long after expiry the value may still be served while that fetch is late
         # Bumped by invalidate(), so a fetch started before it cannot store its (stale) value.
         self._generation = 0
+        self._failed = False  # whether the last fetch failed: then nobody is given an expired value
         self.fetches = 0
         self.fetch_seconds = 0.0  # how long the last successful fetch took
 
@@ -73,15 +74,17 @@ class SingleFlight(Generic[T]):
         on_lookup: Callable[[bool], None] | None = None,
         *,
         stale_for: float = 0.0,
+        keep_for: float = 0.0,
     ) -> T:
         """The cached value, or the running fetch's, or a new fetch's.
 
         When fetches are slow (SLOW_FETCH or more), a value expired less than stale_for seconds ago is returned
-        at once while a new fetch replaces it in the background. on_lookup(hit) is called before waiting; hit is
-        False only when this call started the fetch.
+        at once while a new fetch replaces it in the background; with keep_for, already when fetches take
+        SLOW_TO_REPLACE (for a page that shows the value's age). on_lookup(hit) is called before waiting; hit is False only when this
+        call started the fetch.
         """
         value = self.peek()
-        if value is None and self._stale_allowed(stale_for):
+        if value is None and (self._stale_allowed(stale_for) or self._kept(keep_for)):
             self._start(fetch)
             value = self._value
         if value is None and self._late_refresh():
@@ -99,6 +102,14 @@ class SingleFlight(Generic[T]):
             on_lookup(not started)
         return await asyncio.shield(task)
 
+    async def newer_than(self, seen: T, fetch: Callable[[], Awaitable[T]]) -> T:
+        """A value read after `seen` was: the one that replaced it, the fetch running now (any fetch running
+        once `seen` was stored began after it), or a new one; callers that all found `seen` lacking share one."""
+        if self._value is not None and self._value is not seen:
+            return self._value
+        task, _ = self._start(fetch)
+        return await asyncio.shield(task)
+
     def _late_refresh(self) -> bool:
         """True while a fetch started ahead of expiry runs and the value expired less than one ttl ago."""
         late = self._clock() - self._expires
@@ -107,6 +118,12 @@ class SingleFlight(Generic[T]):
     def _stale_allowed(self, stale_for: float) -> bool:
         expired_for = self._clock() - self._expires
         return self._value is not None and self.fetch_seconds >= SLOW_FETCH and expired_for < stale_for
+
+    def _kept(self, keep_for: float) -> bool:
+        # A quick fetch is simply waited for; a failed one means the value's age is no longer the whole story.
+        slow = self.fetch_seconds >= SLOW_TO_REPLACE
+        expired_for = self._clock() - self._expires
+        return self._value is not None and slow and not self._failed and expired_for < keep_for
 
     def _start(self, fetch: Callable[[], Awaitable[T]]) -> tuple[asyncio.Future[T], bool]:
         """The running fetch, or a new one: (its future, whether this call started it)."""
@@ -123,7 +140,11 @@ class SingleFlight(Generic[T]):
                 self._inflight = None
                 self._ahead = False
             # exception() also marks a failure as retrieved when every waiter was cancelled.
-            if task.cancelled() or task.exception() is not None or generation != self._generation:
+            failed = not task.cancelled() and task.exception() is not None
+            if task.cancelled() or generation != self._generation:
+                return
+            self._failed = failed
+            if failed:
                 return
             self._value = task.result()
             ttl = self._ttl(self._value) if callable(self._ttl) else self._ttl

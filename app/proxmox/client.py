@@ -13,7 +13,7 @@ import httpx
 
 from app.proxmox.cache import SingleFlight, SingleFlightMap
 from app.proxmox.connection import PveConnection
-from app.proxmox.errors import PveNotFound
+from app.proxmox.errors import PveError, PveNotFound, PveRejected
 from app.proxmox.models import (
     ClusterResources,
     ClusterStatus,
@@ -28,6 +28,7 @@ from app.proxmox.paths import (
     BACKUP_JOBS,
     CLUSTER_RESOURCES,
     CLUSTER_STATUS,
+    NEXTID,
     NODES,
     VERSION,
     NodePath,
@@ -134,9 +135,11 @@ class PveClient:
         """GET /nodes."""
         return [NodeResource.model_validate(item) for item in await self.get(NODES) or []]
 
-    async def cluster_resources(self) -> ClusterResources:
-        """GET /cluster/resources; cached for resources_ttl, single-flight."""
-        return await self._resources.get(self._fetch_resources, self._count_lookup)
+    async def cluster_resources(self, *, keep_for: float = 0.0) -> ClusterResources:
+        """GET /cluster/resources; cached for resources_ttl, single-flight. With keep_for, a view slow to read
+        and expired less than that long ago is returned at once while a new one is read (for pages that show
+        its age)."""
+        return await self._resources.get(self._fetch_resources, self._count_lookup, keep_for=keep_for)
 
     def _count_lookup(self, hit: bool) -> None:
         self._observer.cache_lookup(RESOURCES_CACHE, hit)
@@ -167,15 +170,28 @@ class PveClient:
 
     async def locate(self, vmid: int) -> GuestLocation:
         """Node and type of a guest from the GET /cluster/resources index, refreshed once on a miss."""
-        fetches = self._resources.fetches
-        found = (await self.cluster_resources()).locate(vmid)
-        if found is None and self._resources.fetches == fetches:
-            # The index predates this call; the guest may be new or have moved.
-            self.invalidate_resources()
-            found = (await self.cluster_resources()).locate(vmid)
+        found = (await self.resources_holding(vmid)).locate(vmid)
         if found is None:
             raise PveNotFound(f"VM {vmid} does not exist", method="GET", path=CLUSTER_RESOURCES)
         return found
+
+    async def resources_holding(self, vmid: int) -> ClusterResources:
+        """The cluster view, read again when it lacks the guest but Proxmox says the VMID is taken (a guest
+        made since, or one moved); a VMID nobody holds costs one small call, not a read of every guest."""
+        view = await self.cluster_resources()
+        if view.guest(vmid) is not None or not await self.vmid_taken(vmid):
+            return view
+        return await self._resources.newer_than(view, self._fetch_resources)
+
+    async def vmid_taken(self, vmid: int) -> bool:
+        """Whether a guest holds vmid in the cluster (GET /cluster/nextid?vmid=N refuses a taken one)."""
+        try:
+            await self.get(NEXTID, vmid=vmid)
+        except PveRejected as exc:
+            return "vmid" in exc.errors
+        except PveError:
+            return True  # cannot tell: the caller reads the view again, as it would without asking
+        return False
 
     async def rrddata(self, path: str, timeframe: str, cf: str) -> RrdSeries:
         """GET {path}/rrddata of a node, guest or storage path; cached for the series' step, single-flight."""

@@ -11,6 +11,12 @@ from typing import Any
 QEMU_DISK = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$")
 LXC_DISK = re.compile(r"^(rootfs|mp\d+|unused\d+)$")
 SIZE = re.compile(r"(?:^|,)size=([^,]+)")
+# PVE::Storage parse_volname: the owner is in the name of the volume's last part, so a linked clone
+# ('base-100-disk-0/vm-101-disk-0') belongs to 101; on directory storages the folder '100/' names it too.
+OWNER = re.compile(r"^(?:vm|base|subvol|basevol)-(\d+)-")
+OWNER_FOLDER = re.compile(r"^(\d+)/")
+# QemuServer::Drive::drive_is_cloudinit.
+CLOUDINIT = re.compile(r"[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow2|vmdk))?$")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,31 @@ class Disk:
     def unused(self) -> bool:
         """True for a detached disk (unusedN)."""
         return self.key.startswith("unused")
+
+    @property
+    def owner(self) -> int | None:
+        """The VMID that owns the volume by its name; None for host paths and volumes no guest owns."""
+        return volume_owner(self.volume)
+
+    @property
+    def cloudinit(self) -> bool:
+        """True for a VM's cloud-init drive (a CD-ROM that Proxmox makes and destroys with the VM)."""
+        return is_cloudinit(self.volume)
+
+
+def is_cloudinit(volume: str) -> bool:
+    """True for a cloud-init drive's volume (local-lvm:vm-100-cloudinit, local:100/vm-100-cloudinit.qcow2)."""
+    return bool(CLOUDINIT.search(volume))
+
+
+def volume_owner(volume: str) -> int | None:
+    """The VMID in a volume id's name (local-lvm:vm-100-disk-0, local:100/vm-100-disk-0.qcow2,
+    ceph:base-100-disk-0/vm-101-disk-0 is 101's), or None for a host path or an unowned volume."""
+    storage, colon, name = volume.partition(":")
+    if not colon or not storage or volume.startswith("/"):
+        return None
+    found = OWNER.match(name.rsplit("/", 1)[-1]) or OWNER_FOLDER.match(name)
+    return int(found.group(1)) if found else None
 
 
 def parse_disks(kind: str, config: Mapping[str, Any]) -> list[Disk]:

@@ -21,8 +21,9 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.services.accounts import Principal, Role
 from app.services.approvals import ApprovalService
+from app.services.errors import Invalid
 from app.services.pipeline import ActionService
-from app.web.approvals import RequestId, show_request
+from app.web.approvals import DecisionRefused, RequestId, show_request
 from app.web.guest_actions import answer_submitted, form_key
 from app.web.templating import is_htmx
 from app.web.url_paths import path_for
@@ -32,6 +33,8 @@ router = APIRouter(tags=["approvals"], dependencies=[Depends(require_principal)]
 DECIDE = [Depends(require_role(Role.operator)), Depends(verify_csrf)]
 # Sent with a decision: the navigation's badge counts again.
 DECIDED_EVENT = "approvals-changed"
+# The fields of the decision forms a refusal can be shown beside.
+DECISION_FIELDS = ("confirm", "comment")
 
 
 async def _decided(
@@ -51,6 +54,26 @@ async def _decided(
     return response
 
 
+async def _refused(
+    request: Request,
+    db: AsyncSession,
+    approvals: ApprovalService,
+    actions: ActionService,
+    principal: Principal,
+    request_id: int,
+    form_name: str,
+    form: dict[str, str],
+    exc: Invalid,
+) -> Response:
+    """A decision refused for what was typed: HTMX gets the block again (422) with the message beside the
+    field, what was typed still in the form and the field focused; other refusals stay toasts."""
+    if not is_htmx(request) or exc.field not in DECISION_FIELDS:
+        raise exc
+    values = {k: v for k, v in form.items() if k in DECISION_FIELDS}
+    refused = DecisionRefused(form_name, values, exc.field, exc.message)
+    return await show_request(request, db, approvals, actions, principal, request_id, refused)
+
+
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -66,12 +89,15 @@ async def approval_approve(
     principal: PrincipalDep,
     request_id: RequestId,
 ) -> Response:
-    """Approve (typing the VMID for deletions); the last approval runs the change."""
+    """Approve (typing the VMID for a change that loses data); the last approval runs the change."""
     form = await _form(request)
     actor = actor_for(request, principal)
-    await gate.approve(
-        request_id, principal, actor, form.get("comment"), form.get("confirm"), form.get("seal")
-    )
+    try:
+        await gate.approve(
+            request_id, principal, actor, form.get("comment"), form.get("confirm"), form.get("seal")
+        )
+    except Invalid as exc:
+        return await _refused(request, db, approvals, actions, principal, request_id, "approve", form, exc)
     return await _decided(request, db, approvals, actions, principal, request_id)
 
 
@@ -86,7 +112,10 @@ async def approval_reject(
 ) -> Response:
     """Reject, saying why."""
     form = await _form(request)
-    await approvals.reject(request_id, principal, actor_for(request, principal), form.get("comment"))
+    try:
+        await approvals.reject(request_id, principal, actor_for(request, principal), form.get("comment"))
+    except Invalid as exc:
+        return await _refused(request, db, approvals, actions, principal, request_id, "reject", form, exc)
     return await _decided(request, db, approvals, actions, principal, request_id)
 
 

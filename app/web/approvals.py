@@ -3,6 +3,7 @@ approval_decisions.py's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -151,6 +152,17 @@ async def approval_detail(
     return await show_request(request, db, approvals, actions, principal, request_id)
 
 
+@dataclass(frozen=True)
+class DecisionRefused:
+    """A decision refused for what was typed in its form ('approve' or 'reject'): the values sent, and the
+    field (confirm, comment) the message belongs beside."""
+
+    form: str
+    values: dict[str, str]
+    field: str
+    message: str
+
+
 async def show_request(
     request: Request,
     db: AsyncSession,
@@ -158,8 +170,10 @@ async def show_request(
     actions: ActionService,
     principal: Principal,
     request_id: int,
+    refused: DecisionRefused | None = None,
 ) -> Response:
-    """The request's page, or for HTMX its block alone (#request-detail), as it stands now."""
+    """The request's page, or for HTMX its block alone (#request-detail), as it stands now; after a refused
+    decision (422), that form with what was typed and the problem beside its field."""
     row = await approvals.get(request_id)
     # Only news is marked read: the page refreshes itself while open, and a pending request has none to mark.
     if row.requester_id == principal.user_id and is_news(row):
@@ -178,8 +192,15 @@ async def show_request(
         may_ask_again=own and row.status in ASKED_AGAIN_FROM and principal.can("operator"),
         typed=needs_typing(row, own),
         confirm_text=confirmation_text(row),
+        refused=refused,
     )
-    return render(request, "pages/approvals/detail.html", context, partial="partials/approvals/_request.html")
+    return render(
+        request,
+        "pages/approvals/detail.html",
+        context,
+        partial="partials/approvals/_request.html",
+        status_code=422 if refused else 200,
+    )
 
 
 async def since_request(actions: ActionService, view: RequestView) -> dict[str, Any]:

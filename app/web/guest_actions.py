@@ -10,10 +10,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import GateDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import (
+    ApprovalPolicyDep,
+    DetailDep,
+    GateDep,
+    PrincipalDep,
+    actor_for,
+    link_base,
+    require_principal,
+)
 from app.http.csrf import verify_csrf_audited
+from app.operations.catalogue import get_operation
 from app.services.accounts import Principal
+from app.services.errors import ServiceError
 from app.services.pipeline import Gate, Submitted
+from app.web.guest_op_forms import fresh_form, refused_form
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
 
@@ -37,37 +48,53 @@ async def form_key(request: Request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-async def submit_form(
+async def send_form(
     request: Request,
     principal: Principal,
     gate: Gate,
     operation: str,
     vmid: int | None,
-    params: dict[str, Any] | None = None,
+    params: dict[str, Any],
+) -> Submitted:
+    """Send a form's change through the gate, with the form's one-time key."""
+    actor, key = actor_for(request, principal), await form_key(request)
+    return await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
+
+
+def answer_submitted(
+    request: Request, submitted: Submitted, context: dict[str, Any] | None = None
 ) -> Response:
-    """Send a form's change through the gate; show what started, or go to the new request's page."""
-    params = params if params is not None else await form_params(request)
-    actor = actor_for(request, principal)
-    key = await form_key(request)
-    submitted = await gate.submit(principal, actor, operation, vmid, params, link_base(request), key)
-    return answer_submitted(request, submitted)
-
-
-def answer_submitted(request: Request, submitted: Submitted) -> Response:
-    """What started, or the new request's page: HTMX is sent there (HX-Location), a plain form redirected."""
+    """What started (with `context`: a fresh form in place of the one sent), or the new request's page: HTMX
+    is sent there (HX-Location), a plain form redirected."""
     if submitted.request is not None:
         target = path_for(request, "approval_detail", request_id=submitted.request.id)
         if is_htmx(request):
             return Response(status_code=204, headers={"HX-Location": target})
         return RedirectResponse(target, status_code=303)
-    return render(request, "partials/guests/_action_result.html", {"result": submitted.result})
+    return render(
+        request, "partials/guests/_action_result.html", {"result": submitted.result, **(context or {})}
+    )
 
 
 @router.post(
     "/guests/{vmid}/actions/{operation}", name="guest_action", dependencies=[Depends(verify_csrf_audited)]
 )
 async def guest_action(
-    request: Request, principal: PrincipalDep, gate: GateDep, vmid: Vmid, operation: OperationName
+    request: Request,
+    principal: PrincipalDep,
+    gate: GateDep,
+    details: DetailDep,
+    policy: ApprovalPolicyDep,
+    vmid: Vmid,
+    operation: OperationName,
 ) -> Response:
-    """Run the operation now, or request it when it needs a second person's approval."""
-    return await submit_form(request, principal, gate, operation, vmid)
+    """Run the operation now, or request it when it needs a second person's approval; a form refused for
+    its fields comes back with the problems beside them, and one that ran is replaced by a fresh one."""
+    op, sent = get_operation(operation), await form_params(request)
+    try:
+        submitted = await send_form(request, principal, gate, operation, vmid, sent)
+    except ServiceError as exc:
+        return await refused_form(request, details, policy, op, vmid, sent, exc)
+    ran = submitted.result is not None and is_htmx(request)
+    fresh = await fresh_form(details, policy, op, vmid, sent) if ran else {}
+    return answer_submitted(request, submitted, fresh)

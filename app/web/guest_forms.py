@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.operations.base import Guest, Operation, Risk
 from app.operations.catalogue import CATALOGUE
+from app.operations.snapshots import SNAPSHOT, default_snapname, fresh_snapname
 from app.services.approvals import ApprovalPolicy
 from app.services.cluster import FormChoices, GuestDetail
 from app.web.formatting import when
@@ -28,6 +29,8 @@ class GuestForm:
     warning: str
     note: str
     needs_approval: bool
+    # The reason typed into a refused form, given back with it.
+    reason: str = ""
 
     @property
     def op(self) -> Operation:
@@ -63,7 +66,9 @@ def guest_forms(view: GuestDetail, choices: FormChoices, policy: ApprovalPolicy)
             continue
         if op.form.button is not None:
             found.buttons.append(op)
-        form = operation_form(op, f"{op.name}-form", guest=guest, options=lists, prefix=op.name)
+        form = operation_form(
+            op, f"{op.name}-form", guest=guest, options=lists, prefix=op.name, values=proposed(op, view)
+        )
         if op.form.fields and form is not None:
             section = found.changes if op.risk == Risk.destructive else found.actions
             section.append(guest_form(form, guest, policy.needs_approval(op)))
@@ -77,6 +82,45 @@ def guest_forms(view: GuestDetail, choices: FormChoices, policy: ApprovalPolicy)
         and op.applies_to(stopped)
     ]
     return found
+
+
+def proposed(
+    op: Operation, view: GuestDetail, sent: Mapping[str, Any] | None = None
+) -> dict[str, str] | None:
+    """What a fresh form proposes instead of its parameters' defaults: a snapshot name the guest has not used
+    (nor the one just `sent`, which Proxmox may not list yet: as typed, or the default it got)."""
+    if op.name == SNAPSHOT.name:
+        taken = list(view.snapshot_names)
+        if sent is not None:
+            taken.append(str(sent.get("snapname") or default_snapname()))
+        return {"snapname": fresh_snapname(taken)}
+    return None
+
+
+def one_form(
+    view: GuestDetail,
+    choices: FormChoices,
+    policy: ApprovalPolicy,
+    op: Operation,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> GuestForm | None:
+    """One operation's form for the guest: a refused one with what was typed (its problems beside the fields),
+    or a fresh one (values: what it proposes); None when the page would not offer it."""
+    form = operation_form(
+        op,
+        f"{op.name}-form",
+        guest=view.guest,
+        options=guest_options(view, choices),
+        prefix=op.name,
+        values=values,
+        errors=errors,
+    )
+    if form is None or not op.form.fields:
+        return None
+    made = guest_form(form, view.guest, policy.needs_approval(op))
+    made.reason = str((values or {}).get("reason", "")) if errors else ""
+    return made
 
 
 def guest_form(form: OperationForm, guest: Guest, needs_approval: bool) -> GuestForm:

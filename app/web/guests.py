@@ -23,6 +23,9 @@ router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 GuestQueryDep = Annotated[GuestQuery, Query()]
 
 PAGE, PARTIAL = "pages/guests/list.html", "partials/guests/_table.html"
+# How long after it expired the last cluster view is still shown (with its age) while a new one is read: only
+# the first visit, or one after a long quiet spell, waits for Proxmox.
+KEEP_VIEW_FOR = 600.0
 # The filter form's id: HTMX names it in HX-Trigger, and only its requests rewrite the address bar.
 FILTER_FORM = "guest-filters"
 COLUMNS = (
@@ -106,7 +109,9 @@ async def list_context(
     page: GuestPage | None = None
     problem = None
     try:
-        page = await service.list_guests(query, ips, default_per_page=default_per_page)
+        page = await service.list_guests(
+            query, ips, default_per_page=default_per_page, keep_for=KEEP_VIEW_FOR
+        )
     except PveForbidden as exc:
         problem = f"Proxmox refused the guest list, so no guest can be shown. {exc}."
     except PveUnavailable as exc:

@@ -97,6 +97,8 @@ def operation_form(
         widget = widget_of(op.params.model_fields[name].metadata)
         if only is None and (not widget.asked or (widget.only and (guest is None or not widget.only(guest)))):
             continue
+        if widget.confirmation and not (name in form.errors or text_of((values or {}).get(name)) == "true"):
+            continue
         prop = plain(schema["properties"][name], schema.get("$defs") or {})
         required = name in (schema.get("required") or ())
         control = "hidden" if name in hidden else control_of(prop, widget)
@@ -105,6 +107,9 @@ def operation_form(
         view.note, view.group, view.error_id = widget.note, widget.group, f"{form_id}-{name}-error"
         view.error, view.value = form.errors.get(name, ""), value_of(op, name, values, control)
         view.attrs = attributes(control, prop, widget, required)
+        if view.error and not any(f.error for f in form.fields):
+            # The first field with a problem takes the focus when the refused form is swapped in.
+            view.attrs["autofocus"] = True
         if control == "select":
             view.options = choices(name, prop, widget, guest, options or {})
         if control != "select" or view.options:

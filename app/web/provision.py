@@ -20,10 +20,10 @@ from app.operations.clone import archive_kind
 from app.operations.placement import fitting_storages
 from app.services.accounts import Role
 from app.services.cluster import ProvisionChoices, provision_choices
-from app.services.errors import NotFound, ServiceError
+from app.services.errors import NotFound, PveError, ServiceError
 from app.services.pipeline import field_errors
 from app.web.forms import form_again
-from app.web.guest_actions import form_params, submit_form
+from app.web.guest_actions import answer_submitted, form_params, send_form
 from app.web.op_forms import OperationForm, OptionList, operation_form
 from app.web.restore_form import RestoreForm
 from app.web.templating import is_htmx, render
@@ -55,6 +55,9 @@ def create_forms(
             errors=errors if mine else None,
         )
         assert form is not None  # noqa: S101 (each required choice of a create form says what is missing)
+        vmid = form.get("vmid")
+        if vmid is not None and choices.next_vmid is not None:
+            vmid.attrs["placeholder"] = f"next free: {choices.next_vmid}"
         forms[name] = form
     return forms
 
@@ -95,13 +98,25 @@ async def cluster_action(
     params = await form_params(request)
     form_id = str(params.pop("form_id", ""))
     try:
-        return await submit_form(request, principal, gate, operation, None, params)
+        submitted = await send_form(request, principal, gate, operation, None, params)
     except ServiceError as exc:
         errors = field_errors(op, params, exc)
         restore_form = is_htmx(request) and bool(FORM_ID.match(form_id))
         if not errors or (op.name not in FORMS and not restore_form):
             raise
         return await refused_form(request, pve, op, params, errors, exc.status, form_id)
+    fresh = submitted.result is not None and is_htmx(request) and op.name in FORMS
+    return answer_submitted(request, submitted, await fresh_form(pve, op) if fresh else None)
+
+
+async def fresh_form(pve: Any, op: Operation) -> dict[str, Any]:
+    """After a guest was created: its form again as new (no values, no old problems, the next free VMID), in
+    place of the one sent, so a second click is refused for what it lacks rather than making a second guest."""
+    try:
+        choices = await provision_choices(pve)
+    except PveError:
+        return {}  # Proxmox went away just after creating: the form cannot be drawn again, and stays
+    return {"fresh": create_forms(choices)[op.name], "fresh_partial": PARTIAL}
 
 
 async def refused_form(

@@ -32,15 +32,21 @@ class RestoreForm:
         return self.archive.rsplit("/", 1)[-1]
 
     @property
+    def container(self) -> bool:
+        """True for a container's backup (its name is a hostname)."""
+        return "vzdump-lxc-" in self.archive or "/ct/" in self.archive
+
+    @property
     def form(self) -> OperationForm:
-        """The backup and its node sent as they are, and a choice of storage."""
+        """The backup and its node sent as they are; the new VMID, name, storage and whether to start it, and
+        (once a refusal asks for it) the confirmation that the guest may keep an address another guest holds."""
         form = operation_form(
             CATALOGUE["restore"],
             self.id,
             options={"restore-storages": self.storages},
             values={**self.values, "archive": self.archive, "node": self.node},
             errors=self.errors,
-            only=("archive", "node", "storage"),
+            only=("archive", "node", "vmid", "name", "storage", "start", "allow_ip_reuse"),
             hidden=("archive", "node"),
         )
         assert form is not None  # noqa: S101 (its only choice, the storage, is optional)

@@ -98,9 +98,10 @@ def sorted_by_vmid(guests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def helper_snapshots(fake: FakeApi, node: str, kind: str, vmid: int) -> list[str]:
-    """pve.sh snapshots VMID; a line break in a description became a space (one line per item)."""
+    """pve.sh snapshots VMID; a line break in a description became a space (one line per item), and no
+    description an empty field."""
     snaps = fake.data("GET", f"/nodes/{node}/{kind}/{vmid}/snapshot")
-    return [s["name"] + "\t" + BREAKS.sub(" ", s.get("description") or "-") for s in snaps]
+    return [s["name"] + "\t" + BREAKS.sub(" ", s.get("description") or "") for s in snaps]
 
 
 def helper_storage(fake: FakeApi, node: str) -> list[str]:
@@ -113,8 +114,10 @@ def helper_storage(fake: FakeApi, node: str) -> list[str]:
 
 
 def helper_tasks(fake: FakeApi, node: str) -> list[str]:
-    """pve.sh tasks NODE."""
-    tasks = fake.data("GET", f"/nodes/{node}/tasks", params={"limit": 10})
+    """pve.sh tasks NODE: the ten newest of the node's task archive, which has only the finished tasks (the
+    fake lists the running ones too, where PVE does so only with source=active or all)."""
+    listed = fake.data("GET", f"/nodes/{node}/tasks", params={"limit": 500})
+    tasks = [t for t in listed if t.get("status") not in (None, "RUNNING")][:10]
     stamp = lambda t: datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
     return [f"{stamp(t['starttime'])}\t{t['type']}\t{t.get('status')}" for t in tasks]
 

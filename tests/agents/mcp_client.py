@@ -21,12 +21,17 @@ CHECKOUT = str(Path(__file__).resolve().parents[2])
 AGENT = types.Implementation(name="test-agent", version="1.0")
 
 
-@asynccontextmanager
-async def stdio_session(url: str, token: str) -> AsyncIterator[ClientSession]:
-    """An initialized session with `proxgate mcp` running as a child process."""
-    env = {"PROXGATE_URL": url, "PROXGATE_TOKEN": token, "PATH": os.environ.get("PATH", "")}
+def mcp_env(url: str, token: str, **extra: str) -> dict[str, str]:
+    """The environment of `proxgate mcp` (and extra variables), importing the checkout under test."""
+    env = {"PROXGATE_URL": url, "PROXGATE_TOKEN": token, "PATH": os.environ.get("PATH", ""), **extra}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [CHECKOUT, os.environ.get("PYTHONPATH")]))
-    server = StdioServerParameters(command=PROXGATE, args=["mcp"], env=env)
+    return env
+
+
+@asynccontextmanager
+async def stdio_session(url: str, token: str, **extra: str) -> AsyncIterator[ClientSession]:
+    """An initialized session with `proxgate mcp` running as a child process."""
+    server = StdioServerParameters(command=PROXGATE, args=["mcp"], env=mcp_env(url, token, **extra))
     async with (
         stdio_client(server) as (read, write),
         ClientSession(read, write, client_info=AGENT) as session,

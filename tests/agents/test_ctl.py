@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from app.agents import api as api_module
 from app.agents.api import ApiConfig
 from app.agents.cli import run_ctl
+from app.agents.ctl_parser import snapshot_name
 from app.cli import build_parser
 from app.config import Settings
 from pvesim.fake import DemoPve
@@ -140,7 +142,7 @@ def test_what_the_lines_say_for_the_guests_made_here(
 ) -> None:
     assert ctl(app_server, tokens.viewer, "snapshots", "9701").lines == [
         "before-upgrade\tkernel 6.8 and tools",
-        "plain\t-",
+        "plain\t",
         "current\tYou are here!",
     ]
     assert ctl(app_server, tokens.viewer, "ips", "10.97.0.").lines == [
@@ -189,7 +191,8 @@ def test_a_destructive_command_waits_for_a_person_and_exits_3(
     listed = ctl(app_server, tokens.operator, "requests", "--status", "pending")
     assert any(line.startswith(f"{rid}\tpending\trollback\t9701\t") for line in listed.lines)
     bearer = {"Authorization": f"Bearer {tokens.approver}"}
-    assert client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=bearer).status_code == 200
+    approved = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9701"}, headers=bearer)
+    assert approved.status_code == 200, approved.text
     waited = ctl(app_server, tokens.operator, "wait", rid, "--timeout", "30")
     assert waited.code == 0 and waited.lines[0].startswith(f"succeeded\t{rid}\t")
     assert settle(client, bearer, int(rid))["result"]["exitstatus"] == "OK"
@@ -224,3 +227,77 @@ def test_the_console_script_reports_usage_and_unreachable_servers() -> None:
     env.update(PROXGATE_URL="http://127.0.0.1:9", PROXGATE_TOKEN="pxg_x")
     down = subprocess.run([PROXGATE, "ctl", "status"], env=env, capture_output=True, text=True)  # noqa: S603
     assert down.returncode == 1 and "cannot reach Proxgate" in down.stderr
+
+
+def test_the_helpers_other_forms_work_as_they_did(
+    app_server: AppServer, tokens: Tokens, fake_api: FakeApi, pve: DemoPve, guests: None
+) -> None:
+    """help, list, snapshot with its name left out, and a guest command's NODE argument."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROXGATE_")}
+    shown = subprocess.run([PROXGATE, "ctl", "help"], env=env, capture_output=True, text=True)  # noqa: S603
+    assert shown.returncode == 0 and "exit codes:" in shown.stdout and "snapshots" in shown.stdout
+    assert ctl(app_server, tokens.viewer, "list").lines == helper_vms(fake_api)
+    assert ctl(app_server, tokens.viewer, "list", "pve1").lines == helper_vms(fake_api, "pve1")
+    taken = ctl(app_server, tokens.operator, "snapshot", "9701", "--wait")
+    assert taken.code == 0, taken
+    assert any(s["name"].startswith("snap-") for s in fake_api.data("GET", "/nodes/pve1/qemu/9701/snapshot"))
+    on_pve1 = ctl(app_server, tokens.viewer, "snapshots", "9701", "pve1")
+    assert on_pve1.lines == helper_snapshots(fake_api, "pve1", "qemu", 9701), on_pve1
+    assert ctl(app_server, tokens.viewer, "snapshots", "9701", "pve3").code == 4
+    elsewhere = ctl(app_server, tokens.operator, "start", "9701", "pve2")
+    assert elsewhere.code == 4 and "Guest 9701 is on pve1, not on pve2." in elsewhere.err
+    assert pve.vm(9701).status == "stopped"
+    started = ctl(app_server, tokens.operator, "start", "9701", "pve1", "--wait")
+    assert started.code == 0 and started.lines[0].startswith("OK\t"), started
+    assert pve.vm(9701).status == "running"
+
+
+def test_the_default_snapshot_name_is_local_time_as_the_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Etc/GMT-5")  # five hours east of UTC
+    time.tzset()
+    try:
+        local = datetime.now(UTC) + timedelta(hours=5)
+        assert snapshot_name()[:16] == local.strftime("snap-%Y%m%d-%H")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_tasks_lists_the_finished_tasks_as_the_helper_did(
+    app_server: AppServer, tokens: Tokens, fake_api: FakeApi, pve: DemoPve, guests: None
+) -> None:
+    scale, pve.time_scale = pve.time_scale, 1.0
+    pve.vm(9701).start_secs = 4
+    try:
+        assert ctl(app_server, tokens.operator, "start", "9701").code == 0
+        time.sleep(0.6)  # past the app's cached task list
+        tasks = ctl(app_server, tokens.viewer, "tasks", "pve1")
+        assert tasks.code == 0 and 0 < len(tasks.lines) <= 10
+        running = fake_api.data("GET", "/nodes/pve1/tasks", params={"vmid": 9701})
+        assert any("status" not in t for t in running), "the start still runs"
+        assert not [line for line in tasks.lines if line.endswith("RUNNING")], tasks.lines
+        # Tasks of the same second may come in either order.
+        assert sorted(tasks.lines) == sorted(helper_tasks(fake_api, "pve1"))
+    finally:
+        pve.vm(9701).start_secs = 0
+        pve.time_scale = scale
+
+
+def test_a_rejection_says_why_and_a_retried_wait_waits_on_the_open_request(
+    app_server: AppServer, client: httpx.Client, tokens: Tokens, pve: DemoPve, guests: None
+) -> None:
+    bearer = {"Authorization": f"Bearer {tokens.approver}"}
+    first = ctl(app_server, tokens.operator, "delete", "9701", "--reason", "retry test")
+    assert first.code == 3
+    rid = first.lines[0].split("\t")[1]
+    again = ctl(
+        app_server, tokens.operator, "delete", "9701", "--reason", "retry test", "--wait", "--timeout", "1"
+    )
+    assert again.code == 3 and again.lines[0].startswith(f"pending\t{rid}\t"), again
+    assert f"request {rid} for the same change is open; waiting on it" in again.err
+    said = client.post(f"/api/v1/requests/{rid}/reject", json={"comment": "keep it a week"}, headers=bearer)
+    assert said.status_code == 200
+    waited = ctl(app_server, tokens.operator, "wait", rid)
+    assert waited.code == 4 and waited.lines[0].startswith(f"rejected\t{rid}\t")
+    assert "proxgate: rejected by " in waited.err and waited.err.rstrip().endswith(": keep it a week")
+    assert pve.vm(9701) is not None

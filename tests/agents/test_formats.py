@@ -25,7 +25,7 @@ def test_status_shows_usage_only_for_nodes_that_report_it() -> None:
 
 def test_fields_never_break_a_line_or_add_a_column() -> None:
     snapshots = [{"name": "a", "description": "two\nlines\tand a tab"}, {"name": "b", "description": ""}]
-    assert formats.snapshot_lines(snapshots) == ["a\ttwo lines and a tab", "b\t-"]
+    assert formats.snapshot_lines(snapshots) == ["a\ttwo lines and a tab", "b\t"]
 
 
 def test_storage_without_a_total_is_na_and_shared_storage_counts_for_its_nodes() -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from app.agents.tool_names import tool_name
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.agents.agent_guests import add_ct, add_vm, guests_made
 from tests.agents.mcp_client import call, http_session, text_of
+from tests.backup_guests import FakeApi
 from tests.conftest import app_settings
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import ServedFake
@@ -69,12 +72,12 @@ async def test_the_same_story_over_http(
     # The agent's traffic passes a proxy the app trusts (PROXGATE_TRUSTED_PROXIES=127.0.0.1 in the tests).
     async with http_session(mcp_server.url, agent, **{"X-Forwarded-For": "203.0.113.9"}) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
-        assert {op["name"] for op in catalogue} <= set(tools) and "list_guests" in tools
+        assert {tool_name(op["name"]) for op in catalogue} <= set(tools) and "list_guests" in tools
         found = await call(session, "list_guests", q="http-")
         assert {g["vmid"] for g in found["items"]} == {9761, 9762}
-        started = await call(session, "start", vmid=9761, wait=True, wait_seconds=30)
+        started = await call(session, "start_guest", vmid=9761, wait=True, wait_seconds=30)
         assert started["status"] == "succeeded" and started["task"]["exitstatus"] == "OK"
-        asked = await call(session, "delete", vmid=9762, reason="done over HTTP")
+        asked = await call(session, "delete_guest", vmid=9762, reason="done over HTTP")
         assert asked["status"] == "pending" and asked["url"].startswith(mcp_server.url)
         rid = asked["request_id"]
         approved = await web.post(
@@ -89,7 +92,7 @@ async def test_the_same_story_over_http(
     assert intent["user_agent"] == "proxgate-mcp/0.1 (client: test-agent 1.0)"
     assert intent["source_ip"] == "203.0.113.9" and intent["auth_method"] == "token"
     async with http_session(mcp_server.url, viewer) as session:
-        refused = await session.call_tool("stop", {"vmid": 9761})
+        refused = await session.call_tool("stop_guest", {"vmid": 9761})
         assert refused.is_error and "Proxgate refused (HTTP 403)" in text_of(refused)
         assert "operator role" in text_of(refused)
 
@@ -117,3 +120,33 @@ async def test_an_mcp_session_answers_only_the_token_that_opened_it(
         assert "list_guests" in {t.name for t in (await session.list_tools()).tools}
         own = await web.post("/mcp", json=listing, headers={**taken, "Authorization": f"Bearer {mine}"})
         assert own.status_code == 200 and "list_guests" in own.text
+
+
+async def test_an_agent_is_not_offered_an_address_given_in_proxmox_a_moment_ago(
+    mcp_server: AppServer, settings: Settings, pve: DemoPve, fake_api: FakeApi, guests: None
+) -> None:
+    add_ct(pve, 9763, "http-holder", net0="name=eth0,bridge=vmbr0,ip=10.97.2.1/29")
+    await asyncio.sleep(0.6)  # past the app's cached cluster view
+    template = next(n for n, v in pve.storages["local"]["volumes"].items() if v.get("content") == "vztmpl")
+    agent = make_token(settings, make_user(settings, "operator"))
+    async with http_session(mcp_server.url, agent) as session:
+        warm = await call(session, "free_ips", cidr="10.97.2.0/29")
+        assert warm["free"][:2] == ["10.97.2.2", "10.97.2.3"]
+        # A person gives the container a second address in the Proxmox UI, right after the agent looked.
+        net1 = "name=eth1,bridge=vmbr0,ip=10.97.2.2/29"
+        fake_api.data("PUT", "/nodes/pve2/lxc/9763/config", data={"net1": net1})
+        again = await call(session, "free_ips", cidr="10.97.2.0/29")
+        assert again["free"][0] == "10.97.2.3" and "10.97.2.2" not in again["free"]
+        create = {
+            "node": "pve1",
+            "vmid": 9764,
+            "hostname": "http-second",
+            "ostemplate": f"local:{template}",
+            "rootfs_storage": "local-lvm",
+            "ip": "10.97.2.2/29",
+            "password": "s3cret-pass",
+        }
+        refused = await session.call_tool("create-ct", create)
+        assert refused.is_error and "10.97.2.2 is used by 9763 (http-holder, stopped)" in text_of(refused)
+        assert "allow_ip_reuse" in text_of(refused)
+    assert pve.ct(9764) is None

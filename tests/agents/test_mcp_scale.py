@@ -1,106 +1,34 @@
-"""The MCP tools on a cluster of a few hundred guests, over stdio and over HTTP: every answer stays small
-enough for a model's context, every listing pages by cursor to the whole list, an unknown node is named, and
-the reads the API had and MCP lacked are there."""
+"""The MCP tools on the 2,000-guest demo cluster (tests/agents/big_cluster.py), over stdio and over HTTP:
+every answer stays small enough for a model's context, every listing pages by cursor to the whole list, an
+unknown node is named, and the reads the API had and MCP lacked are there. The cluster has its own SQLite
+database, so CI runs these once (database_free)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
-from mcp import ClientSession
 
-from app.config import Settings
-from app.demo.seed import seed_cluster
-from pvesim.fake import DemoPve
-from tests.agents.mcp_client import call, http_session, stdio_session, text_of
-from tests.conftest import app_settings
-from tests.factories import make_token, make_user
-from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
-from tests.servers import AppServer
+from tests.agents.big_cluster import Big
+from tests.agents.conftest import Opener
+from tests.agents.mcp_client import call, text_of
 
-GUESTS = 300
+pytestmark = pytest.mark.database_free
 # No answer above this many characters (the tools/call result as sent) unless a larger limit is asked for.
 MOST = 20_000
 # The text beside the structured content: a line or two, not the JSON again.
 SUMMARY = 600
-NODES = "There is no node '2'; choose one of: pve1, pve2, pve3."
-Opener = Callable[[str, str], AbstractAsyncContextManager[ClientSession]]
+NODES = "There is no node '2'; choose one of: pve1, pve2, pve3, pve4."
 Key = Callable[[dict[str, Any]], Any]
-
-
-@dataclass
-class Big:
-    """The app with /mcp on, over a seeded fake of GUESTS guests, and an operator's token."""
-
-    server: AppServer
-    pve: DemoPve
-    settings: Settings
-    token: str
-
-    def api(self) -> httpx.Client:
-        """A client of the app's /api/v1 with the operator's token."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.Client(base_url=self.server.url, headers=headers, timeout=60)
-
-    def whole(self, path: str, **params: Any) -> list[dict[str, Any]]:
-        """Every item of an API listing, 500 a page."""
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {**params, "limit": 500}
-        with self.api() as api:
-            while True:
-                page = api.get(path, params=query).json()
-                items += page["items"]
-                if not page["next_cursor"]:
-                    return items
-                query["cursor"] = page["next_cursor"]
-
-
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Big]:
-    """GUESTS guests (the demo's seed, as bench/ uses it) on their own fake and app; four starts and three
-    requests for deletion already made through the API, so that tasks, audit events and requests span pages."""
-    pve = DemoPve()
-    seed_cluster(pve, guests=GUESTS)
-    pve.apitokens[TOKEN_ID] = TOKEN_SECRET
-    folder: Path = tmp_path_factory.mktemp("big")
-    served = ServedFake(pve, folder)
-    settings = app_settings(served, f"sqlite:///{folder / 'big.db'}", folder / "data", mcp_http=True)
-    server = AppServer(settings)
-    try:
-        made = Big(server, pve, settings, make_token(settings, make_user(settings, "operator")))
-        stopped = [vm.vmid for vm in pve.vms if vm.status == "stopped" and not vm.template]
-        with made.api() as api:
-            for vmid in stopped[:4]:
-                assert api.post(f"/api/v1/guests/{vmid}/actions/start", json={}).status_code == 200
-            for vmid in stopped[4:7]:
-                asked = api.post(f"/api/v1/guests/{vmid}/actions/delete", json={"reason": "scale test"})
-                assert asked.status_code == 202, asked.text
-            api.get("/api/v1/ips", params={"limit": 1})  # every guest's addresses read once
-        time.sleep(0.6)  # past the app's cached cluster view
-        yield made
-    finally:
-        server.stop()
-        served.stop()
-
-
-@pytest.fixture(params=["stdio", "http"])
-def opener(request: pytest.FixtureRequest) -> Opener:
-    """How the agent reaches the MCP server: `proxgate mcp` as its child process, or the app's /mcp."""
-    return stdio_session if request.param == "stdio" else http_session
 
 
 def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
     """A call of every read tool, as an agent would make it first."""
     vm = next(v for v in big.pve.vms if not v.template)
     return [
-        ("whoami", {}),
-        ("cluster_status", {}),
+        ("get_identity", {}),
+        ("get_cluster", {}),
         ("list_guests", {}),
         ("list_guests", {"q": "web"}),
         ("get_guest", {"vmid": vm.vmid}),
@@ -109,17 +37,17 @@ def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
         ("list_ips", {}),
         ("list_ips", {"prefix": "10.0.10."}),
         ("list_ips", {"node": "pve2", "status": "running"}),
-        ("free_ips", {"cidr": "10.0.10.0/24"}),
-        ("free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
-        ("free_ips", {"cidr": "10.0.0.0/16"}),
+        ("list_free_ips", {"cidr": "10.0.10.0/24"}),
+        ("list_free_ips", {"cidr": "10.0.10.0/24", "limit": 1}),
+        ("list_free_ips", {"cidr": "10.0.0.0/16"}),
         ("list_backups", {}),
         ("list_backups", {"newest": True}),
-        ("list_not_backed_up", {}),
+        ("list_unbacked_guests", {}),
         ("list_storage", {}),
         ("list_storage_content", {"node": "pve1", "storage": "local"}),
         ("list_tasks", {}),
         ("list_audit", {}),
-        ("my_requests", {}),
+        ("list_my_requests", {}),
     ]
 
 
@@ -155,7 +83,7 @@ def listings(big: Big) -> list[tuple[str, dict[str, Any], str, Key]]:
         ("list_snapshots", {"vmid": snapped.vmid}, f"/api/v1/guests/{snapped.vmid}/snapshots", by["name"]),
         ("list_backups", {}, "/api/v1/backups", by["volid"]),
         ("list_backups", {"newest": True}, "/api/v1/backups", by["volid"]),
-        ("list_not_backed_up", {}, "/api/v1/backups/not-backed-up", by["vmid"]),
+        ("list_unbacked_guests", {}, "/api/v1/backups/not-backed-up", by["vmid"]),
         ("list_storage", {}, "/api/v1/storage", lambda i: (i["storage"], i["node"])),
         (
             "list_storage_content",
@@ -165,7 +93,7 @@ def listings(big: Big) -> list[tuple[str, dict[str, Any], str, Key]]:
         ),
         ("list_tasks", {}, "/api/v1/tasks", by["upid"]),
         ("list_audit", {"operation": "start"}, "/api/v1/audit", lambda e: e["seq"]),
-        ("my_requests", {}, "/api/v1/requests", lambda r: r["id"]),
+        ("list_my_requests", {}, "/api/v1/requests", lambda r: r["id"]),
     ]
 
 
@@ -175,7 +103,7 @@ async def test_every_listing_pages_by_cursor_to_the_whole_list(big: Big, opener:
             query = {k: v for k, v in arguments.items() if k != "vmid"}
             whole = [key(i) for i in big.whole(path, **query)]
             assert len(whole) >= 3, (name, arguments)
-            size, pages, seen, cursor = max(1, len(whole) // 3), 0, [], None
+            size, pages, seen, cursor = min(500, max(1, len(whole) // 3)), 0, [], None
             while True:
                 page = await call(
                     session, name, **arguments, limit=size, **({"cursor": cursor} if cursor else {})
@@ -195,7 +123,11 @@ async def test_free_addresses_page_by_cursor(big: Big, opener: Opener) -> None:
         seen, cursor = [], None
         while True:
             page = await call(
-                session, "free_ips", cidr="10.0.10.0/24", limit=40, **({"cursor": cursor} if cursor else {})
+                session,
+                "list_free_ips",
+                cidr="10.0.10.0/24",
+                limit=40,
+                **({"cursor": cursor} if cursor else {}),
             )
             seen += page["free"]
             cursor = page["next_cursor"]
@@ -229,7 +161,7 @@ async def test_the_reads_the_api_had_and_the_tools_lacked(big: Big, opener: Open
         assert clonable["items"] and all(g["template"] for g in clonable["items"])
         events = await call(session, "list_audit", operation="start", outcome="succeeded", limit=500)
         assert len(events["items"]) == 4 and all(e["operation"] == "start" for e in events["items"])
-        uncovered = await call(session, "list_not_backed_up", limit=500)
+        uncovered = await call(session, "list_unbacked_guests", limit=500)
         assert [g["vmid"] for g in uncovered["items"]] == [
             g["vmid"] for g in big.whole("/api/v1/backups/not-backed-up")
         ]

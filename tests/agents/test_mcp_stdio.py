@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
+from app.agents.tool_names import tool_name
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.agents.agent_guests import add_ct, add_vm, guests_made
-from tests.agents.mcp_client import call, stdio_session, text_of
+from tests.agents.mcp_client import PROXGATE, call, mcp_env, stdio_session, text_of
 from tests.factories import make_token, make_user
 from tests.servers import AppServer
 
@@ -50,26 +52,26 @@ async def test_an_agent_reads_starts_and_asks_a_person_to_delete(
     async with stdio_session(app_server.url, agent) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
         for op in catalogue:
-            schema = tools[op["name"]].input_schema
+            schema = tools[tool_name(op["name"])].input_schema
             assert set(op["parameters"]["properties"]) <= set(schema["properties"])
             assert set(op["parameters"].get("required", [])) <= set(schema["required"])
             assert ("reason" in schema["required"]) is op["needs_approval"]
-            assert op["risk"] in (tools[op["name"]].description or "")
+            assert op["risk"] in (tools[tool_name(op["name"])].description or "")
 
         found = await call(session, "list_guests", q="mcp-")
         assert {g["vmid"] for g in found["items"]} == {9751, 9752}
         detail = await call(session, "get_guest", vmid=9751)
         assert detail["status"] == "stopped" and "start" in detail["operations"]
 
-        started = await call(session, "start", vmid=9751, wait=True, wait_seconds=30)
+        started = await call(session, "start_guest", vmid=9751, wait=True, wait_seconds=30)
         assert started["status"] == "succeeded" and started["task"]["exitstatus"] == "OK"
         assert ":qmstart:9751:" in started["upid"] and pve.vm(9751).status == "running"
 
-        asked = await call(session, "delete", vmid=9752, reason="the test is over")
+        asked = await call(session, "delete_guest", vmid=9752, reason="the test is over")
         assert asked["status"] == "pending" and asked["url"].endswith(f"/approvals/{asked['request_id']}")
         assert pve.ct(9752) is not None
         rid = asked["request_id"]
-        mine = await call(session, "my_requests", status="pending")
+        mine = await call(session, "list_my_requests", status="pending")
         assert rid in [r["id"] for r in mine["items"]]
 
         approved = await web.post(
@@ -88,25 +90,38 @@ async def test_a_viewer_is_refused_every_change_and_errors_are_plain_words(
     viewer = make_token(settings, make_user(settings, "viewer"))
     async with stdio_session(app_server.url, viewer) as session:
         for name, arguments in (
-            ("start", {"vmid": 9751}),
-            ("delete", {"vmid": 9752, "reason": "no"}),
-            ("create-vm", {"node": "pve1", "name": "agent-made", "disk_storage": "local-lvm"}),
+            ("start_guest", {"vmid": 9751}),
+            ("delete_guest", {"vmid": 9752, "reason": "no"}),
+            ("create_vm", {"node": "pve1", "name": "agent-made", "disk_storage": "local-lvm"}),
         ):
             result = await session.call_tool(name, arguments)
             assert result.is_error and "Proxgate refused (HTTP 403)" in text_of(result), text_of(result)
             assert "operator role" in text_of(result) and "Traceback" not in text_of(result)
-        missing = await session.call_tool("start", {})
+        missing = await session.call_tool("start_guest", {})
         assert missing.is_error and "'vmid' is a required property" in text_of(missing)
         unknown = await session.call_tool("get_guest", {"vmid": 9799})
         assert unknown.is_error and "There is no guest 9799" in text_of(unknown)
 
 
-async def test_a_bad_token_is_named_when_the_tools_are_listed(app_server: AppServer) -> None:
-    from mcp.shared.exceptions import MCPError
-
-    async with stdio_session(app_server.url, "pxg_not-a-token") as session:
-        with pytest.raises(MCPError, match="unknown or revoked"):
-            await session.list_tools()
+def test_a_wrong_token_stops_the_server_at_start_saying_so(app_server: AppServer) -> None:
+    wrong = subprocess.run(  # noqa: S603
+        [PROXGATE, "mcp"],
+        env=mcp_env(app_server.url, "pxg_not-a-token"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 4, wrong.stderr
+    assert f"Proxgate at {app_server.url} refuses PROXGATE_TOKEN" in wrong.stderr
+    assert "unknown or revoked" in wrong.stderr and "Traceback" not in wrong.stderr
+    down = subprocess.run(  # noqa: S603
+        [PROXGATE, "mcp"],
+        env=mcp_env("http://127.0.0.1:9", "pxg_x"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "cannot reach Proxgate" in down.stderr
 
 
 async def test_every_read_tool_answers_from_the_api(
@@ -114,8 +129,8 @@ async def test_every_read_tool_answers_from_the_api(
 ) -> None:
     agent = make_token(settings, make_user(settings, "operator"))
     async with stdio_session(app_server.url, agent) as session:
-        assert (await call(session, "whoami"))["role"] == "operator"
-        status = await call(session, "cluster_status")
+        assert (await call(session, "get_identity"))["role"] == "operator"
+        status = await call(session, "get_cluster")
         assert status["cluster"]["nodes_total"] == len(status["nodes"]) == len(pve.nodes)
         snaps = await call(session, "list_snapshots", vmid=9751)
         assert [s["name"] for s in snaps["items"]] == ["current"]
@@ -125,18 +140,18 @@ async def test_every_read_tool_answers_from_the_api(
         assert backups["items"] and all(
             b["volid"].split(":", 1)[1].startswith("backup/") for b in backups["items"]
         )
-        free = await call(session, "free_ips", cidr="10.97.0.0/29", limit=3)
+        free = await call(session, "list_free_ips", cidr="10.97.0.0/29", limit=3)
         assert free["cidr"] == "10.97.0.0/29" and len(free["free"]) <= 3
         assert "items" in await call(session, "list_ips", prefix="10.")
-        started = await call(session, "snapshot", vmid=9751, snapname="agent-first")
+        started = await call(session, "snapshot_guest", vmid=9751, snapname="agent-first")
         task = await call(session, "wait_task", upid=started["upid"], wait_seconds=30)
         assert task["exitstatus"] == "OK" and (await call(session, "get_task", upid=started["upid"]))["log"]
         recent = await call(session, "list_tasks", guest=9751, limit=5)
         assert started["upid"] in [t["upid"] for t in recent["items"]]
-        asked = await call(session, "rollback", vmid=9751, snapname="agent-first", reason="try it")
+        asked = await call(session, "rollback_guest", vmid=9751, snapname="agent-first", reason="try it")
         assert (await call(session, "get_request", request_id=asked["request_id"]))["status"] == "pending"
         cancelled = await call(session, "cancel_request", request_id=asked["request_id"])
         assert cancelled["status"] == "cancelled"
-        assert (await call(session, "my_requests", status="cancelled"))["items"][0]["id"] == asked[
+        assert (await call(session, "list_my_requests", status="cancelled"))["items"][0]["id"] == asked[
             "request_id"
         ]

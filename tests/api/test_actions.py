@@ -277,10 +277,14 @@ def test_unknown_guests_and_operations_are_refused_and_audited(
     assert no_guest.status_code == 404 and no_guest.json()["detail"] == "There is no guest 999999."
     no_op = client.post("/api/v1/guests/100/actions/explode", json={}, headers=headers)
     assert no_op.status_code == 404 and no_op.json()["detail"] == "There is no operation 'explode'."
+    not_cluster = client.post("/api/v1/actions/start", json={"reason": "agent guessing"}, headers=headers)
+    assert not_cluster.status_code == 404
+    assert not_cluster.json()["detail"].startswith("There is no cluster-wide operation 'start'")
     mine = client.get("/api/v1/audit", params={"actor": name}, headers=headers).json()["items"]
     assert {(e["operation"], e["vmid"], e["outcome"], e["message"]) for e in mine} == {
         ("start", 999999, "invalid", "There is no guest 999999."),
-        ("explode", 100, "invalid", "no such operation"),
+        ("explode", 100, "invalid", "There is no operation 'explode'."),
+        ("start", None, "invalid", not_cluster.json()["detail"]),
     }
 
 

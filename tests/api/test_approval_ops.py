@@ -41,7 +41,7 @@ def test_restore_over_a_guest_previews_what_is_replaced_and_then_replaces_it(
     losses = " ".join(preview["losses"])
     assert "scsi0: local-lvm:vm-9320-disk-0 (8 GiB)" in losses and "later" in losses
     assert preview["data"]["snapshots"] == ["later"]
-    done = approve(client, crew, rid)
+    done = approve(client, crew, rid, confirm="9320")
     assert done["status"] == "succeeded", done
     assert ":qmrestore:9320:" in done["upid"]
     restored = pve.vm(9320)
@@ -75,7 +75,7 @@ def test_a_protected_backup_is_refused_and_an_unprotected_one_deleted_once_appro
     request = client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()
     assert request["target"]["vmid"] == 9323 and request["parameters"]["node"] == "pve1"
     assert "deleted for good" in request["preview"]["losses"][0]
-    done = approve(client, crew, rid)
+    done = approve(client, crew, rid, confirm="9323")
     assert done["status"] == "succeeded", done
     assert volid.partition(":")[2] not in pve.storages["local"]["volumes"]
 
@@ -114,7 +114,7 @@ def test_deleting_a_snapshot_previews_its_children(
     preview = client.get(f"/api/v1/requests/{rid}", headers=crew.bob).json()["preview"]
     assert preview["data"]["children"] == ["top"] and preview["data"]["parent"] == "base"
     assert any("now follow 'base'" in n for n in preview["notes"])
-    assert approve(client, crew, rid)["status"] == "succeeded"
+    assert approve(client, crew, rid, confirm="9326")["status"] == "succeeded"
     assert set(vm.snapshots) == {"base", "top"} and vm.snapshots["top"]["parent"] == "base"
 
 

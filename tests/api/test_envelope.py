@@ -90,7 +90,7 @@ def test_openapi_lists_only_the_json_api_and_documents_the_error_shape(api: http
     spec = api.get("/openapi.json").json()
     assert spec["paths"] and all(path.startswith("/api/v1/") for path in spec["paths"])
     error = spec["components"]["schemas"]["Error"]
-    assert set(error["properties"]) == {"detail", "field"} and error["required"] == ["detail"]
+    assert set(error["properties"]) == {"detail", "field", "confirm"} and error["required"] == ["detail"]
     assert "HTTPValidationError" not in spec["components"]["schemas"]
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():

@@ -144,10 +144,18 @@ def test_restore_makes_new_macs_and_warns_of_a_static_address_in_use(
     archive = container_backup(pve)
     saved = pve.storages["nas-backup"]["volumes"][archive.split(":", 1)[1]]["guest"]["config"]["net0"]
     body = {"archive": archive, "node": "pve1", "vmid": 9461, "storage": "local-lvm"}
-    answer = post(client, operator, "/api/v1/actions/restore", body)
+    refused = post(client, operator, "/api/v1/actions/restore", body)
+    assert refused.status_code == 409 and refused.json()["field"] == "allow_ip_reuse"
+    assert refused.json()["detail"].startswith(
+        "10.0.20.27 and fd00:0:20::1b are used by 137 (prometheus, running). Two guests with one address"
+    )
+    assert not [c for c in pve.cts if c.vmid == 9461]
+    answer = post(client, operator, "/api/v1/actions/restore", {**body, "allow_ip_reuse": True})
     assert answer.status_code == 200, answer.text
-    (warning,) = answer.json()["warnings"]
-    assert "10.0.20.27/24 (net0)" in warning and "CT 137 prometheus" in warning
+    assert answer.json()["warnings"] == [
+        "10.0.20.27 and fd00:0:20::1b are used by 137 (prometheus, running): used anyway, as confirmed "
+        "(allow_ip_reuse)."
+    ]
     assert wait_for_event(client, operator, answer.json()["upid"])["outcome"] == "succeeded"
     restored = pve.ct(9461)
     assert restored.config["rootfs"].startswith("local-lvm:")
@@ -168,7 +176,7 @@ def test_clone_of_a_running_container_needs_a_snapshot(
     try:
         offered = post(client, operator, path, {"newid": 9462})
         assert offered.status_code == 409 and "Choose one of: before" in offered.json()["detail"]
-        cloned = post(client, operator, path, {"newid": 9462, "snapname": "before"})
+        cloned = post(client, operator, path, {"newid": 9462, "snapname": "before", "allow_ip_reuse": True})
         assert cloned.status_code == 200, cloned.text
         assert wait_for_event(client, operator, cloned.json()["upid"])["outcome"] == "succeeded"
         assert pve.ct(9462).node == "pve1"
@@ -185,13 +193,22 @@ def test_clone_to_another_node_names_the_local_disk(
     assert not [v for v in pve.vms if v.vmid == 9463]
 
 
-def test_clone_warns_that_the_copy_keeps_the_static_address(
+def test_clone_that_keeps_a_static_address_waits_for_the_confirmation(
     client: httpx.Client, operator: dict[str, str], pve: DemoPve
 ) -> None:
-    answer = post(client, operator, "/api/v1/guests/103/actions/clone", {"newid": 9464, "target": "pve2"})
+    # Proxmox copies the network config: the copy of VM 103 would have its cloud-init address too.
+    body: dict[str, Any] = {"newid": 9464, "target": "pve2"}
+    refused = post(client, operator, "/api/v1/guests/103/actions/clone", body)
+    assert refused.status_code == 409 and refused.json()["confirm"] == "allow_ip_reuse"
+    assert refused.json()["detail"].startswith("10.0.10.22 and fd00:0:10::16 are used by 103 (pbs, stopped).")
+    assert not [v for v in pve.vms if v.vmid == 9464]
+    answer = post(client, operator, "/api/v1/guests/103/actions/clone", {**body, "allow_ip_reuse": True})
     assert answer.status_code == 200, answer.text
-    (warning,) = answer.json()["warnings"]
-    assert "10.0.10.22/24 (ipconfig0)" in warning and "VM 103 pbs" in warning
+    kept, used = answer.json()["warnings"]
+    assert "10.0.10.22/24 (ipconfig0)" in kept and "VM 103 pbs" in kept
+    assert (
+        used.startswith("10.0.10.22 and fd00:0:10::16 are used by 103 (pbs, stopped)") and "confirmed" in used
+    )
     assert wait_for_event(client, operator, answer.json()["upid"])["outcome"] == "succeeded"
     assert pve.vm(9464).node == "pve2"
 

@@ -118,6 +118,14 @@ def test_operator_clones_a_vm(operator: Page, pve: DemoPve) -> None:
     form.get_by_label("New VMID").fill("9502")
     form.get_by_label("Name").fill("copy-of-it")
     form.get_by_role("button", name="Clone").click()
+    # Proxmox copies the network config: the copy would have the VM's static address too.
+    assert "ip=10." in str(vm.config.get("ipconfig0")), "the demo's first stopped VM has a static address"
+    toast = operator.locator("#toasts .toast-error")
+    expect(toast).to_contain_text(f"used by {vm.vmid} ({vm.name}, stopped)")
+    toast.get_by_role("button", name="Dismiss").click()
+    assert not [v for v in pve.vms if v.vmid == 9502]
+    form.get_by_label("Keep addresses another guest has").check()
+    form.get_by_role("button", name="Clone").click()
     upid = task_ends_ok(operator)
     assert pve.vm(9502).name == "copy-of-it"
     audit_shows(operator, vm.vmid, "clone", upid)

@@ -132,7 +132,15 @@ def test_restore_as_new_offers_the_storages_that_take_the_guest(operator: Page, 
     expect(storage).to_have_value("ceph-vm"), "the storage the guest's own disk is on comes first"
     operator.once("dialog", lambda dialog: dialog.accept())
     form.get_by_role("button", name="Restore as new").click()
+    # CT 137 still has the addresses its backup carries: the form asks before the copy takes them too.
+    form = operator.locator("form.restore-form").first
+    expect(form).to_contain_text("are used by 137 (prometheus, running)")
+    expect(operator.locator("#action-started")).to_have_count(0)
+    form.get_by_label("Keep addresses another guest has").check()
+    operator.once("dialog", lambda dialog: dialog.accept())
+    form.get_by_role("button", name="Restore as new").click()
     expect(operator.locator("#action-started")).to_contain_text(re.compile(r"Restore .* as new guest \d+ on"))
+    expect(operator.locator("#action-result")).to_contain_text("used anyway, as confirmed")
 
 
 def test_a_double_click_or_a_resent_form_creates_one_container(operator: Page, pve: DemoPve) -> None:
@@ -158,3 +166,28 @@ def test_a_double_click_or_a_resent_form_creates_one_container(operator: Page, p
     assert sorted(made) == ["only-once", "sent-twice"], made
     for ct in [c for c in pve.cts if c.config.get("hostname") in ("only-once", "sent-twice")]:
         pve.cts.remove(ct)
+
+
+def test_create_container_with_an_address_in_use_asks_beside_it(operator: Page, pve: DemoPve) -> None:
+    holder = next(c for c in pve.cts if c.status == "running" and "ip=10.0.20." in c.config["net0"])
+    address = holder.config["net0"].split("ip=", 1)[1].split(",", 1)[0]
+    operator.goto("/provision")
+    form = operator.locator("#create-ct-form")
+    expect(form.get_by_label("Use the address although another guest has it")).to_have_count(0)
+    form.get_by_label("Hostname").fill("second-one")
+    form.get_by_label("IPv4 from").select_option("static")
+    form.get_by_label("IPv4 address").fill(address)
+    form.get_by_label("VMID").fill("9650")
+    form.get_by_role("button", name="Create container").click()
+    form = operator.locator("#create-ct-form")
+    said = f"{address.split('/')[0]} is used by {holder.vmid} ({holder.name}, running)"
+    expect(form.locator("#create-ct-form-ip-error")).to_contain_text(said)
+    expect(form.get_by_label("IPv4 address")).to_have_value(address)
+    confirm = form.get_by_label("Use the address although another guest has it")
+    expect(confirm).not_to_be_checked()
+    assert not [c for c in pve.cts if c.vmid == 9650], "nothing is sent to Proxmox"
+    confirm.check()
+    form.get_by_role("button", name="Create container").click()
+    expect(operator.locator("#action-started #task-exit")).to_have_text("OK", timeout=20000)
+    expect(operator.locator("#action-result")).to_contain_text(said)
+    assert f"ip={address}" in pve.ct(9650).config["net0"]

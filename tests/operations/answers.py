@@ -5,6 +5,7 @@ integers where PVE sends integers, strings where it sends strings)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,23 @@ def vm(config: dict[str, Any] | None = None, **status: Any) -> Guest:
     """VM 101 'matt' running (recorded status, PVE 8.0) with the recorded disks of a PVE 6.2 VM: scsi0 10G,
     scsi1 30G, scsi2 10G on storage 'storage', and an empty CD-ROM (ide2). `status` overrides status keys."""
     answer = {**recorded("gp_qemu_status_current_full.json"), **status}
-    return guest_of(answer, "qemu", {**recorded("cp_qemu_config_pve6.2.json"), **(config or {})})
+    return guest_of(
+        answer, "qemu", {**owned_by(recorded("cp_qemu_config_pve6.2.json"), 103, 101), **(config or {})}
+    )
 
 
 def ct(config: dict[str, Any] | None = None, **status: Any) -> Guest:
     """CT 100 'test-lxc' running and HA-managed (recorded, PVE 6.2) with a recorded config: rootfs 30G on
     'vmstore', mp0 a bind mount, net0 on DHCP."""
     answer = {**recorded("cp_lxc_status_current_pve6.2.json"), **status}
-    return guest_of(answer, "lxc", {**recorded("gp_lxc_config.json"), **(config or {})})
+    return guest_of(answer, "lxc", {**owned_by(recorded("gp_lxc_config.json"), 101, 100), **(config or {})})
+
+
+def owned_by(config: dict[str, Any], recorded_vmid: int, vmid: int) -> dict[str, Any]:
+    """A config recorded of guest `recorded_vmid` given to guest `vmid`: its volumes named as that guest's
+    (vm-103-disk-0 becomes vm-101-disk-0), for Proxmox destroys only the volumes a guest owns by name."""
+    pattern = re.compile(rf"(?<=[:/])(vm|base|subvol|basevol)-{recorded_vmid}-")
+    return {k: pattern.sub(rf"\g<1>-{vmid}-", v) if isinstance(v, str) else v for k, v in config.items()}
 
 
 def stopped(**status: Any) -> dict[str, Any]:

@@ -58,6 +58,9 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
         "GET", "/nodes/node1/qemu/101/snapshot", qemu_snapshots({"name": "base", "snaptime": 1767000000})
     )
     proxmox.answer("POST", "/nodes/node1/qemu", upid("node1", "qmrestore", 101))
+    # The backup was taken before scsi2 was added: vzdump wrote a map line for scsi0 and scsi1 only.
+    saved = "".join(f"#qmdump#map:{d}:drive-{d}:storage:raw:\n" for d in ("scsi0", "scsi1"))
+    proxmox.answer("GET", "/nodes/node1/vzdump/extractconfig", "memory: 8192\nscsi0: storage:x\n" + saved)
     params = RestoreOverParams(archive=VM_BACKUP, storage="local-zfs")
     assert await RESTORE_OVERWRITE.preflight(context(guest), params) == []
     preview = await RESTORE_OVERWRITE.preview(context(guest), params)
@@ -69,13 +72,16 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
         ("Notes", "matt"),
     ]
     assert preview.losses == [
-        "Disk scsi0: storage:vm-103-disk-0 (10 GiB) is replaced by the backup's",
-        "Disk scsi1: storage:vm-103-disk-3 (30 GiB) is replaced by the backup's",
-        "Disk scsi2: storage:vm-103-disk-2 (10 GiB) is replaced by the backup's",
+        "Disk scsi0: storage:vm-101-disk-0 (10 GiB) is replaced by the backup's",
+        "Disk scsi1: storage:vm-101-disk-3 (30 GiB) is replaced by the backup's",
         "All 1 snapshot are deleted: base",
         "Its configuration is replaced by the one in the backup",
     ]
-    assert preview.notes == ["The restored disks go to storage local-zfs."]
+    assert preview.notes == [
+        "Disk scsi2: storage:vm-101-disk-2 (10 GiB) is not in the backup: it stays, as an unused disk.",
+        "The restored disks go to storage local-zfs.",
+    ]
+    assert preview.data["kept_unused"] == ["storage:vm-101-disk-2"]
     await RESTORE_OVERWRITE.call(context(guest), params)
     assert proxmox.changes == [
         Sent(
@@ -88,6 +94,21 @@ async def test_restore_over_a_vm_previews_what_it_replaces_and_posts_force(
     assert RESTORE_OVERWRITE.describe(guest, params) == (
         f"Restore {VM_BACKUP} over VM 101 matt, replacing its disks, snapshots and configuration"
     )
+
+
+async def test_restore_over_a_vm_whose_backup_config_cannot_be_read_shows_every_disk_replaced(
+    proxmox: MemoryPve, context: Ctx
+) -> None:
+    proxmox.answer("GET", LOCAL_BACKUPS, local_backups())
+    proxmox.answer("GET", "/nodes/node1/qemu/101/snapshot", qemu_snapshots())
+    message = {"data": None, "message": "Permission check failed (/storage/local, Datastore.Audit)\n"}
+    proxmox.fail("GET", "/nodes/node1/vzdump/extractconfig", 403, "Permission check failed", message)
+    preview = await RESTORE_OVERWRITE.preview(context(vm(**stopped())), RestoreOverParams(archive=VM_BACKUP))
+    assert [loss.split(":")[0] for loss in preview.losses[:3]] == ["Disk scsi0", "Disk scsi1", "Disk scsi2"]
+    assert preview.notes == [
+        "The backup's configuration could not be read, so every disk is shown as replaced; a disk the backup "
+        "does not hold would stay, as an unused disk."
+    ]
 
 
 async def test_restore_over_a_vm_from_a_recorded_pbs_backup_of_another_guest(

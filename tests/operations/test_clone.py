@@ -57,7 +57,9 @@ async def test_clone_of_a_running_container_from_a_recorded_snapshot(
     proxmox: MemoryPve, context: Ctx
 ) -> None:
     proxmox.answer("GET", "/nodes/node1/lxc/100/snapshot", recorded("gp_lxc_snapshot_list.json"))
-    proxmox.answer("GET", CT_CONFIG, recorded("gp_lxc_config.json"))
+    # Proxmox copies the snapshot's config; this one, unlike the recorded config, has no bind mount.
+    snapshot = {k: v for k, v in recorded("gp_lxc_config.json").items() if k != "mp0"}
+    proxmox.answer("GET", "/nodes/node1/lxc/100/snapshot/snapshot1/config", snapshot)
     proxmox.answer("GET", NEXTID, "100")
     proxmox.answer("POST", "/nodes/node1/lxc/100/clone", upid("node1", "vzclone", 100))
     params = CloneParams(name="web2", snapname="snapshot1")
@@ -70,6 +72,19 @@ async def test_clone_of_a_running_container_from_a_recorded_snapshot(
             {"newid": "100", "full": "1", "hostname": "web2", "snapname": "snapshot1"},
         )
     ]
+
+
+async def test_clone_of_a_container_with_a_recorded_bind_mount_is_refused_before_anything_is_sent(
+    proxmox: MemoryPve, context: Ctx
+) -> None:
+    proxmox.answer("GET", CT_CONFIG, recorded("gp_lxc_config.json"))
+    with pytest.raises(Refused) as refused:
+        await CLONE.preflight(context(ct(**stopped())), CloneParams())
+    assert refused.value.message == (
+        "CT 100 test-lxc cannot be copied: mp0 is a bind mount of a host directory (/mnt/foo/bar), which "
+        "Proxmox does not copy; remove the mount point first."
+    )
+    assert proxmox.changes == []
 
 
 async def test_clone_to_another_node_with_disks_on_shared_storage(proxmox: MemoryPve, context: Ctx) -> None:
@@ -103,7 +118,7 @@ async def test_clone_to_another_node_refuses_disks_only_this_node_has(
     assert refused.value.field == "target"
     assert refused.value.message == (
         "VM 101 matt cannot be copied to node2: scsi0 on storage, scsi1 on storage, scsi2 on storage are on "
-        "storage only node1 has. Copy it on node1, or move the disks to shared storage first."
+        "storage only node1 has; copy it on node1, or move the disks to shared storage first."
     )
     assert proxmox.changes == []
 

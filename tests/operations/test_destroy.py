@@ -14,9 +14,9 @@ from tests.operations.conftest import Ctx
 from tests.operations.memory_pve import MemoryPve, Sent, upid
 
 VM_DISK_LOSSES = [
-    "Disk scsi0: storage:vm-103-disk-0 (10 GiB) is destroyed",
-    "Disk scsi1: storage:vm-103-disk-3 (30 GiB) is destroyed",
-    "Disk scsi2: storage:vm-103-disk-2 (10 GiB) is destroyed",
+    "Disk scsi0: storage:vm-101-disk-0 (10 GiB) is destroyed",
+    "Disk scsi1: storage:vm-101-disk-3 (30 GiB) is destroyed",
+    "Disk scsi2: storage:vm-101-disk-2 (10 GiB) is destroyed",
 ]
 
 
@@ -49,7 +49,7 @@ async def test_delete_previews_every_disk_and_snapshot_and_sends_its_options_in_
         "It is also removed from backup jobs, replication jobs and HA.",
     ]
     assert preview.data == {
-        "disks": ["storage:vm-103-disk-0", "storage:vm-103-disk-3", "storage:vm-103-disk-2"],
+        "disks": ["storage:vm-101-disk-0", "storage:vm-101-disk-3", "storage:vm-101-disk-2"],
         "snapshots": ["base", "b2"],
     }
     answer = await DELETE.call(context(guest), params)
@@ -110,9 +110,12 @@ async def test_delete_preview_of_a_container_lists_its_volumes_not_its_bind_moun
     proxmox.answer("GET", "/nodes/node1/lxc/100/snapshot", recorded("gp_lxc_snapshot_list.json"))
     preview = await DELETE.preview(context(ct(**stopped())), DeleteParams(purge=True))
     assert preview.losses == [
-        "Disk rootfs: vmstore:subvol-101-disk-0 (30 GiB) is destroyed",
+        "Disk rootfs: vmstore:subvol-100-disk-0 (30 GiB) is destroyed",
         "2 snapshots go with it: snapshot1, snapshot2",
     ]
+    assert preview.notes[0] == (
+        "Disk mp0: /mnt/foo/bar is a bind mount of a host directory; Proxmox leaves it as it is."
+    )
 
 
 # ---------------------------------------------------------------------- convert to template
@@ -126,9 +129,9 @@ async def test_template_of_a_stopped_vm_previews_and_posts(proxmox: MemoryPve, c
     preview = await TEMPLATE.preview(context(guest), NoParams())
     assert preview.losses == [
         "This cannot be undone: a template can never be started again, only cloned.",
-        "Disk scsi0: storage:vm-103-disk-0 (10 GiB) becomes a read-only base image",
-        "Disk scsi1: storage:vm-103-disk-3 (30 GiB) becomes a read-only base image",
-        "Disk scsi2: storage:vm-103-disk-2 (10 GiB) becomes a read-only base image",
+        "Disk scsi0: storage:vm-101-disk-0 (10 GiB) becomes a read-only base image",
+        "Disk scsi1: storage:vm-101-disk-3 (30 GiB) becomes a read-only base image",
+        "Disk scsi2: storage:vm-101-disk-2 (10 GiB) becomes a read-only base image",
     ]
     answer = await TEMPLATE.call(context(guest), NoParams())
     assert answer is not None and parse_upid(answer).type == TEMPLATE.task_type(guest, NoParams())

@@ -7,9 +7,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.operations.base import Refused
-from app.operations.provision import CREATE_CT, CREATE_VM, CreateCtParams, CreateVmParams
-from app.proxmox import parse_upid
+from app.operations.addresses import AddressInUse
+from app.operations.base import Context, Refused
+from app.operations.holders import Holder
+from app.operations.messages import plain_errors
+from app.operations.provision import CREATE_VM, CreateVmParams
+from app.operations.provision_ct import CREATE_CT, CreateCtParams
+from app.proxmox import PveClient, parse_upid
 from tests.operations.answers import bridges, cluster, recorded, vmid_taken, volume
 from tests.operations.conftest import Ctx
 from tests.operations.memory_pve import MemoryPve, Sent, upid
@@ -68,6 +72,7 @@ async def test_create_vm_checks_everything_and_posts_its_config(proxmox: MemoryP
         "sockets": "1",
         "memory": "2048",
         "ostype": "l26",
+        "cpu": "x86-64-v2-AES",
         "scsihw": "virtio-scsi-single",
         "agent": "1",
         "scsi0": "local-zfs:32",
@@ -261,6 +266,73 @@ def test_create_ct_params_refuse_addresses_pve_would_not_take(changes: dict[str,
         ct_params(**changes)
 
 
+def problems(**changes: str) -> dict[str, str]:
+    """Each field's problem, as the form shows them beside the fields."""
+    try:
+        ct_params(**changes)
+    except ValidationError as exc:
+        return plain_errors(exc)
+    return {}
+
+
+@pytest.mark.parametrize(
+    ("v", "address", "gateway"), [("", "10.0.20.5", "10.0.20.1"), ("6", "fd00:20::5", "fd00:20::1")]
+)
+def test_a_gateway_is_refused_for_its_mode_never_beside_a_static_address_that_is_itself_wrong(
+    v: str, address: str, gateway: str
+) -> None:
+    mode, prefix = ("ipv6", "/64") if v else ("ipv4", "/24")
+    static = {mode: "static", f"gateway{v}": gateway}
+    assert list(problems(**static, **{f"ip{v}": address})) == [f"ip{v}"]  # no prefix length
+    assert list(problems(**static)) == [f"ip{v}"]  # no address at all
+    assert problems(**static, **{f"ip{v}": address + prefix}) == {}
+    refused = problems(**{mode: "dhcp", f"gateway{v}": gateway})
+    assert refused == {f"gateway{v}": f"A gateway only goes with a static address; IPv{v or 4} is 'dhcp'."}
+    assert f"gateway{v}" in problems(**{f"gateway{v}": gateway})  # the default mode (DHCP, or none for IPv6)
+
+
 def test_create_ct_params_read_pve_style_modes() -> None:
     assert ct_params(ip="manual").net0() == "name=eth0,bridge=vmbr0,ip=manual"
     assert ct_params(ip6="auto").net0() == "name=eth0,bridge=vmbr0,ip=dhcp,ip6=auto"
+
+
+class Book:
+    """An address book that knows one guest's addresses, and notes what it was asked."""
+
+    def __init__(self, *held: Holder) -> None:
+        self.held = held
+        self.asked: list[list[str]] = []
+
+    async def holders(self, addresses: list[str]) -> list[Holder]:
+        """The held ones among the addresses."""
+        self.asked.append(list(addresses))
+        bare = {a.split("/")[0] for a in addresses}
+        return [h for h in self.held if h.address in bare]
+
+    def forget(self, vmid: int) -> None:
+        """Nothing is cached here."""
+
+
+async def test_create_ct_refuses_an_address_a_guest_holds_beside_its_field(
+    proxmox: MemoryPve, pve: PveClient
+) -> None:
+    node1(proxmox)
+    book = Book(Holder("fd00:20::5", 214, "web-3", "running"), Holder("fd00:20::5", 215, "", "stopped"))
+    params = ct_params(ip="10.0.20.5/24", ip6="fd00:20::5/64", password="correct horse")
+    with pytest.raises(AddressInUse) as refused:
+        await CREATE_CT.preflight(Context(pve, None, book), params)
+    assert refused.value.field == "ip6" and refused.value.confirm == "allow_ip_reuse"
+    assert refused.value.message.startswith("fd00:20::5 is used by 214 (web-3, running) and 215 (stopped). ")
+    assert book.asked == [["10.0.20.5/24", "fd00:20::5/64"]] and proxmox.changes == []
+    params.allow_ip_reuse = True
+    assert await CREATE_CT.preflight(Context(pve, None, book), params) == [
+        "fd00:20::5 is used by 214 (web-3, running) and 215 (stopped): used anyway, as confirmed (allow_ip_reuse)."
+    ]
+    assert "allow_ip_reuse" not in str(CREATE_CT.describe(None, params)) and proxmox.changes == []
+
+
+async def test_create_ct_asks_about_static_addresses_only(proxmox: MemoryPve, pve: PveClient) -> None:
+    node1(proxmox)
+    book = Book(Holder("10.0.20.5", 214, "web-3", "running"))
+    assert await CREATE_CT.preflight(Context(pve, None, book), ct_params(ssh_public_keys=SSH_KEY)) == []
+    assert book.asked == [], "DHCP asks nothing"

@@ -25,7 +25,7 @@ async def test_growing_a_vm_disk_previews_sizes_and_steps_and_puts_the_size_enco
     assert await RESIZE.preflight(context(vm()), params) == []
     preview = await RESIZE.preview(context(vm()), params)
     assert preview.facts == [
-        ("Disk", "scsi1 (storage:vm-103-disk-3)"),
+        ("Disk", "scsi1 (storage:vm-101-disk-3)"),
         ("Size now", "30 GiB"),
         ("Size after", "40 GiB (+10 GiB)"),
     ]

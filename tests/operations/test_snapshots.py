@@ -7,8 +7,9 @@ import re
 import pytest
 from pydantic import ValidationError
 
+from app.operations import snapshots
 from app.operations.base import Refused
-from app.operations.snapshots import RAM_WARNING, SNAPSHOT, SnapshotParams
+from app.operations.snapshots import RAM_WARNING, SNAPSHOT, SnapshotParams, fresh_snapname
 from app.proxmox import parse_upid
 from tests.operations.answers import ct, recorded, vm, vm_snapshots
 from tests.operations.conftest import Ctx
@@ -77,3 +78,11 @@ def test_snapshot_names_follow_pve_and_skip_reserved_ones() -> None:
         with pytest.raises(ValidationError):
             SnapshotParams(snapname=bad)
     assert not SNAPSHOT.applies_to(vm(template=1))
+
+
+def test_a_fresh_name_is_the_default_unless_the_guest_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = "snap-20261206-0930"
+    monkeypatch.setattr(snapshots, "default_snapname", lambda: base)
+    assert fresh_snapname([]) == base and fresh_snapname(["other"]) == base
+    assert fresh_snapname([base]) == f"{base}-2"
+    assert fresh_snapname([base, f"{base}-2"]) == f"{base}-3"

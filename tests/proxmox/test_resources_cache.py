@@ -78,7 +78,31 @@ async def test_locate_refreshes_once_on_a_miss(client: PveClient, pve: FakePve) 
     with pytest.raises(PveNotFound) as caught:
         await client.locate(123)
     assert str(caught.value) == "VM 123 does not exist"
-    assert fetched(pve) == 3
+    assert fetched(pve) == 2, "Proxmox says 123 is free: the view is not read again"
+
+
+def asked_nextid(pve: FakePve) -> int:
+    """GET /cluster/nextid requests the fake saw."""
+    return sum(1 for m, path, _ in pve.requests if m == "GET" and path.endswith("/cluster/nextid"))
+
+
+async def test_a_vmid_nobody_holds_never_rereads_the_view(client: PveClient, pve: FakePve) -> None:
+    await client.cluster_resources()
+    for _ in range(5):
+        with pytest.raises(PveNotFound):
+            await client.locate(987)
+    assert fetched(pve) == 1
+    assert asked_nextid(pve) == 5
+
+
+async def test_callers_missing_a_new_guest_share_one_new_read(client: PveClient, pve: FakePve) -> None:
+    await client.cluster_resources()
+    pve.add_vm(301, "new02", node="pve1")
+    pve.time_scale = 1.0
+    pve.slow_network(0.05)
+    found = await asyncio.gather(*(client.locate(301) for _ in range(20)))
+    assert set(found) == {GuestLocation("pve1", "qemu")}
+    assert fetched(pve) == 2
 
 
 async def test_locate_on_a_cold_index_fetches_once(client: PveClient, pve: FakePve) -> None:
@@ -259,3 +283,40 @@ async def test_a_change_to_a_quick_view_is_waited_for_as_invalidate_does() -> No
     assert await cache.get(lambda: quick("first")) == "first"
     cache.expire()
     assert await cache.get(lambda: quick("second")) == "second"
+
+
+async def test_keep_for_answers_a_slow_view_at_once_until_a_read_fails() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+    outcome: list[str | Exception] = []
+
+    async def read() -> str:
+        now[0] += 0.5  # a read of many guests takes half a (fake) second
+        await asyncio.sleep(0)
+        answer = outcome.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    down = PveError("cluster filesystem not ready")
+    outcome[:] = ["first", down, down, "fourth"]
+    assert await cache.get(read) == "first"
+    now[0] += 10
+    assert await cache.get(read, keep_for=60) == "first", "expired, but shown while the next read runs"
+    await asyncio.sleep(0.01)  # that read fails
+    with pytest.raises(PveError):
+        await cache.get(read, keep_for=60)  # waits for a read of its own, which says what is wrong
+    assert await cache.get(read, keep_for=60) == "fourth"
+
+
+async def test_keep_for_waits_for_a_quick_view() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=3, clock=lambda: now[0])
+    answers = iter(["first", "second"])
+
+    async def read() -> str:
+        return next(answers)
+
+    assert await cache.get(read) == "first"
+    now[0] += 10
+    assert await cache.get(read, keep_for=60) == "second"

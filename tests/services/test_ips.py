@@ -309,3 +309,57 @@ async def test_reads_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPv
     finally:
         pve.time_scale = scale
     assert client.most == 3, "reads overlap, three at a time and never more"
+
+
+async def test_free_addresses_read_again_what_could_hold_the_subnet(
+    service: IpService, pve: DemoPve, pve_client: PveClient, guests: Guests
+) -> None:
+    guests.ct(9260, "moved-in-ui", "name=eth0,bridge=vmbr0,ip=10.92.6.10/24,gw=10.92.6.1")
+    elsewhere = guests.ct(9261, "other-subnet", "name=eth0,bridge=vmbr0,ip=10.92.7.10/24")
+    warm = await service.free_addresses("10.92.6.0/24", limit=3)
+    assert [str(a) for a in warm.free] == ["10.92.6.2", "10.92.6.3", "10.92.6.4"]
+    # Someone changes the container's addresses in the Proxmox UI, a moment after the warm pass.
+    net0, net1 = (
+        "name=eth0,bridge=vmbr0,ip=10.92.6.11/24,gw=10.92.6.1",
+        "name=eth1,bridge=vmbr0,ip=10.92.6.2/24",
+    )
+    await pve_client.put("/nodes/pve1/lxc/9260/config", net0=net0, net1=net1)
+    seen = Requests(pve)
+    free = await service.free_addresses("10.92.6.0/24", limit=3)
+    assert [str(a) for a in free.free] == ["10.92.6.3", "10.92.6.4", "10.92.6.5"]
+    assert {str(u.address): u.vmid for u in free.used}["10.92.6.2"] == 9260
+    assert "10.92.6.10" not in {str(u.address) for u in free.used}, "its old address is free again"
+    configs = [r[1] for r in seen.since() if r[1].endswith("/config")]
+    assert "/api2/json/nodes/pve1/lxc/9260/config" in configs
+    assert f"/api2/json/nodes/pve1/lxc/{elsewhere.vmid}/config" not in configs, "only the subnet's are read"
+    assert len(configs) < warm.unknown_guests + 5, "not every guest's config is read again"
+
+
+async def test_free_addresses_keep_what_a_failed_read_again_cannot_tell(
+    service: IpService, pve: DemoPve, guests: Guests
+) -> None:
+    guests.ct(9263, "flaky", "name=eth0,bridge=vmbr0,ip=10.92.6.30/24")
+    assert "10.92.6.30" in {str(u.address) for u in (await service.free_addresses("10.92.6.0/24")).used}
+    pve.fail("GET", "/nodes/pve1/lxc/9263/config", 500, "got timeout")
+    free = await service.free_addresses("10.92.6.0/24")
+    assert {str(u.address): u.vmid for u in free.used} == {"10.92.6.30": 9263}, "still taken, never offered"
+    assert any(n.vmid == 9263 and "got timeout" in n.message for n in free.notes)
+
+
+async def test_reads_again_are_bounded_concurrent(served_fake: ServedFake, pve: DemoPve) -> None:
+    connection = PveConnection(
+        served_fake.address, TOKEN_ID, TOKEN_SECRET, fingerprint=served_fake.fingerprint, resources_ttl=0
+    )
+    async with CountingClient(connection) as client:
+        service = IpService(client, concurrency=3)
+        await service.inventory()
+        await service.refreshed()
+        client.most = 0
+        scale, pve.time_scale = pve.time_scale, 1.0
+        pve.slow_network(0.01)  # answers take a moment, so reads overlap
+        try:
+            free = await service.free_addresses("10.0.10.0/24")
+        finally:
+            pve.time_scale = scale
+        await service.aclose()
+    assert len({u.vmid for u in free.used if u.vmid}) > 3 and client.most == 3, "three at a time, never more"

@@ -249,3 +249,41 @@ def test_header_search_without_a_match_says_so(viewer: httpx.Client) -> None:
     assert "Nothing matches “nothing-like-this”" in answer.text
     assert 'value="nothing-like-this"' in answer.text and shown(answer.text) == []
     assert 'id="global-search"' in answer.text, "the header search box appears once /search exists"
+
+
+def test_a_slow_list_is_shown_at_once_with_its_age_while_a_new_one_is_read(
+    viewer: httpx.Client, pve: DemoPve
+) -> None:
+    scale, pve.time_scale = pve.time_scale, 1.0
+    pve.slow_network(0.2)  # a view that takes this long to read is not waited for once it has been read
+    try:
+        fetch(viewer)
+        added = pve.add_vm(9093, "arrived-meanwhile", node="pve1")
+        time.sleep(CACHE)
+        first = fetch(viewer)
+        assert 9093 not in shown(first), "the last view, answered at once"
+        age = re.search(r'<span id="guests-age">\((.*?)\)</span>', first)
+        assert age and age.group(1).endswith("ago; a newer view is being read")
+        assert 'hx-trigger="load delay:1s, every 5s"' in first, "the table asks again soon"
+        time.sleep(0.5)  # the read it started has landed
+        second = fetch(viewer)
+        assert 9093 in shown(second)
+        assert 'id="guests-age"' not in second
+    finally:
+        pve.slow_network(0)
+        pve.time_scale = scale
+        pve.vms.remove(added)
+        time.sleep(CACHE)
+
+
+def test_a_quick_list_is_waited_for_never_shown_old(viewer: httpx.Client, pve: DemoPve) -> None:
+    fetch(viewer)
+    added = pve.add_vm(9094, "arrived-meanwhile", node="pve1")
+    try:
+        time.sleep(CACHE)
+        page = fetch(viewer)
+        assert 9094 in shown(page)
+        assert 'id="guests-age"' not in page
+    finally:
+        pve.vms.remove(added)
+        time.sleep(CACHE)

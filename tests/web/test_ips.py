@@ -12,6 +12,7 @@ import pytest
 
 from app.config import Settings
 from pvesim.fake import DemoPve
+from tests.backup_guests import FakeApi
 from tests.factories import make_user, signed_in
 from tests.ip_guests import Guests, agent_down_vm
 from tests.servers import AppServer
@@ -181,3 +182,20 @@ def test_an_address_used_by_two_guests_is_marked_on_both(
         (9241, (9240,)),
         (9242, ()),
     }
+
+
+def test_free_addresses_page_reads_again_what_changed_in_proxmox(
+    viewer: httpx.Client, pve: DemoPve, guests: Guests, fake_api: FakeApi
+) -> None:
+    guests.ct(9264, "ui-edited", "name=eth0,bridge=vmbr0,ip=10.92.11.1/24")
+    time.sleep(0.6)  # past the app's cached cluster view
+
+    def offered() -> list[str]:
+        page = viewer.get("/ips/free", params={"cidr": "10.92.11.0/24"}, headers={"HX-Request": "true"})
+        return re.findall(r"<li><code>([0-9.]+)</code></li>", page.text)[:2]
+
+    assert offered() == ["10.92.11.2", "10.92.11.3"]
+    fake_api.data(
+        "PUT", "/nodes/pve1/lxc/9264/config", data={"net1": "name=eth1,bridge=vmbr0,ip=10.92.11.2/24"}
+    )
+    assert offered() == ["10.92.11.3", "10.92.11.4"]

@@ -145,9 +145,12 @@ def test_what_was_typed_and_each_problem_come_back_beside_their_fields() -> None
     assert [(f.name, f.control) for f in restore.fields] == [
         ("archive", "hidden"),
         ("node", "hidden"),
+        ("vmid", "number"),
+        ("name", "text"),
         ("storage", "select"),
+        ("start", "checkbox"),
     ]
-    assert restore.fields[1].value == "pve1" and restore.fields[2].error == "Full."
+    assert restore.fields[1].value == "pve1" and restore.get("storage").error == "Full."
 
 
 def test_the_guest_page_offers_every_operation_that_fits_from_the_catalogue() -> None:
@@ -181,3 +184,45 @@ def test_every_choice_a_widget_names_is_offered_by_a_page() -> None:
         if widget_of(info.metadata).choices
     }
     assert {(op, name, choices) for op, name, choices in named if choices not in pages} == set()
+
+
+def test_a_confirmation_is_asked_once_a_refusal_names_it_and_while_ticked() -> None:
+    choices = ProvisionChoices(nodes=["pve1"], templates=["local:vztmpl/debian.tar.zst"])
+    plain = fields(create_forms(choices)["create-ct"])
+    assert "allow_ip_reuse" not in plain
+    errors = {
+        "ip": "10.0.20.5 is used by 214 (web-3, running).",
+        "allow_ip_reuse": "Tick this to go on anyway.",
+    }
+    refused = fields(create_forms(choices, "create-ct", {"ip": "10.0.20.5/24"}, errors)["create-ct"])
+    names = list(refused)
+    assert names.index("allow_ip_reuse") == names.index("gateway6") + 1, "right after the addresses"
+    confirm = refused["allow_ip_reuse"]
+    assert confirm.control == "checkbox" and not confirm.checked and confirm.error == errors["allow_ip_reuse"]
+    ticked = fields(
+        create_forms(choices, "create-ct", {"allow_ip_reuse": "true"}, {"vmid": "Taken."})["create-ct"]
+    )
+    assert ticked["allow_ip_reuse"].checked, "kept while ticked, when another problem sends the form back"
+    restore = RestoreForm(BACKUP, "pve1", ["local-lvm"], errors={"allow_ip_reuse": "10.0.10.5 is used"}).form
+    assert [f.name for f in restore.fields][-1] == "allow_ip_reuse"
+    assert "allow_ip_reuse" not in fields(RestoreForm(BACKUP, "pve1", ["local-lvm"]).form)
+
+
+def test_a_clone_asks_to_keep_addresses_only_of_a_guest_with_a_static_one() -> None:
+    static = dataclasses.replace(VM, config={**VM.config, "ipconfig0": "ip=10.0.20.5/24,gw=10.0.20.1"})
+    assert "allow_ip_reuse" not in fields(form_of("clone", VM))
+    offered = fields(form_of("clone", static))["allow_ip_reuse"]
+    assert offered.control == "checkbox" and offered.label == "Keep addresses another guest has"
+    assert "static addresses included" in offered.note
+
+
+def test_the_create_forms_offer_a_cpu_type_nesting_a_vlan_and_dns_servers() -> None:
+    choices = ProvisionChoices(nodes=["pve1"], disk_storages=["local-lvm"])
+    vm = fields(create_forms(choices)["create-vm"])
+    assert vm["cpu"].value == "x86-64-v2-AES" and [o.value for o in vm["cpu"].options] == [
+        "x86-64-v2-AES",
+        "host",
+    ]
+    ct = fields(create_forms(choices)["create-ct"])
+    assert (ct["nesting"].control, ct["tag"].control) == ("checkbox", "number")
+    assert ct["nameserver"].label == "DNS servers" and ct["nameserver"].control == "text"

@@ -1,6 +1,7 @@
 """Approval requests: who may ask and decide, the two-person rule, drift checks and running what was approved."""
 
 from app.services.approvals import status
+from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.notices import count_news, is_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.queries import (
@@ -15,8 +16,6 @@ from app.services.approvals.service import (
     ASKED_AGAIN_FROM,
     ApprovalService,
     RequestedChange,
-    confirmation_text,
-    needs_typing,
 )
 from app.services.approvals.state_changes import differences
 

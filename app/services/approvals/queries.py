@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import Approval, ApprovalRequest
 from app.db.models import utcnow
 from app.operations.catalogue import get_operation
+from app.services.approvals.confirmation import confirmation_text, loses_data
 
 STATUSES = ("pending", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
 OPEN_STATUSES = ("pending", "executing")
@@ -92,6 +93,7 @@ class RequestView:
             "result": {"exitstatus": r.exitstatus, "message": r.result_message} if r.finished_at else None,
             "url": r.url,
             "seal": self.seal,
+            "confirm": confirmation_text(r) if loses_data(r) else None,
         }
 
 

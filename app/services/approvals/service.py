@@ -22,10 +22,10 @@ from app.db.approvals import Approval, ApprovalRequest
 from app.db.executions import Execution
 from app.db.models import Role, utcnow
 from app.operations.base import Operation
-from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import status
+from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
@@ -84,17 +84,6 @@ def _aware(moment: datetime) -> datetime:
 def is_expired(request: ApprovalRequest) -> bool:
     """True for a pending request past its expiry (the sweep may not have marked it yet)."""
     return request.status == "pending" and _aware(request.expires_at) <= utcnow()
-
-
-def confirmation_text(request: ApprovalRequest) -> str:
-    """What a person types to confirm: the guest's VMID, or the volume of a backup."""
-    return str(request.vmid) if request.target_key.startswith("guest:") else (request.target_name or "")
-
-
-def needs_typing(request: ApprovalRequest, own: bool) -> bool:
-    """Deletions are confirmed by typing the target; in solo mode every self-confirmation is."""
-    op = get_operation(request.operation)
-    return own or bool(op and op.typed_confirmation)
 
 
 def _comment(text: str | None, needed: bool, field: str = "comment") -> str | None:

@@ -79,11 +79,8 @@ class GuestDetailService:
 
     async def detail(self, vmid: int) -> GuestDetail:
         """The guest's page; NotFound if Proxmox has no such guest."""
-        resources = await self.pve.cluster_resources()
+        resources = await self.pve.resources_holding(vmid)
         resource = resources.guest(vmid)
-        if resource is None:
-            resources = await self._refreshed()
-            resource = resources.guest(vmid)
         if resource is None:
             raise NotFound(f"There is no guest {vmid}.")
         offline = any(n.node == resource.node and not n.online for n in resources.nodes)
@@ -119,10 +116,6 @@ class GuestDetailService:
             choices.restore_storages[node] = sorted(fitting, key=lambda s: s != own)
         return choices
 
-    async def _refreshed(self) -> Any:
-        self.pve.invalidate_resources()
-        return await self.pve.cluster_resources()
-
     async def _fill(self, view: GuestDetail) -> None:
         path = view.guest.paths
         # One read of the config for its own section and for the addresses configured in it; one of the status
@@ -146,6 +139,7 @@ class GuestDetailService:
             view.guest.name = view.guest.name or view.resource.name
             if view.guest.status != view.resource.status:
                 self.pve.expire_resources()  # the lists and the dashboard catch up with what the page shows
+        view.guest.config = view.config  # the forms offer what fits it (a clone keeps its static addresses)
         view.disks = parse_disks(view.guest.type, view.config)
         view.snapshots = snapshot_tree([s for s in snaps or [] if isinstance(s, dict)])
         taken = sorted(

@@ -177,12 +177,8 @@ class HistoryService:
     async def guest(self, vmid: int, timeframe: str, cf: str) -> History:
         """The guest's CPU, memory, network and disk IO; NotFound if Proxmox has no such guest."""
         check_range(timeframe, cf)
-        resources = await self.pve.cluster_resources()
+        resources = await self.pve.resources_holding(vmid)
         guest = resources.guest(vmid)
-        if guest is None:
-            self.pve.invalidate_resources()
-            resources = await self.pve.cluster_resources()
-            guest = resources.guest(vmid)
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
         _require_online(resources, guest.node)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from app.operations.base import Refused
 from app.operations.network import node_bridges
+from app.operations.placement import free_vmid
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.paths import StoragePath
@@ -26,6 +28,8 @@ class ProvisionChoices:
     # (bridge, label): every online node's bridges; the label names the nodes when not all have it.
     bridges: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The VMID a new guest gets when none is given (None when Proxmox could not say).
+    next_vmid: int | None = None
 
 
 async def provision_choices(pve: PveClient) -> ProvisionChoices:
@@ -58,7 +62,16 @@ async def provision_choices(pve: PveClient) -> ProvisionChoices:
     choices.templates = sorted(set(choices.templates))
     choices.isos = sorted(set(choices.isos))
     choices.bridges = await bridge_choices(pve, choices.nodes, choices.problems)
+    choices.next_vmid = await next_vmid(pve)
     return choices
+
+
+async def next_vmid(pve: PveClient) -> int | None:
+    """The next free VMID as Proxmox hands it out now; None when it cannot be read (the form still works)."""
+    try:
+        return await free_vmid(pve, None)
+    except (PveError, Refused):
+        return None
 
 
 async def bridge_choices(pve: PveClient, nodes: list[str], problems: list[str]) -> list[tuple[str, str]]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.operations.holders import Holder
 from app.proxmox.client import PveClient
 from app.proxmox.models import ClusterResources
 from app.proxmox.netparse import AddressRecord, IPAddress
@@ -34,6 +35,7 @@ from app.services.ips.free import (
     node_addresses,
     tally_free,
 )
+from app.services.ips.fresh import address_holders, reread
 from app.services.ips.results import FreeAddresses, GuestIps, IpInventory, IpItem, IpNote
 from app.services.ips.scope import UNKNOWN_KINDS, GuestScope, related_notes, unknown_vmids
 from app.services.ips.subnets import AddressFilter, parse_address_filter, parse_subnet
@@ -137,7 +139,8 @@ class IpService(IpCache):
         self, cidr: str | None, limit: int = DEFAULT_FREE_LIMIT, skip: int = 0
     ) -> FreeAddresses:
         """Host addresses of the subnet that no guest, configured gateway or node uses: `limit` of them, after
-        the first `skip`. Answered from the same index as the inventory (refreshed in the background)."""
+        the first `skip`. Answered from the same index as the inventory (refreshed in the background), the
+        configs of the guests that could hold an address of the subnet read again first."""
         try:
             network = parse_subnet(cidr)
         except ValueError as exc:
@@ -146,17 +149,27 @@ class IpService(IpCache):
             raise Invalid(f"limit: give a number from 1 to {MAX_FREE_LIMIT}", field="limit")
         resources = await self.pve.cluster_resources()
         view = await self._current_view(resources)
+        fresh = await reread(self, resources, [network])
+        items, gateways, known = (
+            fresh.items(view.items),
+            fresh.gateways(view.gateways),
+            fresh.notes(view.notes),
+        )
         notes: list[IpNote] = []
         nodes = await node_addresses(self.pve, notes)
         subnet = AddressFilter(str(network), network=network)
-        listed = {i.vmid for i in view.items if i.address in network}
+        listed = {i.vmid for i in items if i.address in network}
         notes += [
             n
-            for n in related_notes(view.notes, resources, GuestScope(), subnet, listed, view.gateways)
+            for n in related_notes(known, resources, GuestScope(), subnet, listed, gateways)
             if n.kind not in UNKNOWN_KINDS
         ]
-        taken = Taken(view.items, view.gateways, nodes)
-        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(view.notes)))
+        taken = Taken(items, gateways, nodes)
+        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(known)))
+
+    async def holders(self, addresses: Sequence[str]) -> list[Holder]:
+        """The guests that hold any of the addresses ('10.0.20.15/24'), read again now (AddressBook)."""
+        return await address_holders(self, await self.pve.cluster_resources(), addresses)
 
     def vmids_for_ip(self, text: str) -> set[int]:
         """Guests with a cached address starting with text, or inside it when it is a CIDR; no upstream call.

@@ -18,6 +18,7 @@ from app.db.executions import Execution
 from app.db.models import Role, utcnow
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Preview, Refused
 from app.operations.catalogue import get_operation
+from app.operations.holders import AddressBook
 from app.operations.messages import plain_errors
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound, PveRejected, PveUnavailable
@@ -36,6 +37,9 @@ from app.services.errors import (
     UpstreamRefused,
 )
 from app.services.pipeline import executions
+
+# Beside the confirmation's checkbox, when the refusal is about another field.
+CONFIRM_HINT = "Tick this to go on anyway."
 
 
 @dataclass
@@ -104,9 +108,12 @@ class ActionService:
         sessions: async_sessionmaker[AsyncSession],
         owner: str = "",
         call_lease: timedelta = timedelta(seconds=40),
+        addresses: AddressBook | None = None,
     ) -> None:
         self.pve = pve
         self.sessions = sessions
+        # Who holds addresses (the IP index): preflights of new guests check their static addresses with it.
+        self.addresses = addresses
         # The process that holds a call's row while it waits for Proxmox; the reconciler waits for the lease.
         self.owner = owner
         self.call_lease = call_lease
@@ -134,14 +141,11 @@ class ActionService:
         """Check everything that can be checked before a change; each refusal is audited and raised."""
         op = get_operation(name)
         if op is None:
-            await self._refused(
-                actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", "no such operation"
-            )
-            raise NotFound(f"There is no operation '{name}'.")
+            await self.refuse_unknown(actor, name, vmid, raw, f"There is no operation '{name}'.")
         guest = await self._guest(actor, op, vmid, raw)
         target = _target(guest)
         params = await self._admit(principal, actor, op, guest, target, raw)
-        ctx = Context(self.pve, guest)
+        ctx = Context(self.pve, guest, self.addresses)
         try:
             warnings = await op.preflight(ctx, params)
             preview = await op.preview(ctx, params)
@@ -151,11 +155,18 @@ class ActionService:
             raise Invalid(exc.message, field=exc.field) from None
         except Refused as exc:
             await self.deny(actor, op, target, raw, exc.message)
-            raise Conflict(exc.message, field=exc.field) from None
+            raise _conflict(exc) from None
         if guest is None:
             target = audit.Target(*params.subject())
         key = op.target_key(guest, params)
         return Plan(op, guest, params, target, key, op.describe(guest, params), warnings, preview, state)
+
+    async def refuse_unknown(
+        self, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any], message: str
+    ) -> NoReturn:
+        """Audit a call of an operation that does not exist (there), and raise NotFound with message."""
+        await self._refused(actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", message)
+        raise NotFound(message)
 
     async def state_now(self, name: str, vmid: int | None, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         """The target's state as an operation sees it, read now; None when the target is gone."""
@@ -225,6 +236,9 @@ class ActionService:
             await self._call_refused(execution, step, exc, description)
         finally:
             self.pve.expire_resources()
+            # A new guest may take the VMID of one the index still remembers: its addresses are read afresh.
+            if self.addresses is not None and (made := plan.params.new_guest()) is not None:
+                self.addresses.forget(made)
         return await self._answered(plan, execution, step, answer)
 
     async def _call_refused(
@@ -284,6 +298,16 @@ class ActionService:
     ) -> None:
         draft = audit.Draft(operation, risk, outcome, target, _printable(raw), message=why)
         await audit.append(self.sessions, actor, draft)
+
+
+def _conflict(exc: Refused) -> Conflict:
+    """The refusal as the caller gets it; one that a parameter can confirm names that parameter too (a form
+    shows it beside the field the refusal is about, and asks for the confirmation)."""
+    if exc.confirm is None:
+        return Conflict(exc.message, field=exc.field)
+    errors = {exc.field or exc.confirm: exc.message}
+    errors.setdefault(exc.confirm, CONFIRM_HINT)
+    return Conflict(exc.message, field=exc.field, errors=errors, extra={"confirm": exc.confirm})
 
 
 def _target(guest: Guest | None) -> audit.Target:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from app.proxmox.client import PveClient
@@ -36,6 +36,8 @@ class GuestPage:
     guests_in_cluster: int
     fetched_at: datetime
     notes: list[str] = field(default_factory=list)
+    # Seconds since the view was read, when that is longer than the cache keeps a view (a new one is on its way).
+    stale_for: float | None = None
 
     @property
     def first(self) -> int:
@@ -75,19 +77,25 @@ class InventoryService:
         self.pve = pve
         self._index: InventoryIndex | None = None
 
-    async def index(self) -> InventoryIndex:
+    async def index(self, *, keep_for: float = 0.0) -> InventoryIndex:
         """The index of the current (cached) /cluster/resources, rebuilt only when that answer changes."""
-        resources = await self.pve.cluster_resources()
+        resources = await self.pve.cluster_resources(keep_for=keep_for)
         current = self._index
         if current is None or current.resources is not resources:
             current = self._index = InventoryIndex(resources)
         return current
 
     async def list_guests(
-        self, query: GuestQuery, ips: IpLookup | None = None, *, default_per_page: int = DEFAULT_PER_PAGE
+        self,
+        query: GuestQuery,
+        ips: IpLookup | None = None,
+        *,
+        default_per_page: int = DEFAULT_PER_PAGE,
+        keep_for: float = 0.0,
     ) -> GuestPage:
-        """The page of guests the query asks for; a page past the end gives the last one."""
-        index = await self.index()
+        """The page of guests the query asks for; a page past the end gives the last one. With keep_for, from
+        the last view while a new one is read (if it expired less than keep_for seconds ago), saying its age."""
+        index = await self.index(keep_for=keep_for)
         matched = index.select(query, _ip_matches(query.q, ips))
         per_page = query.per_page or default_per_page
         pages = max(1, math.ceil(len(matched) / per_page))
@@ -104,7 +112,12 @@ class InventoryService:
             guests_in_cluster=len(index),
             fetched_at=index.resources.fetched_at,
             notes=list(index.notes),
+            stale_for=self._stale_for(index.resources.fetched_at),
         )
+
+    def _stale_for(self, fetched_at: datetime) -> float | None:
+        age = (datetime.now(UTC) - fetched_at).total_seconds()
+        return age if age > self.pve.connection.resources_ttl else None
 
     async def matching(self, query: GuestFilter, ips: IpLookup | None = None) -> GuestMatches:
         """Every guest the query matches, in its order (for lists paged by the caller)."""
