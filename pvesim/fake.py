@@ -1,5 +1,6 @@
 """DemoPve: fakepve plus the state it keeps none of (vzdump backups and jobs, VM disk resize, restore, node
-networks, RRD history), and fixes (deleting a guest destroys only the volumes it owns)."""
+networks, RRD history, VM and HA migration), and fixes (deleting a guest destroys only the volumes it
+owns)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
 from pvesim.clone_checks import CloneChecksMixin
 from pvesim.cluster_tasks import ClusterTasksMixin
+from pvesim.ct_migrate import CtMigrateMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
 from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
+from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
 from pvesim.node_views import NodeViewsMixin
@@ -52,10 +55,12 @@ class DemoPve(
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,
+    CtMigrateMixin,
     CtRestoreMixin,
     CtTemplateMixin,
     QemuRestoreMixin,
     ResizeMixin,
+    MigrateMixin,
     BackupsMixin,
     GuestIndex,
     FakePve,

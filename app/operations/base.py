@@ -98,6 +98,8 @@ PreviewOf = Callable[[Context, Any], Awaitable[Preview]]
 StateOf = Callable[[Context, Any], Awaitable[dict[str, Any]]]
 KeyOf = Callable[[Guest | None, Any], str]
 TaskTypeOf = Callable[[Guest | None, Any], str | None]
+# What a task that ended OK changed, for its end event: (client, node it ran on, UPID) -> a few words, or None.
+Ended = Callable[[PveClient, str, str], Awaitable[str | None]]
 
 
 async def no_preflight(ctx: Context, params: Any) -> list[str]:
@@ -164,6 +166,8 @@ class Operation:
     about: str = ""
     # How the guest page offers it (app/operations/forms.py).
     form: Form = Form()
+    # Read once its task ended OK, for the end event (a migration says where the guest is now).
+    ended: Ended | None = None
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""

@@ -8,6 +8,7 @@ from app.operations.backups import BACKUP
 from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
 from app.operations.destroy import DELETE, TEMPLATE
+from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_VM
 from app.operations.provision_ct import CREATE_CT
@@ -25,6 +26,7 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_VM,
         CREATE_CT,
         RESTORE,
+        MIGRATE,
         # Destructive: the guest page offers them in this order, deleting the guest last.
         ROLLBACK,
         DELETE_SNAPSHOT,

@@ -23,6 +23,7 @@ __all__ = [
     "GuestType",
     "NodePath",
     "StoragePath",
+    "ha_migrate",
     "rrddata",
     "segment",
 ]
@@ -42,6 +43,11 @@ NOT_BACKED_UP = "/cluster/backup-info/not-backed-up"
 def segment(value: object) -> str:
     """A value as one URL path segment (a volume id's '/' is escaped; UPIDs keep their ':', '@' and '!')."""
     return quote(str(value), safe=":@!")
+
+
+def ha_migrate(sid: str) -> str:
+    """/cluster/ha/resources/{sid}/migrate: HA moves the guest it manages (sid 'vm:100', 'ct:101')."""
+    return f"/cluster/ha/resources/{segment(sid)}/migrate"
 
 
 def rrddata(owner: str) -> str:
@@ -164,6 +170,11 @@ class GuestPath:
     def clone(self) -> str:
         """/nodes/{node}/{type}/{vmid}/clone."""
         return f"{self.base}/clone"
+
+    @property
+    def migrate(self) -> str:
+        """/nodes/{node}/{type}/{vmid}/migrate: GET its preconditions; POST moves it to another node."""
+        return f"{self.base}/migrate"
 
     @property
     def template(self) -> str:

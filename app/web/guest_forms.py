@@ -163,6 +163,7 @@ def guest_options(view: GuestDetail, choices: FormChoices) -> dict[str, OptionLi
         "backup-storages": choices.backup_storages,
         "other-nodes": [n for n in choices.nodes if n != guest.node],
         "restore-storages": choices.restore_storages.get(guest.node, []),
+        "target-storages": choices.target_storages,
     }
 
 

@@ -32,6 +32,7 @@ TESTED_IN = {
     "delete": "test_destroy",
     "template": "test_destroy",
     "resize": "test_resize",
+    "migrate": "test_migrate",
 }
 
 

@@ -16,6 +16,7 @@ from app.proxmox.paths import (
     GuestPath,
     NodePath,
     StoragePath,
+    ha_migrate,
     rrddata,
     segment,
 )
@@ -69,6 +70,8 @@ def test_guest_paths() -> None:
     assert vm.snapshot("a b/../c?x#y") == "/nodes/pve1/qemu/100/snapshot/a%20b%2F..%2Fc%3Fx%23y"
     assert vm.agent("network-get-interfaces") == "/nodes/pve1/qemu/100/agent/network-get-interfaces"
     assert GuestPath("pve2", "lxc", 101).interfaces == "/nodes/pve2/lxc/101/interfaces"
+    assert vm.migrate == "/nodes/pve1/qemu/100/migrate"
+    assert ha_migrate("vm:100") == "/cluster/ha/resources/vm:100/migrate"
     assert NodePath("pve1").guests("lxc") == "/nodes/pve1/lxc"
     assert NodePath("pve1").extractconfig == "/nodes/pve1/vzdump/extractconfig"
 
@@ -81,6 +84,7 @@ def test_metrics_name_every_kind_of_path() -> None:
     volume = StoragePath("pve1", "pbs").volume(PBS)
     assert path_template(volume) == "/nodes/{node}/storage/{storage}/content/{volume}"
     assert path_template(CLUSTER_RESOURCES) == "/cluster/resources"
+    assert path_template(ha_migrate("ct:101")) == "/cluster/ha/resources/{sid}/migrate"
 
 
 def test_segment_is_still_importable_from_the_client() -> None:

@@ -156,7 +156,7 @@ def test_what_was_typed_and_each_problem_come_back_beside_their_fields() -> None
 def test_the_guest_page_offers_every_operation_that_fits_from_the_catalogue() -> None:
     offered = guest_forms(detail(VM, ["first"]), CHOICES, ApprovalPolicy())
     assert [op.name for op in offered.buttons] == ["start"]
-    assert [f.op.name for f in offered.actions] == ["snapshot", "backup", "clone"]
+    assert [f.op.name for f in offered.actions] == ["snapshot", "backup", "clone", "migrate"]
     changes = {f.op.name: f for f in offered.changes}
     destructive = [op.name for op in CATALOGUE.values() if op.risk == Risk.destructive]
     assert list(changes) == destructive, "a stopped VM with a snapshot and a backup: every change"

@@ -66,6 +66,8 @@ class FormChoices:
     backup_storages: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     restore_storages: dict[str, list[str]] = field(default_factory=dict)
+    # Storages on the other online nodes that take the guest's disks: where a migration may put them.
+    target_storages: list[str] = field(default_factory=list)
 
 
 class GuestDetailService:
@@ -114,6 +116,10 @@ class GuestDetailService:
         for node in sorted({b.node or guest.node for b in view.backups} & set(choices.nodes)):
             fitting = await fitting_storages(self.pve, node, content)
             choices.restore_storages[node] = sorted(fitting, key=lambda s: s != own)
+        others = [n for n in choices.nodes if n != guest.node]
+        choices.target_storages = sorted(
+            {s for n in others for s in await fitting_storages(self.pve, n, content)}
+        )
         return choices
 
     async def _fill(self, view: GuestDetail) -> None:

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.executions import Execution
 from app.db.models import utcnow
+from app.operations.catalogue import get_operation
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound
 from app.proxmox.paths import NodePath
@@ -114,7 +115,21 @@ class TaskWatcher(Periodic):
                 await self._set(execution, errors=0)
             return 0
         exitstatus = status.exitstatus or "unexpected status"
-        return await self._end(execution, step, task_outcome(exitstatus), exitstatus, exitstatus)
+        outcome = task_outcome(exitstatus)
+        message = await self._ended_note(execution, exitstatus) if outcome == "succeeded" else exitstatus
+        return await self._end(execution, step, outcome, message, exitstatus)
+
+    async def _ended_note(self, execution: Execution, exitstatus: str) -> str:
+        """The exit status, and what the operation says its task changed ('OK: moved from pve1 to pve2')."""
+        op = get_operation(execution.operation)
+        if op is None or op.ended is None:
+            return exitstatus
+        try:
+            note = await op.ended(self.pve, str(execution.node), str(execution.upid))
+        except PveError as exc:
+            log.info("what task %s changed could not be read: %s", execution.upid, exc)
+            return exitstatus
+        return f"{exitstatus}: {note}" if note else exitstatus
 
     async def _failed_check(self, execution: Execution, step: executions.Step, exc: PveError) -> int:
         errors = execution.errors + 1
