@@ -80,9 +80,14 @@ def test_a_request_waiting_for_a_decision_shows_at_the_top_until_it_is_decided(
     )
     assert re.search(rf'href="[^"]*/approvals/{rid}"', line.group(1))
     assert 'id="guest-toolbar"' not in html, "a viewer gets no actions"
+    key = shown_key(operator.get("/guests/9842").text)
     cancelled = client.post(f"/api/v1/requests/{rid}/cancel", json={}, headers=crew.alice)
     assert cancelled.status_code == 200, cancelled.text
     assert f'data-request="{rid}"' not in operator.get("/guests/9842").text
+    refreshed = operator.get(f"/guests/9842?shown={key}", headers=HTMX).text
+    assert 'id="guest-actions"' in refreshed and f'data-request="{rid}"' not in refreshed, (
+        "the open page follows"
+    )
 
 
 def test_the_refresh_redraws_the_actions_when_the_guest_changed(
