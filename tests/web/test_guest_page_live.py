@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from pvesim.base import set_lock
 from pvesim.fake import DemoPve
 from tests.approval_guests import People
 from tests.factories import make_user, signed_in
@@ -120,3 +121,16 @@ def test_an_action_answers_with_its_task_and_a_toast(operator: httpx.Client, my_
     assert 'id="action-task-link"' in answer.text
     toast = re.search(r'<div hx-swap-oob="afterbegin:#toasts">(.*?)</div>\s*$', answer.text, re.S)
     assert toast and "Start VM 9843 live9843 on pve1: started." in toast.group(1)
+
+
+def test_a_locked_guest_s_actions_say_why_they_wait(
+    operator: httpx.Client, pve: DemoPve, my_vms: Any
+) -> None:
+    set_lock(pve.vm(9843), "backup")
+    html = operator.get("/guests/9843").text
+    note = re.search(r'id="guest-locked-note">(.*?)</p>', html, re.S)
+    assert note and "a lock on VM 9843 live9843 (backup): most actions are refused" in note.group(1)
+    key = shown_key(html)
+    set_lock(pve.vm(9843), None)
+    refreshed = operator.get(f"/guests/9843?shown={key}", headers=HTMX).text
+    assert 'id="guest-actions"' in refreshed and 'id="guest-locked-note"' not in refreshed
