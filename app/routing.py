@@ -7,14 +7,22 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Security
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 
 import app.api
 import app.web
 from app.http.errors import ERROR_RESPONSES
 
 PACKAGES = (app.web, app.api)
+# Declares how the API is signed (an API token as a bearer), so the document's readers (Swagger UI's Authorize
+# button, generated clients) know; app/deps.py resolves the token, this only describes it and never refuses.
+API_TOKEN = HTTPBearer(
+    scheme_name="token",
+    description="An API token (`proxgate token add`, or your account page): `Authorization: Bearer <token>`.",
+    auto_error=False,
+)
 
 
 def include_routers(application: FastAPI) -> None:
@@ -23,7 +31,10 @@ def include_routers(application: FastAPI) -> None:
         application.include_router(router, include_in_schema=False)
     for router in routers_of(app.api):
         application.include_router(
-            router, responses=ERROR_RESPONSES, generate_unique_id_function=operation_id
+            router,
+            responses=ERROR_RESPONSES,
+            generate_unique_id_function=operation_id,
+            dependencies=[Security(API_TOKEN)],
         )
 
 

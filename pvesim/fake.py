@@ -26,6 +26,7 @@ from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
+from pvesim.node_usage import NodeUsageMixin
 from pvesim.node_views import NodeViewsMixin
 from pvesim.resize import ResizeMixin
 from pvesim.restore import QemuRestoreMixin
@@ -52,6 +53,7 @@ class DemoPve(
     BackupJobsMixin,
     NodeNetworkMixin,
     LocalContentMixin,
+    NodeUsageMixin,
     NodeViewsMixin,
     CtMigrateMixin,
     CtRestoreMixin,

@@ -52,7 +52,7 @@ class NodeViewsMixin(DemoBase):
 
     async def _node_status(self, values: dict[str, Any], user: str) -> dict[str, Any]:
         """GET /nodes/{node}/status: usage, load, versions (the schema already checked Sys.Audit)."""
-        stats = self._node_stats(True)
+        stats = self._node_usage(values["node"])
         return {
             "cpu": stats["cpu"],
             "cpuinfo": {"cores": 16, "cpus": stats["maxcpu"], "sockets": 1, "model": "AMD EPYC 4344P 8-Core"},

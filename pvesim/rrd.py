@@ -86,7 +86,7 @@ class RrdMixin(DemoBase):
         ]
 
     async def _demo_node_rrd(self, v: dict[str, Any], user: str) -> list[dict[str, Any]]:
-        stats = self._node_stats(True)
+        stats = self._node_usage(v["node"])
         shape = NodeShape(
             int(stats["maxcpu"]),
             stats["cpu"],

@@ -208,15 +208,32 @@ async def _preflight_delete(ctx: Context, params: DeleteBackupParams) -> list[st
 async def _preview_delete(ctx: Context, params: DeleteBackupParams) -> Preview:
     item = await _backup_item(ctx, params)
     owner = backup_owner(params.volume)
-    preview = Preview(facts=[*backup_facts(item), ("Of guest", str(owner) if owner else "unknown")])
+    storage = params.volume.split(":", 1)[0]
+    resources = await ctx.pve.cluster_resources()
+    shared = any(s.storage == storage and s.shared for s in resources.storages)
+    where = f"{storage}, shared: any node reads it" if shared else f"{storage} on {params.node}"
+    preview = Preview(
+        facts=[*backup_facts(item), ("Of guest", _owner_label(resources, owner)), ("Stored on", where)]
+    )
     preview.losses = [f"The backup file ({readable(int(item.get('size') or 0))}) is deleted for good"]
     preview.data = {
         "volume": params.volume,
         "ctime": item.get("ctime"),
         "size": item.get("size"),
         "vmid": owner,
+        "shared": shared,
     }
     return preview
+
+
+def _owner_label(resources: Any, owner: int | None) -> str:
+    """'VM 138 web01' for the guest a backup was taken of; its number alone when it is no longer there."""
+    if owner is None:
+        return "unknown"
+    guest = resources.guest(owner)
+    if guest is None:
+        return f"{owner} (no longer in the cluster)"
+    return f"{'CT' if guest.type == 'lxc' else 'VM'} {owner} {guest.name}".rstrip()
 
 
 async def _backup_state(ctx: Context, params: DeleteBackupParams) -> dict[str, Any]:

@@ -65,6 +65,20 @@ def moment(value: datetime | int | float | None) -> Markup:
     )
 
 
+def ago(value: datetime | int | float | None, now: datetime | None = None) -> str:
+    """How long ago, as people say it: 'just now', '3 min ago', '2 h ago', '4 days ago'."""
+    if value is None:
+        return "–"
+    seconds = ((now or datetime.now(UTC)) - _utc(value)).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return "just now"
+
+
 def _utc(value: datetime | int | float) -> datetime:
     """A timestamp (datetime or epoch seconds) as an aware UTC datetime."""
     at = datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,7 +13,7 @@ from app.services.approvals import OPEN_STATUSES, list_requests
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
 from app.web.charts import RangeDep, RangeQuery, chart_panel
-from app.web.guest_forms import guest_forms
+from app.web.guest_forms import guest_forms, state_key
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
 from app.web.restore_form import RestoreForm
 from app.web.templating import render
@@ -21,6 +21,8 @@ from app.web.url_paths import path_for
 
 router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
+# The state_key of the actions the refreshing page shows (partials/guests/_live.html).
+Shown = Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")]
 
 
 async def detail_context(
@@ -35,6 +37,7 @@ async def detail_context(
         "active": "guest_list",
         "g": view,
         "forms": guest_forms(view, choices, policy),
+        "state_key": state_key(view, open_requests),
         "restore_forms": {
             b.volume.volid: RestoreForm(
                 b.volume.volid,
@@ -69,10 +72,17 @@ async def proxmox_ui_of(request: Request, nodes: NodeService, node: str) -> Prox
 
 @router.get("/guests/{vmid}", name="guest_detail")
 async def guest_detail(
-    request: Request, vmid: Vmid, service: DetailDep, nodes: NodeDep, chosen: RangeDep, db: SessionDep
+    request: Request,
+    vmid: Vmid,
+    service: DetailDep,
+    nodes: NodeDep,
+    chosen: RangeDep,
+    db: SessionDep,
+    shown: Shown = None,
 ) -> Response:
     """Status, usage, charts, config, disks, addresses, snapshots, backups, recent tasks and fitting actions."""
     view = await service.detail(vmid)
     context = await detail_context(request, view, await service.form_choices(view), db)
     context |= await history_context(request, view, nodes, chosen)
-    return render(request, "pages/guests/detail.html", context, partial="partials/guests/_detail.html")
+    context["shown"] = shown
+    return render(request, "pages/guests/detail.html", context, partial="partials/guests/_live.html")

@@ -4,7 +4,9 @@ the guest (partials/guests/_operation_form.html), and the lists their selects ch
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,3 +165,18 @@ def guest_options(view: GuestDetail, choices: FormChoices) -> dict[str, OptionLi
         "restore-storages": choices.restore_storages.get(guest.node, []),
         "target-storages": choices.target_storages,
     }
+
+
+def state_key(view: GuestDetail, open_requests: Iterable[Any]) -> str:
+    """A digest of what the actions at the top of the page depend on: the guest's state, what fits it, what its
+    forms choose from, and the requests still open. The page's refresh draws them again only when it changed."""
+    guest = view.guest
+    state = [
+        [guest.status, guest.paused, guest.lock, guest.template, view.node_offline],
+        sorted(op.name for op in view.operations),
+        view.snapshot_names,
+        [[d.key, d.size] for d in view.disks],
+        [[b.volume.volid, bool(b.volume.protected)] for b in view.backups],
+        [[r.id, r.status] for r in open_requests],
+    ]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]

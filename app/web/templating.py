@@ -63,6 +63,7 @@ def build_templates() -> Jinja2Templates:
         percent=formatting.percent,
         when=formatting.when,
         moment=formatting.moment,
+        ago=formatting.ago,
     )
     env.globals["url_for"] = url_for
     env.globals["now"] = lambda: datetime.now(UTC)

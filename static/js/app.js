@@ -108,3 +108,14 @@
     }
   });
 })();
+// The guest page's toolbar opens one form at a time: opening another closes the one open before.
+(function () {
+  "use strict";
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.matches || !opened.matches(".toolbar > details") || !opened.open) { return; }
+    opened.parentElement.querySelectorAll(":scope > details[open]").forEach(function (other) {
+      if (other !== opened) { other.open = false; }
+    });
+  }, true);
+})();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -131,7 +132,7 @@ def test_drawn_charts_survive_the_pages_own_refresh(themed: Themed, pve: DemoPve
     page.locator("#history").evaluate("el => { el.marked = true; }")
     refreshed = page.wait_for_event(
         "response",
-        lambda r: r.url.endswith(f"/guests/{vm.vmid}") and "hx-request" in r.request.headers,
+        lambda r: urlsplit(r.url).path.endswith(f"/guests/{vm.vmid}") and "hx-request" in r.request.headers,
         timeout=15000,
     )
     assert refreshed.status == 200

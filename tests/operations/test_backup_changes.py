@@ -219,8 +219,10 @@ async def test_delete_backup_finds_a_node_previews_and_deletes(proxmox: MemoryPv
         ("Backup", PBS_BACKUP),
         ("Taken", "2023-12-14 04:34 UTC"),
         ("Size", "255.0 GiB"),
-        ("Of guest", "931"),
+        ("Of guest", "931 (no longer in the cluster)"),
+        ("Stored on", "datastore, shared: any node reads it"),
     ]
+    assert preview.data["shared"] is True
     assert preview.losses == ["The backup file (255.0 GiB) is deleted for good"]
     assert await DELETE_BACKUP.state(context(None), params) == {
         "exists": True,

@@ -42,7 +42,7 @@ def test_the_guest_page_offers_changes_by_state_and_role(
         assert 'id="delete-form"' not in running and "shut it down first" in running
         assert 'id="resize-form"' in running
     with signed_in(app_server.url, make_user(settings, "viewer")) as http:
-        assert 'id="guest-changes"' not in http.get("/guests/9380").text
+        assert 'id="delete-form"' not in http.get("/guests/9380").text
 
 
 def test_requester_approver_and_viewer_see_different_buttons(
@@ -57,7 +57,7 @@ def test_requester_approver_and_viewer_see_different_buttons(
         mine = http.get(f"/approvals/{rid}").text
         assert 'id="waiting-note"' in mine and 'id="approve-form"' not in mine and 'id="cancel-form"' in mine
         assert "old box" in mine and "Disk scsi0: local-lvm:vm-9382-disk-0 (8 GiB) is destroyed" in mine
-        assert f'/approvals/{rid}">#{rid}</a>' in http.get("/guests/9382").text
+        assert f'/approvals/{rid}">Delete VM 9382' in http.get("/guests/9382").text
         assert 'id="approval-count"' not in http.get("/approvals/badge").text
     with signed_in(app_server.url, bob) as http:
         page = http.get(f"/approvals/{rid}").text

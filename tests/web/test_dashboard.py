@@ -39,6 +39,21 @@ def test_dashboard_shows_nodes_counts_and_storage(viewer: httpx.Client, pve: Dem
     assert 'id="storage-table"' in page.text
 
 
+def test_the_guest_counts_are_broken_down_by_kind(viewer: httpx.Client, pve: DemoPve) -> None:
+    page = viewer.get("/").text
+    guests = [g for g in [*pve.vms, *pve.cts] if not g.template]
+    for state, card in (("running", "running-kinds"), ("stopped", "stopped-kinds")):
+        vms = sum(1 for g in guests if g in pve.vms and (g.status == "running") == (state == "running"))
+        cts = sum(1 for g in guests if g in pve.cts and (g.status == "running") == (state == "running"))
+        sub = re.search(rf'id="{card}">(.*?)</span>', page, re.S)
+        assert sub, card
+        text = re.sub(r"<[^>]+>", "", sub.group(1))
+        assert text.startswith(f"{vms} VMs · {cts} containers"), (state, text)
+        assert f"?status={state}&amp;type=qemu" in sub.group(1)
+    running = re.search(r'id="stat-running">.*?<span class="stat-value">(\d+)</span>', page, re.S)
+    assert running and int(running.group(1)) == sum(1 for g in guests if g.status == "running")
+
+
 def test_storage_above_85_percent_is_flagged(viewer: httpx.Client) -> None:
     page = viewer.get("/").text
     assert re.search(r'<tr data-storage="[^"]+" class="warn">', page), "the seed has a nearly full storage"

@@ -110,8 +110,14 @@ def test_dashboard_links_nodes_storage_and_counts_to_their_lists(
     counted = {
         "status=running": sum(g.status == "running" and not g.template for g in everyone),
         "status=stopped&template=no": sum(g.status != "running" and not g.template for g in everyone),
-        "type=qemu&template=no": sum(g in pve.vms and not g.template for g in everyone),
-        "type=lxc&template=no": sum(g in pve.cts and not g.template for g in everyone),
+        "status=running&type=qemu": sum(g in pve.vms and g.status == "running" for g in everyone),
+        "status=running&type=lxc": sum(g in pve.cts and g.status == "running" for g in everyone),
+        "status=stopped&type=qemu&template=no": sum(
+            g in pve.vms and g.status != "running" and not g.template for g in everyone
+        ),
+        "status=stopped&type=lxc&template=no": sum(
+            g in pve.cts and g.status != "running" and not g.template for g in everyone
+        ),
         "template=yes": sum(bool(g.template) for g in everyone),
     }
     page = html.unescape(page)

@@ -124,13 +124,17 @@ class GuestDetailService:
 
     async def _fill(self, view: GuestDetail) -> None:
         path = view.guest.paths
-        # One read of the config for its own section and for the addresses configured in it.
+        # One read of the config for its own section and for the addresses configured in it; one of the status
+        # for the header and for the addresses, which the cluster view may show a state behind.
         config_read = asyncio.ensure_future(self.pve.get(path.config))
+        status_read = asyncio.ensure_future(self.pve.get(path.status("current")))
         status, config, snaps, ips, backups, tasks = await asyncio.gather(
-            self._section(view, "status", self.pve.get(path.status("current")), {}),
+            self._section(view, "status", status_read, {}),
             self._section(view, "config", config_read, {}),
             self._section(view, "snapshots", self.pve.get(path.snapshots), []),
-            self._section(view, "addresses", self.ips.guest_ips(view.guest.vmid, config_read), None),
+            self._section(
+                view, "addresses", self.ips.guest_ips(view.guest.vmid, config_read, status_read), None
+            ),
             self._section(view, "backups", self.backups.backups_for_guest(view.guest.vmid), []),
             self._section(view, "tasks", self.tasks.list_tasks(TaskFilter(vmid=view.guest.vmid)), []),
         )
@@ -139,6 +143,8 @@ class GuestDetailService:
         if status:
             view.guest = Guest.from_status(view.guest.vmid, view.guest.node, view.guest.type, status)
             view.guest.name = view.guest.name or view.resource.name
+            if view.guest.status != view.resource.status:
+                self.pve.expire_resources()  # the lists and the dashboard catch up with what the page shows
         view.guest.config = view.config  # the forms offer what fits it (a clone keeps its static addresses)
         view.disks = parse_disks(view.guest.type, view.config)
         view.snapshots = snapshot_tree([s for s in snaps or [] if isinstance(s, dict)])

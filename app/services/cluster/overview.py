@@ -50,6 +50,9 @@ class ClusterOverview:
     templates: int = 0
     vms: int = 0
     containers: int = 0
+    # The running and stopped guests by kind: the cards' counts broken down.
+    running_vms: int = 0
+    running_containers: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -99,8 +102,11 @@ class ClusterService:
                 continue
             view.vms += guest.type == "qemu"
             view.containers += guest.type == "lxc"
-            view.running += guest.status == "running"
-            view.stopped += guest.status != "running"
+            running = guest.status == "running"
+            view.running += running
+            view.stopped += not running
+            view.running_vms += running and guest.type == "qemu"
+            view.running_containers += running and guest.type == "lxc"
 
     @staticmethod
     def _nodes(resources: ClusterResources) -> list[NodeView]:

@@ -137,12 +137,17 @@ class TaskDetail:
         return self.endtime - self.upid.starttime if self.endtime else None
 
 
+# How many ended tasks are remembered as seen (each seen first expires the cluster view once).
+ENDED_REMEMBERED = 1024
+
+
 class TaskService:
     """Recent tasks cluster-wide (cached as briefly as the cluster index) and single tasks."""
 
     def __init__(self, pve: PveClient) -> None:
         self.pve = pve
         self._recent: SingleFlight[list[ClusterTask]] = SingleFlight(pve.connection.resources_ttl)
+        self._ended: dict[str, None] = {}  # the tasks whose end this process has seen, oldest first
 
     async def list_tasks(self, wanted: TaskFilter | None = None) -> list[ClusterTask]:
         """GET /cluster/tasks, filtered, newest first."""
@@ -176,7 +181,22 @@ class TaskService:
         except PveNotFound as exc:
             raise NotFound(f"Proxmox: {exc.errors.get('upid') or exc.message}") from exc
         endtime = None if status.running else await self._endtime(parsed)
+        if not status.running:
+            self._forget_if_behind(parsed.text)
         return TaskDetail(parsed, status, [line.t for line in lines], endtime, time.time())
+
+    def _forget_if_behind(self, upid: str) -> None:
+        """Drop what was read before this task ended: the recent list when it still shows the task running (or
+        not at all), and, the first time its end is seen here, the cluster view, which a task changes (a new
+        guest's name, a guest's state). Pages that refresh as the task ends then show what it did."""
+        recent = self._recent.peek()
+        if recent is not None and not any(t.upid == upid and t.endtime for t in recent):
+            self._recent.invalidate()
+        if upid not in self._ended:
+            self._ended[upid] = None
+            while len(self._ended) > ENDED_REMEMBERED:
+                del self._ended[next(iter(self._ended))]
+            self.pve.expire_resources()
 
     async def _endtime(self, upid: Upid) -> int | None:
         """The end of a stopped task: the status has none; the node's task list has (narrowed to it)."""

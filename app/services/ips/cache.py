@@ -270,3 +270,16 @@ def asks_live(guest: GuestResource, network: GuestNetworkConfig) -> bool:
 def offline_nodes(resources: ClusterResources) -> set[str]:
     """The nodes /cluster/resources lists as offline."""
     return {n.node for n in resources.nodes if not n.online}
+
+
+async def as_it_is_now(guest: GuestResource, status: Awaitable[Any]) -> GuestResource:
+    """The guest in the state its own status read gives: the cluster view may be seconds behind a start or stop,
+    and a running guest's addresses are asked of it, a stopped one's are not."""
+    try:
+        current = await status
+    except PveError:
+        return guest  # the page says the status is unreadable; the view's state is the best there is
+    state = current.get("status") if isinstance(current, dict) else None
+    if not isinstance(state, str) or state == guest.status:
+        return guest
+    return guest.model_copy(update={"status": state})

@@ -16,7 +16,7 @@ from app.proxmox.client import PveClient
 from app.proxmox.models import ClusterResources
 from app.proxmox.netparse import AddressRecord, IPAddress
 from app.services.errors import Invalid, NotFound
-from app.services.ips.cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, offline_nodes
+from app.services.ips.cache import CONCURRENCY, CONFIG_TTL, LIVE_TTL, as_it_is_now, offline_nodes
 from app.services.ips.free import (
     DEFAULT_FREE_LIMIT,
     MAX_FREE_LIMIT,
@@ -100,13 +100,17 @@ class IpService(IpIndex):
     def _view_key(self, resources: ClusterResources) -> object:
         return (self._generation, _identities(resources))
 
-    async def guest_ips(self, vmid: int, config: Awaitable[Any] | None = None) -> GuestIps:
-        """One guest's addresses and notes (for its detail page), through the same caches; config is the page's
-        own read of the guest's config, shared rather than made twice."""
+    async def guest_ips(
+        self, vmid: int, config: Awaitable[Any] | None = None, status: Awaitable[Any] | None = None
+    ) -> GuestIps:
+        """One guest's addresses and notes (for its detail page), through the same caches; config and status are
+        the page's own reads of the guest's config and current status, shared rather than made twice."""
         resources = await self.pve.cluster_resources()
         guest = resources.guest(vmid)
         if guest is None:
             raise NotFound(f"There is no guest {vmid}.")
+        if status is not None:
+            guest = await as_it_is_now(guest, status)
         offline = guest.node in offline_nodes(resources)
         # A failure the inventory keeps for a while is asked again here: one read, and the page must recover.
         ips = await self._read_guest(guest, offline, retry_failed=True, config=config)

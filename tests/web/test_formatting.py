@@ -1,0 +1,28 @@
+"""How long ago, as the guest page says of a request still waiting."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from app.web.formatting import ago
+
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+
+
+def test_ago_says_it_as_people_do() -> None:
+    said = [
+        ago(NOW - timedelta(seconds=s), NOW)
+        for s in (5, 59, 60, 3 * 60 + 30, 3600, 5 * 3600, 86400, 4 * 86400)
+    ]
+    assert said == [
+        "just now",
+        "just now",
+        "1 min ago",
+        "3 min ago",
+        "1 h ago",
+        "5 h ago",
+        "1 day ago",
+        "4 days ago",
+    ]
+    assert ago(NOW.replace(tzinfo=None) - timedelta(minutes=2), NOW) == "2 min ago", "a naive time is UTC"
+    assert ago(None) == "–"
