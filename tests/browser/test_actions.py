@@ -120,9 +120,9 @@ def test_operator_clones_a_vm(operator: Page, pve: DemoPve) -> None:
     form.get_by_role("button", name="Clone").click()
     # Proxmox copies the network config: the copy would have the VM's static address too.
     assert "ip=10." in str(vm.config.get("ipconfig0")), "the demo's first stopped VM has a static address"
-    toast = operator.locator("#toasts .toast-error")
-    expect(toast).to_contain_text(f"used by {vm.vmid} ({vm.name}, stopped)")
-    toast.get_by_role("button", name="Dismiss").click()
+    # The form comes back with the reason beside the confirmation it asks for, what was typed kept.
+    expect(form.locator(".field-error")).to_contain_text(f"used by {vm.vmid} ({vm.name}, stopped)")
+    expect(form.get_by_label("Name")).to_have_value("copy-of-it")
     assert not [v for v in pve.vms if v.vmid == 9502]
     form.get_by_label("Keep addresses another guest has").check()
     form.get_by_role("button", name="Clone").click()
