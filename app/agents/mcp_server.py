@@ -83,6 +83,7 @@ def build_server(open_api: ApiOpener, read_only: bool = False) -> Server[Any]:
             except ApiError as exc:
                 return failure(refusal(exc))
             except ToolRefused as exc:
+                await record_refusal(api, params.name, args, str(exc))
                 return failure(str(exc))
             except Exception:
                 # The model gets a plain sentence; the traceback stays in the server's log.
@@ -134,6 +135,16 @@ async def dispatch(api: ProxgateApi, name: str, args: dict[str, Any], read_only:
         raise ToolRefused(READ_ONLY_REFUSAL.format(name=name))
     check_arguments(own_schema(op), args)
     return await run_operation(api, op, args)
+
+
+async def record_refusal(api: ProxgateApi, name: str, args: dict[str, Any], message: str) -> None:
+    """Put a call this server refused itself on the audit record, under the caller's own token; the agent is
+    told why either way, so a failure to record is only logged."""
+    body = {"tool": name[:64], "arguments": args, "message": message[:500]}
+    try:
+        await api.post("/api/v1/refusals", body)
+    except ApiError as exc:
+        log.warning("could not record the refusal of %s: %s", name, exc)
 
 
 def check_arguments(schema: dict[str, Any], args: dict[str, Any]) -> None:

@@ -175,3 +175,25 @@ async def test_a_change_tool_called_with_bad_arguments_is_refused_by_the_api_and
         e["user_agent"] == "proxgate-mcp/0.1 (client: test-agent 1.0)" for e in refused
     )
     assert not pve.vm(guest).snapshots
+
+
+async def test_calls_the_server_refuses_itself_are_audited_with_the_agents_name(
+    app_server: AppServer, settings: Settings, guest: int
+) -> None:
+    name = make_user(settings, "operator")
+    token = make_token(settings, name)
+    async with stdio_session(app_server.url, token) as session:
+        unknown = await session.call_tool("delete", {"vmid": guest, "reason": "an old tool name"})
+        assert unknown.is_error and text_of(unknown).startswith("There is no tool 'delete'")
+        wrong = await session.call_tool("get_guest", {"vmid": "a hundred"})
+        assert wrong.is_error and text_of(wrong).startswith("Invalid arguments (vmid)")
+    async with httpx.AsyncClient(
+        base_url=app_server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as web:
+        mine = (await web.get("/api/v1/audit", params={"actor": name, "outcome": "invalid"})).json()["items"]
+    assert {(e["operation"], e["vmid"], e["message"][:21]) for e in mine} == {
+        ("delete", guest, "There is no tool 'del"),
+        ("get_guest", None, "Invalid arguments (vm"),
+    }
+    assert {e["user_agent"] for e in mine} == {"proxgate-mcp/0.1 (client: test-agent 1.0)"}
+    assert all(e["risk"] == "unknown" for e in mine)

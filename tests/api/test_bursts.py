@@ -127,6 +127,19 @@ def test_a_burst_of_actions_answers(
     assert sorted(vm.vmid for vm in mine(pve) if "burst" in vm.snapshots) == burst_guests
 
 
+def test_a_burst_of_an_agents_refusals_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
+    """An agent calling tools that do not exist, each refusal audited: every one is recorded."""
+    head = crowd["operator"]
+    body = {"tool": "explode", "message": "There is no tool 'explode'."}
+    calls = [("POST", "/api/v1/refusals", {"headers": head, "json": body}) for _ in range(BURST)]
+    statuses = run_async(burst(small_pool.url, calls))
+    no_server_error(statuses)
+    assert set(statuses) == {204}
+    with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
+        audit = client.get("/api/v1/audit", params={"operation": "explode", "limit": 500}).json()
+    assert len(audit["items"]) == BURST
+
+
 def mine(pve: DemoPve) -> list[Any]:
     """This module's guests as the fake holds them."""
     return [vm for vm in pve.vms if vm.vmid in MINE]

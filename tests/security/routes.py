@@ -84,6 +84,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/guests/{vmid}/snapshots"): Rule("viewer"),
     ("POST", "/api/v1/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),
     ("POST", "/api/v1/actions/{operation}"): Rule("operator", INVALID),
+    # Anyone signed in records a refusal of their own call (proxgate mcp does); it changes nothing else.
+    ("POST", "/api/v1/refusals"): Rule("viewer", (204,), {"tool": "delete", "message": "no such tool"}),
     ("GET", "/api/v1/operations"): Rule("viewer"),
     ("GET", "/api/v1/audit"): Rule("viewer"),
     ("GET", "/api/v1/ips"): Rule("viewer"),

@@ -34,6 +34,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/approvals/{request_id}/cancel": {},
     "/approvals/{request_id}/again": {},
     "/guests/{vmid}/actions/{operation}": {},
+    "/refusals": {"tool": "csrf-probe", "message": "an audit event in someone else's name"},
     "/provision/{operation}": {
         "node": "pve1",
         "vmid": str(NEW_VM),

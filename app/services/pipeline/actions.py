@@ -165,8 +165,14 @@ class ActionService:
         self, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any], message: str
     ) -> NoReturn:
         """Audit a call of an operation that does not exist (there), and raise NotFound with message."""
-        await self._refused(actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", message)
+        await self.record_refusal(actor, name, vmid, raw, message)
         raise NotFound(message)
+
+    async def record_refusal(
+        self, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any], message: str
+    ) -> None:
+        """Audit a call refused before it reached an operation: an unknown one, a tool called wrongly."""
+        await self._refused(actor, name[:32], "unknown", audit.Target(vmid=vmid), raw, "invalid", message)
 
     async def state_now(self, name: str, vmid: int | None, raw: Mapping[str, Any]) -> dict[str, Any] | None:
         """The target's state as an operation sees it, read now; None when the target is gone."""

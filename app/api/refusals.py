@@ -1,0 +1,41 @@
+"""POST /api/v1/refusals: a client of the API (proxgate mcp) records a call it refused itself, so the audit log
+shows every call an agent made, not only those that reached an operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from app.deps import GateDep, PrincipalDep, actor_for, require_principal
+from app.http.csrf import verify_csrf_audited
+
+router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(require_principal)])
+
+
+class RefusalIn(BaseModel):
+    """What was called, with what, and the words the caller was refused with."""
+
+    tool: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="e.g. delete")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The arguments it was called with")
+    message: str = Field(
+        min_length=1, max_length=500, description="Why it was refused, as the caller was told"
+    )
+
+
+@router.post("/refusals", status_code=204, name="refusal", dependencies=[Depends(verify_csrf_audited)])
+async def record_refusal(
+    request: Request, principal: PrincipalDep, gate: GateDep, body: RefusalIn
+) -> Response:
+    """Record a call the client refused before it reached Proxgate (an unknown tool, bad arguments) as an
+    'invalid' audit event of the caller's own; nothing else happens."""
+    vmid = body.arguments.get("vmid")
+    await gate.actions.record_refusal(
+        actor_for(request, principal),
+        body.tool,
+        vmid if isinstance(vmid, int) else None,
+        body.arguments,
+        body.message,
+    )
+    return Response(status_code=204)
