@@ -15,7 +15,7 @@ from app.proxmox.diskparse import Disk, parse_disks
 
 async def source_config(pve: PveClient, guest: Guest, snapname: str | None) -> dict[str, Any]:
     """The config a clone copies: the guest's, or the snapshot's when it is copied from one."""
-    path = f"{guest.paths.snapshot(snapname)}/config" if snapname else guest.paths.config
+    path = guest.paths.snapshot_config(snapname) if snapname else guest.paths.config
     return dict(await pve.get(path) or {})
 
 

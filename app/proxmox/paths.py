@@ -157,6 +157,10 @@ class GuestPath:
         """/nodes/{node}/{type}/{vmid}/snapshot/{snapname}: DELETE deletes it."""
         return f"{self.snapshots}/{segment(name)}"
 
+    def snapshot_config(self, name: str) -> str:
+        """/nodes/{node}/{type}/{vmid}/snapshot/{snapname}/config: the config as the snapshot holds it."""
+        return f"{self.snapshot(name)}/config"
+
     def rollback(self, name: str) -> str:
         """/nodes/{node}/{type}/{vmid}/snapshot/{snapname}/rollback."""
         return f"{self.snapshot(name)}/rollback"

@@ -108,9 +108,17 @@
     }
   });
 })();
-// The guest page's toolbar opens one form at a time: opening another closes the one open before.
+// The guest page's toolbar opens one form at a time: opening another closes the one open before. When the
+// toolbar is drawn again (the guest's state changed, a task ended), the form that was open stays open.
 (function () {
   "use strict";
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target, fragment = event.detail.fragment;
+    if (!target || target.id !== "guest-actions" || !fragment) { return; }
+    var open = target.querySelector(".toolbar > details[open]");
+    var again = open && open.id ? fragment.querySelector("#" + CSS.escape(open.id)) : null;
+    if (again) { again.setAttribute("open", ""); }
+  });
   document.addEventListener("toggle", function (event) {
     var opened = event.target;
     if (!opened.matches || !opened.matches(".toolbar > details") || !opened.open) { return; }

@@ -70,7 +70,11 @@ def big_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Big]:
             for vmid in stopped[4:7]:
                 asked = api.post(f"/api/v1/guests/{vmid}/actions/delete", json={"reason": "scale test"})
                 assert asked.status_code == 202, asked.text
-            api.get("/api/v1/ips", params={"limit": 1})  # every guest's addresses read once
+            # Every guest's addresses read once: the index fills in the background, so wait for the whole.
+            deadline = time.monotonic() + 300
+            while not api.get("/api/v1/ips", params={"limit": 1}).json()["complete"]:
+                assert time.monotonic() < deadline, "the IP index was not read whole in 5 minutes"
+                time.sleep(0.5)
         time.sleep(0.6)  # past the app's cached cluster view
         yield made
     finally:

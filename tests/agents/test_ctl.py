@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -152,7 +153,12 @@ def test_what_the_lines_say_for_the_guests_made_here(
     ]
     assert "9701\tagent-vm\tstopped\tpve1" in ctl(app_server, tokens.viewer, "vms").lines
     status = ctl(app_server, tokens.viewer, "status").lines
-    assert status[0] == "=== Nodes ===" and "pve1: online | CPU: 9% | Mem: 57%" in status
+    # The demo's nodes are as busy as the guests running on them, which other tests start and stop.
+    assert status[0] == "=== Nodes ===" and [
+        line.split(":")[0]
+        for line in status[1:4]
+        if re.fullmatch(r"pve\d: online \| CPU: \d+% \| Mem: \d+%", line)
+    ] == ["pve1", "pve2", "pve3"]
 
 
 def test_a_start_runs_at_once_and_its_task_lines_follow(

@@ -130,12 +130,12 @@ async def test_an_agent_is_not_offered_an_address_given_in_proxmox_a_moment_ago(
     template = next(n for n, v in pve.storages["local"]["volumes"].items() if v.get("content") == "vztmpl")
     agent = make_token(settings, make_user(settings, "operator"))
     async with http_session(mcp_server.url, agent) as session:
-        warm = await call(session, "free_ips", cidr="10.97.2.0/29")
+        warm = await call(session, "list_free_ips", cidr="10.97.2.0/29")
         assert warm["free"][:2] == ["10.97.2.2", "10.97.2.3"]
         # A person gives the container a second address in the Proxmox UI, right after the agent looked.
         net1 = "name=eth1,bridge=vmbr0,ip=10.97.2.2/29"
         fake_api.data("PUT", "/nodes/pve2/lxc/9763/config", data={"net1": net1})
-        again = await call(session, "free_ips", cidr="10.97.2.0/29")
+        again = await call(session, "list_free_ips", cidr="10.97.2.0/29")
         assert again["free"][0] == "10.97.2.3" and "10.97.2.2" not in again["free"]
         create = {
             "node": "pve1",

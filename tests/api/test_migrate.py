@@ -81,7 +81,7 @@ def test_a_running_vm_on_shared_storage_moves_live_and_the_audit_says_where(
     end = wait_for_event(client, operator, body["upid"])
     assert end["outcome"] == "succeeded" and end["message"] == "OK: moved from pve1 to pve2"
     assert pve.vm(SHARED_VM).node == "pve2"
-    events = trail(client, operator, SHARED_VM)
+    events = trail(client, operator, SHARED_VM)[-3:]  # other tests move this VM too, on the same database
     assert [e["outcome"] for e in events] == ["intent", "started", "succeeded"]
     assert events[0]["params"] == {
         "target": "pve2",

@@ -67,6 +67,7 @@ def test_guest_paths() -> None:
     assert vm.snapshots == "/nodes/pve1/qemu/100/snapshot"
     assert vm.snapshot("before_upgrade-2") == "/nodes/pve1/qemu/100/snapshot/before_upgrade-2"
     assert vm.rollback("before_upgrade-2") == "/nodes/pve1/qemu/100/snapshot/before_upgrade-2/rollback"
+    assert vm.snapshot_config("nightly") == "/nodes/pve1/qemu/100/snapshot/nightly/config"
     assert vm.snapshot("a b/../c?x#y") == "/nodes/pve1/qemu/100/snapshot/a%20b%2F..%2Fc%3Fx%23y"
     assert vm.agent("network-get-interfaces") == "/nodes/pve1/qemu/100/agent/network-get-interfaces"
     assert GuestPath("pve2", "lxc", 101).interfaces == "/nodes/pve2/lxc/101/interfaces"
