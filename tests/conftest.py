@@ -29,8 +29,9 @@ DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
 
 
 # Folders whose tests do not depend on the database the suite runs on (they need none, or always use
-# PostgreSQL): CI runs them once, not again on PostgreSQL.
-DATABASE_FREE = ("browser", "demo", "faults", "fuzz", "operations", "proxmox")
+# PostgreSQL): CI runs them once, not again on PostgreSQL. The agents' tests drive the API, whose database
+# behaviour tests/api covers on both.
+DATABASE_FREE = ("agents", "browser", "demo", "faults", "fuzz", "operations", "proxmox")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from app.deps import GateDep, PrincipalDep, actor_for, require_principal
@@ -24,18 +24,22 @@ class RefusalIn(BaseModel):
     )
 
 
-@router.post("/refusals", status_code=204, name="refusal", dependencies=[Depends(verify_csrf_audited)])
+class RefusalOut(BaseModel):
+    """The refusal is on the record, under the caller's name."""
+
+    recorded: bool
+    actor: str
+
+
+@router.post("/refusals", name="refusal", dependencies=[Depends(verify_csrf_audited)])
 async def record_refusal(
     request: Request, principal: PrincipalDep, gate: GateDep, body: RefusalIn
-) -> Response:
+) -> RefusalOut:
     """Record a call the client refused before it reached Proxgate (an unknown tool, bad arguments) as an
     'invalid' audit event of the caller's own; nothing else happens."""
     vmid = body.arguments.get("vmid")
+    actor = actor_for(request, principal)
     await gate.actions.record_refusal(
-        actor_for(request, principal),
-        body.tool,
-        vmid if isinstance(vmid, int) else None,
-        body.arguments,
-        body.message,
+        actor, body.tool, vmid if isinstance(vmid, int) else None, body.arguments, body.message
     )
-    return Response(status_code=204)
+    return RefusalOut(recorded=True, actor=actor.name)

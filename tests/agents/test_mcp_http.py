@@ -146,7 +146,7 @@ async def test_an_agent_is_not_offered_an_address_given_in_proxmox_a_moment_ago(
             "ip": "10.97.2.2/29",
             "password": "s3cret-pass",
         }
-        refused = await session.call_tool("create-ct", create)
+        refused = await session.call_tool("create_ct", create)
         assert refused.is_error and "10.97.2.2 is used by 9763 (http-holder, stopped)" in text_of(refused)
         assert "allow_ip_reuse" in text_of(refused)
     assert pve.ct(9764) is None

@@ -85,7 +85,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),
     ("POST", "/api/v1/actions/{operation}"): Rule("operator", INVALID),
     # Anyone signed in records a refusal of their own call (proxgate mcp does); it changes nothing else.
-    ("POST", "/api/v1/refusals"): Rule("viewer", (204,), {"tool": "delete", "message": "no such tool"}),
+    ("POST", "/api/v1/refusals"): Rule("viewer", body={"tool": "delete", "message": "no such tool"}),
     ("GET", "/api/v1/operations"): Rule("viewer"),
     ("GET", "/api/v1/audit"): Rule("viewer"),
     ("GET", "/api/v1/ips"): Rule("viewer"),
