@@ -160,12 +160,13 @@ class BackupService:
         self._without.cancel()
 
     def _forget_if_changed(self) -> None:
-        """Forget the cached listing once Proxgate changed the cluster (a task of its own ended: a backup made,
-        restored or deleted)."""
+        """Expire the cached listing once Proxgate changed the cluster (a task of its own ended: a backup made,
+        restored or deleted): a quick scan is read again; one of thousands of archives, slow to read, lives out
+        its ttl (as the cluster view does), rather than every start or snapshot costing another full scan."""
         if self._changes_seen != self.pve.changes:
             self._changes_seen = self.pve.changes
-            self._scan.invalidate()
-            self._without.invalidate()
+            self._scan.expire()
+            self._without.expire()
 
     async def _read_all(self) -> BackupListing:
         resources = await self.pve.cluster_resources()
