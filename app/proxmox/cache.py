@@ -155,9 +155,10 @@ class SingleFlight(Generic[T]):
 
         return settle
 
-    def expire(self) -> None:
-        """A change was made: a quick view is forgotten (invalidate()); a slow one lives out its ttl."""
-        if self._value is None or self.fetch_seconds < SLOW_TO_REPLACE:
+    def expire(self, slow: float = SLOW_TO_REPLACE) -> None:
+        """A change was made: a view quicker to fetch than `slow` seconds is forgotten (invalidate()); a slower
+        one lives out its ttl."""
+        if self._value is None or self.fetch_seconds < slow:
             self.invalidate()
 
     def invalidate(self) -> None:

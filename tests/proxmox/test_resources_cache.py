@@ -320,3 +320,19 @@ async def test_keep_for_waits_for_a_quick_view() -> None:
     assert await cache.get(read) == "first"
     now[0] += 10
     assert await cache.get(read, keep_for=60) == "second"
+
+
+async def test_a_change_keeps_a_value_slower_to_fetch_than_the_callers_bound() -> None:
+    now = [0.0]
+    cache: SingleFlight[str] = SingleFlight(ttl=30, clock=lambda: now[0])
+    answers = iter(["scan", "scan again"])
+
+    async def half_a_second() -> str:
+        now[0] += 0.5
+        return next(answers)
+
+    assert await cache.get(half_a_second) == "scan"
+    cache.expire(slow=1.0)  # half a second is quick for this caller: read again
+    assert await cache.get(half_a_second) == "scan again"
+    cache.expire()  # and slow for the default bound: kept for its ttl
+    assert cache.peek() == "scan again"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from pydantic import TypeAdapter
 
-from app.proxmox.cache import SingleFlight
+from app.proxmox.cache import SLOW_FETCH, SingleFlight
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.models import ROWS_PER_TURN, ClusterResources, PveModel, validate_rows
@@ -161,12 +161,13 @@ class BackupService:
 
     def _forget_if_changed(self) -> None:
         """Expire the cached listing once Proxgate changed the cluster (a task of its own ended: a backup made,
-        restored or deleted): a quick scan is read again; one of thousands of archives, slow to read, lives out
-        its ttl (as the cluster view does), rather than every start or snapshot costing another full scan."""
+        restored or deleted): a quick scan is read again; one of thousands of archives, a second or more to read,
+        lives out its ttl (as a slow cluster view does), rather than every start or snapshot costing another."""
         if self._changes_seen != self.pve.changes:
             self._changes_seen = self.pve.changes
-            self._scan.expire()
-            self._without.expire()
+            # A scan that takes a second (thousands of archives) is never a small cluster's, however busy.
+            self._scan.expire(slow=SLOW_FETCH)
+            self._without.expire(slow=SLOW_FETCH)
 
     async def _read_all(self) -> BackupListing:
         resources = await self.pve.cluster_resources()
