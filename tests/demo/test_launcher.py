@@ -46,7 +46,9 @@ def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
             url = found.group(1)
     try:
         assert url, "the demo printed no URL"
-        for _ in range(200):
+        # A busy machine (CI runs two suites side by side) can take a while to start the app after its URL.
+        ready = time.monotonic() + 60
+        while time.monotonic() < ready:
             try:
                 if httpx.get(url + "/healthz").status_code == 200:
                     break
