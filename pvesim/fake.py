@@ -28,6 +28,7 @@ from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
 from pvesim.node_views import NodeViewsMixin
+from pvesim.qm_config import QemuConfigMixin
 from pvesim.resize import ResizeMixin
 from pvesim.restore import QemuRestoreMixin
 from pvesim.rrd import RrdMixin
@@ -43,6 +44,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    QemuConfigMixin,
     OwnedVolumesMixin,
     CloneChecksMixin,
     WindowsMachineMixin,

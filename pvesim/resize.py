@@ -36,7 +36,7 @@ class ResizeMixin(DemoBase):
         """The worker: qemu-server's resize checks in its order, then the new size= in the config."""
         if not self.quorate:
             raise TaskError("cluster not ready - no quorum?")
-        if v.get("digest") and v["digest"] != vm.digest():
+        if v.get("digest") and v["digest"] != self.qm_digest(vm):
             raise TaskError(DIGEST_CHANGED)
         if vm.lock and not v.get("skiplock"):
             raise TaskError(locked_message(vm))

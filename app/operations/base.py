@@ -54,7 +54,16 @@ class Refused(Exception):
         self.field = field
 
 
-class MissingParameter(Refused):
+class ChangedMeanwhile(Refused):
+    """Proxmox refused the change because the target changed since the caller read it (a stale digest): a
+    conflict (409) in Proxmox's words, naming the parameter that carried what was read."""
+
+
+class InvalidParameter(Refused):
+    """A parameter's value is wrong for this target: the caller's mistake (422), naming it."""
+
+
+class MissingParameter(InvalidParameter):
     """A parameter this case needs was not given: the caller's mistake (422), naming it and the choices."""
 
 
@@ -98,6 +107,8 @@ PreviewOf = Callable[[Context, Any], Awaitable[Preview]]
 StateOf = Callable[[Context, Any], Awaitable[dict[str, Any]]]
 KeyOf = Callable[[Guest | None, Any], str]
 TaskTypeOf = Callable[[Guest | None, Any], str | None]
+RiskOf = Callable[[Guest | None, Any], Risk]
+RecordOf = Callable[[Guest | None, Any], dict[str, Any]]
 # What a task that ended OK changed, for its end event: (client, node it ran on, UPID) -> a few words, or None.
 Ended = Callable[[PveClient, str, str], Awaitable[str | None]]
 
@@ -168,10 +179,23 @@ class Operation:
     form: Form = Form()
     # Read once its task ended OK, for the end event (a migration says where the guest is now).
     ended: Ended | None = None
+    # The risk of this change to this guest, when it depends on them (an edit that removes a device is
+    # destructive, others are not); `risk` is then the class of its harmless cases.
+    risk_of: RiskOf | None = None
+    # What the audit records beside the parameters (an edit's before and after of each key).
+    record: RecordOf | None = None
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""
         return guest.type in self.guest_types and self.available(guest)
+
+    def risk_for(self, guest: Guest | None, params: Any) -> Risk:
+        """The risk of this change with these parameters to this guest."""
+        return self.risk_of(guest, params) if self.risk_of is not None else self.risk
+
+    def recorded(self, guest: Guest | None, params: Any) -> dict[str, Any]:
+        """What the audit records of this change beyond its parameters."""
+        return self.record(guest, params) if self.record is not None else {}
 
     def schema(self) -> dict[str, Any]:
         """The JSON schema of the parameters, for GET /api/v1/operations."""

@@ -7,6 +7,7 @@ from app.operations.backup_changes import DELETE_BACKUP, RESTORE_OVERWRITE
 from app.operations.backups import BACKUP
 from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
+from app.operations.configure import CONFIGURE
 from app.operations.destroy import DELETE, TEMPLATE
 from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
@@ -27,6 +28,7 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_CT,
         RESTORE,
         MIGRATE,
+        CONFIGURE,
         # Destructive: the guest page offers them in this order, deleting the guest last.
         ROLLBACK,
         DELETE_SNAPSHOT,

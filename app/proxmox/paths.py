@@ -166,6 +166,16 @@ class GuestPath:
         return f"{self.snapshot(name)}/rollback"
 
     @property
+    def pending(self) -> str:
+        """/nodes/{node}/{type}/{vmid}/pending: each config key with its current and pending value."""
+        return f"{self.base}/pending"
+
+    @property
+    def cloudinit(self) -> str:
+        """/nodes/{node}/qemu/{vmid}/cloudinit: GET what the drive was made from; PUT regenerates it."""
+        return f"{self.base}/cloudinit"
+
+    @property
     def resize(self) -> str:
         """/nodes/{node}/{type}/{vmid}/resize."""
         return f"{self.base}/resize"

@@ -40,9 +40,10 @@ class ApprovalPolicy:
             tokens_decide=settings.approve_with_tokens,
         )
 
-    def needs_approval(self, op: Operation) -> bool:
-        """True when the operation becomes a request instead of running at once."""
-        return op.risk == Risk.destructive or op.name in self.extra
+    def needs_approval(self, op: Operation, risk: Risk | None = None) -> bool:
+        """True when the operation (of this risk, when it depends on the change) becomes a request instead of
+        running at once."""
+        return (risk or op.risk) == Risk.destructive or op.name in self.extra
 
     def approvals_for(self, op: Operation) -> int:
         """How many other people must say yes (solo mode: the requester's own confirmation)."""

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import Approval, ApprovalRequest
 from app.db.executions import Execution
 from app.db.models import Role, utcnow
-from app.operations.base import Operation
+from app.operations.base import Operation, Risk
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import status
@@ -48,6 +48,9 @@ class RequestedChange:
     preview: dict[str, Any]
     warnings: list[str]
     state: dict[str, Any]
+    # The risk of this very change (an edit that removes a device is destructive), and what the audit records.
+    risk: Risk
+    audited: dict[str, Any]
 
 
 # Requests that ended without running; their requester may ask for the same change again with one click.
@@ -125,7 +128,7 @@ class ApprovalService:
         now = utcnow()
         request = ApprovalRequest(
             operation=change.op.name,
-            risk=change.op.risk,
+            risk=change.risk,
             node=change.target.node,
             guest_type=change.target.guest_type,
             vmid=change.target.vmid,
@@ -156,11 +159,11 @@ class ApprovalService:
             request.url = f"{link_base}/approvals/{request.id}"
             draft = audit.Draft(
                 change.op.name,
-                change.op.risk,
+                change.risk,
                 "requested",
                 change.target,
                 # The seal of exactly what was asked, kept in the chain: the row alone can be edited.
-                {**change.values, audit.SEAL: request.seal()},
+                {**change.audited, audit.SEAL: request.seal()},
                 message=why,
                 approval_id=request.id,
             )

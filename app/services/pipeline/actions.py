@@ -16,7 +16,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.executions import Execution
 from app.db.models import Role, utcnow
-from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Preview, Refused
+from app.operations.base import (
+    ChangedMeanwhile,
+    Context,
+    Guest,
+    InvalidParameter,
+    Operation,
+    Params,
+    Preview,
+    Refused,
+    Risk,
+)
 from app.operations.catalogue import get_operation
 from app.operations.holders import AddressBook
 from app.operations.messages import plain_errors
@@ -55,11 +65,17 @@ class Plan:
     warnings: list[str]
     preview: Preview
     state: dict[str, Any]
+    risk: Risk
 
     @property
     def values(self) -> dict[str, Any]:
-        """The parameters as stored and audited."""
+        """The parameters as stored."""
         return self.params.model_dump(mode="json")
+
+    @property
+    def audited(self) -> dict[str, Any]:
+        """The parameters as audited, with what the operation records beside them (an edit's before/after)."""
+        return {**self.values, **self.op.recorded(self.guest, self.params)}
 
     def requested_change(self) -> RequestedChange:
         """The plan as an approval request keeps it."""
@@ -72,12 +88,14 @@ class Plan:
             self.preview.as_json(),
             self.warnings,
             self.state,
+            self.risk,
+            self.audited,
         )
 
     def step(self, approval_id: int | None = None) -> executions.Step:
         """The audit identity of performing this plan."""
         return executions.Step(
-            self.op.name, self.op.risk, self.target, self.values, self.description, approval_id
+            self.op.name, self.risk, self.target, self.audited, self.description, approval_id
         )
 
 
@@ -150,7 +168,7 @@ class ActionService:
             warnings = await op.preflight(ctx, params)
             preview = await op.preview(ctx, params)
             state = await op.state(ctx, params)
-        except MissingParameter as exc:
+        except InvalidParameter as exc:
             await self._refused(actor, op.name, op.risk, target, raw, "invalid", exc.message)
             raise Invalid(exc.message, field=exc.field) from None
         except Refused as exc:
@@ -158,8 +176,9 @@ class ActionService:
             raise _conflict(exc) from None
         if guest is None:
             target = audit.Target(*params.subject())
-        key = op.target_key(guest, params)
-        return Plan(op, guest, params, target, key, op.describe(guest, params), warnings, preview, state)
+        key, risk = op.target_key(guest, params), op.risk_for(guest, params)
+        description = op.describe(guest, params)
+        return Plan(op, guest, params, target, key, description, warnings, preview, state, risk)
 
     async def refuse_unknown(
         self, actor: audit.Actor, name: str, vmid: int | None, raw: Mapping[str, Any], message: str
@@ -253,6 +272,8 @@ class ActionService:
         text = exc.message if isinstance(exc, Refused) else str(exc)
         with executions.after_call(execution, description, f"Proxmox refused the change ({text})"):
             await executions.end_now(self.sessions, execution, step, "failed", text)
+        if isinstance(exc, ChangedMeanwhile):
+            raise Conflict(text, field=exc.field) from None
         if isinstance(exc, PveRejected) and exc.errors:
             # A parameter Proxmox refused is the caller's mistake: name the field, as any validation does.
             name, message = sorted(exc.errors.items())[0]

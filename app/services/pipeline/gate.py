@@ -129,7 +129,7 @@ class Gate:
         link_base: str,
     ) -> Submitted:
         plan = await self.actions.plan(principal, actor, name, vmid, values)
-        if self.policy.needs_approval(plan.op):
+        if self.policy.needs_approval(plan.op, plan.risk):
             why = reason if isinstance(reason, str) else None
             change = plan.requested_change()
             return Submitted(request=await self.approvals.create(change, principal, actor, why, link_base))
