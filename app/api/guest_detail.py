@@ -75,6 +75,16 @@ class GuestTaskOut(BaseModel):
     starttime: int
 
 
+class PendingOut(BaseModel):
+    """A config change that waits for the guest's next start through Proxmox: the value now, the new one, or
+    its removal (`delete`)."""
+
+    key: str
+    value: str | None
+    pending: str | None
+    delete: bool
+
+
 class GuestDetailOut(BaseModel):
     """The guest page's data: secrets of the config redacted, the snapshot tree flattened in its order, and in
     `problems` each part that could not be read, with Proxmox's reason."""
@@ -90,6 +100,7 @@ class GuestDetailOut(BaseModel):
     node_offline: bool
     usage: UsageOut
     config: dict[str, Any]
+    pending: list[PendingOut]
     disks: list[DiskOut]
     addresses: list[AddressOut]
     address_notes: list[str]
@@ -125,6 +136,14 @@ def detail_json(view: GuestDetail) -> dict[str, Any]:
             k: view.status.get(k) for k in ("cpu", "cpus", "mem", "maxmem", "disk", "maxdisk", "uptime")
         },
         "config": redact(view.config),
+        "pending": [
+            {
+                **asdict(p),
+                "value": redact({p.key: p.value})[p.key],
+                "pending": redact({p.key: p.pending})[p.key],
+            }
+            for p in view.pending
+        ],
         "disks": [asdict(d) for d in view.disks],
         "addresses": [
             {

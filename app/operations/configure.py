@@ -20,6 +20,8 @@ from app.operations.config_changes import Change, changes_of, removals
 from app.operations.config_schema import check_value, parse_property_string, schema_key
 from app.operations.configure_params import ConfigureParams
 from app.operations.forms import Form
+from app.operations.network import node_bridges
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, one_line
 
 CLOUD_INIT = frozenset({"ciuser", "cipassword", "sshkeys", "nameserver", "searchdomain", "citype"})
@@ -110,11 +112,30 @@ def _check_values(guest: Guest, params: ConfigureParams) -> None:
         )
 
 
+async def _check_bridges(pve: PveClient, guest: Guest, params: ConfigureParams) -> None:
+    """A network device on a bridge the node lacks would be accepted, and the guest then fail to start."""
+    wanted = {
+        key: parse_property_string(str(value)).get("bridge")
+        for key, value in params.updates().items()
+        if key.startswith("net")
+    }
+    if not any(wanted.values()):
+        return
+    bridges = await node_bridges(pve, guest.node)
+    for key, bridge in wanted.items():
+        if bridge and bridge not in bridges:
+            offer = ", ".join(bridges) or "none"
+            raise InvalidParameter(
+                f"{key}: node {guest.node} has no bridge {bridge}; it has: {offer}.", field=key
+            )
+
+
 async def _preflight(ctx: Context, params: ConfigureParams) -> list[str]:
     guest = require_guest(ctx)
     not_locked(guest)
     _check_keys(guest, params)
     _check_values(guest, params)
+    await _check_bridges(ctx.pve, guest, params)
     found = changes(guest, params)
     if not found:
         raise Refused(f"{guest.label} has these values already: nothing to change.")

@@ -6,6 +6,7 @@ from app.services.cluster.backups import Backup, BackupFilter, BackupService
 from app.services.cluster.cluster import Cluster
 from app.services.cluster.connection import check_connection, pve_connection
 from app.services.cluster.guest_detail import FormChoices, GuestDetail, GuestDetailService
+from app.services.cluster.guest_edit import EditSource, PendingChange
 from app.services.cluster.guest_view import SnapshotNode
 from app.services.cluster.history import (
     DEFAULT_CF,
@@ -57,6 +58,7 @@ __all__ = [
     "CONTENT_LABELS",
     "CONTENT_TYPES",
     "ChartSpec",
+    "EditSource",
     "Cluster",
     "ClusterService",
     "ClusterTask",
@@ -76,6 +78,7 @@ __all__ = [
     "InventoryService",
     "NODE_CHARTS",
     "NODE_PATTERN",
+    "PendingChange",
     "NodeDetail",
     "NodeService",
     "PER_PAGE_CHOICES",

@@ -16,6 +16,7 @@ from app.proxmox.diskparse import Disk, parse_disks
 from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource
 from app.services.cluster.backups import Backup, BackupService
+from app.services.cluster.guest_edit import EditSource, PendingChange, edit_source, pending_changes
 from app.services.cluster.guest_view import SnapshotNode, snapshot_tree
 from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService
 from app.services.errors import NotFound
@@ -50,6 +51,8 @@ class GuestDetail:
     backups: list[Backup] = field(default_factory=list)
     tasks: list[ClusterTask] = field(default_factory=list)
     operations: list[Operation] = field(default_factory=list)
+    # Config changes that wait for the guest's next start through Proxmox.
+    pending: list[PendingChange] = field(default_factory=list)
     problems: list[Section] = field(default_factory=list)
     node_offline: bool = False
 
@@ -122,15 +125,20 @@ class GuestDetailService:
         )
         return choices
 
+    async def edit_source(self, vmid: int) -> EditSource:
+        """What the guest's edit form is drawn from, read now."""
+        return await edit_source(self.pve, vmid)
+
     async def _fill(self, view: GuestDetail) -> None:
         path = view.guest.paths
         # One read of the config for its own section and for the addresses configured in it; one of the status
         # for the header and for the addresses, which the cluster view may show a state behind.
         config_read = asyncio.ensure_future(self.pve.get(path.config))
         status_read = asyncio.ensure_future(self.pve.get(path.status("current")))
-        status, config, snaps, ips, backups, tasks = await asyncio.gather(
+        status, config, pending, snaps, ips, backups, tasks = await asyncio.gather(
             self._section(view, "status", status_read, {}),
             self._section(view, "config", config_read, {}),
+            self._section(view, "pending", self.pve.get(path.pending), []),
             self._section(view, "snapshots", self.pve.get(path.snapshots), []),
             self._section(
                 view, "addresses", self.ips.guest_ips(view.guest.vmid, config_read, status_read), None
@@ -140,6 +148,7 @@ class GuestDetailService:
         )
         view.status, view.config, view.ips, view.backups = status or {}, config or {}, ips, backups or []
         view.tasks = (tasks or [])[:RECENT_TASKS]
+        view.pending = pending_changes(pending)
         if status:
             view.guest = Guest.from_status(view.guest.vmid, view.guest.node, view.guest.type, status)
             view.guest.name = view.guest.name or view.resource.name
