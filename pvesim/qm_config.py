@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -61,6 +62,18 @@ def hotplug_features(config: dict[str, Any]) -> set[str]:
     if value == "0":
         return set()
     return {"network", "disk", "usb"} if value == "1" else set(re.split(r"[,;\s]+", value))
+
+
+def with_mac(line: str) -> str:
+    """parse_net + print_net: a device given without a MAC address gets a random one (the model=MAC form)."""
+    parts = line.split(",")
+    model, sep, mac = parts[0].partition("=")
+    if model == "model":
+        model, sep, mac = mac, "", ""
+    if sep and mac or any(p.startswith("macaddr=") for p in parts):
+        return line
+    mac = "BC:24:11:" + ":".join(f"{secrets.randbelow(256):02X}" for _ in range(3))
+    return ",".join([f"{model}={mac}", *parts[1:]])
 
 
 class QemuConfigMixin(DemoBase):
@@ -133,6 +146,8 @@ class QemuConfigMixin(DemoBase):
         values = dict(p)
         self._qm_early_checks(vm, values)
         values.pop("digest", None)
+        for key in [k for k in values if NET.match(k)]:
+            values[key] = with_mac(str(values[key]))
         before = {**vm.config}
         await super()._apply_config(vm, user, values)
         if vm.status == "running":

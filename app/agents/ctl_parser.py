@@ -151,6 +151,11 @@ def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortc
             flag = f"--param-{param}" if param in OWN_OPTIONS else f"--{param.replace('_', '-')}"
             action = argparse.BooleanOptionalAction if kind == "boolean" else None
             parser.add_argument(flag, dest=dest, action=action, help=help_of(prop), **keywords)
+    if schema.get("patternProperties"):
+        patterns = ", ".join(sorted(schema["patternProperties"]))
+        parser.add_argument(
+            "--set", dest="indexed", action="append", metavar="KEY=VALUE", help=f"a key matching {patterns}"
+        )
     if op["target"] == "guest":
         parser.add_argument("at_node", **AT_NODE)
     parser.set_defaults(operation=op, sent=sent, shortcut=shortcut)
@@ -183,6 +188,9 @@ def help_of(prop: dict[str, Any]) -> str | None:
 def body_of(args: argparse.Namespace) -> dict[str, Any]:
     """The parameters given on the command line (what is left out takes Proxgate's default)."""
     body = {param: getattr(args, dest) for param, dest in args.sent if getattr(args, dest, None) is not None}
+    for item in getattr(args, "indexed", None) or []:
+        key, _, value = str(item).partition("=")
+        body[key] = value
     shortcut: Shortcut | None = args.shortcut
     if shortcut and shortcut.parameter not in body:
         body[shortcut.parameter] = shortcut.default()

@@ -40,7 +40,9 @@ def plain(schema: Any) -> Any:
             rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
             return plain({**kept[0], **rest})
     return {
-        key: {name: plain(v) for name, v in value.items()} if key in ("properties", "$defs") else plain(value)
+        key: {name: plain(v) for name, v in value.items()}
+        if key in ("properties", "patternProperties", "$defs")
+        else plain(value)
         for key, value in schema.items()
         if key not in DROPPED
     }
@@ -59,6 +61,9 @@ def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
     schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
     if params.get("$defs"):
         schema["$defs"] = params["$defs"]
+    if params.get("patternProperties"):
+        # Indexed keys (a config's net0, net1, ...): the operation takes any of them.
+        schema["patternProperties"] = params["patternProperties"]
     return schema
 
 

@@ -33,6 +33,7 @@ TESTED_IN = {
     "template": "test_destroy",
     "resize": "test_resize",
     "migrate": "test_migrate",
+    "configure": "test_configure",
 }
 
 
@@ -49,7 +50,7 @@ def test_every_operation_of_the_catalogue_is_tested_here() -> None:
 def test_destructive_operations_preview_and_guest_ones_read_the_config(name: str) -> None:
     op = get_operation(name)
     assert op is not None and op.name == name and op.schema()["type"] == "object"
-    if op.risk is Risk.destructive:
+    if op.risk is Risk.destructive or op.risk_of is not None:
         assert op.preview is not no_preview
         assert op.reads_config or op.target == "cluster"
     else:
