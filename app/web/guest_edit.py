@@ -21,6 +21,8 @@ from app.web.templating import render
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999)]
+PAGE = "pages/guests/edit.html"
+PAGE = "pages/guests/edit.html"
 FORM = "partials/guests/_edit_form.html"
 CLOSED = "partials/guests/_edit_closed.html"
 NOT_TYPED = ("csrf_token", "idempotency_key", "digest", "original", "reason")
@@ -28,13 +30,12 @@ NOT_TYPED = ("csrf_token", "idempotency_key", "digest", "original", "reason")
 
 @router.get("/guests/{vmid}/edit", name="guest_edit")
 async def guest_edit(request: Request, vmid: Vmid, details: DetailDep, principal: PrincipalDep) -> Response:
-    """The edit form, drawn from the guest's config as Proxmox has it now."""
+    """The edit form, drawn from the guest's config as Proxmox has it now (a page of its own without HTMX)."""
     if not principal.can("operator"):
         raise Invalid("Editing a guest needs the operator role.")
     source = await details.edit_source(vmid)
-    return render(
-        request, FORM, {"f": EditForm(source), "guest": source.guest, "original": _original(source)}
-    )
+    context = {"f": EditForm(source), "guest": source.guest, "original": _original(source)}
+    return render(request, PAGE, {**context, "active": "guest_list"}, partial=FORM)
 
 
 @router.post("/guests/{vmid}/edit", name="guest_edit_save", dependencies=[Depends(verify_csrf_audited)])

@@ -176,3 +176,26 @@ def test_a_burst_of_requests_and_decisions_answers(
     statuses = run_async(burst(small_pool.url, decide + missing))
     no_server_error(statuses)
     assert sorted(statuses) == [200] * BURST + [404] * BURST
+
+
+def test_a_burst_of_edit_forms_answers(
+    small_pool: AppServer, settings: Settings, burst_guests: list[int], pve: DemoPve
+) -> None:
+    """BURST edit forms opened at once, then saved at once: every guest gets its new core count."""
+    cookies, csrf = session_of(small_pool, make_user(settings, "operator"))
+    opened = [("GET", f"/guests/{vmid}/edit", {}) for vmid in burst_guests]
+    statuses = run_async(burst(small_pool.url, opened, cookies))
+    assert set(statuses) == {200}
+    digests = {vm.vmid: pve.qm_digest(vm) for vm in mine(pve)}
+    original = '{"memory": 512, "cores": 1, "ostype": "l26", "net0": "virtio=BC:24:11:88:00:01,bridge=vmbr0"}'
+    form = {"csrf_token": csrf, "original": original, "cores": "2", "memory": "512", "net0.bridge": "vmbr0"}
+    saved = [
+        ("POST", f"/guests/{vmid}/edit", {"data": {**form, "digest": digests[vmid]}}) for vmid in burst_guests
+    ]
+    statuses = run_async(burst(small_pool.url, saved, cookies))
+    no_server_error(statuses)
+    assert set(statuses) == {200}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(str(vm.config["cores"]) == "2" for vm in mine(pve)):
+        time.sleep(0.1)
+    assert sorted(vm.vmid for vm in mine(pve) if str(vm.config["cores"]) == "2") == burst_guests

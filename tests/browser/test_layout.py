@@ -150,7 +150,7 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
     assert len(menu) >= 8, menu
     node = first_href(page, "/", "#node-table tbody a")
     storage = first_href(page, "/storage", "#storage-table tbody tr:has(.chip:text-is('backup')) a")
-    return [*menu, f"/guests/{VMID}", node, storage, f"/approvals/{request_id}"]
+    return [*menu, f"/guests/{VMID}", f"/guests/{VMID}/edit", node, storage, f"/approvals/{request_id}"]
 
 
 def problems_at(
@@ -197,7 +197,8 @@ def test_tables_line_up_and_nothing_overflows(
     scratch: None,
     backup_guests: Made,
 ) -> None:
-    add_vm(pve, VMID)
+    # A change waiting for the next start, so the guest page shows its pending table.
+    add_vm(pve, VMID).pending = {"memory": "4096"}
     archive = backup_of(fake_api, pve, VMID)
     asked = ask(client, crew.alice, VMID, "restore-overwrite", archive=archive, reason="the upgrade broke it")
     assert asked.status_code == 202, asked.text
