@@ -32,6 +32,7 @@ NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139", "vmxnet3")
 VM_NIC = ("model", "bridge", "tag", "firewall")
 CT_NIC = ("name", "bridge", "tag", "firewall", "ip", "gw", "ip6", "gw6")
 NET_KEY = re.compile(r"^net(\d+)$")
+DRIVE_KEY = re.compile(r"^(ide|sata)\d+$")
 LABELS = {
     "cpu": "CPU type",
     "memory": "Memory (MiB)",
@@ -99,6 +100,11 @@ class EditForm:
         free = next(n for n in range(32) if f"net{n}" not in self.source.config)
         return [*rows, NicRow(f"net{free}", "", new=True)]
 
+    @property
+    def cdroms(self) -> list[str]:
+        """A VM's CD-ROM drives (not its cloud-init drive), by key."""
+        return cdrom_keys(self.source) if self.kind == "qemu" else []
+
     def label(self, name: str) -> str:
         """The label of a plain field."""
         return LABELS.get(name, name.capitalize())
@@ -114,6 +120,15 @@ class EditForm:
         if self.typed:
             return self.typed.get(name) == "1"
         return self.initial.get(name) == "1"
+
+
+def cdrom_keys(source: EditSource) -> list[str]:
+    """The keys of the CD-ROM drives whose media the form changes."""
+    return sorted(
+        k
+        for k, v in source.config.items()
+        if DRIVE_KEY.match(k) and "media=cdrom" in str(v) and "cloudinit" not in str(v)
+    )
 
 
 def _mac(kind: str, line: str) -> str:
@@ -135,6 +150,9 @@ def initial_values(source: EditSource) -> dict[str, str]:
     }
     values |= {flag: text_of(cfg.get(flag, 0)) for flag in FLAGS}
     values["sshkeys"] = unquote(str(cfg.get("sshkeys", "")))
+    for key in cdrom_keys(source):
+        media = str(cfg[key]).split(",")[0]
+        values[f"{key}.media"] = "" if media == "none" else media
     features = parse_property_string(str(cfg.get("features", "")))
     values |= {f"features.{f}": features.get(f, "0") for f in CT_FEATURES}
     for key in (k for k in cfg if NET_KEY.match(k)):
@@ -182,6 +200,10 @@ def changed_params(source: EditSource, typed: Mapping[str, str]) -> tuple[dict[s
             updates[flag] = "1" if typed.get(flag) == "1" else "0"
     if kind == "qemu":
         _cloud_init(typed, initial, cfg, updates, deletes)
+        for key in cdrom_keys(source):
+            media = typed.get(f"{key}.media", initial[f"{key}.media"])
+            if media != initial[f"{key}.media"]:
+                updates[key] = f"{media or 'none'},media=cdrom"
     elif any(
         typed.get(f"features.{f}", "0") != initial[f"features.{f}"]
         for f in CT_FEATURES

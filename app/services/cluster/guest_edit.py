@@ -4,6 +4,7 @@ applied, with its digest), the changes waiting for a reboot, and the bridges of 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,7 @@ from app.operations.base import Guest
 from app.operations.network import node_bridges
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound
-from app.proxmox.paths import GuestPath
+from app.proxmox.paths import GuestPath, StoragePath
 from app.services.errors import NotFound
 
 
@@ -33,6 +34,8 @@ class EditSource:
     config: dict[str, Any]
     bridges: list[str] = field(default_factory=list)
     pending: list[PendingChange] = field(default_factory=list)
+    # The ISO images the node's storages hold, for a VM's CD-ROM drives.
+    isos: list[str] = field(default_factory=list)
 
     @property
     def digest(self) -> str:
@@ -70,8 +73,32 @@ async def edit_source(pve: PveClient, vmid: int) -> EditSource:
         raise NotFound(f"There is no guest {vmid}.") from None
     guest = Guest.from_status(vmid, where.node, where.type, status or {})
     guest.config = dict(config or {})
+    bridges, isos = await asyncio.gather(
+        _or_none(node_bridges(pve, where.node)),
+        _or_none(node_isos(pve, where.node) if where.type == "qemu" else None),
+    )
+    return EditSource(guest, guest.config, bridges, pending_changes(pending), isos)
+
+
+async def _or_none(read: Awaitable[list[str]] | None) -> list[str]:
+    """What a read for the form's choices found; nothing when it failed (the form offers the current value)."""
+    if read is None:
+        return []
     try:
-        bridges = await node_bridges(pve, where.node)
+        return await read
     except PveError:
-        bridges = []
-    return EditSource(guest, guest.config, bridges, pending_changes(pending))
+        return []
+
+
+async def node_isos(pve: PveClient, node: str) -> list[str]:
+    """The ISO images on the storages the node can use, by volume id."""
+    resources = await pve.cluster_resources()
+    stores = [
+        s.storage
+        for s in resources.storages
+        if s.node == node and "iso" in s.content and s.status == "available"
+    ]
+    lists = await asyncio.gather(*(pve.get(StoragePath(node, s).content, content="iso") for s in stores))
+    return sorted(
+        {str(i["volid"]) for items in lists for i in items or [] if isinstance(i, dict) and i.get("volid")}
+    )
