@@ -12,8 +12,9 @@ from fastapi.responses import Response
 
 from app.deps import DetailDep, GateDep, PrincipalDep, require_principal
 from app.http.csrf import verify_csrf_audited
+from app.services.accounts import Principal
 from app.services.cluster import EditSource
-from app.services.errors import Invalid, ServiceError
+from app.services.errors import Forbidden, ServiceError
 from app.web.forms import form_again
 from app.web.guest_actions import answer_submitted, send_form
 from app.web.guest_edit_form import EditForm, changed_params, kept_typing, what_changed
@@ -31,8 +32,7 @@ NOT_TYPED = ("csrf_token", "idempotency_key", "digest", "original", "reason")
 @router.get("/guests/{vmid}/edit", name="guest_edit")
 async def guest_edit(request: Request, vmid: Vmid, details: DetailDep, principal: PrincipalDep) -> Response:
     """The edit form, drawn from the guest's config as Proxmox has it now (a page of its own without HTMX)."""
-    if not principal.can("operator"):
-        raise Invalid("Editing a guest needs the operator role.")
+    operator_only(principal)
     source = await details.edit_source(vmid)
     context = {"f": EditForm(source), "guest": source.guest, "original": _original(source)}
     return render(request, PAGE, {**context, "active": "guest_list"}, partial=FORM)
@@ -43,6 +43,7 @@ async def guest_edit_save(
     request: Request, vmid: Vmid, details: DetailDep, gate: GateDep, principal: PrincipalDep
 ) -> Response:
     """Send what changed as one `configure` change; the form again with its problems when it is refused."""
+    operator_only(principal)
     form = await request.form()
     typed = {k: v for k, v in form.items() if isinstance(v, str) and k not in NOT_TYPED}
     now = await details.edit_source(vmid)
@@ -64,6 +65,12 @@ async def guest_edit_save(
         again = EditForm(now, kept_typing(drawn, now, typed), stale=changed, problem=exc.message)
         return _again(request, again, now, exc.status)
     return answer_submitted(request, submitted, {"fresh": True, "fresh_partial": CLOSED, "guest": now.guest})
+
+
+def operator_only(principal: Principal) -> None:
+    """Editing a guest needs the operator role; others are told before anything is read."""
+    if not principal.can("operator"):
+        raise Forbidden(f"Editing a guest needs the operator role; you are {principal.role}.")
 
 
 def _original(source: EditSource) -> str:

@@ -105,6 +105,11 @@ class EditForm:
         """A VM's CD-ROM drives (not its cloud-init drive), by key."""
         return cdrom_keys(self.source) if self.kind == "qemu" else []
 
+    @property
+    def checkboxes(self) -> str:
+        """The names of the checkboxes drawn, sent along so that an unticked one is told from one not shown."""
+        return ",".join(checkbox_names(self.source))
+
     def label(self, name: str) -> str:
         """The label of a plain field."""
         return LABELS.get(name, name.capitalize())
@@ -186,8 +191,30 @@ def _nic_line(kind: str, old: str, typed: Mapping[str, str], key: str) -> str:
     return ",".join(filter(None, [head, *(f"{k}={v}" for k, v in parts.items())]))
 
 
-def changed_params(source: EditSource, typed: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def checkbox_names(source: EditSource) -> list[str]:
+    """The form's checkboxes, which a browser leaves out when they are not ticked."""
+    names = [*FLAGS]
+    if source.guest.type == "lxc" and str(source.config.get("unprivileged", "0")) == "1":
+        names += [f"features.{f}" for f in CT_FEATURES]
+    for row in EditForm(source).nics:
+        names += [f"{row.key}.firewall"] + ([] if row.new else [f"{row.key}.remove"])
+    return names
+
+
+def with_checkboxes(source: EditSource, typed: Mapping[str, str]) -> dict[str, str]:
+    """What was sent, each checkbox the form drew (listed in its `checkboxes` field) as '1' or '0', and any other
+    as the config has it: a form that did not show a checkbox does not untick it."""
+    shown = set(filter(None, typed.get("checkboxes", "").split(",")))
+    initial = initial_values(source)
+    values = {k: v for k, v in typed.items() if k != "checkboxes" and not _is_checkbox(k)}
+    for name in checkbox_names(source):
+        values[name] = ("1" if typed.get(name) == "1" else "0") if name in shown else initial.get(name, "0")
+    return values
+
+
+def changed_params(source: EditSource, sent: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """(keys to set, keys to remove) of what differs between the form as drawn and as sent."""
+    typed = with_checkboxes(source, sent)
     initial, cfg, kind = initial_values(source), source.config, source.guest.type
     updates: dict[str, str] = {}
     deletes: list[str] = []
@@ -277,9 +304,10 @@ def _is_checkbox(name: str) -> bool:
     return name in FLAGS or name.startswith("features.") or name.endswith((".firewall", ".remove"))
 
 
-def kept_typing(drawn: EditSource, now: EditSource, typed: Mapping[str, str]) -> dict[str, str]:
+def kept_typing(drawn: EditSource, now: EditSource, sent: Mapping[str, str]) -> dict[str, str]:
     """The form over the config as it is now, with what the person changed in the stale one kept: fields they
     left alone show the other person's values, so saving again does not undo that change."""
+    typed = with_checkboxes(drawn, sent)
     before = initial_values(drawn)
     kept = initial_values(now)
     for name in set(before) | set(typed):

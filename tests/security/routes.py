@@ -62,6 +62,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/guests"): Rule("viewer"),
     ("GET", "/guests/{vmid}"): Rule("viewer"),
     ("POST", "/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),  # a backup needs a storage
+    ("GET", "/guests/{vmid}/edit"): Rule("operator"),
+    ("POST", "/guests/{vmid}/edit"): Rule("operator", INVALID),  # an empty form changes nothing
     ("GET", "/search"): Rule("viewer", ok=(303,), query="q=web"),  # one match: straight to it
     ("GET", "/ips"): Rule("viewer"),
     ("GET", "/ips/free"): Rule("viewer"),

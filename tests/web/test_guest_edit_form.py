@@ -7,7 +7,7 @@ from typing import Any
 
 from app.operations.base import Guest
 from app.services.cluster import EditSource
-from app.web.guest_edit_form import changed_params, initial_values, kept_typing, what_changed
+from app.web.guest_edit_form import EditForm, changed_params, initial_values, kept_typing, what_changed
 
 VM = {
     "name": "web01",
@@ -35,12 +35,19 @@ def source(kind: str, config: dict[str, Any]) -> EditSource:
     return EditSource(guest, dict(config), ["vmbr0", "vmbr1"])
 
 
+def as_drawn(src: EditSource) -> dict[str, str]:
+    """The form as a browser sends it untouched: unticked checkboxes left out, their names listed."""
+    return {k: v for k, v in initial_values(src).items() if v != "0"} | {
+        "checkboxes": EditForm(src).checkboxes
+    }
+
+
 def test_untouched_form_changes_nothing_and_each_change_is_one_key() -> None:
     vm = source("qemu", VM)
-    as_drawn = {k: v for k, v in initial_values(vm).items() if v != "0"}
-    assert changed_params(vm, as_drawn) == ({}, [])
+    assert changed_params(vm, as_drawn(vm)) == ({}, [])
+    assert changed_params(vm, {}) == ({}, []), "a checkbox the form did not show is not unticked"
     typed = {
-        **as_drawn,
+        **as_drawn(vm),
         "memory": "4096",
         "net0.bridge": "vmbr1",
         "net0.tag": "20",
@@ -62,7 +69,7 @@ def test_untouched_form_changes_nothing_and_each_change_is_one_key() -> None:
         "net1": "e1000,bridge=vmbr0",
     }
     assert deletes == []
-    assert changed_params(vm, {**as_drawn, "net0.remove": "1", "ipconfig0": "", "name": ""}) == (
+    assert changed_params(vm, {**as_drawn(vm), "net0.remove": "1", "ipconfig0": "", "name": ""}) == (
         {},
         ["name", "ipconfig0", "net0"],
     )
@@ -70,7 +77,7 @@ def test_untouched_form_changes_nothing_and_each_change_is_one_key() -> None:
 
 def test_a_container_keeps_its_hwaddr_and_other_features() -> None:
     ct = source("lxc", CT)
-    typed = {k: v for k, v in initial_values(ct).items() if v != "0"} | {
+    typed = as_drawn(ct) | {
         "net0.ip": "10.0.0.5/24",
         "net0.gw": "10.0.0.1",
     }
@@ -85,7 +92,7 @@ def test_a_container_keeps_its_hwaddr_and_other_features() -> None:
 
 def test_a_stale_form_keeps_only_what_was_changed_in_it() -> None:
     drawn, now = source("qemu", VM), source("qemu", {**VM, "cores": 4, "digest": "cd" * 20})
-    typed = {k: v for k, v in initial_values(drawn).items() if v != "0"} | {"memory": "3072"}
+    typed = as_drawn(drawn) | {"memory": "3072"}
     kept = kept_typing(drawn, now, typed)
     assert kept["memory"] == "3072" and kept["cores"] == "4" and kept["onboot"] == "1"
     assert what_changed(drawn.config, now.config) == ["cores: 2 → 4"]
