@@ -138,7 +138,14 @@ def test_removing_a_network_device_waits_for_another_persons_approval(
 ) -> None:
     vm = add_vm(pve, 8705)
     asked = ask(
-        client, crew.alice, 8705, "configure", delete="net1", digest=pve.qm_digest(vm), reason="unused"
+        client,
+        crew.alice,
+        8705,
+        "configure",
+        delete="net1",
+        cipassword="Hunter2-secret",
+        digest=pve.qm_digest(vm),
+        reason="unused",
     )
     assert asked.status_code == 202, asked.text
     rid = asked.json()["request_id"]
@@ -146,11 +153,14 @@ def test_removing_a_network_device_waits_for_another_persons_approval(
     assert request["risk"] == "destructive" and "Removes network device net1" in " ".join(
         request["preview"]["losses"]
     )
-    assert "net1" in vm.config
+    assert "net1" in vm.config and "Hunter2-secret" not in str(request)
     approved = client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.bob)
     assert approved.status_code == 200, approved.text
     assert settle(client, crew.bob, rid)["status"] == "succeeded"
-    assert "net1" not in vm.config and "net1" not in vm.pending
+    assert (
+        "net1" not in vm.config and "net1" not in vm.pending and vm.config["cipassword"] == "Hunter2-secret"
+    )
+    assert "Hunter2-secret" not in str(audit_of(client, crew.bob, 8705))
     requested = next(e for e in audit_of(client, crew.bob, 8705) if e["outcome"] == "requested")
     assert requested["params"]["changes"]["net1"]["after"] is None
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import Approval, ApprovalRequest
 from app.db.models import utcnow
 from app.operations.catalogue import get_operation
+from app.services import audit
 from app.services.approvals.confirmation import confirmation_text, loses_data
 
 STATUSES = ("pending", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
@@ -35,6 +36,11 @@ class RequestView:
     def params(self) -> dict[str, Any]:
         """The exact parameters that will be sent."""
         return dict(json.loads(self.row.params))
+
+    @property
+    def shown_params(self) -> dict[str, Any]:
+        """The parameters as people and the API see them: secrets (an edit's cipassword) hidden."""
+        return audit.redact(self.params)
 
     @property
     def preview(self) -> dict[str, Any]:
@@ -66,7 +72,7 @@ class RequestView:
             "risk": r.risk,
             "status": r.status,
             "target": {"node": r.node, "type": r.guest_type, "vmid": r.vmid, "name": r.target_name},
-            "parameters": self.params,
+            "parameters": self.shown_params,
             "reason": r.reason,
             "description": r.description,
             "preview": self.preview,
