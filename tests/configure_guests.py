@@ -56,7 +56,7 @@ def add_ct(pve: DemoPve, vmid: int, status: str = "running") -> Any:
         "rootfs": f"local-lvm:vm-{vmid}-disk-0,size=4G",
         "ostype": "debian",
         "unprivileged": 1,
-        "net0": "name=eth0,bridge=vmbr0,ip=dhcp",
+        "net0": f"name=eth0,bridge=vmbr0,hwaddr=BC:24:11:87:{vmid % 100:02d}:03,ip=dhcp,type=veth",
     }
     return pve.add_ct(vmid, node="pve1", status=status, config=config)
 
