@@ -17,7 +17,8 @@ from app.services.cluster import EditSource
 from app.services.errors import Forbidden, ServiceError
 from app.web.forms import form_again
 from app.web.guest_actions import answer_submitted, send_form
-from app.web.guest_edit_form import EditForm, changed_params, kept_typing, what_changed
+from app.web.guest_edit_changes import changed_params, kept_typing, what_changed
+from app.web.guest_edit_form import EditForm
 from app.web.templating import render
 
 router = APIRouter(tags=["actions"], dependencies=[Depends(require_principal)])

@@ -7,7 +7,8 @@ from typing import Any
 
 from app.operations.base import Guest
 from app.services.cluster import EditSource
-from app.web.guest_edit_form import EditForm, changed_params, initial_values, kept_typing, what_changed
+from app.web.guest_edit_changes import changed_params, kept_typing, what_changed
+from app.web.guest_edit_form import EditForm, initial_values
 
 VM = {
     "name": "web01",
