@@ -34,6 +34,7 @@ def process_env(settings: Settings) -> dict[str, str]:
         "PROXGATE_CREDENTIALS_FILE": str(settings.data_dir / "none"),
         "PROXGATE_SECRET_KEY": settings.resolved_secret_key(),
         "PROXGATE_APPROVE_WITH_TOKENS": str(settings.approve_with_tokens).lower(),
+        "PROXGATE_OBSERVE_INTERVAL_SECONDS": str(settings.observe_interval_seconds),
     }
 
 

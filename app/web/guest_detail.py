@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import DetailDep, NodeDep, SessionDep, require_principal, runtime_of
 from app.services.approvals import OPEN_STATUSES, list_requests
+from app.services.audit import AuditFilter, list_events
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
 from app.web.charts import RangeDep, RangeQuery, chart_panel
@@ -23,6 +24,7 @@ router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
 # The state_key of the actions the refreshing page shows (partials/guests/_live.html).
 Shown = Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")]
+HISTORY_EVENTS = 10
 
 
 async def detail_context(
@@ -30,10 +32,13 @@ async def detail_context(
 ) -> dict[str, Any]:
     """What the page and its action forms need besides the detail itself."""
     open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
+    # Its history: what went through Proxgate and what was observed in Proxmox without it, together.
+    history, _ = await list_events(db, AuditFilter(vmid=view.guest.vmid, limit=HISTORY_EVENTS))
     policy = runtime_of(request.app).approval_policy
     return {
         "policy": policy,
         "open_requests": open_requests,
+        "history": history,
         "active": "guest_list",
         "g": view,
         "forms": guest_forms(view, choices, policy),
