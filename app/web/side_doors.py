@@ -54,14 +54,13 @@ async def side_door_acknowledge(
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     """Acknowledge an alert with a comment (audited); the banner is drawn again without it."""
-    problem = None
+    problem, status = None, 200
     try:
         await acknowledge(runtime_of(request.app).sessions, actor_for(request, principal), alert_id, comment)
     except ServiceError as exc:
-        problem = str(exc)
+        problem, status = str(exc), exc.status
     alerts, total = await open_alerts(db)
-    context = {"alerts": alerts, "total": total, "doors": None, "problem": problem, "failed_id": alert_id}
-    status = 422 if problem else 200
+    context = {"alerts": alerts, "total": total, "doors": None, "problem": problem}
     return render(request, "partials/side_doors/_alerts.html", context, status_code=status)
 
 
