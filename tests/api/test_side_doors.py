@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
     )
     crew = people(settings)
     log = tmp_path / "apps.log"
-    apps = [AppProcess(settings, log), AppProcess(settings, log)]
+    with ThreadPoolExecutor(max_workers=2) as starting:  # each takes seconds to start: side by side
+        apps = list(starting.map(lambda _: AppProcess(settings, log), range(2)))
     direct = Direct(cluster)
     try:
         deadline = time.monotonic() + 20
