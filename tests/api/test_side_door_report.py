@@ -50,7 +50,9 @@ def server(report_settings: Settings) -> Iterator[AppServer]:
 
 
 def test_the_report_names_who_can_delete_and_who_cannot(server: AppServer, report_settings: Settings) -> None:
-    admin = {"Authorization": f"Bearer {make_token(report_settings, make_user(report_settings, 'admin'), 'admin')}"}
+    admin = {
+        "Authorization": f"Bearer {make_token(report_settings, make_user(report_settings, 'admin'), 'admin')}"
+    }
     report = httpx.get(f"{server.url}/api/v1/side-doors", headers=admin, timeout=30).json()
     by_id = {p["id"]: p for p in report["items"]}
     root, ci, monitor = by_id["root@pam"], by_id["ci@pve!deploy"], by_id["monitor@pve"]

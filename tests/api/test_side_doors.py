@@ -42,7 +42,9 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-def observed(base: str, head: dict[str, str], upids: set[str], timeout: float = WITHIN) -> list[dict[str, Any]]:
+def observed(
+    base: str, head: dict[str, str], upids: set[str], timeout: float = WITHIN
+) -> list[dict[str, Any]]:
     """The observed events of these tasks, once each has one that says how it ended (AssertionError if late)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -87,7 +89,9 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         snapshot = direct.call("POST", "/nodes/pve1/qemu/9502/snapshot", snapname="before")
         rollback = direct.call("POST", "/nodes/pve1/qemu/9502/snapshot/before/rollback")
         delete = direct.call("DELETE", "/nodes/pve1/qemu/9503")
-        own = httpx.post(f"{apps[0].url}/api/v1/guests/9504/actions/start", json={}, headers=crew.alice, timeout=30)
+        own = httpx.post(
+            f"{apps[0].url}/api/v1/guests/9504/actions/start", json={}, headers=crew.alice, timeout=30
+        )
         assert own.status_code == 200, own.text
         events = observed(apps[1].url, crew.bob, {start, snapshot, rollback, delete})
         assert time.monotonic() - began < WITHIN
@@ -97,11 +101,22 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
             "start", "snapshot", "rollback", "delete",
         }  # fmt: skip
         gone = by_upid[delete]
-        assert (gone["actor_name"], gone["token_name"], gone["auth_method"]) == (CI_TOKEN, "deploy", "proxmox")
-        assert (gone["vmid"], gone["node"], gone["risk"], gone["outcome"]) == (9503, "pve1", "destructive", "succeeded")
+        assert (gone["actor_name"], gone["token_name"], gone["auth_method"]) == (
+            CI_TOKEN,
+            "deploy",
+            "proxmox",
+        )
+        assert (gone["vmid"], gone["node"], gone["risk"], gone["outcome"]) == (
+            9503,
+            "pve1",
+            "destructive",
+            "succeeded",
+        )
         assert "not through Proxgate" in gone["message"]
         own_upid = own.json()["upid"]
-        mine = httpx.get(f"{apps[0].url}/api/v1/audit", params={"q": own_upid}, headers=crew.bob).json()["items"]
+        mine = httpx.get(f"{apps[0].url}/api/v1/audit", params={"q": own_upid}, headers=crew.bob).json()[
+            "items"
+        ]
         assert mine and all(e["auth_method"] == "token" for e in mine), mine
 
         # The destructive ones (the rollback and the deletion) are told, once each.
@@ -126,7 +141,7 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         outbox = select_rows(settings, "SELECT count(*) FROM notification_outbox WHERE event = 'observed'")
         assert outbox == [(3,)]
 
-        acknowledge_one(apps[0].url, settings, crew.bob_name, crew.bob, delete)
+        look_and_acknowledge(apps[0].url, settings, crew.bob_name, crew.bob, delete)
     finally:
         direct.close()
         for app in apps:
@@ -135,11 +150,20 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def acknowledge_one(base: str, settings: Any, approver: str, head: dict[str, str], upid: str) -> None:
-    """The banner lists the deletion until an approver acknowledges it; the acknowledgement is audited."""
+def look_and_acknowledge(base: str, settings: Any, approver: str, head: dict[str, str], upid: str) -> None:
+    """/audit, its export and the guest's history show the observed events apart; the banner lists the deletion
+    until an approver acknowledges it, and the acknowledgement is audited."""
     with httpx.Client(base_url=base, timeout=10) as browser:
         assert login(browser, approver).status_code == 303
         csrf = csrf_from(browser.get("/account").text)
+        audit = browser.get("/audit", params={"source": "proxmox"})
+        assert audit.status_code == 200 and upid in audit.text and 'class="pill observed-pill"' in audit.text
+        own = browser.get("/audit", params={"source": "proxgate"}).text
+        assert upid not in own and "observed-pill" not in own
+        export = browser.get("/audit/export.csv", params={"source": "proxmox"}).text
+        assert upid in export and "ci@pve!deploy" in export
+        history = browser.get("/guests/9502").text.split('id="guest-history"', 1)[1]
+        assert "observed-pill" in history and "rollback" in history and "snapshot" in history
         banner = browser.get("/side-doors/alerts")
         assert "VM 9503 (side9503) was deleted in Proxmox by ci@pve!deploy" in banner.text
         assert "VM 9505" in banner.text  # the one caught up on
