@@ -34,7 +34,7 @@ from app.services.ips import IpStore
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
 from app.services.runtime import Housekeeper, MemoryTrimmer
-from app.services.sidedoors import Recorder, SideDoors, TaskObserver
+from app.services.sidedoors import ConfigWatch, Recorder, SideDoors, TaskObserver
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class Runtime:
     memory_trimmer: MemoryTrimmer = field(init=False)
     observer: TaskObserver = field(init=False)
     side_doors: SideDoors = field(init=False)
+    config_watch: ConfigWatch = field(init=False)
     checkpoints: asyncio.Task[None] = field(init=False)
 
     @classmethod
@@ -118,6 +119,7 @@ class Runtime:
             self.cluster.client, self.sessions, recorder, settings.observe_interval_seconds
         )
         self.side_doors = SideDoors(self.cluster.client)
+        self.config_watch = ConfigWatch(self.sessions, self.secret_key)
         for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):
             loop.start()
         if settings.observe_interval_seconds:

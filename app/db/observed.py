@@ -1,5 +1,6 @@
 """What Proxgate saw happen in Proxmox without it: tasks it did not start, how far each node's task list was
-read, and the alerts about destructive changes that wait for an approver or admin to acknowledge them."""
+read, guests' configurations as last read, and the alerts about destructive changes that wait for an approver
+or admin to acknowledge them."""
 
 from __future__ import annotations
 
@@ -60,3 +61,16 @@ class SideDoorAlert(SQLModel, table=True):
     )
     acknowledged_by: str | None = Field(default=None, max_length=64)
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class GuestConfigSeen(SQLModel, table=True):
+    """A guest's configuration as Proxgate last read it: its digest, and a keyed fingerprint of each value
+    (never the value: a config holds passwords), so a change nobody made through Proxgate can name its keys."""
+
+    __tablename__ = "guest_configs_seen"
+
+    vmid: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    digest: str = Field(max_length=64)
+    # JSON object: key -> 16 hex digits of HMAC-SHA256 under a key derived from the secret key.
+    fingerprints: str = Field(sa_column=Column(Text, nullable=False))
+    read_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, NodeDep, SessionDep, require_principal, runtime_of
+from app.deps import ConfigWatchDep, DetailDep, NodeDep, SessionDep, require_principal, runtime_of
 from app.services.approvals import OPEN_STATUSES, list_requests
-from app.services.audit import AuditFilter, list_events
+from app.services.audit import AuditFilter, Target, list_events
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
+from app.services.sidedoors import ConfigWatch
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.guest_forms import guest_forms, state_key
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
@@ -55,6 +56,12 @@ async def detail_context(
     }
 
 
+async def note_config(configs: ConfigWatch, view: GuestDetail) -> None:
+    """The config read for this page tells whether it changed without Proxgate since it was last read."""
+    g = view.guest
+    await configs.seen(Target(g.node, g.type, g.vmid, g.name or None), view.config)
+
+
 async def history_context(
     request: Request, view: GuestDetail, nodes: NodeService, chosen: RangeQuery
 ) -> dict[str, Any]:
@@ -83,10 +90,12 @@ async def guest_detail(
     nodes: NodeDep,
     chosen: RangeDep,
     db: SessionDep,
+    configs: ConfigWatchDep,
     shown: Shown = None,
 ) -> Response:
     """Status, usage, charts, config, disks, addresses, snapshots, backups, recent tasks and fitting actions."""
     view = await service.detail(vmid)
+    await note_config(configs, view)
     context = await detail_context(request, view, await service.form_choices(view), db)
     context |= await history_context(request, view, nodes, chosen)
     context["shown"] = shown

@@ -24,7 +24,7 @@ _STR = sqlmodel.sql.sqltypes.AutoString
 
 
 def upgrade() -> None:
-    """Create observed_tasks, observer_cursors and side_door_alerts."""
+    """Create observed_tasks, observer_cursors, side_door_alerts and guest_configs_seen."""
     op.create_table(
         "observed_tasks",
         sa.Column("upid", _STR(length=255), nullable=False),
@@ -59,10 +59,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("upid"),
     )
     op.create_index("ix_side_door_alerts_open", "side_door_alerts", ["acknowledged_at"])
+    op.create_table(
+        "guest_configs_seen",
+        sa.Column("vmid", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("digest", _STR(length=64), nullable=False),
+        sa.Column("fingerprints", sa.Text(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("vmid"),
+    )
 
 
 def downgrade() -> None:
     """Drop them."""
+    op.drop_table("guest_configs_seen")
     op.drop_index("ix_side_door_alerts_open", "side_door_alerts")
     op.drop_table("side_door_alerts")
     op.drop_table("observer_cursors")

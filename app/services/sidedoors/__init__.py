@@ -3,6 +3,7 @@ destructive ones), and the report of which Proxmox users and tokens can still ch
 
 from app.services.sidedoors.alerts import acknowledge, open_alerts
 from app.services.sidedoors.capabilities import CAPABILITIES
+from app.services.sidedoors.configs import ConfigWatch
 from app.services.sidedoors.observer import ObserverStatus, TaskObserver
 from app.services.sidedoors.principals import Principal
 from app.services.sidedoors.record import METHOD, Recorder
@@ -10,6 +11,7 @@ from app.services.sidedoors.report import SideDoorReport, SideDoors
 
 __all__ = [
     "CAPABILITIES",
+    "ConfigWatch",
     "METHOD",
     "ObserverStatus",
     "Principal",
