@@ -23,13 +23,20 @@ def config_events(client: httpx.Client, head: dict[str, str]) -> list[dict[str, 
 
 
 def test_a_config_changed_beside_proxgate_is_recorded_once_with_its_keys(
-    app_server: AppServer, settings: Settings, pve: DemoPve, fake_api: FakeApi, client: httpx.Client, scratch: None
+    app_server: AppServer,
+    settings: Settings,
+    pve: DemoPve,
+    fake_api: FakeApi,
+    client: httpx.Client,
+    scratch: None,
 ) -> None:
     add_vm(pve, VMID)
     head = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'viewer'))}"}
     with signed_in(app_server.url, make_user(settings, "viewer")) as browser:
         assert browser.get(f"/guests/{VMID}").status_code == 200  # the first reading
-        fake_api.data("PUT", f"/nodes/pve1/qemu/{VMID}/config", data={"memory": "4096", "cipassword": SECRET_VALUE})
+        fake_api.data(
+            "PUT", f"/nodes/pve1/qemu/{VMID}/config", data={"memory": "4096", "cipassword": SECRET_VALUE}
+        )
         page = browser.get(f"/guests/{VMID}")
         assert browser.get(f"/guests/{VMID}").status_code == 200  # read again: nothing new
     (event,) = config_events(client, head)
@@ -39,4 +46,6 @@ def test_a_config_changed_beside_proxgate_is_recorded_once_with_its_keys(
     assert "config" in history and "observed-pill" in history
     stored = select_rows(settings, "SELECT fingerprints FROM guest_configs_seen WHERE vmid = :v", v=VMID)
     assert stored and SECRET_VALUE not in stored[0][0]
-    assert not select_rows(settings, "SELECT seq FROM audit_events WHERE params LIKE :s", s=f"%{SECRET_VALUE}%")
+    assert not select_rows(
+        settings, "SELECT seq FROM audit_events WHERE params LIKE :s", s=f"%{SECRET_VALUE}%"
+    )

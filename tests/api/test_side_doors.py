@@ -62,7 +62,7 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
     cluster: ServedFake, postgres_database: str, tmp_path: Path, receiver: Receiver
 ) -> None:
     pve = cluster.pve
-    for vmid in range(9501, 9507):
+    for vmid in range(9501, 9508):
         pve.add_vm(vmid, f"side{vmid}", node="pve1", status="stopped", config={"memory": 512})
     upgrade_database(postgres_database)
     settings = app_settings(
@@ -89,6 +89,8 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         snapshot = direct.call("POST", "/nodes/pve1/qemu/9502/snapshot", snapname="before")
         rollback = direct.call("POST", "/nodes/pve1/qemu/9502/snapshot/before/rollback")
         delete = direct.call("DELETE", "/nodes/pve1/qemu/9503")
+        # Its configuration file removed on a node: gone from the cluster, and no task says so.
+        pve.vms = [vm for vm in pve.vms if vm.vmid != 9507]
         own = httpx.post(
             f"{apps[0].url}/api/v1/guests/9504/actions/start", json={}, headers=crew.alice, timeout=30
         )
@@ -119,12 +121,19 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         ]
         assert mine and all(e["auth_method"] == "token" for e in mine), mine
 
-        # The destructive ones (the rollback and the deletion) are told, once each.
-        sent = {json.loads(body)["title"] for _, body in receiver.wait("/hook", 2)}
+        # The destructive ones (the rollback, the deletion, the removal without a task) are told, once each.
+        sent = {json.loads(body)["title"] for _, body in receiver.wait("/hook", 3)}
         assert sent == {
             "VM 9502 (side9502) was rolled back to a snapshot in Proxmox by ci@pve!deploy, without an approval",
             "VM 9503 (side9503) was deleted in Proxmox by ci@pve!deploy, without an approval",
+            "VM 9507 (side9507) was removed in Proxmox without a task, and without an approval",
         }
+        removed = httpx.get(f"{apps[0].url}/api/v1/audit", params={"vmid": 9507}, headers=crew.bob).json()[
+            "items"
+        ]
+        assert [(e["operation"], e["actor_name"], e["auth_method"]) for e in removed] == [
+            ("delete", "unknown (in Proxmox)", "proxmox")
+        ]
 
         for app in apps:
             app.stop()
@@ -136,10 +145,10 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         counts = select_rows(
             settings, "SELECT upid, count(*) FROM audit_events WHERE auth_method = 'proxmox' GROUP BY upid"
         )
-        assert len(counts) == 6 and {n for _, n in counts} == {1}, counts
-        assert len(receiver.wait("/hook", 3)) == 3
+        assert len(counts) == 7 and {n for _, n in counts} == {1}, counts
+        assert len(receiver.wait("/hook", 4)) == 4
         outbox = select_rows(settings, "SELECT count(*) FROM notification_outbox WHERE event = 'observed'")
-        assert outbox == [(3,)]
+        assert outbox == [(4,)]
 
         look_and_acknowledge(apps[0].url, settings, crew.bob_name, crew.bob, delete)
     finally:

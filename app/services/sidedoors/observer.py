@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.models import utcnow
 from app.db.observed import ObservedTask
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveNotFound
@@ -29,6 +30,7 @@ from app.proxmox.upid import Upid, parse_upid, try_parse_upid
 from app.services.background import Periodic
 from app.services.sidedoors import cursors
 from app.services.sidedoors.record import Recorder, Seen, calls_in_flight, known_upids
+from app.services.sidedoors.removals import Present, Removals
 
 log = logging.getLogger(__name__)
 # Tasks are read again this far before a cursor: a task Proxgate's own call started is not recorded while
@@ -79,6 +81,9 @@ class TaskObserver(Periodic):
         self.names: dict[int, str] = {}
         # Nodes whose own task list this process has read since it started.
         self._caught_up: set[str] = set()
+        self.removals = Removals(sessions, recorder)
+        # The guests of the previous round, to notice one that left without a task (None before the first).
+        self._present: dict[int, Present] | None = None
 
     async def round(self) -> None:
         """Read what ran since the last round, record what is new, and follow the observed tasks still running."""
@@ -106,7 +111,17 @@ class TaskObserver(Periodic):
             await self._record_new([s for s in seen if s.upid.starttime >= start])
             await cursors.advance(self.sessions, node, began - CLOCK_SLACK)
         await self._follow(listed)
+        await self._removed(resources.guests)
         self.status.last_round = time.time()
+
+    async def _removed(self, guests: Iterable[Any]) -> None:
+        """Record each guest of the previous round that is gone and that no task removed."""
+        now = utcnow()
+        present = {g.vmid: Present(g.node, g.type, g.name or None, now) for g in guests}
+        for vmid, last in (self._present or {}).items():
+            if vmid not in present:
+                await self.removals.record(vmid, last)
+        self._present = present
 
     async def _read_node(self, node: str, mark: int) -> list[Seen] | None:
         """Every task of the node since just before its cursor (None, with the gap named, when unreadable)."""

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -139,22 +140,29 @@ class Recorder:
         if done is None or meaning_of(upid.type).risk != "destructive":
             return
         message = f"{_subject(upid, name)} {done} in Proxmox by {upid.user}, without an approval"
-        db.add(SideDoorAlert(upid=upid.text, vmid=upid.vmid, message=message))
+        details = {
+            "operation": operation,
+            "upid": upid.text,
+            "node": upid.node,
+            "vmid": upid.vmid,
+            "name": name,
+            "user": upid.userid,
+            "token": upid.tokenid,
+            "started_at": upid.started_at.isoformat(),
+        }
+        self.alert(db, upid.text, upid.vmid, message, details, upid.user)
+
+    def alert(
+        self, db: AsyncSession, key: str, vmid: int | None, message: str, details: dict[str, Any], by: str
+    ) -> None:
+        """Add an alert for the dashboard and its notifications to the caller's transaction (key: unique)."""
+        db.add(SideDoorAlert(upid=key, vmid=vmid, message=message))
         payload = {
             "event": "observed",
             "title": message,
-            "body": f"{message}.\nTask: {upid.text}\n{self.public_url}/audit?source=proxmox",
-            "observed": {
-                "operation": operation,
-                "upid": upid.text,
-                "node": upid.node,
-                "vmid": upid.vmid,
-                "name": name,
-                "user": upid.userid,
-                "token": upid.tokenid,
-                "started_at": upid.started_at.isoformat(),
-            },
-            "by": upid.user,
+            "body": f"{message}.\nWhat: {key}\n{self.public_url}/audit?source=proxmox",
+            "observed": details,
+            "by": by,
             "at": datetime.now(UTC).isoformat(),
         }
         self.notifier.enqueue_message(db, "observed", payload)
