@@ -168,8 +168,8 @@ class AccessMixin(DemoBase):
         if who == "root@pam":
             return set(roles["Administrator"])
         user = users.get(userid)
-        if user is None or not user.enable:
-            return set()
+        if user is None:
+            return set()  # a disabled user keeps its ACLs (PVE refuses its logins, not its permission list)
         if token:
             info = self.tokens_of(user).get(token)
             if info is None:
