@@ -32,11 +32,12 @@ async def side_door_alerts(
     request: Request, db: SessionDep, principal: PrincipalDep, report: SideDoorsDep
 ) -> Response:
     """For approvers and admins: observed destructive changes nobody acknowledged; for admins the side doors."""
-    alerts, total = await open_alerts(db) if principal.can(Role.approver) else ([], 0)
     doors = None
     if principal.can(Role.admin):
+        # Read before the database is touched: no connection is held while Proxmox answers.
         found = await report.report()
         doors = None if found.unreadable else len(found.side_doors)
+    alerts, total = await open_alerts(db) if principal.can(Role.approver) else ([], 0)
     context = {"alerts": alerts, "total": total, "doors": doors, "problem": None}
     return render(request, "partials/side_doors/_alerts.html", context)
 

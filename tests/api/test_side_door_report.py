@@ -64,7 +64,9 @@ def test_the_report_names_who_can_delete_and_who_cannot(server: AppServer, repor
     assert ours["proxgate"] and not ours["side_door"] and ours["proposals"] == []
     former = by_id["former@pve"]
     assert not former["enabled"] and not former["can_log_in"] and not former["side_door"]
-    assert former["holds"]["delete"] == ["/"] and former["proposals"] == []  # the rights stay, the door is shut
+    assert (
+        former["holds"]["delete"] == ["/"] and former["proposals"] == []
+    )  # the rights stay, the door is shut
     ops = by_id["ops@pve"]
     assert "pveum acl delete / --users ops@pve --roles PVEAdmin" in ops["proposals"]
     assert "pveum acl modify / --users ops@pve --roles PVEAuditor" in ops["proposals"]

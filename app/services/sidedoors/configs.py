@@ -12,23 +12,22 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.executions import Execution
 from app.db.models import utcnow
-from app.db.observed import GuestConfigSeen, ObservedTask
+from app.db.observed import GuestConfigSeen
 from app.services import audit
-from app.services.sidedoors.record import METHOD
+from app.services.sidedoors.record import METHOD, NOBODY_KNOWN
+from app.services.sidedoors.touched import touched_since
 
 # Config keys that say nothing about the guest (the digest itself, and what a snapshot or a lock writes).
 IGNORED = frozenset({"digest", "lock", "parent", "snaptime", "vmstate"})
 # A call made just before the last reading may have changed the config after it.
 SLACK = timedelta(seconds=30)
-NOBODY_KNOWN = "unknown (in Proxmox)"
 
 
 def _aware(moment: datetime) -> datetime:
@@ -68,7 +67,8 @@ class ConfigWatch:
             return None
         old = json.loads(before.fingerprints)
         changed = sorted(k for k in old.keys() | prints.keys() if old.get(k) != prints.get(k))
-        explained = await self._explained(vmid, _aware(before.read_at) - SLACK)
+        async with self.sessions() as db:
+            explained = await touched_since(db, vmid, _aware(before.read_at) - SLACK)
         async with audit.recording(self.sessions) as db:
             moved = await db.exec(
                 update(GuestConfigSeen)
@@ -96,21 +96,6 @@ class ConfigWatch:
         except IntegrityError:
             return
         self._seen[vmid] = digest
-
-    async def _explained(self, vmid: int, since: datetime) -> bool:
-        """Whether a call of Proxgate's or an observed task touched the guest since `since`."""
-        async with self.sessions() as db:
-            calls = (
-                select(func.count())
-                .select_from(Execution)
-                .where(col(Execution.vmid) == vmid, col(Execution.created_at) >= since)
-            )
-            tasks = (
-                select(func.count())
-                .select_from(ObservedTask)
-                .where(col(ObservedTask.vmid) == vmid, col(ObservedTask.started_at) >= since)
-            )
-            return int((await db.exec(calls)).one()) + int((await db.exec(tasks)).one()) > 0
 
 
 def _draft(target: audit.Target, changed: list[str]) -> audit.Draft:

@@ -8,7 +8,6 @@ on the UPID too) and its notifications to that same transaction.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,8 +27,9 @@ from app.services import audit
 from app.services.notifications import Notifier
 from app.services.sidedoors.task_types import DONE_TO_GUEST, meaning_of
 
-log = logging.getLogger(__name__)
 METHOD = audit.OBSERVED  # the auth_method of every observed event
+# Who the events of changes that leave no task name: Proxmox does not say who made them.
+NOBODY_KNOWN = "unknown (in Proxmox)"
 UNSTARTED = ("calling", "unknown")
 
 

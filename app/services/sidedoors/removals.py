@@ -12,21 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.executions import Execution
 from app.db.models import utcnow
 from app.db.observed import ObservedTask, ObserverCursor
 from app.services import audit
-from app.services.sidedoors.record import METHOD, Recorder
+from app.services.sidedoors.record import METHOD, NOBODY_KNOWN, Recorder
+from app.services.sidedoors.touched import touched_since
 
 KEY = "removed:"  # the observed_tasks key of a removal: removed:<vmid>:<when it was noticed>
 # A task may be listed a little after its guest left the cluster view.
 SLACK = timedelta(seconds=30)
-NOBODY_KNOWN = "unknown (in Proxmox)"
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Removals:
             await db.exec(
                 update(ObserverCursor).where(col(ObserverCursor.node) == last.node).values(updated_at=now)
             )
-            if await self._explained(db, vmid, last.at - SLACK):
+            if await touched_since(db, vmid, last.at - SLACK):
                 return False
             key = f"{KEY}{vmid}:{int(now.timestamp())}"
             db.add(ObservedTask(upid=key, node=last.node, task_type="removed", vmid=vmid, user=NOBODY_KNOWN,
@@ -81,33 +80,3 @@ class Removals:
             self.recorder.alert(db, key, vmid, alert, details, NOBODY_KNOWN)
             await db.commit()
         return True
-
-    @staticmethod
-    async def _explained(db: AsyncSession, vmid: int, since: datetime) -> bool:
-        """A call of Proxgate's or a task on the guest that ran around then (a long deletion started earlier),
-        or this removal noticed by another process."""
-        calls = (
-            select(func.count())
-            .select_from(Execution)
-            .where(
-                col(Execution.vmid) == vmid,
-                or_(
-                    col(Execution.created_at) >= since,
-                    col(Execution.finished_at).is_(None),
-                    col(Execution.finished_at) >= since,
-                ),
-            )
-        )
-        tasks = (
-            select(func.count())
-            .select_from(ObservedTask)
-            .where(
-                col(ObservedTask.vmid) == vmid,
-                or_(
-                    col(ObservedTask.started_at) >= since,
-                    col(ObservedTask.finished_at).is_(None),
-                    col(ObservedTask.finished_at) >= since,
-                ),
-            )
-        )
-        return int((await db.exec(calls)).one()) + int((await db.exec(tasks)).one()) > 0
