@@ -44,6 +44,11 @@ def test_a_config_changed_beside_proxgate_is_recorded_once_with_its_keys(
     assert "cipassword, memory changed in Proxmox, not through Proxgate" in str(event["message"])
     history = page.text.split('id="guest-history"', 1)[1]
     assert "config" in history and "observed-pill" in history
+    # The API's guest detail reads the config too, and notices the next change.
+    fake_api.data("PUT", f"/nodes/pve1/qemu/{VMID}/config", data={"cores": "4"})
+    assert client.get(f"/api/v1/guests/{VMID}", headers=head).status_code == 200
+    newest = config_events(client, head)
+    assert len(newest) == 2 and newest[0]["params"] == {"changed": ["cores"]}
     stored = select_rows(settings, "SELECT fingerprints FROM guest_configs_seen WHERE vmid = :v", v=VMID)
     assert stored and SECRET_VALUE not in stored[0][0]
     assert not select_rows(
