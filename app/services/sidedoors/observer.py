@@ -146,11 +146,13 @@ class TaskObserver(Periodic):
     async def _record_new(self, seen: Iterable[Seen]) -> None:
         """Record each task no process started or recorded, oldest first."""
         fresh = {s.upid.text: s for s in seen}
+        own = self.pve.connection.token_id
+        # Asked before the UPIDs are looked up: a call of Proxgate's opens its row before its task exists, so
+        # a listed task of our token is either still claimable now (skipped) or already recorded as ours.
+        claimable = any(s.upid.user == own for s in fresh.values()) and await calls_in_flight(self.sessions)
         for known in await known_upids(self.sessions, fresh):
             fresh.pop(known)
-        own = self.pve.connection.token_id
-        if any(s.upid.user == own for s in fresh.values()) and await calls_in_flight(self.sessions):
-            # A call of Proxgate's may have started one of these; its UPID is recorded in a moment.
+        if claimable:
             fresh = {u: s for u, s in fresh.items() if s.upid.user != own}
         for s in sorted(fresh.values(), key=lambda s: (s.upid.starttime, s.upid.pid)):
             await self.recorder.record(s, self.names.get(s.upid.vmid or 0))
