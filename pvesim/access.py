@@ -104,10 +104,10 @@ class AccessUser:
 
 
 def _levels(path: str, pools: list[str]) -> list[str]:
-    """The paths from / down to `path` whose ACLs apply to it, a guest's pools between /vms and it."""
+    """The paths from / down to `path` whose ACLs apply to it, a guest's pools between /vms and /vms/ID."""
     parts = [p for p in path.split("/") if p]
     levels = ["/"] + ["/" + "/".join(parts[: n + 1]) for n in range(len(parts))]
-    if len(parts) == 2 and parts[0] in ("vms", "storage"):
+    if len(parts) == 2 and parts[0] == "vms":
         levels[-1:-1] = [f"/pool/{name}" for name in pools]
     return levels
 
@@ -167,9 +167,10 @@ class AccessMixin(DemoBase):
         userid, _, token = who.partition("!")
         if who == "root@pam":
             return set(roles["Administrator"])
+        # A disabled user is looked up like any other: PVE refuses its logins, not its permission list.
         user = users.get(userid)
         if user is None:
-            return set()  # a disabled user keeps its ACLs (PVE refuses its logins, not its permission list)
+            return set()
         if token:
             info = self.tokens_of(user).get(token)
             if info is None:
