@@ -93,3 +93,13 @@ def test_a_user_signs_in_to_the_ui_and_deletes_a_guest(cluster: ServedFake, tmp_
     upid = delete_in_ui(tmp_path, 9602)
     assert ":qmdestroy:9602:ops@pve:" in upid
     assert pve.vm(9602) is None
+
+
+def test_a_pool_s_acl_reaches_its_guests(cluster: ServedFake, proxgate: Direct) -> None:
+    pve = cluster.pve
+    pve.add_access_user("helpdesk@pve")
+    pve.set_acl("/pool/infra", "helpdesk@pve", "PVEVMAdmin")
+    held = proxgate.call("GET", "/access/permissions", userid="helpdesk@pve")
+    in_pool = sorted(f"/vms/{vmid}" for vmid in pve.pools["infra"])
+    assert all("VM.Allocate" in held[path] for path in in_pool) and "VM.Allocate" in held["/pool/infra"]
+    assert "/vms" not in held and "/vms/100" not in held
