@@ -31,6 +31,7 @@ METHOD = audit.OBSERVED  # the auth_method of every observed event
 # Who the events of changes that leave no task name: Proxmox does not say who made them.
 NOBODY_KNOWN = "unknown (in Proxmox)"
 UNSTARTED = ("calling", "unknown")
+LOOKUP_SLICE = 500
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,16 @@ def actor_of(upid: Upid) -> audit.Actor:
 async def known_upids(sessions: async_sessionmaker[AsyncSession], upids: Iterable[str]) -> set[str]:
     """Which of these UPIDs Proxgate started (any process, approved runs too) or has observed already."""
     wanted = list(dict.fromkeys(upids))
-    if not wanted:
-        return set()
+    found: set[str | None] = set()
     async with sessions() as db:
-        own = (await db.exec(select(Execution.upid).where(col(Execution.upid).in_(wanted)))).all()
-        seen = (await db.exec(select(ObservedTask.upid).where(col(ObservedTask.upid).in_(wanted)))).all()
-    return {u for u in (*own, *seen) if u}
+        # A slice at a time: a catch-up after a long downtime may list thousands of tasks.
+        for at in range(0, len(wanted), LOOKUP_SLICE):
+            part = wanted[at : at + LOOKUP_SLICE]
+            found.update((await db.exec(select(Execution.upid).where(col(Execution.upid).in_(part)))).all())
+            found.update(
+                (await db.exec(select(ObservedTask.upid).where(col(ObservedTask.upid).in_(part)))).all()
+            )
+    return {u for u in found if u}
 
 
 async def calls_in_flight(sessions: async_sessionmaker[AsyncSession]) -> bool:
