@@ -207,7 +207,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     password = args.demo_password or os.environ.get("PROXGATE_DEMO_PASSWORD")
     with demo_cluster(args.guests, password, args.data_dir) as demo:
-        announce(f"http://{args.host}:{args.port}/", demo.password, args.guests)
+        announce(f"http://{args.host}:{args.port}/", demo.password, args.guests, demo.fake_dir)
         serve(demo.settings, args.host, args.port)
 
 

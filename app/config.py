@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     notify_interval_seconds: float = Field(
         2.0, gt=0, le=3600, validation_alias=_env("PROXGATE_NOTIFY_INTERVAL_SECONDS")
     )
+    # How often Proxmox's task lists are read for tasks Proxgate did not start (0: never; tests turn it on).
+    observe_interval_seconds: float = Field(
+        5.0, ge=0, le=3600, validation_alias=_env("PROXGATE_OBSERVE_INTERVAL_SECONDS")
+    )
     notify_webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
     )

@@ -33,6 +33,7 @@ from app.services.cluster import (
 from app.services.errors import Forbidden, Unauthenticated
 from app.services.ips import IpService
 from app.services.pipeline import ActionService, Gate
+from app.services.sidedoors import ConfigWatch, SideDoors
 
 SESSION_COOKIE = "proxgate_session"
 # Sent by the page's own refreshes (static/js/app.js): they do not count as activity for the idle timeout.
@@ -247,6 +248,22 @@ def link_base(request: Request) -> str:
 
 
 ActionsDep = Annotated[ActionService, Depends(get_actions)]
+
+
+async def get_side_doors(runtime: RuntimeDep) -> SideDoors:
+    """The side-door report (who can change guests in Proxmox without Proxgate)."""
+    return runtime.side_doors
+
+
+SideDoorsDep = Annotated[SideDoors, Depends(get_side_doors)]
+
+
+async def get_config_watch(runtime: RuntimeDep) -> ConfigWatch:
+    """Notes each guest configuration read, to tell changes made without Proxgate."""
+    return runtime.config_watch
+
+
+ConfigWatchDep = Annotated[ConfigWatch, Depends(get_config_watch)]
 GateDep = Annotated[Gate, Depends(get_gate)]
 ApprovalsDep = Annotated[ApprovalService, Depends(get_approvals)]
 ApprovalPolicyDep = Annotated[ApprovalPolicy, Depends(get_approval_policy)]

@@ -34,6 +34,7 @@ from app.services.ips import IpStore
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
 from app.services.runtime import Housekeeper, MemoryTrimmer
+from app.services.sidedoors import ConfigWatch, Recorder, SideDoors, TaskObserver
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,9 @@ class Runtime:
     gate: Gate = field(init=False)
     housekeeper: Housekeeper = field(init=False)
     memory_trimmer: MemoryTrimmer = field(init=False)
+    observer: TaskObserver = field(init=False)
+    side_doors: SideDoors = field(init=False)
+    config_watch: ConfigWatch = field(init=False)
     checkpoints: asyncio.Task[None] = field(init=False)
 
     @classmethod
@@ -110,8 +114,16 @@ class Runtime:
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)
         self.housekeeper = Housekeeper(self.approvals)
         self.memory_trimmer = MemoryTrimmer()
+        recorder = Recorder(self.sessions, self.notifier, settings.public_url or "")
+        self.observer = TaskObserver(
+            self.cluster.client, self.sessions, recorder, settings.observe_interval_seconds
+        )
+        self.side_doors = SideDoors(self.cluster.client)
+        self.config_watch = ConfigWatch(self.sessions, self.secret_key)
         for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):
             loop.start()
+        if settings.observe_interval_seconds:
+            self.observer.start()
         # Everything made at start-up lives as long as the app: keep it out of every later full collection,
         # which otherwise walks ~100,000 long-lived objects each time the cluster view is refreshed.
         gc.collect()
@@ -119,7 +131,7 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop the loops, then the cluster's views and client, the checkpoints and the database."""
-        for loop in (self.memory_trimmer, self.housekeeper, self.notifier, self.watcher):
+        for loop in (self.observer, self.memory_trimmer, self.housekeeper, self.notifier, self.watcher):
             await loop.stop()
         await self.cluster.aclose()
         await stop_checkpoints(self.checkpoints, self.sessions)

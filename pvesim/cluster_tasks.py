@@ -1,8 +1,13 @@
-"""GET /cluster/tasks from the fake's own task log (fakepve answers one made-up vzdump entry)."""
+"""GET /cluster/tasks from the fake's own task log (fakepve answers one made-up vzdump entry), and a node's
+task list filtered by `since` and `until` as PVE filters it (fakepve ignores both)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from aiohttp import web
+from fakepve.server import params
 
 from pvesim.base import DemoBase
 
@@ -51,3 +56,21 @@ class ClusterTasksMixin(DemoBase):
             kept[node] = kept.get(node, 0) + 1
             out.append(cluster_task(record))
         return out
+
+    async def _task_list(self, request: web.Request) -> web.Response:
+        """GET /nodes/{node}/tasks: fakepve's list, then only tasks started within [since, until] (paged after)."""
+        given = await params(request)
+        window = {k: int(given[k]) for k in ("since", "until") if str(given.get(k, "")).isdigit()}
+        if not window:
+            response: web.Response = await super()._task_list(request)
+            return response
+        start, limit = int(given.get("start", 0) or 0), int(given.get("limit", 50) or 50)
+        # All of the node's tasks from fakepve, filtered here, then paged as asked.
+        request = request.clone(rel_url=request.rel_url.update_query(start=0, limit=1_000_000))
+        listed = json.loads((await super()._task_list(request)).text or "{}")["data"]
+        kept = [
+            t
+            for t in listed
+            if window.get("since", 0) <= t["starttime"] <= window.get("until", t["starttime"])
+        ]
+        return web.json_response({"data": kept[start : start + limit], "total": len(kept)})

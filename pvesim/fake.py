@@ -13,6 +13,7 @@ from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.server import params
 
+from pvesim.access import AccessMixin
 from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
@@ -45,6 +46,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 class DemoPve(
     QemuConfigMixin,
+    AccessMixin,
     OwnedVolumesMixin,
     CloneChecksMixin,
     WindowsMachineMixin,

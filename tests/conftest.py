@@ -174,6 +174,8 @@ def app_settings(served: ServedFake, database_url: str, data_dir: Path, **overri
         # The tests ask what the whole IP index says: an answer waits for guests never read
         # (tests/web/test_ips_progress.py shows a page that does not).
         "ips_wait": 30.0,
+        # Tasks run beside Proxgate are read only where a test asks (tests/services/test_observer.py).
+        "observe_interval_seconds": 0.0,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -20,10 +20,20 @@ PROXGATE = str(Path(sys.executable).parent / "proxgate")
 
 
 def process_env(settings: Settings) -> dict[str, str]:
-    """The environment a process of these settings gets: Proxmox, database, data folder, key and whether
-    tokens may approve."""
+    """The environment a process of these settings gets: Proxmox, database, data folder, key, whether tokens
+    may approve, how often tasks run beside it are read, and its webhook when it has one."""
+    notify = (
+        {
+            "PROXGATE_NOTIFY_WEBHOOK_URL": settings.notify_webhook_url.get_secret_value(),
+            "PROXGATE_NOTIFY_WEBHOOK_SECRET": settings.notify_webhook_secret.get_secret_value(),
+            "PROXGATE_NOTIFY_INTERVAL_SECONDS": str(settings.notify_interval_seconds),
+        }
+        if settings.notify_webhook_url and settings.notify_webhook_secret
+        else {}
+    )
     return {
         **os.environ,
+        **notify,
         "PROXMOX_HOST": str(settings.proxmox_host),
         "PROXMOX_TOKEN_ID": TOKEN_ID,
         "PROXMOX_TOKEN_SECRET": TOKEN_SECRET,
@@ -34,6 +44,7 @@ def process_env(settings: Settings) -> dict[str, str]:
         "PROXGATE_CREDENTIALS_FILE": str(settings.data_dir / "none"),
         "PROXGATE_SECRET_KEY": settings.resolved_secret_key(),
         "PROXGATE_APPROVE_WITH_TOKENS": str(settings.approve_with_tokens).lower(),
+        "PROXGATE_OBSERVE_INTERVAL_SECONDS": str(settings.observe_interval_seconds),
     }
 
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from app.api.snapshots import SnapshotOut
 from app.api.values import Number
-from app.deps import DetailDep, require_principal
+from app.deps import ConfigWatchDep, DetailDep, require_principal
 from app.http.csrf import verify_csrf
-from app.services.audit import redact
+from app.services.audit import Target, redact
 from app.services.cluster import GuestDetail, SnapshotNode
 
 router = APIRouter(
@@ -178,6 +178,10 @@ def detail_json(view: GuestDetail) -> dict[str, Any]:
 
 
 @router.get("/guests/{vmid}", name="detail", response_model=GuestDetailOut)
-async def guest_detail(vmid: Vmid, service: DetailDep) -> dict[str, Any]:
+async def guest_detail(vmid: Vmid, service: DetailDep, configs: ConfigWatchDep) -> dict[str, Any]:
     """Status, usage, config, disks, addresses, snapshots, backups, recent tasks and available operations."""
-    return detail_json(await service.detail(vmid))
+    view = await service.detail(vmid)
+    # The config read here also tells whether it changed without Proxgate since it was last read.
+    g = view.guest
+    await configs.seen(Target(g.node, g.type, g.vmid, g.name or None), view.config)
+    return detail_json(view)

@@ -29,6 +29,7 @@ from fakepve.certs import make_cert
 
 import app
 from app.demo.seed import seed_cluster
+from app.demo.seed_access import UI_USER, seed_access
 from pvesim.fake import DemoPve
 
 # Real seconds per PVE second: a 30 s backup takes 2.4 s, a VM start about a second, a restore a few.
@@ -37,6 +38,7 @@ TOKEN_ID = "root@pam!proxgate"  # noqa: S105 - the token's id; its secret is mad
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 LOG_NAME = "fakepve.log"
+ACCESS_FILE = "ui-user.json"
 
 
 def fingerprint(der: bytes) -> str:
@@ -68,7 +70,7 @@ def prepare(args: argparse.Namespace) -> tuple[DemoPve, str, str, bytes]:
     pve.password = secrets.token_urlsafe(18)
     pve.time_scale = args.time_scale
     seed_cluster(pve, args.guests, args.seed)
-    pve.apitokens[TOKEN_ID] = str(uuid.uuid4())
+    seed_access(pve, str(uuid.uuid4()), secrets.token_urlsafe(12))
     pve.ssl_fingerprint = fingerprint(der)
     return pve, certfile, keyfile, der
 
@@ -77,6 +79,9 @@ async def serve(pve: DemoPve, certfile: str, keyfile: str, der: bytes) -> None:
     """Listen, announce, and serve until SIGTERM or SIGINT."""
     await pve.start(certfile, keyfile)
     address = host_port(pve.host, pve.port)
+    # For `python -m app.demo.side_door`: who acts in "the Proxmox UI", and how to reach the fake.
+    ui = {"url": f"https://{address}", "cafile": certfile, "user": UI_USER, "password": pve.users[UI_USER]}
+    (Path(certfile).parent / ACCESS_FILE).write_text(json.dumps(ui))
     ready = {
         "url": f"https://{address}",
         "host": address,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,8 @@ class Demo:
 
     settings: Settings
     password: str
+    # The simulated Proxmox's folder, for `python -m app.demo.side_door`.
+    fake_dir: Path | None = None
 
 
 @contextmanager
@@ -65,19 +68,26 @@ def demo_cluster(guests: int, password: str | None, data_dir: str | None) -> Ite
         )
         upgrade_database(settings.resolved_database_url)
         asyncio.run(ensure_demo_users(settings.resolved_database_url, password))
-        yield Demo(settings, password)
+        yield Demo(settings, password, scratch / "fake")
     finally:
         fake.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def announce(url: str, password: str, guests: int) -> None:
-    """Print where the demo is and how to sign in."""
+def announce(url: str, password: str, guests: int, fake_dir: Path | None = None) -> None:
+    """Print where the demo is and how to sign in (and how to delete a guest beside Proxgate)."""
+    side_door = (
+        f"  side door   {sys.executable} -m app.demo.side_door {fake_dir}\n"
+        "              (someone deletes a guest in the Proxmox UI; Proxgate notices)\n"
+        if fake_dir
+        else ""
+    )
     print(
         f"\nProxgate demo: {guests} simulated guests\n"
         f"  open {url}\n"
         f"  sign in as  admin (admin) | alice (operator) | bob (approver)\n"
         f"  password    {password}\n"
+        f"{side_door}"
         "  stop with Ctrl-C\n",
         flush=True,
     )

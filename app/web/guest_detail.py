@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.deps import DetailDep, NodeDep, SessionDep, require_principal, runtime_of
+from app.deps import ConfigWatchDep, DetailDep, NodeDep, SessionDep, require_principal, runtime_of
 from app.services.approvals import OPEN_STATUSES, list_requests
+from app.services.audit import AuditFilter, Target, list_events
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
+from app.services.sidedoors import ConfigWatch
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.guest_forms import guest_forms, state_key
 from app.web.proxmox_ui import ProxmoxUi, proxmox_ui
@@ -23,6 +25,7 @@ router = APIRouter(tags=["guests"], dependencies=[Depends(require_principal)])
 Vmid = Annotated[int, Path(ge=100, le=999_999_999, description="The guest's VMID")]
 # The state_key of the actions the refreshing page shows (partials/guests/_live.html).
 Shown = Annotated[str | None, Query(pattern=r"^[0-9a-f]{16}$")]
+HISTORY_EVENTS = 10
 
 
 async def detail_context(
@@ -30,10 +33,13 @@ async def detail_context(
 ) -> dict[str, Any]:
     """What the page and its action forms need besides the detail itself."""
     open_requests, _, _ = await list_requests(db, OPEN_STATUSES, 20, vmid=view.guest.vmid)
+    # Its history: what went through Proxgate and what was observed in Proxmox without it, together.
+    history, _ = await list_events(db, AuditFilter(vmid=view.guest.vmid, limit=HISTORY_EVENTS))
     policy = runtime_of(request.app).approval_policy
     return {
         "policy": policy,
         "open_requests": open_requests,
+        "history": history,
         "active": "guest_list",
         "g": view,
         "forms": guest_forms(view, choices, policy),
@@ -48,6 +54,12 @@ async def detail_context(
         },
         "can_restore": request.state.principal.can("operator") and not view.node_offline,
     }
+
+
+async def note_config(configs: ConfigWatch, view: GuestDetail) -> None:
+    """The config read for this page tells whether it changed without Proxgate since it was last read."""
+    g = view.guest
+    await configs.seen(Target(g.node, g.type, g.vmid, g.name or None), view.config)
 
 
 async def history_context(
@@ -78,10 +90,12 @@ async def guest_detail(
     nodes: NodeDep,
     chosen: RangeDep,
     db: SessionDep,
+    configs: ConfigWatchDep,
     shown: Shown = None,
 ) -> Response:
     """Status, usage, charts, config, disks, addresses, snapshots, backups, recent tasks and fitting actions."""
     view = await service.detail(vmid)
+    await note_config(configs, view)
     context = await detail_context(request, view, await service.form_choices(view), db)
     context |= await history_context(request, view, nodes, chosen)
     context["shown"] = shown

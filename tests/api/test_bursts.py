@@ -43,8 +43,10 @@ def small_pool(settings: Settings) -> Iterator[AppServer]:
 def crowd(settings: Settings) -> dict[str, Any]:
     """An operator's and an approver's tokens, and an approver's browser session (cookies and CSRF token)."""
     operator, approver = make_user(settings, "operator"), make_user(settings, "approver")
+    admin = make_user(settings, "admin")
     return {
         "operator": {"Authorization": f"Bearer {make_token(settings, operator)}"},
+        "admin": {"Authorization": f"Bearer {make_token(settings, admin, 'admin')}"},
         "approver": {"Authorization": f"Bearer {make_token(settings, approver, 'approver')}"},
         "approver_name": approver,
     }
@@ -89,10 +91,18 @@ def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
 
 
 def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """The approvals page (what a notified team opens), its badge and notices, the dashboard, the guest list and
-    the IP inventory's progress line."""
+    """The approvals page (what a notified team opens), its badge and notices, the dashboard (and its side-door
+    alerts), the guest list and the IP inventory's progress line."""
     cookies, _ = session_of(small_pool, crowd["approver_name"])
-    pages = ("/approvals", "/approvals/badge", "/approvals/notices", "/", "/guests", "/ips/progress")
+    pages = (
+        "/approvals",
+        "/approvals/badge",
+        "/approvals/notices",
+        "/",
+        "/side-doors/alerts",
+        "/guests",
+        "/ips/progress",
+    )
     calls = [("GET", path, {}) for path in pages for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls, cookies))
     no_server_error(statuses)
@@ -105,6 +115,14 @@ def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, An
     calls = [
         ("GET", p, {"headers": head}) for p in ("/api/v1/requests", "/api/v1/guests") for _ in range(BURST)
     ]
+    statuses = run_async(burst(small_pool.url, calls))
+    assert set(statuses) == {200}
+
+
+def test_a_burst_of_side_door_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
+    """Admins opening the side-door report (its page and its API) at once: one read of Proxmox serves them."""
+    head = crowd["admin"]
+    calls = [("GET", p, {"headers": head}) for p in ("/api/v1/side-doors",) for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))
     assert set(statuses) == {200}
 

@@ -150,7 +150,15 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
     assert len(menu) >= 8, menu
     node = first_href(page, "/", "#node-table tbody a")
     storage = first_href(page, "/storage", "#storage-table tbody tr:has(.chip:text-is('backup')) a")
-    return [*menu, f"/guests/{VMID}", f"/guests/{VMID}/edit", node, storage, f"/approvals/{request_id}"]
+    return [
+        *menu,
+        f"/guests/{VMID}",
+        f"/guests/{VMID}/edit",
+        node,
+        storage,
+        f"/approvals/{request_id}",
+        "/admin/side-doors",
+    ]
 
 
 def problems_at(

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.demo.fakeserver import fingerprint, host_port, start_fake_process
+from app.demo.side_door import delete_in_ui
 
 
 def test_start_fake_process_serves_a_seeded_cluster_with_a_pinned_certificate(tmp_path: Path) -> None:
@@ -30,8 +31,18 @@ def test_start_fake_process_serves_a_seeded_cluster_with_a_pinned_certificate(tm
             resources = c.get("/cluster/resources", params={"type": "vm"}, headers=token).json()["data"]
             nodes = c.get("/nodes", headers=token).json()["data"]
             refused = c.get("/version", headers={"Authorization": f"PVEAPIToken={fake.token_id}=wrong"})
+        # The demo's side door: someone signs in to "the Proxmox UI" and deletes a stopped guest.
+        upid = delete_in_ui(tmp_path)
+        gone = httpx.get(
+            fake.url + "/api2/json/cluster/resources",
+            params={"type": "vm"},
+            headers=token,
+            verify=ssl.create_default_context(cafile=fake.cafile),
+        ).json()["data"]
     finally:
         fake.stop()
+
+    assert ":qmdestroy:" in upid and upid.endswith(":ops@pve:") and len(gone) == 11
 
     assert fake.url == f"https://{fake.host}" and fake.token_id == "root@pam!proxgate"
     assert uuid.UUID(fake.token_secret) and fake.token_secret not in repr(fake)

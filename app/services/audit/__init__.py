@@ -18,6 +18,7 @@ from app.services.audit.log import (
     refusal,
 )
 from app.services.audit.query import (
+    OBSERVED,
     OUTCOMES,
     AuditFilter,
     AuditQuery,
@@ -34,6 +35,7 @@ from app.services.audit.sessions import command_sessions
 from app.services.audit.signed import Checkpoint
 
 __all__ = [
+    "OBSERVED",
     "OUTCOMES",
     "SEAL",
     "WRITE_REFUSED",

@@ -33,6 +33,8 @@ OUTCOMES = (
     "cancelled",
     "expired",
 )
+# The auth_method of the events Proxgate observed in Proxmox (tasks it did not start).
+OBSERVED = "proxmox"
 # Everything hashed (but the actor's internal id, which means nothing outside this database), and the hash.
 EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")
 
@@ -48,6 +50,8 @@ class AuditQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = Field(None, max_length=200)
+    # proxgate: what went through Proxgate; proxmox: what was observed in Proxmox without it.
+    source: Literal["proxgate", "proxmox"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -90,6 +94,10 @@ def _where(query: SelectOfScalar[AuditEvent], f: AuditQuery) -> SelectOfScalar[A
         query = query.where(col(AuditEvent.at) >= f.since)
     if f.until:
         query = query.where(col(AuditEvent.at) <= f.until)
+    if f.source == "proxmox":
+        query = query.where(AuditEvent.auth_method == OBSERVED)
+    elif f.source == "proxgate":
+        query = query.where(AuditEvent.auth_method != OBSERVED)
     if f.q:
         like = f"%{f.q}%"
         query = query.where(

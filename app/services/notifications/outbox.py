@@ -108,11 +108,18 @@ class Notifier(Periodic):
 
     def enqueue(self, db: AsyncSession, event: str, request: ApprovalRequest, actor: str) -> None:
         """Add one message per target to the caller's transaction."""
-        if not self.targets or request.id is None:
+        if request.id is not None:
+            self.enqueue_message(db, event, message_of(event, request, actor), request.id)
+
+    def enqueue_message(
+        self, db: AsyncSession, event: str, message: dict[str, Any], request_id: int | None = None
+    ) -> None:
+        """Add one message per target to the caller's transaction (its `title`, and a `body` for Apprise)."""
+        if not self.targets:
             return
-        payload = json.dumps(message_of(event, request, actor), sort_keys=True)
+        payload = json.dumps(message, sort_keys=True)
         for target in self.targets:
-            db.add(Notification(target=target.name, event=event, request_id=request.id, payload=payload))
+            db.add(Notification(target=target.name, event=event, request_id=request_id, payload=payload))
         self.wakeup.set()
 
     def start(self) -> None:
@@ -212,7 +219,10 @@ def _apprise_send(url: str, message: dict[str, Any]) -> None:
     sender = apprise.Apprise()
     if not sender.add(url):
         raise ValueError("Apprise does not understand this URL")
-    request = message["request"]
-    body = f"{request['description']}\nReason: {request['reason']}\nBy: {message['by']}\n{request['url']}"
+    request = message.get("request")
+    if request is None:
+        body = message["body"]
+    else:
+        body = f"{request['description']}\nReason: {request['reason']}\nBy: {message['by']}\n{request['url']}"
     if not sender.notify(title=message["title"], body=body):
         raise RuntimeError("Apprise could not deliver the message")
