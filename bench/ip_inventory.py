@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 
 # Run by path, a script has bench/ on sys.path, not the repository root: import this checkout's app and tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -136,7 +137,7 @@ async def service_runs(
     if concurrency > tls.LIMITS.max_connections:
         # More reads at once than the app's client keeps connections for: a client with as many, to see what
         # a larger pool would give (the app's own stays at LIMITS).
-        tls.LIMITS = httpx.Limits(
+        tls.LIMITS = httpx2.Limits(
             max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4.0
         )
     counter = Counter()

@@ -20,7 +20,7 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.accounts import Role
-from app.services.approvals import STATUSES, list_requests, request_view
+from app.services.approvals import STATUSES, list_requests, request_view, request_views
 from app.services.errors import Invalid
 
 router = APIRouter(
@@ -161,7 +161,7 @@ async def requests_list(
         db, _statuses(status), paging.limit, paging.position, vmid, principal.user_id if mine else None
     )
     return {
-        "items": [(await request_view(db, row)).as_json() for row in rows],
+        "items": [view.as_json() for view in await request_views(db, rows)],
         "total": total,
         "next_cursor": encode_cursor({"before": last}) if last else None,
     }

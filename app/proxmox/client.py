@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
+import httpx2
 
 from app.proxmox.cache import SingleFlight, SingleFlightMap
 from app.proxmox.connection import PveConnection
@@ -58,7 +58,7 @@ class PveClient:
         connection: PveConnection,
         observer: UpstreamObserver | None = None,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.connection = connection

@@ -1,4 +1,4 @@
-"""The HTTP side of the PVE client: one long-lived httpx.AsyncClient, token auth, form encoding, retries of
+"""The HTTP side of the PVE client: one long-lived httpx2.AsyncClient, token auth, form encoding, retries of
 idempotent reads, and the mapping of every failure onto the error tree."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 import orjson
 
 from app.proxmox.connection import PveConnection
@@ -40,7 +40,7 @@ def _form_value(value: Any) -> Any:
 
 
 def encode_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """httpx keyword arguments: the query for GET/DELETE, a urlencoded form ('+' as %2B) for POST/PUT."""
+    """httpx2 keyword arguments: the query for GET/DELETE, a urlencoded form ('+' as %2B) for POST/PUT."""
     clean = {k: _form_value(v) for k, v in (params or {}).items() if v is not None}
     if not clean:
         return {}
@@ -86,9 +86,9 @@ def _outcome(exc: BaseException) -> str:
     if isinstance(exc, asyncio.CancelledError):
         return "cancelled"
     cause = exc.__cause__
-    if isinstance(cause, httpx.TimeoutException):
+    if isinstance(cause, httpx2.TimeoutException):
         return "timeout"
-    if isinstance(cause, httpx.ConnectError):
+    if isinstance(cause, httpx2.ConnectError):
         return "connect_error"
     return "dropped" if isinstance(exc, PveUnavailable) else "error"
 
@@ -100,11 +100,11 @@ class PveSession:
         self,
         connection: PveConnection,
         observer: UpstreamObserver | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self._conn = connection
         self._observer: UpstreamObserver = observer or NullObserver()
-        self._http = httpx.AsyncClient(
+        self._http = httpx2.AsyncClient(
             base_url=connection.base_url,
             headers={"Authorization": connection.authorization(), "Accept": "application/json"},
             timeout=connection.timeout,
@@ -163,26 +163,26 @@ class PveSession:
             self._observer.request_done(method, path_template(path), outcome, time.perf_counter() - start)
         return self._data(method, path, response)
 
-    async def _send(self, method: str, path: str, params: Mapping[str, Any] | None) -> httpx.Response:
+    async def _send(self, method: str, path: str, params: Mapping[str, Any] | None) -> httpx2.Response:
         address = self._conn.address
         try:
             return await self._http.request(method, path, **encode_params(method, params))
         except PveTlsError as exc:  # the pinned-fingerprint check, raised inside the handshake
             exc.method, exc.path = method, path
             raise
-        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             what = f"no connection within {self._conn.timeout:g} s"
             raise PveUnavailable(what, host=address, method=method, path=path) from exc
-        except httpx.ConnectError as exc:
+        except httpx2.ConnectError as exc:
             raise self._connect_error(exc, method, path) from exc
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             what = f"no answer within {self._conn.timeout:g} s{_unknown_outcome(method)}"
             raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             what = f"the connection was dropped before PVE answered{_unknown_outcome(method)}"
             raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
 
-    def _connect_error(self, exc: httpx.ConnectError, method: str, path: str) -> PveUnavailable:
+    def _connect_error(self, exc: httpx2.ConnectError, method: str, path: str) -> PveUnavailable:
         address = self._conn.address
         for cause in _causes(exc):
             if isinstance(cause, ssl.SSLCertVerificationError):
@@ -195,7 +195,7 @@ class PveSession:
                 return PveTlsError(text, host=address, method=method, path=path)
         return PveUnavailable(_connect_reason(exc), host=address, method=method, path=path)
 
-    def _data(self, method: str, path: str, response: httpx.Response) -> Any:
+    def _data(self, method: str, path: str, response: httpx2.Response) -> Any:
         status = response.status_code
         if 200 <= status < 300:
             try:

@@ -35,6 +35,7 @@ from app.services.approvals import (
     needs_typing,
     news_for,
     request_view,
+    request_views,
     waiting_for,
 )
 from app.services.errors import PveError
@@ -74,8 +75,8 @@ async def approval_list(
     )
     context = {
         "active": "approval_list",
-        "pending": [await request_view(db, r) for r in pending],
-        "history": [await request_view(db, r) for r in history],
+        "pending": await request_views(db, pending),
+        "history": await request_views(db, history),
         "total": total,
         "next_before": next_before,
         "status": chosen,

@@ -1,4 +1,4 @@
-"""An in-memory Proxmox VE for the operation tests: httpx.MockTransport answers (method, path) with recorded
+"""An in-memory Proxmox VE for the operation tests: httpx2.MockTransport answers (method, path) with recorded
 answers and keeps every request the client sent, so a test can assert the exact calls."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 
 from app.proxmox import PveClient, PveConnection
 
@@ -43,9 +43,9 @@ class Answer:
     reason: str
     body: bytes
 
-    def response(self) -> httpx.Response:
+    def response(self) -> httpx2.Response:
         """The answer as httpx hands it to the client, reason phrase included (PVE puts its message there)."""
-        return httpx.Response(
+        return httpx2.Response(
             self.status,
             content=self.body,
             headers={"Content-Type": JSON},
@@ -70,7 +70,7 @@ class MemoryPve:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.routes[(method, path)] = Answer(status, reason, raw)
 
-    def handle(self, request: httpx.Request) -> httpx.Response:
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
         """The MockTransport handler."""
         sent = _sent(request)
         self.sent.append(sent)
@@ -94,10 +94,10 @@ class MemoryPve:
     def client(self) -> PveClient:
         """A PveClient whose requests come here; its cluster view never expires by itself (a fixed clock)."""
         connection = PveConnection("pve.example:8006", TOKEN_ID, TOKEN_SECRET, retries=0)
-        return PveClient(connection, transport=httpx.MockTransport(self.handle), clock=lambda: 0.0)
+        return PveClient(connection, transport=httpx2.MockTransport(self.handle), clock=lambda: 0.0)
 
 
-def _sent(request: httpx.Request) -> Sent:
+def _sent(request: httpx2.Request) -> Sent:
     path = request.url.path.removeprefix(API)
     if request.method in ("GET", "DELETE"):
         return Sent(request.method, path, dict(request.url.params.multi_items()))

@@ -10,6 +10,7 @@ from app.services.approvals.queries import (
     RequestView,
     list_requests,
     request_view,
+    request_views,
     waiting_for,
 )
 from app.services.approvals.service import (
@@ -36,6 +37,7 @@ __all__ = [
     "needs_typing",
     "news_for",
     "request_view",
+    "request_views",
     "status",
     "waiting_for",
 ]
