@@ -29,6 +29,7 @@ from app.services.accounts import Policy
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
+from app.services.batches import BatchService
 from app.services.cluster import Cluster, PveConnection, pve_connection
 from app.services.ips import IpStore
 from app.services.notifications import Notifier
@@ -68,6 +69,7 @@ class Runtime:
     notifier: Notifier = field(init=False)
     approvals: ApprovalService = field(init=False)
     gate: Gate = field(init=False)
+    batches: BatchService = field(init=False)
     housekeeper: Housekeeper = field(init=False)
     memory_trimmer: MemoryTrimmer = field(init=False)
     checkpoints: asyncio.Task[None] = field(init=False)
@@ -108,6 +110,7 @@ class Runtime:
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)
+        self.batches = BatchService(self.actions, self.sessions, settings.bulk_concurrency)
         self.housekeeper = Housekeeper(self.approvals)
         self.memory_trimmer = MemoryTrimmer()
         for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):
@@ -121,6 +124,7 @@ class Runtime:
         """Stop the loops, then the cluster's views and client, the checkpoints and the database."""
         for loop in (self.memory_trimmer, self.housekeeper, self.notifier, self.watcher):
             await loop.stop()
+        await self.batches.close()
         await self.cluster.aclose()
         await stop_checkpoints(self.checkpoints, self.sessions)
         await self.engine.dispose()

@@ -32,6 +32,7 @@ OUTCOMES = (
     "rejected",
     "cancelled",
     "expired",
+    "stopped",
 )
 # Everything hashed (but the actor's internal id, which means nothing outside this database), and the hash.
 EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")

@@ -1,6 +1,6 @@
 """The action pipeline: plan an operation, perform it now or once approved, follow its task to the end."""
 
-from app.services.pipeline.actions import ActionService
+from app.services.pipeline.actions import ActionService, first_error
 from app.services.pipeline.form_errors import field_errors
 from app.services.pipeline.gate import Gate, Submitted, forget_old_keys
 from app.services.pipeline.task_origin import requested_by
@@ -12,6 +12,7 @@ __all__ = [
     "Submitted",
     "TaskWatcher",
     "field_errors",
+    "first_error",
     "forget_old_keys",
     "requested_by",
 ]

@@ -1,0 +1,7 @@
+"""Batches: one operation asked of many guests (bulk actions, emptying a node), run a few at a time, followed."""
+
+from app.services.batches.service import BatchService
+from app.services.batches.store import BatchItem
+from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchView
+
+__all__ = ["ITEM_STATUSES", "BatchItem", "BatchItemView", "BatchService", "BatchView"]
