@@ -172,12 +172,13 @@ class BatchService:
         if loaded is None:
             return "gone"
         status = await run_batch(self.actions, self.sessions, run, loaded[1])
-        final = await self.get(run.batch_id)
-        ended = events.ended(final)
+        ended = events.ended(replace(await self.get(run.batch_id), status=status))
+        # One transaction: whoever sees the batch ended finds its end event (and its request finished).
         async with audit.recording(self.sessions) as db:
             await audit.append_in(db, run.actor, ended)
             if run.approval_id is not None:
                 await request_status.finish(db, run.approval_id, ended.outcome, None, ended.message or "")
+            await store.set_status_in(db, run.batch_id, status, from_status="running")
             await db.commit()
         return status
 
