@@ -92,11 +92,12 @@ async def _task_end(sessions: store.Sessions, batch_id: str, vmid: int) -> tuple
             return "failed", "Proxgate has no record of this guest's call."
         if execution.state == "done":
             outcome = execution.outcome or "failed"
-            return outcome, _ended_message(outcome, execution.exitstatus)
+            return outcome, ended_message(outcome, execution.exitstatus)
         await asyncio.sleep(POLL)
 
 
-def _ended_message(outcome: str, exitstatus: str | None) -> str:
+def ended_message(outcome: str, exitstatus: str | None) -> str:
+    """How a guest's execution ended, in a few words."""
     if outcome == "succeeded":
         return exitstatus or "OK"
     if outcome == "not-started":

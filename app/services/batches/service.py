@@ -20,7 +20,7 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.approvals import status as request_status
-from app.services.batches import asking, checks, events, store
+from app.services.batches import asking, checks, events, orphans, store
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
@@ -172,15 +172,23 @@ class BatchService:
         if loaded is None:
             return "gone"
         status = await run_batch(self.actions, self.sessions, run, loaded[1])
-        ended = events.ended(replace(await self.get(run.batch_id), status=status))
-        # One transaction: whoever sees the batch ended finds its end event (and its request finished).
-        async with audit.recording(self.sessions) as db:
-            await audit.append_in(db, run.actor, ended)
-            if run.approval_id is not None:
-                await request_status.finish(db, run.approval_id, ended.outcome, None, ended.message or "")
-            await store.set_status_in(db, run.batch_id, status, from_status="running")
-            await db.commit()
+        await self._end(run.batch_id, status, run.actor, run.approval_id)
         return status
+
+    async def _end(self, batch_id: str, status: str, actor: audit.Actor, approval_id: int | None) -> None:
+        """End a running batch once (a conditional UPDATE), with its end event and its request's end in the same
+        transaction: whoever sees the batch ended finds its whole story."""
+        ended = events.ended(replace(await self.get(batch_id), status=status))
+        async with audit.recording(self.sessions) as db:
+            if await store.set_status_in(db, batch_id, status, from_status="running"):
+                await audit.append_in(db, actor, ended)
+                if approval_id is not None:
+                    await request_status.finish(db, approval_id, ended.outcome, None, ended.message or "")
+            await db.commit()
+
+    def _runs(self, batch_id: str) -> bool:
+        """True while this process runs the batch."""
+        return any(t.get_name() == f"batch-{batch_id}" and not t.done() for t in self._running)
 
     async def get(self, batch_id: str) -> BatchView:
         """The batch and each guest's part; NotFound when there is no such batch."""
@@ -207,6 +215,10 @@ class BatchService:
         if view.status != "running":
             raise Conflict(f"Batch {batch_id} is {view.status}: there is nothing left to stop.")
         await store.skip_waiting(self.sessions, batch_id, STOPPED_BY.format(who=principal.username))
+        if not self._runs(batch_id) and not await orphans.settle_running(self.sessions, batch_id):
+            # Left behind by a process that stopped (or run by another that ends it first: the end is once).
+            system = audit.Actor(None, "proxgate", "system", batch_id=batch_id)
+            await self._end(batch_id, "stopped", system, view.approval_id)
         return await self.get(batch_id)
 
     async def choices(self, operation: str, vmids: Sequence[int]) -> BulkChoices:
