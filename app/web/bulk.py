@@ -166,6 +166,6 @@ async def batch_stop(
     request: Request, principal: PrincipalDep, batches: BatchesDep, batch_id: BatchId
 ) -> Response:
     """Skip the guests not started yet; the running ones finish."""
-    view = await batches.stop(batch_id, principal)
+    view = await batches.stop(batch_id, principal, actor_for(request, principal))
     context = {"active": "guest_list", "batch": view, "op": get_operation(view.operation)}
     return render(request, "pages/batches/detail.html", context, partial="partials/batches/_batch.html")

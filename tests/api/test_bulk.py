@@ -170,6 +170,8 @@ def test_stop_skips_the_guests_not_started(
     assert set(statuses(pve, skipped).values()) == {"running"}
     again = client.post(f"/api/v1/bulk/{started['batch_id']}/stop", headers=crew.alice)
     assert again.status_code == 409
+    stops = [e for e in story(client, crew.alice, started["batch_id"]) if e["outcome"] == "cancelled"]
+    assert [(e["actor_name"], e["params"]["skipped"]) for e in stops] == [(crew.alice_name, len(skipped))]
 
 
 @pytest.mark.parametrize(

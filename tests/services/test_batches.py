@@ -193,4 +193,8 @@ async def test_a_batch_its_process_left_ends_at_a_stop(
     async with chain.sessions() as db:
         query = select(AuditEvent).where(AuditEvent.batch_id == batch_id, col(AuditEvent.vmid).is_(None))
         ends = (await db.exec(query)).all()
-    assert [e.outcome for e in ends] == ["started", "stopped"], "one start and one end, by Proxgate"
+    outcomes = [e.outcome for e in ends]
+    assert outcomes[0] == "started" and outcomes[-1] == "stopped" and ends[-1].actor_name == "proxgate"
+    assert set(outcomes[1:-1]) == {"cancelled"} and ends[1].actor_name == "alice", (
+        "each stop is on the record"
+    )
