@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     backups_ttl: float = Field(30.0, ge=0, validation_alias=_env("PROXGATE_BACKUPS_TTL"))
     # Seconds a listing of addresses waits for guests never read before it answers with what is known.
     ips_wait: float = Field(0.25, ge=0, le=60, validation_alias=_env("PROXGATE_IPS_WAIT"))
+    # How many guests of a bulk action (or of emptying a node) are worked on at once.
+    bulk_concurrency: int = Field(4, ge=1, le=32, validation_alias=_env("PROXGATE_BULK_CONCURRENCY"))
     page_size: int = Field(50, ge=10, le=500, validation_alias=_env("PROXGATE_PAGE_SIZE"))
     credentials_file: Path = Field(
         Path("~/.proxmox-credentials"), validation_alias=_env("PROXGATE_CREDENTIALS_FILE")

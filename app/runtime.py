@@ -29,6 +29,7 @@ from app.services.accounts import Policy
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
+from app.services.batches import BatchService
 from app.services.cluster import Cluster, PveConnection, pve_connection
 from app.services.ips import IpStore
 from app.services.notifications import Notifier
@@ -69,6 +70,7 @@ class Runtime:
     notifier: Notifier = field(init=False)
     approvals: ApprovalService = field(init=False)
     gate: Gate = field(init=False)
+    batches: BatchService = field(init=False)
     housekeeper: Housekeeper = field(init=False)
     memory_trimmer: MemoryTrimmer = field(init=False)
     observer: TaskObserver = field(init=False)
@@ -112,6 +114,11 @@ class Runtime:
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)
+        self.batches = BatchService(
+            self.actions, self.sessions, settings.bulk_concurrency, self.approvals, self.approval_policy
+        )
+        # An approved bulk request runs as its batch (the pipeline knows nothing of batches).
+        self.gate.run_batch = self.batches.run_approved
         self.housekeeper = Housekeeper(self.approvals)
         self.memory_trimmer = MemoryTrimmer()
         recorder = Recorder(self.sessions, self.notifier, settings.public_url or "")
@@ -133,6 +140,7 @@ class Runtime:
         """Stop the loops, then the cluster's views and client, the checkpoints and the database."""
         for loop in (self.observer, self.memory_trimmer, self.housekeeper, self.notifier, self.watcher):
             await loop.stop()
+        await self.batches.close()
         await self.cluster.aclose()
         await stop_checkpoints(self.checkpoints, self.sessions)
         await self.engine.dispose()

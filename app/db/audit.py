@@ -19,6 +19,7 @@ class AuditEvent(SQLModel, table=True):
         Index("ix_audit_events_operation_seq", "operation", "seq"),
         Index("ix_audit_events_outcome_seq", "outcome", "seq"),
         Index("ix_audit_events_upid", "upid"),
+        Index("ix_audit_events_batch_seq", "batch_id", "seq"),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -42,6 +43,8 @@ class AuditEvent(SQLModel, table=True):
     approval_id: int | None = None
     # The API token's name when the actor used one (its id means nothing outside this database).
     token_name: str | None = Field(default=None, max_length=64)
+    # The batch the event belongs to (a bulk action, emptying a node): one story across many guests.
+    batch_id: str | None = Field(default=None, max_length=16)
     # Which key sealed the event: a fingerprint of it, never the key; '' for the legacy unkeyed segment.
     key_id: str = Field(default="", sa_column=Column(String(16), nullable=False, server_default=""))
     prev_hash: str = Field(max_length=64)

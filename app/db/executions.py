@@ -39,6 +39,8 @@ class Execution(SQLModel, table=True):
     source_ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=255)
     approval_id: int | None = None
+    # The batch this call is part of: the events the watcher writes for it carry it too.
+    batch_id: str | None = Field(default=None, max_length=16, index=True)
     # calling -> running (UPID known) -> done; or calling/unknown -> reconciled -> running/done.
     state: str = Field(default="calling", max_length=16)
     outcome: str | None = Field(default=None, max_length=16)

@@ -1,5 +1,5 @@
 """Import every table module so SQLModel.metadata knows the whole schema (Alembic, tests)."""
 
-from app.db import approvals, audit, executions, ips, models, observed
+from app.db import approvals, audit, batches, executions, ips, models, observed
 
-__all__ = ["approvals", "audit", "executions", "ips", "models", "observed"]
+__all__ = ["approvals", "audit", "batches", "executions", "ips", "models", "observed"]

@@ -46,6 +46,8 @@ LEGACY_FIELDS = (
     "prev_hash",
 )
 HASHED_FIELDS = (*LEGACY_FIELDS, "token_name", "key_id")
+# Sealed only when set, so every event written before it existed keeps its seal: the batch an event belongs to.
+OPTIONAL_FIELD = "batch_id"
 SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
 _DERIVE_LABEL = b"proxgate audit chain v1"
 _ID_LABEL = b"proxgate audit key id"
@@ -114,6 +116,9 @@ def canonical(values: Mapping[str, Any], fields: tuple[str, ...] = HASHED_FIELDS
     """
     hashed = dict(zip(_SORTED[fields], _GETTERS[fields](values), strict=True))
     hashed["at"] = canonical_time(values["at"])
+    if fields is HASHED_FIELDS and values.get(OPTIONAL_FIELD) is not None:
+        hashed[OPTIONAL_FIELD] = values[OPTIONAL_FIELD]
+        return orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)
     return orjson.dumps(hashed)
 
 

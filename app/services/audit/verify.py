@@ -23,6 +23,7 @@ from app.services.audit.chain import (
     GENESIS,
     LEGACY,
     LEGACY_FIELDS,
+    OPTIONAL_FIELD,
     ROTATION,
     SORTED_FIELDS,
     Keyring,
@@ -36,7 +37,7 @@ from app.services.audit.signed import Checkpoint
 
 __all__ = ["VERIFY_COLUMNS", "Head", "Segment", "Verification", "read_head", "verify_chain"]
 
-VERIFY_COLUMNS = (*SORTED_FIELDS, "hash")
+VERIFY_COLUMNS = (*SORTED_FIELDS, OPTIONAL_FIELD, "hash")
 
 
 async def _batches(
@@ -69,7 +70,13 @@ def _event(row: Sequence[Any]) -> dict[str, Any]:
     event = dict(zip(SORTED_FIELDS, row, strict=False))
     event["at"] = canonical_time(event["at"])
     legacy = event["key_id"] == LEGACY
-    body = canonical(event, LEGACY_FIELDS) if legacy else orjson.dumps(event)
+    if legacy:
+        body = canonical(event, LEGACY_FIELDS)
+    elif row[-2] is not None:  # sealed with the optional field only when it is set
+        event[OPTIONAL_FIELD] = row[-2]
+        body = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    else:
+        body = orjson.dumps(event)
     event["hash"], event["body"] = row[-1], body
     return event
 

@@ -66,6 +66,7 @@ def actor_of(execution: Execution) -> audit.Actor:
         user_agent=execution.user_agent,
         request_id=execution.request_id,
         token_name=execution.token_name,
+        batch_id=execution.batch_id,
     )
 
 
@@ -102,6 +103,7 @@ async def open_execution(
             source_ip=actor.ip[:64],
             user_agent=actor.user_agent[:255],
             approval_id=step.approval_id,
+            batch_id=actor.batch_id,
             lease_owner=owner,
             lease_until=lease_until,
         )

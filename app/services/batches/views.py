@@ -1,0 +1,90 @@
+"""A batch as pages, the API and agents see it: its items with where each stands, and the counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.db.batches import Batch, BatchMember
+
+ITEM_STATUSES = ("waiting", "running", "succeeded", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class BatchItemView:
+    """One guest's part: where it stands, its task and how it ended."""
+
+    vmid: int
+    name: str
+    node: str
+    status: str
+    upid: str | None
+    message: str
+    params: dict[str, Any]
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch: what, by whom, why, how far it is, and each guest's part in order."""
+
+    id: str
+    kind: str
+    operation: str
+    status: str
+    created_by: str
+    reason: str
+    concurrency: int
+    stop_on_failure: bool
+    approval_id: int | None
+    meta: dict[str, Any]
+    created_at: datetime
+    ended_at: datetime | None
+    items: list[BatchItemView]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many items are in each status (every status named, zeros too)."""
+        seen = Counter(item.status for item in self.items)
+        return {status: seen.get(status, 0) for status in ITEM_STATUSES}
+
+    @property
+    def running(self) -> bool:
+        """True while items may still change (the page keeps refreshing)."""
+        return self.status in ("running", "pending")
+
+
+def batch_view(batch: Batch, items: list[BatchMember]) -> BatchView:
+    """The view of stored rows."""
+    return BatchView(
+        id=batch.id,
+        kind=batch.kind,
+        operation=batch.operation,
+        status=batch.status,
+        created_by=batch.created_by,
+        reason=batch.reason,
+        concurrency=batch.concurrency,
+        stop_on_failure=batch.stop_on_failure,
+        approval_id=batch.approval_id,
+        meta=json.loads(batch.meta or "{}"),
+        created_at=batch.created_at,
+        ended_at=batch.ended_at,
+        items=[
+            BatchItemView(
+                vmid=i.vmid,
+                name=i.name,
+                node=i.node,
+                status=i.status,
+                upid=i.upid,
+                message=i.message,
+                params=json.loads(i.params or "{}"),
+                started_at=i.started_at,
+                ended_at=i.ended_at,
+            )
+            for i in items
+        ],
+    )
