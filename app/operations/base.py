@@ -145,7 +145,7 @@ class Operation:
 
     name: str
     label: str
-    target: Literal["guest", "cluster"]
+    target: Literal["guest", "cluster", "node"]
     risk: Risk
     params: type[Params]
     describe: Describe

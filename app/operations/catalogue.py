@@ -8,6 +8,7 @@ from app.operations.backups import BACKUP
 from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
 from app.operations.destroy import DELETE, TEMPLATE
+from app.operations.empty_node import EMPTY_NODE
 from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_VM
@@ -27,6 +28,7 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_CT,
         RESTORE,
         MIGRATE,
+        EMPTY_NODE,
         # Destructive: the guest page offers them in this order, deleting the guest last.
         ROLLBACK,
         DELETE_SNAPSHOT,

@@ -33,6 +33,7 @@ TESTED_IN = {
     "template": "test_destroy",
     "resize": "test_resize",
     "migrate": "test_migrate",
+    "empty-node": "test_empty_node",
 }
 
 

@@ -1,0 +1,132 @@
+"""Node maintenance: GET /api/v1/nodes/{node}/empty-node (the plan), POST /api/v1/nodes/{node}/actions/empty-node
+(run it as a batch of migrations) and POST /api/v1/nodes/{node}/actions/bring-back (migrate them home again)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.deps import MaintenanceDep, PrincipalDep, actor_for, link_base, require_principal
+from app.http.csrf import verify_csrf_audited
+from app.operations.evacuation import Evacuation
+
+router = APIRouter(prefix="/api/v1/nodes", tags=["maintenance"], dependencies=[Depends(require_principal)])
+NodeName = Annotated[str, Path(max_length=64, description="The node's name")]
+JsonParams = Annotated[
+    dict[str, Any] | None,
+    Body(description="`reason`, and the parameters of `empty-node` in GET /api/v1/operations"),
+]
+
+
+class MoveOut(BaseModel):
+    """One guest of the plan: migrated to `target` (online when running), moved by HA, or staying (why)."""
+
+    vmid: int
+    name: str
+    type: str
+    status: str
+    action: str
+    target: str | None
+    online: bool
+    with_local_disks: bool
+    reason: str
+    warnings: list[str]
+
+
+class PlanOut(BaseModel):
+    """Where each guest of the node goes and why; `maintenance`: HA keeps the node in maintenance mode."""
+
+    node: str
+    maintenance: bool
+    notes: list[str]
+    moves: list[MoveOut]
+
+
+class BatchStartedOut(BaseModel):
+    """The batch that runs the plan, where to follow it, and the plan it runs."""
+
+    batch_id: str
+    url: str
+    plan: PlanOut
+
+
+def plan_json(plan: Evacuation) -> dict[str, Any]:
+    """The plan in plain JSON types."""
+    return {
+        "node": plan.node,
+        "maintenance": plan.maintenance,
+        "notes": plan.notes,
+        "moves": [
+            {
+                "vmid": m.vmid,
+                "name": m.name,
+                "type": m.type,
+                "status": m.status,
+                "action": m.action,
+                "target": m.target,
+                "online": m.online,
+                "with_local_disks": m.with_local_disks,
+                "reason": m.reason,
+                "warnings": m.warnings,
+            }
+            for m in plan.moves
+        ],
+    }
+
+
+def _started(request: Request, batch_id: str, plan: Evacuation) -> JSONResponse:
+    body = {"batch_id": batch_id, "url": f"{link_base(request)}/batches/{batch_id}", "plan": plan_json(plan)}
+    return JSONResponse(body, status_code=202)
+
+
+@router.get("/{node}/empty-node", name="plan", response_model=PlanOut)
+async def empty_node_plan(
+    service: MaintenanceDep,
+    node: NodeName,
+    with_local_disks: Annotated[bool, Query(description="Copy running VMs' local disks")] = False,
+) -> dict[str, Any]:
+    """Where each guest of the node would go if it were emptied now, and why; or why it stays."""
+    return plan_json(await service.plan(node, with_local_disks))
+
+
+@router.post(
+    "/{node}/actions/empty-node",
+    name="empty",
+    status_code=202,
+    response_model=BatchStartedOut,
+    dependencies=[Depends(verify_csrf_audited)],
+)
+async def empty_node(
+    request: Request,
+    principal: PrincipalDep,
+    service: MaintenanceDep,
+    node: NodeName,
+    body: JsonParams = None,
+) -> JSONResponse:
+    """Move every guest that can go off the node, as a batch of migrations (202: follow the batch)."""
+    batch_id, plan = await service.empty(principal, actor_for(request, principal), node, body or {})
+    return _started(request, batch_id, plan)
+
+
+@router.post(
+    "/{node}/actions/bring-back",
+    name="bring_back",
+    status_code=202,
+    response_model=BatchStartedOut,
+    dependencies=[Depends(verify_csrf_audited)],
+)
+async def bring_back(
+    request: Request,
+    principal: PrincipalDep,
+    service: MaintenanceDep,
+    node: NodeName,
+    body: JsonParams = None,
+) -> JSONResponse:
+    """Migrate the guests an empty-node batch (`batch_id`) moved off the node back to it, as a new batch."""
+    values = dict(body or {})
+    batch_id = str(values.pop("batch_id", "") or "")
+    started, plan = await service.bring_back(principal, actor_for(request, principal), node, batch_id, values)
+    return _started(request, started, plan)

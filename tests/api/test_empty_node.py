@@ -1,0 +1,176 @@
+"""Emptying a node through the API: the plan (where each guest goes and why, or why it stays), the batch of
+migrations that runs it, the guests that cannot move, an unknown node, and bringing the guests back. On a
+cluster and an app of their own: emptying a node moves many guests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from app.config import Settings
+from pvesim.fake import DemoPve
+from tests.api.test_actions import bearer
+from tests.conftest import app_settings
+from tests.evacuation_guests import (
+    DEVICE_VM,
+    HA_VM,
+    LOCAL_VM,
+    MOVABLE,
+    NODE,
+    RUNNING_CT,
+    SHARED_VM,
+    STOPPED_VM,
+    served_cluster,
+    where,
+)
+from tests.fakepve_thread import ServedFake
+from tests.servers import AppServer
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFake]:
+    """pve1-pve4, pve4 holding the guests of tests/evacuation_guests.py."""
+    yield from served_cluster(tmp_path_factory.mktemp("evac-pki"))
+
+
+@pytest.fixture(scope="module")
+def evac_settings(
+    cluster: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The settings of this module's app."""
+    return app_settings(cluster, database_url, tmp_path_factory.mktemp("evac-data"))
+
+
+@pytest.fixture(scope="module")
+def http(evac_settings: Settings) -> Iterator[httpx.Client]:
+    """A client of this module's app."""
+    server = AppServer(evac_settings)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(evac_settings: Settings) -> dict[str, str]:
+    """An operator's API token."""
+    return bearer(evac_settings, "operator")
+
+
+def until(check: Callable[[], T | None], timeout: float = 20) -> T:
+    """The first truthy answer of check, asked every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"still not so after {timeout} s")
+
+
+def moves(answer: httpx.Response) -> dict[int, dict[str, Any]]:
+    """The plan's moves by VMID."""
+    assert answer.status_code in (200, 202), answer.text
+    plan = answer.json() if "moves" in answer.json() else answer.json()["plan"]
+    return {m["vmid"]: m for m in plan["moves"]}
+
+
+def test_the_plan_says_where_each_guest_goes_and_why(http: httpx.Client, operator: dict[str, str]) -> None:
+    answer = http.get(f"/api/v1/nodes/{NODE}/empty-node", headers=operator)
+
+    plan = moves(answer)
+    assert set(plan) == {SHARED_VM, STOPPED_VM, LOCAL_VM, DEVICE_VM, RUNNING_CT, HA_VM}
+    assert plan[SHARED_VM]["action"] == "migrate" and plan[SHARED_VM]["online"] is True
+    assert plan[SHARED_VM]["target"] in ("pve1", "pve2", "pve3")
+    assert "memory free after it" in plan[SHARED_VM]["reason"]
+    assert plan[STOPPED_VM]["action"] == "migrate" and plan[STOPPED_VM]["online"] is False
+    assert "of local disks to local-lvm" in plan[STOPPED_VM]["reason"]
+    assert plan[RUNNING_CT]["action"] == "migrate"
+    assert plan[LOCAL_VM]["action"] == "stays" and "with_local_disks" in plan[LOCAL_VM]["reason"]
+    assert plan[DEVICE_VM]["action"] == "stays" and "hostpci0" in plan[DEVICE_VM]["reason"]
+    assert plan[HA_VM]["action"] == "migrate"
+    assert any("ha-manager crm-command node-maintenance enable pve4" in n for n in answer.json()["notes"])
+
+
+def test_copying_local_disks_lets_the_running_vm_on_local_storage_move(
+    http: httpx.Client, operator: dict[str, str]
+) -> None:
+    plan = moves(http.get(f"/api/v1/nodes/{NODE}/empty-node?with_local_disks=true", headers=operator))
+
+    assert plan[LOCAL_VM]["action"] == "migrate" and plan[LOCAL_VM]["with_local_disks"] is True
+    assert plan[DEVICE_VM]["action"] == "stays"
+
+
+def test_an_unknown_node_is_refused_naming_the_nodes(http: httpx.Client, operator: dict[str, str]) -> None:
+    answer = http.post("/api/v1/nodes/pve9/actions/empty-node", json={"reason": "x"}, headers=operator)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json() == {
+        "detail": "There is no node 'pve9'; choose one of: pve1, pve2, pve3, pve4.",
+        "field": "node",
+    }
+
+
+def test_a_viewer_may_not_empty_a_node(http: httpx.Client, evac_settings: Settings) -> None:
+    viewer = bearer(evac_settings, "viewer")
+
+    answer = http.post(f"/api/v1/nodes/{NODE}/actions/empty-node", json={}, headers=viewer)
+
+    assert answer.status_code == 403, answer.text
+
+
+def test_empty_node_is_in_the_catalogue_with_its_parameters(
+    http: httpx.Client, operator: dict[str, str]
+) -> None:
+    found = http.get("/api/v1/operations", params={"limit": 100}, headers=operator).json()["items"]
+
+    op = next(o for o in found if o["name"] == "empty-node")
+    assert op["target"] == "node" and op["risk"] == "reversible"
+    assert {"with_local_disks", "concurrency", "stop_on_failure"} <= set(op["parameters"]["properties"])
+
+
+def test_emptying_moves_every_guest_that_can_go_and_bringing_back_returns_them(
+    http: httpx.Client, operator: dict[str, str], cluster: ServedFake
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    body = {"reason": "kernel update", "concurrency": 2}
+
+    answer = http.post(f"/api/v1/nodes/{NODE}/actions/empty-node", json=body, headers=operator)
+
+    assert answer.status_code == 202, answer.text
+    batch_id = answer.json()["batch_id"]
+    assert answer.json()["url"].endswith(f"/batches/{batch_id}")
+    until(lambda: all(where(pve, v) != NODE for v in MOVABLE))
+    assert where(pve, LOCAL_VM) == NODE and where(pve, DEVICE_VM) == NODE
+    query = {"vmid": SHARED_VM, "operation": "migrate"}
+
+    def ended() -> list[dict[str, Any]]:
+        items = http.get("/api/v1/audit", params=query, headers=operator).json()["items"]
+        return [e for e in items if e["outcome"] == "succeeded"]
+
+    event = until(ended)[0]
+    assert event["message"].startswith(f"OK: moved from {NODE} to ")
+
+    back = until(
+        lambda: (
+            r
+            if (
+                r := http.post(
+                    f"/api/v1/nodes/{NODE}/actions/bring-back", json={"batch_id": batch_id}, headers=operator
+                )
+            ).status_code
+            != 409
+            else None
+        )
+    )
+
+    assert back.status_code == 202, back.text
+    assert set(moves(back)) == set(MOVABLE)
+    until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
