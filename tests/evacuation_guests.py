@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.config import Settings
 from app.demo.seed import seed_cluster
 from pvesim.fake import DemoPve
+from tests.conftest import app_settings
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
+from tests.servers import AppServer
 
 NODE = "pve4"
 GIB = 1024**3
@@ -42,25 +45,26 @@ def add_vm(pve: DemoPve, vmid: int, storage: str, status: str = "running") -> An
     return vm
 
 
-def add_guests(pve: DemoPve) -> None:
-    """NODE and its guests."""
+def add_guests(pve: DemoPve, stuck: bool) -> None:
+    """NODE and its guests (with `stuck`, the two that cannot move without more: LOCAL_VM and DEVICE_VM)."""
     pve.nodes[NODE] = {"online": True}
     add_vm(pve, SHARED_VM, "ceph-vm")
     add_vm(pve, STOPPED_VM, "local-lvm", status="stopped")
-    add_vm(pve, LOCAL_VM, "local-lvm")
-    add_vm(pve, DEVICE_VM, "ceph-vm").config["hostpci0"] = "0000:01:00.0"
+    if stuck:
+        add_vm(pve, LOCAL_VM, "local-lvm")
+        add_vm(pve, DEVICE_VM, "ceph-vm").config["hostpci0"] = "0000:01:00.0"
     config = {"hostname": f"ct{RUNNING_CT}", "memory": 512, "ostype": "debian"}
     config["rootfs"] = _volume(pve, "ceph-vm", RUNNING_CT, 4, "rootdir")
     pve.add_ct(RUNNING_CT, node=NODE, status="running", config=config)
     add_vm(pve, HA_VM, "ceph-vm").ha_state = "started"
 
 
-def served_cluster(folder: Path, time_scale: float = 0.0) -> Iterator[ServedFake]:
+def served_cluster(folder: Path, stuck: bool = True, time_scale: float = 0.0) -> Iterator[ServedFake]:
     """For a fixture: the cluster above served over TLS, stopped afterwards."""
     pve = DemoPve()
     seed_cluster(pve, guests=6)
     pve.apitokens[TOKEN_ID] = TOKEN_SECRET
-    add_guests(pve)
+    add_guests(pve, stuck)
     pve.time_scale = time_scale
     pve.ha_delay = 1
     served = ServedFake(pve, folder)
@@ -68,6 +72,20 @@ def served_cluster(folder: Path, time_scale: float = 0.0) -> Iterator[ServedFake
         yield served
     finally:
         served.stop()
+
+
+def evacuation_settings(served: ServedFake, database_url: str, folder: Path) -> Settings:
+    """The settings of an app of its own on that cluster."""
+    return app_settings(served, database_url, folder)
+
+
+def evacuation_app(settings: Settings) -> Iterator[AppServer]:
+    """For a fixture: an app with these settings, stopped afterwards."""
+    server = AppServer(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def where(pve: DemoPve, vmid: int) -> str:

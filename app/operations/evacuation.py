@@ -192,7 +192,8 @@ async def plan_evacuation(pve: PveClient, node: str, with_local_disks: bool) -> 
         (g for g in resources.guests if g.node == node),
         key=lambda g: (g.status != "running", -g.maxmem, g.vmid),
     )
-    ha = await read_ha(pve) if any(g.hastate for g in rows) else HaFacts()
+    # Read HA's state whenever it manages any guest: a node in maintenance mode may have none left on it.
+    ha = await read_ha(pve) if any(g.hastate for g in resources.guests) else HaFacts()
     maintenance = node in ha.maintenance
     planner = _Planner(pve, resources, ha, with_local_disks)
     plan = Evacuation(node, [], maintenance)

@@ -29,7 +29,7 @@ def _to_batch(request: Request, batch_id: str) -> Response:
 
 @router.get("/nodes/{node}/maintenance", name="node_maintenance")
 async def maintenance_card(request: Request, node: NodeParam, service: MaintenanceDep) -> Response:
-    """The card: the button that plans emptying the node, and its recent empty-node batches to undo."""
+    """The node page's card: the way to the plan that empties the node, and its recent empty-node batches."""
     recent = await service.recent(node, RECENT_BATCHES)
     return render(request, "partials/nodes/_maintenance.html", {"node": node, "recent": recent})
 

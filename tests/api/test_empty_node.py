@@ -14,7 +14,6 @@ import pytest
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer
-from tests.conftest import app_settings
 from tests.evacuation_guests import (
     DEVICE_VM,
     HA_VM,
@@ -24,11 +23,12 @@ from tests.evacuation_guests import (
     RUNNING_CT,
     SHARED_VM,
     STOPPED_VM,
+    evacuation_app,
+    evacuation_settings,
     served_cluster,
     where,
 )
 from tests.fakepve_thread import ServedFake
-from tests.servers import AppServer
 
 T = TypeVar("T")
 
@@ -43,19 +43,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFake]:
 def evac_settings(
     cluster: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    """The settings of this module's app."""
-    return app_settings(cluster, database_url, tmp_path_factory.mktemp("evac-data"))
+    """The settings of this module's app, on that cluster."""
+    return evacuation_settings(cluster, database_url, tmp_path_factory.mktemp("evac-data"))
 
 
 @pytest.fixture(scope="module")
 def http(evac_settings: Settings) -> Iterator[httpx.Client]:
     """A client of this module's app."""
-    server = AppServer(evac_settings)
-    try:
+    for server in evacuation_app(evac_settings):
         with httpx.Client(base_url=server.url, timeout=30) as client:
             yield client
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +171,19 @@ def test_emptying_moves_every_guest_that_can_go_and_bringing_back_returns_them(
     assert back.status_code == 202, back.text
     assert set(moves(back)) == set(MOVABLE)
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
+
+
+def test_in_ha_maintenance_mode_ha_moves_its_guests_and_brings_them_back(
+    http: httpx.Client, operator: dict[str, str], cluster: ServedFake
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    cluster.call(pve.demo_node_maintenance(NODE, True))
+    try:
+        until(lambda: where(pve, HA_VM) != NODE)
+        answer = http.get(f"/api/v1/nodes/{NODE}/empty-node", headers=operator)
+
+        assert answer.json()["maintenance"] is True and answer.json()["notes"] == []
+        assert HA_VM not in moves(answer) and SHARED_VM in moves(answer)
+    finally:
+        cluster.call(pve.demo_node_maintenance(NODE, False))
+    until(lambda: where(pve, HA_VM) == NODE)
