@@ -34,18 +34,17 @@ async def maintenance_card(request: Request, node: NodeParam, service: Maintenan
     return render(request, "partials/nodes/_maintenance.html", {"node": node, "recent": recent})
 
 
-@router.get("/nodes/{node}/empty-plan", name="node_empty_plan")
+@router.get("/nodes/{node}/empty", name="node_empty_plan")
 async def empty_plan(
     request: Request,
     node: NodeParam,
     service: MaintenanceDep,
     with_local_disks: Annotated[bool, Query()] = False,
 ) -> Response:
-    """Where each guest would go now and why; the form that starts it."""
+    """Where each guest would go now and why, and the form that starts it (the plan alone for HTMX)."""
     plan = await service.plan(node, with_local_disks)
-    return render(
-        request, "partials/nodes/_empty_plan.html", {"plan": plan, "with_local_disks": with_local_disks}
-    )
+    context = {"active": "dashboard", "plan": plan, "with_local_disks": with_local_disks}
+    return render(request, "pages/nodes/empty.html", context, partial="partials/nodes/_empty_plan.html")
 
 
 @router.post("/nodes/{node}/empty", name="node_empty", dependencies=[Depends(verify_csrf_audited)])

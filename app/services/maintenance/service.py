@@ -3,7 +3,7 @@ pipeline as a single migration); bring the moved guests back as another batch.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +25,16 @@ def _refusal(exc: Refused) -> Invalid | Conflict:
     if exc.field == "node":
         return Invalid(exc.message, field="node")
     return Conflict(exc.message, field=exc.field)
+
+
+def _nothing_to_move(plan: Evacuation) -> str:
+    why = "; ".join(f"{m.vmid}: {m.reason}" for m in plan.moves) or f"{plan.node} has no guests"
+    return f"Nothing on {plan.node} can be moved by Proxgate ({why})."
+
+
+def _nothing_to_return(plan: Evacuation) -> str:
+    why = "; ".join(f"{m.vmid}: {m.reason}" for m in plan.moves) or "none succeeded"
+    return f"None of the guests moved off {plan.node} can go back now ({why})."
 
 
 class MaintenanceService:
@@ -49,10 +59,8 @@ class MaintenanceService:
         values = dict(raw)
         reason = values.pop("reason", None)
         params = await self._admit(principal, actor, node, values)
-        plan = await self.plan(node, params.with_local_disks)
-        if not plan.migrations:
-            why = "; ".join(f"{m.vmid}: {m.reason}" for m in plan.moves) or f"{node} has no guests"
-            raise Conflict(f"Nothing on {node} can be moved by Proxgate ({why}).")
+        planning = plan_evacuation(self.pve, node, params.with_local_disks)
+        plan = await self._checked(actor, node, values, planning, _nothing_to_move)
         batch = await self._start(principal, actor, plan, reason, params, "empty-node", {"node": node})
         return batch, plan
 
@@ -64,12 +72,8 @@ class MaintenanceService:
         reason = values.pop("reason", None)
         params = await self._admit(principal, actor, node, values)
         moved = await self._moved(from_batch, node)
-        try:
-            plan = await plan_return(self.pve, node, moved, params.with_local_disks)
-        except Refused as exc:
-            raise _refusal(exc) from None
-        if not plan.migrations:
-            raise Conflict(f"None of the guests moved off {node} can go back now.")
+        planning = plan_return(self.pve, node, moved, params.with_local_disks)
+        plan = await self._checked(actor, node, values, planning, _nothing_to_return)
         batch = await self._start(
             principal, actor, plan, reason, params, "bring-back", {"node": node, "from_batch": from_batch}
         )
@@ -79,6 +83,26 @@ class MaintenanceService:
         """The node's latest empty-node batches, newest first (their guests can be brought back)."""
         found = await self.batches.list_recent(limit=limit * 5, kind="empty-node")
         return [b for b in found if b.meta.get("node") == node][:limit]
+
+    async def _checked(
+        self,
+        actor: audit.Actor,
+        node: str,
+        values: dict[str, Any],
+        planning: Awaitable[Evacuation],
+        nothing: Callable[[Evacuation], str],
+    ) -> Evacuation:
+        """The plan, or an audited refusal: an unknown or offline node, or no guest that can move."""
+        target = audit.Target(node=node)
+        try:
+            plan = await planning
+        except Refused as exc:
+            await self.actions.deny(actor, EMPTY_NODE, target, values, exc.message)
+            raise _refusal(exc) from None
+        if not plan.migrations:
+            await self.actions.deny(actor, EMPTY_NODE, target, values, nothing(plan))
+            raise Conflict(nothing(plan))
+        return plan
 
     async def _moved(self, batch_id: str, node: str) -> list[int]:
         """The guests an empty-node batch of this node moved away (its items that succeeded)."""
