@@ -4,9 +4,9 @@ demo's pve1-pve3 with 6 guests, and pve4 with the guests below, each a case of t
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.config import Settings
 from app.demo.seed import seed_cluster
@@ -16,6 +16,7 @@ from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.servers import AppServer
 
 NODE = "pve4"
+T = TypeVar("T")
 GIB = 1024**3
 # Running on shared Ceph (moves live); stopped on local-lvm (offline, its disk copied); running on local-lvm
 # (stays unless its disks are copied while it runs); a PCI device (stays); a running container; HA's VM.
@@ -86,6 +87,17 @@ def evacuation_app(settings: Settings) -> Iterator[AppServer]:
         yield server
     finally:
         server.stop()
+
+
+def until(check: Callable[[], T | None], timeout: float = 20) -> T:
+    """The first truthy answer of check, asked every 0.1 s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"still not so after {timeout} s")
 
 
 def where(pve: DemoPve, vmid: int) -> str:

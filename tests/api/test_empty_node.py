@@ -4,9 +4,8 @@ cluster and an app of their own: emptying a node moves many guests."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,11 +25,10 @@ from tests.evacuation_guests import (
     evacuation_app,
     evacuation_settings,
     served_cluster,
+    until,
     where,
 )
 from tests.fakepve_thread import ServedFake
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +57,6 @@ def http(evac_settings: Settings) -> Iterator[httpx.Client]:
 def operator(evac_settings: Settings) -> dict[str, str]:
     """An operator's API token."""
     return bearer(evac_settings, "operator")
-
-
-def until(check: Callable[[], T | None], timeout: float = 20) -> T:
-    """The first truthy answer of check, asked every 0.1 s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"still not so after {timeout} s")
 
 
 def moves(answer: httpx.Response) -> dict[int, dict[str, Any]]:
