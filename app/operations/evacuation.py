@@ -114,12 +114,18 @@ async def _check(pve: PveClient, guest: Guest, target: str, with_local_disks: bo
         return _Candidate(target, f"Proxmox answered: {exc}", [])
 
 
+def _free(resources: ClusterResources, node: str, storage: str) -> int | None:
+    """Bytes free on the node's storage of that name, or None when the node has no such storage."""
+    there = next((s for s in resources.storages if s.node == node and s.storage == storage), None)
+    return None if there is None else there.maxdisk - there.disk
+
+
 def _space(local: dict[str, int], target: str, resources: ClusterResources) -> str | None:
-    """Why the target's storage cannot take the local disks, or None when it can."""
+    """Why the target's storage cannot take the local disks, or None when it can (a storage the target lacks
+    is the preflight's refusal)."""
     for storage, size in local.items():
-        there = next((s for s in resources.storages if s.node == target and s.storage == storage), None)
-        free = (there.maxdisk - there.disk) if there else 0
-        if there is not None and size > free:
+        free = _free(resources, target, storage)
+        if free is not None and size > free:
             return f"its local disks need {readable(size)} on {storage}, which has {readable(free)} free on {target}"
     return None
 
@@ -127,19 +133,17 @@ def _space(local: dict[str, int], target: str, resources: ClusterResources) -> s
 def _storage_words(local: dict[str, int], target: str, resources: ClusterResources) -> str:
     if not local:
         return "no local disks to copy"
-    parts = []
-    for storage, size in local.items():
-        there = next((s for s in resources.storages if s.node == target and s.storage == storage), None)
-        free = readable(there.maxdisk - there.disk) if there else "unknown"
-        parts.append(f"{readable(size)} of local disks to {storage} ({free} free)")
-    return ", ".join(parts)
+    return ", ".join(
+        f"{readable(size)} of local disks to {storage} ({readable(_free(resources, target, storage))} free)"
+        for storage, size in local.items()
+    )
 
 
 class _Planner:
     """Chooses a target per guest, taking each chosen guest's memory off its target's free memory."""
 
-    def __init__(self, pve: PveClient, resources: ClusterResources, ha: HaFacts, with_local_disks: bool):
-        self.pve, self.resources, self.ha = pve, resources, ha
+    def __init__(self, pve: PveClient, resources: ClusterResources, with_local_disks: bool):
+        self.pve, self.resources = pve, resources
         self.with_local_disks = with_local_disks
         self.free = {n.node: n.maxmem - n.mem for n in resources.nodes}
         self.limit = asyncio.Semaphore(CHECKS_AT_ONCE)
@@ -195,16 +199,16 @@ async def plan_evacuation(pve: PveClient, node: str, with_local_disks: bool) -> 
     # Read HA's state whenever it manages any guest: a node in maintenance mode may have none left on it.
     ha = await read_ha(pve) if any(g.hastate for g in resources.guests) else HaFacts()
     maintenance = node in ha.maintenance
-    planner = _Planner(pve, resources, ha, with_local_disks)
+    planner = _Planner(pve, resources, with_local_disks)
     plan = Evacuation(node, [], maintenance)
     orders = {r.vmid: ha.order(_sid(_guest(r)), others) for r in rows}
-    moved_by_ha = [r for r in rows if r.hastate and maintenance]
+    moved_by_ha = {r.vmid for r in rows if r.hastate and maintenance}
     checked = await asyncio.gather(
-        *(planner.candidates(_guest(r), orders[r.vmid][0]) for r in rows if r not in moved_by_ha)
+        *(planner.candidates(_guest(r), orders[r.vmid][0]) for r in rows if r.vmid not in moved_by_ha)
     )
     answers = iter(checked)
     for r in rows:
-        if r in moved_by_ha:
+        if r.vmid in moved_by_ha:
             why = f"HA moves it: {node} is in HA maintenance mode"
             plan.moves.append(Move(r.vmid, r.name, r.type, r.status, "ha", why))
             continue
@@ -228,7 +232,7 @@ def _notes(node: str, rows: list[GuestResource], maintenance: bool) -> list[str]
 async def plan_return(pve: PveClient, node: str, vmids: list[int], with_local_disks: bool) -> Evacuation:
     """Bringing guests back to the node they were moved from: each one's migration home, or why not."""
     resources, _others = await _online_nodes(pve, node)
-    planner = _Planner(pve, resources, HaFacts(), with_local_disks)
+    planner = _Planner(pve, resources, with_local_disks)
     plan = Evacuation(node, [])
     rows = [resources.by_vmid[v] for v in vmids if v in resources.by_vmid]
     gone = [v for v in vmids if v not in resources.by_vmid]
@@ -241,5 +245,5 @@ async def plan_return(pve: PveClient, node: str, vmids: list[int], with_local_di
             continue
         found, local = next(answers)
         plan.moves.append(planner.choose(r, found, local, ""))
-    plan.moves += [Move(v, "", "qemu", "unknown", "stays", "the cluster has no such guest now") for v in gone]
+    plan.moves += [Move(v, "", "", "unknown", "stays", "the cluster has no such guest now") for v in gone]
     return plan
