@@ -18,6 +18,7 @@ from app.runtime import Runtime
 from app.services import audit
 from app.services.accounts import Role, auth
 from app.services.approvals import ApprovalPolicy, ApprovalService
+from app.services.batches import BatchService
 from app.services.cluster import (
     BackupService,
     Cluster,
@@ -236,6 +237,11 @@ async def get_approvals(runtime: RuntimeDep) -> ApprovalService:
     return runtime.approvals
 
 
+async def get_batches(runtime: RuntimeDep) -> BatchService:
+    """The app's batches: bulk actions and other work on many guests."""
+    return runtime.batches
+
+
 async def get_approval_policy(runtime: RuntimeDep) -> ApprovalPolicy:
     """Which operations wait for a second person, and how many."""
     return runtime.approval_policy
@@ -255,6 +261,7 @@ async def get_maintenance(runtime: RuntimeDep) -> MaintenanceService:
 ActionsDep = Annotated[ActionService, Depends(get_actions)]
 GateDep = Annotated[Gate, Depends(get_gate)]
 ApprovalsDep = Annotated[ApprovalService, Depends(get_approvals)]
+BatchesDep = Annotated[BatchService, Depends(get_batches)]
 ApprovalPolicyDep = Annotated[ApprovalPolicy, Depends(get_approval_policy)]
 MaintenanceDep = Annotated[MaintenanceService, Depends(get_maintenance)]
 

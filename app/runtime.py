@@ -110,7 +110,11 @@ class Runtime:
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)
-        self.batches = BatchService(self.actions, self.sessions, settings.bulk_concurrency)
+        self.batches = BatchService(
+            self.actions, self.sessions, settings.bulk_concurrency, self.approvals, self.approval_policy
+        )
+        # An approved bulk request runs as its batch (the pipeline knows nothing of batches).
+        self.gate.run_batch = self.batches.run_approved
         self.housekeeper = Housekeeper(self.approvals)
         self.memory_trimmer = MemoryTrimmer()
         for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):

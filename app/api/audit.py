@@ -46,6 +46,7 @@ class AuditEventOut(BaseModel):
     key_id: str = Field(
         description="Which key sealed the event (a fingerprint); empty before the chain was keyed"
     )
+    batch_id: str | None = Field(description="The batch (bulk action) the event is part of")
     hash: str
 
 
@@ -53,7 +54,7 @@ class AuditEventOut(BaseModel):
 async def audit_events(
     db: SessionDep, filters: Annotated[AuditQuery, Query()], paging: AuditPaging
 ) -> dict[str, Any]:
-    """Events matching actor, vmid, operation, risk, outcome, since, until and q, newest first."""
+    """Events matching actor, vmid, operation, risk, outcome, since, until, q and batch, newest first."""
     page = AuditFilter(**filters.model_dump(), before=paging.position, limit=paging.limit)
     rows, next_before = await list_events(db, page)
     return {

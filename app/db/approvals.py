@@ -64,6 +64,8 @@ class ApprovalRequest(SQLModel, table=True):
     upid: str | None = Field(default=None, max_length=255)
     exitstatus: str | None = Field(default=None, max_length=255)
     result_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A bulk change asked as one request: the batch it runs as once approved (its guests and their parts).
+    batch_id: str | None = Field(default=None, max_length=16)
     # When the requester last saw how it stands: a later decision or end is news for them.
     requester_seen_at: datetime | None = _stamp()  # type: ignore[assignment]
 

@@ -37,6 +37,7 @@ from app.services.approvals import (
     request_view,
     waiting_for,
 )
+from app.services.batches import BatchService
 from app.services.errors import PveError
 from app.services.pipeline import ActionService
 from app.web.templating import is_htmx, render
@@ -181,7 +182,7 @@ async def show_request(
     view = await request_view(db, row)
     context: dict[str, Any] = {"active": "approval_list", "r": view, **policy_context(request)}
     if row.status == "pending":
-        context.update(await since_request(actions, view))
+        context.update(await since_request(actions, view, runtime_of(request.app).batches))
     own = principal.user_id == row.requester_id
     context.update(
         own=own,
@@ -189,7 +190,11 @@ async def show_request(
         and (principal.can("approver") and not own or own and approvals.policy.solo),
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
-        may_ask_again=own and row.status in ASKED_AGAIN_FROM and principal.can("operator"),
+        # A bulk change is asked again from the guest list, choosing the guests as they are then.
+        may_ask_again=own
+        and row.status in ASKED_AGAIN_FROM
+        and principal.can("operator")
+        and not row.batch_id,
         typed=needs_typing(row, own),
         confirm_text=confirmation_text(row),
         refused=refused,
@@ -203,12 +208,15 @@ async def show_request(
     )
 
 
-async def since_request(actions: ActionService, view: RequestView) -> dict[str, Any]:
-    """What changed on the target since the request ("changes"), or why Proxmox could not be read now."""
+async def since_request(actions: ActionService, view: RequestView, batches: BatchService) -> dict[str, Any]:
+    """What changed on the target (each guest of a bulk request) since the request ("changes"), or why Proxmox
+    could not be read now."""
     row = view.row
     op = get_operation(row.operation)
     vmid = row.vmid if op is not None and op.target == "guest" else None
     try:
+        if row.batch_id is not None:
+            return {"changes": await batches.drift(row)}
         now = await actions.state_now(row.operation, vmid, view.params)
     except PveError as exc:
         return {"changes_problem": str(exc)}

@@ -15,6 +15,7 @@ from app.deps import InventoryDep, IpDep, SettingsDep, require_principal
 from app.services.cluster import STATUSES, GuestPage, GuestQuery, InventoryService
 from app.services.errors import PveError, PveForbidden, PveUnavailable
 from app.services.ips import IpService
+from app.web.bulk import bulk_offer
 from app.web.paging import page_numbers, per_page_options
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
@@ -131,6 +132,9 @@ async def list_context(
         "statuses": STATUSES,
         "per_page_options": per_page_options(default_per_page, query.per_page),
         "page_numbers": page_numbers(page.page, page.pages) if page else [],
+        "bulk_offer": bulk_offer(),
+        # What "all that match this filter" sends: the list's filter, without its page.
+        "filter_query": urlencode(query.params(page=None, per_page=None)),
         **extra,
     }
 

@@ -23,7 +23,7 @@ _STRING = sqlmodel.sql.sqltypes.AutoString
 
 
 def upgrade() -> None:
-    """Create batches and batch_items; add batch_id to audit_events and executions."""
+    """Create batches and batch_items; add batch_id to audit_events, executions and approval_requests."""
     op.create_table(
         "batches",
         sa.Column("id", _STRING(length=16), nullable=False),
@@ -66,10 +66,13 @@ def upgrade() -> None:
     op.create_index("ix_audit_events_batch_seq", "audit_events", ["batch_id", "seq"])
     op.add_column("executions", sa.Column("batch_id", _STRING(length=16), nullable=True))
     op.create_index("ix_executions_batch_id", "executions", ["batch_id"])
+    op.add_column("approval_requests", sa.Column("batch_id", _STRING(length=16), nullable=True))
 
 
 def downgrade() -> None:
     """Drop the batch columns and tables."""
+    with op.batch_alter_table("approval_requests") as batch:
+        batch.drop_column("batch_id")
     op.drop_index("ix_executions_batch_id", table_name="executions")
     with op.batch_alter_table("executions") as batch:
         batch.drop_column("batch_id")

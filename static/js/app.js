@@ -127,3 +127,14 @@
     });
   }, true);
 })();
+// The guest list's "tick every guest on this page" box ticks (or clears) the rows' boxes of the bulk form.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-pick-all]");
+    if (!all) { return; }
+    document.querySelectorAll('#guests input[name="vmid"][form="bulk-form"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+})();

@@ -48,6 +48,8 @@ class RequestedChange:
     preview: dict[str, Any]
     warnings: list[str]
     state: dict[str, Any]
+    # A bulk change: the batch that runs it once approved.
+    batch_id: str | None = None
 
 
 # Requests that ended without running; their requester may ask for the same change again with one click.
@@ -143,6 +145,7 @@ class ApprovalService:
             requester_name=principal.username,
             requester_method=principal.method,
             requester_token=principal.token_name,
+            batch_id=change.batch_id,
             created_at=now,
             expires_at=now + self.policy.ttl,
         )
@@ -163,6 +166,7 @@ class ApprovalService:
                 {**change.values, audit.SEAL: request.seal()},
                 message=why,
                 approval_id=request.id,
+                batch_id=change.batch_id,
             )
             await audit.append_in(db, actor, draft)
             self.notifier.enqueue(db, "requested", request, actor.name)
@@ -417,6 +421,8 @@ class ApprovalService:
                     select(ApprovalRequest)
                     .where(ApprovalRequest.status == "executing", col(ApprovalRequest.executed_at) < before)
                     .where(col(ApprovalRequest.id).not_in(called))
+                    # A batch's calls are its items' (without the request's id); the batch ends its request.
+                    .where(col(ApprovalRequest.batch_id).is_(None))
                 )
             ).all()
         system = audit.Actor(None, "proxgate", "system")
@@ -436,5 +442,12 @@ class ApprovalService:
         target = audit.Target(request.node, request.guest_type, request.vmid, request.target_name)
         params: dict[str, Any] = json.loads(request.params)
         return audit.Draft(
-            request.operation, request.risk, outcome, target, params, message=message, approval_id=request.id
+            request.operation,
+            request.risk,
+            outcome,
+            target,
+            params,
+            message=message,
+            approval_id=request.id,
+            batch_id=request.batch_id,
         )

@@ -86,6 +86,8 @@ class Draft:
     upid: str | None = None
     message: str | None = None
     approval_id: int | None = None
+    # The batch the event belongs to when the actor acts outside it (deciding a bulk request); else the actor's.
+    batch_id: str | None = None
 
 
 # Who writes the events the chain itself needs (a new key segment).
@@ -201,7 +203,7 @@ def _values(seq: int, actor: Actor, draft: Draft, prev_hash: str) -> dict[str, A
         "message": _truncate(draft.message, 4000),
         "approval_id": draft.approval_id,
         "token_name": _truncate(actor.token_name, 64),
-        "batch_id": actor.batch_id,
+        "batch_id": draft.batch_id or actor.batch_id,
         "prev_hash": prev_hash,
     }
 

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.db.audit import AuditEvent
-from app.services.audit.chain import HASHED_FIELDS, canonical_time
+from app.services.audit.chain import HASHED_FIELDS, OPTIONAL_FIELD, canonical_time
 
 OUTCOMES = (
     "intent",
@@ -35,7 +35,7 @@ OUTCOMES = (
     "stopped",
 )
 # Everything hashed (but the actor's internal id, which means nothing outside this database), and the hash.
-EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), "hash")
+EXPORT_COLUMNS = (*(name for name in HASHED_FIELDS if name != "actor_id"), OPTIONAL_FIELD, "hash")
 
 
 class AuditQuery(BaseModel):
@@ -49,6 +49,7 @@ class AuditQuery(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     q: str | None = Field(None, max_length=200)
+    batch: str | None = Field(None, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
 
     @model_validator(mode="before")
     @classmethod
@@ -87,6 +88,8 @@ def _where(query: SelectOfScalar[AuditEvent], f: AuditQuery) -> SelectOfScalar[A
         query = query.where(AuditEvent.risk == f.risk)
     if f.outcome:
         query = query.where(AuditEvent.outcome == f.outcome)
+    if f.batch:
+        query = query.where(AuditEvent.batch_id == f.batch)
     if f.since:
         query = query.where(col(AuditEvent.at) >= f.since)
     if f.until:

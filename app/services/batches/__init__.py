@@ -1,7 +1,16 @@
 """Batches: one operation asked of many guests (bulk actions, emptying a node), run a few at a time, followed."""
 
-from app.services.batches.service import BatchService
+from app.services.batches.choices import BulkChoices
+from app.services.batches.service import BULK_OPERATIONS, BatchService
 from app.services.batches.store import BatchItem
 from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchView
 
-__all__ = ["ITEM_STATUSES", "BatchItem", "BatchItemView", "BatchService", "BatchView"]
+__all__ = [
+    "BULK_OPERATIONS",
+    "ITEM_STATUSES",
+    "BatchItem",
+    "BatchItemView",
+    "BatchService",
+    "BatchView",
+    "BulkChoices",
+]

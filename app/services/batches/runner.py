@@ -32,6 +32,7 @@ class Run:
     actor: audit.Actor
     concurrency: int
     stop_on_failure: bool
+    # The approved request the batch carries out: the batch's end finishes it (its items' calls do not).
     approval_id: int | None = None
 
 
@@ -68,7 +69,7 @@ async def run_item(actions: ActionService, sessions: store.Sessions, run: Run, i
     params = json.loads(item.params)
     try:
         plan = await actions.plan(run.principal, run.actor, run.operation, item.vmid, params)
-        result = await actions.perform(plan, run.actor, approval_id=run.approval_id)
+        result = await actions.perform(plan, run.actor)
     except ServiceError as exc:
         await _failed(sessions, run, item, exc.message)
         return

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.db.approvals import ApprovalRequest
 from app.db.batches import Batch
 from app.db.models import Role
 from app.operations.base import Operation
@@ -19,7 +20,10 @@ from app.operations.catalogue import get_operation
 from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.accounts import Principal
-from app.services.batches import store
+from app.services.approvals import ApprovalPolicy, ApprovalService
+from app.services.approvals import status as request_status
+from app.services.batches import asking, store
+from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
 from app.services.batches.views import BatchView, batch_view
@@ -27,18 +31,44 @@ from app.services.errors import Conflict, Forbidden, Invalid, NotFound, Upstream
 from app.services.pipeline import ActionService, first_error
 
 log = logging.getLogger(__name__)
+# What the guest list offers in bulk (and POST /api/v1/bulk/{operation} takes); the destructive ones are asked
+# as one request for the whole batch.
+BULK_OPERATIONS = (
+    "start",
+    "shutdown",
+    "stop",
+    "reboot",
+    "snapshot",
+    "backup",
+    "migrate",
+    "rollback",
+    "delete-snapshot",
+    "delete",
+)
 MAX_ITEMS = 1000
 MAX_CONCURRENCY = 32
 STOPPED_BY = "Skipped: {who} stopped the batch before this guest's turn."
+# A request that ended without running: its batch's guests are all skipped, saying so.
+UNRUN = ("rejected", "cancelled", "expired", "failed")
 
 
 class BatchService:
     """One per app: starts batches, runs them in the background, reads and stops them."""
 
-    def __init__(self, actions: ActionService, sessions: store.Sessions, concurrency: int = 4) -> None:
+    def __init__(
+        self,
+        actions: ActionService,
+        sessions: store.Sessions,
+        concurrency: int = 4,
+        approvals: ApprovalService | None = None,
+        policy: ApprovalPolicy | None = None,
+    ) -> None:
         self.actions = actions
         self.sessions = sessions
         self.concurrency = concurrency
+        # Without them (tests of the core) no operation is held back for approval.
+        self.approvals = approvals
+        self.policy = policy
         self._running: set[asyncio.Task[str]] = set()
 
     async def start(
@@ -53,8 +83,12 @@ class BatchService:
         stop_on_failure: bool = False,
         kind: str = "bulk",
         meta: dict[str, Any] | None = None,
+        link_base: str = "",
     ) -> str:
-        """Check the whole batch (nothing is sent when anything is wrong), store it and run it; its id."""
+        """Check the whole batch (nothing is sent when anything is wrong), store it and run it; its id.
+
+        An operation the approval policy holds back becomes ONE request for the whole batch: the batch waits
+        ("pending", its approval_id set) and runs once another person approves it."""
         op = await self.admit(principal, source, operation, items, concurrency)
         placed = await self.place(source, op, items)
         batch = Batch(
@@ -69,10 +103,82 @@ class BatchService:
             meta=json.dumps(meta or {}, sort_keys=True, default=str),
         )
         actor = replace(source, batch_id=batch.id)
+        if self.approvals is not None and self.policy is not None and self.policy.needs_approval(op):
+            await self._ask(principal, actor, op, batch, items, placed, link_base)
+            return batch.id
         await store.create(self.sessions, batch, items, placed)
         await audit.append(self.sessions, actor, _started_draft(op, batch, items))
         self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
         return batch.id
+
+    async def _ask(
+        self,
+        principal: Principal,
+        actor: audit.Actor,
+        op: Operation,
+        batch: Batch,
+        items: Sequence[BatchItem],
+        placed: dict[int, Placed],
+        link_base: str,
+    ) -> None:
+        """Plan every guest now and store the batch as one pending request (nothing is sent)."""
+        assert self.approvals is not None  # noqa: S101 (only called with approvals)
+        if not batch.reason.strip():
+            raise Invalid("Say why: a second person decides this change.", field="reason")
+        plans = await asking.plan_all(self.actions, principal, actor, op, items)
+        change = asking.requested_change(op, batch.id, plans)
+        request = await self.approvals.create(change, principal, actor, batch.reason, link_base)
+        batch.status, batch.approval_id = "pending", request.id
+        planned = [BatchItem(vmid, values) for vmid, values in change.values["items"]]
+        await store.create(self.sessions, batch, planned, placed)
+
+    async def run_approved(self, request: ApprovalRequest, principal: Principal, actor: audit.Actor) -> None:
+        """Run an approved bulk request as its batch, unless it or its guests changed since (then it fails and
+        nothing is sent)."""
+        assert self.approvals is not None and request.batch_id is not None  # noqa: S101 (set for bulk requests)
+        actor = replace(actor, batch_id=request.batch_id)
+        loaded = await store.load(self.sessions, request.batch_id)
+        why = "its batch is gone" if loaded is None else await self.approvals.broken_seal(request)
+        why = why or (asking.mismatch(request, loaded[1]) if loaded is not None else None)
+        if why:
+            await self._unrun(request, actor, f"Refused: {why}. Nothing was sent to Proxmox.")
+            return
+        try:
+            changes = await asking.drift(self.actions, request)
+        except PveError as exc:
+            await self._unrun(request, actor, f"Proxmox could not be read ({exc}); nothing was sent.")
+            return
+        if changes:
+            why = "; ".join(changes)
+            await self._unrun(
+                request, actor, f"The guests changed since the request: {why}. Nothing was sent."
+            )
+            return
+        assert loaded is not None  # noqa: S101 (checked above)
+        batch = loaded[0]
+        await store.set_status(self.sessions, batch.id, "running", from_status="pending")
+        items = [BatchItem(vmid, values) for vmid, values in asking.asked_items(request)]
+        op = get_operation(batch.operation)
+        if op is not None:
+            await audit.append(self.sessions, actor, _started_draft(op, batch, items))
+        run = Run(
+            batch.id, batch.operation, principal, actor, batch.concurrency, batch.stop_on_failure, request.id
+        )
+        self.launch(run)
+
+    async def drift(self, request: ApprovalRequest) -> list[str]:
+        """What changed on each guest of a bulk request since it was asked, one sentence each."""
+        return await asking.drift(self.actions, request)
+
+    async def _unrun(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
+        """The request fails before anything is sent; its batch ends with every guest skipped."""
+        assert self.approvals is not None and request.batch_id is not None  # noqa: S101 (bulk requests)
+        await self.approvals.fail(request, actor, why)
+        await self._close_unrun(request.batch_id, f"Not run: {why}")
+
+    async def _close_unrun(self, batch_id: str, message: str) -> None:
+        await store.skip_waiting(self.sessions, batch_id, message)
+        await store.set_status(self.sessions, batch_id, "stopped", from_status="pending")
 
     async def admit(
         self,
@@ -143,7 +249,12 @@ class BatchService:
             return "gone"
         status = await run_batch(self.actions, self.sessions, run, loaded[1])
         final = await self.get(run.batch_id)
-        await audit.append(self.sessions, run.actor, _ended_draft(final))
+        ended = _ended_draft(final)
+        async with audit.recording(self.sessions) as db:
+            await audit.append_in(db, run.actor, ended)
+            if run.approval_id is not None:
+                await request_status.finish(db, run.approval_id, ended.outcome, None, ended.message or "")
+            await db.commit()
         return status
 
     async def get(self, batch_id: str) -> BatchView:
@@ -151,6 +262,16 @@ class BatchService:
         loaded = await store.load(self.sessions, batch_id)
         if loaded is None:
             raise NotFound(f"There is no batch {batch_id}.")
+        batch = loaded[0]
+        if batch.status == "pending" and batch.approval_id is not None and self.approvals is not None:
+            request = await self.approvals.get(batch.approval_id)
+            if request.status in UNRUN:
+                by = f" by {request.decided_by_name}" if request.decided_by_name else ""
+                why = f": {request.result_message}" if request.status == "failed" else ""
+                await self._close_unrun(
+                    batch_id, f"Not run: request #{request.id} was {request.status}{by}{why}"
+                )
+                return await self.get(batch_id)
         return batch_view(*loaded)
 
     async def stop(self, batch_id: str, principal: Principal) -> BatchView:
@@ -162,6 +283,15 @@ class BatchService:
             raise Conflict(f"Batch {batch_id} is {view.status}: there is nothing left to stop.")
         await store.skip_waiting(self.sessions, batch_id, STOPPED_BY.format(who=principal.username))
         return await self.get(batch_id)
+
+    async def choices(self, operation: str, vmids: Sequence[int]) -> BulkChoices:
+        """What the bulk form of `operation` offers for these guests (their shared snapshots when it names one)."""
+        op = get_operation(operation)
+        named = op is not None and "snapname" in op.params.model_fields and op.name != "snapshot"
+        try:
+            return await bulk_choices(self.actions.pve, vmids, with_snapshots=named)
+        except PveError as exc:
+            raise UpstreamRefused(f"Proxmox could not be read: {exc}") from None
 
     async def list_recent(self, limit: int = 20, kind: str | None = None) -> list[BatchView]:
         """The newest batches (without their items' details beyond status), newest first."""

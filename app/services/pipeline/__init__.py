@@ -1,6 +1,6 @@
 """The action pipeline: plan an operation, perform it now or once approved, follow its task to the end."""
 
-from app.services.pipeline.actions import ActionService, first_error
+from app.services.pipeline.actions import ActionService, Plan, first_error
 from app.services.pipeline.form_errors import field_errors
 from app.services.pipeline.gate import Gate, Submitted, forget_old_keys
 from app.services.pipeline.task_origin import requested_by
@@ -9,6 +9,7 @@ from app.services.pipeline.task_watch import TaskWatcher
 __all__ = [
     "ActionService",
     "Gate",
+    "Plan",
     "Submitted",
     "TaskWatcher",
     "field_errors",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 KEY_MAX = 128
 # How long a one-time key answers with its first result; forms and retries come back within minutes.
 KEY_KEPT = timedelta(days=1)
+# Runs an approved bulk request as its batch (the batches service, which sits above the pipeline, sets it).
+BatchRunner = Callable[[ApprovalRequest, Principal, audit.Actor], Awaitable[None]]
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Gate:
         self.approvals = approvals
         self.policy = policy
         self.sessions = sessions
+        self.run_batch: BatchRunner | None = None
 
     async def submit(
         self,
@@ -113,6 +116,10 @@ class Gate:
     ) -> Submitted:
         """Submit an ended request's change again, as its requester: same operation, values and reason."""
         old = await self.approvals.to_ask_again(request_id, principal, actor)
+        if old.batch_id is not None:
+            raise Conflict(
+                "A bulk change is asked again from the guest list, choosing its guests as they are now."
+            )
         op = get_operation(old.operation)
         vmid = old.vmid if op is not None and op.target == "guest" else None
         raw = {**json.loads(old.params), "reason": old.reason}
@@ -146,7 +153,9 @@ class Gate:
     ) -> ApprovalRequest:
         """Add this approver's yes; when it is the last one needed, run the request (once) and return it."""
         decided = await self.approvals.approve(request_id, principal, actor, comment, confirm, seal)
-        if decided is not None:
+        if decided is not None and decided.batch_id is not None and self.run_batch is not None:
+            await self.run_batch(decided, principal, actor)
+        elif decided is not None:
             await run_approved(self.actions, self.approvals, decided, principal, actor)
         return await self.approvals.get(request_id)
 
