@@ -107,7 +107,8 @@ async def empty_node(
     body: JsonParams = None,
 ) -> JSONResponse:
     """Move every guest that can go off the node, as a batch of migrations (202: follow the batch)."""
-    batch_id, plan = await service.empty(principal, actor_for(request, principal), node, body or {})
+    actor = actor_for(request, principal)
+    batch_id, plan = await service.empty(principal, actor, node, body or {}, link_base(request))
     return _started(request, batch_id, plan)
 
 
@@ -128,5 +129,6 @@ async def bring_back(
     """Migrate the guests an empty-node batch (`batch_id`) moved off the node back to it, as a new batch."""
     values = dict(body or {})
     batch_id = str(values.pop("batch_id", "") or "")
-    started, plan = await service.bring_back(principal, actor_for(request, principal), node, batch_id, values)
+    actor = actor_for(request, principal)
+    started, plan = await service.bring_back(principal, actor, node, batch_id, values, link_base(request))
     return _started(request, started, plan)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import MaintenanceDep, PrincipalDep, actor_for, require_principal
+from app.deps import MaintenanceDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
 from app.web.guest_actions import form_params
 from app.web.templating import is_htmx, render
@@ -53,7 +53,8 @@ async def empty(
 ) -> Response:
     """Start the plan as a batch and go to its page."""
     params = await form_params(request)
-    batch_id, _plan = await service.empty(principal, actor_for(request, principal), node, params)
+    actor = actor_for(request, principal)
+    batch_id, _plan = await service.empty(principal, actor, node, params, link_base(request))
     return _to_batch(request, batch_id)
 
 
@@ -65,5 +66,5 @@ async def bring_back(
     params = await form_params(request)
     from_batch = str(params.pop("batch_id", ""))
     actor = actor_for(request, principal)
-    batch_id, _plan = await service.bring_back(principal, actor, node, from_batch, params)
+    batch_id, _plan = await service.bring_back(principal, actor, node, from_batch, params, link_base(request))
     return _to_batch(request, batch_id)

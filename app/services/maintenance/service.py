@@ -37,6 +37,20 @@ def _nothing_to_return(plan: Evacuation) -> str:
     return f"None of the guests moved off {plan.node} can go back now ({why})."
 
 
+def _options(
+    reason: Any, params: EmptyNodeParams, link_base: str, kind: str, meta: dict[str, Any]
+) -> dict[str, Any]:
+    """How the batch runs: why, how many at once, whether a failure stops it, what kind, and its meta."""
+    return {
+        "reason": reason if isinstance(reason, str) else "",
+        "concurrency": params.concurrency,
+        "stop_on_failure": params.stop_on_failure,
+        "kind": kind,
+        "meta": meta,
+        "link_base": link_base,
+    }
+
+
 class MaintenanceService:
     """Plans and starts the emptying of a node, and the return of its guests."""
 
@@ -53,7 +67,7 @@ class MaintenanceService:
             raise _refusal(exc) from None
 
     async def empty(
-        self, principal: Principal, actor: audit.Actor, node: str, raw: Mapping[str, Any]
+        self, principal: Principal, actor: audit.Actor, node: str, raw: Mapping[str, Any], link_base: str = ""
     ) -> tuple[str, Evacuation]:
         """Check who asks and what, plan, and start the batch of migrations; (batch id, the plan it runs)."""
         values = dict(raw)
@@ -61,11 +75,18 @@ class MaintenanceService:
         params = await self._admit(principal, actor, node, values)
         planning = plan_evacuation(self.pve, node, params.with_local_disks)
         plan = await self._checked(actor, node, values, planning, _nothing_to_move)
-        batch = await self._start(principal, actor, plan, reason, params, "empty-node", {"node": node})
+        options = _options(reason, params, link_base, "empty-node", {"node": node})
+        batch = await self._start(principal, actor, plan, options)
         return batch, plan
 
     async def bring_back(
-        self, principal: Principal, actor: audit.Actor, node: str, from_batch: str, raw: Mapping[str, Any]
+        self,
+        principal: Principal,
+        actor: audit.Actor,
+        node: str,
+        from_batch: str,
+        raw: Mapping[str, Any],
+        link_base: str = "",
     ) -> tuple[str, Evacuation]:
         """Migrate the guests an empty-node batch moved away back to its node, as a new batch."""
         values = dict(raw)
@@ -74,8 +95,9 @@ class MaintenanceService:
         moved = await self._moved(from_batch, node)
         planning = plan_return(self.pve, node, moved, params.with_local_disks)
         plan = await self._checked(actor, node, values, planning, _nothing_to_return)
+        meta = {"node": node, "from_batch": from_batch}
         batch = await self._start(
-            principal, actor, plan, reason, params, "bring-back", {"node": node, "from_batch": from_batch}
+            principal, actor, plan, _options(reason, params, link_base, "bring-back", meta)
         )
         return batch, plan
 
@@ -118,27 +140,11 @@ class MaintenanceService:
         return [item.vmid for item in view.items if item.status == "succeeded"]
 
     async def _start(
-        self,
-        principal: Principal,
-        actor: audit.Actor,
-        plan: Evacuation,
-        reason: Any,
-        params: EmptyNodeParams,
-        kind: str,
-        meta: dict[str, Any],
+        self, principal: Principal, actor: audit.Actor, plan: Evacuation, options: dict[str, Any]
     ) -> str:
         """The plan's migrations as a batch of `migrate`, one item per guest; the batch's id."""
-        return await self.batches.start(
-            principal,
-            "migrate",
-            [BatchItem(m.vmid, m.params) for m in plan.migrations],
-            reason=reason if isinstance(reason, str) else "",
-            source=actor,
-            concurrency=params.concurrency,
-            stop_on_failure=params.stop_on_failure,
-            kind=kind,
-            meta=meta,
-        )
+        items = [BatchItem(m.vmid, m.params) for m in plan.migrations]
+        return await self.batches.start(principal, "migrate", items, source=actor, **options)
 
     async def _admit(
         self, principal: Principal, actor: audit.Actor, node: str, values: dict[str, Any]
