@@ -255,7 +255,9 @@ def link_base(request: Request) -> str:
 
 async def get_maintenance(runtime: RuntimeDep) -> MaintenanceService:
     """Emptying nodes and bringing their guests back, as batches of migrations."""
-    return MaintenanceService(runtime.cluster.client, runtime.actions, runtime.batches)
+    return MaintenanceService(
+        runtime.cluster.client, runtime.actions, runtime.batches, runtime.approval_policy
+    )
 
 
 ActionsDep = Annotated[ActionService, Depends(get_actions)]

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import MaintenanceDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import ApprovalsDep, MaintenanceDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
 from app.operations.evacuation import Evacuation
+from app.services.approvals import ApprovalService
+from app.services.batches import BatchView
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["maintenance"], dependencies=[Depends(require_principal)])
 NodeName = Annotated[str, Path(max_length=64, description="The node's name")]
@@ -46,9 +48,12 @@ class PlanOut(BaseModel):
 
 
 class BatchStartedOut(BaseModel):
-    """The batch that runs the plan, where to follow it, and the plan it runs."""
+    """The batch that runs the plan and where to follow it (running), or the request that holds it back until
+    another person approves (pending: `request_id`, `url` the request's page); and the plan it runs."""
 
     batch_id: str
+    status: str
+    request_id: int | None = None
     url: str
     plan: PlanOut
 
@@ -77,8 +82,19 @@ def plan_json(plan: Evacuation) -> dict[str, Any]:
     }
 
 
-def _started(request: Request, batch_id: str, plan: Evacuation) -> JSONResponse:
-    body = {"batch_id": batch_id, "url": f"{link_base(request)}/batches/{batch_id}", "plan": plan_json(plan)}
+async def _started(
+    request: Request, approvals: ApprovalService, batch: BatchView, plan: Evacuation
+) -> JSONResponse:
+    body = {
+        "batch_id": batch.id,
+        "status": batch.status,
+        "request_id": batch.approval_id,
+        "plan": plan_json(plan),
+    }
+    if batch.approval_id is not None:
+        body["url"] = (await approvals.get(batch.approval_id)).url
+    else:
+        body["url"] = f"{link_base(request)}/batches/{batch.id}"
     return JSONResponse(body, status_code=202)
 
 
@@ -103,13 +119,14 @@ async def empty_node(
     request: Request,
     principal: PrincipalDep,
     service: MaintenanceDep,
+    approvals: ApprovalsDep,
     node: NodeName,
     body: JsonParams = None,
 ) -> JSONResponse:
     """Move every guest that can go off the node, as a batch of migrations (202: follow the batch)."""
     actor = actor_for(request, principal)
-    batch_id, plan = await service.empty(principal, actor, node, body or {}, link_base(request))
-    return _started(request, batch_id, plan)
+    batch, plan = await service.empty(principal, actor, node, body or {}, link_base(request))
+    return await _started(request, approvals, batch, plan)
 
 
 @router.post(
@@ -123,6 +140,7 @@ async def bring_back(
     request: Request,
     principal: PrincipalDep,
     service: MaintenanceDep,
+    approvals: ApprovalsDep,
     node: NodeName,
     body: JsonParams = None,
 ) -> JSONResponse:
@@ -130,5 +148,5 @@ async def bring_back(
     values = dict(body or {})
     batch_id = str(values.pop("batch_id", "") or "")
     actor = actor_for(request, principal)
-    started, plan = await service.bring_back(principal, actor, node, batch_id, values, link_base(request))
-    return _started(request, started, plan)
+    batch, plan = await service.bring_back(principal, actor, node, batch_id, values, link_base(request))
+    return await _started(request, approvals, batch, plan)

@@ -168,6 +168,9 @@ class Operation:
     form: Form = Form()
     # Read once its task ended OK, for the end event (a migration says where the guest is now).
     ended: Ended | None = None
+    # A node operation runs as a batch of this guest operation (empty-node: migrate), and needs approval
+    # whenever that one does.
+    runs_as: str | None = None
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""

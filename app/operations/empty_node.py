@@ -57,6 +57,7 @@ EMPTY_NODE = Operation(
     "online, stopped ones offline, each to the node with the most free memory that the migration's preflight, "
     "its storage and HA's groups or rules allow, as a batch of `migrate` (at most `concurrency` at once). "
     "Guests that cannot move are listed with the reason; HA moves its guests itself when the node is in HA "
-    "maintenance mode. Needs approval when `migrate` or `empty-node` does.",
+    "maintenance mode. Needs approval when `migrate` or `empty-node` does: one request for the whole plan.",
     form=Form(fields=False),
+    runs_as="migrate",
 )

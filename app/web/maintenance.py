@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import MaintenanceDep, PrincipalDep, actor_for, link_base, require_principal
 from app.http.csrf import verify_csrf_audited
+from app.services.batches import BatchView
 from app.web.guest_actions import form_params
 from app.web.templating import is_htmx, render
 from app.web.url_paths import path_for
@@ -20,8 +21,12 @@ NodeParam = Annotated[str, Path(max_length=64)]
 RECENT_BATCHES = 3
 
 
-def _to_batch(request: Request, batch_id: str) -> Response:
-    target = path_for(request, "batch_detail", batch_id=batch_id)
+def _to_batch(request: Request, batch: BatchView) -> Response:
+    """The batch's page, or the request's while it waits for another person's approval."""
+    if batch.approval_id is not None:
+        target = path_for(request, "approval_detail", request_id=batch.approval_id)
+    else:
+        target = path_for(request, "batch_detail", batch_id=batch.id)
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Location": str(target)})
     return RedirectResponse(str(target), status_code=303)
@@ -54,8 +59,8 @@ async def empty(
     """Start the plan as a batch and go to its page."""
     params = await form_params(request)
     actor = actor_for(request, principal)
-    batch_id, _plan = await service.empty(principal, actor, node, params, link_base(request))
-    return _to_batch(request, batch_id)
+    batch, _plan = await service.empty(principal, actor, node, params, link_base(request))
+    return _to_batch(request, batch)
 
 
 @router.post("/nodes/{node}/bring-back", name="node_bring_back", dependencies=[Depends(verify_csrf_audited)])
@@ -66,5 +71,5 @@ async def bring_back(
     params = await form_params(request)
     from_batch = str(params.pop("batch_id", ""))
     actor = actor_for(request, principal)
-    batch_id, _plan = await service.bring_back(principal, actor, node, from_batch, params, link_base(request))
-    return _to_batch(request, batch_id)
+    batch, _plan = await service.bring_back(principal, actor, node, from_batch, params, link_base(request))
+    return _to_batch(request, batch)

@@ -5,6 +5,7 @@ cluster and an app of their own: emptying a node moves many guests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer
+from tests.approval_guests import people, settle
 from tests.evacuation_guests import (
     DEVICE_VM,
     HA_VM,
@@ -123,6 +125,22 @@ def test_empty_node_is_in_the_catalogue_with_its_parameters(
     assert {"with_local_disks", "concurrency", "stop_on_failure"} <= set(op["parameters"]["properties"])
 
 
+def ended_batch(http: httpx.Client, headers: dict[str, str], batch_id: str) -> dict[str, Any]:
+    """GET /api/v1/bulk/{batch_id} once the batch has ended."""
+
+    def ended() -> dict[str, Any] | None:
+        found: dict[str, Any] = http.get(f"/api/v1/bulk/{batch_id}", headers=headers).json()
+        return found if found["status"] in ("done", "stopped") else None
+
+    return until(ended)
+
+
+def bring_back(http: httpx.Client, headers: dict[str, str], batch_id: str) -> httpx.Response:
+    """POST bring-back for the guests that batch moved off NODE."""
+    body = {"batch_id": batch_id, "reason": "maintenance is over"}
+    return http.post(f"/api/v1/nodes/{NODE}/actions/bring-back", json=body, headers=headers)
+
+
 def test_emptying_moves_every_guest_that_can_go_and_bringing_back_returns_them(
     http: httpx.Client, operator: dict[str, str], cluster: ServedFake
 ) -> None:
@@ -133,33 +151,50 @@ def test_emptying_moves_every_guest_that_can_go_and_bringing_back_returns_them(
 
     assert answer.status_code == 202, answer.text
     batch_id = answer.json()["batch_id"]
-    assert answer.json()["url"].endswith(f"/batches/{batch_id}")
-    until(lambda: all(where(pve, v) != NODE for v in MOVABLE))
+    assert answer.json()["status"] == "running" and answer.json()["url"].endswith(f"/batches/{batch_id}")
+    batch = ended_batch(http, operator, batch_id)
+    assert (batch["status"], batch["kind"]) == ("done", "empty-node")
+    assert {i["vmid"]: i["status"] for i in batch["items"]} == dict.fromkeys(MOVABLE, "succeeded")
+    assert all(where(pve, v) != NODE for v in MOVABLE)
     assert where(pve, LOCAL_VM) == NODE and where(pve, DEVICE_VM) == NODE
-    query = {"vmid": SHARED_VM, "operation": "migrate"}
+    query = {"vmid": SHARED_VM, "operation": "migrate", "batch": batch_id}
+    events = http.get("/api/v1/audit", params=query, headers=operator).json()["items"]
+    ended = [e for e in events if e["outcome"] == "succeeded"]
+    assert ended and ended[0]["message"].startswith(f"OK: moved from {NODE} to ")
 
-    def ended() -> list[dict[str, Any]]:
-        items = http.get("/api/v1/audit", params=query, headers=operator).json()["items"]
-        return [e for e in items if e["outcome"] == "succeeded"]
-
-    event = until(ended)[0]
-    assert event["message"].startswith(f"OK: moved from {NODE} to ")
-
-    back = until(
-        lambda: (
-            r
-            if (
-                r := http.post(
-                    f"/api/v1/nodes/{NODE}/actions/bring-back", json={"batch_id": batch_id}, headers=operator
-                )
-            ).status_code
-            != 409
-            else None
-        )
-    )
+    back = bring_back(http, operator, batch_id)
 
     assert back.status_code == 202, back.text
     assert set(moves(back)) == set(MOVABLE)
+    returned = ended_batch(http, operator, back.json()["batch_id"])
+    assert (returned["kind"], returned["status"]) == ("bring-back", "done")
+    until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
+
+
+def test_named_in_the_approval_policy_emptying_waits_for_another_person(
+    http: httpx.Client, operator: dict[str, str], cluster: ServedFake, evac_settings: Settings, tmp_path: Path
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    held = evac_settings.model_copy(update={"approval_operations": "empty-node", "data_dir": tmp_path})
+    for server in evacuation_app(held):
+        crew = people(held)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            catalogue = client.get("/api/v1/operations", params={"limit": 100}, headers=crew.alice).json()
+            needs = {o["name"]: o["needs_approval"] for o in catalogue["items"]}
+            assert (needs["empty-node"], needs["migrate"]) == (True, False)
+
+            body = {"reason": "firmware update"}
+            asked = client.post(f"/api/v1/nodes/{NODE}/actions/empty-node", json=body, headers=crew.alice)
+
+            assert asked.status_code == 202, asked.text
+            assert asked.json()["status"] == "pending" and "/approvals/" in asked.json()["url"]
+            assert all(where(pve, v) == NODE for v in MOVABLE), "nothing moves before the approval"
+            rid = asked.json()["request_id"]
+            client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.bob)
+            assert settle(client, crew.bob, rid)["status"] == "succeeded"
+    assert all(where(pve, v) != NODE for v in MOVABLE)
+    ended_batch(http, operator, asked.json()["batch_id"])
+    assert bring_back(http, operator, asked.json()["batch_id"]).status_code == 202
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
 
 

@@ -11,7 +11,9 @@ from app.operations.base import Refused
 from app.operations.empty_node import EMPTY_NODE, EmptyNodeParams
 from app.operations.evacuation import plan_evacuation, plan_return
 from app.operations.ha_placement import ranked
+from app.operations.migrate import MIGRATE
 from app.proxmox import PveClient
+from app.services.approvals import ApprovalPolicy
 from tests.operations.answers import cluster, storage
 from tests.operations.conftest import Ctx
 from tests.operations.memory_pve import MemoryPve
@@ -207,3 +209,10 @@ async def test_the_catalogue_entry_runs_only_through_the_node_action(context: Ct
 
 def test_ha_priorities_rank_the_nodes() -> None:
     assert ranked("pve1:1,pve2:3, pve3") == ("pve2", "pve1", "pve3")
+
+
+def test_emptying_needs_approval_when_migrate_does_or_when_it_is_named() -> None:
+    assert not ApprovalPolicy().needs_approval(EMPTY_NODE)
+    assert ApprovalPolicy(extra=frozenset({"migrate"})).needs_approval(EMPTY_NODE)
+    named = ApprovalPolicy(extra=frozenset({"empty-node"}))
+    assert named.needs_approval(EMPTY_NODE) and not named.needs_approval(MIGRATE)

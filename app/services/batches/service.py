@@ -84,11 +84,13 @@ class BatchService:
         kind: str = "bulk",
         meta: dict[str, Any] | None = None,
         link_base: str = "",
+        approval: bool = False,
     ) -> str:
         """Check the whole batch (nothing is sent when anything is wrong), store it and run it; its id.
 
-        An operation the approval policy holds back becomes ONE request for the whole batch: the batch waits
-        ("pending", its approval_id set) and runs once another person approves it."""
+        An operation the approval policy holds back (or any, with `approval`: the caller's own operation is,
+        as empty-node may be) becomes ONE request for the whole batch: the batch waits ("pending", its
+        approval_id set) and runs once another person approves it."""
         op = await self.admit(principal, source, operation, items, concurrency)
         placed = await self.place(source, op, items)
         batch = Batch(
@@ -103,7 +105,8 @@ class BatchService:
             meta=json.dumps(meta or {}, sort_keys=True, default=str),
         )
         actor = replace(source, batch_id=batch.id)
-        if self.approvals is not None and self.policy is not None and self.policy.needs_approval(op):
+        held = self.policy is not None and (approval or self.policy.needs_approval(op))
+        if self.approvals is not None and held:
             await self._ask(principal, actor, op, batch, items, placed, link_base)
             return batch.id
         await store.create(self.sessions, batch, items, placed)

@@ -15,6 +15,7 @@ from app.operations.evacuation import Evacuation, plan_evacuation, plan_return
 from app.proxmox.client import PveClient
 from app.services import audit
 from app.services.accounts import Principal
+from app.services.approvals import ApprovalPolicy
 from app.services.batches import BatchItem, BatchService, BatchView
 from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.pipeline import ActionService, first_error
@@ -54,10 +55,13 @@ def _options(
 class MaintenanceService:
     """Plans and starts the emptying of a node, and the return of its guests."""
 
-    def __init__(self, pve: PveClient, actions: ActionService, batches: BatchService) -> None:
+    def __init__(
+        self, pve: PveClient, actions: ActionService, batches: BatchService, policy: ApprovalPolicy
+    ) -> None:
         self.pve = pve
         self.actions = actions
         self.batches = batches
+        self.policy = policy
 
     async def plan(self, node: str, with_local_disks: bool = False) -> Evacuation:
         """Where each guest of the node would go now, and why; or why it stays."""
@@ -68,8 +72,9 @@ class MaintenanceService:
 
     async def empty(
         self, principal: Principal, actor: audit.Actor, node: str, raw: Mapping[str, Any], link_base: str = ""
-    ) -> tuple[str, Evacuation]:
-        """Check who asks and what, plan, and start the batch of migrations; (batch id, the plan it runs)."""
+    ) -> tuple[BatchView, Evacuation]:
+        """Check who asks and what, plan, and start the batch of migrations (or ask for it, when it needs
+        approval); the batch and the plan it runs."""
         values = dict(raw)
         reason = values.pop("reason", None)
         params = await self._admit(principal, actor, node, values)
@@ -87,7 +92,7 @@ class MaintenanceService:
         from_batch: str,
         raw: Mapping[str, Any],
         link_base: str = "",
-    ) -> tuple[str, Evacuation]:
+    ) -> tuple[BatchView, Evacuation]:
         """Migrate the guests an empty-node batch moved away back to its node, as a new batch."""
         values = dict(raw)
         reason = values.pop("reason", None)
@@ -141,10 +146,14 @@ class MaintenanceService:
 
     async def _start(
         self, principal: Principal, actor: audit.Actor, plan: Evacuation, options: dict[str, Any]
-    ) -> str:
-        """The plan's migrations as a batch of `migrate`, one item per guest; the batch's id."""
+    ) -> BatchView:
+        """The plan's migrations as a batch of `migrate`, one item per guest (pending when it needs approval)."""
         items = [BatchItem(m.vmid, m.params) for m in plan.migrations]
-        return await self.batches.start(principal, "migrate", items, source=actor, **options)
+        operation, approval = str(EMPTY_NODE.runs_as), self.policy.needs_approval(EMPTY_NODE)
+        batch_id = await self.batches.start(
+            principal, operation, items, source=actor, approval=approval, **options
+        )
+        return await self.batches.get(batch_id)
 
     async def _admit(
         self, principal: Principal, actor: audit.Actor, node: str, values: dict[str, Any]
