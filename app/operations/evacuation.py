@@ -158,14 +158,14 @@ class _Planner:
 
     def choose(self, r: GuestResource, found: list[_Candidate], local: dict[str, int], why_ha: str) -> Move:
         """The admissible node with the most free memory (HA's order first), or why none will do."""
-        refusals = {c.node: c.refusal for c in found if c.refusal}
+        refusals: dict[str, str] = {c.node: c.refusal for c in found if c.refusal is not None}
         for c in found:
             if c.refusal is None and (full := _space(local, c.node, self.resources)):
                 refusals[c.node] = full
         fine = [c for c in found if c.node not in refusals]
         if not fine:
             none = f"{why_ha}, and none of those is online" if why_ha else "no other node is online"
-            return _stays(r, "; ".join(f"{n}: {text}" for n, text in refusals.items()) or none)
+            return _stays(r, _refusals(refusals) or none)
         need = r.maxmem if r.status == "running" else 0
         order = fine if why_ha else sorted(fine, key=lambda c: -self.free.get(c.node, 0))
         chosen = next((c for c in order if self.free.get(c.node, 0) >= need), None)
@@ -183,6 +183,16 @@ class _Planner:
         move = Move(r.vmid, r.name, r.type, r.status, "migrate", "; ".join(words), chosen.node, wld)
         move.warnings = chosen.warnings
         return move
+
+
+def _refusals(refusals: dict[str, str]) -> str:
+    """Why no node will do: one reason when every node gave it, else each reason with the nodes that gave it."""
+    nodes: dict[str, list[str]] = defaultdict(list)
+    for node, text in refusals.items():
+        nodes[text.rstrip(".")].append(node)
+    if len(nodes) == 1 and len(refusals) > 1:
+        return next(iter(nodes))
+    return "; ".join(f"{', '.join(names)}: {text}" for text, names in nodes.items())
 
 
 def _stays(r: GuestResource, why: str) -> Move:

@@ -113,7 +113,9 @@ async def test_what_the_migration_refuses_is_the_reason_it_stays(proxmox: Memory
 
     [big] = [m for m in plan.moves if m.vmid == BIG]
     assert big.action == "stays"
-    assert big.reason.startswith("node2: VM 300 vm300 uses hostpci0, which only node1 has")
+    assert big.reason == (
+        "VM 300 vm300 uses hostpci0, which only node1 has: Proxmox cannot move it to another node while it does"
+    )
 
 
 def route_ha(proxmox: MemoryPve, lrm_status: str) -> None:
