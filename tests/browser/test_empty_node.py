@@ -61,7 +61,7 @@ def tab(browser: Browser, evac_app: AppServer) -> Iterator[Page]:
 
 def batch_ends_done(page: Page, count: int) -> None:
     """The batch page shows every guest's migration succeeded, and the batch done."""
-    expect(page).to_have_url(re.compile(r"/batches/\w+$"))
+    expect(page).to_have_url(re.compile(r"/batches/[\w-]+$"))
     expect(page.locator("#batch-detail")).to_have_attribute("data-status", "done")
     expect(page.locator('#batch-items tr[data-status="succeeded"]')).to_have_count(count)
 

@@ -44,7 +44,7 @@ def test_the_plan_page_lists_every_guest_of_the_node_with_where_it_goes_and_why(
     assert {int(vmid) for vmid, _ in rows} == on_node
     moving = sum(1 for _, action in rows if action == "migrate")
     assert f"Start: move {moving} guest" in answer.text
-    reasons = re.findall(r'<td class="small plan-reason">([^<]+)', answer.text)
+    reasons = re.findall(r'<td data-label="Why" class="small plan-reason">([^<]+)', answer.text)
     assert len(reasons) == len(rows) and all(r.strip() for r in reasons)
 
 
