@@ -64,36 +64,50 @@ class HaMixin:
         return [{"rule": name, **spec} for name, spec in sorted(rules.items())]
 
     async def _demo_ha_status(self, v: dict[str, Any], user: str) -> list[dict[str, Any]]:
-        """PVE::API2::HA::Status current: quorum, master, each node's LRM and each service."""
+        """PVE::API2::HA::Status current: quorum, master, fencing, each node's LRM and each service, worded as
+        pve-ha-manager words them ("pve1 (maintenance mode, watchdog active, Sun Dec  6 12:00:00 2026)")."""
         now = int(time.time())
-        stamp = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
+        stamp = time.asctime(time.localtime(now))  # Perl's scalar localtime
         nodes = sorted(self.nodes)  # type: ignore[attr-defined]
+        master = nodes[0]
         found: list[dict[str, Any]] = [
-            {"id": "quorum", "type": "quorum", "node": nodes[0], "status": "OK", "quorate": 1}
+            {"id": "quorum", "type": "quorum", "node": master, "status": "OK", "quorate": 1}
         ]
-        if not self.demo_ha_guests():
+        guests = self.demo_ha_guests()
+        if not guests:
             return found
-        found.append(
+        found += [
             {
                 "id": "master",
                 "type": "master",
-                "node": nodes[0],
-                "status": f"{nodes[0]} (active, {stamp})",
+                "node": master,
+                "status": f"{master} (active, {stamp})",
                 "timestamp": now,
-            }
-        )
+            },
+            {
+                "id": "fencing",
+                "type": "fencing",
+                "node": master,
+                "status": "armed (CRM watchdog active)",
+                "armed-state": "armed",
+            },
+        ]
         for node in nodes:
-            mode = "maintenance mode" if node in self.ha_maintenance else "active"  # type: ignore[attr-defined]
+            busy = any(g.node == node for g in guests)
+            if node in self.ha_maintenance:  # type: ignore[attr-defined]
+                state, watchdog = "maintenance mode", "watchdog active"
+            else:
+                state, watchdog = ("active", "watchdog active") if busy else ("idle", "watchdog standby")
             found.append(
                 {
                     "id": f"lrm:{node}",
                     "type": "lrm",
                     "node": node,
-                    "status": f"{node} ({mode}, {stamp})",
+                    "status": f"{node} ({state}, {watchdog}, {stamp})",
                     "timestamp": now,
                 }
             )
-        for guest in self.demo_ha_guests():
+        for guest in guests:
             sid = self.demo_sid(guest)
             found.append(
                 {

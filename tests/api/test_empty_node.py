@@ -30,7 +30,7 @@ from tests.evacuation_guests import (
     until,
     where,
 )
-from tests.fakepve_thread import ServedFake
+from tests.fakepve_thread import PveApi, ServedFake
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +214,14 @@ def test_in_ha_maintenance_mode_ha_moves_its_guests_and_brings_them_back(
         answer = until(plan)
         assert answer.json()["maintenance"] is True and answer.json()["notes"] == []
         assert SHARED_VM in moves(answer)
+        fake = PveApi(cluster)
+        lrm = {e["id"]: e["status"] for e in fake.data("GET", "/cluster/ha/status/current")}
+        fake.close()
+        assert lrm[f"lrm:{NODE}"].startswith(f"{NODE} (maintenance mode, watchdog active, ")
+        there = where(pve, HA_VM)
+        idle = next(n for n in ("pve1", "pve2", "pve3") if n != there)
+        assert lrm[f"lrm:{there}"].startswith(f"{there} (active, watchdog active, ")
+        assert lrm[f"lrm:{idle}"].startswith(f"{idle} (idle, watchdog standby, ")
     finally:
         cluster.call(pve.demo_node_maintenance(NODE, False))
     until(lambda: where(pve, HA_VM) == NODE)

@@ -126,7 +126,7 @@ def route_ha(proxmox: MemoryPve, lrm_status: str) -> None:
             "id": "lrm:node1",
             "type": "lrm",
             "node": "node1",
-            "status": f"node1 ({lrm_status}, Sun Dec  6 12:00:00 2026)",
+            "status": f"node1 ({lrm_status}, watchdog active, Sun Dec  6 12:00:00 2026)",
         },
     ]
     proxmox.answer("GET", "/cluster/ha/status/current", status)
