@@ -104,3 +104,6 @@ def test_empty_a_node_and_bring_its_guests_back(
     expect(tab.locator("#batch-reason")).to_have_text(f"Bring back the guests moved off {NODE}")
     until(lambda: all(where(pve, vmid) == NODE for vmid in MOVABLE))
     until(lambda: node_row(tab) == "3 running / 4")
+    tab.goto(f"/nodes/{NODE}")
+    expect(tab.locator("#empty-batches .brought-back")).to_have_text("Brought back")
+    expect(tab.locator("#empty-batches .bring-back")).to_have_count(0)

@@ -106,10 +106,13 @@ class MaintenanceService:
         )
         return batch, plan
 
-    async def recent(self, node: str, limit: int) -> list[BatchView]:
-        """The node's latest empty-node batches, newest first (their guests can be brought back)."""
-        found = await self.batches.list_recent(limit=limit * 5, kind="empty-node")
-        return [b for b in found if b.meta.get("node") == node][:limit]
+    async def recent(self, node: str, limit: int) -> list[tuple[BatchView, BatchView | None]]:
+        """The node's latest empty-node batches, newest first, each with the batch that brought its guests
+        back (None while they are away)."""
+        emptied = await self.batches.list_recent(limit=limit * 5, kind="empty-node")
+        returns = await self.batches.list_recent(limit=limit * 5, kind="bring-back")
+        back = {b.meta.get("from_batch"): b for b in reversed(returns)}
+        return [(b, back.get(b.id)) for b in emptied if b.meta.get("node") == node][:limit]
 
     async def _checked(
         self,
