@@ -11,9 +11,10 @@ from typing import Any
 
 from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
+from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, show_batch
 from app.agents.ctl_parser import body_of, command_parser
 from app.agents.op_tools import action_path
-from app.agents.waiting import task_failed, wait_request, wait_task
+from app.agents.waiting import task_failed, wait_batch, wait_request, wait_task
 
 # Exit codes (documented in docs/agents.md): done, failed, usage, waiting for a person, refused.
 DONE, FAILED, USAGE, PENDING, REFUSED = 0, 1, 2, 3, 4
@@ -139,9 +140,11 @@ async def cmd_request(api: ProxgateApi, args: argparse.Namespace) -> int:
 
 
 async def cmd_wait(api: ProxgateApi, args: argparse.Namespace) -> int:
-    """Wait for a request (a number) or a task (a UPID) to end."""
+    """Wait for a request (a number), a task (a UPID) or a batch (its id) to end."""
     if args.target.isdigit():
         return show_request(args, await wait_request(api, int(args.target), args.timeout))
+    if not args.target.startswith("UPID:"):
+        return show_batch(args, await wait_batch(api, args.target, args.timeout))
     return show_task(args, await wait_task(api, args.target, args.timeout), "")
 
 
@@ -251,4 +254,7 @@ COMMANDS: dict[str, Command] = {
     "request": cmd_request,
     "wait": cmd_wait,
     "operations": cmd_operations,
+    "bulk": cmd_bulk,
+    "batch": cmd_batch,
+    "batch-stop": cmd_batch_stop,
 }

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.agents.ctl_bulk import add_bulk_commands
+
 EXIT_CODES = (
     "exit codes: 0 done, 1 failed (the task or the approved change failed, or Proxgate could not be reached), "
     "2 usage, 3 pending (waiting for a person's approval, or still running when --timeout ran out), "
@@ -44,6 +46,9 @@ READS = (
     "request",
     "wait",
     "operations",
+    "bulk",
+    "batch",
+    "batch-stop",
 )
 
 
@@ -125,8 +130,9 @@ def add_reads(commands: Any) -> None:
     requests = command(commands, "requests", "approval requests, newest first")
     requests.add_argument("--status", help="comma-separated: pending, succeeded, rejected, ...")
     command(commands, "request", "one approval request", ("id", {"type": int}))
-    command(commands, "wait", "wait for a request (its number) or a task (its UPID)", ("target", {}))
+    command(commands, "wait", "wait for a request (its number), a task (its UPID) or a batch", ("target", {}))
     command(commands, "operations", "the operations Proxgate offers: name, risk, approval, label")
+    add_bulk_commands(command, commands)
 
 
 def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortcut | None = None) -> None:

@@ -36,7 +36,7 @@ def offered_tools(catalogue: list[dict[str, Any]], role: str, read_only: bool) -
 def read_tool(tool: ReadTool) -> types.Tool:
     """A read tool as MCP lists it."""
     # destructiveHint means something only for a tool that is not read-only.
-    destructive = None if tool.read_only else False
+    destructive = None if tool.read_only else tool.destructive
     hints = types.ToolAnnotations(
         read_only_hint=tool.read_only, destructive_hint=destructive, open_world_hint=False
     )

@@ -43,6 +43,8 @@ class ReadTool:
     output: dict[str, Any] = field(default_factory=lambda: ANY_OBJECT)
     summary: Summary = fallback_summary
     read_only: bool = True
+    # A tool that is not read-only may still lose data (run_bulk of a deletion, once approved).
+    destructive: bool = False
 
     @property
     def schema(self) -> dict[str, Any]:

@@ -1,9 +1,11 @@
-"""Every read tool of the MCP server, by name: those that answer one thing and the listings."""
+"""Every tool of the MCP server besides the catalogue's operations, by name: those that answer one thing, the
+listings, and the bulk tools (a batch of one operation on many guests)."""
 
 from __future__ import annotations
 
+from app.agents.bulk_tools import BULK_TOOLS
 from app.agents.list_tools import LIST_TOOLS
 from app.agents.read_tools import ONE_TOOLS, ReadTool
 
-READ_TOOLS: tuple[ReadTool, ...] = (*ONE_TOOLS, *LIST_TOOLS)
+READ_TOOLS: tuple[ReadTool, ...] = (*ONE_TOOLS, *LIST_TOOLS, *BULK_TOOLS)
 BY_NAME = {tool.name: tool for tool in READ_TOOLS}

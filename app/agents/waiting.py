@@ -64,6 +64,19 @@ async def wait_request(api: ProxgateApi, request_id: int, seconds: float = DEFAU
     return await _poll(api, path, seconds, lambda request: request.get("status") in FINISHED, request_state)
 
 
+def batch_state(batch: dict[str, Any]) -> str:
+    """'Batch Ab12 (shutdown of 10 guests): running; 4 succeeded, 2 running, 4 waiting.'"""
+    counts = ", ".join(f"{n} {status}" for status, n in (batch.get("counts") or {}).items() if n)
+    what = f"{batch.get('operation')} of {len(batch.get('items') or [])} guests"
+    return f"Batch {batch.get('batch_id')} ({what}): {batch.get('status')}; {counts}."
+
+
+async def wait_batch(api: ProxgateApi, batch_id: str, seconds: float = DEFAULT_WAIT) -> dict[str, Any]:
+    """The batch once every guest's part ended (or it was stopped), or as it is when the time is up."""
+    path = f"/api/v1/bulk/{path_segment(batch_id)}"
+    return await _poll(api, path, seconds, lambda b: b.get("status") in ("done", "stopped"), batch_state)
+
+
 async def wait_complete(api: ProxgateApi, path: str, seconds: float | None = None) -> None:
     """Return once the listing at path says it is complete (Proxgate has read every guest), or when the time
     (LISTING_WAIT unless given) is up."""

@@ -217,3 +217,18 @@ def test_a_viewer_reads_batches(
     finished(client, crew.alice, batch_id)
     listed = client.get("/api/v1/bulk", headers=crew.viewer).json()["items"]
     assert batch_id in [b["batch_id"] for b in listed]
+
+
+def test_a_refused_bulk_action_is_on_the_record(
+    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8651])
+    refused = bulk(client, crew.alice, "reboot", vmids=[8651, 8698], reason="r")
+    assert refused.status_code == 422 and refused.json()["detail"] == "There is no guest 8698."
+    events = client.get(
+        "/api/v1/audit",
+        params={"actor": crew.alice_name, "operation": "reboot", "limit": 1},
+        headers=crew.alice,
+    ).json()["items"]
+    assert events[0]["outcome"] == "invalid" and events[0]["message"] == "There is no guest 8698."
+    assert events[0]["params"] == {"vmids": "8651,8698"}

@@ -178,6 +178,48 @@ def test_a_burst_of_requests_and_decisions_answers(
     assert sorted(statuses) == [200] * BURST + [404] * BURST
 
 
+def test_a_burst_of_bulk_actions_answers(
+    small_pool: AppServer, crowd: dict[str, Any], burst_guests: list[int], pve: DemoPve
+) -> None:
+    """A bulk snapshot per guest at once, then every batch read through the API and its page and stopped at
+    once: every answer comes, and every guest's snapshot is taken unless the stop came before its turn."""
+    head = crowd["operator"]
+    body = {"snapname": "bulkburst", "reason": "burst"}
+    asked = [
+        ("POST", "/api/v1/bulk/snapshot", {"headers": head, "json": {**body, "vmids": [vmid]}})
+        for vmid in burst_guests
+    ]
+    statuses = run_async(burst(small_pool.url, asked))
+    no_server_error(statuses)
+    assert set(statuses) == {202}
+    with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
+        batches = client.get("/api/v1/bulk", params={"limit": 100}).json()["items"]
+    ids = [b["batch_id"] for b in batches if b["items"][0]["vmid"] in burst_guests]
+    assert len(ids) == BURST
+    cookies, _ = session_of(small_pool, crowd["approver_name"])
+    reads = [
+        *(("GET", f"/api/v1/bulk/{i}", {"headers": head}) for i in ids),
+        *(("POST", f"/api/v1/bulk/{i}/stop", {"headers": head}) for i in ids),
+        *(("GET", f"/batches/{i}", {}) for i in ids),
+        *(("GET", "/api/v1/bulk", {"headers": head}) for _ in ids),
+    ]
+    statuses = run_async(burst(small_pool.url, reads, cookies))
+    no_server_error(statuses)
+    assert set(statuses) <= {200, 409}, "a stop answers 409 once its batch has ended"
+    deadline = time.monotonic() + 30
+    with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
+        while True:
+            ended = [client.get(f"/api/v1/bulk/{i}").json() for i in ids]
+            if all(b["status"] in ("done", "stopped") for b in ended) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    ran = sorted(b["items"][0]["vmid"] for b in ended if b["items"][0]["status"] != "skipped")
+    assert [b["items"][0]["status"] for b in ended if b["items"][0]["vmid"] in ran] == ["succeeded"] * len(
+        ran
+    )
+    assert sorted(vm.vmid for vm in mine(pve) if "bulkburst" in vm.snapshots) == ran
+
+
 def test_a_burst_of_node_maintenance_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
     """The node page's maintenance card (its recent empty-node batches), and asking to empty a node that does
     not exist: every card answers, every refusal is recorded."""

@@ -4,6 +4,7 @@ themselves), plus a guest, a node, a storage and a request page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from pvesim.fake import DemoPve
 from tests.approval_guests import People, add_vm, ask
 from tests.backup_guests import FakeApi, Made, volid_of
 from tests.browser.test_sign_in import sign_in
+from tests.bulk_guests import add_vms, bulk_guests
 from tests.factories import make_user
 from tests.fakepve_thread import ServedFake
 from tests.ip_guests import cold_app
@@ -128,6 +130,22 @@ LAYOUT_PROBLEMS = """exempt => {
 }"""
 
 
+@pytest.fixture
+def bulk_range(pve: DemoPve) -> Iterator[None]:
+    """A clean 8600-8699 range, for a batch's page and the bulk review form."""
+    yield from bulk_guests(pve)
+
+
+def bulk_pages(client: httpx.Client, crew: People, pve: DemoPve) -> list[str]:
+    """A batch's page (a snapshot of two guests) and the bulk review form of a migration."""
+    vmids = add_vms(pve, [8690, 8691])
+    body = {"vmids": vmids, "reason": "before the upgrade", "snapname": "layout"}
+    started = client.post("/api/v1/bulk/snapshot", json=body, headers=crew.alice)
+    assert started.status_code == 202, started.text
+    query = "&".join(f"vmid={v}" for v in vmids)
+    return [f"/batches/{started.json()['batch_id']}", f"/guests/bulk?operation=migrate&{query}"]
+
+
 def backup_of(fake_api: FakeApi, pve: DemoPve, vmid: int) -> str:
     """A backup of the guest on 'local', made through the fake's vzdump; its volume id."""
     upid = fake_api.vzdump("pve1", vmid, storage="local", **{"notes-template": "before the upgrade"})
@@ -197,6 +215,7 @@ def test_tables_line_up_and_nothing_overflows(
     crew: People,
     scratch: None,
     backup_guests: Made,
+    bulk_range: None,
 ) -> None:
     add_vm(pve, VMID)
     archive = backup_of(fake_api, pve, VMID)
@@ -210,7 +229,7 @@ def test_tables_line_up_and_nothing_overflows(
     page = context.new_page()
     sign_in(page, make_user(settings, "admin"))
     expect(page.locator("header nav")).to_be_visible()
-    paths = pages_to_visit(page, asked.json()["request_id"])
+    paths = pages_to_visit(page, asked.json()["request_id"]) + bulk_pages(client, crew, pve)
     state = context.storage_state()
     context.close()
 

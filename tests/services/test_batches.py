@@ -163,3 +163,34 @@ async def test_nothing_runs_when_any_part_is_wrong(
     assert refused.value.field == field
     assert [vm.status for vm in pve.vms if vm.vmid == 8640] == ["running"]
     assert await batches.list_recent() == []
+
+
+async def test_a_batch_its_process_left_ends_at_a_stop(
+    batches: BatchService, chain: Chain, pve_client: PveClient, pve: DemoPve, guests: None
+) -> None:
+    vmids = add_vms(pve, range(8650, 8654))
+    for vm in pve.vms:
+        if vm.vmid in vmids:
+            vm.stop_secs = 6
+    with slow_tasks(pve):
+        batch_id = await batches.start(
+            ALICE, "stop", [BatchItem(v) for v in vmids], reason="r", source=SOURCE
+        )
+        for _ in range(100):
+            view = await batches.get(batch_id)
+            if sum(1 for i in view.items if i.status == "running" and i.upid) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await batches.close()  # its process stops: the two tasks sent run on, nobody runs the rest
+        other = BatchService(ActionService(pve_client, chain.sessions, "other"), chain.sessions)
+        for _ in range(100):
+            view = await other.stop(batch_id, ALICE)
+            if view.status != "running":
+                break
+            await asyncio.sleep(0.1)
+    assert view.status == "stopped"
+    assert [i.status for i in view.items] == ["succeeded", "succeeded", "skipped", "skipped"]
+    async with chain.sessions() as db:
+        query = select(AuditEvent).where(AuditEvent.batch_id == batch_id, col(AuditEvent.vmid).is_(None))
+        ends = (await db.exec(query)).all()
+    assert [e.outcome for e in ends] == ["started", "stopped"], "one start and one end, by Proxgate"

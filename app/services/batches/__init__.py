@@ -1,7 +1,8 @@
 """Batches: one operation asked of many guests (bulk actions, emptying a node), run a few at a time, followed."""
 
+from app.services.batches.checks import BULK_OPERATIONS
 from app.services.batches.choices import BulkChoices
-from app.services.batches.service import BULK_OPERATIONS, BatchService
+from app.services.batches.service import BatchService
 from app.services.batches.store import BatchItem
 from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchView
 

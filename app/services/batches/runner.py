@@ -39,7 +39,8 @@ class Run:
 async def run_batch(
     actions: ActionService, sessions: store.Sessions, run: Run, items: list[BatchMember]
 ) -> str:
-    """Run every item, then end the batch: "stopped" when any item was skipped, else "done"."""
+    """Run every item; how the batch ends: "stopped" when any item was skipped, else "done" (the caller records
+    it with the batch's end event)."""
     queue: asyncio.Queue[BatchMember] = asyncio.Queue()
     for item in items:
         queue.put_nowait(item)
@@ -56,9 +57,7 @@ async def run_batch(
     await asyncio.gather(*(worker() for _ in range(max(1, min(run.concurrency, len(items))))))
     loaded = await store.load(sessions, run.batch_id)
     skipped = loaded is not None and any(i.status == "skipped" for i in loaded[1])
-    status = "stopped" if skipped else "done"
-    await store.set_status(sessions, run.batch_id, status, from_status="running")
-    return status
+    return "stopped" if skipped else "done"
 
 
 async def run_item(actions: ActionService, sessions: store.Sessions, run: Run, item: BatchMember) -> None:
@@ -93,11 +92,12 @@ async def _task_end(sessions: store.Sessions, batch_id: str, vmid: int) -> tuple
             return "failed", "Proxgate has no record of this guest's call."
         if execution.state == "done":
             outcome = execution.outcome or "failed"
-            return outcome, _ended_message(outcome, execution.exitstatus)
+            return outcome, ended_message(outcome, execution.exitstatus)
         await asyncio.sleep(POLL)
 
 
-def _ended_message(outcome: str, exitstatus: str | None) -> str:
+def ended_message(outcome: str, exitstatus: str | None) -> str:
+    """How a guest's execution ended, in a few words."""
     if outcome == "succeeded":
         return exitstatus or "OK"
     if outcome == "not-started":

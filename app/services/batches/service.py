@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from app.db.approvals import ApprovalRequest
 from app.db.batches import Batch
 from app.db.models import Role
@@ -22,31 +20,15 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.approvals import status as request_status
-from app.services.batches import asking, store
+from app.services.batches import asking, checks, events, orphans, store
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
 from app.services.batches.views import BatchView, batch_view
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
-from app.services.pipeline import ActionService, first_error
+from app.services.pipeline import ActionService
 
 log = logging.getLogger(__name__)
-# What the guest list offers in bulk (and POST /api/v1/bulk/{operation} takes); the destructive ones are asked
-# as one request for the whole batch.
-BULK_OPERATIONS = (
-    "start",
-    "shutdown",
-    "stop",
-    "reboot",
-    "snapshot",
-    "backup",
-    "migrate",
-    "rollback",
-    "delete-snapshot",
-    "delete",
-)
-MAX_ITEMS = 1000
-MAX_CONCURRENCY = 32
 STOPPED_BY = "Skipped: {who} stopped the batch before this guest's turn."
 # A request that ended without running: its batch's guests are all skipped, saying so.
 UNRUN = ("rejected", "cancelled", "expired", "failed")
@@ -91,8 +73,7 @@ class BatchService:
         An operation the approval policy holds back (or any, with `approval`: the caller's own operation is,
         as empty-node may be) becomes ONE request for the whole batch: the batch waits ("pending", its
         approval_id set) and runs once another person approves it."""
-        op = await self.admit(principal, source, operation, items, concurrency)
-        placed = await self.place(source, op, items)
+        op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
         batch = Batch(
             id=store.new_batch_id(),
             kind=kind,
@@ -110,7 +91,7 @@ class BatchService:
             await self._ask(principal, actor, op, batch, items, placed, link_base)
             return batch.id
         await store.create(self.sessions, batch, items, placed)
-        await audit.append(self.sessions, actor, _started_draft(op, batch, items))
+        await audit.append(self.sessions, actor, events.started(op, batch, items))
         self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
         return batch.id
 
@@ -163,7 +144,7 @@ class BatchService:
         items = [BatchItem(vmid, values) for vmid, values in asking.asked_items(request)]
         op = get_operation(batch.operation)
         if op is not None:
-            await audit.append(self.sessions, actor, _started_draft(op, batch, items))
+            await audit.append(self.sessions, actor, events.started(op, batch, items))
         run = Run(
             batch.id, batch.operation, principal, actor, batch.concurrency, batch.stop_on_failure, request.id
         )
@@ -183,63 +164,6 @@ class BatchService:
         await store.skip_waiting(self.sessions, batch_id, message)
         await store.set_status(self.sessions, batch_id, "stopped", from_status="pending")
 
-    async def admit(
-        self,
-        principal: Principal,
-        source: audit.Actor,
-        operation: str,
-        items: Sequence[BatchItem],
-        concurrency: int | None = None,
-    ) -> Operation:
-        """The operation, once the role, the items' number and every item's parameters are right."""
-        op = get_operation(operation)
-        if op is None or op.target != "guest":
-            raise Invalid(f"'{operation}' is not an operation on guests.", field="operation")
-        if not principal.can(Role.operator):
-            await self.actions.deny(
-                source, op, audit.Target(), {}, f"role {principal.role} may not change anything"
-            )
-            raise Forbidden(f"{op.label} needs the operator role; you are {principal.role}.")
-        if not items:
-            raise Invalid("Choose at least one guest.", field="vmids")
-        if len(items) > MAX_ITEMS:
-            raise Invalid(f"At most {MAX_ITEMS} guests at once.", field="vmids")
-        vmids = [item.vmid for item in items]
-        if len(set(vmids)) != len(vmids):
-            twice = sorted({v for v in vmids if vmids.count(v) > 1})
-            raise Invalid(f"Each guest once: {', '.join(map(str, twice))} is named twice.", field="vmids")
-        if concurrency is not None and not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise Invalid(f"Concurrency must be 1–{MAX_CONCURRENCY}.", field="concurrency")
-        for item in items:
-            try:
-                op.params.model_validate(dict(item.params))
-            except ValidationError as exc:
-                message, where = first_error(exc)
-                raise Invalid(f"Guest {item.vmid}: {message}", field=where) from None
-        return op
-
-    async def place(
-        self, source: audit.Actor, op: Operation, items: Sequence[BatchItem]
-    ) -> dict[int, Placed]:
-        """Each guest's name and node; Invalid naming `vmids` when one does not exist or cannot take `op`."""
-        try:
-            view = await self.actions.pve.cluster_resources()
-            missing = [i.vmid for i in items if view.guest(i.vmid) is None]
-            if missing:  # made since the view was read? read it once more
-                view = await self.actions.pve.resources_holding(missing[0])
-        except PveError as exc:
-            raise UpstreamRefused(f"Proxmox could not be read: {exc}") from None
-        placed: dict[int, Placed] = {}
-        for item in items:
-            guest = view.guest(item.vmid)
-            if guest is None:
-                raise Invalid(f"There is no guest {item.vmid}.", field="vmids")
-            if guest.type not in op.guest_types:
-                kind = "containers" if guest.type == "lxc" else "VMs"
-                raise Invalid(f"{op.label} is not available for {kind} ({item.vmid}).", field="vmids")
-            placed[item.vmid] = Placed(guest.name, guest.node)
-        return placed
-
     def launch(self, run: Run) -> None:
         """Run a stored batch in the background of this process."""
         task = asyncio.create_task(self._run(run), name=f"batch-{run.batch_id}")
@@ -251,14 +175,23 @@ class BatchService:
         if loaded is None:
             return "gone"
         status = await run_batch(self.actions, self.sessions, run, loaded[1])
-        final = await self.get(run.batch_id)
-        ended = _ended_draft(final)
-        async with audit.recording(self.sessions) as db:
-            await audit.append_in(db, run.actor, ended)
-            if run.approval_id is not None:
-                await request_status.finish(db, run.approval_id, ended.outcome, None, ended.message or "")
-            await db.commit()
+        await self._end(run.batch_id, status, run.actor, run.approval_id)
         return status
+
+    async def _end(self, batch_id: str, status: str, actor: audit.Actor, approval_id: int | None) -> None:
+        """End a running batch once (a conditional UPDATE), with its end event and its request's end in the same
+        transaction: whoever sees the batch ended finds its whole story."""
+        ended = events.ended(replace(await self.get(batch_id), status=status))
+        async with audit.recording(self.sessions) as db:
+            if await store.set_status_in(db, batch_id, status, from_status="running"):
+                await audit.append_in(db, actor, ended)
+                if approval_id is not None:
+                    await request_status.finish(db, approval_id, ended.outcome, None, ended.message or "")
+            await db.commit()
+
+    def _runs(self, batch_id: str) -> bool:
+        """True while this process runs the batch."""
+        return any(t.get_name() == f"batch-{batch_id}" and not t.done() for t in self._running)
 
     async def get(self, batch_id: str) -> BatchView:
         """The batch and each guest's part; NotFound when there is no such batch."""
@@ -285,6 +218,10 @@ class BatchService:
         if view.status != "running":
             raise Conflict(f"Batch {batch_id} is {view.status}: there is nothing left to stop.")
         await store.skip_waiting(self.sessions, batch_id, STOPPED_BY.format(who=principal.username))
+        if not self._runs(batch_id) and not await orphans.settle_running(self.sessions, batch_id):
+            # Left behind by a process that stopped (or run by another that ends it first: the end is once).
+            system = audit.Actor(None, "proxgate", "system", batch_id=batch_id)
+            await self._end(batch_id, "stopped", system, view.approval_id)
         return await self.get(batch_id)
 
     async def choices(self, operation: str, vmids: Sequence[int]) -> BulkChoices:
@@ -313,28 +250,3 @@ class BatchService:
         for task in list(self._running):
             if task.get_name() == f"batch-{batch_id}":
                 await task
-
-
-def _started_draft(op: Operation, batch: Batch, items: Sequence[BatchItem]) -> audit.Draft:
-    vmids = [item.vmid for item in items]
-    message = f"Batch {batch.id}: {op.label.lower()} {len(vmids)} guest(s); reason: {batch.reason or '—'}"
-    params = {
-        "batch": batch.id,
-        "kind": batch.kind,
-        "vmids": vmids,
-        "concurrency": batch.concurrency,
-        "stop_on_failure": batch.stop_on_failure,
-    }
-    return audit.Draft(op.name, op.risk, "started", audit.Target(), params, message=message)
-
-
-def _ended_draft(view: BatchView) -> audit.Draft:
-    counts = view.counts
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    outcome = "stopped" if view.status == "stopped" else ("failed" if counts["failed"] else "succeeded")
-    op = get_operation(view.operation)
-    risk = op.risk if op is not None else "unknown"
-    message = f"Batch {view.id} {view.status}: {summary}"
-    return audit.Draft(
-        view.operation, risk, outcome, audit.Target(), {"batch": view.id, **counts}, message=message
-    )

@@ -115,16 +115,22 @@ async def skip_waiting(sessions: Sessions, batch_id: str, message: str) -> int:
 
 async def set_status(sessions: Sessions, batch_id: str, status: str, from_status: str | None = None) -> bool:
     """Set the batch's status (from `from_status` only, when given); an ending status stamps ended_at."""
+    async with sessions() as db:
+        moved = await set_status_in(db, batch_id, status, from_status)
+        await db.commit()
+        return moved
+
+
+async def set_status_in(db: AsyncSession, batch_id: str, status: str, from_status: str | None = None) -> bool:
+    """set_status in the caller's transaction (the caller commits)."""
     values: dict[str, Any] = {"status": status}
     if status not in ("running", "pending"):
         values["ended_at"] = utcnow()
     query = update(Batch).where(col(Batch.id) == batch_id)
     if from_status is not None:
         query = query.where(col(Batch.status) == from_status)
-    async with sessions() as db:
-        result = await db.exec(query.values(**values))
-        await db.commit()
-        return bool(result.rowcount == 1)
+    result = await db.exec(query.values(**values))
+    return bool(result.rowcount == 1)
 
 
 async def execution_of(sessions: Sessions, batch_id: str, vmid: int) -> Execution | None:

@@ -1,0 +1,84 @@
+"""The bulk pages over HTTP: the guest list offers ticks and the bulk bar to operators only; the review form lists
+the guests ticked or every guest the list's filter matches; a refused value comes back beside its field with
+nothing sent; a started batch leads to its page, which offers Stop while guests wait."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from app.config import Settings
+from pvesim.fake import DemoPve
+from tests.bulk_guests import add_vms, bulk_guests
+from tests.factories import make_user, signed_in
+from tests.servers import AppServer
+
+
+@pytest.fixture
+def guests(pve: DemoPve) -> Iterator[None]:
+    """A clean 8600-8699 range."""
+    yield from bulk_guests(pve)
+
+
+def review_rows(html: str) -> list[str]:
+    """The VMIDs the review form lists."""
+    return re.findall(r'<tr data-vmid="(\d+)">', html)
+
+
+def test_the_list_offers_bulk_actions_to_operators_only(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8601])
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        page = http.get("/guests", params={"q": "bulk8601"}).text
+        assert 'id="bulk-form"' in page and 'id="pick-8601"' in page
+        assert '<input type="hidden" name="filter" value="q=bulk8601" form="bulk-form">' in page
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        page = http.get("/guests", params={"q": "bulk8601"}).text
+        assert 'id="bulk-form"' not in page and 'id="pick-8601"' not in page
+
+
+def test_the_review_form_takes_the_ticked_guests_or_all_that_match(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, range(8602, 8606))
+    time.sleep(0.6)  # past the app's cached cluster view, as the list a person ticks them in
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        ticked = http.get("/guests/bulk", params={"operation": "stop", "vmid": [8603, 8605]})
+        assert ticked.status_code == 200 and review_rows(ticked.text) == ["8603", "8605"]
+        query = urlencode({"operation": "stop", "scope": "filter", "filter": "q=bulk860&status=running"})
+        matching = http.get(f"/guests/bulk?{query}")
+        assert review_rows(matching.text) == ["8602", "8603", "8604", "8605"]
+        nothing = http.get("/guests/bulk", params={"operation": "stop"})
+        assert "Tick the guests to act on" in nothing.text and 'id="bulk-review"' not in nothing.text
+
+
+def test_a_refused_value_comes_back_beside_its_field_and_nothing_is_sent(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8606, 8607])
+    time.sleep(0.6)
+    before = len(pve.requests)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        sent = {
+            "csrf_token": http.headers["X-CSRF-Token"],
+            "operation": "snapshot",
+            "vmid": ["8606", "8607"],
+            "snapname": "9",
+            "reason": "before the upgrade",
+        }
+        refused = http.post("/guests/bulk", data=sent)
+        assert refused.status_code == 422
+        assert re.search(
+            r'<span class="field-error" id="bulk-params-snapname-error">[^<]*2–40 characters', refused.text
+        )
+        assert 'value="before the upgrade"' in refused.text and review_rows(refused.text) == ["8606", "8607"]
+        assert [r for r in pve.requests[before:] if r[0] != "GET"] == []
+        started = http.post("/guests/bulk", data={**sent, "snapname": "pre-upgrade"})
+        assert started.status_code == 303 and re.fullmatch(r"/batches/[\w-]+", started.headers["location"])
+        batch = http.get(started.headers["location"]).text
+        assert 'id="batch-items"' in batch and 'data-vmid="8606"' in batch and "before the upgrade" in batch
