@@ -11,7 +11,7 @@ from typing import Any
 
 from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
-from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, show_batch
+from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, follow, show_batch
 from app.agents.ctl_parser import body_of, command_parser
 from app.agents.op_tools import action_path
 from app.agents.waiting import task_failed, wait_batch, wait_request, wait_task
@@ -195,12 +195,8 @@ async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
     for warning in answer.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
     if status == 202 and "batch_id" in answer:
-        # A node operation runs as a batch of guest operations; its page follows each guest.
-        if args.json:
-            emit_json(answer)
-        else:
-            emit([formats.line("started", answer["batch_id"], answer["url"])])
-        return DONE
+        # A node operation runs as a batch of guest operations, followed as a bulk action's batch is.
+        return await follow(api, args, answer)
     if status == 202 and args.wait:
         return show_request(args, await wait_request(api, answer["request_id"], args.timeout))
     if status == 202:

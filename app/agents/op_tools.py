@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.agents.api import ProxgateApi
+from app.agents.bulk_tools import follow_batch
 from app.agents.schemas import NODE, VMID, WAIT
 from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_task
 
@@ -103,8 +104,8 @@ async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, An
     status, answer = await api.post(action_path(op, args), body)
     wait, seconds = bool(args.get("wait")), float(args.get("wait_seconds", DEFAULT_WAIT))
     if status == 202 and "batch_id" in answer:
-        # A node operation runs as a batch of guest operations: its page follows each guest.
-        return {"status": "started", **answer}
+        # A node operation runs as a batch of guest operations, followed as a bulk action's batch is.
+        return await follow_batch(api, answer, wait, seconds)
     if status == 202:
         return await _requested(api, answer, wait, seconds)
     return await _started(api, answer, wait, seconds)

@@ -13,6 +13,7 @@ import pytest
 
 from app.config import Settings
 from pvesim.fake import DemoPve
+from tests.agents.test_ctl import ctl
 from tests.api.test_actions import bearer
 from tests.approval_guests import people, settle
 from tests.evacuation_guests import (
@@ -30,7 +31,9 @@ from tests.evacuation_guests import (
     until,
     where,
 )
+from tests.factories import make_token, make_user
 from tests.fakepve_thread import PveApi, ServedFake
+from tests.servers import AppServer
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +51,16 @@ def evac_settings(
 
 
 @pytest.fixture(scope="module")
-def http(evac_settings: Settings) -> Iterator[httpx.Client]:
+def evac_app(evac_settings: Settings) -> Iterator[AppServer]:
+    """This module's app."""
+    yield from evacuation_app(evac_settings)
+
+
+@pytest.fixture(scope="module")
+def http(evac_app: AppServer) -> Iterator[httpx.Client]:
     """A client of this module's app."""
-    for server in evacuation_app(evac_settings):
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
+    with httpx.Client(base_url=evac_app.url, timeout=30) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +203,27 @@ def test_named_in_the_approval_policy_emptying_waits_for_another_person(
     assert all(where(pve, v) != NODE for v in MOVABLE)
     ended_batch(http, operator, asked.json()["batch_id"])
     assert bring_back(http, operator, asked.json()["batch_id"]).status_code == 202
+    until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
+
+
+def test_ctl_empties_a_node_and_waits_for_every_guest(
+    http: httpx.Client, evac_app: AppServer, evac_settings: Settings, cluster: ServedFake
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    token = make_token(evac_settings, make_user(evac_settings, "operator"))
+
+    ran = ctl(
+        evac_app, token, "empty-node", NODE, "--concurrency", "2", "--reason", "kernel update", "--wait"
+    )
+
+    assert ran.code == 0, ran
+    head, *rows = ran.lines
+    assert head.startswith("done\t")
+    assert sorted(int(r.split("\t")[1]) for r in rows) == sorted(MOVABLE)
+    assert all(r.startswith("succeeded\t") for r in rows)
+    assert all(where(pve, v) != NODE for v in MOVABLE)
+    batch_id = head.split("\t")[1]
+    assert bring_back(http, {"Authorization": f"Bearer {token}"}, batch_id).status_code == 202
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
 
 
