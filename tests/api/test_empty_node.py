@@ -131,6 +131,11 @@ def test_empty_node_is_in_the_catalogue_with_its_parameters(
     op = next(o for o in found if o["name"] == "empty-node")
     assert op["target"] == "node" and op["risk"] == "reversible"
     assert {"with_local_disks", "concurrency", "stop_on_failure"} <= set(op["parameters"]["properties"])
+    misplaced = http.post("/api/v1/actions/empty-node", json={}, headers=operator)
+    assert misplaced.status_code == 404
+    assert misplaced.json()["detail"] == (
+        "'empty-node' acts on a node: POST /api/v1/nodes/{node}/actions/empty-node."
+    )
 
 
 def ended_batch(http: httpx.Client, headers: dict[str, str], batch_id: str) -> dict[str, Any]:
