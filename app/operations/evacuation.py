@@ -20,6 +20,9 @@ from app.proxmox.models import ClusterResources, GuestResource
 
 # Guests whose checks run at once: each check is a read or two of Proxmox per candidate node.
 CHECKS_AT_ONCE = 6
+# Nodes checked for each guest at first (HA's preferred ones first, else those with the most free memory); the
+# others only for a guest none of these takes, so a big cluster is not asked every guest times every node.
+FIRST_LOOK = 3
 
 
 @dataclass
@@ -150,11 +153,26 @@ class _Planner:
 
     async def candidates(self, guest: Guest, nodes: list[str]) -> tuple[list[_Candidate], dict[str, int]]:
         """Each node's answer for the guest, and the guest's local disk bytes by storage."""
-        wld = self.with_local_disks and guest.type == "qemu" and guest.status == "running"
         async with self.limit:
             local = await _local_bytes(self.pve, guest, self.resources)
-            found = await asyncio.gather(*(_check(self.pve, guest, n, wld) for n in nodes))
-        return list(found), local
+            found = await self.answers(guest, nodes)
+        return found, local
+
+    async def answers(self, guest: Guest, nodes: list[str]) -> list[_Candidate]:
+        """Each node's answer for the guest: the migration's preflight."""
+        wld = self.with_local_disks and guest.type == "qemu" and guest.status == "running"
+        return list(await asyncio.gather(*(_check(self.pve, guest, n, wld) for n in nodes)))
+
+    async def place(
+        self, r: GuestResource, order: list[str], why_ha: str, first: tuple[list[_Candidate], dict[str, int]]
+    ) -> Move:
+        """The guest's move from the first nodes' answers, asking the others only when none of those will do."""
+        found, local = first
+        move = self.choose(r, found, local, why_ha)
+        if move.action == "stays" and len(order) > FIRST_LOOK:
+            found = found + await self.answers(_guest(r), order[FIRST_LOOK:])
+            move = self.choose(r, found, local, why_ha)
+        return move
 
     def choose(self, r: GuestResource, found: list[_Candidate], local: dict[str, int], why_ha: str) -> Move:
         """The admissible node with the most free memory (HA's order first), or why none will do."""
@@ -211,10 +229,15 @@ async def plan_evacuation(pve: PveClient, node: str, with_local_disks: bool) -> 
     maintenance = node in ha.maintenance
     planner = _Planner(pve, resources, with_local_disks)
     plan = Evacuation(node, [], maintenance)
-    orders = {r.vmid: ha.order(_sid(_guest(r)), others) for r in rows}
+    roomiest = sorted(others, key=lambda n: -planner.free.get(n, 0))
+    orders = {r.vmid: ha.order(_sid(_guest(r)), roomiest) for r in rows}
     moved_by_ha = {r.vmid for r in rows if r.hastate and maintenance}
     checked = await asyncio.gather(
-        *(planner.candidates(_guest(r), orders[r.vmid][0]) for r in rows if r.vmid not in moved_by_ha)
+        *(
+            planner.candidates(_guest(r), orders[r.vmid][0][:FIRST_LOOK])
+            for r in rows
+            if r.vmid not in moved_by_ha
+        )
     )
     answers = iter(checked)
     for r in rows:
@@ -222,8 +245,8 @@ async def plan_evacuation(pve: PveClient, node: str, with_local_disks: bool) -> 
             why = f"HA moves it: {node} is in HA maintenance mode"
             plan.moves.append(Move(r.vmid, r.name, r.type, r.status, "ha", why))
             continue
-        found, local = next(answers)
-        plan.moves.append(planner.choose(r, found, local, orders[r.vmid][1]))
+        order, why_ha = orders[r.vmid]
+        plan.moves.append(await planner.place(r, order, why_ha, next(answers)))
     plan.notes = _notes(node, rows, maintenance)
     return plan
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.operations import evacuation
 from app.operations.base import Refused
 from app.operations.empty_node import EMPTY_NODE, EmptyNodeParams
 from app.operations.evacuation import plan_evacuation, plan_return
@@ -89,6 +90,25 @@ async def test_each_guest_goes_where_most_memory_is_free_and_takes_it_there(
     assert moves[102].action == "migrate" and not moves[102].online
     assert "32 GiB of local disks to local-zfs" in moves[102].reason
     assert proxmox.changes == []
+
+
+async def test_other_nodes_are_asked_only_for_a_guest_the_first_ones_cannot_take(
+    proxmox: MemoryPve, pve: PveClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evacuation, "FIRST_LOOK", 1)
+    proxmox.answer("GET", "/cluster/resources", cluster(*ceph(), running_vm(BIG, 20), running_vm(SMALL, 12)))
+    route_vm(proxmox, BIG)
+    route_vm(proxmox, SMALL)
+    route_stopped(proxmox)
+
+    plan = await plan_evacuation(pve, "node1", with_local_disks=False)
+
+    moves = {m.vmid: m for m in plan.moves}
+    assert (moves[BIG].target, moves[SMALL].target) == ("node2", "node3")
+    asked = [s.params["target"] for s in proxmox.sent if s.path == f"/nodes/node1/qemu/{BIG}/migrate"]
+    assert asked == ["node2"]
+    asked = [s.params["target"] for s in proxmox.sent if s.path == f"/nodes/node1/qemu/{SMALL}/migrate"]
+    assert asked[0] == "node2" and sorted(asked[1:]) == ["node3", "node4"]
 
 
 async def test_a_guest_no_node_has_memory_for_stays_and_says_so(proxmox: MemoryPve, pve: PveClient) -> None:
