@@ -189,4 +189,4 @@ async def bulk_stop(
     request: Request, principal: PrincipalDep, batches: BatchesDep, batch_id: BatchId
 ) -> dict[str, Any]:
     """Skip the guests not started yet; the running ones finish."""
-    return bulk_json(request, await batches.stop(batch_id, principal))
+    return bulk_json(request, await batches.stop(batch_id, principal, actor_for(request, principal)))

@@ -22,7 +22,7 @@ from app.deps import (
 )
 from app.http.csrf import verify_csrf, verify_csrf_audited
 from app.operations.catalogue import get_operation
-from app.services.batches import BULK_OPERATIONS, BatchItem, BatchService
+from app.services.batches import BULK_OPERATIONS, MAX_ITEMS, BatchItem, BatchService
 from app.services.cluster import GuestFilter, InventoryService
 from app.services.errors import Invalid, ServiceError
 from app.services.ips import IpService
@@ -56,7 +56,6 @@ async def chosen_vmids(
 
 
 async def review_context(
-    request: Request,
     batches: BatchService,
     inventory: InventoryService,
     policy: ApprovalPolicyDep,
@@ -66,7 +65,7 @@ async def review_context(
     errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """What the review form shows: the guests, the operation's fields and the batch's own."""
-    op = get_operation(operation)
+    op = get_operation(operation) if operation in BULK_OPERATIONS else None
     index = await inventory.index()
     guests = [g for v in vmids if (g := index.resources.guest(v)) is not None]
     choices = await batches.choices(operation, vmids) if op is not None and guests else None
@@ -107,7 +106,10 @@ async def guest_bulk(
         errors["operation"] = "Choose what to do with the guests."
     if not vmids:
         errors["vmid"] = "Tick the guests to act on in the list first (or choose all that match the filter)."
-    context = await review_context(request, batches, inventory, policy, operation, vmids, errors=errors)
+    if len(vmids) > MAX_ITEMS:
+        errors["vmid"] = f"{len(vmids)} guests match: at most {MAX_ITEMS} at once; narrow the filter."
+        vmids = []
+    context = await review_context(batches, inventory, policy, operation, vmids, errors=errors)
     return render(request, "pages/guests/bulk.html", context)
 
 
@@ -141,7 +143,7 @@ async def guest_bulk_start(
     except ServiceError as exc:
         errors = exc.errors or {exc.field or "": exc.message}
         values = {**params, "reason": reason, "on_failure": str(form.get("on_failure") or "")}
-        context = await review_context(request, batches, inventory, policy, operation, vmids, values, errors)
+        context = await review_context(batches, inventory, policy, operation, vmids, values, errors)
         return render(request, "pages/guests/bulk.html", context, status_code=exc.status)
     view = await batches.get(batch_id)
     if view.approval_id is not None:
@@ -166,6 +168,6 @@ async def batch_stop(
     request: Request, principal: PrincipalDep, batches: BatchesDep, batch_id: BatchId
 ) -> Response:
     """Skip the guests not started yet; the running ones finish."""
-    view = await batches.stop(batch_id, principal)
+    view = await batches.stop(batch_id, principal, actor_for(request, principal))
     context = {"active": "guest_list", "batch": view, "op": get_operation(view.operation)}
     return render(request, "pages/batches/detail.html", context, partial="partials/batches/_batch.html")

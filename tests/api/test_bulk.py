@@ -84,13 +84,16 @@ def test_a_bulk_shutdown_runs_every_guest_and_tells_one_story(
 def test_a_bulk_delete_is_one_request_another_person_approves(
     client: httpx.Client, crew: People, pve: DemoPve, guests: None
 ) -> None:
-    vmids = add_vms(pve, range(8610, 8613), status="stopped")
+    vmids = add_vms(pve, range(8610, 8613), status="stopped", disk=True)
     asked = bulk(client, crew.alice, "delete", vmids=vmids, reason="decommissioned", purge=True)
     assert asked.status_code == 202, asked.text
     answer = asked.json()
     assert answer["status"] == "pending" and answer["url"].endswith(f"/approvals/{answer['request_id']}")
     request = client.get(f"/api/v1/requests/{answer['request_id']}", headers=crew.bob).json()
     assert [g["vmid"] for g in request["preview"]["data"]["guests"]] == vmids
+    assert request["preview"]["losses"] == [
+        f"{v} bulk{v}: Disk scsi0: local-lvm:vm-{v}-disk-0 (2 GiB) is destroyed" for v in vmids
+    ]
     assert request["target"]["name"] == "3 guests"
     waiting = client.get(f"/api/v1/bulk/{answer['batch_id']}", headers=crew.alice).json()
     assert waiting["status"] == "pending" and {i["status"] for i in waiting["items"]} == {"waiting"}
@@ -170,6 +173,8 @@ def test_stop_skips_the_guests_not_started(
     assert set(statuses(pve, skipped).values()) == {"running"}
     again = client.post(f"/api/v1/bulk/{started['batch_id']}/stop", headers=crew.alice)
     assert again.status_code == 409
+    stops = [e for e in story(client, crew.alice, started["batch_id"]) if e["outcome"] == "cancelled"]
+    assert [(e["actor_name"], e["params"]["skipped"]) for e in stops] == [(crew.alice_name, len(skipped))]
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,7 @@ def test_an_operator_shuts_down_ten_guests_and_watches_each_one(
 def test_three_stopped_guests_are_deleted_as_one_request_another_person_approves(
     page: Page, second: Page, settings: Settings, pve: DemoPve, guests: None
 ) -> None:
-    vmids = add_vms(pve, range(8680, 8683), status="stopped")
+    vmids = add_vms(pve, range(8680, 8683), status="stopped", disk=True)
     alice, bob = make_user(settings, "operator"), make_user(settings, "approver")
     sign_in(page, alice)
     page.goto("/guests?q=bulk868")
@@ -79,7 +79,7 @@ def test_three_stopped_guests_are_deleted_as_one_request_another_person_approves
     page.locator("#bulk-next").click()
     expect(page.locator("#bulk-guests tbody tr")).to_have_count(3)
     page.locator("#bulk-reason").fill("decommissioned")
-    page.get_by_role("button", name="Request: Delete guest 3 guests").click()
+    page.get_by_role("button", name="Request: Delete guest (3 guests)").click()
     expect(page).to_have_url(re.compile(r"/approvals/\d+$"))
     expect(page.locator("#request-status")).to_have_text("pending")
     expect(page.locator("#approve-button")).to_have_count(0)
@@ -88,6 +88,10 @@ def test_three_stopped_guests_are_deleted_as_one_request_another_person_approves
     sign_in(second, bob)
     second.goto(f"/{request_path}")
     expect(second.locator("#preview-guests tbody tr")).to_have_count(3)
+    for vmid in vmids:
+        expect(second.locator(f'#preview-guests tr[data-vmid="{vmid}"] .losses')).to_contain_text(
+            f"local-lvm:vm-{vmid}-disk-0 (2 GiB) is destroyed"
+        )
     expect(second.locator("#no-changes")).to_be_visible()
     second.locator("#approve-confirm").fill("3 guests")
     second.locator("#approve-button").click()

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from app.db.audit import AuditEvent
 from app.db.models import Role
 from app.proxmox.client import PveClient
+from app.proxmox.connection import PveConnection
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.audit.verify import verify_chain
@@ -21,6 +22,7 @@ from app.services.errors import Invalid
 from app.services.pipeline import ActionService, TaskWatcher
 from pvesim.fake import DemoPve
 from tests.bulk_guests import add_vms, bulk_guests
+from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.services.conftest import Chain
 
 ALICE = Principal(user_id=1, username="alice", role=Role.operator, method="session")
@@ -193,4 +195,41 @@ async def test_a_batch_its_process_left_ends_at_a_stop(
     async with chain.sessions() as db:
         query = select(AuditEvent).where(AuditEvent.batch_id == batch_id, col(AuditEvent.vmid).is_(None))
         ends = (await db.exec(query)).all()
-    assert [e.outcome for e in ends] == ["started", "stopped"], "one start and one end, by Proxgate"
+    outcomes = [e.outcome for e in ends]
+    assert outcomes[0] == "started" and outcomes[-1] == "stopped" and ends[-1].actor_name == "proxgate"
+    assert set(outcomes[1:-1]) == {"cancelled"} and ends[1].actor_name == "alice", (
+        "each stop is on the record"
+    )
+
+
+async def test_a_call_whose_answer_was_lost_holds_its_turn_until_its_task_is_found(
+    chain: Chain, pve_client: PveClient, served_fake: ServedFake, pve: DemoPve, guests: None
+) -> None:
+    vmids = add_vms(pve, [8660, 8661])
+    pve.answer_late("POST", f"/nodes/pve1/qemu/{vmids[0]}/status/stop", 2.0)
+    connection = PveConnection(
+        served_fake.address,
+        TOKEN_ID,
+        TOKEN_SECRET,
+        fingerprint=served_fake.fingerprint,
+        timeout=0.5,
+        retries=0,
+    )
+    watcher = TaskWatcher(pve_client, chain.sessions, interval=0.1)
+    watcher.start()
+    try:
+        async with PveClient(connection) as impatient:
+            service = BatchService(
+                ActionService(impatient, chain.sessions, "test"), chain.sessions, concurrency=1
+            )
+            items = [BatchItem(v) for v in vmids]
+            batch_id = await service.start(
+                ALICE, "stop", items, reason="r", source=SOURCE, stop_on_failure=True
+            )
+            view = await ended(service, batch_id)
+            await service.close()
+    finally:
+        pve.late_answers.clear()
+        await watcher.stop()
+    assert [i.status for i in view.items] == ["succeeded", "succeeded"], view
+    assert view.items[0].upid and f":qmstop:{vmids[0]}:" in view.items[0].upid, "its task, found in the list"

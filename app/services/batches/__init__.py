@@ -1,6 +1,6 @@
 """Batches: one operation asked of many guests (bulk actions, emptying a node), run a few at a time, followed."""
 
-from app.services.batches.checks import BULK_OPERATIONS
+from app.services.batches.checks import BULK_OPERATIONS, MAX_ITEMS
 from app.services.batches.choices import BulkChoices
 from app.services.batches.service import BatchService
 from app.services.batches.store import BatchItem
@@ -9,6 +9,7 @@ from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchView
 __all__ = [
     "BULK_OPERATIONS",
     "ITEM_STATUSES",
+    "MAX_ITEMS",
     "BatchItem",
     "BatchItemView",
     "BatchService",

@@ -53,7 +53,7 @@ def requested_change(op: Operation, batch_id: str, plans: Sequence[Plan]) -> Req
     guests = [p.guest for p in plans if p.guest is not None]
     named = ", ".join(g.label for g in guests[:NAMED])
     more = f" and {len(guests) - NAMED} more" if len(guests) > NAMED else ""
-    description = f"{op.label} {len(guests)} guests: {named}{more}"
+    description = f"{op.label}: {len(guests)} guests ({named}{more})"
     values = {"batch": batch_id, "items": [[p.guest.vmid, p.values] for p in plans if p.guest is not None]}
     warnings = [f"{p.guest.vmid}: {w}" for p in plans if p.guest is not None for w in p.warnings]
     state = {"guests": {str(p.guest.vmid): p.state for p in plans if p.guest is not None}}

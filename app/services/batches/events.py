@@ -37,3 +37,12 @@ def ended(view: BatchView) -> audit.Draft:
     return audit.Draft(
         view.operation, risk, outcome, audit.Target(), {"batch": view.id, **counts}, message=message
     )
+
+
+def stopped(view: BatchView, skipped: int) -> audit.Draft:
+    """Someone stopped the batch: how many guests not started yet are skipped."""
+    op = get_operation(view.operation)
+    risk = op.risk if op is not None else "unknown"
+    message = f"Batch {view.id} stopped: {skipped} guest(s) not started are skipped; the running ones finish."
+    params = {"batch": view.id, "skipped": skipped}
+    return audit.Draft(view.operation, risk, "cancelled", audit.Target(), params, message=message)

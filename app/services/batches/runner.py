@@ -13,7 +13,7 @@ from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.batches import store
-from app.services.errors import ServiceError
+from app.services.errors import AuditUnavailable, OutcomeUnknown, ServiceError
 from app.services.pipeline import ActionService
 
 log = logging.getLogger(__name__)
@@ -69,30 +69,37 @@ async def run_item(actions: ActionService, sessions: store.Sessions, run: Run, i
     try:
         plan = await actions.plan(run.principal, run.actor, run.operation, item.vmid, params)
         result = await actions.perform(plan, run.actor)
+        upid, note = result.upid, result.description
+    except (OutcomeUnknown, AuditUnavailable) as exc:
+        if exc.execution_id is None:
+            await _failed(sessions, run, item, exc.message)
+            return
+        # Proxmox was called: the reconciler finds out what happened; the guest's turn lasts until it has.
+        upid, note = None, exc.message
     except ServiceError as exc:
         await _failed(sessions, run, item, exc.message)
         return
     except PveError as exc:
         await _failed(sessions, run, item, f"Proxmox could not be asked: {exc}")
         return
-    if result.upid:
-        await store.move_item(sessions, item.id, "running", upid=result.upid, message=result.description)
-    outcome, message = await _task_end(sessions, run.batch_id, item.vmid)
+    await store.move_item(sessions, item.id, "running", upid=upid, message=note)
+    outcome, message, found = await _task_end(sessions, run.batch_id, item.vmid)
     if outcome == "succeeded":
-        await _end(sessions, item, "succeeded", message or result.description)
+        await _end(sessions, item, "succeeded", message or note, found)
     else:
-        await _failed(sessions, run, item, message)
+        await _failed(sessions, run, item, message, found)
 
 
-async def _task_end(sessions: store.Sessions, batch_id: str, vmid: int) -> tuple[str, str]:
-    """Wait until the item's execution has ended (the task watcher records it): (outcome, message)."""
+async def _task_end(sessions: store.Sessions, batch_id: str, vmid: int) -> tuple[str, str, str | None]:
+    """Wait until the item's execution has ended (the task watcher records it): (outcome, message, its task,
+    which the reconciler may have found only now)."""
     while True:
         execution = await store.execution_of(sessions, batch_id, vmid)
         if execution is None:
-            return "failed", "Proxgate has no record of this guest's call."
+            return "failed", "Proxgate has no record of this guest's call.", None
         if execution.state == "done":
             outcome = execution.outcome or "failed"
-            return outcome, ended_message(outcome, execution.exitstatus)
+            return outcome, ended_message(outcome, execution.exitstatus), execution.upid
         await asyncio.sleep(POLL)
 
 
@@ -105,12 +112,17 @@ def ended_message(outcome: str, exitstatus: str | None) -> str:
     return f"Failed: {exitstatus}" if exitstatus else f"Ended: {outcome}"
 
 
-async def _failed(sessions: store.Sessions, run: Run, item: BatchMember, message: str) -> None:
-    await _end(sessions, item, "failed", message)
+async def _failed(
+    sessions: store.Sessions, run: Run, item: BatchMember, message: str, upid: str | None = None
+) -> None:
+    await _end(sessions, item, "failed", message, upid)
     if run.stop_on_failure:
         await store.skip_waiting(sessions, run.batch_id, STOPPED_AFTER_FAILURE)
 
 
-async def _end(sessions: store.Sessions, item: BatchMember, status: str, message: str) -> None:
+async def _end(
+    sessions: store.Sessions, item: BatchMember, status: str, message: str, upid: str | None = None
+) -> None:
     assert item.id is not None  # noqa: S101 (items are read from the database)
-    await store.move_item(sessions, item.id, "running", status=status, message=message[:4000])
+    task = {"upid": upid} if upid else {}
+    await store.move_item(sessions, item.id, "running", status=status, message=message[:4000], **task)

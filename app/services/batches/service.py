@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,7 +27,6 @@ from app.services.batches.views import BatchView, batch_view
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
 from app.services.pipeline import ActionService
 
-log = logging.getLogger(__name__)
 STOPPED_BY = "Skipped: {who} stopped the batch before this guest's turn."
 # A request that ended without running: its batch's guests are all skipped, saying so.
 UNRUN = ("rejected", "cancelled", "expired", "failed")
@@ -210,14 +208,17 @@ class BatchService:
                 return await self.get(batch_id)
         return batch_view(*loaded)
 
-    async def stop(self, batch_id: str, principal: Principal) -> BatchView:
-        """Skip every guest not started yet; the running ones finish. Conflict once the batch has ended."""
+    async def stop(self, batch_id: str, principal: Principal, source: audit.Actor | None = None) -> BatchView:
+        """Skip every guest not started yet; the running ones finish. Conflict once the batch has ended.
+        The stop is on the record, by `source` (or the principal, without an address)."""
         view = await self.get(batch_id)
         if not principal.can(Role.operator):
             raise Forbidden(f"Stopping a batch needs the operator role; you are {principal.role}.")
         if view.status != "running":
             raise Conflict(f"Batch {batch_id} is {view.status}: there is nothing left to stop.")
-        await store.skip_waiting(self.sessions, batch_id, STOPPED_BY.format(who=principal.username))
+        skipped = await store.skip_waiting(self.sessions, batch_id, STOPPED_BY.format(who=principal.username))
+        actor = source or audit.Actor(principal.user_id, principal.username, principal.method)
+        await audit.append(self.sessions, replace(actor, batch_id=batch_id), events.stopped(view, skipped))
         if not self._runs(batch_id) and not await orphans.settle_running(self.sessions, batch_id):
             # Left behind by a process that stopped (or run by another that ends it first: the end is once).
             system = audit.Actor(None, "proxgate", "system", batch_id=batch_id)
@@ -243,10 +244,4 @@ class BatchService:
         for task in list(self._running):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def wait(self, batch_id: str) -> None:
-        """Wait until this process has run the batch to its end (tests, the command line)."""
-        for task in list(self._running):
-            if task.get_name() == f"batch-{batch_id}":
                 await task
