@@ -184,6 +184,41 @@ def test_emptying_moves_every_guest_that_can_go_and_bringing_back_returns_them(
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
 
 
+def test_a_stopped_emptying_brings_back_only_the_guests_it_moved(
+    http: httpx.Client, operator: dict[str, str], cluster: ServedFake
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    pve.time_scale = 0.05  # a migration takes a few tenths of a second: time to stop the batch
+    try:
+        body = {"reason": "kernel update", "concurrency": 1}
+        started = http.post(f"/api/v1/nodes/{NODE}/actions/empty-node", json=body, headers=operator)
+        batch_id = started.json()["batch_id"]
+        until(
+            lambda: (
+                http.get(f"/api/v1/bulk/{batch_id}", headers=operator).json()["items"][0]["status"]
+                == "running"
+            )
+        )
+
+        stopped = http.post(f"/api/v1/bulk/{batch_id}/stop", headers=operator)
+
+        assert stopped.status_code == 200, stopped.text
+        batch = ended_batch(http, operator, batch_id)
+    finally:
+        pve.time_scale = 0
+    assert batch["status"] == "stopped"
+    moved = [i["vmid"] for i in batch["items"] if i["status"] == "succeeded"]
+    skipped = [i["vmid"] for i in batch["items"] if i["status"] == "skipped"]
+    assert len(moved) == 1 and len(skipped) == len(MOVABLE) - 1
+    assert where(pve, moved[0]) != NODE and all(where(pve, v) == NODE for v in skipped)
+
+    back = bring_back(http, operator, batch_id)
+
+    assert back.status_code == 202, back.text
+    assert [m["vmid"] for m in back.json()["plan"]["moves"]] == moved
+    until(lambda: where(pve, moved[0]) == NODE)
+
+
 def test_named_in_the_approval_policy_emptying_waits_for_another_person(
     http: httpx.Client, operator: dict[str, str], cluster: ServedFake, evac_settings: Settings, tmp_path: Path
 ) -> None:
