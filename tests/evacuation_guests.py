@@ -13,6 +13,7 @@ from app.demo.seed import seed_cluster
 from pvesim.fake import DemoPve
 from tests.conftest import app_settings
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
+from tests.migrate_guests import volume
 from tests.servers import AppServer
 
 NODE = "pve4"
@@ -24,21 +25,9 @@ SHARED_VM, STOPPED_VM, LOCAL_VM, DEVICE_VM, RUNNING_CT, HA_VM = 9700, 9701, 9702
 MOVABLE = (SHARED_VM, STOPPED_VM, RUNNING_CT, HA_VM)
 
 
-def _volume(pve: DemoPve, storage: str, vmid: int, size: int, content: str = "images") -> str:
-    name = f"vm-{vmid}-disk-0"
-    pve.storages[storage]["volumes"][name] = {
-        "content": content,
-        "format": "raw",
-        "size": size * GIB,
-        "vmid": vmid,
-        "ctime": int(time.time()),
-    }
-    return f"{storage}:{name},size={size}G"
-
-
 def add_vm(pve: DemoPve, vmid: int, storage: str, status: str = "running") -> Any:
     """A VM on NODE with one 8 GiB disk on `storage` and 2 GiB of RAM."""
-    config = {"scsi0": _volume(pve, storage, vmid, 8), "memory": 2048, "cores": 2, "boot": "order=scsi0"}
+    config = {"scsi0": volume(pve, storage, vmid, 8), "memory": 2048, "cores": 2, "boot": "order=scsi0"}
     vm = pve.add_vm(vmid, f"evac{vmid}", node=NODE, status=status, config=config)
     vm.qmpstatus = status
     if status == "running":
@@ -55,7 +44,7 @@ def add_guests(pve: DemoPve, stuck: bool) -> None:
         add_vm(pve, LOCAL_VM, "local-lvm")
         add_vm(pve, DEVICE_VM, "ceph-vm").config["hostpci0"] = "0000:01:00.0"
     config = {"hostname": f"ct{RUNNING_CT}", "memory": 512, "ostype": "debian"}
-    config["rootfs"] = _volume(pve, "ceph-vm", RUNNING_CT, 4, "rootdir")
+    config["rootfs"] = volume(pve, "ceph-vm", RUNNING_CT, 4, "rootdir")
     pve.add_ct(RUNNING_CT, node=NODE, status="running", config=config)
     add_vm(pve, HA_VM, "ceph-vm").ha_state = "started"
 
