@@ -93,6 +93,22 @@ def test_the_plan_says_where_each_guest_goes_and_why(http: httpx.Client, operato
     assert any("ha-manager crm-command node-maintenance enable pve4" in n for n in answer.json()["notes"])
 
 
+def test_an_ha_group_chooses_where_its_guest_goes(
+    http: httpx.Client, operator: dict[str, str], cluster: ServedFake
+) -> None:
+    pve: DemoPve = cluster.pve  # type: ignore[assignment]
+    pve.ha_groups["fast"] = {"nodes": "pve3:2,pve1:1", "restricted": 1}
+    pve.ha_group_of[HA_VM] = "fast"
+    try:
+        plan = moves(http.get(f"/api/v1/nodes/{NODE}/empty-node", headers=operator))
+    finally:
+        pve.ha_groups.clear()
+        pve.ha_group_of.clear()
+
+    assert plan[HA_VM]["target"] == "pve3"
+    assert plan[HA_VM]["reason"].startswith("HA group fast allows only pve3, pve1; ")
+
+
 def test_copying_local_disks_lets_the_running_vm_on_local_storage_move(
     http: httpx.Client, operator: dict[str, str]
 ) -> None:
