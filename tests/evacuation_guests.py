@@ -8,10 +8,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
+
 from app.config import Settings
+from app.db.engine import sync_url
 from app.demo.seed import seed_cluster
 from pvesim.fake import DemoPve
-from tests.conftest import app_settings
+from tests.conftest import fresh_postgres
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.migrate_guests import volume
 from tests.servers import AppServer
@@ -64,9 +67,14 @@ def served_cluster(folder: Path, stuck: bool = True, time_scale: float = 0.0) ->
         served.stop()
 
 
-def evacuation_settings(served: ServedFake, database_url: str, folder: Path) -> Settings:
-    """The settings of an app of its own on that cluster."""
-    return app_settings(served, database_url, folder)
+def own_database(database_url: str, folder: Path) -> Iterator[str]:
+    """For a fixture: a database of its own, of the suite's kind. Not the suite's: the task watcher of every app
+    on a database follows its running tasks, and the suite's apps would look for this cluster's tasks in their
+    own cluster (and end them as unknown)."""
+    if make_url(sync_url(database_url)).get_backend_name() == "sqlite":
+        yield f"sqlite:///{folder / 'evacuation.db'}"
+        return
+    yield from fresh_postgres(database_url)
 
 
 def evacuation_app(settings: Settings) -> Iterator[AppServer]:

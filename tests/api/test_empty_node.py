@@ -16,6 +16,7 @@ from pvesim.fake import DemoPve
 from tests.agents.test_ctl import ctl
 from tests.api.test_actions import bearer
 from tests.approval_guests import people, settle
+from tests.conftest import app_settings
 from tests.evacuation_guests import (
     DEVICE_VM,
     HA_VM,
@@ -26,7 +27,7 @@ from tests.evacuation_guests import (
     SHARED_VM,
     STOPPED_VM,
     evacuation_app,
-    evacuation_settings,
+    own_database,
     served_cluster,
     until,
     where,
@@ -43,11 +44,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFake]:
 
 
 @pytest.fixture(scope="module")
+def evac_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This module's own database."""
+    yield from own_database(database_url, tmp_path_factory.mktemp("evac-data-db"))
+
+
+@pytest.fixture(scope="module")
 def evac_settings(
-    cluster: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: ServedFake, evac_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    """The settings of this module's app, on that cluster."""
-    return evacuation_settings(cluster, database_url, tmp_path_factory.mktemp("evac-data"))
+    """The settings of this module's app, on that cluster and its own database."""
+    return app_settings(cluster, evac_database, tmp_path_factory.mktemp("evac-data"))
 
 
 @pytest.fixture(scope="module")

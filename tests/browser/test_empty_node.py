@@ -13,11 +13,12 @@ from playwright.sync_api import Browser, Page, expect
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.browser.test_sign_in import sign_in
+from tests.conftest import app_settings
 from tests.evacuation_guests import (
     MOVABLE,
     NODE,
     evacuation_app,
-    evacuation_settings,
+    own_database,
     served_cluster,
     until,
     where,
@@ -36,11 +37,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFake]:
 
 
 @pytest.fixture(scope="module")
+def evac_database(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """This module's own database."""
+    yield from own_database(database_url, tmp_path_factory.mktemp("evac-ui-data-db"))
+
+
+@pytest.fixture(scope="module")
 def evac_settings(
-    cluster: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    cluster: ServedFake, evac_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Settings:
-    """This module's app's settings."""
-    return evacuation_settings(cluster, database_url, tmp_path_factory.mktemp("evac-ui-data"))
+    """The settings of this module's app, on that cluster and its own database."""
+    return app_settings(cluster, evac_database, tmp_path_factory.mktemp("evac-ui-data"))
 
 
 @pytest.fixture(scope="module")
