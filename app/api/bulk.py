@@ -12,9 +12,18 @@ from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.deps import ApprovalsDep, BatchesDep, PrincipalDep, actor_for, link_base, require_principal
+from app.deps import (
+    ApprovalsDep,
+    BatchesDep,
+    PrincipalDep,
+    actor_for,
+    link_base,
+    require_principal,
+    require_role,
+)
 from app.http.csrf import verify_csrf_audited
 from app.http.paging import ListPage, PagingDep
+from app.services.accounts import Role
 from app.services.batches import BULK_OPERATIONS, BatchItem, BatchView
 from app.services.errors import Invalid
 
@@ -32,6 +41,8 @@ BulkBody = Annotated[
         )
     ),
 ]
+# Starting and stopping batches is an operator's (a viewer is refused before anything is read).
+OPERATOR = Depends(require_role(Role.operator))
 # What the body holds besides the operation's own parameters.
 BATCH_KEYS = ("vmids", "reason", "stop_on_failure", "concurrency")
 
@@ -141,7 +152,7 @@ async def bulk_list(request: Request, batches: BatchesDep, paging: PagingDep) ->
     name="start",
     status_code=202,
     response_model=BulkStartedOut,
-    dependencies=[Depends(verify_csrf_audited)],
+    dependencies=[Depends(verify_csrf_audited), OPERATOR],
 )
 async def bulk_start(
     request: Request,
@@ -183,7 +194,10 @@ async def bulk_detail(request: Request, batches: BatchesDep, batch_id: BatchId) 
 
 
 @router.post(
-    "/{batch_id}/stop", name="stop", response_model=BulkOut, dependencies=[Depends(verify_csrf_audited)]
+    "/{batch_id}/stop",
+    name="stop",
+    response_model=BulkOut,
+    dependencies=[Depends(verify_csrf_audited), OPERATOR],
 )
 async def bulk_stop(
     request: Request, principal: PrincipalDep, batches: BatchesDep, batch_id: BatchId

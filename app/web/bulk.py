@@ -19,9 +19,11 @@ from app.deps import (
     actor_for,
     link_base,
     require_principal,
+    require_role,
 )
 from app.http.csrf import verify_csrf, verify_csrf_audited
 from app.operations.catalogue import get_operation
+from app.services.accounts import Role
 from app.services.batches import BULK_OPERATIONS, MAX_ITEMS, BatchItem, BatchService
 from app.services.cluster import GuestFilter, InventoryService
 from app.services.errors import Invalid, ServiceError
@@ -32,6 +34,7 @@ from app.web.url_paths import path_for
 
 router = APIRouter(tags=["bulk"], dependencies=[Depends(require_principal)])
 BatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+OPERATOR = Depends(require_role(Role.operator))
 FORM_ID = "bulk-params"
 # The review form's own fields; everything else it sends is the operation's parameters.
 OWN_FIELDS = ("csrf_token", "operation", "vmid", "reason", "on_failure")
@@ -87,7 +90,7 @@ async def review_context(
     }
 
 
-@router.get("/guests/bulk", name="guest_bulk")
+@router.get("/guests/bulk", name="guest_bulk", dependencies=[OPERATOR])
 async def guest_bulk(
     request: Request,
     batches: BatchesDep,
@@ -113,7 +116,7 @@ async def guest_bulk(
     return render(request, "pages/guests/bulk.html", context)
 
 
-@router.post("/guests/bulk", name="guest_bulk_start", dependencies=[Depends(verify_csrf_audited)])
+@router.post("/guests/bulk", name="guest_bulk_start", dependencies=[Depends(verify_csrf_audited), OPERATOR])
 async def guest_bulk_start(
     request: Request,
     principal: PrincipalDep,
@@ -163,7 +166,7 @@ async def batch_detail(request: Request, batches: BatchesDep, batch_id: BatchId)
     return render(request, "pages/batches/detail.html", context, partial="partials/batches/_batch.html")
 
 
-@router.post("/batches/{batch_id}/stop", name="batch_stop", dependencies=[Depends(verify_csrf)])
+@router.post("/batches/{batch_id}/stop", name="batch_stop", dependencies=[Depends(verify_csrf), OPERATOR])
 async def batch_stop(
     request: Request, principal: PrincipalDep, batches: BatchesDep, batch_id: BatchId
 ) -> Response:

@@ -181,8 +181,9 @@ def test_a_burst_of_requests_and_decisions_answers(
 def test_a_burst_of_bulk_actions_answers(
     small_pool: AppServer, crowd: dict[str, Any], burst_guests: list[int], pve: DemoPve
 ) -> None:
-    """A bulk snapshot per guest at once, then every batch read through the API and its page and stopped at
-    once: every answer comes, and every guest's snapshot is taken unless the stop came before its turn."""
+    """A bulk snapshot per guest at once, then every batch read through the API and its page, stopped, and the
+    bulk review form drawn, all at once: every answer comes, and every guest's snapshot is taken unless the stop
+    came before its turn."""
     head = crowd["operator"]
     body = {"snapname": "bulkburst", "reason": "burst"}
     asked = [
@@ -201,6 +202,7 @@ def test_a_burst_of_bulk_actions_answers(
         *(("GET", f"/api/v1/bulk/{i}", {"headers": head}) for i in ids),
         *(("POST", f"/api/v1/bulk/{i}/stop", {"headers": head}) for i in ids),
         *(("GET", f"/batches/{i}", {}) for i in ids),
+        *(("GET", f"/guests/bulk?operation=snapshot&vmid={vmid}", {}) for vmid in burst_guests),
         *(("GET", "/api/v1/bulk", {"headers": head}) for _ in ids),
     ]
     statuses = run_async(burst(small_pool.url, reads, cookies))

@@ -64,3 +64,12 @@ def pending_deletion(base_url: str, token: str, vmid: int, reason: str) -> str:
         answer = ask(http, {"Authorization": f"Bearer {token}"}, vmid, "delete", reason=reason)
     assert answer.status_code == 202, answer.text
     return str(answer.json()["request_id"])
+
+
+def pending_bulk_deletion(base_url: str, token: str, vmid: int, reason: str) -> tuple[str, str]:
+    """(batch id, request id) of a pending bulk request to delete the guest, asked for with this token."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        body = {"vmids": [vmid], "reason": reason}
+        answer = http.post("/api/v1/bulk/delete", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["batch_id"]), str(answer.json()["request_id"])

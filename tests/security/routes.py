@@ -60,6 +60,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/audit/verify"): Rule("admin"),
     ("GET", "/backups"): Rule("viewer"),
     ("GET", "/guests"): Rule("viewer"),
+    ("GET", "/guests/bulk"): Rule("operator"),  # the review form (here without guests: it says to tick some)
+    ("POST", "/guests/bulk"): Rule("operator", INVALID),  # no operation chosen
+    ("GET", "/batches/{batch_id}"): Rule("viewer"),
+    ("POST", "/batches/{batch_id}/stop"): Rule("operator", (409,)),  # the sample batch waits for approval
     ("GET", "/guests/{vmid}"): Rule("viewer"),
     ("POST", "/guests/{vmid}/actions/{operation}"): Rule("operator", INVALID),  # a backup needs a storage
     ("GET", "/search"): Rule("viewer", ok=(303,), query="q=web"),  # one match: straight to it
@@ -95,6 +99,10 @@ RULES: dict[tuple[str, str], Rule] = {
     # Anyone signed in records a refusal of their own call (proxgate mcp does); it changes nothing else.
     ("POST", "/api/v1/refusals"): Rule("viewer", body={"tool": "delete", "message": "no such tool"}),
     ("GET", "/api/v1/operations"): Rule("viewer"),
+    ("GET", "/api/v1/bulk"): Rule("viewer"),
+    ("POST", "/api/v1/bulk/{operation}"): Rule("operator", INVALID),  # not an operation offered in bulk
+    ("GET", "/api/v1/bulk/{batch_id}"): Rule("viewer"),
+    ("POST", "/api/v1/bulk/{batch_id}/stop"): Rule("operator", (409,)),
     ("GET", "/api/v1/audit"): Rule("viewer"),
     ("GET", "/api/v1/ips"): Rule("viewer"),
     ("GET", "/api/v1/ips/free"): Rule("viewer", query="cidr=10.0.10.0/24"),

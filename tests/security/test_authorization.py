@@ -13,7 +13,14 @@ from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.backup_guests import Made
 from tests.factories import PASSWORD, make_token, make_user, signed_in
-from tests.security.callers import Caller, anonymous, everyone, make_people, pending_deletion
+from tests.security.callers import (
+    Caller,
+    anonymous,
+    everyone,
+    make_people,
+    pending_bulk_deletion,
+    pending_deletion,
+)
 from tests.security.routes import (
     RULES,
     SESSION_ENDING,
@@ -91,7 +98,10 @@ def sample_values(base_url: str, settings: Settings, pve: DemoPve, made: Made, a
     vm = next(v for v in pve.vms if v.vmid < 9000)
     add_vm(pve, REQUEST_VMID)
     request_id = pending_deletion(base_url, asker, REQUEST_VMID, "matrix")
+    batch_id, batch_request = pending_bulk_deletion(base_url, asker, REQUEST_VMID, "matrix")
     return {
+        "batch_id": batch_id,
+        "batch_request": batch_request,
         "vmid": str(vm.vmid),
         "node": vm.node,
         "storage": "local",
@@ -122,10 +132,10 @@ def test_every_route_answers_each_caller_as_its_rule_says(
                     tried += 1
     finally:
         with httpx.Client(base_url=app_server.url, timeout=30) as http:
-            http.post(
-                f"/api/v1/requests/{samples['request_id']}/cancel",
-                headers={"Authorization": f"Bearer {asker}"},
-            )
+            for request_id in (samples["request_id"], samples["batch_request"]):
+                http.post(
+                    f"/api/v1/requests/{request_id}/cancel", headers={"Authorization": f"Bearer {asker}"}
+                )
     failures = [p for p in problems if p]
     assert not failures, f"{len(failures)} of {tried} answers were wrong:\n" + "\n".join(failures)
     assert tried > 300

@@ -12,7 +12,7 @@ from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm
 from tests.factories import PASSWORD, csrf_from, login, make_token, make_user, signed_in, unique_name
-from tests.security.callers import pending_deletion
+from tests.security.callers import pending_bulk_deletion, pending_deletion
 from tests.security.routes import REQUESTER, RULES, change_routes
 from tests.security.store import token_id, user_id, user_role
 from tests.servers import AppServer
@@ -39,6 +39,10 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/nodes/{node}/actions/empty-node": {"reason": "csrf"},
     "/nodes/{node}/bring-back": {"batch_id": "csrf"},
     "/nodes/{node}/actions/bring-back": {"batch_id": "csrf"},
+    "/guests/bulk": {"operation": "start", "vmid": "{vmid}", "reason": "csrf"},
+    "/bulk/{operation}": {"vmids": [STOPPED], "reason": "csrf"},
+    "/batches/{batch_id}/stop": {},
+    "/bulk/{batch_id}/stop": {},
     "/provision/{operation}": {
         "node": "pve1",
         "vmid": str(NEW_VM),
@@ -101,6 +105,8 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         "user_id": str(user_id(settings, bystander)),
         "vmid": str(STOPPED),
         "node": "pve1",
+        # Refused for the missing token before it is looked up.
+        "batch_id": "nosuchbatch",
     }
 
 
@@ -151,10 +157,12 @@ def test_bearer_tokens_need_no_csrf_token(
     admin, operator = make_user(settings, "admin"), make_user(settings, "operator")
     add_vm(pve, TOKEN_ASKED)
     asker, token = make_token(settings, operator), make_token(settings, admin, "admin")
+    batch_id, batch_request = pending_bulk_deletion(app_server.url, asker, TOKEN_ASKED, "csrf")
     values = {
         "vmid": str(TOKEN_ASKED),
         "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),
         "node": "pve1",
+        "batch_id": batch_id,
     }
     tried = []
     try:
@@ -172,6 +180,7 @@ def test_bearer_tokens_need_no_csrf_token(
                 tried.append(path)
     finally:
         cancel(app_server.url, asker, values["request_id"])
+        cancel(app_server.url, asker, batch_request)
     assert len(tried) >= 5
 
 

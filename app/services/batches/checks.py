@@ -48,8 +48,10 @@ async def admitted(
         op = admit(principal, operation, items, concurrency)
         return op, await place(actions, op, items)
     except Forbidden as exc:
+        asked = get_operation(operation)
         why = f"role {principal.role} may not change anything"
-        await actions.record_refusal(source, operation, None, _asked(items), why)
+        if asked is not None:
+            await actions.deny(source, asked, audit.Target(), _asked(items), why)
         raise exc from None
     except Invalid as exc:
         await actions.record_refusal(source, operation, None, _asked(items), exc.message)
