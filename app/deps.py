@@ -33,6 +33,7 @@ from app.services.cluster import (
 )
 from app.services.errors import Forbidden, Unauthenticated
 from app.services.ips import IpService
+from app.services.maintenance import MaintenanceService
 from app.services.pipeline import ActionService, Gate
 from app.services.sidedoors import ConfigWatch, SideDoors
 
@@ -253,6 +254,13 @@ def link_base(request: Request) -> str:
     return configured or str(request.base_url).rstrip("/")
 
 
+async def get_maintenance(runtime: RuntimeDep) -> MaintenanceService:
+    """Emptying nodes and bringing their guests back, as batches of migrations."""
+    return MaintenanceService(
+        runtime.cluster.client, runtime.actions, runtime.batches, runtime.approval_policy
+    )
+
+
 ActionsDep = Annotated[ActionService, Depends(get_actions)]
 
 
@@ -274,6 +282,7 @@ GateDep = Annotated[Gate, Depends(get_gate)]
 ApprovalsDep = Annotated[ApprovalService, Depends(get_approvals)]
 BatchesDep = Annotated[BatchService, Depends(get_batches)]
 ApprovalPolicyDep = Annotated[ApprovalPolicy, Depends(get_approval_policy)]
+MaintenanceDep = Annotated[MaintenanceService, Depends(get_maintenance)]
 
 
 async def require_principal(principal: MaybePrincipalDep) -> auth.Principal:

@@ -23,6 +23,7 @@ from pvesim.ct_migrate import CtMigrateMixin
 from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
 from pvesim.destroy import OwnedVolumesMixin
+from pvesim.ha import HaMixin
 from pvesim.index import GuestIndex
 from pvesim.local_content import LocalContentMixin
 from pvesim.migrate import MigrateMixin
@@ -65,6 +66,7 @@ class DemoPve(
     QemuRestoreMixin,
     ResizeMixin,
     MigrateMixin,
+    HaMixin,
     BackupsMixin,
     GuestIndex,
     FakePve,
@@ -81,6 +83,12 @@ class DemoPve(
         self.booted = time.time() - NODE_UPTIME
         # The served certificate's SHA-256 (AB:CD:...), shown in /nodes once known.
         self.ssl_fingerprint: str | None = None
+        # HA's groups and rules by name, each guest's group, and the nodes in maintenance mode with the
+        # guests HA moved off them (vmid: that node), which come back once it is disabled.
+        self.ha_groups: dict[str, dict[str, Any]] = {}
+        self.ha_rules: dict[str, dict[str, Any]] = {}
+        self.ha_group_of: dict[int, str] = {}
+        self.ha_maintenance: dict[str, dict[int, str]] = {}
 
     async def _agent_call(self, match: Any, values: dict[str, Any]) -> Any:
         """PVE's agent_available checks first (fakepve says 'agent is not running' for all three cases)."""

@@ -26,7 +26,8 @@ LOCAL_VM, SHARED_VM, HA_VM, NVME_VM, STOPPED_VM, RUNNING_CT, STOPPED_CT, DEVICE_
 NVME = "fast-nvme"
 
 
-def _volume(pve: DemoPve, storage: str, vmid: int, size: int, content: str = "images") -> str:
+def volume(pve: DemoPve, storage: str, vmid: int, size: int, content: str = "images") -> str:
+    """A volume of `size` GiB for the guest on the storage, as its config line names it."""
     name = f"vm-{vmid}-disk-0"
     pve.storages[storage]["volumes"][name] = {
         "content": content,
@@ -42,7 +43,7 @@ def add_vm(pve: DemoPve, vmid: int, storage: str, status: str = "running", memor
     """A VM on pve1 with one 8 GiB disk on `storage` and `memory` MiB of RAM."""
     assert vmid in MY_RANGE
     config = {
-        "scsi0": _volume(pve, storage, vmid, 8),
+        "scsi0": volume(pve, storage, vmid, 8),
         "ide2": "none,media=cdrom",
         "memory": memory,
         "cores": 2,
@@ -62,7 +63,7 @@ def add_ct(pve: DemoPve, vmid: int, status: str) -> Any:
     config = {
         "hostname": f"ct{vmid}",
         "memory": 512,
-        "rootfs": _volume(pve, "local-lvm", vmid, 4, "rootdir"),
+        "rootfs": volume(pve, "local-lvm", vmid, 4, "rootdir"),
         "ostype": "debian",
     }
     return pve.add_ct(vmid, node="pve1", status=status, config=config)

@@ -40,6 +40,14 @@ async def run_bulk(api: ProxgateApi, args: dict[str, Any]) -> dict[str, Any]:
             body[key] = args[key]
     _, started = await api.post(f"/api/v1/bulk/{path_segment(args['operation'])}", body)
     wait, seconds = bool(args.get("wait")), float(args.get("wait_seconds", DEFAULT_WAIT))
+    return await follow_batch(api, started, wait, seconds)
+
+
+async def follow_batch(
+    api: ProxgateApi, started: dict[str, Any], wait: bool, seconds: float
+) -> dict[str, Any]:
+    """A started batch (a bulk action's, a node operation's) as it stands, or with wait its end (or, while it
+    waits for approval, the request's decision first)."""
     if started.get("request_id") is not None and started.get("status") == "pending":
         rid = int(started["request_id"])
         if not wait:

@@ -93,6 +93,12 @@ async def cmd_bulk(api: ProxgateApi, args: argparse.Namespace) -> int:
     if args.concurrency is not None:
         body["concurrency"] = args.concurrency
     _, started = await api.post(f"/api/v1/bulk/{path_segment(args.bulk_operation)}", body)
+    return await follow(api, args, started)
+
+
+async def follow(api: ProxgateApi, args: argparse.Namespace, started: dict[str, Any]) -> int:
+    """A started batch (a bulk action's, a node operation's): its line, or with --wait its end (and first,
+    while it waits for approval, the request's decision)."""
     if started.get("request_id") is not None and started.get("status") == "pending":
         if not args.wait:
             print(

@@ -11,8 +11,9 @@ from typing import Any
 
 from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
-from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, show_batch
+from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, follow, show_batch
 from app.agents.ctl_parser import body_of, command_parser
+from app.agents.op_tools import action_path
 from app.agents.waiting import task_failed, wait_batch, wait_request, wait_task
 
 # Exit codes (documented in docs/agents.md): done, failed, usage, waiting for a person, refused.
@@ -178,11 +179,7 @@ async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
     if getattr(args, "at_node", None):
         await guest_on_node(api, args.vmid, args.at_node)
     body = {**body_of(args), **({"reason": args.reason} if args.reason else {})}
-    path = (
-        f"/api/v1/guests/{args.vmid}/actions/{op['name']}"
-        if op["target"] == "guest"
-        else f"/api/v1/actions/{op['name']}"
-    )
+    path = action_path(op, vars(args))
     try:
         status, answer = await api.post(path, body)
     except ApiError as exc:
@@ -197,6 +194,9 @@ async def cmd_operation(api: ProxgateApi, args: argparse.Namespace) -> int:
         return show_request(args, await wait_request(api, open_request["id"], args.timeout))
     for warning in answer.get("warnings") or []:
         print(f"warning: {warning}", file=sys.stderr)
+    if status == 202 and "batch_id" in answer:
+        # A node operation runs as a batch of guest operations, followed as a bulk action's batch is.
+        return await follow(api, args, answer)
     if status == 202 and args.wait:
         return show_request(args, await wait_request(api, answer["request_id"], args.timeout))
     if status == 202:

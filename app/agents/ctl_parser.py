@@ -142,6 +142,8 @@ def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortc
     parser = command(commands, name, help_text, description=op.get("about") or None)
     if op["target"] == "guest":
         parser.add_argument("vmid", type=int, help="the guest's VMID")
+    if op["target"] == "node":
+        parser.add_argument("node", help="the node's name")
     schema: dict[str, Any] = op.get("parameters") or {}
     required = list(schema.get("required") or [])
     sent: list[tuple[str, str]] = []

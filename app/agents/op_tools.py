@@ -4,9 +4,11 @@ person's click. A reversible one runs at once; one that needs approval becomes a
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from app.agents.api import ProxgateApi
-from app.agents.schemas import VMID, WAIT
+from app.agents.bulk_tools import follow_batch
+from app.agents.schemas import NODE, VMID, WAIT
 from app.agents.waiting import DEFAULT_WAIT, task_failed, wait_request, wait_task
 
 # Arguments the tool adds to the operation's own parameters; they are not sent as parameters (a guest's vmid
@@ -48,13 +50,19 @@ def plain(schema: Any) -> Any:
     }
 
 
+def path_args(op: dict[str, Any]) -> dict[str, Any]:
+    """What the tool puts in the path rather than the body: a guest's vmid, a node operation's node."""
+    return {"guest": {"vmid": VMID}, "node": {"node": NODE}}.get(op["target"], {})
+
+
 def tool_schema(op: dict[str, Any]) -> dict[str, Any]:
-    """The operation's parameter schema, plus vmid (guest operations), reason, wait and wait_seconds."""
+    """The operation's parameter schema, plus vmid (guest operations) or node (node operations), reason, wait
+    and wait_seconds."""
     params: dict[str, Any] = plain(op.get("parameters") or {})
-    properties: dict[str, Any] = {"vmid": VMID} if op["target"] == "guest" else {}
+    properties: dict[str, Any] = dict(path_args(op))
     properties.update(params.get("properties") or {})
     properties.update(reason=REASON, wait=WAIT_FLAG, wait_seconds=WAIT)
-    required = ["vmid"] if op["target"] == "guest" else []
+    required = list(path_args(op))
     required += list(params.get("required") or [])
     if op.get("needs_approval"):
         required.append("reason")
@@ -71,11 +79,8 @@ def own_schema(op: dict[str, Any]) -> dict[str, Any]:
     """The schema of the arguments the tool itself uses (the guest's vmid, wait, wait_seconds): the MCP server
     checks these; the operation's parameters and reason it leaves to the API, which records a refusal of them
     in the audit log as it does a person's."""
-    properties: dict[str, Any] = {"wait": WAIT_FLAG, "wait_seconds": WAIT}
-    if op["target"] == "guest":
-        properties["vmid"] = VMID
-    required = ["vmid"] if op["target"] == "guest" else []
-    return {"type": "object", "properties": properties, "required": required}
+    properties: dict[str, Any] = {"wait": WAIT_FLAG, "wait_seconds": WAIT, **path_args(op)}
+    return {"type": "object", "properties": properties, "required": list(path_args(op))}
 
 
 def tool_description(op: dict[str, Any]) -> str:
@@ -99,19 +104,26 @@ def tool_description(op: dict[str, Any]) -> str:
 
 async def run_operation(api: ProxgateApi, op: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Send the operation through Proxgate's gate; wait for the task or the decision when asked."""
-    local = (*LOCAL_ARGS, "vmid") if op["target"] == "guest" else LOCAL_ARGS
+    local = (*LOCAL_ARGS, *path_args(op))
     body = {k: v for k, v in args.items() if k not in local}
-    name = op["name"]
-    path = (
-        f"/api/v1/guests/{int(args['vmid'])}/actions/{name}"
-        if op["target"] == "guest"
-        else f"/api/v1/actions/{name}"
-    )
-    status, answer = await api.post(path, body)
+    status, answer = await api.post(action_path(op, args), body)
     wait, seconds = bool(args.get("wait")), float(args.get("wait_seconds", DEFAULT_WAIT))
+    if status == 202 and "batch_id" in answer:
+        # A node operation runs as a batch of guest operations, followed as a bulk action's batch is.
+        return await follow_batch(api, answer, wait, seconds)
     if status == 202:
         return await _requested(api, answer, wait, seconds)
     return await _started(api, answer, wait, seconds)
+
+
+def action_path(op: dict[str, Any], args: dict[str, Any]) -> str:
+    """Where the operation is sent: under its guest, its node, or the cluster."""
+    name = op["name"]
+    if op["target"] == "guest":
+        return f"/api/v1/guests/{int(args['vmid'])}/actions/{name}"
+    if op["target"] == "node":
+        return f"/api/v1/nodes/{quote(str(args['node']), safe='')}/actions/{name}"
+    return f"/api/v1/actions/{name}"
 
 
 async def _started(api: ProxgateApi, answer: dict[str, Any], wait: bool, seconds: float) -> dict[str, Any]:

@@ -143,13 +143,13 @@ async def cluster_action(
     op = get_operation(operation)
     actor = actor_for(request, principal)
     if op is None or op.target != "cluster":
-        await gate.actions.refuse_unknown(
-            actor,
-            operation,
-            None,
-            body or {},
-            f"There is no cluster-wide operation '{operation}'; guest operations are under /guests/{{vmid}}/actions/.",
+        where = (
+            f"'{operation}' acts on a node: POST /api/v1/nodes/{{node}}/actions/{operation}."
+            if op is not None and op.target == "node"
+            else f"There is no cluster-wide operation '{operation}'; guest operations are under "
+            "/guests/{vmid}/actions/."
         )
+        await gate.actions.refuse_unknown(actor, operation, None, body or {}, where)
     return answer(
         await gate.submit(principal, actor, operation, None, body or {}, link_base(request), idempotency_key)
     )

@@ -156,7 +156,7 @@ class Operation:
 
     name: str
     label: str
-    target: Literal["guest", "cluster"]
+    target: Literal["guest", "cluster", "node"]
     risk: Risk
     params: type[Params]
     describe: Describe
@@ -184,6 +184,9 @@ class Operation:
     risk_of: RiskOf | None = None
     # What the audit records beside the parameters (an edit's before and after of each key).
     record: RecordOf | None = None
+    # A node operation runs as a batch of this guest operation (empty-node: migrate), and needs approval
+    # whenever that one does.
+    runs_as: str | None = None
 
     def applies_to(self, guest: Guest) -> bool:
         """True when this operation makes sense for the guest's type and current state."""

@@ -9,6 +9,7 @@ from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
 from app.operations.configure import CONFIGURE
 from app.operations.destroy import DELETE, TEMPLATE
+from app.operations.empty_node import EMPTY_NODE
 from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_VM
@@ -29,6 +30,7 @@ CATALOGUE: dict[str, Operation] = {
         RESTORE,
         MIGRATE,
         CONFIGURE,
+        EMPTY_NODE,
         # Destructive: the guest page offers them in this order, deleting the guest last.
         ROLLBACK,
         DELETE_SNAPSHOT,

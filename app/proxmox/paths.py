@@ -38,6 +38,10 @@ CLUSTER_TASKS = "/cluster/tasks"
 NEXTID = "/cluster/nextid"
 BACKUP_JOBS = "/cluster/backup"
 NOT_BACKED_UP = "/cluster/backup-info/not-backed-up"
+HA_RESOURCES = "/cluster/ha/resources"
+HA_GROUPS = "/cluster/ha/groups"
+HA_RULES = "/cluster/ha/rules"
+HA_STATUS = "/cluster/ha/status/current"
 
 
 def segment(value: object) -> str:

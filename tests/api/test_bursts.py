@@ -261,3 +261,24 @@ def test_a_burst_of_bulk_actions_answers(
         ran
     )
     assert sorted(vm.vmid for vm in mine(pve) if "bulkburst" in vm.snapshots) == ran
+
+
+def test_a_burst_of_node_maintenance_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
+    """The node page's maintenance card (its recent empty-node batches), and asking to empty a node that does
+    not exist: every card answers, every refusal is recorded."""
+    cookies, _ = session_of(small_pool, crowd["approver_name"])
+    cards = [("GET", "/nodes/pve2/maintenance", {"headers": {"HX-Request": "true"}}) for _ in range(BURST)]
+    statuses = run_async(burst(small_pool.url, cards, cookies))
+    assert set(statuses) == {200}
+    head, body = crowd["operator"], {"reason": "burst"}
+    refused = [
+        ("POST", "/api/v1/nodes/burst-node/actions/empty-node", {"headers": head, "json": body})
+        for _ in range(BURST)
+    ]
+    statuses = run_async(burst(small_pool.url, refused))
+    no_server_error(statuses)
+    assert set(statuses) == {422}
+    with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
+        query = {"operation": "empty-node", "q": "burst-node", "limit": 100}
+        audit = client.get("/api/v1/audit", params=query).json()
+    assert len(audit["items"]) == BURST

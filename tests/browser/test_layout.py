@@ -162,7 +162,8 @@ def first_href(page: Page, path: str, selector: str) -> str:
 
 
 def pages_to_visit(page: Page, request_id: int) -> list[str]:
-    """The admin's menu, then a guest, a node, a storage (with backups) and a request page."""
+    """The admin's menu, then a guest, a node (and the plan that empties it), a storage (with backups) and a
+    request page."""
     page.goto("/")
     menu = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert len(menu) >= 8, menu
@@ -173,6 +174,7 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
         f"/guests/{VMID}",
         f"/guests/{VMID}/edit",
         node,
+        f"{node}/empty",
         storage,
         f"/approvals/{request_id}",
         "/admin/side-doors",

@@ -34,6 +34,7 @@ TESTED_IN = {
     "resize": "test_resize",
     "migrate": "test_migrate",
     "configure": "test_configure",
+    "empty-node": "test_empty_node",
 }
 
 

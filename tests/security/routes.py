@@ -73,6 +73,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ips/free"): Rule("viewer"),
     ("GET", "/ips/progress"): Rule("viewer"),
     ("GET", "/nodes/{node}"): Rule("viewer"),
+    ("GET", "/nodes/{node}/maintenance"): Rule("viewer"),
+    ("GET", "/nodes/{node}/empty"): Rule("viewer"),
+    # Probed with values refused before anything is planned or started: nothing is moved.
+    ("POST", "/nodes/{node}/empty"): Rule("operator", INVALID, {"concurrency": "0"}),
+    ("POST", "/nodes/{node}/bring-back"): Rule("operator", INVALID),  # no batch named
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),
@@ -84,6 +89,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/rrd"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/empty-node"): Rule("viewer"),
+    ("POST", "/api/v1/nodes/{node}/actions/empty-node"): Rule("operator", INVALID, {"concurrency": 0}),
+    ("POST", "/api/v1/nodes/{node}/actions/bring-back"): Rule("operator", INVALID),  # no batch named
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

@@ -35,6 +35,10 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/approvals/{request_id}/again": {},
     "/guests/{vmid}/actions/{operation}": {},
     "/refusals": {"tool": "csrf-probe", "message": "an audit event in someone else's name"},
+    "/nodes/{node}/empty": {"reason": "csrf"},
+    "/nodes/{node}/actions/empty-node": {"reason": "csrf"},
+    "/nodes/{node}/bring-back": {"batch_id": "csrf"},
+    "/nodes/{node}/actions/bring-back": {"batch_id": "csrf"},
     "/guests/bulk": {"operation": "start", "vmid": "{vmid}", "reason": "csrf"},
     "/bulk/{operation}": {"vmids": [STOPPED], "reason": "csrf"},
     "/batches/{batch_id}/stop": {},
@@ -100,6 +104,7 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         "token_id": str(token_id(settings, their_token)),
         "user_id": str(user_id(settings, bystander)),
         "vmid": str(STOPPED),
+        "node": "pve1",
         # Refused for the missing token before it is looked up.
         "batch_id": "nosuchbatch",
     }
@@ -156,6 +161,7 @@ def test_bearer_tokens_need_no_csrf_token(
     values = {
         "vmid": str(TOKEN_ASKED),
         "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),
+        "node": "pve1",
         "batch_id": batch_id,
     }
     tried = []

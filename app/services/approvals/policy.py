@@ -42,8 +42,12 @@ class ApprovalPolicy:
 
     def needs_approval(self, op: Operation, risk: Risk | None = None) -> bool:
         """True when the operation (of this risk, when it depends on the change) becomes a request instead of
-        running at once."""
-        return (risk or op.risk) == Risk.destructive or op.name in self.extra
+        running at once (a node operation also when the guest operation it runs as does)."""
+        if (risk or op.risk) == Risk.destructive or op.name in self.extra:
+            return True
+        return (
+            op.runs_as is not None and op.runs_as in CATALOGUE and self.needs_approval(CATALOGUE[op.runs_as])
+        )
 
     def approvals_for(self, op: Operation) -> int:
         """How many other people must say yes (solo mode: the requester's own confirmation)."""
