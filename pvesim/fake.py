@@ -23,6 +23,7 @@ from pvesim.ct_restore import CtRestoreMixin
 from pvesim.ct_template import CtTemplateMixin
 from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
+from pvesim.journal import JournalMixin
 from pvesim.local_content import LocalContentMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
@@ -52,6 +53,7 @@ class DemoPve(
     BackupInfoMixin,
     BackupJobsMixin,
     NodeNetworkMixin,
+    JournalMixin,
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,

@@ -90,9 +90,18 @@ def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
 
 def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
     """The approvals page (what a notified team opens), its badge and notices, the dashboard, the guest list and
-    the IP inventory's progress line."""
+    the IP inventory's progress line, a node's log and its latest lines."""
     cookies, _ = session_of(small_pool, crowd["approver_name"])
-    pages = ("/approvals", "/approvals/badge", "/approvals/notices", "/", "/guests", "/ips/progress")
+    pages = (
+        "/approvals",
+        "/approvals/badge",
+        "/approvals/notices",
+        "/",
+        "/guests",
+        "/ips/progress",
+        "/nodes/pve1/log",
+        "/nodes/pve1/log/recent",
+    )
     calls = [("GET", path, {}) for path in pages for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls, cookies))
     no_server_error(statuses)
@@ -100,11 +109,10 @@ def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) 
 
 
 def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """An agent polling its requests and the guest list."""
+    """An agent polling its requests, the guest list and a node's log."""
     head = crowd["operator"]
-    calls = [
-        ("GET", p, {"headers": head}) for p in ("/api/v1/requests", "/api/v1/guests") for _ in range(BURST)
-    ]
+    paths = ("/api/v1/requests", "/api/v1/guests", "/api/v1/nodes/pve1/log")
+    calls = [("GET", p, {"headers": head}) for p in paths for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))
     assert set(statuses) == {200}
 

@@ -67,6 +67,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/ips/free"): Rule("viewer"),
     ("GET", "/ips/progress"): Rule("viewer"),
     ("GET", "/nodes/{node}"): Rule("viewer"),
+    ("GET", "/nodes/{node}/log"): Rule("viewer"),
+    ("GET", "/nodes/{node}/log/recent"): Rule("viewer"),
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),
@@ -78,6 +80,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/rrd"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/log"): Rule("viewer"),
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

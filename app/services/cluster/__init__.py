@@ -26,6 +26,7 @@ from app.services.cluster.inventory import (
     GuestQuery,
     InventoryService,
 )
+from app.services.cluster.node_log import LogEntry, LogPage, LogQuery, NodeLogService
 from app.services.cluster.nodes import NodeDetail, NodeService
 from app.services.cluster.overview import ClusterService
 from app.services.cluster.provisioning import ProvisionChoices, provision_choices
@@ -74,9 +75,13 @@ __all__ = [
     "History",
     "HistoryService",
     "InventoryService",
+    "LogEntry",
+    "LogPage",
+    "LogQuery",
     "NODE_CHARTS",
     "NODE_PATTERN",
     "NodeDetail",
+    "NodeLogService",
     "NodeService",
     "PER_PAGE_CHOICES",
     "ProvisionChoices",

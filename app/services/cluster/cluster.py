@@ -16,6 +16,7 @@ from app.services.cluster.backups import BackupService
 from app.services.cluster.guest_detail import GuestDetailService
 from app.services.cluster.history import HistoryService
 from app.services.cluster.inventory import InventoryService
+from app.services.cluster.node_log import NodeLogService
 from app.services.cluster.nodes import NodeService
 from app.services.cluster.overview import ClusterService
 from app.services.cluster.snapshot_list import SnapshotListService
@@ -74,6 +75,10 @@ class Cluster:
     def guest_detail(self) -> GuestDetailService:
         """A guest page's builder over the shared address, backup and task views (and their caches)."""
         return GuestDetailService(self.client, self.ips, self.backups, self.tasks)
+
+    def node_log(self) -> NodeLogService:
+        """A reader of the nodes' system logs (nothing cached: a log is read when asked for)."""
+        return NodeLogService(self.client)
 
     async def aclose(self) -> None:
         """Stop the views' background refreshes, then the client they use."""
