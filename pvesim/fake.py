@@ -13,6 +13,7 @@ from aiohttp import web
 from fakepve import FakePve, PveError
 from fakepve.server import params
 
+from pvesim.appliances import AppliancesMixin
 from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
@@ -54,6 +55,7 @@ class DemoPve(
     BackupJobsMixin,
     NodeNetworkMixin,
     JournalMixin,
+    AppliancesMixin,
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,

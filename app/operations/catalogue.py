@@ -3,6 +3,7 @@ the README's table, permissions and the audit log all read this; its order is th
 
 from __future__ import annotations
 
+from app.operations.appliances import DOWNLOAD_TEMPLATE
 from app.operations.backup_changes import DELETE_BACKUP, RESTORE_OVERWRITE
 from app.operations.backups import BACKUP
 from app.operations.base import Operation
@@ -25,6 +26,7 @@ CATALOGUE: dict[str, Operation] = {
         CLONE,
         CREATE_VM,
         CREATE_CT,
+        DOWNLOAD_TEMPLATE,
         RESTORE,
         MIGRATE,
         # Destructive: the guest page offers them in this order, deleting the guest last.

@@ -55,6 +55,7 @@ def test_bad_input_is_named(api: httpx.Client) -> None:
     backwards = api.get("/api/v1/nodes/pve2/log", params={"since": 2000, "until": 1000})
     assert backwards.status_code == 422 and backwards.json()["field"] == "since"
     assert api.get("/api/v1/nodes/pve_2/log").status_code == 422
+    assert api.get("/api/v1/nodes/pve9/log").status_code == 404
 
 
 def test_syslog_where_the_node_has_no_journal(api: httpx.Client, pve: DemoPve, journal: list[str]) -> None:

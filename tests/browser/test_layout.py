@@ -144,13 +144,21 @@ def first_href(page: Page, path: str, selector: str) -> str:
 
 
 def pages_to_visit(page: Page, request_id: int) -> list[str]:
-    """The admin's menu, then a guest, a node and its log, a storage (with backups) and a request page."""
+    """The admin's menu, then a guest, a node, its log and its templates, a storage (with backups) and a request page."""
     page.goto("/")
     menu = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert len(menu) >= 8, menu
     node = first_href(page, "/", "#node-table tbody a")
     storage = first_href(page, "/storage", "#storage-table tbody tr:has(.chip:text-is('backup')) a")
-    return [*menu, f"/guests/{VMID}", node, f"{node}/log", storage, f"/approvals/{request_id}"]
+    return [
+        *menu,
+        f"/guests/{VMID}",
+        node,
+        f"{node}/log",
+        f"{node}/appliances",
+        storage,
+        f"/approvals/{request_id}",
+    ]
 
 
 def problems_at(

@@ -29,6 +29,7 @@ TESTED_IN = {
     "restore": "test_restore",
     "create-vm": "test_provision",
     "create-ct": "test_provision",
+    "download-template": "test_appliances",
     "delete": "test_destroy",
     "template": "test_destroy",
     "resize": "test_resize",

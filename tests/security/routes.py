@@ -69,6 +69,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/nodes/{node}"): Rule("viewer"),
     ("GET", "/nodes/{node}/log"): Rule("viewer"),
     ("GET", "/nodes/{node}/log/recent"): Rule("viewer"),
+    ("GET", "/nodes/{node}/appliances"): Rule("viewer"),
+    ("GET", "/provision/appliances"): Rule("viewer", query="node=pve1"),
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),
@@ -81,6 +83,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes/{node}"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/rrd"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/log"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/appliances"): Rule("viewer"),
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

@@ -2,6 +2,7 @@
 
 from app.proxmox.connection import PveConnection
 from app.proxmox.rrd import Consolidation, Timeframe
+from app.services.cluster.appliances import Appliance, ApplianceList, list_appliances
 from app.services.cluster.backups import Backup, BackupFilter, BackupService
 from app.services.cluster.cluster import Cluster
 from app.services.cluster.connection import check_connection, pve_connection
@@ -52,6 +53,8 @@ from app.services.cluster.tasks import (
 )
 
 __all__ = [
+    "Appliance",
+    "ApplianceList",
     "Backup",
     "BackupFilter",
     "BackupService",
@@ -104,5 +107,6 @@ __all__ = [
     "check_connection",
     "check_storage",
     "provision_choices",
+    "list_appliances",
     "pve_connection",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveForbidden, PveNotFound
 from app.proxmox.paths import NodePath
-from app.services.cluster.storage import check_node
+from app.services.cluster.nodes import require_node
 from app.services.errors import Forbidden, Invalid
 
 # Entries asked of the journal at once, and how many such reads one page may take to find its matches.
@@ -123,7 +123,7 @@ class NodeLogService:
 
     async def read(self, node: str, query: LogQuery) -> LogPage:
         """One page of the node's log, newest first; Forbidden when the token lacks Sys.Syslog."""
-        check_node(node)
+        await require_node(self.pve, node)
         if query.since and query.until and query.since > query.until:
             raise Invalid("The start of the time range is after its end.", field="since")
         position = decode_position(query.cursor) if query.cursor else {}
