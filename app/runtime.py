@@ -30,7 +30,7 @@ from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
 from app.services.cluster import Cluster, PveConnection, pve_connection
-from app.services.ips import IpStore
+from app.services.ips import AddressProbe, IpStore, parse_checks
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
 from app.services.runtime import Housekeeper, MemoryTrimmer
@@ -96,7 +96,8 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.checkpoints = self._start_audit_chain()
         ip_store = IpStore(self.sessions)
-        self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait)
+        probe = AddressProbe(parse_checks(settings.ip_probe))
+        self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait, probe)
         self.cluster.ips.load_later()
         self.watcher = TaskWatcher(self.cluster.client, self.sessions)
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then

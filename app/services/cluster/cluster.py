@@ -22,7 +22,7 @@ from app.services.cluster.overview import ClusterService
 from app.services.cluster.snapshot_list import SnapshotListService
 from app.services.cluster.storage import StorageService
 from app.services.cluster.tasks import TaskService
-from app.services.ips import FIRST_WAIT, IpService, IpStore
+from app.services.ips import FIRST_WAIT, AddressProbe, IpService, IpStore
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Cluster:
         observer: UpstreamObserver | None = None,
         ip_store: IpStore | None = None,
         ips_wait: float = FIRST_WAIT,
+        ip_probe: AddressProbe | None = None,
     ) -> Cluster:
         """The client and the views of the cluster at `connection` (the IP index kept in ip_store when given);
         close them with aclose()."""
@@ -64,7 +65,7 @@ class Cluster:
             tasks=tasks,
             history=HistoryService(client),
             snapshots=SnapshotListService(client),
-            ips=IpService(client, store=ip_store, wait=ips_wait),
+            ips=IpService(client, store=ip_store, wait=ips_wait, probe=ip_probe),
         )
 
     @property
