@@ -155,6 +155,14 @@ def _entry(
     }
 
 
+def store_media(pve: Any, storage: str, filename: str, size: int, content: str) -> None:
+    """fakepve's store_file, with a template's format named as PVE names it by its archive (tzst, txz, tgz)."""
+    pve.store_file(storage, filename, size, content)
+    if content == "vztmpl":
+        record = pve.storages[storage]["volumes"][f"vztmpl/{filename}"]
+        record["format"] = TEMPLATE_FORMATS.get(filename.rsplit(".", 1)[-1], record["format"])
+
+
 class AppliancesMixin(DemoBase):
     """Mixin of DemoPve: the appliance index, and its downloads landing on a storage as vztmpl volumes."""
 
@@ -186,10 +194,7 @@ class AppliancesMixin(DemoBase):
             await self.pause(3)
             log("calculating checksum...OK, checksum verified")
             log(f"download of '{appliance['location']}' to '{target}' finished")
-            self.store_file(storage, template, TEMPLATE_SIZE, "vztmpl")
-            # PVE names a template's format by its archive: tzst, txz, tgz.
-            record = store["volumes"][f"vztmpl/{template}"]
-            record["format"] = TEMPLATE_FORMATS.get(template.rsplit(".", 1)[-1], record["format"])
+            store_media(self, storage, template, TEMPLATE_SIZE, "vztmpl")
             return None
 
         upid: str = await self.run_task(node, "download", template, user, work)

@@ -26,6 +26,7 @@ from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
 from pvesim.journal import JournalMixin
 from pvesim.local_content import LocalContentMixin
+from pvesim.media import MediaMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
@@ -56,6 +57,7 @@ class DemoPve(
     NodeNetworkMixin,
     JournalMixin,
     AppliancesMixin,
+    MediaMixin,
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,

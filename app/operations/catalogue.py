@@ -9,6 +9,7 @@ from app.operations.backups import BACKUP
 from app.operations.base import Operation
 from app.operations.clone import CLONE, RESTORE
 from app.operations.destroy import DELETE, TEMPLATE
+from app.operations.media import DOWNLOAD_URL
 from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_VM
@@ -27,6 +28,7 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_VM,
         CREATE_CT,
         DOWNLOAD_TEMPLATE,
+        DOWNLOAD_URL,
         RESTORE,
         MIGRATE,
         # Destructive: the guest page offers them in this order, deleting the guest last.

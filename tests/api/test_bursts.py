@@ -90,7 +90,7 @@ def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
 
 def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
     """The approvals page (what a notified team opens), its badge and notices, the dashboard, the guest list and
-    the IP inventory's progress line, a node's log, its latest lines and its templates."""
+    the IP inventory's progress line, a node's log, its latest lines and its templates, and a URL looked up for a download."""
     cookies, _ = session_of(small_pool, crowd["approver_name"])
     pages = (
         "/approvals",
@@ -102,6 +102,7 @@ def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) 
         "/nodes/pve1/log",
         "/nodes/pve1/log/recent",
         "/nodes/pve1/appliances",
+        "/storage/pve1/local/url-lookup?url=https://example.org/a.iso",
     )
     calls = [("GET", path, {}) for path in pages for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls, cookies))
@@ -110,9 +111,15 @@ def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) 
 
 
 def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """An agent polling its requests, the guest list, a node's log and its templates."""
+    """An agent polling its requests, the guest list, a node's log and templates, and a URL's metadata."""
     head = crowd["operator"]
-    paths = ("/api/v1/requests", "/api/v1/guests", "/api/v1/nodes/pve1/log", "/api/v1/nodes/pve1/appliances")
+    paths = (
+        "/api/v1/requests",
+        "/api/v1/guests",
+        "/api/v1/nodes/pve1/log",
+        "/api/v1/nodes/pve1/appliances",
+        "/api/v1/nodes/pve1/url-metadata?url=https://example.org/a.iso",
+    )
     calls = [("GET", p, {"headers": head}) for p in paths for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))
     assert set(statuses) == {200}

@@ -30,6 +30,7 @@ TESTED_IN = {
     "create-vm": "test_provision",
     "create-ct": "test_provision",
     "download-template": "test_appliances",
+    "download-url": "test_media",
     "delete": "test_destroy",
     "template": "test_destroy",
     "resize": "test_resize",

@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/nodes/{node}/log/recent"): Rule("viewer"),
     ("GET", "/nodes/{node}/appliances"): Rule("viewer"),
     ("GET", "/provision/appliances"): Rule("viewer", query="node=pve1"),
+    ("GET", "/storage/{node}/{storage}/url-lookup"): Rule("operator", query="url=https://example.org/a.iso"),
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),
@@ -84,6 +85,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes/{node}/rrd"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/log"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/appliances"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/url-metadata"): Rule("viewer", query="url=https://example.org/a.iso"),
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

@@ -27,6 +27,7 @@ from app.services.cluster.inventory import (
     GuestQuery,
     InventoryService,
 )
+from app.services.cluster.media import UrlMetadata, url_metadata
 from app.services.cluster.node_log import LogEntry, LogPage, LogQuery, NodeLogService
 from app.services.cluster.nodes import NodeDetail, NodeService
 from app.services.cluster.overview import ClusterService
@@ -103,10 +104,12 @@ __all__ = [
     "TaskState",
     "Timeframe",
     "Unit",
+    "UrlMetadata",
     "Volume",
     "check_connection",
     "check_storage",
     "provision_choices",
     "list_appliances",
     "pve_connection",
+    "url_metadata",
 ]
