@@ -104,7 +104,12 @@ class Runtime:
         # reconciled): connect, send and read each have the timeout, plus a margin.
         lease = timedelta(seconds=3 * settings.proxmox_timeout + 5)
         self.actions = ActionService(
-            self.cluster.client, self.sessions, self.watcher.owner, lease, addresses=self.cluster.ips
+            self.cluster.client,
+            self.sessions,
+            self.watcher.owner,
+            lease,
+            addresses=self.cluster.ips,
+            staging=settings.data_dir / "uploads",
         )
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)

@@ -26,7 +26,7 @@ from pvesim.destroy import OwnedVolumesMixin
 from pvesim.index import GuestIndex
 from pvesim.journal import JournalMixin
 from pvesim.local_content import LocalContentMixin
-from pvesim.media import MediaMixin
+from pvesim.media import MediaMixin, UploadMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
@@ -58,6 +58,7 @@ class DemoPve(
     JournalMixin,
     AppliancesMixin,
     MediaMixin,
+    UploadMixin,
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,

@@ -120,3 +120,66 @@ class MediaMixin(DemoBase):
             store_media(self, name, filename, file_size(url), content)
 
         return ok(await self.run_task(node, "download", name, user, work))
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], bytes]:
+    """The fields of a multipart/form-data body (the file's name as `filename`) and the file's bytes; PVE's 400
+    'bad upload request' when it is not one."""
+    boundary = content_type.partition("boundary=")[2].strip('"')
+    if not content_type.startswith("multipart/form-data") or not boundary:
+        raise PveError(400, "bad upload request")
+    fields: dict[str, str] = {}
+    data = b""
+    for part in body.split(b"--" + boundary.encode())[1:-1]:
+        head, _, value = part[2:-2].partition(b"\r\n\r\n")
+        disposition = head.decode(errors="replace").split("\r\n")[0]
+        found = re.search(r'name="([^"]*)"', disposition)
+        named = re.search(r'filename="([^"]*)"', disposition)
+        if named:
+            fields["filename"], data = named.group(1), value
+        elif found:
+            fields[found.group(1)] = value.decode(errors="replace")
+    return fields, data
+
+
+class UploadMixin(DemoBase):
+    """Mixin of DemoPve: POST .../upload read as a stream, with PVE's checks of content, storage, file name and
+    checksum (fakepve reads the whole body into memory and checks neither name nor checksum)."""
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The fields, then the file, hashed as it arrives; an `imgcopy` task stores it or fails on a checksum
+        that differs."""
+        name, store = self._file_storage(request, "upload")
+        user, node = request[USER], request.match_info["node"]
+        self.require(user, "/storage/" + name, "Datastore.AllocateTemplate")
+        # fakepve's middleware has read the body already (to record the request), so it is parsed from memory.
+        fields, data = parse_multipart(request.headers.get("Content-Type", ""), await request.read())
+        got = hashlib.new(fields.get("checksum-algorithm") or "sha256", data).hexdigest()
+        size = len(data)
+        content = fields.get("content", "")
+        if content not in ("iso", "vztmpl"):
+            raise PveError(400, "Parameter verification failed.", {"content": "value not allowed"})
+        self._need_file_storage(store, "can't upload to storage type '{0}'")
+        if content not in split_list(store.get("content")):
+            raise PveError(500, f"storage '{name}' does not support '{content}' content")
+        filename = normalize(fields.get("filename", ""))
+        if not (ISO_EXT if content == "iso" else VZTMPL_EXT).search(filename):
+            raise PveError(400, "Parameter verification failed.", {"filename": "wrong file extension"})
+        self.uploaded = {**fields, "size": size}
+
+        async def work(log: Any) -> None:
+            log(f"starting file import from: /var/tmp/pveupload-{abs(hash(filename)):x}")
+            log(
+                f"target file: {store.get('path', '/mnt/pve/' + name)}/template/{'iso' if content == 'iso' else 'cache'}/{filename}"
+            )
+            log(f"file size is: {size}")
+            expected = fields.get("checksum")
+            if expected:
+                log("calculating checksum...")
+                if got != expected.lower():
+                    raise TaskError(f"checksum mismatch: got '{got}' != expect '{expected}'")
+                log("checksum verified")
+            store_media(self, name, filename, size, content)
+            log("finished file import successfully")
+
+        return ok(await self.run_task(node, "imgcopy", "", user, work))

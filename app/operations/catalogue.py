@@ -17,6 +17,7 @@ from app.operations.provision_ct import CREATE_CT
 from app.operations.resize import RESIZE
 from app.operations.snapshot_changes import DELETE_SNAPSHOT, ROLLBACK
 from app.operations.snapshots import SNAPSHOT
+from app.operations.uploads import UPLOAD
 
 CATALOGUE: dict[str, Operation] = {
     op.name: op
@@ -29,6 +30,7 @@ CATALOGUE: dict[str, Operation] = {
         CREATE_CT,
         DOWNLOAD_TEMPLATE,
         DOWNLOAD_URL,
+        UPLOAD,
         RESTORE,
         MIGRATE,
         # Destructive: the guest page offers them in this order, deleting the guest last.

@@ -156,6 +156,21 @@ def test_a_burst_of_an_agents_refusals_answers(small_pool: AppServer, crowd: dic
     assert len(audit["items"]) == BURST
 
 
+def test_a_burst_of_uploads_answers(small_pool: AppServer, crowd: dict[str, Any], settings: Settings) -> None:
+    """BURST uploads from a storage's page at once, each with a checksum that is not its file's: every one is
+    received, refused beside its field, and its file dropped."""
+    cookies, token = session_of(small_pool, crowd["approver_name"])
+    form = {"csrf_token": token, "content": "iso", "checksum": "0" * 64}
+    calls = [
+        ("POST", "/storage/pve1/local/upload", {"data": form, "files": {"file": ("burst.iso", b"x" * 4096)}})
+        for _ in range(BURST)
+    ]
+    statuses = run_async(burst(small_pool.url, calls, cookies))
+    no_server_error(statuses)
+    assert set(statuses) == {409}
+    assert not list((settings.data_dir / "uploads").iterdir())
+
+
 def mine(pve: DemoPve) -> list[Any]:
     """This module's guests as the fake holds them."""
     return [vm for vm in pve.vms if vm.vmid in MINE]

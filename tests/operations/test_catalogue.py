@@ -31,6 +31,7 @@ TESTED_IN = {
     "create-ct": "test_provision",
     "download-template": "test_appliances",
     "download-url": "test_media",
+    "upload": "test_uploads",
     "delete": "test_destroy",
     "template": "test_destroy",
     "resize": "test_resize",

@@ -72,6 +72,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/nodes/{node}/appliances"): Rule("viewer"),
     ("GET", "/provision/appliances"): Rule("viewer", query="node=pve1"),
     ("GET", "/storage/{node}/{storage}/url-lookup"): Rule("operator", query="url=https://example.org/a.iso"),
+    ("POST", "/storage/{node}/{storage}/upload"): Rule("operator", ok=INVALID),  # probed without a file
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),

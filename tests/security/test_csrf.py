@@ -35,6 +35,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/approvals/{request_id}/again": {},
     "/guests/{vmid}/actions/{operation}": {},
     "/refusals": {"tool": "csrf-probe", "message": "an audit event in someone else's name"},
+    "/storage/{node}/{storage}/upload": {"content": "iso", "filename": "csrf.iso"},
     "/provision/{operation}": {
         "node": "pve1",
         "vmid": str(NEW_VM),
@@ -96,6 +97,8 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         "token_id": str(token_id(settings, their_token)),
         "user_id": str(user_id(settings, bystander)),
         "vmid": str(STOPPED),
+        "node": "pve1",
+        "storage": "local",
     }
 
 
