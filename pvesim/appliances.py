@@ -155,11 +155,14 @@ def _entry(
     }
 
 
-def store_media(pve: Any, storage: str, filename: str, size: int, content: str) -> None:
-    """fakepve's store_file, with a template's format named as PVE names it by its archive (tzst, txz, tgz)."""
+def store_media(pve: Any, node: str, storage: str, filename: str, size: int, content: str) -> None:
+    """fakepve's store_file, on the node that fetched it when the storage is local, with a template's format
+    named as PVE names it by its archive (tzst, txz, tgz)."""
     pve.store_file(storage, filename, size, content)
+    record = pve.storages[storage]["volumes"][f"{content}/{filename}"]
+    if not pve.storages[storage].get("shared"):
+        record["node"] = node
     if content == "vztmpl":
-        record = pve.storages[storage]["volumes"][f"vztmpl/{filename}"]
         record["format"] = TEMPLATE_FORMATS.get(filename.rsplit(".", 1)[-1], record["format"])
 
 
@@ -194,7 +197,7 @@ class AppliancesMixin(DemoBase):
             await self.pause(3)
             log("calculating checksum...OK, checksum verified")
             log(f"download of '{appliance['location']}' to '{target}' finished")
-            store_media(self, storage, template, TEMPLATE_SIZE, "vztmpl")
+            store_media(self, node, storage, template, TEMPLATE_SIZE, "vztmpl")
             return None
 
         upid: str = await self.run_task(node, "download", template, user, work)

@@ -117,7 +117,7 @@ class MediaMixin(DemoBase):
                     raise TaskError(f"checksum mismatch: got '{got}' != expect '{p['checksum']}'")
                 log("checksum verified")
             log(f"download of '{url}' to '{target}' finished")
-            store_media(self, name, filename, file_size(url), content)
+            store_media(self, node, name, filename, file_size(url), content)
 
         return ok(await self.run_task(node, "download", name, user, work))
 
@@ -179,7 +179,7 @@ class UploadMixin(DemoBase):
                 if got != expected.lower():
                     raise TaskError(f"checksum mismatch: got '{got}' != expect '{expected}'")
                 log("checksum verified")
-            store_media(self, name, filename, size, content)
+            store_media(self, node, name, filename, size, content)
             log("finished file import successfully")
 
         return ok(await self.run_task(node, "imgcopy", "", user, work))

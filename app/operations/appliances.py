@@ -20,8 +20,8 @@ class DownloadTemplateParams(Params):
     """Which template of the index, onto which storage of which node."""
 
     node: Annotated[str, Widget(choices="nodes")] = Field(..., pattern=NODE, max_length=63, title="Node")
-    storage: Annotated[str, Widget(choices="template-storages", empty="No storage takes templates.")] = Field(
-        ..., pattern=STORAGE, max_length=64, title="Storage"
+    storage: str = Field(
+        ..., pattern=STORAGE, max_length=64, title="Storage", description="It must take templates"
     )
     template: str = Field(
         ...,

@@ -13,6 +13,7 @@ from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.api.test_actions import bearer
 from tests.api.test_provision import act
+from tests.factories import make_user, signed_in
 
 TEMPLATE = "almalinux-9-default_20240911_amd64.tar.xz"
 VMID = 9461
@@ -43,7 +44,7 @@ def test_the_index_is_searchable_and_marks_what_the_node_holds(api: httpx.Client
 
 
 def test_download_a_template_then_create_a_container_from_it(
-    client: httpx.Client, operator: dict[str, str], pve: DemoPve
+    client: httpx.Client, operator: dict[str, str], pve: DemoPve, settings: Settings
 ) -> None:
     body = {"node": "pve1", "storage": "local", "template": TEMPLATE}
     end = act(client, operator, "/api/v1/actions/download-template", body)
@@ -53,6 +54,19 @@ def test_download_a_template_then_create_a_container_from_it(
     assert listed["items"][0]["stored"] == [f"local:vztmpl/{TEMPLATE}"]
     again = client.post("/api/v1/actions/download-template", json=body, headers=operator)
     assert again.status_code == 409 and again.json()["field"] == "template" and "already" in again.text
+
+    elsewhere = client.get(
+        "/api/v1/nodes/pve2/appliances", params={"q": "almalinux"}, headers=operator
+    ).json()
+    assert elsewhere["items"][0]["stored"] == [], "pve2's local is its own disk"
+    with signed_in(str(client.base_url), make_user(settings, "operator")) as person:
+        page = person.get("/provision").text
+    assert f"{TEMPLATE} (local; pve1 only)</option>" in page
+    on_pve2 = {"node": "pve2", "hostname": "alma-elsewhere", "ostemplate": f"local:vztmpl/{TEMPLATE}"}
+    on_pve2 |= {"rootfs_storage": "local-lvm", "password": "s3cret-pass"}
+    refused = client.post("/api/v1/actions/create-ct", json=on_pve2, headers=operator)
+    assert refused.status_code == 409 and refused.json()["field"] == "ostemplate"
+    assert TEMPLATE not in refused.json()["detail"].split("choose one of:")[1]
 
     ct = {
         "node": "pve1",
