@@ -87,6 +87,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes/{node}/log"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/appliances"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}/url-metadata"): Rule("viewer", query="url=https://example.org/a.iso"),
+    ("POST", "/api/v1/storage/{node}/{storage}/upload"): Rule(
+        "operator", ok=INVALID
+    ),  # probed without a file
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

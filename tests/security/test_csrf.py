@@ -152,6 +152,8 @@ def test_bearer_tokens_need_no_csrf_token(
     values = {
         "vmid": str(TOKEN_ASKED),
         "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),
+        "node": "pve1",
+        "storage": "local",
     }
     tried = []
     try:

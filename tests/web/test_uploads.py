@@ -12,7 +12,7 @@ import pytest
 
 from app.config import Settings
 from pvesim.fake import DemoPve
-from tests.factories import make_user, signed_in
+from tests.factories import make_token, make_user, signed_in
 from tests.ip_guests import eventually
 from tests.servers import AppServer
 
@@ -65,3 +65,28 @@ def test_a_checksum_that_differs_is_refused_and_the_file_dropped(
     assert answer.status_code == 409
     assert "The file received has the sha256 " in answer.text
     assert f"iso/{NAME}" not in pve.storages["local"]["volumes"] and staged(settings) == []
+
+
+def test_the_api_uploads_a_template_with_a_token(
+    client: httpx.Client, settings: Settings, pve: DemoPve
+) -> None:
+    name, data = "tiny-rootfs.tar.zst", b"\x28\xb5\x2f\xfd" + b"rootfs" * 2048
+    form = {"content": "vztmpl", "checksum_algorithm": "sha512", "checksum": hashlib.sha512(data).hexdigest()}
+    headers = {"Authorization": f"Bearer {make_token(settings, make_user(settings, 'operator'))}"}
+    try:
+        answer = client.post(
+            "/api/v1/storage/pve1/local/upload", data=form, files={"file": (name, data)}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["description"] == f"Upload {name} to local on pve1, checked against its sha512"
+        eventually(lambda: f"vztmpl/{name}" in pve.storages["local"]["volumes"])
+        assert pve.storages["local"]["volumes"][f"vztmpl/{name}"]["format"] == "tzst"
+        missing = client.post("/api/v1/storage/pve1/local/upload", data=form, headers=headers)
+        assert missing.status_code == 422 and missing.json()["field"] == "file"
+        lvm = client.post(
+            "/api/v1/storage/pve1/local-lvm/upload", data=form, files={"file": (name, data)}, headers=headers
+        )
+        assert lvm.status_code == 409 and lvm.json()["field"] == "storage"
+        assert staged(settings) == []
+    finally:
+        pve.storages["local"]["volumes"].pop(f"vztmpl/{name}", None)
