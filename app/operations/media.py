@@ -11,6 +11,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 from app.operations.base import Context, Guest, MissingParameter, Operation, Params, Refused, Risk
 from app.operations.forms import Widget
 from app.operations.placement import NODE, STORAGE, online_node, storage_for
+from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.paths import NodePath, StoragePath
 
@@ -24,6 +25,13 @@ EXTENSIONS = {
 }
 HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 Algorithm = Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
+
+
+def checked_digest(value: str | None, algorithm: str) -> str | None:
+    """A hex digest of the algorithm's length, in lower case; None for none; ValueError naming the length."""
+    if value and len(value) != HEX_LENGTHS[algorithm]:
+        raise ValueError(f"a {algorithm} digest has {HEX_LENGTHS[algorithm]} hex digits")
+    return value.lower() if value else None
 
 
 def normalize_filename(name: str) -> str:
@@ -63,10 +71,7 @@ class DownloadUrlParams(Params):
     @field_validator("checksum")
     @classmethod
     def _checksum_length(cls, value: str | None, info: ValidationInfo) -> str | None:
-        algorithm = info.data.get("checksum_algorithm", "sha256")
-        if value and len(value) != HEX_LENGTHS[algorithm]:
-            raise ValueError(f"a {algorithm} digest has {HEX_LENGTHS[algorithm]} hex digits")
-        return value or None
+        return checked_digest(value, info.data.get("checksum_algorithm", "sha256"))
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The volume it makes."""
@@ -76,15 +81,15 @@ class DownloadUrlParams(Params):
         """The form POSTed to download-url."""
         values: dict[str, Any] = {"content": self.content, "filename": self.filename, "url": self.url}
         if self.checksum:
-            values.update({"checksum": self.checksum.lower(), "checksum-algorithm": self.checksum_algorithm})
+            values.update({"checksum": self.checksum, "checksum-algorithm": self.checksum_algorithm})
         if not self.verify_certificates:
             values["verify-certificates"] = 0
         return values
 
 
-async def url_metadata(ctx: Context, node: str, url: str, verify: bool = True) -> dict[str, Any]:
+async def query_url(pve: PveClient, node: str, url: str, verify: bool = True) -> dict[str, Any]:
     """What the node learns of the URL by a HEAD request: filename, size and mimetype (each when given)."""
-    answer = await ctx.pve.get(
+    answer = await pve.get(
         NodePath(node).query_url_metadata, url=url, **({} if verify else {"verify-certificates": 0})
     )
     return answer if isinstance(answer, dict) else {}
@@ -94,7 +99,7 @@ async def _preflight(ctx: Context, params: DownloadUrlParams) -> list[str]:
     await online_node(ctx.pve, params.node)
     await storage_for(ctx.pve, params.node, params.storage, params.content, "storage")
     try:
-        meta = await url_metadata(ctx, params.node, params.url, params.verify_certificates)
+        meta = await query_url(ctx.pve, params.node, params.url, params.verify_certificates)
     except PveError as exc:
         raise Refused(f"{params.node} cannot fetch {params.url}: {exc.message}", field="url") from None
     name = params.filename or str(meta.get("filename") or "")

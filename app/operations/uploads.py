@@ -12,7 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from app.operations.base import Context, Guest, Operation, Params, Refused, Risk
 from app.operations.forms import Widget
-from app.operations.media import EXTENSIONS, HEX_LENGTHS, Algorithm, human_size, normalize_filename
+from app.operations.media import EXTENSIONS, Algorithm, checked_digest, human_size, normalize_filename
 from app.operations.placement import NODE, STORAGE, online_node, storage_for
 from app.proxmox.paths import StoragePath
 
@@ -40,10 +40,7 @@ class UploadParams(Params):
     @field_validator("checksum")
     @classmethod
     def _checksum_length(cls, value: str | None, info: ValidationInfo) -> str | None:
-        algorithm = info.data.get("checksum_algorithm", "sha256")
-        if value and len(value) != HEX_LENGTHS[algorithm]:
-            raise ValueError(f"a {algorithm} digest has {HEX_LENGTHS[algorithm]} hex digits")
-        return value.lower() if value else None
+        return checked_digest(value, info.data.get("checksum_algorithm", "sha256"))
 
     def subject(self) -> tuple[str | None, str | None, int | None, str | None]:
         """The volume it makes."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.operations.media import query_url
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
-from app.proxmox.paths import NodePath
 from app.services.cluster.nodes import require_node
 from app.services.errors import Invalid
 
@@ -28,14 +28,11 @@ async def url_metadata(pve: PveClient, node: str, url: str, verify: bool = True)
     if not url.startswith(("http://", "https://")):
         raise Invalid("Give an http:// or https:// URL.", field="url")
     try:
-        answer = await pve.get(
-            NodePath(node).query_url_metadata, url=url, **({} if verify else {"verify-certificates": 0})
-        )
+        meta = await query_url(pve, node, url, verify)
     except PveForbidden:
         raise
     except PveError as exc:
         raise Invalid(f"{node} cannot fetch {url}: {exc.message}", field="url") from None
-    meta = answer if isinstance(answer, dict) else {}
     size = meta.get("size")
     return UrlMetadata(
         url,
