@@ -6,6 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PROXGATE_DATA_DIR=/data PROXGATE_AUDIT_CHECKPOINT_DIR=/audit-checkpoints \
     PROXGATE_HOST=0.0.0.0 PROXGATE_PORT=8080
 
+# ping for PROXGATE_IP_PROBE (iputils' ping carries the capability to send ICMP as the app's user).
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends iputils-ping iproute2 \
+    && rm -rf /var/lib/apt/lists/*
+
 # The data and the checkpoints are for the app's user alone; a new named volume takes these modes from the image.
 RUN useradd --create-home --uid 10001 --user-group proxgate \
     && mkdir -p /data /audit-checkpoints && chown proxgate:proxgate /data /audit-checkpoints \

@@ -27,6 +27,7 @@ demo: $(STAMP)
 PYTEST_ARGS ?=
 test: $(STAMP)
 	./scripts/ensure-chromium
+	./scripts/ensure-ping
 	$(BIN)/python -m pytest -q --durations=20 $(PYTEST_ARGS)
 
 ## Lint: ruff, formatting, mypy, and the import contracts (layers one way, only the CLI starts the demo).

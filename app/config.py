@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     ips_wait: float = Field(0.25, ge=0, le=60, validation_alias=_env("PROXGATE_IPS_WAIT"))
     # How many guests of a bulk action (or of emptying a node) are worked on at once.
     bulk_concurrency: int = Field(4, ge=1, le=32, validation_alias=_env("PROXGATE_BULK_CONCURRENCY"))
+    # Checks beyond Proxmox before an address is offered or taken: off, ping, or ping,neigh (app/services/ips/probe.py).
+    ip_probe: str = Field("off", validation_alias=_env("PROXGATE_IP_PROBE"))
     page_size: int = Field(50, ge=10, le=500, validation_alias=_env("PROXGATE_PAGE_SIZE"))
     credentials_file: Path = Field(
         Path("~/.proxmox-credentials"), validation_alias=_env("PROXGATE_CREDENTIALS_FILE")
@@ -122,6 +124,15 @@ class Settings(BaseSettings):
         if not FINGERPRINT_RE.match(text):
             raise ValueError("expected the sha256 fingerprint as PVE shows it, 32 hex pairs joined by ':'")
         return text
+
+    @field_validator("ip_probe")
+    @classmethod
+    def _ip_probe(cls, value: str) -> str:
+        parts = {p.strip().lower() for p in value.split(",") if p.strip()}
+        for allowed in ("off", "ping", "ping,neigh"):
+            if parts == set(allowed.split(",")):
+                return allowed
+        raise ValueError("expected off, ping or ping,neigh")
 
     @field_validator("proxmox_token_id")
     @classmethod

@@ -26,6 +26,7 @@ from app.services.cluster import (
     GuestDetailService,
     HistoryService,
     InventoryService,
+    NodeLogService,
     NodeService,
     SnapshotListService,
     StorageService,
@@ -146,6 +147,10 @@ async def _guest_detail(cluster: CurrentClusterDep) -> GuestDetailService:
     return cluster.guest_detail()
 
 
+async def _node_log(cluster: CurrentClusterDep) -> NodeLogService:
+    return cluster.node_log()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[AsyncSession, Depends(get_db)]
 PveDep = Annotated[PveClient, Depends(get_pve)]
@@ -159,6 +164,7 @@ HistoryDep = Annotated[HistoryService, Depends(_history)]
 SnapshotsDep = Annotated[SnapshotListService, Depends(_snapshots)]
 IpDep = Annotated[IpService, Depends(_ips)]
 DetailDep = Annotated[GuestDetailService, Depends(_guest_detail)]
+NodeLogDep = Annotated[NodeLogService, Depends(_node_log)]
 
 
 async def get_principal(request: Request, db: SessionDep) -> auth.Principal | None:

@@ -31,7 +31,7 @@ from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
 from app.services.batches import BatchService
 from app.services.cluster import Cluster, PveConnection, pve_connection
-from app.services.ips import IpStore
+from app.services.ips import AddressProbe, IpStore, parse_checks
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
 from app.services.runtime import Housekeeper, MemoryTrimmer
@@ -102,14 +102,20 @@ class Runtime:
         self.sessions = session_factory(self.engine)
         self.checkpoints = self._start_audit_chain()
         ip_store = IpStore(self.sessions)
-        self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait)
+        probe = AddressProbe(parse_checks(settings.ip_probe))
+        self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait, probe)
         self.cluster.ips.load_later()
         self.watcher = TaskWatcher(self.cluster.client, self.sessions)
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
         # reconciled): connect, send and read each have the timeout, plus a margin.
         lease = timedelta(seconds=3 * settings.proxmox_timeout + 5)
         self.actions = ActionService(
-            self.cluster.client, self.sessions, self.watcher.owner, lease, addresses=self.cluster.ips
+            self.cluster.client,
+            self.sessions,
+            self.watcher.owner,
+            lease,
+            addresses=self.cluster.ips,
+            staging=settings.data_dir / "uploads",
         )
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)

@@ -14,6 +14,7 @@ from fakepve import FakePve, PveError
 from fakepve.server import params
 
 from pvesim.access import AccessMixin
+from pvesim.appliances import AppliancesMixin
 from pvesim.backup_info import BackupInfoMixin
 from pvesim.backup_jobs import BackupJobsMixin
 from pvesim.backups import BackupsMixin
@@ -25,7 +26,9 @@ from pvesim.ct_template import CtTemplateMixin
 from pvesim.destroy import OwnedVolumesMixin
 from pvesim.ha import HaMixin
 from pvesim.index import GuestIndex
+from pvesim.journal import JournalMixin
 from pvesim.local_content import LocalContentMixin
+from pvesim.media import MediaMixin, UploadMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
@@ -57,6 +60,10 @@ class DemoPve(
     BackupInfoMixin,
     BackupJobsMixin,
     NodeNetworkMixin,
+    JournalMixin,
+    AppliancesMixin,
+    MediaMixin,
+    UploadMixin,
     LocalContentMixin,
     NodeUsageMixin,
     NodeViewsMixin,

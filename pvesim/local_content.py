@@ -14,8 +14,9 @@ class LocalContentMixin(DemoBase):
 
     In PVE `local` on pve1 and `local` on pve2 are different disks. The demo keeps the volumes of all nodes
     in one list, so a volume owned by a guest names its node: the node vzdump ran on for the archives it
-    writes, else the owner guest's current node (the first node for a guest that is gone). ISO images and
-    templates belong to no guest and show on every node, as if each node had its own copy.
+    writes, else the owner guest's current node (the first node for a guest that is gone). The seed's ISO
+    images and templates belong to no guest and show on every node, as if each node had its own copy; one
+    downloaded or uploaded later names the node that fetched it, and shows there only.
     """
 
     async def _content_list(self, v: dict[str, Any], user: str) -> list[dict[str, Any]]:
@@ -29,8 +30,14 @@ class LocalContentMixin(DemoBase):
         return [
             item
             for item in items
-            if item.get("vmid") is None
-            or self.volume_node(volumes.get(item["volid"][len(prefix) :], {}), item["vmid"]) == v["node"]
+            if (
+                item.get("vmid") is None
+                and volumes.get(item["volid"][len(prefix) :], {}).get("node", v["node"]) == v["node"]
+            )
+            or (
+                item.get("vmid") is not None
+                and self.volume_node(volumes.get(item["volid"][len(prefix) :], {}), item["vmid"]) == v["node"]
+            )
         ]
 
     def _guest_volumes(self, guests: Any, name: str) -> dict[str, Any]:

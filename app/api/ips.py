@@ -98,6 +98,10 @@ class FreeOut(BaseModel):
     used_count: int
     unknown_guests: int
     cannot_see: str
+    checks: str = Field(
+        description="Which checks beyond Proxmox ran (PROXGATE_IP_PROBE) and what none can see"
+    )
+    probed: int = Field(description="How many of the listed free addresses those checks looked at")
     notes: list[NoteOut] = Field(
         description="The first notes_limit notes about guests and nodes of the subnet"
     )
@@ -198,4 +202,6 @@ async def free_ips(
         "used_count": len(free.used),
         "unknown_guests": free.unknown_guests,
         "cannot_see": free.cannot_see,
+        "checks": free.checks,
+        "probed": free.probed,
     } | _notes(free.notes, notes_limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -91,12 +92,14 @@ class Preview:
 
 @dataclass
 class Context:
-    """What a preflight or call may use: the client, the guest (None for guest-less operations), and who
-    holds addresses (the IP index; None outside the pipeline)."""
+    """What a preflight or call may use: the client, the guest (None for guest-less operations), who holds
+    addresses (the IP index) and where uploaded files wait (both None outside the pipeline)."""
 
     pve: PveClient
     guest: Guest | None
     addresses: AddressBook | None = None
+    # Where files received for an upload wait for it (None outside the pipeline: nothing can be uploaded).
+    staging: Path | None = None
 
 
 Preflight = Callable[[Context, Any], Awaitable[list[str]]]

@@ -3,6 +3,7 @@ the README's table, permissions and the audit log all read this; its order is th
 
 from __future__ import annotations
 
+from app.operations.appliances import DOWNLOAD_TEMPLATE
 from app.operations.backup_changes import DELETE_BACKUP, RESTORE_OVERWRITE
 from app.operations.backups import BACKUP
 from app.operations.base import Operation
@@ -10,6 +11,7 @@ from app.operations.clone import CLONE, RESTORE
 from app.operations.configure import CONFIGURE
 from app.operations.destroy import DELETE, TEMPLATE
 from app.operations.empty_node import EMPTY_NODE
+from app.operations.media import DOWNLOAD_URL
 from app.operations.migrate import MIGRATE
 from app.operations.power import POWER
 from app.operations.provision import CREATE_VM
@@ -17,6 +19,7 @@ from app.operations.provision_ct import CREATE_CT
 from app.operations.resize import RESIZE
 from app.operations.snapshot_changes import DELETE_SNAPSHOT, ROLLBACK
 from app.operations.snapshots import SNAPSHOT
+from app.operations.uploads import UPLOAD
 
 CATALOGUE: dict[str, Operation] = {
     op.name: op
@@ -27,6 +30,9 @@ CATALOGUE: dict[str, Operation] = {
         CLONE,
         CREATE_VM,
         CREATE_CT,
+        DOWNLOAD_TEMPLATE,
+        DOWNLOAD_URL,
+        UPLOAD,
         RESTORE,
         MIGRATE,
         CONFIGURE,

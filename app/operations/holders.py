@@ -10,16 +10,21 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Holder:
-    """A guest that has an address: in its config, or as its running system reports it."""
+    """A guest that has an address (in its config, or as its running system reports it), or a host outside
+    Proxmox that answered for it."""
 
     address: str
     vmid: int
     name: str
     status: str
+    # How something outside Proxmox showed it holds the address ('answered a ping ...'); vmid is 0 then.
+    outside: str = ""
 
     @property
     def text(self) -> str:
-        """'214 (web-3, running)'."""
+        """'214 (web-3, running)', or 'something outside Proxmox (it answered a ping ...)'."""
+        if self.outside:
+            return f"something outside Proxmox (it {self.outside})"
         return f"{self.vmid} ({self.name}, {self.status})" if self.name else f"{self.vmid} ({self.status})"
 
 

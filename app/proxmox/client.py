@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, BinaryIO, Self
 
 import httpx2
 
@@ -45,6 +45,8 @@ RRD_CACHE = "rrddata"
 # Series kept at once (a day of a guest is about 200 KB); a series is fresh for one of its steps, at least this.
 RRD_CACHE_SIZE = 200
 RRD_MIN_TTL = 60.0
+# Seconds an upload may wait for each part to be sent or for PVE's answer (it answers once it has the file).
+UPLOAD_TIMEOUT = 120.0
 # Lines per request when reading a whole task log.
 LOG_PAGE = 1000
 GUEST_PATH_RE = re.compile(r"^/nodes/[^/]+/(?:qemu|lxc)/\d+(?:/|$)")
@@ -116,6 +118,16 @@ class PveClient:
     async def put(self, path: str, /, **params: Any) -> Any:
         """PUT path with params form-encoded; never retried."""
         return await self.request("PUT", path, params)
+
+    async def upload(
+        self,
+        path: str,
+        fields: Mapping[str, Any],
+        filename: str,
+        file: BinaryIO,
+    ) -> Any:
+        """POST path (a storage's upload) as multipart form data, the file streamed; never retried."""
+        return await self._session.upload(path, fields, filename, file, UPLOAD_TIMEOUT)
 
     async def delete(self, path: str, /, **params: Any) -> Any:
         """DELETE path with params in the query; never retried."""

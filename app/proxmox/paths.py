@@ -89,6 +89,26 @@ class NodePath:
         return f"{self.tasks}/{segment(upid)}/log"
 
     @property
+    def journal(self) -> str:
+        """/nodes/{node}/journal: the systemd journal, its first and last items the entries' cursors."""
+        return f"{self.base}/journal"
+
+    @property
+    def syslog(self) -> str:
+        """/nodes/{node}/syslog: the system log as numbered lines (what versions without journal offer)."""
+        return f"{self.base}/syslog"
+
+    @property
+    def aplinfo(self) -> str:
+        """/nodes/{node}/aplinfo: GET lists the appliance templates; POST downloads one onto a storage."""
+        return f"{self.base}/aplinfo"
+
+    @property
+    def query_url_metadata(self) -> str:
+        """/nodes/{node}/query-url-metadata: a URL's file name, size and type, as the node sees it."""
+        return f"{self.base}/query-url-metadata"
+
+    @property
     def network(self) -> str:
         """/nodes/{node}/network: the node's interfaces and bridges."""
         return f"{self.base}/network"
@@ -124,6 +144,16 @@ class StoragePath:
     def content(self) -> str:
         """/nodes/{node}/storage/{storage}/content: the volumes it holds."""
         return f"{self.base}/content"
+
+    @property
+    def download_url(self) -> str:
+        """/nodes/{node}/storage/{storage}/download-url: POST fetches a file (ISO, template) by URL."""
+        return f"{self.base}/download-url"
+
+    @property
+    def upload(self) -> str:
+        """/nodes/{node}/storage/{storage}/upload: POST a file (ISO, template) as multipart form data."""
+        return f"{self.base}/upload"
 
     def volume(self, volid: str) -> str:
         """/nodes/{node}/storage/{storage}/content/{volume}; the volume id's '/' is escaped."""

@@ -10,7 +10,7 @@ import socket
 import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx2
 import orjson
@@ -142,6 +142,33 @@ class PveSession:
                 log.info("retrying GET %s after: %s", path_template(path), exc)
             await asyncio.sleep(pause)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def upload(
+        self, path: str, fields: Mapping[str, Any], filename: str, file: BinaryIO, part_wait: float
+    ) -> Any:
+        """POST path as multipart form data: the fields, then the file streamed from disk (never retried). PVE
+        answers once it holds the whole file, so `part_wait` is for each read and write, not the whole upload."""
+        start, outcome = time.perf_counter(), "error"
+        limits = httpx2.Timeout(self._conn.timeout, read=part_wait, write=part_wait)
+        data = {k: str(_form_value(v)) for k, v in fields.items() if v is not None}
+        try:
+            response = await self._http.post(
+                path,
+                data=data,
+                files={"filename": (filename, file, "application/octet-stream")},
+                timeout=limits,
+            )
+            outcome = str(response.status_code)
+        except httpx2.TimeoutException as exc:
+            outcome = "timeout"
+            what = f"no answer while the file was sent{_unknown_outcome('POST')}"
+            raise _sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
+        except httpx2.TransportError as exc:
+            what = f"the connection was dropped while the file was sent{_unknown_outcome('POST')}"
+            raise _sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
+        finally:
+            self._observer.request_done("POST", path_template(path), outcome, time.perf_counter() - start)
+        return self._data("POST", path, response)
 
     async def _attempt(
         self, method: str, path: str, params: Mapping[str, Any] | None, deadline: float

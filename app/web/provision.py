@@ -66,7 +66,9 @@ def provision_options(choices: ProvisionChoices) -> dict[str, OptionList]:
     """The lists the create forms' selects offer, by the names the catalogue's widgets give."""
 
     def volume(volid: str) -> tuple[str, str]:
-        return volid, f"{volid.split('/')[-1]} ({volid.split(':')[0]})"
+        only = choices.only_on(volid)
+        where = f"; {', '.join(only)} only" if only else ""
+        return volid, f"{volid.split('/')[-1]} ({volid.split(':')[0]}{where})"
 
     return {
         "nodes": choices.nodes,

@@ -138,3 +138,24 @@
     });
   });
 })();
+// An upload from a storage's page: its progress bar follows what the browser has sent (htmx's xhr:progress),
+// then says the file is with Proxgate while it checks the checksum and sends it on to Proxmox.
+(function () {
+  "use strict";
+  function parts(event) {
+    var form = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("#upload-form") : null;
+    return form ? { bar: form.querySelector("#upload-progress"), text: form.querySelector("#upload-percent") } : null;
+  }
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var found = parts(event);
+    if (!found || !event.detail.lengthComputable) { return; }
+    var percent = Math.floor((100 * event.detail.loaded) / event.detail.total);
+    found.bar.hidden = false;
+    found.bar.value = percent;
+    found.text.textContent = percent < 100 ? percent + " % sent" : "sent; Proxgate checks it and passes it on to Proxmox…";
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var found = parts(event);
+    if (found) { found.text.textContent = event.detail.successful ? "" : "not uploaded"; found.bar.hidden = true; }
+  });
+})();

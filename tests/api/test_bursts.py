@@ -92,7 +92,8 @@ def session_of(server: AppServer, username: str) -> tuple[httpx.Cookies, str]:
 
 def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
     """The approvals page (what a notified team opens), its badge and notices, the dashboard (and its side-door
-    alerts), the guest list and the IP inventory's progress line."""
+    alerts), the guest list and the IP inventory's progress line, a node's log, its latest lines and its
+    templates, and a URL looked up for a download."""
     cookies, _ = session_of(small_pool, crowd["approver_name"])
     pages = (
         "/approvals",
@@ -102,6 +103,10 @@ def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) 
         "/side-doors/alerts",
         "/guests",
         "/ips/progress",
+        "/nodes/pve1/log",
+        "/nodes/pve1/log/recent",
+        "/nodes/pve1/appliances",
+        "/storage/pve1/local/url-lookup?url=https://example.org/a.iso",
     )
     calls = [("GET", path, {}) for path in pages for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls, cookies))
@@ -110,11 +115,16 @@ def test_a_burst_of_pages_answers(small_pool: AppServer, crowd: dict[str, Any]) 
 
 
 def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """An agent polling its requests and the guest list."""
+    """An agent polling its requests, the guest list, a node's log and templates, and a URL's metadata."""
     head = crowd["operator"]
-    calls = [
-        ("GET", p, {"headers": head}) for p in ("/api/v1/requests", "/api/v1/guests") for _ in range(BURST)
-    ]
+    paths = (
+        "/api/v1/requests",
+        "/api/v1/guests",
+        "/api/v1/nodes/pve1/log",
+        "/api/v1/nodes/pve1/appliances",
+        "/api/v1/nodes/pve1/url-metadata?url=https://example.org/a.iso",
+    )
+    calls = [("GET", p, {"headers": head}) for p in paths for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))
     assert set(statuses) == {200}
 
@@ -156,6 +166,21 @@ def test_a_burst_of_an_agents_refusals_answers(small_pool: AppServer, crowd: dic
     with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
         audit = client.get("/api/v1/audit", params={"operation": "burst-explode", "limit": 100}).json()
     assert len(audit["items"]) == BURST
+
+
+def test_a_burst_of_uploads_answers(small_pool: AppServer, crowd: dict[str, Any], settings: Settings) -> None:
+    """BURST uploads from a storage's page at once, each with a checksum that is not its file's: every one is
+    received, refused beside its field, and its file dropped."""
+    cookies, token = session_of(small_pool, crowd["approver_name"])
+    form = {"csrf_token": token, "content": "iso", "checksum": "0" * 64}
+    calls = [
+        ("POST", "/storage/pve1/local/upload", {"data": form, "files": {"file": ("burst.iso", b"x" * 4096)}})
+        for _ in range(BURST)
+    ]
+    statuses = run_async(burst(small_pool.url, calls, cookies))
+    no_server_error(statuses)
+    assert set(statuses) == {409}
+    assert not list((settings.data_dir / "uploads").iterdir())
 
 
 def mine(pve: DemoPve) -> list[Any]:

@@ -162,8 +162,8 @@ def first_href(page: Page, path: str, selector: str) -> str:
 
 
 def pages_to_visit(page: Page, request_id: int) -> list[str]:
-    """The admin's menu, then a guest, a node (and the plan that empties it), a storage (with backups) and a
-    request page."""
+    """The admin's menu, then a guest (and its edit form), a node (the plan that empties it, its log and its
+    templates), a storage (with backups), a request page and the side-door report."""
     page.goto("/")
     menu = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert len(menu) >= 8, menu
@@ -175,6 +175,8 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
         f"/guests/{VMID}/edit",
         node,
         f"{node}/empty",
+        f"{node}/log",
+        f"{node}/appliances",
         storage,
         f"/approvals/{request_id}",
         "/admin/side-doors",

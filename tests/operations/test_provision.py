@@ -130,7 +130,7 @@ async def test_create_vm_booting_the_cd_first_and_starting(proxmox: MemoryPve, c
         (
             vm_params(iso="local:iso/gone.iso"),
             (),
-            "'local:iso/gone.iso' is not on storage local as seen from node1.",
+            f"'local:iso/gone.iso' is not on storage local as seen from node1; choose one of: {ISO}.",
             "iso",
         ),
     ],
@@ -233,7 +233,8 @@ async def test_create_ct_without_a_way_in_warns_and_sends_dhcp(proxmox: MemoryPv
         ),
         (
             ct_params(ostemplate="local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz"),
-            "'local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz' is not on storage local as seen from node1.",
+            "'local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz' is not on storage local as seen from node1; "
+            f"choose one of: {TEMPLATE}.",
             "ostemplate",
         ),
         (ct_params(bridge="vmbr7"), "Node node1 has no bridge vmbr7; choose one of: vmbr0, vmbr1.", "bridge"),

@@ -78,6 +78,12 @@ RULES: dict[tuple[str, str], Rule] = {
     # Probed with values refused before anything is planned or started: nothing is moved.
     ("POST", "/nodes/{node}/empty"): Rule("operator", INVALID, {"concurrency": "0"}),
     ("POST", "/nodes/{node}/bring-back"): Rule("operator", INVALID),  # no batch named
+    ("GET", "/nodes/{node}/log"): Rule("viewer"),
+    ("GET", "/nodes/{node}/log/recent"): Rule("viewer"),
+    ("GET", "/nodes/{node}/appliances"): Rule("viewer"),
+    ("GET", "/provision/appliances"): Rule("viewer", query="node=pve1"),
+    ("GET", "/storage/{node}/{storage}/url-lookup"): Rule("operator", query="url=https://example.org/a.iso"),
+    ("POST", "/storage/{node}/{storage}/upload"): Rule("operator", ok=INVALID),  # probed without a file
     ("GET", "/provision"): Rule("operator"),
     ("POST", "/provision/{operation}"): Rule("operator", INVALID),  # a container needs a node, a template...
     ("GET", "/storage"): Rule("viewer"),
@@ -92,6 +98,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/nodes/{node}/empty-node"): Rule("viewer"),
     ("POST", "/api/v1/nodes/{node}/actions/empty-node"): Rule("operator", INVALID, {"concurrency": 0}),
     ("POST", "/api/v1/nodes/{node}/actions/bring-back"): Rule("operator", INVALID),  # no batch named
+    ("GET", "/api/v1/nodes/{node}/log"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/appliances"): Rule("viewer"),
+    ("GET", "/api/v1/nodes/{node}/url-metadata"): Rule("viewer", query="url=https://example.org/a.iso"),
+    ("POST", "/api/v1/storage/{node}/{storage}/upload"): Rule(
+        "operator", ok=INVALID
+    ),  # probed without a file
     ("GET", "/api/v1/guests"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}"): Rule("viewer"),
     ("GET", "/api/v1/guests/{vmid}/rrd"): Rule("viewer"),

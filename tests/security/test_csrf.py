@@ -43,6 +43,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/bulk/{operation}": {"vmids": [STOPPED], "reason": "csrf"},
     "/batches/{batch_id}/stop": {},
     "/bulk/{batch_id}/stop": {},
+    "/storage/{node}/{storage}/upload": {"content": "iso", "filename": "csrf.iso"},
     "/provision/{operation}": {
         "node": "pve1",
         "vmid": str(NEW_VM),
@@ -107,6 +108,7 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         "node": "pve1",
         # Refused for the missing token before it is looked up.
         "batch_id": "nosuchbatch",
+        "storage": "local",
     }
 
 
@@ -163,6 +165,7 @@ def test_bearer_tokens_need_no_csrf_token(
         "request_id": pending_deletion(app_server.url, asker, TOKEN_ASKED, "csrf"),
         "node": "pve1",
         "batch_id": batch_id,
+        "storage": "local",
     }
     tried = []
     try:

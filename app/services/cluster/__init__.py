@@ -2,6 +2,7 @@
 
 from app.proxmox.connection import PveConnection
 from app.proxmox.rrd import Consolidation, Timeframe
+from app.services.cluster.appliances import Appliance, ApplianceList, list_appliances
 from app.services.cluster.backups import Backup, BackupFilter, BackupService
 from app.services.cluster.cluster import Cluster
 from app.services.cluster.connection import check_connection, pve_connection
@@ -27,6 +28,8 @@ from app.services.cluster.inventory import (
     GuestQuery,
     InventoryService,
 )
+from app.services.cluster.media import UrlMetadata, url_metadata
+from app.services.cluster.node_log import LogEntry, LogPage, LogQuery, NodeLogService
 from app.services.cluster.nodes import NodeDetail, NodeService
 from app.services.cluster.overview import ClusterService
 from app.services.cluster.provisioning import ProvisionChoices, provision_choices
@@ -52,6 +55,8 @@ from app.services.cluster.tasks import (
 )
 
 __all__ = [
+    "Appliance",
+    "ApplianceList",
     "Backup",
     "BackupFilter",
     "BackupService",
@@ -76,9 +81,13 @@ __all__ = [
     "History",
     "HistoryService",
     "InventoryService",
+    "LogEntry",
+    "LogPage",
+    "LogQuery",
     "NODE_CHARTS",
     "NODE_PATTERN",
     "NodeDetail",
+    "NodeLogService",
     "NodeService",
     "PER_PAGE_CHOICES",
     "PendingChange",
@@ -98,9 +107,12 @@ __all__ = [
     "TaskState",
     "Timeframe",
     "Unit",
+    "UrlMetadata",
     "Volume",
     "check_connection",
     "check_storage",
     "provision_choices",
+    "list_appliances",
     "pve_connection",
+    "url_metadata",
 ]

@@ -16,12 +16,13 @@ from app.services.cluster.backups import BackupService
 from app.services.cluster.guest_detail import GuestDetailService
 from app.services.cluster.history import HistoryService
 from app.services.cluster.inventory import InventoryService
+from app.services.cluster.node_log import NodeLogService
 from app.services.cluster.nodes import NodeService
 from app.services.cluster.overview import ClusterService
 from app.services.cluster.snapshot_list import SnapshotListService
 from app.services.cluster.storage import StorageService
 from app.services.cluster.tasks import TaskService
-from app.services.ips import FIRST_WAIT, IpService, IpStore
+from app.services.ips import FIRST_WAIT, AddressProbe, IpService, IpStore
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Cluster:
         observer: UpstreamObserver | None = None,
         ip_store: IpStore | None = None,
         ips_wait: float = FIRST_WAIT,
+        ip_probe: AddressProbe | None = None,
     ) -> Cluster:
         """The client and the views of the cluster at `connection` (the IP index kept in ip_store when given);
         close them with aclose()."""
@@ -63,7 +65,7 @@ class Cluster:
             tasks=tasks,
             history=HistoryService(client),
             snapshots=SnapshotListService(client),
-            ips=IpService(client, store=ip_store, wait=ips_wait),
+            ips=IpService(client, store=ip_store, wait=ips_wait, probe=ip_probe),
         )
 
     @property
@@ -74,6 +76,10 @@ class Cluster:
     def guest_detail(self) -> GuestDetailService:
         """A guest page's builder over the shared address, backup and task views (and their caches)."""
         return GuestDetailService(self.client, self.ips, self.backups, self.tasks)
+
+    def node_log(self) -> NodeLogService:
+        """A reader of the nodes' system logs (nothing cached: a log is read when asked for)."""
+        return NodeLogService(self.client)
 
     async def aclose(self) -> None:
         """Stop the views' background refreshes, then the client they use."""

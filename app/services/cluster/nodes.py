@@ -140,6 +140,15 @@ async def _none() -> None:
     return None
 
 
+async def require_node(pve: PveClient, node: str) -> None:
+    """Nothing when the cluster has this node; NotFound naming the nodes otherwise (an empty list, as a token
+    without Sys.Audit on /nodes sees, tells nothing, so the node is left to Proxmox)."""
+    check_node(node)
+    names = [n.node for n in (await pve.cluster_resources()).nodes]
+    if names and node not in names:
+        raise NotFound(unknown_node(node, names))
+
+
 def unknown_node(node: str, names: list[str]) -> str:
     """What to say of an unknown node: the cluster's nodes, in natural order."""
     if not names:

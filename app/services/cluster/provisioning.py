@@ -30,6 +30,13 @@ class ProvisionChoices:
     problems: list[str] = field(default_factory=list)
     # The VMID a new guest gets when none is given (None when Proxmox could not say).
     next_vmid: int | None = None
+    # The nodes that see each template and ISO (a node's local storage is its own).
+    seen_from: dict[str, list[str]] = field(default_factory=dict)
+
+    def only_on(self, volid: str) -> list[str]:
+        """The nodes that see the volume when not every online node does, else []."""
+        nodes = self.seen_from.get(volid, [])
+        return nodes if len(nodes) < len(self.nodes) else []
 
 
 async def provision_choices(pve: PveClient) -> ProvisionChoices:
@@ -42,8 +49,13 @@ async def provision_choices(pve: PveClient) -> ProvisionChoices:
         disk_storages=sorted({s.storage for s in usable if "images" in s.content}),
         rootfs_storages=sorted({s.storage for s in usable if "rootdir" in s.content}),
     )
-    # One node per storage is enough: shared storages list the same everywhere, local ones are per node.
-    wanted = {(s.storage, kind): s.node for s in usable for kind in ("vztmpl", "iso") if kind in s.content}
+    # A shared storage lists the same everywhere: one node asks for all that see it. A local one is each node's own.
+    wanted: dict[tuple[str, str, str], list[str]] = {}
+    for s in usable:
+        for kind in ("vztmpl", "iso"):
+            if kind in s.content:
+                asker = next((k for k in wanted if s.shared and k[:2] == (s.storage, kind)), None)
+                wanted.setdefault(asker or (s.storage, kind, s.node), []).append(s.node)
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def listing(storage: str, kind: str, node: str) -> list[str]:
@@ -56,9 +68,12 @@ async def provision_choices(pve: PveClient) -> ProvisionChoices:
         return [str(i["volid"]) for i in items or [] if isinstance(i, dict) and i.get("volid")]
 
     keys = list(wanted)
-    lists = await asyncio.gather(*(listing(storage, kind, wanted[(storage, kind)]) for storage, kind in keys))
-    for (_storage, kind), volids in zip(keys, lists, strict=True):
-        (choices.templates if kind == "vztmpl" else choices.isos).extend(volids)
+    lists = await asyncio.gather(*(listing(*key) for key in keys))
+    for key, volids in zip(keys, lists, strict=True):
+        (choices.templates if key[1] == "vztmpl" else choices.isos).extend(volids)
+        for volid in volids:
+            seen = choices.seen_from.setdefault(volid, [])
+            seen += [n for n in wanted[key] if n not in seen]
     choices.templates = sorted(set(choices.templates))
     choices.isos = sorted(set(choices.isos))
     choices.bridges = await bridge_choices(pve, choices.nodes, choices.problems)

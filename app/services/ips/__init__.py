@@ -2,6 +2,7 @@
 
 from app.services.ips.free import DEFAULT_FREE_LIMIT, MAX_FREE_LIMIT
 from app.services.ips.index import FIRST_WAIT
+from app.services.ips.probe import AddressProbe, parse_checks
 from app.services.ips.results import CANNOT_SEE, GuestIps, IndexProgress, IpItem, IpNote
 from app.services.ips.scope import GuestScope
 from app.services.ips.service import IpService
@@ -9,6 +10,7 @@ from app.services.ips.store import IpStore
 from app.services.ips.subnets import MAX_FILTER_LENGTH
 
 __all__ = [
+    "AddressProbe",
     "CANNOT_SEE",
     "DEFAULT_FREE_LIMIT",
     "FIRST_WAIT",
@@ -21,4 +23,5 @@ __all__ = [
     "IpStore",
     "MAX_FILTER_LENGTH",
     "MAX_FREE_LIMIT",
+    "parse_checks",
 ]

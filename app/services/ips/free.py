@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from app.proxmox.client import PveClient
@@ -43,6 +43,8 @@ class Taken:
     items: Sequence[IpItem]
     gateways: Sequence[tuple[IPAddress, int]]
     nodes: dict[IPAddress, str]
+    # Addresses something outside Proxmox answered for, and how (PROXGATE_IP_PROBE).
+    outside: dict[IPAddress, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ def _taken_by(network: IPNetwork, taken: Taken) -> tuple[dict[IPAddress, list[st
     for address, name in taken.nodes.items():
         if address in network:
             used.setdefault(address, []).append(name)
+    for address, how in taken.outside.items():
+        if address in network:
+            used.setdefault(address, []).append(f"in use outside Proxmox: it {how}")
     return used, vmids
 
 

@@ -230,6 +230,9 @@ class FreeAddresses:
     cannot_see: str = CANNOT_SEE
     # How many free addresses come before the listed ones (a later page of the free list).
     skip: int = 0
+    # Which checks beyond Proxmox ran and what they cannot see; how many listed addresses they checked.
+    checks: str = ""
+    probed: int = 0
 
     @property
     def truncated(self) -> bool:

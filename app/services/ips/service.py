@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
+from ipaddress import ip_interface
 from typing import Any
 
 from app.operations.holders import Holder
@@ -27,18 +28,25 @@ from app.services.ips.free import (
 )
 from app.services.ips.fresh import address_holders, reread
 from app.services.ips.index import IpIndex
+from app.services.ips.probe import AddressProbe
 from app.services.ips.results import FreeAddresses, GuestIps, IndexProgress, IpInventory, IpItem, IpNote
 from app.services.ips.scope import UNKNOWN_KINDS, GuestScope, related_notes, unknown_vmids
-from app.services.ips.subnets import AddressFilter, parse_address_filter, parse_subnet
+from app.services.ips.subnets import AddressFilter, IPNetwork, parse_address_filter, parse_subnet
 
 __all__ = ["CONCURRENCY", "CONFIG_TTL", "LIVE_TTL", "IpService"]
+
+# Free addresses the probe checks before the finder offers them (the first of the list: what people take), and
+# how many times the list is tallied again to replace those that answered.
+PROBED = 32
+PROBE_ROUNDS = 4
 
 
 class IpService(IpIndex):
     """The IP inventory over the shared client; one instance per app keeps the index."""
 
-    def __init__(self, pve: PveClient, **options: Any) -> None:
+    def __init__(self, pve: PveClient, *, probe: AddressProbe | None = None, **options: Any) -> None:
         super().__init__(pve, **options)
+        self.probe = probe or AddressProbe(frozenset())
         # The inventory built from the caches, kept while they and the guests' identities stay the same.
         self._view: tuple[object, _View] | None = None
 
@@ -151,11 +159,38 @@ class IpService(IpIndex):
             if n.kind not in UNKNOWN_KINDS
         ]
         taken = Taken(items, gateways, nodes)
-        return tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(known)))
+        free = tally_free(network, taken, Window(limit, skip), notes, len(unknown_vmids(known)))
+        return await self._checked_beyond(network, taken, Window(limit, skip), free)
+
+    async def _checked_beyond(
+        self, network: IPNetwork, taken: Taken, window: Window, free: FreeAddresses
+    ) -> FreeAddresses:
+        """The free list once the probe (when on) checked the first PROBED of it: what answered is taken, and
+        the list is tallied again until its first PROBED were all checked."""
+        probed: set[IPAddress] = set()
+        outside: dict[IPAddress, str] = {}
+        for _ in range(PROBE_ROUNDS if self.probe.enabled else 0):
+            todo = [a for a in free.free[:PROBED] if a not in probed]
+            if not todo:
+                break
+            probed.update(todo)
+            found = await self.probe.probe(todo)
+            if found:
+                outside.update((a, answer.how) for a, answer in found.items())
+                again = Taken(taken.items, taken.gateways, taken.nodes, outside)
+                free = tally_free(network, again, window, free.notes, free.unknown_guests)
+        free.checks, free.probed = self.probe.summary(), len(probed)
+        return free
 
     async def holders(self, addresses: Sequence[str]) -> list[Holder]:
-        """The guests that hold any of the addresses ('10.0.20.15/24'), read again now (AddressBook)."""
-        return await address_holders(self, await self.pve.cluster_resources(), addresses)
+        """The guests that hold any of the addresses ('10.0.20.15/24'), read again now, and (with the probe
+        on) what answers for the others outside Proxmox (AddressBook)."""
+        held = await address_holders(self, await self.pve.cluster_resources(), addresses)
+        rest = [
+            ip_interface(a).ip for a in addresses if str(ip_interface(a).ip) not in {h.address for h in held}
+        ]
+        found = await self.probe.probe(rest)
+        return held + [Holder(str(a.address), 0, "", "", outside=a.how) for a in found.values()]
 
     def vmids_for_ip(self, text: str) -> set[int]:
         """Guests with a cached address starting with text, or inside it when it is a CIDR; no upstream call.

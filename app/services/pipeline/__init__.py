@@ -3,6 +3,7 @@
 from app.services.pipeline.actions import ActionService, Plan, first_error
 from app.services.pipeline.form_errors import field_errors
 from app.services.pipeline.gate import Gate, Submitted, forget_old_keys
+from app.services.pipeline.staging import discard, stage_file
 from app.services.pipeline.task_origin import requested_by
 from app.services.pipeline.task_watch import TaskWatcher
 
@@ -12,8 +13,10 @@ __all__ = [
     "Plan",
     "Submitted",
     "TaskWatcher",
+    "discard",
     "field_errors",
     "first_error",
     "forget_old_keys",
     "requested_by",
+    "stage_file",
 ]

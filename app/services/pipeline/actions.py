@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
@@ -127,8 +128,11 @@ class ActionService:
         owner: str = "",
         call_lease: timedelta = timedelta(seconds=40),
         addresses: AddressBook | None = None,
+        staging: Path | None = None,
     ) -> None:
         self.pve = pve
+        # Where files received for an upload wait until the upload sends them on.
+        self.staging = staging
         self.sessions = sessions
         # Who holds addresses (the IP index): preflights of new guests check their static addresses with it.
         self.addresses = addresses
@@ -163,7 +167,7 @@ class ActionService:
         guest = await self._guest(actor, op, vmid, raw)
         target = _target(guest)
         params = await self._admit(principal, actor, op, guest, target, raw)
-        ctx = Context(self.pve, guest, self.addresses)
+        ctx = Context(self.pve, guest, self.addresses, self.staging)
         try:
             warnings = await op.preflight(ctx, params)
             preview = await op.preview(ctx, params)
@@ -248,7 +252,7 @@ class ActionService:
         )
         description = plan.description
         try:
-            answer = await plan.op.call(Context(self.pve, plan.guest), plan.params)
+            answer = await plan.op.call(Context(self.pve, plan.guest, staging=self.staging), plan.params)
         except PveUnavailable as exc:
             if exc.maybe_applied:
                 with executions.after_call(execution, description, f"Proxmox did not answer ({exc})"):
