@@ -37,6 +37,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/openapi.json"): Rule("viewer"),  # and any API token (test_auth.py), as the API it describes
     ("GET", "/api/docs"): Rule("viewer"),
     ("GET", "/metrics"): Rule("admin"),
+    ("GET", "/admin/side-doors"): Rule("admin"),
+    ("GET", "/api/v1/side-doors"): Rule("admin"),
+    ("GET", "/side-doors/alerts"): Rule("viewer"),  # empty for viewers and operators
+    # Probed without a comment: refused before any alert is looked up, nothing acknowledged.
+    ("POST", "/side-doors/alerts/{alert_id}/acknowledge"): Rule("approver", INVALID),
     ("GET", "/account"): Rule(SELF),
     ("POST", "/account/password"): Rule(SELF, INVALID, {"current": "not it", "new": "whatever else"}),
     ("POST", "/account/tokens"): Rule(SELF, INVALID, {"name": ""}),

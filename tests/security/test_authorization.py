@@ -105,6 +105,7 @@ def sample_values(base_url: str, settings: Settings, pve: DemoPve, made: Made, a
         "vmid": str(vm.vmid),
         "node": vm.node,
         "storage": "local",
+        "alert_id": "1",
         "upid": made.backup_upid,
         "request_id": request_id,
         "user_id": str(user_id(settings, bystander)),

@@ -42,6 +42,7 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/guests/bulk": {"operation": "start", "vmid": "{vmid}", "reason": "csrf"},
     "/bulk/{operation}": {"vmids": [STOPPED], "reason": "csrf"},
     "/batches/{batch_id}/stop": {},
+    "/side-doors/alerts/{alert_id}/acknowledge": {"comment": "acknowledged by a forged form"},
     "/bulk/{batch_id}/stop": {},
     "/storage/{node}/{storage}/upload": {"content": "iso", "filename": "csrf.iso"},
     "/provision/{operation}": {
@@ -109,6 +110,7 @@ def targets(base_url: str, settings: Settings, pve: DemoPve) -> dict[str, str]:
         # Refused for the missing token before it is looked up.
         "batch_id": "nosuchbatch",
         "storage": "local",
+        "alert_id": "1",
     }
 
 
