@@ -12,7 +12,9 @@ from app.agents.waiting import DEFAULT_WAIT, batch_state, wait_batch, wait_reque
 
 # What /api/v1/bulk offers (it refuses any other operation, naming the field).
 BULK_OPERATIONS = (
-    "start, shutdown, stop, reboot, snapshot, backup, migrate; and, as ONE request a person approves, "
+    "start, shutdown, stop, reboot, snapshot, backup, migrate, tag (parameters "
+    '{"add": ["prod"], "remove": ["old"]}: each guest\'s own tags change, as configure); and, as ONE request a '
+    "person approves, "
     "rollback, delete-snapshot, delete"
 )
 BATCH_ID = {"type": "string", "maxLength": 16, "description": "A batch id from run_bulk"}
