@@ -192,6 +192,7 @@ def test_stop_skips_the_guests_not_started(
         ("tag", {"vmids": [8650], "add": ["web", "bad!"]}, "add"),
         ("tag", {"vmids": [8650], "add": ["ok"], "remove": ["-leading-dash"]}, "remove"),
         ("tag", {"vmids": [8650]}, "add"),
+        ("tag", {"vmids": [8650, 8699], "add": ["ok"]}, "vmids"),
         ("tag", {"vmids": [8650], "add": ["ok"], "colour": "red"}, "colour"),
     ],
 )

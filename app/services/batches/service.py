@@ -108,11 +108,11 @@ class BatchService:
             if len(items) > checks.MAX_ITEMS:
                 raise Invalid(f"At most {checks.MAX_ITEMS} guests at once.", field="vmids")
             add, remove = tagging.requested(items[0].params if items else {})
+            tagged = await tagging.tag_items(self.actions.pve, [i.vmid for i in items], add, remove)
         except Invalid as exc:
             asked = {"vmids": ",".join(str(i.vmid) for i in items)[:500]}
             await self.actions.record_refusal(source, "configure", None, asked, exc.message)
             raise
-        tagged = await tagging.tag_items(self.actions.pve, [i.vmid for i in items], add, remove)
         return "configure", tagged, {**(meta or {}), "tag": {"add": add, "remove": remove}}
 
     async def _ask(
