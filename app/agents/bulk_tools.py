@@ -7,12 +7,15 @@ from typing import Any
 
 from app.agents.api import ProxgateApi, path_segment
 from app.agents.read_tools import ReadTool
-from app.agents.schemas import VMID, WAIT, answer
+from app.agents.schemas import NODE, VMID, WAIT, answer
+from app.agents.tool_names import tool_name
 from app.agents.waiting import DEFAULT_WAIT, batch_state, wait_batch, wait_request
 
 # What /api/v1/bulk offers (it refuses any other operation, naming the field).
 BULK_OPERATIONS = (
-    "start, shutdown, stop, reboot, snapshot, backup, migrate; and, as ONE request a person approves, "
+    "start, shutdown, stop, reboot, snapshot, backup, migrate, tag (parameters "
+    '{"add": ["prod"], "remove": ["old"]}: each guest\'s own tags change, as configure); and, as ONE request a '
+    "person approves, "
     "rollback, delete-snapshot, delete"
 )
 BATCH_ID = {"type": "string", "maxLength": 16, "description": "A batch id from run_bulk"}
@@ -28,6 +31,16 @@ RUN_BULK_PROPERTIES: dict[str, Any] = {
     "stop_on_failure": {"type": "boolean", "default": False, "description": "skip the rest after a failure"},
     "concurrency": {"type": "integer", "minimum": 1, "maximum": 32, "description": "guests at once (4)"},
     "wait": {"type": "boolean", "default": False, "description": "wait until every guest's part ended"},
+    "wait_seconds": WAIT,
+}
+
+BRING_BACK_PROPERTIES: dict[str, Any] = {
+    "node": NODE,
+    "batch_id": {**BATCH_ID, "description": "The empty-node batch (of this node) whose guests come back"},
+    "reason": {"type": "string", "maxLength": 2000},
+    "with_local_disks": {"type": "boolean", "default": False, "description": "copy running VMs' local disks"},
+    "concurrency": RUN_BULK_PROPERTIES["concurrency"],
+    "wait": RUN_BULK_PROPERTIES["wait"],
     "wait_seconds": WAIT,
 }
 
@@ -67,6 +80,16 @@ async def follow_batch(
     return await wait_batch(api, started["batch_id"], seconds)
 
 
+async def bring_back(api: ProxgateApi, args: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/v1/nodes/{node}/actions/bring-back; with wait, the batch's end (or the decision first)."""
+    body: dict[str, Any] = {
+        k: args[k] for k in ("batch_id", "reason", "with_local_disks", "concurrency") if k in args
+    }
+    _, started = await api.post(f"/api/v1/nodes/{path_segment(args['node'])}/actions/bring-back", body)
+    wait, seconds = bool(args.get("wait")), float(args.get("wait_seconds", DEFAULT_WAIT))
+    return await follow_batch(api, started, wait, seconds)
+
+
 async def _get_batch(api: ProxgateApi, args: dict[str, Any]) -> Any:
     return await api.get(f"/api/v1/bulk/{path_segment(args['batch_id'])}")
 
@@ -101,6 +124,18 @@ BULK_TOOLS: tuple[ReadTool, ...] = (
         batch_line,
         read_only=False,
         destructive=True,
+    ),
+    ReadTool(
+        tool_name("bring-back"),
+        "Bring back the guests an empty-node batch (batch_id, from empty_node) moved off the node: each migrates "
+        "home again, as a new batch of migrations with the same checks, audit and approval rule as empty_node. "
+        "Answers the batch; wait=true waits until every guest's part ended.",
+        BRING_BACK_PROPERTIES,
+        ("node", "batch_id"),
+        bring_back,
+        answer("status"),
+        batch_line,
+        read_only=False,
     ),
     ReadTool(
         "get_batch",

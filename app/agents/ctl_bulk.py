@@ -1,6 +1,6 @@
-"""`proxgate ctl bulk`, `batch` and `batch-stop`: one operation on many guests as a batch, read and stopped
-through /api/v1/bulk. A batch prints `STATUS BATCH_ID URL`, then with --wait (and `batch`) one line a guest:
-`STATUS VMID UPID MESSAGE`."""
+"""`proxgate ctl bulk`, `batch`, `batch-stop` and `bring-back`: one operation on many guests as a batch, read
+and stopped through /api/v1/bulk; an emptied node's guests brought back. A batch prints `STATUS BATCH_ID URL`,
+then with --wait (and `batch`) one line a guest: `STATUS VMID UPID MESSAGE`."""
 
 from __future__ import annotations
 
@@ -36,6 +36,15 @@ def add_bulk_commands(command: Any, commands: Any) -> None:
     )
     bulk.add_argument("--stop-on-failure", action="store_true", help="skip the rest after a failure")
     bulk.add_argument("--concurrency", type=int, help="guests at once (Proxgate's setting by default)")
+    back = command(
+        commands,
+        "bring-back",
+        "migrate the guests an empty-node batch moved off NODE back to it, as a new batch",
+        ("node", {"help": "the node that was emptied"}),
+        ("from_batch", {"metavar": "BATCH_ID", "help": "the empty-node batch whose guests come back"}),
+    )
+    back.add_argument("--with-local-disks", action="store_true", help="copy running VMs' local disks")
+    back.add_argument("--concurrency", type=int, help="guests at once (Proxgate's setting by default)")
     command(commands, "batch", "a batch: each guest's status, task and result", ("batch_id", {}))
     command(commands, "batch-stop", "skip the guests of a batch not started yet", ("batch_id", {}))
 
@@ -93,6 +102,19 @@ async def cmd_bulk(api: ProxgateApi, args: argparse.Namespace) -> int:
     if args.concurrency is not None:
         body["concurrency"] = args.concurrency
     _, started = await api.post(f"/api/v1/bulk/{path_segment(args.bulk_operation)}", body)
+    return await follow(api, args, started)
+
+
+async def cmd_bring_back(api: ProxgateApi, args: argparse.Namespace) -> int:
+    """Bring an emptied node's guests back as a batch; with --wait, follow it (and the decision) to its end."""
+    body: dict[str, Any] = {"batch_id": args.from_batch}
+    if args.reason:
+        body["reason"] = args.reason
+    if args.with_local_disks:
+        body["with_local_disks"] = True
+    if args.concurrency is not None:
+        body["concurrency"] = args.concurrency
+    _, started = await api.post(f"/api/v1/nodes/{path_segment(args.node)}/actions/bring-back", body)
     return await follow(api, args, started)
 
 

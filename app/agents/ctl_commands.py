@@ -11,7 +11,7 @@ from typing import Any
 
 from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
-from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bulk, follow, show_batch
+from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bring_back, cmd_bulk, follow, show_batch
 from app.agents.ctl_parser import body_of, command_parser
 from app.agents.op_tools import action_path
 from app.agents.waiting import task_failed, wait_batch, wait_request, wait_task
@@ -253,4 +253,5 @@ COMMANDS: dict[str, Command] = {
     "bulk": cmd_bulk,
     "batch": cmd_batch,
     "batch-stop": cmd_batch_stop,
+    "bring-back": cmd_bring_back,
 }

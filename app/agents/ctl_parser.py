@@ -49,6 +49,7 @@ READS = (
     "bulk",
     "batch",
     "batch-stop",
+    "bring-back",
 )
 
 

@@ -50,7 +50,8 @@ class BatchMember(SQLModel, table=True):
     name: str = Field(default="", max_length=255)
     node: str = Field(default="", max_length=64)
     params: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    # "waiting" -> "running" -> "succeeded" | "failed"; "waiting" -> "skipped" (stopped, or an earlier failure)
+    # "waiting" -> "running" -> "succeeded" | "failed"; "waiting" -> "skipped" (stopped, or an earlier failure);
+    # "succeeded" from the start when nothing was to be sent (a tag the guest has already)
     status: str = Field(default="waiting", max_length=16)
     upid: str | None = Field(default=None, max_length=255)
     message: str = Field(default="", sa_column=Column(Text, nullable=False))

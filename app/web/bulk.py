@@ -24,7 +24,7 @@ from app.deps import (
 from app.http.csrf import verify_csrf, verify_csrf_audited
 from app.operations.catalogue import get_operation
 from app.services.accounts import Role
-from app.services.batches import BULK_OPERATIONS, MAX_ITEMS, BatchItem, BatchService
+from app.services.batches import BULK_OPERATIONS, MAX_ITEMS, TAG, TAG_LABEL, BatchItem, BatchService
 from app.services.cluster import GuestFilter, InventoryService
 from app.services.errors import Invalid, ServiceError
 from app.services.ips import IpService
@@ -42,7 +42,15 @@ OWN_FIELDS = ("csrf_token", "operation", "vmid", "reason", "on_failure")
 
 def bulk_offer() -> list[tuple[str, str]]:
     """The operations the guest list offers in bulk, as (name, label)."""
-    return [(name, op.label) for name in BULK_OPERATIONS if (op := get_operation(name)) is not None]
+    return [(name, label) for name in BULK_OPERATIONS if (label := bulk_label(name))]
+
+
+def bulk_label(operation: str) -> str:
+    """What the form calls a bulk operation; empty when there is no such one."""
+    if operation == TAG:
+        return TAG_LABEL
+    op = get_operation(operation) if operation in BULK_OPERATIONS else None
+    return op.label if op is not None else ""
 
 
 async def chosen_vmids(
@@ -68,10 +76,12 @@ async def review_context(
     errors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """What the review form shows: the guests, the operation's fields and the batch's own."""
-    op = get_operation(operation) if operation in BULK_OPERATIONS else None
+    tagging = operation == TAG
+    # Tagging runs as `configure` (its approval rule); its two fields are the page's own.
+    op = get_operation("configure" if tagging else operation) if operation in BULK_OPERATIONS else None
     index = await inventory.index()
     guests = [g for v in vmids if (g := index.resources.guest(v)) is not None]
-    choices = await batches.choices(operation, vmids) if op is not None and guests else None
+    choices = await batches.choices(operation, vmids) if op is not None and guests and not tagging else None
     form = None
     if op is not None and choices is not None:
         form = operation_form(op, FORM_ID, options=choices.options(), values=values, errors=errors)
@@ -79,6 +89,8 @@ async def review_context(
         "active": "guest_list",
         "op": op,
         "operation": operation,
+        "label": bulk_label(operation),
+        "tagging": tagging,
         "offer": bulk_offer(),
         "guests": guests,
         "missing": [v for v in vmids if index.resources.guest(v) is None],

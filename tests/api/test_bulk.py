@@ -189,6 +189,11 @@ def test_stop_skips_the_guests_not_started(
         ("stop", {"vmids": [8650], "colour": "red"}, "colour"),
         ("stop", {"vmids": [8650], "concurrency": 500}, "concurrency"),
         ("delete", {"vmids": [8650], "reason": ""}, "reason"),
+        ("tag", {"vmids": [8650], "add": ["web", "bad!"]}, "add"),
+        ("tag", {"vmids": [8650], "add": ["ok"], "remove": ["-leading-dash"]}, "remove"),
+        ("tag", {"vmids": [8650]}, "add"),
+        ("tag", {"vmids": [8650, 8699], "add": ["ok"]}, "vmids"),
+        ("tag", {"vmids": [8650], "add": ["ok"], "colour": "red"}, "colour"),
     ],
 )
 def test_nothing_is_sent_when_any_input_is_wrong(
@@ -237,3 +242,24 @@ def test_a_refused_bulk_action_is_on_the_record(
     ).json()["items"]
     assert events[0]["outcome"] == "invalid" and events[0]["message"] == "There is no guest 8698."
     assert events[0]["params"] == {"vmids": "8651,8698"}
+
+
+def test_a_bulk_tag_gives_each_guest_its_own_new_tags(
+    client: httpx.Client, crew: People, pve: DemoPve, guests: None
+) -> None:
+    vmids = add_vms(pve, range(8610, 8614), status="stopped")
+    for vmid, tags in zip(vmids, ("old;web", "OLD", "", "prod"), strict=True):
+        if tags:
+            pve.vm(vmid).config["tags"] = tags
+    before = len(pve.requests)
+    started = bulk(client, crew.alice, "tag", vmids=vmids, reason="label", add=["prod"], remove=["old"])
+    assert started.status_code == 202, started.text
+    done = finished(client, crew.alice, started.json()["batch_id"])
+    assert done["status"] == "done" and done["operation"] == "configure"
+    assert done["meta"]["tag"] == {"add": ["prod"], "remove": ["old"]}
+    assert [(i["vmid"], i["status"]) for i in done["items"]] == [(v, "succeeded") for v in vmids]
+    assert [pve.vm(v).config.get("tags") for v in vmids] == ["web;prod", "prod", "prod", "prod"]
+    unchanged = done["items"][3]
+    assert unchanged["upid"] is None and "already" in unchanged["message"]
+    sent = [r for r in pve.requests[before:] if r[0] != "GET"]
+    assert sorted(r[1] for r in sent) == sorted(f"/api2/json/nodes/pve1/qemu/{v}/config" for v in vmids[:3])

@@ -269,7 +269,7 @@ def test_named_in_the_approval_policy_emptying_waits_for_another_person(
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
 
 
-def test_ctl_empties_a_node_and_waits_for_every_guest(
+def test_ctl_empties_a_node_and_brings_its_guests_back(
     http: httpx.Client, evac_app: AppServer, evac_settings: Settings, cluster: ServedFake
 ) -> None:
     pve: DemoPve = cluster.pve  # type: ignore[assignment]
@@ -286,7 +286,10 @@ def test_ctl_empties_a_node_and_waits_for_every_guest(
     assert all(r.startswith("succeeded\t") for r in rows)
     assert all(where(pve, v) != NODE for v in MOVABLE)
     batch_id = head.split("\t")[1]
-    assert bring_back(http, {"Authorization": f"Bearer {token}"}, batch_id).status_code == 202
+    back = ctl(evac_app, token, "bring-back", NODE, batch_id, "--reason", "kernel updated", "--wait")
+    assert back.code == 0, back
+    assert back.lines[0].startswith("done\t")
+    assert sorted(int(r.split("\t")[1]) for r in back.lines[1:]) == sorted(MOVABLE)
     until(lambda: all(where(pve, v) == NODE for v in MOVABLE))
 
 

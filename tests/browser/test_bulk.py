@@ -112,3 +112,27 @@ def test_three_stopped_guests_are_deleted_as_one_request_another_person_approves
     assert links == [f"batch {batch_id}"] * 13
     guests = second.locator("#audit-events tbody tr td[data-label=Target] a").all_inner_texts()
     assert sorted(set(guests)) == [str(v) for v in vmids]
+
+
+def test_an_operator_tags_two_guests_from_the_list(
+    page: Page, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    vmids = add_vms(pve, range(8690, 8692), status="stopped")
+    pve.vm(vmids[0]).config["tags"] = "old"
+    sign_in(page, make_user(settings, "operator"))
+    page.goto("/guests?q=bulk869")
+    expect(page.locator("#guests tbody tr")).to_have_count(2)
+    page.locator("#pick-all").check()
+    page.locator("#bulk-operation").select_option("tag")
+    page.locator("#bulk-next").click()
+    page.locator("#bulk-tags-add").fill("prod bad!")
+    page.locator("#bulk-tags-remove").fill("old")
+    page.locator("#bulk-submit").click()
+    expect(page.locator("#bulk-tags-add-error")).to_contain_text("invalid tag 'bad!'")
+    expect(page.locator("#bulk-tags-remove")).to_have_value("old")
+    page.locator("#bulk-tags-add").fill("prod")
+    page.locator("#bulk-submit").click()
+    expect(page).to_have_url(re.compile(r"/batches/[A-Za-z0-9_-]+$"))
+    expect(page.locator("#batch-status")).to_have_text("done", timeout=20000)
+    expect(page.locator("#batch-counts")).to_have_text("2 succeeded")
+    assert [pve.vm(v).config.get("tags") for v in vmids] == ["prod", "prod"]

@@ -98,7 +98,8 @@ def asked_items(request: ApprovalRequest) -> list[tuple[int, dict[str, Any]]]:
 
 def mismatch(request: ApprovalRequest, items: Sequence[BatchMember]) -> str | None:
     """Why the stored batch is not what the request asked, or None when it is."""
-    stored = [(item.vmid, json.loads(item.params)) for item in items]
+    # Items stored as ended (nothing to send for them) are not part of what was asked.
+    stored = [(item.vmid, json.loads(item.params)) for item in items if item.status == "waiting"]
     if stored != asked_items(request):
         return "its batch's guests or parameters are not the ones the request asked for"
     return None

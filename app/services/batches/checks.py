@@ -18,7 +18,7 @@ from app.services.errors import Forbidden, Invalid, UpstreamRefused
 from app.services.pipeline import ActionService, first_error
 
 # What the guest list offers in bulk (and POST /api/v1/bulk/{operation} takes); the destructive ones are asked
-# as one request for the whole batch.
+# as one request for the whole batch. "tag" is not an operation of its own: it runs as `configure` (tagging.py).
 BULK_OPERATIONS = (
     "start",
     "shutdown",
@@ -26,6 +26,7 @@ BULK_OPERATIONS = (
     "reboot",
     "snapshot",
     "backup",
+    "tag",
     "migrate",
     "rollback",
     "delete-snapshot",

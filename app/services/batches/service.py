@@ -19,7 +19,7 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.approvals import status as request_status
-from app.services.batches import asking, checks, events, orphans, store
+from app.services.batches import asking, checks, events, orphans, store, tagging
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
@@ -70,7 +70,10 @@ class BatchService:
 
         An operation the approval policy holds back (or any, with `approval`: the caller's own operation is,
         as empty-node may be) becomes ONE request for the whole batch: the batch waits ("pending", its
-        approval_id set) and runs once another person approves it."""
+        approval_id set) and runs once another person approves it. Operation "tag" runs as `configure`, each
+        guest with its own new tags."""
+        if operation == tagging.TAG:
+            operation, items, meta = await self._tagging(source, items, meta)
         op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
         batch = Batch(
             id=store.new_batch_id(),
@@ -93,6 +96,25 @@ class BatchService:
         self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
         return batch.id
 
+    async def _tagging(
+        self,
+        source: audit.Actor,
+        items: Sequence[BatchItem],
+        meta: dict[str, Any] | None,
+    ) -> tuple[str, list[BatchItem], dict[str, Any]]:
+        """A tag request as `configure` items: the tags checked first, then each guest's config read (the role
+        is checked with the items, as for every batch)."""
+        try:
+            if len(items) > checks.MAX_ITEMS:
+                raise Invalid(f"At most {checks.MAX_ITEMS} guests at once.", field="vmids")
+            add, remove = tagging.requested(items[0].params if items else {})
+            tagged = await tagging.tag_items(self.actions.pve, [i.vmid for i in items], add, remove)
+        except Invalid as exc:
+            asked = {"vmids": ",".join(str(i.vmid) for i in items)[:500]}
+            await self.actions.record_refusal(source, "configure", None, asked, exc.message)
+            raise
+        return "configure", tagged, {**(meta or {}), "tag": {"add": add, "remove": remove}}
+
     async def _ask(
         self,
         principal: Principal,
@@ -107,11 +129,14 @@ class BatchService:
         assert self.approvals is not None  # noqa: S101 (only called with approvals)
         if not batch.reason.strip():
             raise Invalid("Say why: a second person decides this change.", field="reason")
-        plans = await asking.plan_all(self.actions, principal, actor, op, items)
+        plans = await asking.plan_all(
+            self.actions, principal, actor, op, [i for i in items if i.done is None]
+        )
         change = asking.requested_change(op, batch.id, plans)
         request = await self.approvals.create(change, principal, actor, batch.reason, link_base)
         batch.status, batch.approval_id = "pending", request.id
         planned = [BatchItem(vmid, values) for vmid, values in change.values["items"]]
+        planned += [i for i in items if i.done is not None]
         await store.create(self.sessions, batch, planned, placed)
 
     async def run_approved(self, request: ApprovalRequest, principal: Principal, actor: audit.Actor) -> None:

@@ -29,6 +29,8 @@ class BatchItem:
 
     vmid: int
     params: dict[str, Any] = field(default_factory=dict)
+    # Set when the guest needs no call (a tag it already has): stored as succeeded with this message.
+    done: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def new_batch_id() -> str:
 async def create(
     sessions: Sessions, batch: Batch, items: Sequence[BatchItem], placed: dict[int, Placed]
 ) -> None:
-    """Write the batch and its items ("waiting") in one transaction."""
+    """Write the batch and its items ("waiting", or "succeeded" when nothing is to be sent) in one
+    transaction."""
     async with sessions() as db:
         db.add(batch)
         await db.flush()
@@ -61,6 +64,9 @@ async def create(
                     name=where.name[:255],
                     node=where.node[:64],
                     params=json.dumps(item.params, sort_keys=True, default=str),
+                    status="waiting" if item.done is None else "succeeded",
+                    message=item.done or "",
+                    ended_at=None if item.done is None else utcnow(),
                 )
             )
         await db.commit()
