@@ -104,6 +104,9 @@ class Runtime:
         ip_store = IpStore(self.sessions)
         probe = AddressProbe(parse_checks(settings.ip_probe))
         self.cluster = Cluster.open(self.connection, self.metrics, ip_store, settings.ips_wait, probe)
+        # Configs read anyway (pages, the IP index, plans) tell of changes made beside Proxgate.
+        self.config_watch = ConfigWatch(self.sessions, self.secret_key)
+        self.cluster.ips.config_notes.note = self.config_watch.seen_many
         self.cluster.ips.load_later()
         self.watcher = TaskWatcher(self.cluster.client, self.sessions)
         # How long a call to Proxmox may be waiting before others may assume its process died (its row is then
@@ -116,6 +119,7 @@ class Runtime:
             lease,
             addresses=self.cluster.ips,
             staging=settings.data_dir / "uploads",
+            note_config=self.config_watch.seen,
         )
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
@@ -132,7 +136,6 @@ class Runtime:
             self.cluster.client, self.sessions, recorder, settings.observe_interval_seconds
         )
         self.side_doors = SideDoors(self.cluster.client)
-        self.config_watch = ConfigWatch(self.sessions, self.secret_key)
         for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):
             loop.start()
         if settings.observe_interval_seconds:

@@ -28,6 +28,7 @@ from app.proxmox.netparse import (
 from app.proxmox.paths import GuestPath
 from app.proxmox.tls import LIMITS
 from app.services.ips.explain import explain_unknowns
+from app.services.ips.noted import ConfigNotes
 from app.services.ips.results import GuestIps
 
 CONFIG_TTL = 60.0
@@ -91,6 +92,8 @@ class IpCache:
         self.parses = 0  # configs parsed so far (a re-read with an unchanged digest is not parsed again)
         # Bumped whenever a cached answer is replaced or dropped, so what is built from them can be kept.
         self._generation = 0
+        # Every config read is noted beside the index (configs changed without Proxgate), when someone notes them.
+        self.config_notes = ConfigNotes()
 
     async def _read_guest(
         self,
@@ -186,6 +189,8 @@ class IpCache:
         except PveError as exc:
             entry.problem = _problem_text("Its configuration", exc)
         else:
+            if isinstance(data, dict):
+                self.config_notes.add(guest, data)
             keys = network_part(data if isinstance(data, dict) else {})
             entry.network, entry.keys = self._parsed(guest, keys, cached), keys
             self._changed_configs.add(guest.vmid)

@@ -168,6 +168,7 @@ class IpIndex(IpCache):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.config_notes.aclose()
         if self._store is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._last_save(), LAST_SAVE)

@@ -5,7 +5,8 @@ operation is plan + perform at once; a destructive one waits between the two for
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +50,7 @@ from app.services.errors import (
 )
 from app.services.pipeline import executions
 
+log = logging.getLogger(__name__)
 # Beside the confirmation's checkbox, when the refusal is about another field.
 CONFIRM_HINT = "Tick this to go on anyway."
 
@@ -129,6 +131,7 @@ class ActionService:
         call_lease: timedelta = timedelta(seconds=40),
         addresses: AddressBook | None = None,
         staging: Path | None = None,
+        note_config: Callable[[audit.Target, Mapping[str, Any]], Awaitable[object]] | None = None,
     ) -> None:
         self.pve = pve
         # Where files received for an upload wait until the upload sends them on.
@@ -139,6 +142,8 @@ class ActionService:
         # The process that holds a call's row while it waits for Proxmox; the reconciler waits for the lease.
         self.owner = owner
         self.call_lease = call_lease
+        # Who notes each config a plan reads (the side doors' watch for configs changed beside Proxgate).
+        self.note_config = note_config
 
     async def load_guest(self, vmid: int, with_config: bool = False) -> Guest:
         """The guest's current state, read from Proxmox now (not from a cache); its config when asked."""
@@ -155,6 +160,11 @@ class ActionService:
             raise NotFound(f"There is no guest {vmid}.") from None
         guest = Guest.from_status(vmid, where.node, where.type, status or {})
         guest.config = dict(config or {})
+        if with_config and self.note_config is not None:
+            try:
+                await self.note_config(_target(guest), guest.config)
+            except Exception:  # noqa: BLE001 (noting is beside the change: the next reading notes it again)
+                log.exception("noting the config of guest %s failed", vmid)
         return guest
 
     async def plan(

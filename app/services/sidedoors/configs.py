@@ -1,21 +1,24 @@
 """Configuration changes made without Proxgate: a config PUT is synchronous and leaves no task, so where
-Proxgate reads a guest's configuration anyway (its page), a digest that changed since the last reading, with no
-call of Proxgate's and no observed task on the guest in between, is recorded as an observed config change
-naming the keys that changed. Values are never kept, only keyed fingerprints of them."""
+Proxgate reads a guest's configuration anyway (its page, the IP index, a change's plan), a digest that changed
+since the last reading, with no call of Proxgate's and no observed task on the guest in between, is recorded as
+an observed config change naming the keys that changed. Values are never kept, only keyed fingerprints of them.
+
+The IP index reads every guest's config each pass: a digest this process saw last time costs a dict lookup, and
+the others are looked up and first noted a slice at a time, so only a change costs a transaction of its own."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import utcnow
@@ -28,6 +31,9 @@ from app.services.sidedoors.touched import touched_since
 IGNORED = frozenset({"digest", "lock", "parent", "snaptime", "vmstate"})
 # A call made just before the last reading may have changed the config after it.
 SLACK = timedelta(seconds=30)
+# Guests looked up or first noted per statement (well under SQLite's limit of bound parameters).
+SLICE = 500
+Reading = tuple[audit.Target, Mapping[str, Any]]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -53,18 +59,36 @@ class ConfigWatch:
 
     async def seen(self, target: audit.Target, config: Mapping[str, Any]) -> list[str] | None:
         """Note this reading; the keys of a change made without Proxgate when it recorded one, else None."""
-        digest, vmid = config.get("digest"), target.vmid
-        if not isinstance(digest, str) or vmid is None or self._seen.get(vmid) == digest:
-            return None
-        prints = self.fingerprints(config)
-        async with self.sessions() as db:
-            before = await db.get(GuestConfigSeen, vmid)
-        if before is None:
-            await self._first(vmid, digest, prints)
-            return None
-        if before.digest == digest:
-            self._seen[vmid] = digest
-            return None
+        return (await self.seen_many([(target, config)])).get(target.vmid or 0)
+
+    async def seen_many(self, readings: Sequence[Reading]) -> dict[int, list[str]]:
+        """Note these readings; vmid -> the keys of each change made without Proxgate that was recorded."""
+        fresh: dict[int, Reading] = {}
+        for target, config in readings:
+            digest = config.get("digest")
+            if isinstance(digest, str) and target.vmid is not None and self._seen.get(target.vmid) != digest:
+                fresh[target.vmid] = (target, config)
+        recorded: dict[int, list[str]] = {}
+        vmids = list(fresh)
+        for at in range(0, len(vmids), SLICE):
+            part = {vmid: fresh[vmid] for vmid in vmids[at : at + SLICE]}
+            async with self.sessions() as db:
+                rows = await db.exec(select(GuestConfigSeen).where(col(GuestConfigSeen.vmid).in_(part)))
+                before = {row.vmid: row for row in rows}
+            await self._first({v: r[1] for v, r in part.items() if v not in before})
+            for vmid, row in before.items():
+                target, config = part[vmid]
+                if row.digest == config["digest"]:
+                    self._seen[vmid] = row.digest
+                elif (changed := await self._changed(target, config, row)) is not None:
+                    recorded[vmid] = changed
+        return recorded
+
+    async def _changed(
+        self, target: audit.Target, config: Mapping[str, Any], before: GuestConfigSeen
+    ) -> list[str] | None:
+        """Move the guest's reading on from `before` (once, whoever noticed); record the change if unexplained."""
+        vmid, digest, prints = before.vmid, str(config["digest"]), self.fingerprints(config)
         old = json.loads(before.fingerprints)
         changed = sorted(k for k in old.keys() | prints.keys() if old.get(k) != prints.get(k))
         async with self.sessions() as db:
@@ -84,18 +108,28 @@ class ConfigWatch:
         self._seen[vmid] = digest
         return changed if recorded else None
 
-    async def _first(self, vmid: int, digest: str, prints: dict[str, str]) -> None:
-        try:
-            async with self.sessions() as db:
-                db.add(
-                    GuestConfigSeen(
-                        vmid=vmid, digest=digest, fingerprints=json.dumps(prints), read_at=utcnow()
-                    )
-                )
-                await db.commit()
-        except IntegrityError:
+    async def _first(self, configs: Mapping[int, Mapping[str, Any]]) -> None:
+        """The first reading of these guests, in one statement (another process may note them at once)."""
+        if not configs:
             return
-        self._seen[vmid] = digest
+        now = utcnow()
+        rows = [
+            {
+                "vmid": vmid,
+                "digest": str(config["digest"]),
+                "fingerprints": json.dumps(self.fingerprints(config)),
+                "read_at": now,
+            }
+            for vmid, config in configs.items()
+        ]
+        async with self.sessions() as db:
+            dialect = db.bind.dialect.name if db.bind else "sqlite"
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            await db.exec(
+                insert(GuestConfigSeen).values(rows).on_conflict_do_nothing(index_elements=["vmid"])
+            )
+            await db.commit()
+        # Not marked seen: a row another process wrote first may hold another digest; the next reading compares.
 
 
 def _draft(target: audit.Target, changed: list[str]) -> audit.Draft:
