@@ -74,3 +74,15 @@ class GuestConfigSeen(SQLModel, table=True):
     # JSON object: key -> 16 hex digits of HMAC-SHA256 under a key derived from the secret key.
     fingerprints: str = Field(sa_column=Column(Text, nullable=False))
     read_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ObservedGuest(SQLModel, table=True):
+    """A guest as the cluster view last showed it: a restart compares the cluster with these to notice a guest
+    removed without a task while no Proxgate was running."""
+
+    __tablename__ = "observed_guests"
+
+    vmid: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node: str = Field(max_length=64)
+    guest_type: str = Field(max_length=8)
+    name: str | None = Field(default=None, max_length=128)

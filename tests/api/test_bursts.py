@@ -130,9 +130,11 @@ def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, An
 
 
 def test_a_burst_of_side_door_reads_answers(small_pool: AppServer, crowd: dict[str, Any]) -> None:
-    """Admins opening the side-door report (its page and its API) at once: one read of Proxmox serves them."""
+    """Admins opening the side-door report (its page and its API) at once: one read of Proxmox serves them; and
+    the alerts waiting to be acknowledged, as an agent polls them."""
     head = crowd["admin"]
-    calls = [("GET", p, {"headers": head}) for p in ("/api/v1/side-doors",) for _ in range(BURST)]
+    paths = ("/api/v1/side-doors", "/api/v1/side-doors/alerts")
+    calls = [("GET", p, {"headers": head}) for p in paths for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))
     assert set(statuses) == {200}
 

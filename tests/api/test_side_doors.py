@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.db.migrate import upgrade_database
-from tests.approval_guests import people, select_rows
+from tests.approval_guests import People, people, select_rows
 from tests.conftest import app_settings
 from tests.factories import csrf_from, login
 from tests.fakepve_thread import ServedFake
@@ -62,7 +62,7 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
     cluster: ServedFake, postgres_database: str, tmp_path: Path, receiver: Receiver
 ) -> None:
     pve = cluster.pve
-    for vmid in range(9501, 9508):
+    for vmid in range(9501, 9509):
         pve.add_vm(vmid, f"side{vmid}", node="pve1", status="stopped", config={"memory": 512})
     upgrade_database(postgres_database)
     settings = app_settings(
@@ -140,17 +140,22 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         # While no Proxgate runs: a deletion and a start, to be caught up on.
         late_delete = direct.call("DELETE", "/nodes/pve1/qemu/9505")
         late_start = direct.call("POST", "/nodes/pve1/qemu/9506/status/start")
+        pve.vms = [vm for vm in pve.vms if vm.vmid != 9508]  # and a guest removed without a task
         apps = [AppProcess(settings, log)]
         observed(apps[0].url, crew.bob, {late_delete, late_start})
         counts = select_rows(
             settings, "SELECT upid, count(*) FROM audit_events WHERE auth_method = 'proxmox' GROUP BY upid"
         )
-        assert len(counts) == 7 and {n for _, n in counts} == {1}, counts
-        assert len(receiver.wait("/hook", 4)) == 4
+        assert len(counts) == 7 and {n for _, n in counts} == {1, 2}, counts
+        assert dict(counts)[None] == 2  # the two removals without a task (9507, and 9508 while none ran)
+        titles = {json.loads(body)["title"] for _, body in receiver.wait("/hook", 5)}
+        assert len(titles) == 5
+        assert "VM 9508 (side9508) was removed in Proxmox without a task, and without an approval" in titles
         outbox = select_rows(settings, "SELECT count(*) FROM notification_outbox WHERE event = 'observed'")
-        assert outbox == [(4,)]
+        assert outbox == [(5,)]
 
         look_and_acknowledge(apps[0].url, settings, crew.bob_name, crew.bob, delete)
+        acknowledge_over_the_api(apps[0].url, crew, late_delete)
     finally:
         direct.close()
         for app in apps:
@@ -189,3 +194,40 @@ def look_and_acknowledge(base: str, settings: Any, approver: str, head: dict[str
     ).json()["items"]
     assert len(events) == 1 and "ops cleaned up a test VM" in events[0]["message"]
     assert events[0]["upid"] == upid and events[0]["vmid"] == 9503
+
+
+def acknowledge_over_the_api(base: str, crew: People, upid: str) -> None:
+    """Agents see the open alerts and acknowledge one with a comment, audited as the page's acknowledgement is;
+    viewers and operators are refused."""
+    with httpx.Client(base_url=f"{base}/api/v1/side-doors", timeout=10) as api:
+        for head in (crew.viewer, crew.alice):
+            assert api.get("/alerts", headers=head).status_code == 403
+        listed = api.get("/alerts", headers=crew.bob).json()
+        assert listed["total"] == 4 and all(a["acknowledged_at"] is None for a in listed["items"])
+        (alert,) = [a for a in listed["items"] if a["key"] == upid]
+        assert "VM 9505" in alert["message"] and alert["vmid"] == 9505
+        url = f"/alerts/{alert['id']}/acknowledge"
+        assert api.post(url, json={"comment": "x"}, headers=crew.alice).status_code == 403
+        empty = api.post(url, json={"comment": "  "}, headers=crew.bob)
+        assert empty.status_code == 422 and empty.json()["field"] == "comment"
+        done = api.post(url, json={"comment": "restored from backup"}, headers=crew.bob)
+        assert done.status_code == 200, done.text
+        assert (done.json()["comment"], done.json()["acknowledged_by"]) == (
+            "restored from backup",
+            crew.bob_name,
+        )
+        assert api.post(url, json={"comment": "again"}, headers=crew.bob).status_code == 409
+        assert api.get("/alerts", headers=crew.bob).json()["total"] == 3
+        acknowledged = api.get(
+            "/alerts", params={"state": "acknowledged", "limit": 1}, headers=crew.bob
+        ).json()
+        assert acknowledged["total"] == 2 and acknowledged["items"][0]["key"] == upid
+        assert acknowledged["next_cursor"]
+    events = httpx.get(
+        f"{base}/api/v1/audit",
+        params={"operation": "acknowledge", "vmid": 9505},
+        headers=crew.bob,
+        timeout=10,
+    ).json()["items"]
+    assert len(events) == 1 and "restored from backup" in events[0]["message"]
+    assert events[0]["auth_method"] == "token" and events[0]["upid"] == upid

@@ -39,6 +39,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/metrics"): Rule("admin"),
     ("GET", "/admin/side-doors"): Rule("admin"),
     ("GET", "/api/v1/side-doors"): Rule("admin"),
+    ("GET", "/api/v1/side-doors/alerts"): Rule("approver"),
+    # Probed without a comment, as its page twin: refused before any alert is looked up.
+    ("POST", "/api/v1/side-doors/alerts/{alert_id}/acknowledge"): Rule("approver", INVALID),
     ("GET", "/side-doors/alerts"): Rule("viewer"),  # empty for viewers and operators
     # Probed without a comment: refused before any alert is looked up, nothing acknowledged.
     ("POST", "/side-doors/alerts/{alert_id}/acknowledge"): Rule("approver", INVALID),

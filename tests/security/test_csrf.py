@@ -168,6 +168,7 @@ def test_bearer_tokens_need_no_csrf_token(
         "node": "pve1",
         "batch_id": batch_id,
         "storage": "local",
+        "alert_id": "1",
     }
     tried = []
     try:

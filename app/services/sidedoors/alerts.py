@@ -27,10 +27,28 @@ async def open_alerts(db: AsyncSession, limit: int = 20) -> tuple[list[SideDoorA
     return list(rows), total
 
 
+async def list_alerts(
+    db: AsyncSession, acknowledged: bool | None, limit: int, before: int | None = None
+) -> tuple[list[SideDoorAlert], int, int | None]:
+    """Alerts newest first (open ones, acknowledged ones, or all: None), their total, and the id to go on before."""
+    query, counting = select(SideDoorAlert), select(func.count()).select_from(SideDoorAlert)
+    if acknowledged is not None:
+        at = col(SideDoorAlert.acknowledged_at)
+        which = at.is_not(None) if acknowledged else at.is_(None)
+        query, counting = query.where(which), counting.where(which)
+    if before is not None:
+        query = query.where(col(SideDoorAlert.id) < before)
+    rows = list((await db.exec(query.order_by(col(SideDoorAlert.id).desc()).limit(limit + 1))).all())
+    total = int((await db.exec(counting)).one())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, total, (rows[-1].id if more and rows else None)
+
+
 async def acknowledge(
     sessions: async_sessionmaker[AsyncSession], actor: audit.Actor, alert_id: int, comment: str
-) -> None:
-    """Acknowledge one alert, with an audited comment; Conflict when someone did already."""
+) -> SideDoorAlert:
+    """Acknowledge one alert, with an audited comment (the alert as it is now); Conflict when someone did already."""
     comment = comment.strip()
     if not comment:
         raise Invalid("Say what was done about it (for example who deleted it and why).", field="comment")
@@ -57,3 +75,4 @@ async def acknowledge(
         )
         await audit.append_in(db, actor, draft)
         await db.commit()
+    return alert

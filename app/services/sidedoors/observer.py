@@ -82,12 +82,15 @@ class TaskObserver(Periodic):
         # Nodes whose own task list this process has read since it started.
         self._caught_up: set[str] = set()
         self.removals = Removals(sessions, recorder)
-        # The guests of the previous round, to notice one that left without a task (None before the first).
+        # The guests of the previous round, to notice one that left without a task (None before the first, which
+        # compares with the guests the database keeps from the last round of any process).
         self._present: dict[int, Present] | None = None
 
     async def round(self) -> None:
         """Read what ran since the last round, record what is new, and follow the observed tasks still running."""
         began = int(time.time())
+        if self._present is None:  # read before this round moves the cursors (the moment they were last seen)
+            self._present = await self.removals.last_seen()
         resources = await self.pve.cluster_resources()
         self.names.update({g.vmid: g.name for g in resources.guests if g.name})
         nodes = [n.node for n in resources.nodes]
@@ -115,12 +118,19 @@ class TaskObserver(Periodic):
         self.status.last_round = time.time()
 
     async def _removed(self, guests: Iterable[Any]) -> None:
-        """Record each guest of the previous round that is gone and that no task removed."""
+        """Record each guest of the previous round that is gone and that no task removed; one last seen on a node
+        whose tasks could not be read is judged once they are (the task that removed it may be among them)."""
         now = utcnow()
         present = {g.vmid: Present(g.node, g.type, g.name or None, now) for g in guests}
-        for vmid, last in (self._present or {}).items():
-            if vmid not in present:
+        before = self._present or {}
+        for vmid, last in before.items():
+            if vmid in present:
+                continue
+            if last.node in self.status.gaps:
+                present[vmid] = last
+            else:
                 await self.removals.record(vmid, last)
+        await self.removals.remember(before, present)
         self._present = present
 
     async def _read_node(self, node: str, mark: int) -> list[Seen] | None:

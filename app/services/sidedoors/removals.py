@@ -4,21 +4,26 @@ recorded once, as an observed deletion, with its alert.
 Each process compares the guests of one round with those of its round before, so it knows when it last saw the
 guest. Two processes notice the same removal a round apart: the check and the record run with the node's cursor
 row locked (a write first, which also takes SQLite's write lock), and a removal recorded after this process last
-saw the guest is the same removal.
+saw the guest is the same removal. The guests last seen are kept in the database (only what changed is written),
+so a process's first round compares with them: a guest removed while no Proxgate ran is noticed after a restart,
+as last seen when its node's tasks were last read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.engine import session_scope
 from app.db.models import utcnow
-from app.db.observed import ObservedTask, ObserverCursor
+from app.db.observed import ObservedGuest, ObservedTask, ObserverCursor
 from app.services import audit
 from app.services.sidedoors.record import METHOD, NOBODY_KNOWN, Recorder
 from app.services.sidedoors.touched import touched_since
@@ -26,6 +31,8 @@ from app.services.sidedoors.touched import touched_since
 KEY = "removed:"  # the observed_tasks key of a removal: removed:<vmid>:<when it was noticed>
 # A task may be listed a little after its guest left the cluster view.
 SLACK = timedelta(seconds=30)
+# Guests written or deleted per statement (well under SQLite's limit of bound parameters).
+SLICE = 500
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,11 @@ class Present:
     name: str | None
     at: datetime
 
+    @property
+    def identity(self) -> tuple[str, str, str | None]:
+        """What the database keeps of it."""
+        return self.node, self.guest_type, self.name
+
 
 class Removals:
     """Records guests that left the cluster without a task."""
@@ -44,6 +56,38 @@ class Removals:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], recorder: Recorder) -> None:
         self.sessions = sessions
         self.recorder = recorder
+
+    async def last_seen(self) -> dict[int, Present]:
+        """The guests the cluster view last showed any process, each seen when its node's tasks were last read
+        (ahead of this process's first reading, which moves that on)."""
+        async with self.sessions() as db:
+            guests = (await db.exec(select(ObservedGuest))).all()
+            cursors = {c.node: _aware(c.updated_at) for c in (await db.exec(select(ObserverCursor))).all()}
+        never = datetime.fromtimestamp(0, UTC)
+        return {g.vmid: Present(g.node, g.guest_type, g.name, cursors.get(g.node, never)) for g in guests}
+
+    async def remember(self, before: Mapping[int, Present], now: Mapping[int, Present]) -> None:
+        """Keep the guests of this round in place of those of the round before: only what changed is written."""
+        gone = sorted(v for v in before if v not in now)
+        rows = [
+            {"vmid": v, "node": p.node, "guest_type": p.guest_type, "name": (p.name or "")[:128] or None}
+            for v, p in sorted(
+                now.items()
+            )  # in one order in every process: concurrent upserts never deadlock
+            if (b := before.get(v)) is None or b.identity != p.identity
+        ]
+        if not gone and not rows:
+            return
+        async with session_scope(self.sessions) as db:
+            for at in range(0, len(gone), SLICE):
+                part = gone[at : at + SLICE]
+                await db.exec(delete(ObservedGuest).where(col(ObservedGuest.vmid).in_(part)))
+            dialect = db.bind.dialect.name if db.bind else "sqlite"
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for at in range(0, len(rows), SLICE):
+                statement = insert(ObservedGuest).values(rows[at : at + SLICE])
+                fresh = {k: statement.excluded[k] for k in ("node", "guest_type", "name")}
+                await db.exec(statement.on_conflict_do_update(index_elements=["vmid"], set_=fresh))
 
     async def record(self, vmid: int, last: Present) -> bool:
         """The removal of a guest last seen at `last`, once; False when explained or recorded already."""
@@ -80,3 +124,8 @@ class Removals:
             self.recorder.alert(db, key, vmid, alert, details, NOBODY_KNOWN)
             await db.commit()
         return True
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
