@@ -30,6 +30,7 @@ NAVIGATION = (
     ("approval_list", "Approvals", "viewer"),
     ("audit_list", "Audit", "viewer"),
     ("admin_users", "Users", "admin"),
+    ("side_doors", "Side doors", "admin"),
 )
 
 

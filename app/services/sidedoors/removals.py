@@ -84,10 +84,11 @@ class Removals:
                 await db.exec(delete(ObservedGuest).where(col(ObservedGuest.vmid).in_(part)))
             dialect = db.bind.dialect.name if db.bind else "sqlite"
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            for at in range(0, len(rows), SLICE):
-                statement = insert(ObservedGuest).values(rows[at : at + SLICE])
+            if rows:  # executed for many rows with one compiled statement
+                statement = insert(ObservedGuest)
                 fresh = {k: statement.excluded[k] for k in ("node", "guest_type", "name")}
-                await db.exec(statement.on_conflict_do_update(index_elements=["vmid"], set_=fresh))
+                upsert = statement.on_conflict_do_update(index_elements=["vmid"], set_=fresh)
+                await (await db.connection()).execute(upsert, rows)
 
     async def record(self, vmid: int, last: Present) -> bool:
         """The removal of a guest last seen at `last`, once; False when explained or recorded already."""
