@@ -143,14 +143,15 @@ def test_tasks_beside_proxgate_are_recorded_once_notified_and_caught_up_after_a_
         pve.vms = [vm for vm in pve.vms if vm.vmid != 9508]  # and a guest removed without a task
         apps = [AppProcess(settings, log)]
         observed(apps[0].url, crew.bob, {late_delete, late_start})
+        # The removal is noticed in the same round, after the tasks: its notification says it is recorded.
+        titles = {json.loads(body)["title"] for _, body in receiver.wait("/hook", 5)}
+        assert len(titles) == 5
+        assert "VM 9508 (side9508) was removed in Proxmox without a task, and without an approval" in titles
         counts = select_rows(
             settings, "SELECT upid, count(*) FROM audit_events WHERE auth_method = 'proxmox' GROUP BY upid"
         )
         assert len(counts) == 7 and {n for _, n in counts} == {1, 2}, counts
         assert dict(counts)[None] == 2  # the two removals without a task (9507, and 9508 while none ran)
-        titles = {json.loads(body)["title"] for _, body in receiver.wait("/hook", 5)}
-        assert len(titles) == 5
-        assert "VM 9508 (side9508) was removed in Proxmox without a task, and without an approval" in titles
         outbox = select_rows(settings, "SELECT count(*) FROM notification_outbox WHERE event = 'observed'")
         assert outbox == [(5,)]
 
