@@ -1,5 +1,6 @@
 """A node whose task list cannot be read when Proxgate starts keeps its place: the side-door page names the
-window not read yet, and the tasks run in it are recorded once the node answers again."""
+window not read yet, and the tasks run in it are recorded once the node answers again; a guest gone from it
+meanwhile is judged only then (the task that deleted it is among those), so it is no removal without a task."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def test_an_unreadable_node_is_named_and_caught_up_once_it_answers(
 ) -> None:
     pve = cluster.pve
     pve.add_vm(9521, "gap-a", node="pve2", status="stopped", config={"memory": 512})
+    pve.add_vm(9522, "gap-b", node="pve2", status="stopped", config={"memory": 512})
     settings = app_settings(
         cluster, f"sqlite:///{tmp_path / 'gaps.db'}", tmp_path, observe_interval_seconds=0.3
     )
@@ -43,6 +45,7 @@ def test_an_unreadable_node_is_named_and_caught_up_once_it_answers(
     direct = Direct(cluster)
     try:
         upid = direct.call("POST", "/nodes/pve2/qemu/9521/status/start")  # while no Proxgate runs
+        deleted = direct.call("DELETE", "/nodes/pve2/qemu/9522")
     finally:
         direct.close()
     pve.set_node_offline("pve2")
@@ -60,6 +63,10 @@ def test_an_unreadable_node_is_named_and_caught_up_once_it_answers(
                 time.sleep(0.2)
             assert [(e["operation"], e["actor_name"]) for e in events] == [("start", CI_TOKEN)]
             assert "observer-gaps" not in browser.get("/admin/side-doors").text
+            gone = browser.get("/api/v1/audit", params={"vmid": 9522}, headers=admin).json()["items"]
+            assert [(e["operation"], e["actor_name"], e["upid"]) for e in gone] == [
+                ("delete", CI_TOKEN, deleted)
+            ], gone
     finally:
         pve.set_node_offline("pve2", offline=False)
         second.stop()
