@@ -42,11 +42,6 @@ class ConfigNotes:
             except Exception:  # the next reading of these guests notes them again
                 log.exception("noting %d guest configs failed", len(batch))
 
-    async def handed(self) -> None:
-        """Wait until every config read so far was handed on."""
-        while self._handing is not None and not self._handing.done():
-            await asyncio.shield(self._handing)
-
     async def aclose(self) -> None:
         """Stop handing on (the app is shutting down)."""
         if self._handing is not None and not self._handing.done():

@@ -92,6 +92,8 @@ class ConfigWatch:
         async with self.sessions() as db:
             before = await db.get(GuestConfigSeen, vmid)
         if before is None or before.digest == digest:  # another process noted it meanwhile
+            if before is not None:
+                self._seen[vmid] = digest
             return None
         old = json.loads(before.fingerprints)
         changed = sorted(k for k in old.keys() | prints.keys() if old.get(k) != prints.get(k))

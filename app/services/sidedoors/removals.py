@@ -69,11 +69,10 @@ class Removals:
     async def remember(self, before: Mapping[int, Present], now: Mapping[int, Present]) -> None:
         """Keep the guests of this round in place of those of the round before: only what changed is written."""
         gone = sorted(v for v in before if v not in now)
+        # Sorted, so that every process writes in one order: concurrent upserts never deadlock.
         rows = [
             {"vmid": v, "node": p.node, "guest_type": p.guest_type, "name": (p.name or "")[:128] or None}
-            for v, p in sorted(
-                now.items()
-            )  # in one order in every process: concurrent upserts never deadlock
+            for v, p in sorted(now.items())
             if (b := before.get(v)) is None or b.identity != p.identity
         ]
         if not gone and not rows:
