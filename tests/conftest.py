@@ -44,9 +44,12 @@ DATABASE_FREE = ("agents", "browser", "demo", "faults", "fuzz", "operations", "p
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread."""
+    """Tests in DATABASE_FREE, and elsewhere those that never reach the suite's database (no fixture of theirs
+    asks for database_url), are database_free. Browser tests run last: Playwright's sync API keeps an event
+    loop running in the main thread."""
     for item in items:
-        if item.path.parent.name in DATABASE_FREE:
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        if item.path.parent.name in DATABASE_FREE or not uses_database:
             item.add_marker(pytest.mark.database_free)
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
