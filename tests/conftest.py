@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -17,12 +18,20 @@ from app.config import Settings, load_settings
 from app.db.engine import sync_url
 from app.demo.seed import seed_cluster
 from app.proxmox.client import PveClient
+from app.services.accounts import passwords
 from pvesim.fake import DemoPve
 from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
 from tests.servers import AppServer
+
+# argon2id at its cheapest in the test process (the app served in threads, make_user, sign-ins): the suite makes
+# and signs in thousands of users, and production's 64 MiB and four lanes cost 0.15 s of CPU each time. Hashing
+# and verifying run the same code; `proxgate` in processes of its own (tests/test_cli.py, tests/processes.py)
+# keeps production's cost.
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("proxgate-dummy-password")
 
 # CI sets this to a fresh PostgreSQL database for the second run of the suite.
 DATABASE_URL_ENV = "PROXGATE_TEST_DATABASE_URL"
@@ -35,9 +44,12 @@ DATABASE_FREE = ("agents", "browser", "demo", "faults", "fuzz", "operations", "p
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread."""
+    """Tests in DATABASE_FREE, and elsewhere those that never reach the suite's database (no fixture of theirs
+    asks for database_url), are database_free. Browser tests run last: Playwright's sync API keeps an event
+    loop running in the main thread."""
     for item in items:
-        if item.path.parent.name in DATABASE_FREE:
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        if item.path.parent.name in DATABASE_FREE or not uses_database:
             item.add_marker(pytest.mark.database_free)
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 

@@ -127,15 +127,16 @@ def test_guest_page_draws_charts_keeps_the_range_and_says_when_there_is_no_data(
 def test_drawn_charts_survive_the_pages_own_refresh(themed: Themed, pve: DemoPve) -> None:
     page = themed.page
     vm = next(v for v in pve.vms if v.status == "running" and not v.template)
+    page.clock.install()  # the page's timers, moved on below instead of waited out
     page.goto(f"/guests/{vm.vmid}?timeframe=week")
     drawn(page, "week")
     page.locator("#history").evaluate("el => { el.marked = true; }")
-    refreshed = page.wait_for_event(
-        "response",
+    with page.expect_response(
         lambda r: urlsplit(r.url).path.endswith(f"/guests/{vm.vmid}") and "hx-request" in r.request.headers,
         timeout=15000,
-    )
-    assert refreshed.status == 200
+    ) as refreshed:
+        page.clock.fast_forward(10_000)  # the guest page refreshes every 10 seconds
+    assert refreshed.value.status == 200
     page.wait_for_timeout(300)
     assert page.locator("#history").evaluate("el => el.marked === true"), "the panel was kept, not redrawn"
     assert_charts_drawn(page, ["cpu"], SETUP["week"][1])

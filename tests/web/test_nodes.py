@@ -65,7 +65,11 @@ def test_node_page_shows_status_versions_storage_guests_and_charts(
     assert 'data-rrd-url="/api/v1/nodes/pve2/rrd"' in page
 
 
-def test_node_page_links_to_its_guest_list_storage_and_tasks(viewer: httpx.Client, pve: DemoPve) -> None:
+def test_node_page_links_to_its_guest_list_storage_and_tasks(
+    viewer: httpx.Client, pve: DemoPve, settings: Settings
+) -> None:
+    # Other tests add and remove guests: the page's cluster view is read after they did.
+    time.sleep(settings.resources_ttl + 0.1)
     page = viewer.get("/nodes/pve1").text
     guests = viewer.get(href(page, "node-guests-link"))
     running = sum(
