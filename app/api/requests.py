@@ -85,6 +85,17 @@ class ApprovalOut(BaseModel):
     comment: str | None
     at: datetime
     seal: str | None = Field(description="The request's seal this approver was shown")
+    groups: list[str] = Field([], description="The approver's groups when they approved")
+
+
+class PolicyOut(BaseModel):
+    """The policy rule that decided what the request needs, and what it still needs."""
+
+    rule: str = Field(description="The policy file's rule, or 'settings' when none matched")
+    groups: list[str] = Field(description="At least one approver from each of these groups")
+    own_group_approves: bool = Field(description="Whether approvers sharing a group with the requester count")
+    missing_groups: list[str] = Field(description="Groups no approver came from yet")
+    may_still_approve: str | None = Field(description="Who may still approve, in a sentence")
 
 
 class DecisionOut(BaseModel):
@@ -120,6 +131,7 @@ class RequestOut(BaseModel):
     requested: RequestedOut
     expires_at: datetime
     required_approvals: int
+    policy: PolicyOut
     approvals: list[ApprovalOut]
     decided: DecisionOut | None
     executed_at: datetime | None

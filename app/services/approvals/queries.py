@@ -62,6 +62,42 @@ class RequestView:
         """The target's state at request time."""
         return dict(json.loads(self.row.fingerprint))
 
+    @property
+    def required_groups(self) -> list[str]:
+        """The groups an approver must come from, one approver at least from each."""
+        return sorted(g for g in self.row.required_groups.split(",") if g)
+
+    @property
+    def missing_groups(self) -> list[str]:
+        """The required groups no approver came from yet."""
+        covered = {g for a in self.approvals for g in a.groups.split(",") if g}
+        return [g for g in self.required_groups if g not in covered]
+
+    @property
+    def still_needed(self) -> int:
+        """How many approvals are still missing."""
+        return max(0, self.row.required_approvals - len(self.approvals))
+
+    @property
+    def who_may_approve(self) -> str:
+        """Who may still approve, in a sentence (empty once nobody need)."""
+        r = self.row
+        if r.status != "pending" or not self.still_needed:
+            return ""
+        who = "an approver other than the requester"
+        if not r.own_group_approves and r.requester_groups:
+            who += f", outside their groups ({r.requester_groups.replace(',', ', ')})"
+        missing = self.missing_groups
+        if missing and len(missing) >= self.still_needed:
+            who += (
+                f", in {' or '.join(missing)}" if len(missing) == 1 else f", in each of {', '.join(missing)}"
+            )
+        elif missing:
+            who += f"; at least one of them in each of {', '.join(missing)}"
+        done = [a.user_name for a in self.approvals]
+        others = f" (not {', '.join(done)}, who approved already)" if done else ""
+        return f"{self.still_needed} more approval{'s' if self.still_needed > 1 else ''}: {who}{others}."
+
     def as_json(self) -> dict[str, Any]:
         """The request as GET /api/v1/requests/{id} answers it."""
         r = self.row
@@ -86,8 +122,22 @@ class RequestView:
             },
             "expires_at": r.expires_at,
             "required_approvals": r.required_approvals,
+            "policy": {
+                "rule": r.policy_rule,
+                "groups": self.required_groups,
+                "own_group_approves": r.own_group_approves,
+                "missing_groups": self.missing_groups,
+                "may_still_approve": self.who_may_approve or None,
+            },
             "approvals": [
-                {"by": a.user_name, "method": a.auth_method, "comment": a.comment, "at": a.at, "seal": a.seal}
+                {
+                    "by": a.user_name,
+                    "method": a.auth_method,
+                    "comment": a.comment,
+                    "at": a.at,
+                    "seal": a.seal,
+                    "groups": sorted(g for g in a.groups.split(",") if g),
+                }
                 for a in self.approvals
             ],
             "decided": {"by": r.decided_by_name, "at": r.decided_at, "comment": r.decision_comment}

@@ -27,6 +27,7 @@ from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals.rules import Facts, Freeze
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
 from app.services.secrets_in_text import secret_problem
@@ -53,6 +54,14 @@ class RequestedChange:
     audited: dict[str, Any]
     # A bulk change: the batch that runs it once approved.
     batch_id: str | None = None
+    # What the policy file's rules match on (the guest's tags, pool...); the target's alone when not given.
+    facts: Facts | None = None
+
+    def policy_facts(self) -> Facts:
+        """The facts the policy's rules and freezes are matched against."""
+        return self.facts or Facts(
+            self.op.name, str(self.risk), node=self.target.node, guest_type=self.target.guest_type
+        )
 
 
 # Requests that ended without running; their requester may ask for the same change again with one click.
@@ -91,6 +100,30 @@ def is_expired(request: ApprovalRequest) -> bool:
     return request.status == "pending" and _aware(request.expires_at) <= utcnow()
 
 
+def split_groups(text: str) -> frozenset[str]:
+    """Comma-separated group names as a set."""
+    return frozenset(g for g in text.split(",") if g)
+
+
+async def missing_groups(db: AsyncSession, request: ApprovalRequest) -> frozenset[str]:
+    """The request's required groups that no approval so far came from."""
+    needed = split_groups(request.required_groups)
+    if not needed:
+        return needed
+    rows = (await db.exec(select(Approval.groups).where(Approval.request_id == request.id))).all()
+    covered = frozenset().union(*(split_groups(row) for row in rows))
+    return needed - covered
+
+
+def refuse_in_freeze(freeze: Freeze | None, verb: str) -> None:
+    """Conflict saying which freeze holds and until when, when one does."""
+    if freeze is not None:
+        until = freeze.until_text
+        raise Conflict(
+            f"{freeze.name}: no destructive change is {verb} until {until}.", extra={"frozen_until": until}
+        )
+
+
 def _comment(text: str | None, needed: bool, field: str = "comment") -> str | None:
     value = (text or "").strip()
     if needed and not value:
@@ -113,6 +146,28 @@ class ApprovalService:
         self.policy = policy
         self.notifier = notifier
 
+    async def audit_policy_changes(self) -> int:
+        """Record each new version of the policy file (its diff), or why a broken one was not taken; how many."""
+        source = self.policy.source
+        if source is None:
+            return 0
+        source.current()
+        source_changes = source.take_changes()
+        system = audit.Actor(None, "proxgate", "system")
+        for change in source_changes:
+            outcome = "refused" if change.error else "succeeded"
+            message = change.error or f"policy file {change.path} taken into use"
+            draft = audit.Draft(
+                "policy-change",
+                "admin",
+                outcome,
+                audit.Target(name=change.path),
+                {"diff": change.diff},
+                message=message,
+            )
+            await audit.append(self.sessions, system, draft)
+        return len(source_changes)
+
     async def after_decision(self) -> None:
         """Anchor the audit chain outside the database, so no decision can be quietly taken out of it."""
         await audit.checkpoint_now(self.sessions)
@@ -127,6 +182,10 @@ class ApprovalService:
     ) -> ApprovalRequest:
         """Store the planned change as a pending request; Conflict when the same change is already open."""
         why = _comment(reason, needed=True, field="reason")
+        await self.audit_policy_changes()
+        facts = change.policy_facts()
+        refuse_in_freeze(self.policy.freeze_for(facts), "asked for")
+        need = self.policy.requirement(change.op, facts)
         now = utcnow()
         request = ApprovalRequest(
             operation=change.op.name,
@@ -143,7 +202,11 @@ class ApprovalService:
             preview=json.dumps(change.preview, sort_keys=True, default=str),
             warnings=json.dumps(change.warnings),
             fingerprint=json.dumps(change.state, sort_keys=True, default=str),
-            required_approvals=self.policy.approvals_for(change.op),
+            required_approvals=need.approvals,
+            policy_rule=need.rule,
+            required_groups=",".join(sorted(need.groups)),
+            own_group_approves=need.own_group_approves,
+            requester_groups=",".join(sorted(principal.groups)),
             requester_id=principal.user_id,
             requester_name=principal.username,
             requester_method=principal.method,
@@ -231,9 +294,32 @@ class ApprovalService:
         if own and utcnow() < _aware(request.created_at) + self.policy.cooling:
             ready = (_aware(request.created_at) + self.policy.cooling).strftime("%H:%M UTC")
             raise Forbidden(f"Two-person rule is off: you can confirm your own request after {ready}.")
+        await self._may_approve_for_groups(request, principal, actor)
         if needs_typing(request, own) and (confirm or "").strip() != confirmation_text(request):
             await self._deny(request, actor, "the confirmation did not name the target", "invalid")
             raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
+
+    async def _may_approve_for_groups(
+        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor
+    ) -> None:
+        """Refuse an approval the rule cannot count: from the requester's own group when the rule says so, or
+        from outside the groups still missing when every approval left is needed for them."""
+        shared = principal.groups & split_groups(request.requester_groups)
+        if not request.own_group_approves and shared and principal.user_id != request.requester_id:
+            await self._deny(request, actor, f"the approver shares group {min(shared)} with the requester")
+            raise Forbidden(
+                f"Rule '{request.policy_rule}' needs an approver outside the requester's groups; "
+                f"you share {', '.join(sorted(shared))} with them."
+            )
+        async with self.sessions() as db:
+            missing = await missing_groups(db, request)
+        left = request.required_approvals - request.approval_count
+        if missing and len(missing) >= left and not principal.groups & missing:
+            await self._deny(request, actor, f"an approver from {', '.join(sorted(missing))} is still needed")
+            raise Forbidden(
+                f"Rule '{request.policy_rule}' still needs an approver from {', '.join(sorted(missing))}; "
+                f"you are in {', '.join(sorted(principal.groups)) or 'no group'}."
+            )
 
     async def _shown(self, request: ApprovalRequest, actor: audit.Actor, seal: str | None) -> str:
         """The seal this approval is for; Conflict when the request changed since the approver read it."""
@@ -290,6 +376,7 @@ class ApprovalService:
                     auth_method=principal.method,
                     comment=comment,
                     seal=seal,
+                    groups=",".join(sorted(principal.groups)),
                 )
             )
             try:
@@ -297,6 +384,13 @@ class ApprovalService:
             except IntegrityError:
                 await db.rollback()
                 raise Conflict(f"You have already approved request #{request.id}.") from None
+            missing = await missing_groups(db, request)
+            if missing and len(missing) > request.required_approvals - count:
+                # Two approvals at once from outside the groups: the later one cannot count.
+                await db.rollback()
+                raise Forbidden(
+                    f"Request #{request.id} still needs an approver from {', '.join(sorted(missing))}."
+                )
             last = count >= request.required_approvals
             if last:
                 await status.to_executing(db, int(request.id or 0), principal, comment)

@@ -37,6 +37,11 @@ async def run_approved(
     except PveError as exc:
         await approvals.fail(request, actor, f"Proxmox could not be read ({exc}); nothing was sent.")
         return
+    freeze = approvals.policy.freeze_for(plan.facts)
+    if freeze is not None:
+        why = f"Refused: {freeze.name} holds until {freeze.until_text}; nothing was sent to Proxmox."
+        await approvals.fail(request, actor, why)
+        return
     changes = differences(json.loads(request.fingerprint), plan.state)
     if changes:
         why = "; ".join(changes)

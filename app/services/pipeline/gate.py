@@ -30,6 +30,7 @@ from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
+from app.services.pipeline.policy_check import PolicyAnswer, policy_check
 
 log = logging.getLogger(__name__)
 KEY_MAX = 128
@@ -136,11 +137,16 @@ class Gate:
         link_base: str,
     ) -> Submitted:
         plan = await self.actions.plan(principal, actor, name, vmid, values)
-        if self.policy.needs_approval(plan.op, plan.risk):
+        if self.policy.needs_approval(plan.op, plan.risk, plan.facts):
             why = reason if isinstance(reason, str) else None
             change = plan.requested_change()
             return Submitted(request=await self.approvals.create(change, principal, actor, why, link_base))
         return Submitted(result=await self.actions.perform(plan, actor))
+
+    async def policy_check(self, name: str, vmid: int | None) -> PolicyAnswer:
+        """What the operation on this guest would need now: rule, approvals, groups, any freeze."""
+        await self.approvals.audit_policy_changes()
+        return await policy_check(self.actions, self.policy, name, vmid)
 
     async def approve(
         self,
