@@ -75,6 +75,13 @@ class ApprovalRequest(SQLModel, table=True):
     required_groups: str = Field(default="", max_length=1000)
     own_group_approves: bool = True
     requester_groups: str = Field(default="", max_length=1000)
+    # Break-glass: an admin ran it at once, without the approvals, saying why; another person reviews it after.
+    break_glass_by_id: int | None = None
+    break_glass_by: str | None = Field(default=None, max_length=64)
+    break_glass_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = _stamp()  # type: ignore[assignment]
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
     def seal(self) -> str:
         """sha256 of what was asked: operation, target, exact parameters, description and preview.

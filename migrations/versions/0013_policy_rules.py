@@ -1,4 +1,5 @@
-"""policy rules on requests: the rule that decided a request's needs, its groups, and each approver's groups
+"""policy rules on requests: the rule that decided a request's needs, its groups, each approver's groups, and
+break-glass runs with their later review
 
 Revision ID: 0013
 Revises: 0012
@@ -38,6 +39,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("requester_groups", _STRING(length=1000), nullable=False, server_default="")
         )
+        batch.add_column(sa.Column("break_glass_by_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("break_glass_by", _STRING(length=64), nullable=True))
+        batch.add_column(sa.Column("break_glass_reason", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("reviewed_by", _STRING(length=64), nullable=True))
+        batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("review_comment", sa.Text(), nullable=True))
     with op.batch_alter_table("approvals") as batch:
         batch.add_column(sa.Column("groups", _STRING(length=1000), nullable=False, server_default=""))
 
@@ -47,5 +54,16 @@ def downgrade() -> None:
     with op.batch_alter_table("approvals") as batch:
         batch.drop_column("groups")
     with op.batch_alter_table("approval_requests") as batch:
-        for name in ("requester_groups", "own_group_approves", "required_groups", "policy_rule"):
+        for name in (
+            "review_comment",
+            "reviewed_at",
+            "reviewed_by",
+            "break_glass_reason",
+            "break_glass_by",
+            "break_glass_by_id",
+            "requester_groups",
+            "own_group_approves",
+            "required_groups",
+            "policy_rule",
+        ):
             batch.drop_column(name)

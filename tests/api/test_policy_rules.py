@@ -16,7 +16,7 @@ from app.services.accounts import set_user_groups
 from pvesim.fake import DemoPve
 from tests.approval_guests import add_vm, ask, people, select_rows, sent, settle
 from tests.conftest import app_settings
-from tests.factories import make_token, make_user, run_async
+from tests.factories import make_token, make_user, run_async, signed_in
 from tests.fakepve_thread import ServedFake
 from tests.servers import AppServer
 
@@ -222,3 +222,52 @@ def test_a_policy_change_is_audited_with_its_diff_and_a_broken_one_keeps_the_las
         policy_path.write_text(before)
         looked_at()
         client.close()
+
+
+def test_break_glass_runs_at_once_and_leaves_a_review_another_person_completes(
+    ruled_app: AppServer, pve: DemoPve, scratch: None
+) -> None:
+    settings = ruled_app.app.state.runtime.settings
+    crew = people(settings)
+    admin = make_user(settings, "admin")
+    admin_token = {"Authorization": f"Bearer {make_token(settings, admin, 'admin')}"}
+    vm = add_vm(pve, 9354)
+    vm.config["tags"] = "prod"  # two approvals, one from dba: none are given
+    with (
+        httpx.Client(base_url=ruled_app.url, timeout=30) as client,
+        signed_in(ruled_app.url, admin) as browser,
+    ):
+        rid = ask(client, crew.alice, 9354, "delete", reason="compromised").json()["request_id"]
+        by_token = client.post(
+            f"/api/v1/requests/{rid}/break-glass", json={"reason": "fire"}, headers=admin_token
+        )
+        assert by_token.status_code == 403 and "never an API token" in by_token.json()["detail"]
+        by_approver = client.post(
+            f"/api/v1/requests/{rid}/break-glass", json={"reason": "fire"}, headers=crew.bob
+        )
+        assert by_approver.status_code == 403
+        assert pve.vm(9354) is not None
+        ran = browser.post(
+            f"/api/v1/requests/{rid}/break-glass", json={"reason": "the guest is attacking others"}
+        )
+        assert ran.status_code == 200, ran.text
+        done = settle(client, crew.bob, rid)
+        assert done["status"] == "succeeded" and pve.vm(9354) is None
+        assert done["break_glass"]["by"] == admin and done["break_glass"]["reviewed_by"] is None
+        due = client.get("/api/v1/requests", params={"status": "needs-review"}, headers=crew.bob).json()
+        assert rid in [r["id"] for r in due["items"]]
+        assert "Break-glass: review due." in browser.get("/").text
+        own = browser.post(f"/api/v1/requests/{rid}/review", json={"comment": "fine"})
+        assert own.status_code == 403 and "someone else has to review it" in own.json()["detail"]
+        reviewed = client.post(
+            f"/api/v1/requests/{rid}/review", json={"comment": "justified"}, headers=crew.bob
+        )
+        assert reviewed.status_code == 200, reviewed.text
+        assert reviewed.json()["break_glass"]["reviewed_by"] == crew.bob_name
+        due = client.get("/api/v1/requests", params={"status": "needs-review"}, headers=crew.bob).json()
+        assert rid not in [r["id"] for r in due["items"]]
+        events = select_rows(
+            settings, "SELECT outcome FROM audit_events WHERE approval_id = :rid ORDER BY seq", rid=rid
+        )
+        assert [e[0] for e in events][:2] == ["requested", "denied"]
+        assert "break-glass" in [e[0] for e in events] and [e[0] for e in events][-1] == "reviewed"

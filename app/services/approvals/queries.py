@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,6 +141,15 @@ class RequestView:
                 }
                 for a in self.approvals
             ],
+            "break_glass": {
+                "by": r.break_glass_by,
+                "reason": r.break_glass_reason,
+                "reviewed_by": r.reviewed_by,
+                "reviewed_at": r.reviewed_at,
+                "review": r.review_comment,
+            }
+            if r.break_glass_by
+            else None,
             "decided": {"by": r.decided_by_name, "at": r.decided_at, "comment": r.decision_comment}
             if r.decided_at
             else None,
@@ -169,6 +179,18 @@ async def request_views(db: AsyncSession, requests: list[ApprovalRequest]) -> li
     return [RequestView(r, by_request.get(r.id, [])) for r in requests]
 
 
+def unreviewed() -> ColumnElement[bool]:
+    """The condition of a break-glass run nobody reviewed yet."""
+    return and_(
+        col(ApprovalRequest.break_glass_by_id).is_not(None), col(ApprovalRequest.reviewed_at).is_(None)
+    )
+
+
+async def reviews_due(db: AsyncSession) -> int:
+    """How many break-glass runs wait for their review."""
+    return int((await db.exec(select(func.count()).select_from(ApprovalRequest).where(unreviewed()))).one())
+
+
 async def list_requests(
     db: AsyncSession,
     statuses: tuple[str, ...] = (),
@@ -176,10 +198,14 @@ async def list_requests(
     before: int | None = None,
     vmid: int | None = None,
     requester_id: int | None = None,
+    needs_review: bool = False,
 ) -> tuple[list[ApprovalRequest], int, int | None]:
-    """Requests newest first (keyset paging by id), their total, and the id to continue before."""
+    """Requests newest first (keyset paging by id), their total, and the id to continue before; only break-glass
+    runs nobody reviewed yet with needs_review."""
     query = select(ApprovalRequest)
     counting = select(func.count()).select_from(ApprovalRequest)
+    if needs_review:
+        query, counting = query.where(unreviewed()), counting.where(unreviewed())
     if requester_id is not None:
         query = query.where(ApprovalRequest.requester_id == requester_id)
         counting = counting.where(ApprovalRequest.requester_id == requester_id)

@@ -124,7 +124,7 @@ def refuse_in_freeze(freeze: Freeze | None, verb: str) -> None:
         )
 
 
-def _comment(text: str | None, needed: bool, field: str = "comment") -> str | None:
+def comment_text(text: str | None, needed: bool, field: str = "comment") -> str | None:
     value = (text or "").strip()
     if needed and not value:
         raise Invalid(f"Say why in a {field}.", field=field)
@@ -181,7 +181,7 @@ class ApprovalService:
         link_base: str,
     ) -> ApprovalRequest:
         """Store the planned change as a pending request; Conflict when the same change is already open."""
-        why = _comment(reason, needed=True, field="reason")
+        why = comment_text(reason, needed=True, field="reason")
         await self.audit_policy_changes()
         facts = change.policy_facts()
         refuse_in_freeze(self.policy.freeze_for(facts), "asked for")
@@ -272,7 +272,7 @@ class ApprovalService:
         the caller must now run it (once; no other caller gets it). None while more approvals are needed."""
         request = await self.get(request_id)
         await self._may_approve(request, principal, actor, confirm)
-        note = _comment(comment, needed=False)
+        note = comment_text(comment, needed=False)
         shown = await self._shown(request, actor, seal)
         decided = await self._record_approval(request, principal, actor, note, shown)
         await self.after_decision()
@@ -286,17 +286,17 @@ class ApprovalService:
             raise RequestNotPending(request, "approved")
         own = principal.user_id == request.requester_id
         if not principal.can(Role.approver) and not (own and self.policy.solo):
-            await self._deny(request, actor, f"role {principal.role} may not approve")
+            await self.deny(request, actor, f"role {principal.role} may not approve")
             raise Forbidden(f"Approving needs the approver role; you are {principal.role}.")
         if own and not self.policy.solo:
-            await self._deny(request, actor, "the requester may not approve their own request")
+            await self.deny(request, actor, "the requester may not approve their own request")
             raise Forbidden("You asked for this change, so another approver has to decide it.")
         if own and utcnow() < _aware(request.created_at) + self.policy.cooling:
             ready = (_aware(request.created_at) + self.policy.cooling).strftime("%H:%M UTC")
             raise Forbidden(f"Two-person rule is off: you can confirm your own request after {ready}.")
         await self._may_approve_for_groups(request, principal, actor)
         if needs_typing(request, own) and (confirm or "").strip() != confirmation_text(request):
-            await self._deny(request, actor, "the confirmation did not name the target", "invalid")
+            await self.deny(request, actor, "the confirmation did not name the target", "invalid")
             raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
 
     async def _may_approve_for_groups(
@@ -306,7 +306,7 @@ class ApprovalService:
         from outside the groups still missing when every approval left is needed for them."""
         shared = principal.groups & split_groups(request.requester_groups)
         if not request.own_group_approves and shared and principal.user_id != request.requester_id:
-            await self._deny(request, actor, f"the approver shares group {min(shared)} with the requester")
+            await self.deny(request, actor, f"the approver shares group {min(shared)} with the requester")
             raise Forbidden(
                 f"Rule '{request.policy_rule}' needs an approver outside the requester's groups; "
                 f"you share {', '.join(sorted(shared))} with them."
@@ -315,7 +315,7 @@ class ApprovalService:
             missing = await missing_groups(db, request)
         left = request.required_approvals - request.approval_count
         if missing and len(missing) >= left and not principal.groups & missing:
-            await self._deny(request, actor, f"an approver from {', '.join(sorted(missing))} is still needed")
+            await self.deny(request, actor, f"an approver from {', '.join(sorted(missing))} is still needed")
             raise Forbidden(
                 f"Rule '{request.policy_rule}' still needs an approver from {', '.join(sorted(missing))}; "
                 f"you are in {', '.join(sorted(principal.groups)) or 'no group'}."
@@ -325,7 +325,7 @@ class ApprovalService:
         """The seal this approval is for; Conflict when the request changed since the approver read it."""
         current = request.seal()
         if seal and seal.strip().lower() != current:
-            await self._deny(request, actor, "the request changed since the approver was shown it", "invalid")
+            await self.deny(request, actor, "the request changed since the approver was shown it", "invalid")
             raise Conflict(
                 "This request is not the one you were shown: it changed since you opened it. "
                 "Reload it, read it again, and decide then.",
@@ -341,13 +341,13 @@ class ApprovalService:
         if principal.method != "token":
             return
         if not self.policy.tokens_decide:
-            await self._deny(request, actor, f"{verb.lower()} with an API token is off")
+            await self.deny(request, actor, f"{verb.lower()} with an API token is off")
             raise Forbidden(
                 f"{verb} with an API token is off (PROXGATE_APPROVE_WITH_TOKENS=false): "
                 "decide in a signed-in browser session."
             )
         if not principal.can(Role.approver):
-            await self._deny(request, actor, f"a token acting as {principal.role} may not decide")
+            await self.deny(request, actor, f"a token acting as {principal.role} may not decide")
             raise Forbidden(
                 f"{verb} with an API token needs a token made with the approver role; "
                 f"this one acts as {principal.role}."
@@ -409,18 +409,18 @@ class ApprovalService:
         request = await self.get(request_id)
         await self._may_decide_by_token(request, principal, actor, "Rejecting")
         if not principal.can(Role.approver):
-            await self._deny(request, actor, f"role {principal.role} may not reject")
+            await self.deny(request, actor, f"role {principal.role} may not reject")
             raise Forbidden(f"Rejecting needs the approver role; you are {principal.role}.")
         if principal.user_id == request.requester_id:
             raise Forbidden("You asked for this change: cancel it instead of rejecting it.")
-        why = _comment(comment, needed=True)
+        why = comment_text(comment, needed=True)
         return await self._close(request, "rejected", principal, actor, why, "rejected")
 
     async def cancel(self, request_id: int, principal: Principal, actor: audit.Actor) -> ApprovalRequest:
         """The requester takes a pending request back."""
         request = await self.get(request_id)
         if principal.user_id != request.requester_id:
-            await self._deny(request, actor, "only the requester may cancel")
+            await self.deny(request, actor, "only the requester may cancel")
             raise Forbidden("Only the person who asked for this change can cancel it.")
         return await self._close(request, "cancelled", principal, actor, None, "cancelled")
 
@@ -430,7 +430,7 @@ class ApprovalService:
         """The request, when this person may ask for its change again: its requester, once it ended unrun."""
         request = await self.get(request_id)
         if principal.user_id != request.requester_id:
-            await self._deny(request, actor, "only the requester may ask again")
+            await self.deny(request, actor, "only the requester may ask again")
             raise Forbidden("Only the person who asked for this change can ask for it again.")
         if request.status not in ASKED_AGAIN_FROM:
             raise Conflict(
@@ -528,7 +528,7 @@ class ApprovalService:
             await self.fail(request, system, why)
         return len(orphans)
 
-    async def _deny(
+    async def deny(
         self, request: ApprovalRequest, actor: audit.Actor, why: str, outcome: str = "denied"
     ) -> None:
         await audit.append(self.sessions, actor, self.draft(request, outcome, why))

@@ -50,6 +50,42 @@ async def to_executing(db: AsyncSession, request_id: int, decided_by: Principal,
     )
 
 
+async def break_glass(db: AsyncSession, request_id: int, by: Principal, reason: str) -> bool:
+    """An admin runs a pending request at once, without its approvals; False when it was no longer pending."""
+    now = utcnow()
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status) == "pending")
+        .values(
+            status="executing",
+            decided_at=now,
+            decided_by_id=by.user_id,
+            decided_by_name=by.username,
+            decision_comment=reason,
+            executed_at=now,
+            break_glass_by_id=by.user_id,
+            break_glass_by=by.username,
+            break_glass_reason=reason,
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+async def review(db: AsyncSession, request_id: int, by: Principal, comment: str) -> bool:
+    """Another person reviews a break-glass run, once; False when it needs no review (any more)."""
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.id) == request_id,
+            col(ApprovalRequest.break_glass_by_id).is_not(None),
+            col(ApprovalRequest.break_glass_by_id) != by.user_id,
+            col(ApprovalRequest.reviewed_at).is_(None),
+        )
+        .values(reviewed_by=by.username, reviewed_at=utcnow(), review_comment=comment)
+    )
+    return bool(result.rowcount == 1)
+
+
 async def close(
     db: AsyncSession, request_id: int, status: str, decided_by: Principal | None, comment: str | None
 ) -> bool:

@@ -42,6 +42,8 @@ TITLES = {
     "expired": "Request expired",
     "succeeded": "Request carried out",
     "failed": "Request failed",
+    "break-glass": "Break-glass: run without approval, review needed",
+    "reviewed": "Break-glass run reviewed",
 }
 
 

@@ -27,6 +27,7 @@ from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
+from app.services.approvals.break_glass import break_glass
 from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
@@ -142,6 +143,17 @@ class Gate:
             change = plan.requested_change()
             return Submitted(request=await self.approvals.create(change, principal, actor, why, link_base))
         return Submitted(result=await self.actions.perform(plan, actor))
+
+    async def break_glass(
+        self, request_id: int, principal: Principal, actor: audit.Actor, reason: str | None
+    ) -> ApprovalRequest:
+        """An admin runs a pending request at once (marked, reviewed after), in a freeze too; returns it."""
+        decided = await break_glass(self.approvals, request_id, principal, actor, reason)
+        if decided.batch_id is not None and self.run_batch is not None:
+            await self.run_batch(decided, principal, actor)
+        else:
+            await run_approved(self.actions, self.approvals, decided, principal, actor, in_freeze=True)
+        return await self.approvals.get(request_id)
 
     async def policy_check(self, name: str, vmid: int | None) -> PolicyAnswer:
         """What the operation on this guest would need now: rule, approvals, groups, any freeze."""
