@@ -116,6 +116,15 @@ class ResultOut(BaseModel):
     message: str | None
 
 
+class WindowOut(BaseModel):
+    """The maintenance window the request runs in: once approved it waits for run_at, and expires at run_until
+    if it has not run by then (both null until it is approved)."""
+
+    name: str
+    run_at: datetime | None
+    run_until: datetime | None
+
+
 class BreakGlassOut(BaseModel):
     """An admin ran the request at once, without its approvals; another person reviews it after."""
 
@@ -146,6 +155,7 @@ class RequestOut(BaseModel):
     required_approvals: int
     policy: PolicyOut
     break_glass: BreakGlassOut | None = None
+    window: WindowOut | None = None
     approvals: list[ApprovalOut]
     decided: DecisionOut | None
     executed_at: datetime | None

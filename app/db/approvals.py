@@ -82,6 +82,10 @@ class ApprovalRequest(SQLModel, table=True):
     reviewed_by: str | None = Field(default=None, max_length=64)
     reviewed_at: datetime | None = _stamp()  # type: ignore[assignment]
     review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A maintenance window: approved, it waits ('scheduled') to run at run_at, and expires if run_until passes.
+    window_name: str | None = Field(default=None, max_length=100)
+    run_at: datetime | None = _stamp()  # type: ignore[assignment]
+    run_until: datetime | None = _stamp()  # type: ignore[assignment]
 
     def seal(self) -> str:
         """sha256 of what was asked: operation, target, exact parameters, description and preview.

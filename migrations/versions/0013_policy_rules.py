@@ -1,5 +1,5 @@
 """policy rules on requests: the rule that decided a request's needs, its groups, each approver's groups, and
-break-glass runs with their later review
+break-glass runs with their later review, and maintenance windows
 
 Revision ID: 0013
 Revises: 0012
@@ -45,6 +45,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reviewed_by", _STRING(length=64), nullable=True))
         batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("review_comment", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("window_name", _STRING(length=100), nullable=True))
+        batch.add_column(sa.Column("run_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("run_until", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("approvals") as batch:
         batch.add_column(sa.Column("groups", _STRING(length=1000), nullable=False, server_default=""))
 
@@ -55,6 +58,9 @@ def downgrade() -> None:
         batch.drop_column("groups")
     with op.batch_alter_table("approval_requests") as batch:
         for name in (
+            "run_until",
+            "run_at",
+            "window_name",
             "review_comment",
             "reviewed_at",
             "reviewed_by",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,13 @@ operations = ["delete", "rollback", "restore-overwrite"]
 tags = ["prod"]
 approvals = 2
 groups = ["dba"]
+
+[[window]]
+name = "maintenance"
+operations = ["resize"]
+tags = ["maint"]
+cron = "0 2 * * SAT"
+hours = 4
 """
 
 
@@ -271,3 +279,57 @@ def test_break_glass_runs_at_once_and_leaves_a_review_another_person_completes(
         )
         assert [e[0] for e in events][:2] == ["requested", "denied"]
         assert "break-glass" in [e[0] for e in events] and [e[0] for e in events][-1] == "reviewed"
+
+
+def ended(client: httpx.Client, headers: dict[str, str], rid: int, timeout: float = 20) -> dict[str, object]:
+    """The request once the window loop (a round every two seconds) has run or expired it."""
+    deadline = time.monotonic() + timeout
+    while (body := client.get(f"/api/v1/requests/{rid}", headers=headers).json())["status"] in (
+        "scheduled",
+        "executing",
+    ):
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+    return dict(body)
+
+
+def next_saturday_half_past_midnight() -> datetime:
+    """A time outside the Saturday 02:00-06:00 window, 90 minutes before it opens."""
+    now = datetime.now(UTC)
+    days = (5 - now.weekday()) % 7 or 7
+    return (now + timedelta(days=days)).replace(hour=0, minute=30, second=0, microsecond=0)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["runs-at-its-window", "expires-when-it-passes"])
+def test_a_windowed_request_waits_for_its_window(
+    ruled_app: AppServer, pve: DemoPve, scratch: None, late: bool
+) -> None:
+    runtime = ruled_app.app.state.runtime
+    crew = people(runtime.settings)
+    vm = add_vm(pve, 9356)
+    vm.config["tags"] = "maint"
+    clock = runtime.approvals.policy.clock
+    clock.offset = next_saturday_half_past_midnight() - datetime.now(UTC)
+    seen = len(pve.requests)
+    try:
+        with httpx.Client(base_url=ruled_app.url, timeout=30) as client:
+            rid = ask(client, crew.alice, 9356, "resize", disk="scsi0", size="16G", reason="grow").json()[
+                "request_id"
+            ]
+            approved = client.post(f"/api/v1/requests/{rid}/approve", json={}, headers=crew.bob).json()
+            assert approved["status"] == "scheduled", approved
+            opens = clock.now().strftime("%Y-%m-%dT02:00:00")
+            assert approved["window"]["run_at"].startswith(opens)
+            assert not sent(pve, seen, "PUT", "/qemu/9356/resize")
+            with signed_in(ruled_app.url, make_user(runtime.settings, "viewer")) as browser:
+                page = browser.get(f"/approvals/{rid}").text
+                assert "Runs only in the maintenance window “maintenance”: at" in page
+            clock.move(timedelta(hours=7) if late else timedelta(hours=2))
+            done = ended(client, crew.bob, rid)
+        if late:
+            assert done["status"] == "expired" and not sent(pve, seen, "PUT", "/qemu/9356/resize")
+        else:
+            assert done["status"] == "succeeded", done
+            assert sent(pve, seen, "PUT", "/qemu/9356/resize")
+    finally:
+        clock.offset = timedelta(0)

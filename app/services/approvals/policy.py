@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.config import ConfigError, Settings
@@ -99,6 +99,11 @@ class ApprovalPolicy:
         # The settings stay the floor: a rule asks for more, never for fewer approvals than the settings do.
         approvals = max(rule.approvals, settings.approvals)
         return Requirement(rule.name, approvals, rule.groups, rule.own_group_approves)
+
+    def window_bounds(self, name: str) -> tuple[datetime, datetime] | None:
+        """The named maintenance window open now or next (start, end); None when the file no longer has it."""
+        window = self.document().window_named(name)
+        return window.bounds(self.clock.now()) if window else None
 
     def freeze_for(self, facts: Facts) -> Freeze | None:
         """The freeze holding this change now, or None."""

@@ -16,8 +16,8 @@ from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.approvals.confirmation import confirmation_text, loses_data
 
-STATUSES = ("pending", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
-OPEN_STATUSES = ("pending", "executing")
+STATUSES = ("pending", "scheduled", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
+OPEN_STATUSES = ("pending", "scheduled", "executing")
 
 
 @dataclass
@@ -141,6 +141,9 @@ class RequestView:
                 }
                 for a in self.approvals
             ],
+            "window": {"name": r.window_name, "run_at": r.run_at, "run_until": r.run_until}
+            if r.window_name
+            else None,
             "break_glass": {
                 "by": r.break_glass_by,
                 "reason": r.break_glass_reason,

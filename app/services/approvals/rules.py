@@ -5,8 +5,10 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from croniter import croniter
 
 from app.operations.catalogue import CATALOGUE
 
@@ -90,11 +92,39 @@ class Freeze:
 
 
 @dataclass(frozen=True)
+class Window:
+    """Maintenance windows: approved work in scope runs only inside one, from its start for `hours`."""
+
+    name: str
+    scope: Scope
+    cron: str
+    hours: float
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The window open now, or else the next one: (start, end)."""
+        length = timedelta(hours=self.hours)
+        start: datetime = croniter(self.cron, now).get_prev(datetime)
+        if start + length > now:
+            return start, start + length
+        start = croniter(self.cron, now).get_next(datetime)
+        return start, start + length
+
+
+@dataclass(frozen=True)
 class PolicyDocument:
     """Everything one policy file says."""
 
     rules: tuple[Rule, ...] = ()
     freezes: tuple[Freeze, ...] = ()
+    windows: tuple[Window, ...] = ()
+
+    def window_for(self, facts: Facts) -> Window | None:
+        """The first window whose scope holds the change, or None."""
+        return next((window for window in self.windows if window.scope.matches(facts)), None)
+
+    def window_named(self, name: str) -> Window | None:
+        """The window of this name, when the file still has it."""
+        return next((window for window in self.windows if window.name == name), None)
 
     def strictest(self, facts: Facts) -> Rule | None:
         """The strictest rule matching the change (the first of equals), or None when none does."""
@@ -189,6 +219,17 @@ def _freeze(entry: Mapping[str, Any], where: str) -> Freeze:
     return Freeze(_name(entry, where), _scope(entry, where), start, until)
 
 
+def _window(entry: Mapping[str, Any], where: str) -> Window:
+    _known(entry, ("name", "cron", "hours", *SCOPE_FIELDS), where)
+    cron = entry.get("cron")
+    if not isinstance(cron, str) or not croniter.is_valid(cron):
+        raise PolicyFileError(f"{where}: 'cron' must be a cron expression like \"0 2 * * SAT\"")
+    hours = entry.get("hours")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 24 * 7:
+        raise PolicyFileError(f"{where}: 'hours' must be a number of hours from above 0 to 168")
+    return Window(_name(entry, where), _scope(entry, where), cron, float(hours))
+
+
 def _entries(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     value = doc.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -202,11 +243,12 @@ def parse_policy(text: str) -> PolicyDocument:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyFileError(f"not valid TOML: {exc}") from None
-    _known(doc, ("rule", "freeze"), "the file")
+    _known(doc, ("rule", "freeze", "window"), "the file")
     rules = tuple(_rule(e, f"rule {i + 1}") for i, e in enumerate(_entries(doc, "rule")))
     freezes = tuple(_freeze(e, f"freeze {i + 1}") for i, e in enumerate(_entries(doc, "freeze")))
+    windows = tuple(_window(e, f"window {i + 1}") for i, e in enumerate(_entries(doc, "window")))
     names = [r.name for r in rules]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise PolicyFileError(f"two rules are named {twice[0]!r}; names must tell them apart")
-    return PolicyDocument(rules, freezes)
+    return PolicyDocument(rules, freezes, windows)

@@ -72,6 +72,7 @@ def standing(request: ApprovalRequest) -> str:
     """How a request that is no longer pending stands, and who decided it, in a few words."""
     by = f" by {request.decided_by_name}" if request.decided_by_name else ""
     return {
+        "scheduled": f"was approved{by} and waits for its maintenance window",
         "executing": f"was approved{by} and is running",
         "succeeded": f"was approved{by} and has run",
         "failed": f"was approved{by} and failed",
@@ -186,6 +187,7 @@ class ApprovalService:
         facts = change.policy_facts()
         refuse_in_freeze(self.policy.freeze_for(facts), "asked for")
         need = self.policy.requirement(change.op, facts)
+        window = self.policy.document().window_for(facts)
         now = utcnow()
         request = ApprovalRequest(
             operation=change.op.name,
@@ -207,6 +209,7 @@ class ApprovalService:
             required_groups=",".join(sorted(need.groups)),
             own_group_approves=need.own_group_approves,
             requester_groups=",".join(sorted(principal.groups)),
+            window_name=window.name if window else None,
             requester_id=principal.user_id,
             requester_name=principal.username,
             requester_method=principal.method,
@@ -392,7 +395,11 @@ class ApprovalService:
                     f"Request #{request.id} still needs an approver from {', '.join(sorted(missing))}."
                 )
             last = count >= request.required_approvals
-            if last:
+            window = self.policy.window_bounds(request.window_name) if last and request.window_name else None
+            if window is not None and window[0] > self.policy.clock.now():
+                await status.to_scheduled(db, int(request.id or 0), principal, comment, *window)
+                request.status, last = "scheduled", False
+            elif last:
                 await status.to_executing(db, int(request.id or 0), principal, comment)
                 request.status = "executing"
             message = comment or f"approval {count} of {request.required_approvals}"
@@ -483,6 +490,35 @@ class ApprovalService:
         for request in due:
             await self.expire(request)
         return len(due)
+
+    async def windows_due(self) -> list[ApprovalRequest]:
+        """Scheduled requests whose window is open now, moved to 'executing' for the caller to run (each once);
+        those whose window passed without running expire."""
+        now = self.policy.clock.now()
+        async with self.sessions() as db:
+            due = (
+                await db.exec(
+                    select(ApprovalRequest).where(
+                        ApprovalRequest.status == "scheduled", col(ApprovalRequest.run_at) <= now
+                    )
+                )
+            ).all()
+        opened = []
+        system = audit.Actor(None, "proxgate", "system")
+        for request in due:
+            async with audit.recording(self.sessions) as db:
+                if await status.window_opened(db, int(request.id or 0), now):
+                    request.status = "executing"
+                    opened.append(request)
+                    message = f"its maintenance window '{request.window_name}' opened"
+                    await audit.append_in(db, system, self.draft(request, "window-opened", message))
+                elif await status.window_passed(db, int(request.id or 0), now):
+                    request.status = "expired"
+                    message = f"its maintenance window '{request.window_name}' passed without it running"
+                    await audit.append_in(db, system, self.draft(request, "expired", message))
+                    self.notifier.enqueue(db, "expired", request, "proxgate")
+                await db.commit()
+        return opened
 
     async def fail(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
         """End an executing request as failed before anything was sent, with the reason, once."""

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest, IdempotencyKey
 from app.db.executions import Execution
-from app.db.models import utcnow
+from app.db.models import Role, utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
@@ -154,6 +154,25 @@ class Gate:
         else:
             await run_approved(self.actions, self.approvals, decided, principal, actor, in_freeze=True)
         return await self.approvals.get(request_id)
+
+    async def run_windows_due(self) -> int:
+        """Run each approved request whose maintenance window has opened (checked against its target now, as
+        every approved request is); returns how many were started."""
+        opened = await self.approvals.windows_due()
+        for request in opened:
+            # It runs as the approver whose approval completed it, with the operator's rights to change things.
+            principal = Principal(
+                int(request.decided_by_id or 0),
+                request.decided_by_name or "proxgate",
+                Role.operator,
+                "window",
+            )
+            actor = audit.Actor(None, "proxgate", "system")
+            if request.batch_id is not None and self.run_batch is not None:
+                await self.run_batch(request, principal, actor)
+            else:
+                await run_approved(self.actions, self.approvals, request, principal, actor)
+        return len(opened)
 
     async def policy_check(self, name: str, vmid: int | None) -> PolicyAnswer:
         """What the operation on this guest would need now: rule, approvals, groups, any freeze."""
