@@ -226,6 +226,10 @@ def test_a_policy_change_is_audited_with_its_diff_and_a_broken_one_keeps_the_las
         source = runtime.approvals.policy.source
         assert source.error and "'approvals' must be a whole number from 1 to 5" in source.error
         assert source.document.rules[0].approvals == 3  # the last good version stays in force
+        with signed_in(ruled_app.url, make_user(runtime.settings, "admin")) as admin:
+            page = admin.get("/admin/policy").text
+        assert "The newest version is not in force:" in page and "from 1 to 5" in page
+        assert "<strong>production databases</strong>: 3 approvals, at least one from each of dba." in page
     finally:
         policy_path.write_text(before)
         looked_at()

@@ -180,6 +180,7 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
         storage,
         f"/approvals/{request_id}",
         "/admin/side-doors",
+        "/admin/policy",
     ]
 
 

@@ -47,6 +47,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/account/tokens"): Rule(SELF, INVALID, {"name": ""}),
     ("POST", "/account/tokens/{token_id}/revoke"): Rule(SELF),  # the caller's own spare token
     ("GET", "/admin/users"): Rule("admin"),
+    ("GET", "/admin/policy"): Rule("admin"),
     ("POST", "/admin/users"): Rule("admin", INVALID, {"username": ""}),
     ("POST", "/admin/users/{user_id}"): Rule("admin", INVALID, {"role": "emperor"}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule("admin"),  # a bystander's token
