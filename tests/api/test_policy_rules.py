@@ -106,7 +106,14 @@ def test_a_tagged_guest_needs_two_approvers_one_of_them_from_the_named_group(
             "groups": ["dba"],
             "own_group_approves": True,
             "freeze": None,
+            "window": None,
         }
+        with signed_in(ruled_app.url, make_user(settings, "viewer")) as browser:
+            page = browser.get("/guests/9350").text
+        assert (
+            "<strong>Delete guest</strong>: 2 approvals, at least one from each of dba "
+            "(rule &#39;production databases&#39;).</li>"
+        ) in page
         asked = ask(client, crew.alice, 9350, "delete", reason="retired database")
         assert asked.status_code == 202, asked.text
         rid = asked.json()["request_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.operations.base import Operation
 from app.operations.catalogue import get_operation
@@ -25,6 +26,8 @@ class PolicyAnswer:
     own_group_approves: bool
     frozen_until: str | None
     freeze: str | None
+    window: str | None = None
+    window_opens: datetime | None = None
 
     def as_json(self) -> dict[str, object]:
         """The answer of GET /api/v1/policy/check."""
@@ -37,6 +40,7 @@ class PolicyAnswer:
             "groups": self.groups if self.needs_approval else [],
             "own_group_approves": self.own_group_approves,
             "freeze": {"name": self.freeze, "until": self.frozen_until} if self.freeze else None,
+            "window": {"name": self.window, "opens": self.window_opens} if self.window else None,
         }
 
     @property
@@ -48,7 +52,10 @@ class PolicyAnswer:
             return "runs at once."
         groups = f", at least one from each of {', '.join(self.groups)}" if self.groups else ""
         rule = "the settings" if self.rule == "settings" else f"rule '{self.rule}'"
-        return f"{self.approvals} approval{'s' if self.approvals > 1 else ''}{groups} ({rule})."
+        window = ""
+        if self.window and self.window_opens:
+            window = f"; runs in window '{self.window}' (from {self.window_opens:%Y-%m-%d %H:%M} UTC)"
+        return f"{self.approvals} approval{'s' if self.approvals > 1 else ''}{groups} ({rule}){window}."
 
 
 async def policy_check(
@@ -70,6 +77,8 @@ def answer_for(policy: ApprovalPolicy, op: Operation, facts: Facts, vmid: int | 
     """The answer for this operation on a target with these facts."""
     need = policy.requirement(op, facts)
     freeze = policy.freeze_for(facts)
+    window = policy.document().window_for(facts)
+    bounds = window.bounds(policy.clock.now()) if window else None
     return PolicyAnswer(
         op.name,
         vmid,
@@ -80,4 +89,6 @@ def answer_for(policy: ApprovalPolicy, op: Operation, facts: Facts, vmid: int | 
         need.own_group_approves,
         freeze.until_text if freeze else None,
         freeze.name if freeze else None,
+        window.name if window else None,
+        bounds[0] if bounds else None,
     )
