@@ -15,6 +15,7 @@ from app.db.models import utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.approvals.confirmation import confirmation_text, loses_data
+from app.services.approvals.rules import split_groups
 
 STATUSES = ("pending", "scheduled", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
 OPEN_STATUSES = ("pending", "scheduled", "executing")
@@ -66,12 +67,12 @@ class RequestView:
     @property
     def required_groups(self) -> list[str]:
         """The groups an approver must come from, one approver at least from each."""
-        return sorted(g for g in self.row.required_groups.split(",") if g)
+        return sorted(split_groups(self.row.required_groups))
 
     @property
     def missing_groups(self) -> list[str]:
         """The required groups no approver came from yet."""
-        covered = {g for a in self.approvals for g in a.groups.split(",") if g}
+        covered = frozenset().union(*(split_groups(a.groups) for a in self.approvals))
         return [g for g in self.required_groups if g not in covered]
 
     @property
@@ -137,7 +138,7 @@ class RequestView:
                     "comment": a.comment,
                     "at": a.at,
                     "seal": a.seal,
-                    "groups": sorted(g for g in a.groups.split(",") if g),
+                    "groups": sorted(split_groups(a.groups)),
                 }
                 for a in self.approvals
             ],

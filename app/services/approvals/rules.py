@@ -17,6 +17,11 @@ RISK_CLASSES = ("destructive", "reversible")
 MAX_APPROVALS = 5
 
 
+def split_groups(text: str) -> frozenset[str]:
+    """Group names as stored, comma-separated, as a set."""
+    return frozenset(g for g in text.split(",") if g)
+
+
 class PolicyFileError(ValueError):
     """The policy file cannot be used; the message names the entry and field."""
 

@@ -27,7 +27,7 @@ from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.rules import Facts, Freeze
+from app.services.approvals.rules import Facts, Freeze, split_groups
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
 from app.services.secrets_in_text import secret_problem
@@ -99,11 +99,6 @@ def _aware(moment: datetime) -> datetime:
 def is_expired(request: ApprovalRequest) -> bool:
     """True for a pending request past its expiry (the sweep may not have marked it yet)."""
     return request.status == "pending" and _aware(request.expires_at) <= utcnow()
-
-
-def split_groups(text: str) -> frozenset[str]:
-    """Comma-separated group names as a set."""
-    return frozenset(g for g in text.split(",") if g)
 
 
 async def missing_groups(db: AsyncSession, request: ApprovalRequest) -> frozenset[str]:
