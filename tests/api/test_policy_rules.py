@@ -29,6 +29,13 @@ tags = ["prod"]
 approvals = 2
 groups = ["dba"]
 
+[[rule]]
+name = "network gear"
+tags = ["router"]
+operations = ["destructive"]
+approvals = 1
+own_group_approves = false
+
 [[window]]
 name = "maintenance"
 operations = ["resize"]
@@ -344,3 +351,27 @@ def test_a_windowed_request_waits_for_its_window(
             assert sent(pve, seen, "PUT", "/qemu/9356/resize")
     finally:
         clock.offset = timedelta(0)
+
+
+def test_a_rule_can_refuse_approvers_from_the_requesters_own_group(
+    ruled_app: AppServer, pve: DemoPve, scratch: None
+) -> None:
+    settings = ruled_app.app.state.runtime.settings
+    requester = make_user(settings, "operator")
+    run_async(set_user_groups(settings, requester, "network"))
+    asker = {"Authorization": f"Bearer {make_token(settings, requester)}"}
+    colleague, outsider = approver(settings, "network,ops"), approver(settings, "storage")
+    vm = add_vm(pve, 9357)
+    vm.config["tags"] = "router"
+    with httpx.Client(base_url=ruled_app.url, timeout=30) as client:
+        rid = ask(client, asker, 9357, "delete", reason="replaced").json()["request_id"]
+        shown = client.get(f"/api/v1/requests/{rid}", headers=outsider).json()["policy"]
+        assert shown["rule"] == "network gear" and shown["own_group_approves"] is False
+        assert "outside their groups (network)" in shown["may_still_approve"]
+        refused = client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9357"}, headers=colleague)
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == (
+            "Rule 'network gear' needs an approver outside the requester's groups; you share network with them."
+        )
+        client.post(f"/api/v1/requests/{rid}/approve", json={"confirm": "9357"}, headers=outsider)
+        assert settle(client, outsider, rid)["status"] == "succeeded"
