@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     metrics_allow: str = Field("", validation_alias=_env("PROXGATE_METRICS_ALLOW"))
     demo: bool = Field(False, validation_alias=_env("PROXGATE_DEMO"))
     approval_operations: str = Field("", validation_alias=_env("PROXGATE_APPROVAL_OPERATIONS"))
+    policy_file: Path | None = Field(None, validation_alias=_env("PROXGATE_POLICY_FILE"))
     approvals_required: int = Field(1, ge=1, le=5, validation_alias=_env("PROXGATE_APPROVALS_REQUIRED"))
     request_ttl_hours: float = Field(
         24.0, gt=0, le=24 * 30, validation_alias=_env("PROXGATE_REQUEST_TTL_HOURS")

@@ -34,7 +34,7 @@ from app.services.cluster import Cluster, PveConnection, pve_connection
 from app.services.ips import AddressProbe, IpStore, parse_checks
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
-from app.services.runtime import Housekeeper, MemoryTrimmer
+from app.services.runtime import Housekeeper, MemoryTrimmer, WindowRunner
 from app.services.sidedoors import ConfigWatch, Recorder, SideDoors, TaskObserver
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class Runtime:
     gate: Gate = field(init=False)
     batches: BatchService = field(init=False)
     housekeeper: Housekeeper = field(init=False)
+    window_runner: WindowRunner = field(init=False)
     memory_trimmer: MemoryTrimmer = field(init=False)
     observer: TaskObserver = field(init=False)
     side_doors: SideDoors = field(init=False)
@@ -130,13 +131,15 @@ class Runtime:
         # An approved bulk request runs as its batch (the pipeline knows nothing of batches).
         self.gate.run_batch = self.batches.run_approved
         self.housekeeper = Housekeeper(self.approvals)
+        self.window_runner = WindowRunner(self.gate)
         self.memory_trimmer = MemoryTrimmer()
         recorder = Recorder(self.sessions, self.notifier, settings.public_url or "")
         self.observer = TaskObserver(
             self.cluster.client, self.sessions, recorder, settings.observe_interval_seconds
         )
         self.side_doors = SideDoors(self.cluster.client)
-        for loop in (self.watcher, self.notifier, self.housekeeper, self.memory_trimmer):
+        loops = (self.watcher, self.notifier, self.housekeeper, self.window_runner, self.memory_trimmer)
+        for loop in loops:
             loop.start()
         if settings.observe_interval_seconds:
             self.observer.start()
@@ -147,7 +150,15 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop the loops, then the cluster's views and client, the checkpoints and the database."""
-        for loop in (self.observer, self.memory_trimmer, self.housekeeper, self.notifier, self.watcher):
+        stopping = (
+            self.observer,
+            self.memory_trimmer,
+            self.window_runner,
+            self.housekeeper,
+            self.notifier,
+            self.watcher,
+        )
+        for loop in stopping:
             await loop.stop()
         await self.batches.close()
         await self.cluster.aclose()

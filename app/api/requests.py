@@ -21,6 +21,7 @@ from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.accounts import Role
 from app.services.approvals import STATUSES, list_requests, request_view, request_views
+from app.services.approvals.break_glass import review as review_run
 from app.services.errors import Invalid
 
 router = APIRouter(
@@ -32,6 +33,8 @@ router = APIRouter(
 DECIDE = [Depends(require_role(Role.operator))]
 # Only approvers ever reject: an operator is refused with 403 before the body's comment is checked.
 REJECT = [Depends(require_role(Role.approver))]
+ADMIN = [Depends(require_role(Role.admin))]
+NEEDS_REVIEW = "needs-review"
 RequestPaging = Annotated[Paging, Depends(paging_by("before"))]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's number")]
 
@@ -85,6 +88,17 @@ class ApprovalOut(BaseModel):
     comment: str | None
     at: datetime
     seal: str | None = Field(description="The request's seal this approver was shown")
+    groups: list[str] = Field([], description="The approver's groups when they approved")
+
+
+class PolicyOut(BaseModel):
+    """The policy rule that decided what the request needs, and what it still needs."""
+
+    rule: str = Field(description="The policy file's rule, or 'settings' when none matched")
+    groups: list[str] = Field(description="At least one approver from each of these groups")
+    own_group_approves: bool = Field(description="Whether approvers sharing a group with the requester count")
+    missing_groups: list[str] = Field(description="Groups no approver came from yet")
+    may_still_approve: str | None = Field(description="Who may still approve, in a sentence")
 
 
 class DecisionOut(BaseModel):
@@ -100,6 +114,25 @@ class ResultOut(BaseModel):
 
     exitstatus: str | None
     message: str | None
+
+
+class WindowOut(BaseModel):
+    """The maintenance window the request runs in: once approved it waits for run_at, and expires at run_until
+    if it has not run by then (both null until it is approved)."""
+
+    name: str
+    run_at: datetime | None
+    run_until: datetime | None
+
+
+class BreakGlassOut(BaseModel):
+    """An admin ran the request at once, without its approvals; another person reviews it after."""
+
+    by: str
+    reason: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review: str | None
 
 
 class RequestOut(BaseModel):
@@ -120,6 +153,9 @@ class RequestOut(BaseModel):
     requested: RequestedOut
     expires_at: datetime
     required_approvals: int
+    policy: PolicyOut
+    break_glass: BreakGlassOut | None = None
+    window: WindowOut | None = None
     approvals: list[ApprovalOut]
     decided: DecisionOut | None
     executed_at: datetime | None
@@ -137,10 +173,11 @@ class RequestOut(BaseModel):
 
 def _statuses(status: str | None) -> tuple[str, ...]:
     wanted = tuple(s.strip() for s in (status or "").split(",") if s.strip())
-    unknown = [s for s in wanted if s not in STATUSES]
+    unknown = [s for s in wanted if s not in (*STATUSES, NEEDS_REVIEW)]
     if unknown:
         raise Invalid(
-            f"Unknown status {', '.join(unknown)}; choose from {', '.join(STATUSES)}.", field="status"
+            f"Unknown status {', '.join(unknown)}; choose from {', '.join((*STATUSES, NEEDS_REVIEW))}.",
+            field="status",
         )
     return wanted
 
@@ -151,14 +188,27 @@ async def requests_list(
     approvals: ApprovalsDep,
     principal: PrincipalDep,
     paging: RequestPaging,
-    status: Annotated[str | None, Query(max_length=120, description="Comma-separated statuses")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=120,
+            description="Comma-separated statuses; needs-review: break-glass runs nobody reviewed yet",
+        ),
+    ] = None,
     vmid: Annotated[int | None, Query(ge=100, le=999_999_999)] = None,
     mine: Annotated[bool, Query(description="Only the requests the caller made")] = False,
 ) -> dict[str, Any]:
     """Requests newest first, filtered by status (pending, executing, succeeded, ...), guest and requester."""
     await approvals.expire_due()
+    wanted = _statuses(status)
     rows, total, last = await list_requests(
-        db, _statuses(status), paging.limit, paging.position, vmid, principal.user_id if mine else None
+        db,
+        tuple(s for s in wanted if s != NEEDS_REVIEW),
+        paging.limit,
+        paging.position,
+        vmid,
+        principal.user_id if mine else None,
+        needs_review=NEEDS_REVIEW in wanted,
     )
     return {
         "items": [view.as_json() for view in await request_views(db, rows)],
@@ -201,6 +251,47 @@ async def reject(
 ) -> dict[str, Any]:
     """Reject with a comment that says why."""
     row = await approvals.reject(request_id, principal, actor_for(request, principal), body.comment)
+    return (await request_view(db, row)).as_json()
+
+
+class BreakGlassIn(BaseModel):
+    """Why the change cannot wait for its approvals."""
+
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class ReviewIn(BaseModel):
+    """What the reviewer found."""
+
+    comment: str = Field(..., min_length=1, max_length=2000)
+
+
+@router.post("/{request_id}/break-glass", name="break_glass", response_model=RequestOut, dependencies=ADMIN)
+async def break_glass(
+    request: Request,
+    db: SessionDep,
+    principal: PrincipalDep,
+    gate: GateDep,
+    request_id: RequestId,
+    body: BreakGlassIn,
+) -> dict[str, Any]:
+    """An admin in a browser session runs a pending request at once, saying why; it is marked, every
+    notification target hears of it, and another person must review it after. Never with an API token."""
+    row = await gate.break_glass(request_id, principal, actor_for(request, principal), body.reason)
+    return (await request_view(db, row)).as_json()
+
+
+@router.post("/{request_id}/review", name="review", response_model=RequestOut, dependencies=REJECT)
+async def review(
+    request: Request,
+    db: SessionDep,
+    principal: PrincipalDep,
+    approvals: ApprovalsDep,
+    request_id: RequestId,
+    body: ReviewIn,
+) -> dict[str, Any]:
+    """Someone other than the admin who broke the glass reviews the run."""
+    row = await review_run(approvals, request_id, principal, actor_for(request, principal), body.comment)
     return (await request_view(db, row)).as_json()
 
 

@@ -68,6 +68,24 @@ class ApprovalRequest(SQLModel, table=True):
     batch_id: str | None = Field(default=None, max_length=16)
     # When the requester last saw how it stands: a later decision or end is news for them.
     requester_seen_at: datetime | None = _stamp()  # type: ignore[assignment]
+    # The policy rule that decided what it needs ("settings" when none matched), the groups an approver must come
+    # from (comma-separated), whether approvers sharing a group with the requester count, and the requester's
+    # groups when they asked.
+    policy_rule: str = Field(default="settings", max_length=100)
+    required_groups: str = Field(default="", max_length=1000)
+    own_group_approves: bool = True
+    requester_groups: str = Field(default="", max_length=1000)
+    # Break-glass: an admin ran it at once, without the approvals, saying why; another person reviews it after.
+    break_glass_by_id: int | None = None
+    break_glass_by: str | None = Field(default=None, max_length=64)
+    break_glass_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    reviewed_at: datetime | None = _stamp()  # type: ignore[assignment]
+    review_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A maintenance window: approved, it waits ('scheduled') to run at run_at, and expires if run_until passes.
+    window_name: str | None = Field(default=None, max_length=100)
+    run_at: datetime | None = _stamp()  # type: ignore[assignment]
+    run_until: datetime | None = _stamp()  # type: ignore[assignment]
 
     def seal(self) -> str:
         """sha256 of what was asked: operation, target, exact parameters, description and preview.
@@ -100,6 +118,8 @@ class Approval(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # The request's seal as this approver was shown it (the page or the API answer they decided on).
     seal: str | None = Field(default=None, max_length=64)
+    # The approver's groups when they approved (comma-separated): which of the request's groups they count for.
+    groups: str = Field(default="", max_length=1000)
     at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -25,6 +25,9 @@ class Guest:
     qmpstatus: str | None = None
     ha_managed: bool = False
     config: dict[str, Any] = field(default_factory=dict)
+    # From the cluster's resource index: what the approval policy's rules match on.
+    tags: frozenset[str] = frozenset()
+    pool: str | None = None
 
     @classmethod
     def from_status(cls, vmid: int, node: str, kind: str, status: Mapping[str, Any]) -> Guest:

@@ -21,6 +21,7 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.services.accounts import Principal, Role
 from app.services.approvals import ApprovalService
+from app.services.approvals.break_glass import review as review_run
 from app.services.errors import Invalid
 from app.services.pipeline import ActionService
 from app.web.approvals import DecisionRefused, RequestId, show_request
@@ -34,7 +35,7 @@ DECIDE = [Depends(require_role(Role.operator)), Depends(verify_csrf)]
 # Sent with a decision: the navigation's badge counts again.
 DECIDED_EVENT = "approvals-changed"
 # The fields of the decision forms a refusal can be shown beside.
-DECISION_FIELDS = ("confirm", "comment")
+DECISION_FIELDS = ("confirm", "comment", "reason")
 
 
 async def _decided(
@@ -116,6 +117,46 @@ async def approval_reject(
         await approvals.reject(request_id, principal, actor_for(request, principal), form.get("comment"))
     except Invalid as exc:
         return await _refused(request, db, approvals, actions, principal, request_id, "reject", form, exc)
+    return await _decided(request, db, approvals, actions, principal, request_id)
+
+
+@router.post("/approvals/{request_id}/break-glass", name="approval_break_glass", dependencies=DECIDE)
+async def approval_break_glass(
+    request: Request,
+    db: SessionDep,
+    gate: GateDep,
+    approvals: ApprovalsDep,
+    actions: ActionsDep,
+    principal: PrincipalDep,
+    request_id: RequestId,
+) -> Response:
+    """An admin runs the request at once, saying why (the service refuses anyone else)."""
+    form = await _form(request)
+    try:
+        await gate.break_glass(request_id, principal, actor_for(request, principal), form.get("reason"))
+    except Invalid as exc:
+        return await _refused(
+            request, db, approvals, actions, principal, request_id, "break-glass", form, exc
+        )
+    return await _decided(request, db, approvals, actions, principal, request_id)
+
+
+@router.post("/approvals/{request_id}/review", name="approval_review", dependencies=DECIDE)
+async def approval_review(
+    request: Request,
+    db: SessionDep,
+    approvals: ApprovalsDep,
+    actions: ActionsDep,
+    principal: PrincipalDep,
+    request_id: RequestId,
+) -> Response:
+    """Someone other than the admin who broke the glass records their review."""
+    form = await _form(request)
+    actor = actor_for(request, principal)
+    try:
+        await review_run(approvals, request_id, principal, actor, form.get("comment"))
+    except Invalid as exc:
+        return await _refused(request, db, approvals, actions, principal, request_id, "review", form, exc)
     return await _decided(request, db, approvals, actions, principal, request_id)
 
 

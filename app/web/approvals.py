@@ -191,6 +191,12 @@ async def show_request(
         and (principal.can("approver") and not own or own and approvals.policy.solo),
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
+        # Break-glass: an admin in this browser session runs it at once; another person reviews it after.
+        may_break_glass=row.status == "pending" and principal.can("admin") and principal.method == "session",
+        may_review=row.break_glass_by_id is not None
+        and row.reviewed_at is None
+        and principal.can("approver")
+        and principal.user_id != row.break_glass_by_id,
         # A bulk change is asked again from the guest list, choosing the guests as they are then.
         may_ask_again=own
         and row.status in ASKED_AGAIN_FROM

@@ -9,10 +9,12 @@ from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import ConfigWatchDep, DetailDep, NodeDep, SessionDep, require_principal, runtime_of
-from app.services.approvals import OPEN_STATUSES, list_requests
+from app.services.approvals import OPEN_STATUSES, ApprovalPolicy, list_requests
+from app.services.approvals.rules import Facts
 from app.services.audit import AuditFilter, Target, list_events
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
+from app.services.pipeline.policy_check import PolicyAnswer, answer_for
 from app.services.sidedoors import ConfigWatch
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.guest_forms import guest_forms, state_key
@@ -53,7 +55,23 @@ async def detail_context(
             for b in view.backups
         },
         "can_restore": request.state.principal.can("operator") and not view.node_offline,
+        "policy_answers": policy_answers(policy, view),
     }
+
+
+def policy_answers(policy: ApprovalPolicy, view: GuestDetail) -> list[tuple[str, PolicyAnswer]]:
+    """With a policy file: what each operation on this guest that waits for approval would need now."""
+    if policy.source is None:
+        return []
+    g, tags = view.guest, frozenset(t.lower() for t in view.resource.tags)
+    answers = []
+    for op in view.operations:
+        answer = answer_for(
+            policy, op, Facts(op.name, str(op.risk), tags, view.resource.pool, g.node, g.type), g.vmid
+        )
+        if answer.needs_approval or answer.freeze:
+            answers.append((op.label, answer))
+    return answers
 
 
 async def note_config(configs: ConfigWatch, view: GuestDetail) -> None:

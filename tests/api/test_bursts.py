@@ -123,6 +123,7 @@ def test_a_burst_of_api_reads_answers(small_pool: AppServer, crowd: dict[str, An
         "/api/v1/nodes/pve1/log",
         "/api/v1/nodes/pve1/appliances",
         "/api/v1/nodes/pve1/url-metadata?url=https://example.org/a.iso",
+        "/api/v1/policy/check?operation=delete&vmid=100",
     )
     calls = [("GET", p, {"headers": head}) for p in paths for _ in range(BURST)]
     statuses = run_async(burst(small_pool.url, calls))

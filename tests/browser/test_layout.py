@@ -179,6 +179,7 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
         f"{node}/appliances",
         storage,
         f"/approvals/{request_id}",
+        "/admin/policy",
     ]
 
 

@@ -50,6 +50,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/account/tokens"): Rule(SELF, INVALID, {"name": ""}),
     ("POST", "/account/tokens/{token_id}/revoke"): Rule(SELF),  # the caller's own spare token
     ("GET", "/admin/users"): Rule("admin"),
+    ("GET", "/admin/policy"): Rule("admin"),
     ("POST", "/admin/users"): Rule("admin", INVALID, {"username": ""}),
     ("POST", "/admin/users/{user_id}"): Rule("admin", INVALID, {"role": "emperor"}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule("admin"),  # a bystander's token
@@ -61,6 +62,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/approvals/{request_id}/approve"): Rule("approver", INVALID),  # deletions need the vmid typed
     ("POST", "/approvals/{request_id}/reject"): Rule("approver", INVALID),  # a rejection needs a reason
     ("POST", "/approvals/{request_id}/cancel"): Rule(REQUESTER, (303, 409)),  # 409 once it is cancelled
+    ("POST", "/approvals/{request_id}/break-glass"): Rule("admin", INVALID),  # a break-glass needs a reason
+    ("POST", "/approvals/{request_id}/review"): Rule("approver", (409,)),  # it was not run by break-glass
     ("POST", "/approvals/{request_id}/again"): Rule(REQUESTER, (409,)),  # the sample is still pending
     ("GET", "/audit"): Rule("viewer"),
     ("GET", "/audit/export.csv"): Rule("viewer"),
@@ -99,6 +102,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/tasks"): Rule("viewer"),
     ("GET", "/tasks/{upid}"): Rule("viewer"),
     ("GET", "/api/v1/me"): Rule("viewer"),
+    ("GET", "/api/v1/policy/check"): Rule("viewer", query="operation=delete"),
     ("GET", "/api/v1/cluster"): Rule("viewer"),
     ("GET", "/api/v1/nodes"): Rule("viewer"),
     ("GET", "/api/v1/nodes/{node}"): Rule("viewer"),
@@ -140,6 +144,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/requests/{request_id}/approve"): Rule("approver", INVALID),
     ("POST", "/api/v1/requests/{request_id}/reject"): Rule("approver", INVALID),
     ("POST", "/api/v1/requests/{request_id}/cancel"): Rule(REQUESTER, (200, 409)),
+    ("POST", "/api/v1/requests/{request_id}/break-glass"): Rule("admin", INVALID),
+    ("POST", "/api/v1/requests/{request_id}/review"): Rule("approver", INVALID),
 }
 # Routes that end the caller's session are probed with a session of their own.
 SESSION_ENDING = {("POST", "/login"), ("POST", "/logout")}

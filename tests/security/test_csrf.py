@@ -31,6 +31,8 @@ WOULD_CHANGE: dict[str, dict[str, object]] = {
     "/approvals/notices/seen": {},
     "/approvals/{request_id}/approve": {"confirm": str(ASKED_BY_OPERATOR), "comment": "csrf"},
     "/approvals/{request_id}/reject": {"comment": "csrf"},
+    "/approvals/{request_id}/break-glass": {"reason": "csrf"},
+    "/approvals/{request_id}/review": {"comment": "csrf"},
     "/approvals/{request_id}/cancel": {},
     "/approvals/{request_id}/again": {},
     "/guests/{vmid}/actions/{operation}": {},

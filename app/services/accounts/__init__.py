@@ -3,8 +3,9 @@
 from app.db.models import Role
 from app.services.accounts import auth, users
 from app.services.accounts.auth import Policy, Principal, same_secret
-from app.services.accounts.cli import add_token, add_user, set_password, set_role
+from app.services.accounts.cli import add_token, add_user, set_password, set_role, set_user_groups
 from app.services.accounts.passwords import verify_password
+from app.services.accounts.users import set_groups
 
 __all__ = [
     "Policy",
@@ -14,8 +15,10 @@ __all__ = [
     "add_user",
     "auth",
     "same_secret",
+    "set_groups",
     "set_password",
     "set_role",
+    "set_user_groups",
     "users",
     "verify_password",
 ]

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,9 +15,10 @@ from app.db.models import utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.approvals.confirmation import confirmation_text, loses_data
+from app.services.approvals.rules import split_groups
 
-STATUSES = ("pending", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
-OPEN_STATUSES = ("pending", "executing")
+STATUSES = ("pending", "scheduled", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
+OPEN_STATUSES = ("pending", "scheduled", "executing")
 
 
 @dataclass
@@ -62,6 +64,42 @@ class RequestView:
         """The target's state at request time."""
         return dict(json.loads(self.row.fingerprint))
 
+    @property
+    def required_groups(self) -> list[str]:
+        """The groups an approver must come from, one approver at least from each."""
+        return sorted(split_groups(self.row.required_groups))
+
+    @property
+    def missing_groups(self) -> list[str]:
+        """The required groups no approver came from yet."""
+        covered = frozenset().union(*(split_groups(a.groups) for a in self.approvals))
+        return [g for g in self.required_groups if g not in covered]
+
+    @property
+    def still_needed(self) -> int:
+        """How many approvals are still missing."""
+        return max(0, self.row.required_approvals - len(self.approvals))
+
+    @property
+    def who_may_approve(self) -> str:
+        """Who may still approve, in a sentence (empty once nobody need)."""
+        r = self.row
+        if r.status != "pending" or not self.still_needed:
+            return ""
+        who = "an approver other than the requester"
+        if not r.own_group_approves and r.requester_groups:
+            who += f", outside their groups ({r.requester_groups.replace(',', ', ')})"
+        missing = self.missing_groups
+        if missing and len(missing) >= self.still_needed:
+            who += (
+                f", in {' or '.join(missing)}" if len(missing) == 1 else f", in each of {', '.join(missing)}"
+            )
+        elif missing:
+            who += f"; at least one of them in each of {', '.join(missing)}"
+        done = [a.user_name for a in self.approvals]
+        others = f" (not {', '.join(done)}, who approved already)" if done else ""
+        return f"{self.still_needed} more approval{'s' if self.still_needed > 1 else ''}: {who}{others}."
+
     def as_json(self) -> dict[str, Any]:
         """The request as GET /api/v1/requests/{id} answers it."""
         r = self.row
@@ -86,10 +124,36 @@ class RequestView:
             },
             "expires_at": r.expires_at,
             "required_approvals": r.required_approvals,
+            "policy": {
+                "rule": r.policy_rule,
+                "groups": self.required_groups,
+                "own_group_approves": r.own_group_approves,
+                "missing_groups": self.missing_groups,
+                "may_still_approve": self.who_may_approve or None,
+            },
             "approvals": [
-                {"by": a.user_name, "method": a.auth_method, "comment": a.comment, "at": a.at, "seal": a.seal}
+                {
+                    "by": a.user_name,
+                    "method": a.auth_method,
+                    "comment": a.comment,
+                    "at": a.at,
+                    "seal": a.seal,
+                    "groups": sorted(split_groups(a.groups)),
+                }
                 for a in self.approvals
             ],
+            "window": {"name": r.window_name, "run_at": r.run_at, "run_until": r.run_until}
+            if r.window_name
+            else None,
+            "break_glass": {
+                "by": r.break_glass_by,
+                "reason": r.break_glass_reason,
+                "reviewed_by": r.reviewed_by,
+                "reviewed_at": r.reviewed_at,
+                "review": r.review_comment,
+            }
+            if r.break_glass_by
+            else None,
             "decided": {"by": r.decided_by_name, "at": r.decided_at, "comment": r.decision_comment}
             if r.decided_at
             else None,
@@ -119,6 +183,18 @@ async def request_views(db: AsyncSession, requests: list[ApprovalRequest]) -> li
     return [RequestView(r, by_request.get(r.id, [])) for r in requests]
 
 
+def unreviewed() -> ColumnElement[bool]:
+    """The condition of a break-glass run nobody reviewed yet."""
+    return and_(
+        col(ApprovalRequest.break_glass_by_id).is_not(None), col(ApprovalRequest.reviewed_at).is_(None)
+    )
+
+
+async def reviews_due(db: AsyncSession) -> int:
+    """How many break-glass runs wait for their review."""
+    return int((await db.exec(select(func.count()).select_from(ApprovalRequest).where(unreviewed()))).one())
+
+
 async def list_requests(
     db: AsyncSession,
     statuses: tuple[str, ...] = (),
@@ -126,10 +202,14 @@ async def list_requests(
     before: int | None = None,
     vmid: int | None = None,
     requester_id: int | None = None,
+    needs_review: bool = False,
 ) -> tuple[list[ApprovalRequest], int, int | None]:
-    """Requests newest first (keyset paging by id), their total, and the id to continue before."""
+    """Requests newest first (keyset paging by id), their total, and the id to continue before; only break-glass
+    runs nobody reviewed yet with needs_review."""
     query = select(ApprovalRequest)
     counting = select(func.count()).select_from(ApprovalRequest)
+    if needs_review:
+        query, counting = query.where(unreviewed()), counting.where(unreviewed())
     if requester_id is not None:
         query = query.where(ApprovalRequest.requester_id == requester_id)
         counting = counting.where(ApprovalRequest.requester_id == requester_id)

@@ -27,6 +27,7 @@ from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.policy import ApprovalPolicy
+from app.services.approvals.rules import Facts, Freeze, split_groups
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
 from app.services.secrets_in_text import secret_problem
@@ -53,6 +54,14 @@ class RequestedChange:
     audited: dict[str, Any]
     # A bulk change: the batch that runs it once approved.
     batch_id: str | None = None
+    # What the policy file's rules match on (the guest's tags, pool...); the target's alone when not given.
+    facts: Facts | None = None
+
+    def policy_facts(self) -> Facts:
+        """The facts the policy's rules and freezes are matched against."""
+        return self.facts or Facts(
+            self.op.name, str(self.risk), node=self.target.node, guest_type=self.target.guest_type
+        )
 
 
 # Requests that ended without running; their requester may ask for the same change again with one click.
@@ -63,6 +72,7 @@ def standing(request: ApprovalRequest) -> str:
     """How a request that is no longer pending stands, and who decided it, in a few words."""
     by = f" by {request.decided_by_name}" if request.decided_by_name else ""
     return {
+        "scheduled": f"was approved{by} and waits for its maintenance window",
         "executing": f"was approved{by} and is running",
         "succeeded": f"was approved{by} and has run",
         "failed": f"was approved{by} and failed",
@@ -91,7 +101,26 @@ def is_expired(request: ApprovalRequest) -> bool:
     return request.status == "pending" and _aware(request.expires_at) <= utcnow()
 
 
-def _comment(text: str | None, needed: bool, field: str = "comment") -> str | None:
+async def missing_groups(db: AsyncSession, request: ApprovalRequest) -> frozenset[str]:
+    """The request's required groups that no approval so far came from."""
+    needed = split_groups(request.required_groups)
+    if not needed:
+        return needed
+    rows = (await db.exec(select(Approval.groups).where(Approval.request_id == request.id))).all()
+    covered = frozenset().union(*(split_groups(row) for row in rows))
+    return needed - covered
+
+
+def refuse_in_freeze(freeze: Freeze | None, verb: str) -> None:
+    """Conflict saying which freeze holds and until when, when one does."""
+    if freeze is not None:
+        until = freeze.until_text
+        raise Conflict(
+            f"{freeze.name}: no destructive change is {verb} until {until}.", extra={"frozen_until": until}
+        )
+
+
+def comment_text(text: str | None, needed: bool, field: str = "comment") -> str | None:
     value = (text or "").strip()
     if needed and not value:
         raise Invalid(f"Say why in a {field}.", field=field)
@@ -113,6 +142,28 @@ class ApprovalService:
         self.policy = policy
         self.notifier = notifier
 
+    async def audit_policy_changes(self) -> int:
+        """Record each new version of the policy file (its diff), or why a broken one was not taken; how many."""
+        source = self.policy.source
+        if source is None:
+            return 0
+        source.current()
+        source_changes = source.take_changes()
+        system = audit.Actor(None, "proxgate", "system")
+        for change in source_changes:
+            outcome = "refused" if change.error else "succeeded"
+            message = change.error or f"policy file {change.path} taken into use"
+            draft = audit.Draft(
+                "policy-change",
+                "admin",
+                outcome,
+                audit.Target(name=change.path),
+                {"diff": change.diff},
+                message=message,
+            )
+            await audit.append(self.sessions, system, draft)
+        return len(source_changes)
+
     async def after_decision(self) -> None:
         """Anchor the audit chain outside the database, so no decision can be quietly taken out of it."""
         await audit.checkpoint_now(self.sessions)
@@ -126,7 +177,12 @@ class ApprovalService:
         link_base: str,
     ) -> ApprovalRequest:
         """Store the planned change as a pending request; Conflict when the same change is already open."""
-        why = _comment(reason, needed=True, field="reason")
+        why = comment_text(reason, needed=True, field="reason")
+        await self.audit_policy_changes()
+        facts = change.policy_facts()
+        refuse_in_freeze(self.policy.freeze_for(facts), "asked for")
+        need = self.policy.requirement(change.op, facts)
+        window = self.policy.document().window_for(facts)
         now = utcnow()
         request = ApprovalRequest(
             operation=change.op.name,
@@ -143,7 +199,12 @@ class ApprovalService:
             preview=json.dumps(change.preview, sort_keys=True, default=str),
             warnings=json.dumps(change.warnings),
             fingerprint=json.dumps(change.state, sort_keys=True, default=str),
-            required_approvals=self.policy.approvals_for(change.op),
+            required_approvals=need.approvals,
+            policy_rule=need.rule,
+            required_groups=",".join(sorted(need.groups)),
+            own_group_approves=need.own_group_approves,
+            requester_groups=",".join(sorted(principal.groups)),
+            window_name=window.name if window else None,
             requester_id=principal.user_id,
             requester_name=principal.username,
             requester_method=principal.method,
@@ -209,7 +270,7 @@ class ApprovalService:
         the caller must now run it (once; no other caller gets it). None while more approvals are needed."""
         request = await self.get(request_id)
         await self._may_approve(request, principal, actor, confirm)
-        note = _comment(comment, needed=False)
+        note = comment_text(comment, needed=False)
         shown = await self._shown(request, actor, seal)
         decided = await self._record_approval(request, principal, actor, note, shown)
         await self.after_decision()
@@ -223,23 +284,46 @@ class ApprovalService:
             raise RequestNotPending(request, "approved")
         own = principal.user_id == request.requester_id
         if not principal.can(Role.approver) and not (own and self.policy.solo):
-            await self._deny(request, actor, f"role {principal.role} may not approve")
+            await self.deny(request, actor, f"role {principal.role} may not approve")
             raise Forbidden(f"Approving needs the approver role; you are {principal.role}.")
         if own and not self.policy.solo:
-            await self._deny(request, actor, "the requester may not approve their own request")
+            await self.deny(request, actor, "the requester may not approve their own request")
             raise Forbidden("You asked for this change, so another approver has to decide it.")
         if own and utcnow() < _aware(request.created_at) + self.policy.cooling:
             ready = (_aware(request.created_at) + self.policy.cooling).strftime("%H:%M UTC")
             raise Forbidden(f"Two-person rule is off: you can confirm your own request after {ready}.")
+        await self._may_approve_for_groups(request, principal, actor)
         if needs_typing(request, own) and (confirm or "").strip() != confirmation_text(request):
-            await self._deny(request, actor, "the confirmation did not name the target", "invalid")
+            await self.deny(request, actor, "the confirmation did not name the target", "invalid")
             raise Invalid(f"Type {confirmation_text(request)} to confirm.", field="confirm")
+
+    async def _may_approve_for_groups(
+        self, request: ApprovalRequest, principal: Principal, actor: audit.Actor
+    ) -> None:
+        """Refuse an approval the rule cannot count: from the requester's own group when the rule says so, or
+        from outside the groups still missing when every approval left is needed for them."""
+        shared = principal.groups & split_groups(request.requester_groups)
+        if not request.own_group_approves and shared and principal.user_id != request.requester_id:
+            await self.deny(request, actor, f"the approver shares group {min(shared)} with the requester")
+            raise Forbidden(
+                f"Rule '{request.policy_rule}' needs an approver outside the requester's groups; "
+                f"you share {', '.join(sorted(shared))} with them."
+            )
+        async with self.sessions() as db:
+            missing = await missing_groups(db, request)
+        left = request.required_approvals - request.approval_count
+        if missing and len(missing) >= left and not principal.groups & missing:
+            await self.deny(request, actor, f"an approver from {', '.join(sorted(missing))} is still needed")
+            raise Forbidden(
+                f"Rule '{request.policy_rule}' still needs an approver from {', '.join(sorted(missing))}; "
+                f"you are in {', '.join(sorted(principal.groups)) or 'no group'}."
+            )
 
     async def _shown(self, request: ApprovalRequest, actor: audit.Actor, seal: str | None) -> str:
         """The seal this approval is for; Conflict when the request changed since the approver read it."""
         current = request.seal()
         if seal and seal.strip().lower() != current:
-            await self._deny(request, actor, "the request changed since the approver was shown it", "invalid")
+            await self.deny(request, actor, "the request changed since the approver was shown it", "invalid")
             raise Conflict(
                 "This request is not the one you were shown: it changed since you opened it. "
                 "Reload it, read it again, and decide then.",
@@ -255,13 +339,13 @@ class ApprovalService:
         if principal.method != "token":
             return
         if not self.policy.tokens_decide:
-            await self._deny(request, actor, f"{verb.lower()} with an API token is off")
+            await self.deny(request, actor, f"{verb.lower()} with an API token is off")
             raise Forbidden(
                 f"{verb} with an API token is off (PROXGATE_APPROVE_WITH_TOKENS=false): "
                 "decide in a signed-in browser session."
             )
         if not principal.can(Role.approver):
-            await self._deny(request, actor, f"a token acting as {principal.role} may not decide")
+            await self.deny(request, actor, f"a token acting as {principal.role} may not decide")
             raise Forbidden(
                 f"{verb} with an API token needs a token made with the approver role; "
                 f"this one acts as {principal.role}."
@@ -290,6 +374,7 @@ class ApprovalService:
                     auth_method=principal.method,
                     comment=comment,
                     seal=seal,
+                    groups=",".join(sorted(principal.groups)),
                 )
             )
             try:
@@ -297,8 +382,19 @@ class ApprovalService:
             except IntegrityError:
                 await db.rollback()
                 raise Conflict(f"You have already approved request #{request.id}.") from None
+            missing = await missing_groups(db, request)
+            if missing and len(missing) > request.required_approvals - count:
+                # Two approvals at once from outside the groups: the later one cannot count.
+                await db.rollback()
+                raise Forbidden(
+                    f"Request #{request.id} still needs an approver from {', '.join(sorted(missing))}."
+                )
             last = count >= request.required_approvals
-            if last:
+            window = self.policy.window_bounds(request.window_name) if last and request.window_name else None
+            if window is not None and window[0] > self.policy.clock.now():
+                await status.to_scheduled(db, int(request.id or 0), principal, comment, *window)
+                request.status, last = "scheduled", False
+            elif last:
                 await status.to_executing(db, int(request.id or 0), principal, comment)
                 request.status = "executing"
             message = comment or f"approval {count} of {request.required_approvals}"
@@ -315,18 +411,18 @@ class ApprovalService:
         request = await self.get(request_id)
         await self._may_decide_by_token(request, principal, actor, "Rejecting")
         if not principal.can(Role.approver):
-            await self._deny(request, actor, f"role {principal.role} may not reject")
+            await self.deny(request, actor, f"role {principal.role} may not reject")
             raise Forbidden(f"Rejecting needs the approver role; you are {principal.role}.")
         if principal.user_id == request.requester_id:
             raise Forbidden("You asked for this change: cancel it instead of rejecting it.")
-        why = _comment(comment, needed=True)
+        why = comment_text(comment, needed=True)
         return await self._close(request, "rejected", principal, actor, why, "rejected")
 
     async def cancel(self, request_id: int, principal: Principal, actor: audit.Actor) -> ApprovalRequest:
         """The requester takes a pending request back."""
         request = await self.get(request_id)
         if principal.user_id != request.requester_id:
-            await self._deny(request, actor, "only the requester may cancel")
+            await self.deny(request, actor, "only the requester may cancel")
             raise Forbidden("Only the person who asked for this change can cancel it.")
         return await self._close(request, "cancelled", principal, actor, None, "cancelled")
 
@@ -336,7 +432,7 @@ class ApprovalService:
         """The request, when this person may ask for its change again: its requester, once it ended unrun."""
         request = await self.get(request_id)
         if principal.user_id != request.requester_id:
-            await self._deny(request, actor, "only the requester may ask again")
+            await self.deny(request, actor, "only the requester may ask again")
             raise Forbidden("Only the person who asked for this change can ask for it again.")
         if request.status not in ASKED_AGAIN_FROM:
             raise Conflict(
@@ -390,6 +486,35 @@ class ApprovalService:
             await self.expire(request)
         return len(due)
 
+    async def windows_due(self) -> list[ApprovalRequest]:
+        """Scheduled requests whose window is open now, moved to 'executing' for the caller to run (each once);
+        those whose window passed without running expire."""
+        now = self.policy.clock.now()
+        async with self.sessions() as db:
+            due = (
+                await db.exec(
+                    select(ApprovalRequest).where(
+                        ApprovalRequest.status == "scheduled", col(ApprovalRequest.run_at) <= now
+                    )
+                )
+            ).all()
+        opened = []
+        system = audit.Actor(None, "proxgate", "system")
+        for request in due:
+            async with audit.recording(self.sessions) as db:
+                if await status.window_opened(db, int(request.id or 0), now):
+                    request.status = "executing"
+                    opened.append(request)
+                    message = f"its maintenance window '{request.window_name}' opened"
+                    await audit.append_in(db, system, self.draft(request, "window-opened", message))
+                elif await status.window_passed(db, int(request.id or 0), now):
+                    request.status = "expired"
+                    message = f"its maintenance window '{request.window_name}' passed without it running"
+                    await audit.append_in(db, system, self.draft(request, "expired", message))
+                    self.notifier.enqueue(db, "expired", request, "proxgate")
+                await db.commit()
+        return opened
+
     async def fail(self, request: ApprovalRequest, actor: audit.Actor, why: str) -> None:
         """End an executing request as failed before anything was sent, with the reason, once."""
         async with audit.recording(self.sessions) as db:
@@ -434,7 +559,7 @@ class ApprovalService:
             await self.fail(request, system, why)
         return len(orphans)
 
-    async def _deny(
+    async def deny(
         self, request: ApprovalRequest, actor: audit.Actor, why: str, outcome: str = "denied"
     ) -> None:
         await audit.append(self.sessions, actor, self.draft(request, outcome, why))

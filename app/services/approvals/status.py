@@ -2,11 +2,14 @@
 transaction, so however many clicks, approvers or processes race, a request moves once.
 
 pending -> executing (the last approval needed) -> succeeded | failed; pending -> rejected | cancelled | expired;
+pending -> scheduled (approved outside its maintenance window) -> executing (the window opened) | expired (it passed);
 executing -> failed when it stops before anything was sent. A transition that finds the row elsewhere changes
 nothing and says so.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -48,6 +51,95 @@ async def to_executing(db: AsyncSession, request_id: int, decided_by: Principal,
             executed_at=now,
         )
     )
+
+
+async def to_scheduled(
+    db: AsyncSession,
+    request_id: int,
+    decided_by: Principal,
+    comment: str | None,
+    start: datetime,
+    end: datetime,
+) -> None:
+    """The last approval needed was counted outside its maintenance window: it waits for the window."""
+    await db.exec(
+        update(ApprovalRequest)
+        .where(col(ApprovalRequest.id) == request_id)
+        .values(
+            status="scheduled",
+            decided_at=utcnow(),
+            decided_by_id=decided_by.user_id,
+            decided_by_name=decided_by.username,
+            decision_comment=comment,
+            run_at=start,
+            run_until=end,
+        )
+    )
+
+
+async def window_opened(db: AsyncSession, request_id: int, now: datetime) -> bool:
+    """A scheduled request whose window is open now starts running; False when it is not (any more)."""
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.id) == request_id,
+            col(ApprovalRequest.status) == "scheduled",
+            col(ApprovalRequest.run_at) <= now,
+            col(ApprovalRequest.run_until) > now,
+        )
+        .values(status="executing", executed_at=utcnow())
+    )
+    return bool(result.rowcount == 1)
+
+
+async def window_passed(db: AsyncSession, request_id: int, now: datetime) -> bool:
+    """A scheduled request whose window ended without it running expires; False when it ran or ended."""
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.id) == request_id,
+            col(ApprovalRequest.status) == "scheduled",
+            col(ApprovalRequest.run_until) <= now,
+        )
+        .values(status="expired", open_key=None, finished_at=utcnow())
+    )
+    return bool(result.rowcount == 1)
+
+
+async def break_glass(db: AsyncSession, request_id: int, by: Principal, reason: str) -> bool:
+    """An admin runs a pending request at once, without its approvals; False when it was no longer pending."""
+    now = utcnow()
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status) == "pending")
+        .values(
+            status="executing",
+            decided_at=now,
+            decided_by_id=by.user_id,
+            decided_by_name=by.username,
+            decision_comment=reason,
+            executed_at=now,
+            break_glass_by_id=by.user_id,
+            break_glass_by=by.username,
+            break_glass_reason=reason,
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+async def review(db: AsyncSession, request_id: int, by: Principal, comment: str) -> bool:
+    """Another person reviews a break-glass run, once; False when it needs no review (any more)."""
+    result = await db.exec(
+        update(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.id) == request_id,
+            col(ApprovalRequest.break_glass_by_id).is_not(None),
+            col(ApprovalRequest.break_glass_by_id) != by.user_id,
+            col(ApprovalRequest.reviewed_at).is_(None),
+        )
+        .values(reviewed_by=by.username, reviewed_at=utcnow(), review_comment=comment)
+    )
+    return bool(result.rowcount == 1)
 
 
 async def close(

@@ -42,6 +42,8 @@ TITLES = {
     "expired": "Request expired",
     "succeeded": "Request carried out",
     "failed": "Request failed",
+    "break-glass": "Break-glass: run without approval, review needed",
+    "reviewed": "Break-glass run reviewed",
 }
 
 
@@ -86,6 +88,9 @@ def message_of(event: str, request: ApprovalRequest, actor: str) -> dict[str, An
             "requested_by": request.requester_name,
             "expires_at": request.expires_at.isoformat() if request.expires_at else None,
             "url": request.url,
+            # Who can decide it, so a receiver can route it to those groups' channels.
+            "rule": request.policy_rule,
+            "approver_groups": sorted(g for g in request.required_groups.split(",") if g),
         },
         "by": actor,
         "at": utcnow().isoformat(),

@@ -39,6 +39,7 @@ from app.proxmox.upid import try_parse_upid
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import RequestedChange
+from app.services.approvals.rules import Facts
 from app.services.errors import (
     AuditUnavailable,
     Conflict,
@@ -80,6 +81,19 @@ class Plan:
         """The parameters as audited, with what the operation records beside them (an edit's before/after)."""
         return {**self.values, **self.op.recorded(self.guest, self.params)}
 
+    @property
+    def facts(self) -> Facts:
+        """What the policy file's rules and freezes match this change on."""
+        guest = self.guest
+        return Facts(
+            self.op.name,
+            str(self.risk),
+            guest.tags if guest else frozenset(),
+            guest.pool if guest else None,
+            guest.node if guest else self.target.node,
+            guest.type if guest else self.target.guest_type,
+        )
+
     def requested_change(self) -> RequestedChange:
         """The plan as an approval request keeps it."""
         return RequestedChange(
@@ -93,6 +107,7 @@ class Plan:
             self.state,
             self.risk,
             self.audited,
+            facts=self.facts,
         )
 
     def step(self, approval_id: int | None = None) -> executions.Step:
@@ -160,6 +175,9 @@ class ActionService:
             raise NotFound(f"There is no guest {vmid}.") from None
         guest = Guest.from_status(vmid, where.node, where.type, status or {})
         guest.config = dict(config or {})
+        indexed = (await self.pve.cluster_resources()).guest(vmid)
+        if indexed is not None:
+            guest.tags, guest.pool = frozenset(t.lower() for t in indexed.tags), indexed.pool
         if with_config and self.note_config is not None:
             try:
                 await self.note_config(_target(guest), guest.config)

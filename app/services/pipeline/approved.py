@@ -21,8 +21,10 @@ async def run_approved(
     request: ApprovalRequest,
     principal: Principal,
     actor: audit.Actor,
+    in_freeze: bool = False,
 ) -> None:
-    """Plan again with the stored parameters; if the target changed, stop and say why; else perform once."""
+    """Plan again with the stored parameters; if the target changed (or a freeze holds, unless `in_freeze`: a
+    break-glass run), stop and say why; else perform once."""
     broken = await approvals.broken_seal(request)
     if broken:
         await approvals.fail(request, actor, f"Refused: {broken}. Nothing was sent to Proxmox.")
@@ -36,6 +38,11 @@ async def run_approved(
         return
     except PveError as exc:
         await approvals.fail(request, actor, f"Proxmox could not be read ({exc}); nothing was sent.")
+        return
+    freeze = None if in_freeze else approvals.policy.freeze_for(plan.facts)
+    if freeze is not None:
+        why = f"Refused: {freeze.name} holds until {freeze.until_text}; nothing was sent to Proxmox."
+        await approvals.fail(request, actor, why)
         return
     changes = differences(json.loads(request.fingerprint), plan.state)
     if changes:

@@ -22,14 +22,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest, IdempotencyKey
 from app.db.executions import Execution
-from app.db.models import utcnow
+from app.db.models import Role, utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
+from app.services.approvals.break_glass import break_glass
 from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
+from app.services.pipeline.policy_check import PolicyAnswer, policy_check
 
 log = logging.getLogger(__name__)
 KEY_MAX = 128
@@ -136,11 +138,46 @@ class Gate:
         link_base: str,
     ) -> Submitted:
         plan = await self.actions.plan(principal, actor, name, vmid, values)
-        if self.policy.needs_approval(plan.op, plan.risk):
+        if self.policy.needs_approval(plan.op, plan.risk, plan.facts):
             why = reason if isinstance(reason, str) else None
             change = plan.requested_change()
             return Submitted(request=await self.approvals.create(change, principal, actor, why, link_base))
         return Submitted(result=await self.actions.perform(plan, actor))
+
+    async def break_glass(
+        self, request_id: int, principal: Principal, actor: audit.Actor, reason: str | None
+    ) -> ApprovalRequest:
+        """An admin runs a pending request at once (marked, reviewed after), in a freeze too; returns it."""
+        decided = await break_glass(self.approvals, request_id, principal, actor, reason)
+        if decided.batch_id is not None and self.run_batch is not None:
+            await self.run_batch(decided, principal, actor)
+        else:
+            await run_approved(self.actions, self.approvals, decided, principal, actor, in_freeze=True)
+        return await self.approvals.get(request_id)
+
+    async def run_windows_due(self) -> int:
+        """Run each approved request whose maintenance window has opened (checked against its target now, as
+        every approved request is); returns how many were started."""
+        opened = await self.approvals.windows_due()
+        for request in opened:
+            # It runs as the approver whose approval completed it, with the operator's rights to change things.
+            principal = Principal(
+                int(request.decided_by_id or 0),
+                request.decided_by_name or "proxgate",
+                Role.operator,
+                "window",
+            )
+            actor = audit.Actor(None, "proxgate", "system")
+            if request.batch_id is not None and self.run_batch is not None:
+                await self.run_batch(request, principal, actor)
+            else:
+                await run_approved(self.actions, self.approvals, request, principal, actor)
+        return len(opened)
+
+    async def policy_check(self, name: str, vmid: int | None) -> PolicyAnswer:
+        """What the operation on this guest would need now: rule, approvals, groups, any freeze."""
+        await self.approvals.audit_policy_changes()
+        return await policy_check(self.actions, self.policy, name, vmid)
 
     async def approve(
         self,

@@ -1,4 +1,5 @@
-"""The periodic sweep of each app process: requests past their time, orphaned executions, old one-time keys."""
+"""The periodic sweep of each app process: policy file changes, requests past their time, orphaned executions,
+old one-time keys."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Housekeeper(Periodic):
 
     async def round(self) -> None:
         """One sweep: expired requests, orphans, and one-time keys nobody will send again."""
+        await self.service.audit_policy_changes()
         await self.service.expire_due()
         await self.service.settle_orphans()
         await forget_old_keys(self.service.sessions)

@@ -1,0 +1,24 @@
+"""GET /api/v1/policy/check: what a change would need before it is asked for."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from app.deps import GateDep, require_principal
+from app.http.csrf import verify_csrf
+
+router = APIRouter(
+    prefix="/api/v1/policy", tags=["policy"], dependencies=[Depends(require_principal), Depends(verify_csrf)]
+)
+
+
+@router.get("/check", name="check")
+async def check(
+    gate: GateDep,
+    operation: Annotated[str, Query(min_length=1, max_length=32, description="An operation's name")],
+    vmid: Annotated[int | None, Query(ge=100, le=999_999_999, description="The guest it is for")] = None,
+) -> dict[str, Any]:
+    """Which rule applies, how many approvals from which groups, and any freeze holding it now."""
+    return (await gate.policy_check(operation, vmid)).as_json()
