@@ -13,11 +13,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import free_port
+from app.config import Settings
+from tests.factories import unique_name
+from tests.servers import AppServer, free_port
 
 HERE = Path(__file__).parent / "oidc_provider"
 CLIENT_ID = "proxgate"
 CLIENT_SECRET = "the proxgate client's secret at the test provider"
+ROLE_MAP = "proxmox-admins=admin,dba=approver,ops=operator"
 
 
 def install() -> None:
@@ -109,3 +112,29 @@ def redirect_back(http: httpx.Client, app_url: str, username: str) -> httpx.URL:
 def sign_in_at_provider(http: httpx.Client, app_url: str, username: str) -> httpx.Response:
     """Sign in at the provider (redirect_back) and return Proxgate's answer to its redirect back."""
     return http.get(redirect_back(http, app_url, username))
+
+
+class Sso:
+    """The provider, an app that signs people in there, and the people the provider knows."""
+
+    def __init__(self, provider: Provider, app: AppServer, settings: Settings) -> None:
+        self.provider, self.app, self.settings = provider, app, settings
+        self.people: dict[str, list[str]] = {}
+
+    def person(self, groups: list[str]) -> str:
+        """A new person at the provider with these groups."""
+        name = unique_name("sso")
+        self.regroup(name, groups)
+        return name
+
+    def regroup(self, name: str, groups: list[str] | None) -> None:
+        """Change someone's groups at the provider (None: remove them)."""
+        if groups is None:
+            self.people.pop(name, None)
+        else:
+            self.people[name] = groups
+        self.provider.set_people(self.people)
+
+    def client(self) -> httpx.Client:
+        """A browser-like client, cookies and all, not following redirects by itself."""
+        return httpx.Client(follow_redirects=False, timeout=30)

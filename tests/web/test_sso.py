@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,65 +16,11 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db.engine import sync_url
 from app.services.accounts import OidcClient, SsoConfig, SsoRefused
-from tests.conftest import app_settings
-from tests.factories import csrf_from, run_async, unique_name
-from tests.fakepve_thread import ServedFake
-from tests.oidc_idp import CLIENT_ID, CLIENT_SECRET, Provider, redirect_back, sign_in_at_provider
+from tests.factories import csrf_from, run_async
+from tests.oidc_idp import Sso, redirect_back, sign_in_at_provider
 from tests.security.store import scalar, user_role
-from tests.servers import AppServer, free_port
 
 COOKIE = "proxgate_session"
-ROLE_MAP = "proxmox-admins=admin,dba=approver,ops=operator"
-
-
-class Sso:
-    """The provider, an app that signs people in there, and the people the provider knows."""
-
-    def __init__(self, provider: Provider, app: AppServer, settings: Settings) -> None:
-        self.provider, self.app, self.settings = provider, app, settings
-        self.people: dict[str, list[str]] = {}
-
-    def person(self, groups: list[str]) -> str:
-        """A new person at the provider with these groups."""
-        name = unique_name("sso")
-        self.regroup(name, groups)
-        return name
-
-    def regroup(self, name: str, groups: list[str] | None) -> None:
-        """Change someone's groups at the provider (None: remove them)."""
-        if groups is None:
-            self.people.pop(name, None)
-        else:
-            self.people[name] = groups
-        self.provider.set_people(self.people)
-
-    def client(self) -> httpx.Client:
-        """A browser-like client, cookies and all, not following redirects by itself."""
-        return httpx.Client(follow_redirects=False, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def sso(
-    served_fake: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Sso]:
-    """One provider and one app for the module."""
-    folder = tmp_path_factory.mktemp("sso")
-    app_port = free_port()
-    provider = Provider(folder, app_port, {})
-    settings = app_settings(
-        served_fake,
-        database_url,
-        folder,
-        oidc_issuer=provider.issuer,
-        oidc_client_id=CLIENT_ID,
-        oidc_client_secret=CLIENT_SECRET,
-        oidc_role_map=ROLE_MAP,
-        oidc_name="Test ID",
-    )
-    app = AppServer(settings, port=app_port)
-    yield Sso(provider, app, settings)
-    app.stop()
-    provider.stop()
 
 
 def audit_events(settings: Settings, operation: str, subject: str) -> list[dict[str, Any]]:
