@@ -4,17 +4,23 @@ the machine's node from tests/oidc_provider (installed there with `npm ci` when 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import re
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from app.config import Settings
+from app.db.engine import sync_url
 from tests.factories import unique_name
+from tests.security.store import scalar
 from tests.servers import AppServer, free_port
 
 HERE = Path(__file__).parent / "oidc_provider"
@@ -138,3 +144,22 @@ class Sso:
     def client(self) -> httpx.Client:
         """A browser-like client, cookies and all, not following redirects by itself."""
         return httpx.Client(follow_redirects=False, timeout=30)
+
+
+def audit_events(settings: Settings, operation: str, subject: str) -> list[dict[str, Any]]:
+    """The audit events of this single sign-on operation about this subject, oldest first."""
+    engine = create_engine(sync_url(settings.resolved_database_url))
+    sql = "SELECT outcome, params FROM audit_events WHERE operation = :op AND target_name = :s ORDER BY seq"
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(sql), {"op": operation, "s": subject}).all()
+    finally:
+        engine.dispose()
+    return [{"outcome": outcome, "params": json.loads(params)} for outcome, params in rows]
+
+
+def check_due(settings: Settings, cookie: str) -> None:
+    """Make the provider's last word on the session 6 minutes old, as time passing would."""
+    key = hashlib.sha256(cookie.encode()).hexdigest()
+    moment = datetime.now(UTC) - timedelta(minutes=6)
+    scalar(settings, "UPDATE web_sessions SET sso_checked_at = :t WHERE id = :id", t=moment, id=key)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.browser.test_layout import DESKTOP, PHONE, SCHEMES, problems_at
 from tests.oidc_idp import Sso
 
 pytestmark = pytest.mark.browser
@@ -45,3 +46,13 @@ def test_a_person_signs_in_at_the_provider_with_the_role_of_their_groups(sso_pag
     expect(page).to_have_url(re.compile(r"/login$"))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+
+
+def test_the_sign_in_page_with_the_provider_lines_up(browser: Browser, sso: Sso) -> None:
+    found = [
+        problem
+        for scheme in SCHEMES
+        for size in (DESKTOP, PHONE)
+        for problem in problems_at(browser, sso.app.url, None, scheme, size, ["/login"])
+    ]
+    assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)

@@ -4,42 +4,17 @@ to, roles that follow the provider at sign-in and at the 5-minute session check,
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
-from app.config import Settings
-from app.db.engine import sync_url
 from app.services.accounts import OidcClient, SsoConfig, SsoRefused
 from tests.factories import csrf_from, run_async
-from tests.oidc_idp import Sso, redirect_back, sign_in_at_provider
+from tests.oidc_idp import Sso, audit_events, check_due, redirect_back, sign_in_at_provider
 from tests.security.store import scalar, user_role
 
 COOKIE = "proxgate_session"
-
-
-def audit_events(settings: Settings, operation: str, subject: str) -> list[dict[str, Any]]:
-    """The audit events of this single sign-on operation about this subject, oldest first."""
-    engine = create_engine(sync_url(settings.resolved_database_url))
-    sql = "SELECT outcome, params FROM audit_events WHERE operation = :op AND target_name = :s ORDER BY seq"
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(sql), {"op": operation, "s": subject}).all()
-    finally:
-        engine.dispose()
-    return [{"outcome": outcome, "params": json.loads(params)} for outcome, params in rows]
-
-
-def check_due(settings: Settings, cookie: str) -> None:
-    """Make the provider's last word on the session 6 minutes old, as time passing would."""
-    key = hashlib.sha256(cookie.encode()).hexdigest()
-    moment = datetime.now(UTC) - timedelta(minutes=6)
-    scalar(settings, "UPDATE web_sessions SET sso_checked_at = :t WHERE id = :id", t=moment, id=key)
 
 
 def account_page(sso: Sso, http: httpx.Client) -> httpx.Response:
