@@ -136,7 +136,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 
     settings = _migrated_settings()
     password = _read_password(args.name)
-    print(_run_service(add_user(settings, args.name, args.role, password)))
+    print(_run_service(add_user(settings, args.name, args.role, password, args.groups)))
 
 
 def cmd_user_password(args: argparse.Namespace) -> None:
@@ -153,6 +153,19 @@ def cmd_user_role(args: argparse.Namespace) -> None:
     from app.services.accounts import set_role
 
     print(_run_service(set_role(_migrated_settings(), args.name, args.role)))
+
+
+def cmd_user_set(args: argparse.Namespace) -> None:
+    """Change a user's role and/or approver groups."""
+    from app.services.accounts import set_role, set_user_groups
+
+    settings = _migrated_settings()
+    if args.role is None and args.groups is None:
+        raise SystemExit("proxgate user set: say --role and/or --groups")
+    if args.role is not None:
+        print(_run_service(set_role(settings, args.name, args.role)))
+    if args.groups is not None:
+        print(_run_service(set_user_groups(settings, args.name, args.groups)))
 
 
 def cmd_token_add(args: argparse.Namespace) -> None:
@@ -250,10 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database schema").set_defaults(func=cmd_migrate)
     sub.add_parser("check", help="test the connection to Proxmox").set_defaults(func=cmd_check)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    add = user.add_parser("add", help="add a user (password on stdin)")
+    add = user.add_parser("add", aliases=["create"], help="add a user (password on stdin)")
     add.add_argument("name")
     add.add_argument("--role", default="viewer", choices=ROLES)
+    add.add_argument("--groups", default="", help="approver groups, comma-separated (e.g. dba,network)")
     add.set_defaults(func=cmd_user_add)
+    uset = user.add_parser("set", help="change a user's role or approver groups")
+    uset.add_argument("name")
+    uset.add_argument("--role", choices=ROLES, default=None)
+    uset.add_argument(
+        "--groups", default=None, help="the user's approver groups, comma-separated ('' for none)"
+    )
+    uset.set_defaults(func=cmd_user_set)
     passwd = user.add_parser("password", help="set a user's password (on stdin); revokes their API tokens")
     passwd.add_argument("name")
     passwd.add_argument("--keep-tokens", action="store_true", help="leave the user's API tokens working")

@@ -56,7 +56,7 @@ def test_user_add_reads_password_from_stdin_and_token_add_prints_it_once(
     secret = token.stdout.strip()
     assert secret.startswith("pxg_")
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).json()
-    assert me == {"username": name, "role": "operator", "auth": "token"}
+    assert me == {"username": name, "role": "operator", "auth": "token", "groups": []}
 
 
 def test_a_token_of_an_approver_is_an_operator_unless_made_with_the_approver_role(
@@ -366,3 +366,22 @@ def test_audit_verify_calls_unkeyed_rewrites_alterations(
     )
     assert "rewritten in the old unkeyed format (plain sha256), which needs no key" in rewritten.stdout
     assert "truncated" not in rewritten.stdout
+
+
+def test_groups_set_from_the_command_line_follow_the_user_and_their_tokens(
+    settings: Settings, served_fake: ServedFake, client: httpx.Client
+) -> None:
+    env = env_for(settings, served_fake)
+    name = unique_name("grp")
+    added = proxgate(["user", "create", name, "--groups", "DBA, network"], env, stdin="a fine password\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == f"user {name} added with role viewer in groups dba, network"
+    bearer = {
+        "Authorization": f"Bearer {proxgate(['token', 'add', 'ci', '--user', name], env).stdout.strip()}"
+    }
+    assert client.get("/api/v1/me", headers=bearer).json()["groups"] == ["dba", "network"]
+    changed = proxgate(["user", "set", name, "--groups", "storage"], env)
+    assert changed.stdout.strip() == f"{name} is now in groups storage", changed.stderr
+    assert client.get("/api/v1/me", headers=bearer).json()["groups"] == ["storage"]
+    bad = proxgate(["user", "set", name, "--groups", "db a"], env)
+    assert bad.returncode == 2 and "Group 'db a' is not a group name" in bad.stderr

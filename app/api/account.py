@@ -19,9 +19,15 @@ class MeOut(BaseModel):
     username: str
     role: str
     auth: str
+    groups: list[str]
 
 
 @router.get("/me", name="me", response_model=MeOut)
-async def me(principal: PrincipalDep) -> dict[str, str]:
-    """Who the token or session acts as, and with which role."""
-    return {"username": principal.username, "role": principal.role, "auth": principal.method}
+async def me(principal: PrincipalDep) -> dict[str, object]:
+    """Who the token or session acts as, with which role and approver groups."""
+    return {
+        "username": principal.username,
+        "role": principal.role,
+        "auth": principal.method,
+        "groups": sorted(principal.groups),
+    }

@@ -55,6 +55,8 @@ class UserBase(SQLModel):
     username: str = Field(max_length=64, unique=True, index=True)
     role: Role = Field(default=Role.viewer, sa_type=_role_type())
     is_active: bool = True
+    # Named approver groups, comma-separated, sorted (set locally or from the identity provider at sign-in).
+    groups: str = Field(default="", max_length=1000)
 
 
 class User(UserBase, table=True):

@@ -107,17 +107,25 @@ async def create_user(
     username: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[str, Form(max_length=20)] = "viewer",
     password: Annotated[str, Form(max_length=1024)] = "",
+    groups: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     """Add an account; the form comes back with the problem beside the field when it is refused."""
     try:
-        user = await users.create_user(db, username, password, users.parse_role(role))
+        user = await users.create_user(db, username, password, users.parse_role(role), groups)
     except ServiceError as exc:
         await db.rollback()
-        form = {"username": username, "role": role, "error": exc.message, "field": exc.field}
+        form = {
+            "username": username,
+            "role": role,
+            "groups": groups,
+            "error": exc.message,
+            "field": exc.field,
+        }
         return await _answer(request, db, AdminView(), status_code=422, form=form)
     await db.commit()
     notice = f"User {user.username} ({user.role}) added."
-    await audit_account_change(request, principal, "user-add", user.username, notice, {"role": user.role})
+    params = {"role": user.role, **({"groups": user.groups} if user.groups else {})}
+    await audit_account_change(request, principal, "user-add", user.username, notice, params)
     return await _answer(request, db, _about(user.username), notice=notice)
 
 
@@ -130,12 +138,19 @@ async def update_user(
     role: Annotated[str | None, Form(max_length=20)] = None,
     active: Annotated[str | None, Form(pattern="^[01]$")] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
+    groups: Annotated[str | None, Form(max_length=1000)] = None,
 ) -> Response:
-    """Change a user's role, active flag or password (a reset also revokes the user's API tokens)."""
+    """Change a user's role, active flag, approver groups or password (a reset also revokes the user's API
+    tokens)."""
     # The audit records only what the form changed.
     changes: dict[str, Any]
     try:
-        if password:
+        if groups is not None:
+            user = await users.set_groups(db, (await users.get_user(db, user_id)).username, groups)
+            shown = ", ".join(sorted(users.groups_of(user))) or "no group"
+            notice = f"{user.username} is now in {shown}."
+            changes = {"groups": user.groups or "none"}
+        elif password:
             user, revoked = await users.reset_password(db, user_id, password)
             notice = f"Password of {user.username} changed; their sessions were ended{_tokens(revoked)}."
             changes = {"password": "set", "tokens_revoked": revoked}

@@ -69,7 +69,12 @@ def test_alice_signs_in_to_the_demo_and_sees_three_nodes(demo: tuple[str, subpro
         assert len(re.findall(r'<tr data-node="pve\d"', page)) == 3
         assert re.search(r'id="stat-running">.*?<span class="stat-value">\d+</span>', page, re.S)
         assert "Demo: this is a simulated Proxmox cluster" in page
-        assert http.get("/api/v1/me").json() == {"username": "alice", "role": "operator", "auth": "session"}
+        assert http.get("/api/v1/me").json() == {
+            "username": "alice",
+            "role": "operator",
+            "auth": "session",
+            "groups": [],
+        }
     with httpx.Client(base_url=url) as http:
         assert login(http, "bob", PASSWORD).status_code == 303
         assert http.get("/api/v1/me").json()["role"] == "approver"

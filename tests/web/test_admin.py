@@ -201,3 +201,20 @@ def test_the_admin_page_finds_accounts_and_tokens_and_pages_long_lists(
         assert "Users 26–" in second
         listed = [set(re.findall(r'data-user="([^"]+)"', page)) for page in (first, second)]
         assert listed[0] and listed[1] and not listed[0] & listed[1]
+
+
+def test_admin_sets_groups_on_the_users_page(app_server: AppServer, settings: Settings) -> None:
+    with signed_in(app_server.url, make_user(settings, "admin")) as admin:
+        name = unique_name("dba")
+        made = admin.post(
+            "/admin/users", data={"username": name, "role": "approver", "password": PASSWORD, "groups": "dba"}
+        )
+        assert made.status_code == 200
+        row = re.search(rf'<tr data-user="{name}">.*?</tr>', made.text, re.S)
+        assert row and '<td class="user-groups">dba</td>' in row.group(0)
+        answer = admin.post(f"/admin/users/{user_id(admin, name)}", data={"groups": "dba, storage"})
+        assert f"{name} is now in dba, storage." in words(answer.text)
+        with signed_in(app_server.url, name) as theirs:
+            assert theirs.get("/api/v1/me").json()["groups"] == ["dba", "storage"]
+        refused = admin.post(f"/admin/users/{user_id(admin, name)}", data={"groups": "no/slash"})
+        assert refused.status_code == 422 and "is not a group name" in refused.text

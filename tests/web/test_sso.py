@@ -9,12 +9,18 @@ from dataclasses import replace
 import httpx
 import pytest
 
+from app.config import Settings
 from app.services.accounts import OidcClient, SsoConfig, SsoRefused
 from tests.factories import csrf_from, run_async
 from tests.oidc_idp import Sso, audit_events, check_due, redirect_back, sign_in_at_provider
 from tests.security.store import scalar, user_role
 
 COOKIE = "proxgate_session"
+
+
+def groups_of(settings: Settings, username: str) -> str:
+    """The user's groups as stored."""
+    return str(scalar(settings, "SELECT groups FROM users WHERE username = :u", u=username))
 
 
 def account_page(sso: Sso, http: httpx.Client) -> httpx.Response:
@@ -29,16 +35,18 @@ def test_the_sign_in_page_offers_the_provider_beside_the_local_form(sso: Sso) ->
 
 
 def test_first_sign_in_makes_the_user_with_the_highest_mapped_role(sso: Sso) -> None:
-    name = sso.person(["ops", "dba", "not-mapped"])
+    name = sso.person(["ops", "dba", "Not-Mapped", "/paths/and spaces"])
     with sso.client() as http:
         answer = sign_in_at_provider(http, sso.app.url, name)
         assert answer.status_code == 303 and answer.headers["location"] == "/"
         page = account_page(sso, http)
     assert page.status_code == 200 and name in page.text
     assert user_role(sso.settings, name) == "approver"  # dba=approver beats ops=operator
+    # Kept as the user's groups for approval rules; a name that is no group name here only maps roles.
+    assert groups_of(sso.settings, name) == "dba,not-mapped,ops"
     (event,) = audit_events(sso.settings, "sso.sign_in", name)
     assert event["outcome"] == "succeeded" and event["params"]["role"] == "approver"
-    assert event["params"]["groups"] == ["dba", "not-mapped", "ops"]
+    assert event["params"]["groups"] == ["/paths/and spaces", "Not-Mapped", "dba", "ops"]
 
 
 def test_the_role_follows_the_provider_at_the_next_sign_in(sso: Sso) -> None:
@@ -71,6 +79,7 @@ def test_a_removed_group_takes_the_role_away_at_the_session_check(sso: Sso) -> N
         check_due(sso.settings, cookie)
         assert account_page(sso, http).status_code == 200
         assert user_role(sso.settings, name) == "operator"
+        assert groups_of(sso.settings, name) == "ops"
         (changed,) = audit_events(sso.settings, "sso.role_changed", name)
         assert changed["params"]["previous_role"] == "admin" and changed["params"]["role"] == "operator"
         assert http.get(f"{sso.app.url}/admin/users").status_code == 403

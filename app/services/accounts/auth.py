@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.models import ApiToken, LoginAttempt, Role, User, WebSession, user_key, utcnow
 from app.services.accounts.passwords import verify_password
+from app.services.accounts.users import groups_of
 from app.services.errors import Invalid, NotFound, TooManyAttempts, Unauthenticated
 from app.services.secrets_in_text import TOKEN_PREFIX, secret_problem
 
@@ -40,6 +41,8 @@ class Principal:
     csrf_token: str | None = None
     token_id: int | None = None
     token_name: str | None = None
+    # Named approver groups (a token acts with its user's).
+    groups: frozenset[str] = frozenset()
     # A single sign-on session whose provider must be asked again before this request goes on.
     sso_due: bool = False
 
@@ -167,6 +170,7 @@ async def resolve_session(
         "session",
         session_id=row.id,
         csrf_token=row.csrf_token,
+        groups=groups_of(user),
         sso_due=sso_due,
     )
 
@@ -220,7 +224,15 @@ async def resolve_token(db: AsyncSession, secret: str) -> Principal | None:
         token.last_used_at = now
         db.add(token)
         await db.commit()
-    return Principal(user_key(user), user.username, role, "token", token_id=token.id, token_name=token.name)
+    return Principal(
+        user_key(user),
+        user.username,
+        role,
+        "token",
+        token_id=token.id,
+        token_name=token.name,
+        groups=groups_of(user),
+    )
 
 
 def token_facts(token: ApiToken) -> dict[str, object]:

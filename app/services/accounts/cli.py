@@ -46,13 +46,29 @@ async def _user(db: AsyncSession, username: str) -> User:
     return user
 
 
-async def add_user(settings: Settings, name: str, role: str, password: str) -> str:
+def _groups_text(user: User) -> str:
+    return ", ".join(sorted(users.groups_of(user))) or "none"
+
+
+async def add_user(settings: Settings, name: str, role: str, password: str, groups: str = "") -> str:
     """Create the user; returns the line to print (ServiceError when refused)."""
     async with command_sessions(settings) as sessions:
         async with session_scope(sessions) as db:
-            user = await users.create_user(db, name, password, users.parse_role(role))
+            user = await users.create_user(db, name, password, users.parse_role(role), groups)
         line = f"user {user.username} added with role {user.role}"
-        return await _record(sessions, "user-add", user.username, line, {"role": user.role})
+        if user.groups:
+            line += f" in groups {_groups_text(user)}"
+        params = {"role": user.role, **({"groups": user.groups} if user.groups else {})}
+        return await _record(sessions, "user-add", user.username, line, params)
+
+
+async def set_user_groups(settings: Settings, username: str, groups: str) -> str:
+    """Replace the user's approver groups ("" for none)."""
+    async with command_sessions(settings) as sessions:
+        async with session_scope(sessions) as db:
+            user = await users.set_groups(db, username, groups)
+        line = f"{user.username} is now in groups {_groups_text(user)}"
+        return await _record(sessions, "user-update", user.username, line, {"groups": user.groups})
 
 
 async def add_token(settings: Settings, name: str, username: str, role: str | None) -> str:

@@ -79,6 +79,8 @@ class Identity:
     role: Role | None
     refresh_token: str | None
     id_token: str
+    # The groups PROXGATE_OIDC_ROLE_MAP names (kept first when a user's groups must be cut short).
+    mapped: tuple[str, ...] = ()
 
 
 def role_for(groups: tuple[str, ...], role_map: Mapping[str, Role]) -> Role | None:
@@ -239,6 +241,7 @@ class OidcClient:
             role=role_for(groups, self.config.role_map),
             refresh_token=token.get("refresh_token"),
             id_token=str(token["id_token"]),
+            mapped=tuple(g for g in groups if g in self.config.role_map),
         )
 
     async def end_session_url(self, id_token: str | None, after: str) -> str | None:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import User, WebSession, user_key, utcnow
 from app.services.accounts.auth import SSO_CHECK_INTERVAL, Principal, digest, start_session
 from app.services.accounts.oidc import Identity, OidcClient, SsoRefused
-from app.services.accounts.users import validate_username
+from app.services.accounts.users import GROUP_RE, GROUPS_LIMIT, groups_of, validate_username
 from app.services.audit import Actor, Draft, Target, append
 from app.services.errors import Invalid
 
@@ -67,9 +67,23 @@ async def sync_user(db: AsyncSession, identity: Identity) -> User:
     if not user.is_active:
         raise SsoRefused("Your Proxgate account is deactivated.", "inactive")
     user.role = identity.role
+    user.groups = ",".join(kept_groups(identity))
     db.add(user)
     await db.flush()
     return user
+
+
+def kept_groups(identity: Identity, limit: int = GROUPS_LIMIT) -> list[str]:
+    """The provider's groups that are group names here (lower-cased), those that map to a role first, within
+    the room a user's groups have; the others (paths such as /team/dba, names with spaces) only map roles."""
+    valid = {g.strip().lower() for g in identity.groups} - {""}
+    names = sorted(g for g in valid if GROUP_RE.match(g))
+    mapped = {g.lower() for g in identity.mapped}
+    kept: list[str] = []
+    for name in sorted(names, key=lambda g: (g not in mapped, g)):
+        if len(",".join([*kept, name])) <= limit:
+            kept.append(name)
+    return sorted(kept)
 
 
 async def sign_in(
@@ -131,9 +145,16 @@ async def recheck(
     row.sso_id_token = identity.id_token
     db.add(row)
     await db.commit()
-    return Principal(
-        user_key(user), user.username, user.role, "session", session_id=row.id, csrf_token=row.csrf_token
-    ), identity
+    principal = Principal(
+        user_key(user),
+        user.username,
+        user.role,
+        "session",
+        session_id=row.id,
+        csrf_token=row.csrf_token,
+        groups=groups_of(user),
+    )
+    return principal, identity
 
 
 async def id_token_of(db: AsyncSession, session_id: str) -> str | None:

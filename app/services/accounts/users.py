@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.orm import aliased
@@ -14,6 +15,9 @@ from app.services.accounts.passwords import hash_password, password_problem
 from app.services.errors import Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Room for a user's groups, comma-separated (the users.groups column).
+GROUPS_LIMIT = 1000
 
 
 def validate_username(username: str) -> str:
@@ -36,7 +40,40 @@ def parse_role(value: str) -> Role:
         raise Invalid(f"Unknown role '{value}'; choose one of {', '.join(Role)}.", field="role") from None
 
 
-async def create_user(db: AsyncSession, username: str, password: str, role: Role) -> User:
+def parse_groups(value: str | Iterable[str]) -> frozenset[str]:
+    """Group names from "a,b" or a list, lower-cased; Invalid naming a malformed one."""
+    names = value.replace(";", ",").split(",") if isinstance(value, str) else list(value)
+    groups = frozenset(n.strip().lower() for n in names if n.strip())
+    bad = sorted(g for g in groups if not GROUP_RE.match(g))
+    if bad:
+        raise Invalid(
+            f"Group '{bad[0]}' is not a group name: use letters, digits, '.', '_' or '-' (at most 64).",
+            field="groups",
+        )
+    if len(",".join(groups)) > GROUPS_LIMIT:
+        raise Invalid("Too many groups: at most 1000 characters of group names.", field="groups")
+    return groups
+
+
+def groups_of(user: User) -> frozenset[str]:
+    """The user's groups as a set."""
+    return frozenset(g for g in user.groups.split(",") if g)
+
+
+async def set_groups(db: AsyncSession, username: str, groups: str | Iterable[str]) -> User:
+    """Replace the named user's groups (local change or the identity provider's at sign-in); NotFound."""
+    user = await find_user(db, username)
+    if user is None:
+        raise NotFound(f"No user named '{username}'.")
+    user.groups = ",".join(sorted(parse_groups(groups)))
+    db.add(user)
+    await db.flush()
+    return user
+
+
+async def create_user(
+    db: AsyncSession, username: str, password: str, role: Role, groups: str | Iterable[str] = ""
+) -> User:
     """Add an account; Conflict if the name is taken."""
     name = validate_username(username)
     problem = password_problem(password)
@@ -44,7 +81,12 @@ async def create_user(db: AsyncSession, username: str, password: str, role: Role
         raise Invalid(problem, field="password")
     if await find_user(db, name) is not None:
         raise Conflict(f"A user named '{name}' already exists.", field="username")
-    user = User(username=name, role=role, password_hash=await hash_password(password))
+    user = User(
+        username=name,
+        role=role,
+        password_hash=await hash_password(password),
+        groups=",".join(sorted(parse_groups(groups))),
+    )
     db.add(user)
     await db.flush()
     return user

@@ -1,7 +1,7 @@
 """single sign-on: who a user is at the identity provider, and what a session keeps to re-check them
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06 13:50:00
 
 A user made by single sign-on carries the provider's subject (its stable id); a session started there keeps the
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
