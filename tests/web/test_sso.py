@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.services.accounts import OidcClient, SsoConfig, SsoRefused
-from tests.factories import csrf_from, run_async
+from tests.factories import csrf_from, make_token, run_async
 from tests.oidc_idp import Sso, audit_events, check_due, redirect_back, sign_in_at_provider
 from tests.security.store import scalar, user_role
 
@@ -58,10 +58,18 @@ def test_the_role_follows_the_provider_at_the_next_sign_in(sso: Sso) -> None:
     with sso.client() as http:
         assert sign_in_at_provider(http, sso.app.url, name).status_code == 303
     assert user_role(sso.settings, name) == "operator"
+    token = make_token(sso.settings, name)
+    assert (
+        httpx.get(f"{sso.app.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
     sso.regroup(name, ["not-mapped"])
     with sso.client() as http:
         refused = sign_in_at_provider(http, sso.app.url, name)
     assert refused.status_code == 401
+    # No mapped group left: their API tokens stop too.
+    assert (
+        httpx.get(f"{sso.app.url}/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    )
     assert "None of your groups at the identity provider gives access to Proxgate." in refused.text
     assert [e["params"]["reason"] for e in audit_events(sso.settings, "sso.refused", "sign-in")][
         -1

@@ -14,7 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.models import User, WebSession, user_key, utcnow
 from app.services.accounts.auth import SSO_CHECK_INTERVAL, Principal, digest, start_session
 from app.services.accounts.oidc import Identity, OidcClient, SsoRefused
-from app.services.accounts.users import GROUP_RE, GROUPS_LIMIT, groups_of, validate_username
+from app.services.accounts.users import (
+    GROUP_RE,
+    GROUPS_LIMIT,
+    groups_of,
+    revoke_sessions,
+    revoke_tokens,
+    validate_username,
+)
 from app.services.audit import Actor, Draft, Target, append
 from app.services.errors import Invalid
 
@@ -44,10 +51,16 @@ class Sealer:
 
 
 async def sync_user(db: AsyncSession, identity: Identity) -> User:
-    """The user for this identity, made at first sign-in; role and groups follow the provider's."""
-    if identity.role is None:
-        raise SsoRefused("None of your groups at the identity provider gives access to Proxgate.", "no-role")
+    """The user for this identity, made at first sign-in; role and groups follow the provider's.
+
+    Someone whose groups no longer map to a role is refused, and loses their other sessions and API tokens."""
     user = (await db.exec(select(User).where(User.sso_subject == identity.subject))).first()
+    if identity.role is None:
+        if user is not None:
+            await revoke_sessions(db, user_key(user))
+            await revoke_tokens(db, user_key(user))
+            await db.commit()
+        raise SsoRefused("None of your groups at the identity provider gives access to Proxgate.", "no-role")
     if user is None:
         try:
             name = validate_username(identity.username)
