@@ -25,6 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FINGERPRINT_RE = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
 CREDENTIAL_KEYS = ("PROXMOX_HOST", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET")
+# The roles' names, weakest first (app.db.models.Role; the configuration comes before the models).
+ROLE_NAMES = ("viewer", "operator", "approver", "admin")
 TOKEN_ID_RE = re.compile(r"^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$")
 
 
@@ -111,6 +113,18 @@ class Settings(BaseSettings):
         None, validation_alias=_env("PROXGATE_NOTIFY_WEBHOOK_SECRET")
     )
     mcp_http: bool = Field(False, validation_alias=_env("PROXGATE_MCP_HTTP"))
+    # Single sign-on with an OpenID Connect provider (docs/security.md): off while the issuer is unset.
+    oidc_issuer: str | None = Field(None, validation_alias=_env("PROXGATE_OIDC_ISSUER"))
+    oidc_client_id: str | None = Field(None, validation_alias=_env("PROXGATE_OIDC_CLIENT_ID"))
+    oidc_client_secret: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_OIDC_CLIENT_SECRET"))
+    oidc_groups_claim: str = Field(
+        "groups", min_length=1, validation_alias=_env("PROXGATE_OIDC_GROUPS_CLAIM")
+    )
+    # group=role pairs: a person gets the highest role any of their groups maps to, and no access without one.
+    oidc_role_map: str = Field("", validation_alias=_env("PROXGATE_OIDC_ROLE_MAP"))
+    oidc_scopes: str = Field("openid profile groups", validation_alias=_env("PROXGATE_OIDC_SCOPES"))
+    # What the sign-in button calls the provider ("Sign in with NAME"); the issuer's host when unset.
+    oidc_name: str | None = Field(None, max_length=64, validation_alias=_env("PROXGATE_OIDC_NAME"))
     # The MCP server (stdio and /mcp) offers and runs only the tools that change nothing in Proxmox.
     mcp_read_only: bool = Field(False, validation_alias=_env("PROXGATE_MCP_READ_ONLY"))
 
@@ -170,6 +184,30 @@ class Settings(BaseSettings):
         if value and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
             raise ValueError("expected the address people open Proxgate at, e.g. https://proxgate.lan")
         return value.rstrip("/") if value else None
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("expected the provider's issuer URL, e.g. https://id.example.com/realms/main")
+        return value.rstrip("/") if value else None
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _oidc_role_map(cls, value: str) -> str:
+        parse_role_map(value)
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret and self.oidc_role_map):
+            raise ValueError(
+                "PROXGATE_OIDC_ISSUER needs PROXGATE_OIDC_CLIENT_ID, PROXGATE_OIDC_CLIENT_SECRET and "
+                "PROXGATE_OIDC_ROLE_MAP (which groups get which role)"
+            )
+        if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
+            raise ValueError("PROXGATE_OIDC_SCOPES must include openid")
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
@@ -239,6 +277,17 @@ class Settings(BaseSettings):
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
             out.write(key)
         return key
+
+
+def parse_role_map(text: str) -> dict[str, str]:
+    """PROXGATE_OIDC_ROLE_MAP's `group=role,group=role` as {group: role}; ValueError naming a bad pair."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        group, sep, role = (x.strip() for x in part.rpartition("="))
+        if not sep or not group or role not in ROLE_NAMES:
+            raise ValueError(f"{part!r} is not GROUP=ROLE with a role of {', '.join(ROLE_NAMES)}")
+        pairs[group] = role
+    return pairs
 
 
 def mcp_read_only(environ: Mapping[str, str] | None = None) -> bool:

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.proxmox.client import PveClient
 from app.runtime import Runtime
 from app.services import audit
-from app.services.accounts import Role, auth
+from app.services.accounts import Role, SsoRefused, auth, sso
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.batches import BatchService
 from app.services.cluster import (
@@ -182,11 +182,47 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         background = request.headers.get(BACKGROUND_HEADER) == "1"
         policy = runtime_of(request.app).auth_policy
         principal = await auth.resolve_session(db, policy, cookie, not background)
+        if principal is not None and principal.sso_due:
+            principal = await _sso_recheck(request, db, principal)
     # Give the connection back before the handler runs: the services it calls open sessions of their own, and
     # requests that each held one connection while waiting for a second froze the whole pool in a burst.
     await db.commit()
     request.state.principal = principal
     return principal
+
+
+async def _sso_recheck(
+    request: Request, db: AsyncSession, principal: auth.Principal
+) -> auth.Principal | None:
+    """Ask the identity provider again about a single sign-on session; the audit says when it ended one or
+    changed someone's role."""
+    runtime = runtime_of(request.app)
+    if runtime.oidc is None:
+        # Single sign-on was turned off: the provider's sessions end, as it can vouch for nobody now.
+        await auth.end_session(db, principal.session_id or "")
+        return None
+    now, said = await sso.recheck(db, runtime.oidc, runtime.sso_sealer, principal)
+    actor = actor_for(request, principal)
+    if isinstance(said, SsoRefused):
+        message = f"{principal.username}'s single sign-on session ended: {said.message}"
+        await sso.record(
+            runtime.sessions,
+            actor,
+            "sso.session_ended",
+            "refused",
+            principal.username,
+            message,
+            {"reason": said.reason},
+        )
+    elif said is not None and now is not None and now.role != principal.role:
+        message = (
+            f"{principal.username} is {now.role} now (was {principal.role}), as the identity provider says"
+        )
+        params = {"role": str(now.role), "previous_role": str(principal.role), "groups": list(said.groups)}
+        await sso.record(
+            runtime.sessions, actor, "sso.role_changed", "succeeded", principal.username, message, params
+        )
+    return now
 
 
 MaybePrincipalDep = Annotated[auth.Principal | None, Depends(get_principal)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -39,9 +40,14 @@ class Proxgate(FastAPI):
     the request id too; a middleware added with add_middleware() sits inside it and never sees that answer.
     """
 
+    # The identity provider's origin, where signing out may send a form (app/web/security.py); "" without one.
+    form_target = ""
+
     def build_middleware_stack(self) -> ASGIApp:
         """The usual stack, wrapped."""
-        return SecurityHeadersMiddleware(HeadAsGetMiddleware(super().build_middleware_stack()))
+        return SecurityHeadersMiddleware(
+            HeadAsGetMiddleware(super().build_middleware_stack()), self.form_target
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     runtime = Runtime.configure(settings, build_templates())
     app.state.runtime = runtime
+    if settings.oidc_issuer:
+        issuer = urlsplit(settings.oidc_issuer)
+        app.form_target = f"{issuer.scheme}://{issuer.netloc}"
     app.mount("/static", StaticFiles(directory=str(resource_dir("static"))), name="static")
     include_routers(app)
     install_error_handlers(app)

@@ -25,7 +25,7 @@ from app.db.files import open_to_others
 from app.db.migrate import upgrade_database
 from app.metrics import Metrics
 from app.proxmox.errors import PveError
-from app.services.accounts import Policy
+from app.services.accounts import OidcClient, Policy, Sealer, SsoConfig
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
@@ -62,6 +62,9 @@ class Runtime:
     templates: Jinja2Templates
     metrics: Metrics
     connection: PveConnection
+    # Single sign-on's provider (None: local accounts only) and the key its refresh tokens are kept under.
+    oidc: OidcClient | None
+    sso_sealer: Sealer
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     cluster: Cluster = field(init=False)
@@ -90,6 +93,8 @@ class Runtime:
             templates=templates,
             metrics=Metrics(),
             connection=pve_connection(settings),
+            oidc=OidcClient(config) if (config := SsoConfig.from_settings(settings)) else None,
+            sso_sealer=Sealer(settings.resolved_secret_key()),
         )
 
     async def open(self) -> None:

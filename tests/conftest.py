@@ -24,7 +24,10 @@ from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
-from tests.servers import AppServer
+from tests.oidc_idp import CLIENT_ID as OIDC_CLIENT_ID
+from tests.oidc_idp import CLIENT_SECRET as OIDC_CLIENT_SECRET
+from tests.oidc_idp import ROLE_MAP, Provider, Sso
+from tests.servers import AppServer, free_port
 
 # argon2id at its cheapest in the test process (the app served in threads, make_user, sign-ins): the suite makes
 # and signs in thousands of users, and production's 64 MiB and four lanes cost 0.15 s of CPU each time. Hashing
@@ -226,3 +229,27 @@ def crew(settings: Settings) -> People:
 def scratch(pve: DemoPve) -> Iterator[None]:
     """A clean 9300-9399 range in the fake for the guests a test makes (the approval tests)."""
     yield from guests_made(pve)
+
+
+@pytest.fixture(scope="session")
+def sso(
+    served_fake: ServedFake, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sso]:
+    """A real OpenID provider (tests/oidc_idp.py) and an app that signs people in there, for the session."""
+    folder = tmp_path_factory.mktemp("sso")
+    app_port = free_port()
+    provider = Provider(tmp_path_factory.mktemp("oidc-provider"), app_port, {})
+    settings = app_settings(
+        served_fake,
+        database_url,
+        folder,
+        oidc_issuer=provider.issuer,
+        oidc_client_id=OIDC_CLIENT_ID,
+        oidc_client_secret=OIDC_CLIENT_SECRET,
+        oidc_role_map=ROLE_MAP,
+        oidc_name="Test ID",
+    )
+    app = AppServer(settings, port=app_port)
+    yield Sso(provider, app, settings)
+    app.stop()
+    provider.stop()

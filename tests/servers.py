@@ -24,9 +24,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class AppServer:
     """Proxgate on http://127.0.0.1:PORT in a background thread."""
 
-    def __init__(self, settings: Settings, app: FastAPI | None = None) -> None:
+    def __init__(self, settings: Settings, app: FastAPI | None = None, port: int | None = None) -> None:
         self.app = app or create_app(settings)
-        self.port = free_port()
+        # A port chosen beforehand when another server must know it first (the OpenID provider, tests/oidc_idp.py).
+        self.port = port or free_port()
         # The proxy options of `proxgate serve`, so X-Forwarded-* is believed only as in production.
         config = uvicorn.Config(
             self.app,

@@ -68,6 +68,9 @@ def test_group_readable_credentials_file_is_refused_with_chmod_hint(tmp_path: Pa
         ("proxmox_token_id", "no-realm-token", "PROXMOX_TOKEN_ID"),
         ("proxmox_timeout", -1, "PROXMOX_TIMEOUT"),
         ("proxmox_ca_bundle", "/nonexistent/ca.pem", "PROXMOX_CA_BUNDLE"),
+        ("oidc_role_map", "proxmox-admins=admin,dba=emperor", "PROXGATE_OIDC_ROLE_MAP"),
+        ("oidc_role_map", "admins", "PROXGATE_OIDC_ROLE_MAP"),
+        ("oidc_issuer", "id.example.com", "PROXGATE_OIDC_ISSUER"),
     ],
 )
 def test_invalid_setting_names_itself_in_one_line(
@@ -96,3 +99,23 @@ def test_database_url_defaults_to_sqlite_in_data_dir(tmp_path: Path) -> None:
     assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'proxgate.db'}"
     pg = load_settings(**clean(tmp_path, database_url="postgresql://u@db/proxgate"))
     assert pg.resolved_database_url == "postgresql+psycopg://u@db/proxgate"
+
+
+def test_single_sign_on_needs_its_client_and_role_map(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            **clean(tmp_path, oidc_issuer="https://id.example.com/realms/main", oidc_client_id="pg")
+        )
+    assert "PROXGATE_OIDC_CLIENT_SECRET" in str(caught.value) and "PROXGATE_OIDC_ROLE_MAP" in str(
+        caught.value
+    )
+    settings = load_settings(
+        **clean(
+            tmp_path,
+            oidc_issuer="https://id.example.com/realms/main/",
+            oidc_client_id="pg",
+            oidc_client_secret="s",
+            oidc_role_map=" proxmox-admins = admin , dba=approver ",
+        )
+    )
+    assert settings.oidc_issuer == "https://id.example.com/realms/main"

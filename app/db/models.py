@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, DateTime, Index, Text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +68,8 @@ class User(UserBase, table=True):
     password_hash: str = Field(max_length=255)
     created_at: datetime = _stamp(nullable=False, default=utcnow)  # type: ignore[assignment]
     password_changed_at: datetime = _stamp(nullable=False, default=utcnow)  # type: ignore[assignment]
+    # The identity provider's stable id of a user made by single sign-on (None: a local account).
+    sso_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 def user_key(user: User) -> int:
@@ -97,6 +99,11 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = _stamp(nullable=False, default=utcnow)  # type: ignore[assignment]
     last_seen_at: datetime = _stamp(nullable=False, default=utcnow)  # type: ignore[assignment]
     revoked_at: datetime | None = _stamp(nullable=True)  # type: ignore[assignment]
+    # A session started by single sign-on: the provider's refresh token (sealed), its ID token (for signing out
+    # there) and when the provider last confirmed the person.
+    sso_refresh_token: str | None = Field(default=None, sa_type=Text)
+    sso_id_token: str | None = Field(default=None, sa_type=Text)
+    sso_checked_at: datetime | None = _stamp(nullable=True)  # type: ignore[assignment]
 
 
 class ApiToken(SQLModel, table=True):

@@ -18,10 +18,10 @@ from app.deps import (
     secure_cookies,
 )
 from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
-from app.services.accounts import auth
+from app.services.accounts import auth, sso
 from app.services.errors import TooManyAttempts, Unauthenticated
 from app.web.templating import render
-from app.web.url_paths import path_for
+from app.web.url_paths import path_for, url_paths
 
 router = APIRouter(tags=["auth"], dependencies=[Depends(verify_csrf)])
 
@@ -36,12 +36,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def login_context(request: Request, next: str | None, username: str = "", error: str = "") -> dict[str, str]:
+    """What the sign-in page shows: the form's values, an error, and the identity provider's name if any."""
+    oidc = runtime_of(request.app).oidc
+    sso_name = oidc.config.name if oidc else ""
+    return {"next": safe_next(next), "username": username, "error": error, "sso_name": sso_name}
+
+
 @router.get("/login", name="login")
 async def login_page(request: Request, principal: MaybePrincipalDep, next: str | None = None) -> Response:
     """The sign-in form (or straight on when already signed in)."""
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "pages/auth/login.html", {"next": safe_next(next), "username": ""})
+    return render(request, "pages/auth/login.html", login_context(request, next))
 
 
 @router.post("/login", name="login_submit")
@@ -60,13 +67,18 @@ async def login_submit(
         user = await auth.authenticate(db, runtime_of(request.app).auth_policy, username, password, ip)
     except (Unauthenticated, TooManyAttempts) as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401
-        context = {"next": safe_next(next), "username": username[:64], "error": exc.message}
+        context = login_context(request, next, username=username[:64], error=exc.message)
         return render(request, "pages/auth/login.html", context, status_code=status)
     if earlier := request.cookies.get(SESSION_COOKIE):
         # Signing in again (as anyone) ends the session this browser had: never two side by side.
         await auth.end_session(db, auth.digest(earlier))
     secret = await auth.start_session(db, user, ip, request.headers.get("user-agent", ""))
     await db.commit()
+    return signed_in(request, secret, next)
+
+
+def signed_in(request: Request, secret: str, next: str) -> Response:
+    """Go on to `next` with the new session's cookie (a password's sign-in or the identity provider's)."""
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -82,12 +94,25 @@ async def login_submit(
 
 @router.post("/logout", name="logout")
 async def logout(request: Request, db: SessionDep, principal: PrincipalDep) -> Response:
-    """End this session and return to the sign-in page."""
+    """End this session and return to the sign-in page (by the identity provider's sign-out, when the session
+    came from there and the provider offers one)."""
+    target = path_for(request, "login")
     if principal.session_id:
+        oidc = runtime_of(request.app).oidc
+        id_token = await sso.id_token_of(db, principal.session_id)
         await auth.end_session(db, principal.session_id)
         await db.commit()
-    response = RedirectResponse(path_for(request, "login"), status_code=303)
+        if oidc is not None and id_token:
+            target = await oidc.end_session_url(id_token, absolute_url(request, "login")) or target
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     if request.headers.get("hx-request") == "true":
-        response.headers["HX-Redirect"] = path_for(request, "login")
+        response.headers["HX-Redirect"] = target
     return response
+
+
+def absolute_url(request: Request, name: str) -> str:
+    """A route's full URL as the identity provider must know it: under PROXGATE_PUBLIC_URL when it is set."""
+    path = url_paths(request).path_for(name)
+    public = runtime_of(request.app).settings.public_url
+    return f"{public}{path}" if public else str(path.make_absolute_url(base_url=request.base_url))

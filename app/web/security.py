@@ -13,7 +13,6 @@ CSP = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -26,8 +25,13 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class SecurityHeadersMiddleware:
     """Adds CSP and friends, HSTS behind TLS, and echoes or creates X-Request-ID."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, form_target: str = "") -> None:
         self.app = app
+        # Signing out redirects the sign-out form to the identity provider, and browsers hold a form's redirects
+        # to form-action too: its origin joins 'self' when single sign-on is on.
+        self.csp = (
+            CSP.replace("form-action 'self'", f"form-action 'self' {form_target}") if form_target else CSP
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,6 +44,7 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", self.csp)
                 for name, value in HEADERS.items():
                     headers.setdefault(name, value)
                 if scope.get("scheme") == "https":

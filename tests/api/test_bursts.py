@@ -19,6 +19,7 @@ from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.backup_guests import remove_guests
 from tests.factories import csrf_from, login, make_token, make_user, run_async
+from tests.oidc_idp import Sso, audit_events, check_due, sign_in_at_provider
 from tests.servers import AppServer
 
 # Three times the pool: a small one here (the settings' pool), so the burst is big for it and quick to run.
@@ -310,3 +311,20 @@ def test_a_burst_of_node_maintenance_answers(small_pool: AppServer, crowd: dict[
         query = {"operation": "empty-node", "q": "burst-node", "limit": 100}
         audit = client.get("/api/v1/audit", params=query).json()
     assert len(audit["items"]) == BURST
+
+
+def test_a_burst_of_single_sign_on_answers(sso: Sso) -> None:
+    """Sign-ins started at once, forged answers refused at once, and a session whose provider check is due
+    asking the provider once however many of its requests come together."""
+    starts = run_async(burst(sso.app.url, [("GET", "/login/sso", {})] * BURST))
+    assert set(starts) == {303}
+    forged = [("GET", "/login/sso/callback?code=x&state=y", {})] * BURST
+    assert set(run_async(burst(sso.app.url, forged))) == {401}
+    name = sso.person(["proxmox-admins"])
+    with httpx.Client(follow_redirects=False, timeout=30) as http:
+        sign_in_at_provider(http, sso.app.url, name)
+        sso.regroup(name, ["ops"])
+        check_due(sso.settings, http.cookies["proxgate_session"])
+        pages = run_async(burst(sso.app.url, [("GET", "/account", {})] * BURST, http.cookies))
+    assert set(pages) == {200}
+    assert len(audit_events(sso.settings, "sso.role_changed", name)) == 1

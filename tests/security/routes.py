@@ -32,6 +32,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/login"): Rule(PUBLIC, ok=(200, 303)),  # signed-in people are sent on to the dashboard
     ("POST", "/login"): Rule(PUBLIC, ok=(303,)),  # probed with a fresh client and real credentials
     ("POST", "/logout"): Rule(SELF, ok=(303,)),  # probed with a fresh session, which it ends
+    # Single sign-on is off on the probed app; tests/web/test_sso.py signs in through them at a real provider.
+    ("GET", "/login/sso"): Rule(PUBLIC, ok=(404,)),
+    ("GET", "/login/sso/callback"): Rule(PUBLIC, ok=(404,)),
     ("GET", "/healthz"): Rule(PUBLIC),
     ("GET", "/readyz"): Rule(PUBLIC),
     ("GET", "/openapi.json"): Rule("viewer"),  # and any API token (test_auth.py), as the API it describes

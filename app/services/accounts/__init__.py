@@ -1,13 +1,21 @@
 """Accounts: users, roles, passwords, sessions and API tokens."""
 
 from app.db.models import Role
-from app.services.accounts import auth, users
+from app.services.accounts import auth, sso, users
 from app.services.accounts.auth import Policy, Principal, same_secret
 from app.services.accounts.cli import add_token, add_user, set_password, set_role, set_user_groups
+from app.services.accounts.oidc import Attempt, OidcClient, SsoConfig, SsoRefused
 from app.services.accounts.passwords import verify_password
+from app.services.accounts.sso import Sealer
 from app.services.accounts.users import set_groups
 
 __all__ = [
+    "Attempt",
+    "OidcClient",
+    "Sealer",
+    "SsoConfig",
+    "SsoRefused",
+    "sso",
     "Policy",
     "Principal",
     "Role",

@@ -24,6 +24,9 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 # What a token gets when no role is asked for: deciding others' requests is a person's act, so a token of an
 # approver or an admin acts as an operator unless it is made with a higher role on purpose.
 DEFAULT_TOKEN_ROLE = Role.operator
+# How long the identity provider's word on a single sign-on session holds: past it, the session's next request
+# asks the provider again (app/services/accounts/sso.py), so someone it stops letting in loses access by then.
+SSO_CHECK_INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Principal:
     token_name: str | None = None
     # Named approver groups (a token acts with its user's).
     groups: frozenset[str] = frozenset()
+    # A single sign-on session whose provider must be asked again before this request goes on.
+    sso_due: bool = False
 
     def can(self, role: Role | str) -> bool:
         """True when the principal's role includes `role`."""
@@ -157,6 +162,7 @@ async def resolve_session(
         row.last_seen_at = now
         db.add(row)
         await db.commit()
+    sso_due = row.sso_checked_at is not None and now - _aware(row.sso_checked_at) > SSO_CHECK_INTERVAL
     return Principal(
         user_key(user),
         user.username,
@@ -165,6 +171,7 @@ async def resolve_session(
         session_id=row.id,
         csrf_token=row.csrf_token,
         groups=groups_of(user),
+        sso_due=sso_due,
     )
 
 

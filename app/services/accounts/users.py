@@ -16,6 +16,8 @@ from app.services.errors import Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+# Room for a user's groups, comma-separated (the users.groups column).
+GROUPS_LIMIT = 1000
 
 
 def validate_username(username: str) -> str:
@@ -48,7 +50,7 @@ def parse_groups(value: str | Iterable[str]) -> frozenset[str]:
             f"Group '{bad[0]}' is not a group name: use letters, digits, '.', '_' or '-' (at most 64).",
             field="groups",
         )
-    if len(",".join(groups)) > 1000:
+    if len(",".join(groups)) > GROUPS_LIMIT:
         raise Invalid("Too many groups: at most 1000 characters of group names.", field="groups")
     return groups
 
