@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from app.demo.fakeserver import ACCESS_FILE
+from app.proxmox.paths import ACCESS_TICKET, CLUSTER_RESOURCES, GuestPath
 
 
 def delete_in_ui(state_dir: Path, vmid: int | None = None) -> str:
@@ -25,14 +26,13 @@ def delete_in_ui(state_dir: Path, vmid: int | None = None) -> str:
     ui = json.loads((state_dir / ACCESS_FILE).read_text())
     trust = ssl.create_default_context(cafile=ui["cafile"])
     with httpx.Client(base_url=ui["url"] + "/api2/json", verify=trust, timeout=30) as http:
-        login = http.post("/access/ticket", data={"username": ui["user"], "password": ui["password"]})
+        login = http.post(ACCESS_TICKET, data={"username": ui["user"], "password": ui["password"]})
         login.raise_for_status()
         ticket = login.json()["data"]
         http.cookies.set("PVEAuthCookie", ticket["ticket"])
         http.headers["CSRFPreventionToken"] = ticket["CSRFPreventionToken"]
-        guest = _choose(http.get("/cluster/resources", params={"type": "vm"}).json()["data"], vmid)
-        path = f"/nodes/{guest['node']}/{guest['type']}/{guest['vmid']}"
-        answer = http.delete(path)
+        guest = _choose(http.get(CLUSTER_RESOURCES, params={"type": "vm"}).json()["data"], vmid)
+        answer = http.delete(GuestPath(guest["node"], guest["type"], int(guest["vmid"])).base)
         answer.raise_for_status()
         upid: str = answer.json()["data"]
         return upid

@@ -42,6 +42,12 @@ HA_RESOURCES = "/cluster/ha/resources"
 HA_GROUPS = "/cluster/ha/groups"
 HA_RULES = "/cluster/ha/rules"
 HA_STATUS = "/cluster/ha/status/current"
+ACCESS_TICKET = "/access/ticket"
+ACCESS_USERS = "/access/users"
+ACCESS_ACL = "/access/acl"
+ACCESS_PERMISSIONS = "/access/permissions"
+# ACL paths: where Proxmox grants privileges (pveum acl modify PATH), not API paths.
+ACL_ROOT, ACL_VMS, ACL_POOLS, ACL_STORAGE, ACL_ACCESS = "/", "/vms", "/pool", "/storage", "/access"
 
 
 def segment(value: object) -> str:

@@ -54,9 +54,10 @@ def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
 async def test_every_answer_fits_a_context_and_comes_once(big: Big, opener: Opener) -> None:
     async with opener(big.server.url, big.token) as session:
         listed = await session.list_tools()
-        # The tool list does not grow with the cluster but with the catalogue (about 1.3 KB an operation) and
-        # comes once a session: it stays under the 41 KB it was before its schemas were trimmed.
-        assert len(listed.model_dump_json(by_alias=True, exclude_none=True)) < 40_000
+        # The tool list does not grow with the cluster but with the catalogue, about 1 KB a tool (49 KB for 50
+        # tools once configure, bulk work, node maintenance and downloads came), and comes once a session.
+        size = len(listed.model_dump_json(by_alias=True, exclude_none=True))
+        assert size < 1_200 * len(listed.tools) and size < 60_000, (size, len(listed.tools))
         assert all(tool.output_schema for tool in listed.tools)
         for name, arguments in calls(big):
             result = await session.call_tool(name, arguments)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from app.proxmox.paths import ACL_POOLS, ACL_ROOT, ACL_STORAGE, ACL_VMS
+
 # What each change needs (any one of the privileges), as qemu-server, pve-container and pve-storage check it.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     "delete": ("VM.Allocate",),
@@ -24,8 +26,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "backup/restore": ("VM.Backup",),
     "storage deletion": ("Datastore.Allocate",),
 }
-GUEST_PATHS = ("/", "/vms", "/pool")
-STORAGE_PATHS = ("/", "/storage", "/pool")
+GUEST_PATHS = (ACL_ROOT, ACL_VMS, ACL_POOLS)
+STORAGE_PATHS = (ACL_ROOT, ACL_STORAGE, ACL_POOLS)
 
 
 def _applies(path: str, roots: tuple[str, ...]) -> bool:

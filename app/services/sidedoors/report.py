@@ -13,13 +13,11 @@ from typing import Any
 
 from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError, PveForbidden
+from app.proxmox.paths import ACCESS_ACL, ACCESS_PERMISSIONS, ACCESS_USERS, ACL_ACCESS
 from app.services.sidedoors.capabilities import capabilities_of
 from app.services.sidedoors.principals import Principal, principals_of
 from app.services.sidedoors.proposals import proposals_for
 
-USERS = "/access/users"
-ACL = "/access/acl"
-PERMISSIONS = "/access/permissions"
 AT_ONCE = 8
 # A report is read again after this long (a dashboard's count need not ask Proxmox on every visit).
 TTL = 60.0
@@ -43,7 +41,7 @@ class SideDoorReport:
 def _why(exc: PveError) -> str:
     """A refusal in the words an admin acts on: the privilege Proxgate's token lacks, and where."""
     if isinstance(exc, PveForbidden) and exc.privilege:
-        return f"Proxgate's token lacks {exc.privilege} on {exc.acl_path or '/access'} ({exc.message})"
+        return f"Proxgate's token lacks {exc.privilege} on {exc.acl_path or ACL_ACCESS} ({exc.message})"
     return str(exc)
 
 
@@ -65,13 +63,13 @@ class SideDoors:
     async def _read(self) -> SideDoorReport:
         now = time.time()
         try:
-            users = await self.pve.get(USERS, full=1) or []
+            users = await self.pve.get(ACCESS_USERS, full=1) or []
         except PveError as exc:
             return SideDoorReport(now, unreadable=_why(exc))
         report = SideDoorReport(now, principals_of(users, self.pve.connection.token_id))
         acl: list[dict[str, Any]] = []
         try:
-            acl = await self.pve.get(ACL) or []
+            acl = await self.pve.get(ACCESS_ACL) or []
         except PveError as exc:
             report.acl_unreadable = _why(exc)
         gate = asyncio.Semaphore(AT_ONCE)
@@ -79,7 +77,7 @@ class SideDoors:
         async def one(principal: Principal) -> None:
             async with gate:
                 try:
-                    permissions = await self.pve.get(PERMISSIONS, userid=principal.id) or {}
+                    permissions = await self.pve.get(ACCESS_PERMISSIONS, userid=principal.id) or {}
                 except PveError as exc:
                     principal.unreadable = _why(exc)
                     return
