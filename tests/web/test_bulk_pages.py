@@ -33,6 +33,7 @@ def test_the_list_offers_bulk_actions_to_operators_only(
     app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
 ) -> None:
     add_vms(pve, [8601])
+    time.sleep(settings.resources_ttl + 0.1)  # the list's cluster view is read after the guest was added
     with signed_in(app_server.url, make_user(settings, "operator")) as http:
         page = http.get("/guests", params={"q": "bulk8601"}).text
         assert 'id="bulk-form"' in page and 'id="pick-8601"' in page
