@@ -82,7 +82,7 @@ def test_a_rollback_is_approved_only_with_its_vmid_typed_and_a_wrong_one_is_refu
     # The block's own refresh keeps the problem and what was typed.
     page.evaluate("document.querySelector('#request-detail').dataset.old = '1'")
     page.evaluate("document.body.dispatchEvent(new Event('conflict'))")
-    expect(page.locator("#request-detail:not([data-old])")).to_have_count(1)
+    expect(page.locator("#request-detail:not([data-old])")).to_have_count(1, timeout=15000)
     expect(page.locator("#approve-confirm-error")).to_have_text("Type 9349 to confirm.")
     assert vm.config["memory"] == 4096
 
