@@ -32,6 +32,7 @@ from pvesim.media import MediaMixin, UploadMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
+from pvesim.pending import PendingDigestMixin
 from pvesim.qm_config import QemuConfigMixin
 from pvesim.resize import ResizeMixin
 from pvesim.resources import ResourcesMixin
@@ -49,6 +50,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    PendingDigestMixin,
     QemuConfigMixin,
     AccessMixin,
     OwnedVolumesMixin,
