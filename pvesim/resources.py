@@ -94,7 +94,7 @@ class ResourcesMixin(NodeViewsMixin):
                 item = memo.item
                 # The clock moves between answers; a VM's recorded stats, when they carry it, win as in fakepve.
                 if not (is_vm and "uptime" in guest.stats):
-                    item["uptime"] = _uptime(guest, now)
+                    item["uptime"] = _seconds_up(guest, now)
                 data.append(item)
         self._resource_memo = kept
         return data
@@ -183,6 +183,6 @@ class ResourcesMixin(NodeViewsMixin):
             self.space_memo = None
 
 
-def _uptime(guest: Any, now: float) -> int:
+def _seconds_up(guest: Any, now: float) -> int:
     """Seconds since a running guest started (fakepve's _vm_usage and _uptime), read anew on every answer."""
     return int(now - guest.started_at) if guest.status == "running" and guest.started_at else 0
