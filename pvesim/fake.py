@@ -32,9 +32,10 @@ from pvesim.media import MediaMixin, UploadMixin
 from pvesim.migrate import MigrateMixin
 from pvesim.node_network import NodeNetworkMixin
 from pvesim.node_usage import NodeUsageMixin
-from pvesim.node_views import NodeViewsMixin
+from pvesim.pending import PendingDigestMixin
 from pvesim.qm_config import QemuConfigMixin
 from pvesim.resize import ResizeMixin
+from pvesim.resources import ResourcesMixin
 from pvesim.restore import QemuRestoreMixin
 from pvesim.rrd import RrdMixin
 from pvesim.stalls import StallMixin
@@ -49,6 +50,7 @@ NODE_UPTIME = 23 * 86400 + 4 * 3600
 
 
 class DemoPve(
+    PendingDigestMixin,
     QemuConfigMixin,
     AccessMixin,
     OwnedVolumesMixin,
@@ -66,7 +68,7 @@ class DemoPve(
     UploadMixin,
     LocalContentMixin,
     NodeUsageMixin,
-    NodeViewsMixin,
+    ResourcesMixin,
     CtMigrateMixin,
     CtRestoreMixin,
     CtTemplateMixin,
@@ -164,14 +166,6 @@ class DemoPve(
             "maxdisk": int(93.9 * GIB),
             "uptime": int(time.time() - self.booted),
         }
-
-    async def _resources(self, request: web.Request) -> web.Response:
-        """GET /cluster/resources, summing each storage's volumes once rather than once per node."""
-        self.space_memo = {}
-        try:
-            return await super()._resources(request)
-        finally:
-            self.space_memo = None
 
     def _storage_resource(self, node: str, name: str) -> dict[str, Any] | None:
         """The /cluster/resources entry of a storage, with its real use (fakepve says 0 of 100 GiB)."""

@@ -29,37 +29,34 @@ def _number(value: Any, default: int) -> int:
 
 
 class NodeUsageMixin(DemoBase):
-    """Per-node usage in /nodes, /cluster/resources, a node's status and its history."""
+    """Per-node usage in /nodes, a node's status and its history (and /cluster/resources: pvesim/resources.py)."""
 
     def _node_usage(self, node: str) -> dict[str, Any]:
         """The node's usage: fakepve's shape (_node_stats) with this node's memory, CPU and root disk."""
-        stats = dict(self._node_stats(True))
         running = [g for g in [*self.vms, *self.cts] if g.node == node and g.status == "running"]
-        memory = IDLE_MEMORY + sum(_number(g.config.get("memory"), 512) * MIB for g in running)
+        memory = sum(_number(g.config.get("memory"), 512) * MIB for g in running)
         cores = sum(_number(g.config.get("cores"), 1) for g in running)
+        return self._usage_of(node, memory, cores)
+
+    def _usage_of(self, node: str, memory: int, cores: int) -> dict[str, Any]:
+        """fakepve's node stats with this node's root disk and the memory and cores its running guests use."""
+        stats = dict(self._node_stats(True))
+        memory += IDLE_MEMORY
         index = sorted(self.nodes).index(node) if node in self.nodes else 0
         stats["mem"] = min(memory, int(stats["maxmem"] * 0.95))
         stats["cpu"] = round(min(0.95, IDLE_CPU + CPU_PER_CORE * cores), 4)
         stats["disk"] = int(ROOT_USED + ROOT_MORE_PER_NODE * index)
         return stats
 
-    async def _resources(self, request: web.Request) -> web.Response:
-        """GET /cluster/resources with each online node's own usage. The answer can be megabytes at thousands of
-        guests, so each node's usage is written over fakepve's shared one in the text, not parsed and written again."""
-        response: web.Response = await super()._resources(request)
-        text = response.text
-        if text is None:
-            return response
-        shared = self._node_stats(True)
-        for node, state in self.nodes.items():
-            if not state.get("online", True):
-                continue
-            head = f'"node": {json.dumps(node)}, "status": "online", "level": "", '
-            own = self._node_usage(node)
-            before = head + ", ".join(f'"{k}": {json.dumps(shared[k])}' for k in FIELDS)
-            after = head + ", ".join(f'"{k}": {json.dumps(own[k])}' for k in FIELDS)
-            text = text.replace(before, after, 1)
-        return web.Response(text=text, content_type="application/json")
+    def _node_usages(self) -> dict[str, dict[str, Any]]:
+        """Every node's usage in one pass over the guests (_node_usage per node reads them all each time)."""
+        memory: dict[str, int] = dict.fromkeys(self.nodes, 0)
+        cores: dict[str, int] = dict.fromkeys(self.nodes, 0)
+        for guest in [*self.vms, *self.cts]:
+            if guest.status == "running" and guest.node in memory:
+                memory[guest.node] += _number(guest.config.get("memory"), 512) * MIB
+                cores[guest.node] += _number(guest.config.get("cores"), 1)
+        return {node: self._usage_of(node, memory[node], cores[node]) for node in self.nodes}
 
     async def _nodes(self, request: web.Request) -> web.Response:
         """GET /nodes with each online node's own usage."""

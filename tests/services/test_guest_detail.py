@@ -84,3 +84,27 @@ async def test_a_guest_s_name_follows_the_task_that_gave_it(
             break
         await asyncio.sleep(0.05)
     assert (await cluster.tasks.guest_names())[CT] == "renamed"
+
+
+async def test_the_page_reads_the_config_with_its_pending_changes_in_one_request(
+    cluster: Cluster, pve: DemoPve, stopped_ct: Any
+) -> None:
+    stopped_ct.config.update(memory=1024, tags="web", swap=512)
+    stopped_ct.pending.update(
+        memory=2048, tags=None
+    )  # waiting for the next start, as a running one keeps them
+    path = GuestPath("pve1", "lxc", CT)
+    since = len(pve.requests)
+
+    view = await cluster.guest_detail().detail(CT)
+
+    read = [p for m, p, _ in pve.requests[since:] if m == "GET" and p.startswith("/api2/json" + path.base)]
+    assert any(p.endswith("/pending") for p in read) and not any(p.endswith("/config") for p in read), read
+    assert view.config == await cluster.client.get(path.config), (
+        "what GET .../config answers, digest included"
+    )
+    assert view.config["memory"] == 2048 and "tags" not in view.config and view.config["swap"] == 512
+    assert [(p.key, p.pending, p.delete) for p in view.pending] == [
+        ("memory", "2048", False),
+        ("tags", None, True),
+    ]

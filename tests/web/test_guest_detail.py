@@ -83,9 +83,12 @@ def test_the_page_reads_the_config_once_for_its_disks_and_its_configured_address
         time.sleep(0.6)  # the cached cluster view learns of it
         before = len(pve.requests)
         html = viewer.get(f"/guests/{vm.vmid}").text
-        reads = [p for m, p, _ in pve.requests[before:] if m == "GET" and p.endswith("/qemu/9602/config")]
+        reads = [p for m, p, _ in pve.requests[before:] if m == "GET" and "/qemu/9602/" in p]
         assert 'data-disk="scsi0"' in html and 'data-ip="10.96.2.10"' in html
-        assert len(reads) == 1, "one read serves the disks and the addresses"
+        # GET .../pending gives the config, its pending changes and its digest: no GET .../config besides.
+        assert [p for p in reads if p.endswith(("/config", "/pending"))] == [
+            f"/api2/json/nodes/pve1/qemu/{vm.vmid}/pending"
+        ], "one read serves the disks, the addresses and the pending changes"
     finally:
         pve.vms.remove(vm)
 

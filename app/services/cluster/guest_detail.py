@@ -15,8 +15,15 @@ from app.proxmox.client import PveClient
 from app.proxmox.diskparse import Disk, parse_disks
 from app.proxmox.errors import PveError
 from app.proxmox.models import GuestResource
+from app.proxmox.paths import GuestPath
 from app.services.cluster.backups import Backup, BackupService
-from app.services.cluster.guest_edit import EditSource, PendingChange, edit_source, pending_changes
+from app.services.cluster.guest_edit import (
+    EditSource,
+    PendingChange,
+    config_with_pending,
+    edit_source,
+    pending_changes,
+)
 from app.services.cluster.guest_view import SnapshotNode, snapshot_tree
 from app.services.cluster.tasks import ClusterTask, TaskFilter, TaskService
 from app.services.errors import NotFound
@@ -131,14 +138,16 @@ class GuestDetailService:
 
     async def _fill(self, view: GuestDetail) -> None:
         path = view.guest.paths
-        # One read of the config for its own section and for the addresses configured in it; one of the status
-        # for the header and for the addresses, which the cluster view may show a state behind.
-        config_read = asyncio.ensure_future(self.pve.get(path.config))
+        # One read of the config with its pending changes for its own sections and for the addresses configured
+        # in it; one of the status for the header and for the addresses, which the cluster view may show a state
+        # behind.
+        both_read = asyncio.ensure_future(self._config_and_pending(path))
+        config_read = asyncio.ensure_future(_first(both_read))
         status_read = asyncio.ensure_future(self.pve.get(path.status("current")))
         status, config, pending, snaps, ips, backups, tasks = await asyncio.gather(
             self._section(view, "status", status_read, {}),
             self._section(view, "config", config_read, {}),
-            self._section(view, "pending", self.pve.get(path.pending), []),
+            self._section(view, "pending", _second(both_read), []),
             self._section(view, "snapshots", self.pve.get(path.snapshots), []),
             self._section(
                 view, "addresses", self.ips.guest_ips(view.guest.vmid, config_read, status_read), None
@@ -164,6 +173,15 @@ class GuestDetailService:
         view.snapshot_names = [str(s.get("name")) for s in taken]
         view.snapshot_count = len(taken)
 
+    async def _config_and_pending(self, path: GuestPath) -> tuple[dict[str, Any], Any]:
+        """The config as GET .../config shows it and the pending items, from GET .../pending alone when its answer
+        carries the digest (PVE's does: every plain key of the config file) that tells a change made elsewhere."""
+        pending = await self.pve.get(path.pending)
+        config = config_with_pending(pending)
+        if "digest" not in config:
+            config = await self.pve.get(path.config)
+        return config, pending
+
     @staticmethod
     async def _section(view: GuestDetail, name: str, call: Awaitable[T], empty: T) -> T:
         try:
@@ -173,3 +191,11 @@ class GuestDetailService:
         except NotFound as exc:
             view.problems.append(Section(name, exc.message))
         return empty
+
+
+async def _first(both: Awaitable[tuple[T, Any]]) -> T:
+    return (await both)[0]
+
+
+async def _second(both: Awaitable[tuple[Any, T]]) -> T:
+    return (await both)[1]

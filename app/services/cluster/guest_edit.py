@@ -61,6 +61,23 @@ def pending_changes(items: Any) -> list[PendingChange]:
     return sorted(found, key=lambda p: p.key)
 
 
+def config_with_pending(items: Any) -> dict[str, Any]:
+    """What GET .../config answers (pending values applied, pending removals gone), from GET .../pending's items.
+
+    Both are read from the same config file, and PVE's /pending lists every plain key of it, its digest included
+    (GuestHelpers::config_with_pending_array); a Proxmox that left the digest out gives a config without one.
+    """
+    config: dict[str, Any] = {}
+    for item in items or []:
+        if not isinstance(item, dict) or "key" not in item or item.get("delete"):
+            continue
+        if "pending" in item:
+            config[str(item["key"])] = item["pending"]
+        elif "value" in item:
+            config[str(item["key"])] = item["value"]
+    return config
+
+
 async def edit_source(pve: PveClient, vmid: int) -> EditSource:
     """Read the guest's status, config, pending changes and its node's bridges now; NotFound when it is gone."""
     try:
