@@ -21,7 +21,7 @@ from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.accounts import Role
 from app.services.approvals import STATUSES, list_requests, request_view, request_views
-from app.services.approvals.break_glass import review as review_run
+from app.services.approvals import review as review_run
 from app.services.errors import Invalid
 
 router = APIRouter(

@@ -21,7 +21,7 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.services.accounts import Principal, Role
 from app.services.approvals import ApprovalService
-from app.services.approvals.break_glass import review as review_run
+from app.services.approvals import review as review_run
 from app.services.errors import Invalid
 from app.services.pipeline import ActionService
 from app.web.approvals import DecisionRefused, RequestId, show_request

@@ -9,12 +9,11 @@ from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import ConfigWatchDep, DetailDep, NodeDep, SessionDep, require_principal, runtime_of
-from app.services.approvals import OPEN_STATUSES, ApprovalPolicy, list_requests
-from app.services.approvals.rules import Facts
+from app.services.approvals import OPEN_STATUSES, ApprovalPolicy, Facts, list_requests
 from app.services.audit import AuditFilter, Target, list_events
 from app.services.cluster import GUEST_CHARTS, FormChoices, GuestDetail, NodeService
 from app.services.errors import PveError
-from app.services.pipeline.policy_check import PolicyAnswer, answer_for
+from app.services.pipeline import PolicyAnswer, answer_for
 from app.services.sidedoors import ConfigWatch
 from app.web.charts import RangeDep, RangeQuery, chart_panel
 from app.web.guest_forms import guest_forms, state_key

@@ -50,6 +50,7 @@ def test_token_never_has_more_rights_than_its_user(client: httpx.Client, setting
         "username": name,
         "role": "admin",
         "auth": "token",
+        "groups": [],
     }
     with signed_in(client.base_url.__str__().rstrip("/"), make_user(settings, "admin")) as admin:
         page = admin.get("/admin/users", params={"q": name}).text

@@ -1,6 +1,7 @@
 """Approval requests: who may ask and decide, the two-person rule, drift checks and running what was approved."""
 
 from app.services.approvals import status
+from app.services.approvals.break_glass import break_glass, review
 from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.notices import count_news, is_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
@@ -13,6 +14,7 @@ from app.services.approvals.queries import (
     request_views,
     waiting_for,
 )
+from app.services.approvals.rules import Facts
 from app.services.approvals.service import (
     ASKED_AGAIN_FROM,
     ApprovalService,
@@ -24,10 +26,12 @@ __all__ = [
     "ASKED_AGAIN_FROM",
     "ApprovalPolicy",
     "ApprovalService",
+    "Facts",
     "OPEN_STATUSES",
     "RequestView",
     "RequestedChange",
     "STATUSES",
+    "break_glass",
     "confirmation_text",
     "count_news",
     "is_news",
@@ -38,6 +42,7 @@ __all__ = [
     "news_for",
     "request_view",
     "request_views",
+    "review",
     "status",
     "waiting_for",
 ]

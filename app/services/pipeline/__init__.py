@@ -3,6 +3,7 @@
 from app.services.pipeline.actions import ActionService, Plan, first_error
 from app.services.pipeline.form_errors import field_errors
 from app.services.pipeline.gate import Gate, Submitted, forget_old_keys
+from app.services.pipeline.policy_check import PolicyAnswer, answer_for
 from app.services.pipeline.staging import discard, stage_file
 from app.services.pipeline.task_origin import requested_by
 from app.services.pipeline.task_watch import TaskWatcher
@@ -11,8 +12,10 @@ __all__ = [
     "ActionService",
     "Gate",
     "Plan",
+    "PolicyAnswer",
     "Submitted",
     "TaskWatcher",
+    "answer_for",
     "discard",
     "field_errors",
     "first_error",

@@ -38,8 +38,7 @@ from app.proxmox.paths import GuestPath
 from app.proxmox.upid import try_parse_upid
 from app.services import audit
 from app.services.accounts import Principal
-from app.services.approvals import RequestedChange
-from app.services.approvals.rules import Facts
+from app.services.approvals import Facts, RequestedChange
 from app.services.errors import (
     AuditUnavailable,
     Conflict,

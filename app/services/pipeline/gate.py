@@ -26,8 +26,7 @@ from app.db.models import Role, utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
-from app.services.approvals import ApprovalPolicy, ApprovalService
-from app.services.approvals.break_glass import break_glass
+from app.services.approvals import ApprovalPolicy, ApprovalService, break_glass
 from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from app.operations.base import Operation
 from app.operations.catalogue import get_operation
-from app.services.approvals import ApprovalPolicy
-from app.services.approvals.rules import Facts
+from app.services.approvals import ApprovalPolicy, Facts
 from app.services.errors import Invalid
 from app.services.pipeline.actions import ActionService
 

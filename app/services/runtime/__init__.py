@@ -1,5 +1,4 @@
-"""What runs beside the requests for the life of a process: expiring requests, starting those whose maintenance
-window opened, returning freed memory."""
+"""Loops beside the requests: expiring requests, starting those whose window opened, returning freed memory."""
 
 from app.services.runtime.housekeeping import Housekeeper
 from app.services.runtime.memory import MemoryTrimmer
