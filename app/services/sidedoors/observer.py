@@ -91,6 +91,8 @@ class TaskObserver(Periodic):
         began = int(time.time())
         if self._present is None:  # read before this round moves the cursors (the moment they were last seen)
             self._present = await self.removals.last_seen()
+            # A guest deleted before this process first read the cluster is named as any process last saw it.
+            self.names.update({vmid: p.name for vmid, p in self._present.items() if p.name})
         resources = await self.pve.cluster_resources()
         self.names.update({g.vmid: g.name for g in resources.guests if g.name})
         nodes = [n.node for n in resources.nodes]
