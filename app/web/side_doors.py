@@ -70,7 +70,7 @@ async def side_doors_page(request: Request, report: SideDoorsDep, fresh: bool = 
     """Every Proxmox user and token, what each can change without Proxgate, and how to close it."""
     found = await report.report(fresh=fresh)
     context = {
-        "active": "side_doors",
+        "active": "admin_users",
         "report": found,
         "capabilities": list(CAPABILITIES),
         "observer": runtime_of(request.app).observer.status,

@@ -29,8 +29,8 @@ NAVIGATION = (
     ("provision", "New guest", "operator"),
     ("approval_list", "Approvals", "viewer"),
     ("audit_list", "Audit", "viewer"),
-    ("admin_users", "Users", "admin"),
-    ("side_doors", "Side doors", "admin"),
+    # Users, the approval policy and the side doors: tabs on each admin page (partials/admin/_tabs.html).
+    ("admin_users", "Admin", "admin"),
 )
 
 

@@ -80,6 +80,11 @@ def menu(page: str) -> str:
     return page.split('<nav class="nav" aria-label="Main">', 1)[1].split("</nav>", 1)[0]
 
 
+def tabs(page: str) -> str:
+    """The admin pages' tabs."""
+    return page.split('<nav class="tabs" aria-label="Admin" id="admin-tabs">', 1)[1].split("</nav>", 1)[0]
+
+
 def test_the_page_and_the_dashboard_show_the_side_doors_to_admins(
     server: AppServer, report_settings: Settings
 ) -> None:
@@ -87,9 +92,11 @@ def test_the_page_and_the_dashboard_show_the_side_doors_to_admins(
         assert login(browser, make_user(report_settings, "admin")).status_code == 303
         page = browser.get("/admin/side-doors")
         assert page.status_code == 200
-        # In the admin's menu on every page, marked where it is the page open.
-        assert '<a href="/admin/side-doors" aria-current="page">Side doors</a>' in menu(page.text)
-        assert 'href="/admin/side-doors" >Side doors</a>' in menu(browser.get("/").text)
+        # Under the admin's menu entry on every page, and a tab of the admin pages, marked where it is open.
+        assert '<a href="/admin/users" aria-current="page">Admin</a>' in menu(page.text)
+        assert 'href="/admin/users" >Admin</a>' in menu(browser.get("/").text)
+        assert '/admin/side-doors" aria-current="page">Side doors</a>' in tabs(page.text)
+        assert '/admin/side-doors">Side doors</a>' in tabs(browser.get("/admin/users").text)
         assert "own token</span>" in page.text and "can log in" in page.text
         assert "pveum user token remove ci@pve deploy" in page.text
         count = browser.get("/side-doors/alerts")
@@ -97,7 +104,7 @@ def test_the_page_and_the_dashboard_show_the_side_doors_to_admins(
     with httpx.Client(base_url=server.url, timeout=30) as browser:
         assert login(browser, make_user(report_settings, "approver")).status_code == 303
         assert browser.get("/admin/side-doors").status_code == 403
-        assert "Side doors" not in menu(browser.get("/").text)
+        assert "Admin" not in menu(browser.get("/").text)
         assert "side-door-count" not in browser.get("/side-doors/alerts").text
 
 

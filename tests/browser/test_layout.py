@@ -122,6 +122,9 @@ LAYOUT_PROBLEMS = """exempt => {
   });
   for (const a of document.querySelectorAll('header nav a'))
     for (const w of brokenWords(a)) problems.push(`the menu entry "${text(a)}" is broken mid-way as "${w}"`);
+  const rows = new Set([...document.querySelectorAll('header nav a')].filter(shown)
+    .map(a => px(a.getBoundingClientRect().top)));
+  if (width >= 1200 && rows.size > 1) problems.push(`the menu takes ${rows.size} rows on a ${width} px screen`);
   for (const h of document.querySelectorAll('main h1, main h2, main h3'))
     for (const w of brokenWords(h)) problems.push(`the heading "${text(h)}" is broken mid-way as "${w}"`);
   const page = document.documentElement.scrollWidth;
@@ -162,15 +165,19 @@ def first_href(page: Page, path: str, selector: str) -> str:
 
 
 def pages_to_visit(page: Page, request_id: int) -> list[str]:
-    """The admin's menu (the side-door report among it), then a guest (and its edit form), a node (the plan that
+    """The admin's menu and the admin pages' tabs (the policy and the side-door report among them), then a guest (and its edit form), a node (the plan that
     empties it, its log and its templates), a storage (with backups) and a request page."""
     page.goto("/")
     menu = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert len(menu) >= 8 and "/admin/side-doors" in menu, menu
+    assert len(menu) >= 8 and "/admin/users" in menu, menu
+    page.goto("/admin/users")
+    admin = page.locator("#admin-tabs a").evaluate_all("links => links.map(a => new URL(a.href).pathname)")
+    assert "/admin/side-doors" in admin and "/admin/policy" in admin, admin
     node = first_href(page, "/", "#node-table tbody a")
     storage = first_href(page, "/storage", "#storage-table tbody tr:has(.chip:text-is('backup')) a")
     return [
         *menu,
+        *(path for path in admin if path not in menu),
         f"/guests/{VMID}",
         f"/guests/{VMID}/edit",
         node,
@@ -179,7 +186,6 @@ def pages_to_visit(page: Page, request_id: int) -> list[str]:
         f"{node}/appliances",
         storage,
         f"/approvals/{request_id}",
-        "/admin/policy",
     ]
 
 

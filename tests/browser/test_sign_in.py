@@ -61,7 +61,7 @@ def test_dashboard_refreshes_itself_without_errors(page: Page, settings: Setting
 
 def test_admin_adds_a_user_who_can_then_sign_in(page: Page, browser: object, settings: Settings) -> None:
     sign_in(page, make_user(settings, "admin"))
-    page.get_by_role("link", name="Users").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     newcomer = unique_name("carol")
     form = page.locator("#user-create")
     form.get_by_label("Username").fill(newcomer)

@@ -37,6 +37,11 @@ def test_a_container_form_changes_hostname_address_and_features(operator: httpx.
     page = operator.get("/guests/8730/edit", headers={"HX-Request": "true"})
     assert page.status_code == 200 and page.text.lstrip().startswith("<form") and "<h1" not in page.text
     assert 'id="edit-features-keyctl"' in page.text and 'id="edit-net0-ip"' in page.text
+    assert page.text.count("Edit CT 8730") == 1  # drawn into the guest page, the form names the guest
+    whole = operator.get("/guests/8730/edit")
+    assert (
+        whole.text.count("Edit CT 8730") == 2
+    )  # on its own page: the title and the heading, not the form too
     form = {
         "original": hidden(page.text, "original"),
         "digest": hidden(page.text, "digest"),

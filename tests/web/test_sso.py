@@ -47,6 +47,15 @@ def test_first_sign_in_makes_the_user_with_the_highest_mapped_role(sso: Sso) -> 
     (event,) = audit_events(sso.settings, "sso.sign_in", name)
     assert event["outcome"] == "succeeded" and event["params"]["role"] == "approver"
     assert event["params"]["groups"] == ["/paths/and spaces", "Not-Mapped", "dba", "ops"]
+    # The audit API filters by such an operation name too (dots and underscores, unlike guest operations).
+    token = make_token(sso.settings, name)
+    found = httpx.get(
+        f"{sso.app.url}/api/v1/audit",
+        params={"operation": "sso.sign_in"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert found.status_code == 200
+    assert [e["outcome"] for e in found.json()["items"] if e["target_name"] == name] == ["succeeded"]
 
 
 def test_the_role_follows_the_provider_at_the_next_sign_in(sso: Sso) -> None:

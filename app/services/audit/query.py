@@ -45,7 +45,8 @@ class AuditQuery(BaseModel):
 
     actor: str | None = Field(None, max_length=64)
     vmid: int | None = Field(None, ge=1, le=999_999_999)
-    operation: str | None = Field(None, max_length=32, pattern=r"^[a-z-]+$")
+    # Guest operations are kebab-case; account and sign-in events have dots and underscores (sso.sign_in).
+    operation: str | None = Field(None, max_length=64, pattern=r"^[a-z][a-z0-9_.-]*$")
     risk: Literal["read-only", "reversible", "destructive", "admin"] | None = None
     outcome: Literal[OUTCOMES] | None = None  # type: ignore[valid-type]
     since: datetime | None = None
