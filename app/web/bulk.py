@@ -53,6 +53,12 @@ def bulk_label(operation: str) -> str:
     return op.label if op is not None else ""
 
 
+def operation_label(operation: str) -> str:
+    """What a batch's operation is called (migrate, for a batch that empties a node)."""
+    op = get_operation(operation)
+    return bulk_label(operation) or (op.label if op is not None else operation)
+
+
 async def chosen_vmids(
     inventory: InventoryService, ips: IpService, scope: str, vmids: list[int], filter_query: str
 ) -> list[int]:
@@ -168,6 +174,20 @@ async def guest_bulk_start(
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Location": target})
     return RedirectResponse(target, status_code=303)
+
+
+# Batches the list shows: the newest, of every kind.
+LISTED = 100
+KIND_LABELS = {"bulk": "bulk action", "empty-node": "emptying a node", "bring-back": "bringing guests back"}
+
+
+@router.get("/batches", name="batch_list")
+async def batch_list(request: Request, batches: BatchesDep) -> Response:
+    """The newest batches, so that one can be found again after its page was left."""
+    summaries = await batches.summaries(LISTED)
+    labels = {s.operation: operation_label(s.operation) for s in summaries}
+    context = {"active": "guest_list", "batches": summaries, "labels": labels, "kinds": KIND_LABELS}
+    return render(request, "pages/batches/list.html", context)
 
 
 @router.get("/batches/{batch_id}", name="batch_detail")

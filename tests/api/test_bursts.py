@@ -272,6 +272,7 @@ def test_a_burst_of_bulk_actions_answers(
         *(("GET", f"/api/v1/bulk/{i}", {"headers": head}) for i in ids),
         *(("POST", f"/api/v1/bulk/{i}/stop", {"headers": head}) for i in ids),
         *(("GET", f"/batches/{i}", {}) for i in ids),
+        *(("GET", "/batches", {}) for _ in ids),
         *(("GET", f"/guests/bulk?operation=snapshot&vmid={vmid}", {}) for vmid in burst_guests),
         *(("GET", "/api/v1/bulk", {"headers": head}) for _ in ids),
     ]

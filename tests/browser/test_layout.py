@@ -140,13 +140,13 @@ def bulk_range(pve: DemoPve) -> Iterator[None]:
 
 
 def bulk_pages(client: httpx.Client, crew: People, pve: DemoPve) -> list[str]:
-    """A batch's page (a snapshot of two guests) and the bulk review form of a migration."""
+    """A batch's page (a snapshot of two guests), the list of batches and the bulk review form of a migration."""
     vmids = add_vms(pve, [8690, 8691])
     body = {"vmids": vmids, "reason": "before the upgrade", "snapname": "layout"}
     started = client.post("/api/v1/bulk/snapshot", json=body, headers=crew.alice)
     assert started.status_code == 202, started.text
     query = "&".join(f"vmid={v}" for v in vmids)
-    return [f"/batches/{started.json()['batch_id']}", f"/guests/bulk?operation=migrate&{query}"]
+    return [f"/batches/{started.json()['batch_id']}", "/batches", f"/guests/bulk?operation=migrate&{query}"]
 
 
 def backup_of(fake_api: FakeApi, pve: DemoPve, vmid: int) -> str:

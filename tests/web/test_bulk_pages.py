@@ -83,3 +83,28 @@ def test_a_refused_value_comes_back_beside_its_field_and_nothing_is_sent(
         assert started.status_code == 303 and re.fullmatch(r"/batches/[\w-]+", started.headers["location"])
         batch = http.get(started.headers["location"]).text
         assert 'id="batch-items"' in batch and 'data-vmid="8606"' in batch and "before the upgrade" in batch
+
+
+def test_earlier_batches_are_listed_newest_first_with_their_counts(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8608, 8609])
+    pve.fail("POST", "/nodes/pve1/qemu/8609/snapshot", 500, "snapshot feature is not available")
+    time.sleep(settings.resources_ttl + 0.1)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        form = {"csrf_token": http.headers["X-CSRF-Token"], "operation": "snapshot", "reason": "listed"}
+        first = http.post("/guests/bulk", data={**form, "vmid": ["8608"], "snapname": "first"})
+        second = http.post("/guests/bulk", data={**form, "vmid": ["8608", "8609"], "snapname": "second"})
+        ids = [answer.headers["location"].rsplit("/", 1)[1] for answer in (first, second)]
+        assert f'href="{app_server.url}/batches"' in http.get("/guests").text
+    with signed_in(app_server.url, make_user(settings, "viewer")) as http:
+        deadline = time.monotonic() + 20
+        while f'data-batch="{ids[1]}" data-status="running"' in (page := http.get("/batches").text):
+            assert time.monotonic() < deadline, "the second batch did not end"
+            time.sleep(0.2)
+    rows = re.findall(r'<tr data-batch="([\w-]+)" data-status="(\w+)">', page)
+    assert [batch for batch, _ in rows if batch in ids] == list(reversed(ids))
+    newest = page.split(f'data-batch="{ids[1]}"', 1)[1].split("</tr>", 1)[0]
+    assert "Take snapshot" in newest and "listed" in newest
+    counts = re.search(r'class="small batch-counts">(.*?)</td>', newest)
+    assert counts and re.sub(r"<[^>]+>", "", counts.group(1)) == "2: 1 succeeded · 1 failed"

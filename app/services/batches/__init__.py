@@ -5,7 +5,7 @@ from app.services.batches.choices import BulkChoices
 from app.services.batches.service import BatchService
 from app.services.batches.store import BatchItem
 from app.services.batches.tagging import TAG, TAG_LABEL
-from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchView
+from app.services.batches.views import ITEM_STATUSES, BatchItemView, BatchSummary, BatchView
 
 __all__ = [
     "BULK_OPERATIONS",
@@ -16,6 +16,7 @@ __all__ = [
     "BatchItem",
     "BatchItemView",
     "BatchService",
+    "BatchSummary",
     "BatchView",
     "BulkChoices",
 ]

@@ -23,7 +23,7 @@ from app.services.batches import asking, checks, events, orphans, store, tagging
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
-from app.services.batches.views import BatchView, batch_view
+from app.services.batches.views import BatchSummary, BatchView, batch_summary, batch_view
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
 from app.services.pipeline import ActionService
 
@@ -263,6 +263,12 @@ class BatchService:
         """The newest batches (without their items' details beyond status), newest first."""
         batches = await store.recent(self.sessions, limit, kind)
         return [await self.get(b.id) for b in batches]
+
+    async def summaries(self, limit: int) -> list[BatchSummary]:
+        """The newest batches of every kind with their guests' counts, newest first (two queries in all)."""
+        batches = await store.recent(self.sessions, limit)
+        counts = await store.item_counts(self.sessions, [b.id for b in batches])
+        return [batch_summary(b, counts[b.id]) for b in batches]
 
     async def close(self) -> None:
         """Stop running batches in this process (their started tasks are followed by the task watcher)."""

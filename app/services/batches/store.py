@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -91,6 +91,22 @@ async def recent(sessions: Sessions, limit: int, kind: str | None = None) -> lis
         query = query.where(Batch.kind == kind)
     async with sessions() as db:
         return list((await db.exec(query)).all())
+
+
+async def item_counts(sessions: Sessions, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """For each batch, how many of its items are in each status (one grouped query for all of them)."""
+    if not batch_ids:
+        return {}
+    query = (
+        select(BatchMember.batch_id, BatchMember.status, func.count())
+        .where(col(BatchMember.batch_id).in_(batch_ids))
+        .group_by(col(BatchMember.batch_id), col(BatchMember.status))
+    )
+    counts: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+    async with sessions() as db:
+        for batch_id, status, count in (await db.exec(query)).all():
+            counts[batch_id][status] = int(count)
+    return counts
 
 
 async def move_item(sessions: Sessions, item_id: int, from_status: str, **values: Any) -> bool:

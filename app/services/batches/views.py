@@ -58,6 +58,41 @@ class BatchView:
         return self.status in ("running", "pending")
 
 
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch in a list: what, by whom, when, and how many of its guests stand where."""
+
+    id: str
+    kind: str
+    operation: str
+    status: str
+    created_by: str
+    reason: str
+    created_at: datetime
+    ended_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """How many guests the batch has."""
+        return sum(self.counts.values())
+
+
+def batch_summary(batch: Batch, counts: dict[str, int]) -> BatchSummary:
+    """The summary of a stored batch and its items' counts (every status named, zeros too)."""
+    return BatchSummary(
+        id=batch.id,
+        kind=batch.kind,
+        operation=batch.operation,
+        status=batch.status,
+        created_by=batch.created_by,
+        reason=batch.reason,
+        created_at=batch.created_at,
+        ended_at=batch.ended_at,
+        counts={status: counts.get(status, 0) for status in ITEM_STATUSES},
+    )
+
+
 def batch_view(batch: Batch, items: list[BatchMember]) -> BatchView:
     """The view of stored rows."""
     return BatchView(
