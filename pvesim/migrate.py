@@ -191,7 +191,9 @@ class MigrateMixin(MigrateChecksMixin):
                 await self._demo_live(vm, target, disks, say)
             else:
                 await self._demo_copy_offline(disks, say)
-            self._demo_place_volumes(vm, disks, v.get("targetstorage"))
+            # A cloud-init drive is not copied: the target makes it again, on the mapped storage if any.
+            made_again = [d for d in local if d["is_cloudinit"]]
+            self._demo_place_volumes(vm, disks + made_again, v.get("targetstorage"))
             vm.node = target
         finally:
             vm.lock = None
@@ -202,6 +204,9 @@ class MigrateMixin(MigrateChecksMixin):
         local = self.demo_local_volumes(vm)
         problems = []
         for disk in local:
+            if disk["is_cloudinit"]:
+                say(f"found generated disk '{disk['volid']}' (in current VM config)")
+                continue
             if disk["cdrom"]:
                 problems.append(f"can't migrate local disk '{disk['volid']}': local cdrom image")
             elif live_only and not disk["is_unused"]:

@@ -16,6 +16,8 @@ from pvesim.units import config_bytes
 # Devices only this host has (PVE::QemuMigrate::Helpers::check_local_resources): passed-through PCI and USB
 # devices without a cluster-wide mapping, and serial or parallel ports on a host device.
 LOCAL_DEVICE = re.compile(r"^(hostpci|usb|serial|parallel)\d+$")
+# QemuMigrate's name for a cloud-init drive among the CD-ROMs: it is made again on the target, not copied.
+CLOUD_INIT = re.compile(r"vm-\d+-cloudinit")
 
 
 def local_devices(config: dict[str, Any]) -> list[str]:
@@ -43,6 +45,7 @@ class MigrateChecksMixin(DemoBase):
             sid, name = volume_ref(volume)
             entry = {"volid": volume, "drivename": key, "storage": sid, "name": name}
             entry["cdrom"] = 1 if is_cdrom(volume, props) else 0
+            entry["is_cloudinit"] = 1 if entry["cdrom"] and CLOUD_INIT.search(volume) else 0
             entry["is_unused"] = 1 if key.startswith("unused") else 0
             stored = (self.storages.get(sid or "") or {}).get("volumes", {}).get(name) or {}
             entry["size"] = int(stored.get("size") or config_bytes(props.get("size")))
@@ -62,6 +65,7 @@ class MigrateChecksMixin(DemoBase):
                     "drivename": entry["drivename"],
                     "size": entry["size"],
                     "cdrom": entry["cdrom"],
+                    "is_cloudinit": entry["is_cloudinit"],
                     "is_unused": entry["is_unused"],
                     "referenced_in_config": 1,
                 }

@@ -10,15 +10,16 @@ from typing import Any, Literal
 
 from app.operations.base import Context, Guest, Refused
 from app.operations.ha_placement import HaFacts, read_ha
-from app.operations.migrate_checks import preflight_migrate
+from app.operations.migrate_checks import MoveFacts, preflight_migrate, read_move_facts
 from app.operations.migrate_params import MigrateParams
 from app.operations.sizes import parse_size, readable
 from app.proxmox.client import PveClient
 from app.proxmox.diskparse import parse_disks
-from app.proxmox.errors import PveError
+from app.proxmox.errors import PveError, PveUnavailable
 from app.proxmox.models import ClusterResources, GuestResource
 
-# Guests whose checks run at once: each check is a read or two of Proxmox per candidate node.
+# Guests whose checks run at once: each reads two things of Proxmox (its config and its migration
+# precondition, which answers for every node), then judges each candidate node from them.
 CHECKS_AT_ONCE = 6
 # Nodes checked for each guest at first (HA's preferred ones first, else those with the most free memory); the
 # others only for a guest none of these takes, so a big cluster is not asked every guest times every node.
@@ -72,6 +73,16 @@ class _Candidate:
     warnings: list[str]
 
 
+@dataclass
+class _Looked:
+    """A guest as read once: Proxmox's answers for the nodes asked so far, its local disk bytes by storage, and
+    the facts the answers were judged from (the other nodes are judged from them too, when needed)."""
+
+    found: list[_Candidate]
+    local: dict[str, int]
+    facts: MoveFacts | None
+
+
 def _guest(r: GuestResource) -> Guest:
     return Guest(
         r.vmid, r.node, r.type, r.name, r.status, r.lock, r.template, ha_managed=r.hastate is not None
@@ -95,10 +106,9 @@ async def _online_nodes(pve: PveClient, node: str) -> tuple[ClusterResources, li
     return resources, sorted(n for n, s in states.items() if n != node and s == "online")
 
 
-async def _local_bytes(pve: PveClient, guest: Guest, resources: ClusterResources) -> dict[str, int]:
+def _local_bytes(guest: Guest, config: dict[str, Any], resources: ClusterResources) -> dict[str, int]:
     """Bytes of the guest's disks on storage only its node has, by storage (what a move copies)."""
     shared = {s.storage for s in resources.storages if s.shared}
-    config = await pve.get(guest.paths.config) or {}
     found: dict[str, int] = defaultdict(int)
     for disk in parse_disks(guest.type, config):
         if disk.storage and disk.storage not in shared and not disk.cdrom:
@@ -106,11 +116,13 @@ async def _local_bytes(pve: PveClient, guest: Guest, resources: ClusterResources
     return dict(found)
 
 
-async def _check(pve: PveClient, guest: Guest, target: str, with_local_disks: bool) -> _Candidate:
+async def _check(
+    pve: PveClient, guest: Guest, target: str, with_local_disks: bool, facts: MoveFacts
+) -> _Candidate:
     """The migrate operation's own preflight for this target: refused (why) or fine (its warnings)."""
     params = MigrateParams(target=target, online=guest.status == "running", with_local_disks=with_local_disks)
     try:
-        return _Candidate(target, None, await preflight_migrate(Context(pve, guest), params))
+        return _Candidate(target, None, await preflight_migrate(Context(pve, guest), params, facts))
     except Refused as exc:
         return _Candidate(target, exc.message, [])
     except PveError as exc:
@@ -151,27 +163,29 @@ class _Planner:
         self.free = {n.node: n.maxmem - n.mem for n in resources.nodes}
         self.limit = asyncio.Semaphore(CHECKS_AT_ONCE)
 
-    async def candidates(self, guest: Guest, nodes: list[str]) -> tuple[list[_Candidate], dict[str, int]]:
-        """Each node's answer for the guest, and the guest's local disk bytes by storage."""
+    async def candidates(self, guest: Guest, nodes: list[str]) -> _Looked:
+        """Each node's answer for the guest, from one read of its config and migration precondition."""
         async with self.limit:
-            local = await _local_bytes(self.pve, guest, self.resources)
-            found = await self.answers(guest, nodes)
-        return found, local
+            try:
+                facts = await read_move_facts(Context(self.pve, guest), guest, with_config=True)
+            except PveUnavailable:
+                raise  # Proxmox cannot be asked: the plan cannot be made
+            except PveError as exc:  # this guest's own trouble (gone, locked): each node gives that answer
+                return _Looked([_Candidate(n, f"Proxmox answered: {exc}", []) for n in nodes], {}, None)
+            local = _local_bytes(guest, facts.config or {}, self.resources)
+            return _Looked(await self.answers(guest, nodes, facts), local, facts)
 
-    async def answers(self, guest: Guest, nodes: list[str]) -> list[_Candidate]:
-        """Each node's answer for the guest: the migration's preflight."""
+    async def answers(self, guest: Guest, nodes: list[str], facts: MoveFacts) -> list[_Candidate]:
+        """Each node's answer for the guest: the migration's preflight, judged from the facts read."""
         wld = self.with_local_disks and guest.type == "qemu" and guest.status == "running"
-        return list(await asyncio.gather(*(_check(self.pve, guest, n, wld) for n in nodes)))
+        return list(await asyncio.gather(*(_check(self.pve, guest, n, wld, facts) for n in nodes)))
 
-    async def place(
-        self, r: GuestResource, order: list[str], why_ha: str, first: tuple[list[_Candidate], dict[str, int]]
-    ) -> Move:
-        """The guest's move from the first nodes' answers, asking the others only when none of those will do."""
-        found, local = first
-        move = self.choose(r, found, local, why_ha)
-        if move.action == "stays" and len(order) > FIRST_LOOK:
-            found = found + await self.answers(_guest(r), order[FIRST_LOOK:])
-            move = self.choose(r, found, local, why_ha)
+    async def place(self, r: GuestResource, order: list[str], why_ha: str, first: _Looked) -> Move:
+        """The guest's move from the first nodes' answers, judging the others only when none of those will do."""
+        move = self.choose(r, first.found, first.local, why_ha)
+        if move.action == "stays" and len(order) > FIRST_LOOK and first.facts is not None:
+            found = first.found + await self.answers(_guest(r), order[FIRST_LOOK:], first.facts)
+            move = self.choose(r, found, first.local, why_ha)
         return move
 
     def choose(self, r: GuestResource, found: list[_Candidate], local: dict[str, int], why_ha: str) -> Move:
@@ -276,7 +290,7 @@ async def plan_return(pve: PveClient, node: str, vmids: list[int], with_local_di
         if r.node == node:
             plan.moves.append(Move(r.vmid, r.name, r.type, r.status, "stays", f"already on {node}"))
             continue
-        found, local = next(answers)
-        plan.moves.append(planner.choose(r, found, local, ""))
+        looked = next(answers)
+        plan.moves.append(planner.choose(r, looked.found, looked.local, ""))
     plan.moves += [Move(v, "", "", "unknown", "stays", "the cluster has no such guest now") for v in gone]
     return plan

@@ -1,9 +1,16 @@
 """Whether a guest can move to a node, read from Proxmox first: for a VM its own answer
 (GET .../qemu/{vmid}/migrate: allowed nodes, local disks, local devices), for a container what
-pve-container's migration checks (its HA rules, bind and device mounts, storages on the target)."""
+pve-container's migration checks (its HA rules, bind and device mounts, storages on the target).
+
+Both preconditions answer for every node at once: qemu-server and pve-container take a `target` parameter but
+never read it. So the facts are read once per guest (MoveFacts), and each target is judged from them; emptying a
+node judges several targets per guest without asking again."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from app.operations.base import Context, Guest, MissingParameter, Refused
@@ -13,9 +20,29 @@ from app.operations.placement import online_node, storage_for
 from app.operations.sizes import readable
 from app.proxmox.diskparse import Disk, parse_disks
 
+# How QemuMigrate tells a cloud-init drive among a VM's CD-ROMs.
+CLOUD_INIT_VOLUME = re.compile(r"vm-\d+-cloudinit")
 
-async def preflight_migrate(ctx: Context, params: MigrateParams) -> list[str]:
-    """Refuse a move Proxmox would refuse, saying why; warn about what it costs."""
+
+@dataclass(frozen=True)
+class MoveFacts:
+    """What Proxmox says of moving the guest to any node: its precondition answer, and a container's config."""
+
+    answer: dict[str, Any]
+    config: dict[str, Any] | None = None
+
+
+async def read_move_facts(ctx: Context, guest: Guest, with_config: bool = False) -> MoveFacts:
+    """The guest's precondition answer (for every node), and its config (a container's always), read at once."""
+    if not (with_config or guest.type == "lxc"):
+        return MoveFacts(await ctx.pve.get(guest.paths.migrate) or {})
+    answer, config = await asyncio.gather(ctx.pve.get(guest.paths.migrate), ctx.pve.get(guest.paths.config))
+    return MoveFacts(answer or {}, config or {})
+
+
+async def preflight_migrate(ctx: Context, params: MigrateParams, facts: MoveFacts | None = None) -> list[str]:
+    """Refuse a move Proxmox would refuse, saying why; warn about what it costs. `facts`, when given, were read
+    for this guest already (read_move_facts)."""
     guest = require_guest(ctx)
     not_locked(guest)
     if params.target == guest.node:
@@ -30,10 +57,11 @@ async def preflight_migrate(ctx: Context, params: MigrateParams) -> list[str]:
         )
     if params.target_storage:
         await _target_storage(ctx, guest, params, params.target_storage)
+    facts = facts or await read_move_facts(ctx, guest)
     if guest.type == "qemu":
-        warnings = await _vm_checks(ctx, guest, params)
+        warnings = _vm_checks(guest, params, facts.answer)
     else:
-        warnings = await _ct_checks(ctx, guest, params)
+        warnings = await _ct_checks(ctx, guest, params, facts)
     if guest.ha_managed:
         warnings.append(
             f"HA manages {guest.label}: Proxgate asks HA to move it, and HA's own task does the move; the "
@@ -54,9 +82,8 @@ async def _target_storage(ctx: Context, guest: Guest, params: MigrateParams, sto
         )
 
 
-async def _vm_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[str]:
-    """Proxmox's precondition answer, read first, and what it says about this target."""
-    answer = await ctx.pve.get(guest.paths.migrate, target=params.target) or {}
+def _vm_checks(guest: Guest, params: MigrateParams, answer: dict[str, Any]) -> list[str]:
+    """What Proxmox's precondition answer says about this target."""
     devices = [str(d) for d in answer.get("local_resources") or []]
     if devices:
         raise Refused(
@@ -72,7 +99,8 @@ async def _vm_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[
                 f"{guest.label} cannot move to {params.target}: {why}. Nodes it can move to: {allowed}.",
                 field="target",
             )
-    local = [d for d in answer.get("local_disks") or [] if isinstance(d, dict)]
+    # A cloud-init drive is made again on the target (QemuMigrate marks it 'generated'): never copied or refused.
+    local = [d for d in answer.get("local_disks") or [] if isinstance(d, dict) and not _cloud_init(d)]
     cdroms = [str(d.get("volid")) for d in local if _flag(d.get("cdrom")) and not _flag(d.get("is_unused"))]
     if cdroms:
         raise Refused(
@@ -128,10 +156,9 @@ def _not_allowed(reasons: dict[str, Any], target: str, target_storage: str | Non
     return "; ".join(why)
 
 
-async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[str]:
+async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams, facts: MoveFacts) -> list[str]:
     """pve-container's checks: HA's rules (its precondition), then each mount point and its storage."""
-    answer = await ctx.pve.get(guest.paths.migrate, target=params.target) or {}
-    refused = (answer.get("not-allowed-nodes") or {}).get(params.target)
+    refused = (facts.answer.get("not-allowed-nodes") or {}).get(params.target)
     if refused is not None:
         found = refused.get("blocking-ha-resources") or []
         blocking = ", ".join(str(b.get("sid")) for b in found if isinstance(b, dict)) or "other resources"
@@ -140,7 +167,7 @@ async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[
             "that node.",
             field="target",
         )
-    local = await _ct_local_volumes(ctx, guest, params)
+    local = await _ct_local_volumes(ctx, guest, params, facts.config or {})
     warnings = []
     if guest.status == "running":
         warnings.append(
@@ -153,9 +180,10 @@ async def _ct_checks(ctx: Context, guest: Guest, params: MigrateParams) -> list[
     return warnings
 
 
-async def _ct_local_volumes(ctx: Context, guest: Guest, params: MigrateParams) -> list[Disk]:
+async def _ct_local_volumes(
+    ctx: Context, guest: Guest, params: MigrateParams, config: dict[str, Any]
+) -> list[Disk]:
     """Refuse a mount of the node's own files, or a storage the target lacks; the volumes to copy."""
-    config = await ctx.pve.get(guest.paths.config) or {}
     resources = await ctx.pve.cluster_resources()
     there = {s.storage for s in resources.storages if s.node == params.target and "rootdir" in s.content}
     shared = {s.storage for s in resources.storages if s.shared}
@@ -179,6 +207,11 @@ async def _ct_local_volumes(ctx: Context, guest: Guest, params: MigrateParams) -
                 field="target_storage" if params.target_storage else "target",
             )
     return local
+
+
+def _cloud_init(disk: dict[str, Any]) -> bool:
+    """A VM's cloud-init drive (flagged so, or named so as QemuMigrate recognises it)."""
+    return _flag(disk.get("is_cloudinit")) or bool(CLOUD_INIT_VOLUME.search(str(disk.get("volid") or "")))
 
 
 def _flag(value: object) -> bool:

@@ -111,6 +111,31 @@ def test_a_stopped_vm_moves_offline_with_its_local_disk(
     assert pve.vm(STOPPED_VM).node == "pve3" and pve.vm(STOPPED_VM).status == "stopped"
 
 
+def test_a_running_vm_with_a_local_cloud_init_drive_moves_live(
+    client: httpx.Client, pve: DemoPve, guests: None, operator: dict[str, str], fake_api: Any
+) -> None:
+    vm = pve.vm(SHARED_VM)
+    vm.config["ide2"] = "local-lvm:vm-9651-cloudinit,media=cdrom"
+    pve.storages["local-lvm"]["volumes"]["vm-9651-cloudinit"] = {
+        "content": "images",
+        "format": "raw",
+        "size": 4 * 1024**2,
+        "vmid": 9651,
+    }
+
+    answer = migrate(client, operator, SHARED_VM, target="pve2")
+
+    # QemuMigrate makes a cloud-init drive again on the target: nothing to copy, nothing to refuse.
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["warnings"] == []
+    assert wait_for_event(client, operator, answer.json()["upid"])["message"] == "OK: moved from pve1 to pve2"
+    assert any(
+        "found generated disk 'local-lvm:vm-9651-cloudinit'" in line
+        for line in fake_api.log(answer.json()["upid"])
+    )
+    assert pve.vm(SHARED_VM).node == "pve2"
+
+
 def test_a_running_container_moves_by_restarting(
     client: httpx.Client, pve: DemoPve, guests: None, operator: dict[str, str]
 ) -> None:

@@ -63,7 +63,7 @@ async def test_a_running_vm_with_local_disks_needs_with_local_disks_then_moves_l
     [warning] = await MIGRATE.preflight(context(vm()), params)
     assert warning.startswith("storage:vm-103-disk-0 (10 GiB), ") and " are copied to node2: " in warning
     await MIGRATE.call(context(vm()), params)
-    assert proxmox.sent[-2] == Sent("GET", VM_MIGRATE, {"target": "node2"})
+    assert proxmox.sent[-2] == Sent("GET", VM_MIGRATE, {})  # PVE answers for every node: no target to send
     assert proxmox.changes == [
         Sent("POST", VM_MIGRATE, {"target": "node2", "online": "1", "with-local-disks": "1"})
     ]
@@ -111,6 +111,14 @@ async def test_local_devices_and_a_local_iso_keep_a_vm_where_it_is(proxmox: Memo
     ):
         await MIGRATE.preflight(context(vm()), MigrateParams(target="node2"))
     assert proxmox.changes == []
+
+
+async def test_a_local_cloud_init_drive_is_made_again_on_the_target(proxmox: MemoryPve, context: Ctx) -> None:
+    proxmox.answer("GET", "/cluster/resources", cluster())
+    drive = {"volid": "local-lvm:vm-101-cloudinit", "size": 4 * 1024**2, "cdrom": 1, "is_cloudinit": 1}
+    proxmox.answer("GET", VM_MIGRATE, precondition(local_disks=[{**drive, "is_unused": 0}]))
+    # Running, without with_local_disks: QemuMigrate neither copies nor refuses it ('generated').
+    assert await MIGRATE.preflight(context(vm()), MigrateParams(target="node2")) == []
 
 
 async def test_a_container_ha_manages_is_asked_of_ha_and_a_bind_mount_refused(
