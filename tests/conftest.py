@@ -23,8 +23,8 @@ from pvesim.fake import DemoPve
 from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user
-from tests.ldap_directory import Directory, Ldap, directory_settings
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
+from tests.ldap_directory import Directory, Ldap, directory_settings
 from tests.oidc_idp import CLIENT_ID as OIDC_CLIENT_ID
 from tests.oidc_idp import CLIENT_SECRET as OIDC_CLIENT_SECRET
 from tests.oidc_idp import ROLE_MAP, Provider, Sso

@@ -181,7 +181,9 @@ class Directory:
     def join(self, name: str, groups: list[str]) -> None:
         """Add the person to these groups."""
         for group in groups:
-            self.modify(f"dn: {group_dn(group)}\nchangetype: modify\nadd: member\nmember: {person_dn(name)}\n")
+            self.modify(
+                f"dn: {group_dn(group)}\nchangetype: modify\nadd: member\nmember: {person_dn(name)}\n"
+            )
 
     def leave(self, name: str, groups: list[str]) -> None:
         """Take the person out of these groups."""

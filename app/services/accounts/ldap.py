@@ -209,7 +209,7 @@ class LdapDirectory:
                 "PROXGATE_LDAP_USER_FILTER.",
                 "ambiguous",
             )
-        if service.result.get("result") not in (0, 32):  # 32: no such object (an empty or missing base)
+        if service.result.get("result") != 0:
             raise failure(service, "could not be searched for people (PROXGATE_LDAP_USER_BASE)")
         return str(found[0]) if found else None
 
@@ -239,7 +239,7 @@ class LdapDirectory:
                 paged_size=PAGE_SIZE,
                 paged_cookie=cookie,
             )
-            if service.result.get("result") not in (0, 32):
+            if service.result.get("result") != 0:
                 raise failure(service, "could not be searched for groups (PROXGATE_LDAP_GROUP_BASE)")
             for entry in service.response or ():
                 names += group_names(entry, attribute)
