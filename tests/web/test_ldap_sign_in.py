@@ -13,6 +13,7 @@ from tests.factories import csrf_from, login, make_token, make_user
 from tests.ldap_directory import PASSWORD, Ldap, person_dn
 from tests.oidc_idp import audit_events, check_due
 from tests.security.store import scalar, user_role
+from tests.servers import AppServer
 
 COOKIE = "proxgate_session"
 
@@ -158,3 +159,28 @@ def test_failed_directory_passwords_are_throttled_before_the_directory_is_asked(
     assert throttled.status_code == 429 and "Too many failed sign-ins" in throttled.text
     # The directory's own lockout (Active Directory's) is never reached through Proxgate.
     assert ldap.directory.binds_as(person_dn(name)) == limit
+
+
+def test_a_directory_that_cannot_be_reached_is_said_and_ends_only_the_session_checked(ldap: Ldap) -> None:
+    name = ldap.directory.person(["ops"])
+    with browser(ldap) as http:
+        assert login(http, name, PASSWORD).status_code == 303
+        cookie = http.cookies[COOKIE]
+    token = make_token(ldap.settings, name)
+    # The same deployment (database, keys) with its directory gone.
+    away = AppServer(ldap.settings.model_copy(update={"ldap_url": "ldap://127.0.0.1:1"}))
+    try:
+        with httpx.Client(base_url=away.url, follow_redirects=False, timeout=30) as http:
+            refused = login(http, ldap.directory.person(["ops"]), PASSWORD)
+            assert refused.status_code == 503 and "The directory could not be reached" in refused.text
+            http.cookies.set(COOKIE, cookie)
+            check_due(ldap.settings, cookie)
+            assert http.get("/account").status_code == 303
+        (ended,) = audit_events(ldap.settings, "ldap.session_ended", name)
+        assert ended["params"]["reason"] == "directory-unreachable"
+        assert audit_events(ldap.settings, "ldap.refused", "sign-in")[-1]["params"]["reason"] == (
+            "directory-unreachable"
+        )
+        assert me(token, ldap) == 200  # the directory said nothing about them: their tokens stay
+    finally:
+        away.stop()

@@ -44,9 +44,10 @@ async def authenticate(
     # The directory may take seconds: the database connection goes back to the pool meanwhile.
     await db.commit()
     try:
-        person = await directory.authenticate(username.strip(), password)
+        # Lower-cased as the user's name here is, so the sign-in and the session checks ask the same question.
+        person = await directory.authenticate(username.strip().lower(), password)
     except LdapRefused:
-        raise
+        raise  # the directory could not say: no failed password
     except Unauthenticated:
         await record_attempt(db, name, ip, success=False)
         await db.commit()
@@ -178,6 +179,7 @@ async def record_sign_in(
 async def record_refusal(
     sessions: async_sessionmaker[AsyncSession], actor: Actor, refused: LdapRefused
 ) -> None:
-    """A sign-in the directory's answer refused (a right password, no access), in the audit chain."""
+    """A sign-in refused for another reason than a wrong password (a right one that gives no access, or a
+    directory that cannot answer), in the audit chain."""
     params = {"reason": refused.reason}
     await record(sessions, actor, "ldap.refused", "refused", "sign-in", refused.message, params)
