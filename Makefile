@@ -22,12 +22,14 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/proxgate demo
 
-## Run the whole test-suite (unit, HTTP against fakepve, browser); sets up Chromium first, or says how.
+## Run the whole test-suite (unit, HTTP against fakepve, browser); sets up Chromium, ping and slapd first, or
+## says how.
 ## PYTEST_ARGS narrows it (CI's PostgreSQL run leaves out what does not touch the database).
 PYTEST_ARGS ?=
 test: $(STAMP)
 	./scripts/ensure-chromium
 	./scripts/ensure-ping
+	./scripts/ensure-slapd
 	$(BIN)/python -m pytest -q --durations=20 $(PYTEST_ARGS)
 
 ## Lint: ruff, formatting, mypy, and the import contracts (layers one way, only the CLI starts the demo).

@@ -27,6 +27,7 @@ FINGERPRINT_RE = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
 CREDENTIAL_KEYS = ("PROXMOX_HOST", "PROXMOX_TOKEN_ID", "PROXMOX_TOKEN_SECRET")
 # The roles' names, weakest first (app.db.models.Role; the configuration comes before the models).
 ROLE_NAMES = ("viewer", "operator", "approver", "admin")
+LDAP_URL_RE = re.compile(r"^ldaps?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$")
 TOKEN_ID_RE = re.compile(r"^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+![A-Za-z][A-Za-z0-9.\-_]+$")
 
 
@@ -125,6 +126,21 @@ class Settings(BaseSettings):
     oidc_scopes: str = Field("openid profile groups", validation_alias=_env("PROXGATE_OIDC_SCOPES"))
     # What the sign-in button calls the provider ("Sign in with NAME"); the issuer's host when unset.
     oidc_name: str | None = Field(None, max_length=64, validation_alias=_env("PROXGATE_OIDC_NAME"))
+    # Sign-in against an LDAP directory or Active Directory (docs/security.md): off while the URL is unset.
+    ldap_url: str | None = Field(None, validation_alias=_env("PROXGATE_LDAP_URL"))
+    ldap_start_tls: bool = Field(False, validation_alias=_env("PROXGATE_LDAP_START_TLS"))
+    ldap_ca_bundle: Path | None = Field(None, validation_alias=_env("PROXGATE_LDAP_CA_BUNDLE"))
+    ldap_bind_dn: str | None = Field(None, validation_alias=_env("PROXGATE_LDAP_BIND_DN"))
+    ldap_bind_password: SecretStr | None = Field(None, validation_alias=_env("PROXGATE_LDAP_BIND_PASSWORD"))
+    ldap_user_base: str | None = Field(None, validation_alias=_env("PROXGATE_LDAP_USER_BASE"))
+    ldap_user_filter: str = Field("(uid={username})", validation_alias=_env("PROXGATE_LDAP_USER_FILTER"))
+    ldap_group_base: str | None = Field(None, validation_alias=_env("PROXGATE_LDAP_GROUP_BASE"))
+    ldap_group_filter: str = Field("(member={dn})", validation_alias=_env("PROXGATE_LDAP_GROUP_FILTER"))
+    ldap_group_name_attribute: str = Field("cn", validation_alias=_env("PROXGATE_LDAP_GROUP_NAME_ATTRIBUTE"))
+    # The same group=role pairs as PROXGATE_OIDC_ROLE_MAP, for the directory's groups.
+    ldap_role_map: str = Field("", validation_alias=_env("PROXGATE_LDAP_ROLE_MAP"))
+    # Seconds each step (connecting, each answer) may take before the directory counts as unreachable.
+    ldap_timeout: float = Field(5.0, gt=0, le=60, validation_alias=_env("PROXGATE_LDAP_TIMEOUT"))
     # The MCP server (stdio and /mcp) offers and runs only the tools that change nothing in Proxmox.
     mcp_read_only: bool = Field(False, validation_alias=_env("PROXGATE_MCP_READ_ONLY"))
 
@@ -171,7 +187,7 @@ class Settings(BaseSettings):
         parts = (p.strip() for p in self.metrics_allow.split(","))
         return [ipaddress.ip_network(part, strict=False) for part in parts if part]
 
-    @field_validator("proxmox_ca_bundle")
+    @field_validator("proxmox_ca_bundle", "ldap_ca_bundle")
     @classmethod
     def _ca_bundle(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():
@@ -207,6 +223,65 @@ class Settings(BaseSettings):
             )
         if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
             raise ValueError("PROXGATE_OIDC_SCOPES must include openid")
+        return self
+
+    @field_validator("ldap_url")
+    @classmethod
+    def _ldap_url(cls, value: str | None) -> str | None:
+        if value and not LDAP_URL_RE.match(value):
+            raise ValueError(
+                "expected ldap://host[:port] or ldaps://host[:port], e.g. ldaps://dc1.example.lan"
+            )
+        return value.rstrip("/") if value else None
+
+    @field_validator("ldap_user_filter")
+    @classmethod
+    def _ldap_user_filter(cls, value: str) -> str:
+        return check_ldap_filter(value, ("username",), "(uid={username})")
+
+    @field_validator("ldap_group_filter")
+    @classmethod
+    def _ldap_group_filter(cls, value: str) -> str:
+        return check_ldap_filter(value, ("dn", "username"), "(member={dn})")
+
+    @field_validator("ldap_group_name_attribute")
+    @classmethod
+    def _ldap_group_name_attribute(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9-]{0,63}$", value):
+            raise ValueError(f"{value!r} is not an attribute name such as cn or sAMAccountName")
+        return value
+
+    @field_validator("ldap_role_map")
+    @classmethod
+    def _ldap_role_map(cls, value: str) -> str:
+        parse_role_map(value)
+        return value
+
+    @model_validator(mode="after")
+    def _ldap_complete(self) -> Settings:
+        if not self.ldap_url:
+            return self
+        needed = {
+            "PROXGATE_LDAP_BIND_DN": self.ldap_bind_dn,
+            "PROXGATE_LDAP_BIND_PASSWORD": self.ldap_bind_password,
+            "PROXGATE_LDAP_USER_BASE": self.ldap_user_base,
+            "PROXGATE_LDAP_GROUP_BASE": self.ldap_group_base,
+            "PROXGATE_LDAP_ROLE_MAP": self.ldap_role_map,
+        }
+        if missing := [name for name, value in needed.items() if not value]:
+            raise ValueError(
+                f"PROXGATE_LDAP_URL needs {', '.join(missing)} (the service account that looks people up, "
+                "where people and groups are, and which groups get which role)"
+            )
+        tls = self.ldap_url.startswith("ldaps://")
+        if tls and self.ldap_start_tls:
+            raise ValueError(
+                "PROXGATE_LDAP_START_TLS is for ldap:// URLs: ldaps:// is encrypted from the start"
+            )
+        if self.ldap_ca_bundle and not (tls or self.ldap_start_tls):
+            raise ValueError(
+                "PROXGATE_LDAP_CA_BUNDLE is used only over TLS: use an ldaps:// URL or PROXGATE_LDAP_START_TLS"
+            )
         return self
 
     @model_validator(mode="after")
@@ -280,7 +355,7 @@ class Settings(BaseSettings):
 
 
 def parse_role_map(text: str) -> dict[str, str]:
-    """PROXGATE_OIDC_ROLE_MAP's `group=role,group=role` as {group: role}; ValueError naming a bad pair."""
+    """PROXGATE_OIDC_ROLE_MAP's (and PROXGATE_LDAP_ROLE_MAP's) `group=role,group=role` as {group: role}; ValueError naming a bad pair."""
     pairs: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         group, sep, role = (x.strip() for x in part.rpartition("="))
@@ -288,6 +363,25 @@ def parse_role_map(text: str) -> dict[str, str]:
             raise ValueError(f"{part!r} is not GROUP=ROLE with a role of {', '.join(ROLE_NAMES)}")
         pairs[group] = role
     return pairs
+
+
+def check_ldap_filter(text: str, placeholders: tuple[str, ...], example: str) -> str:
+    """An LDAP filter as the LDAP settings take it, with one or more of these {placeholders}; ValueError saying
+    what is wrong, with an example."""
+    names = set(re.findall(r"{(\w*)}", text))
+    choices = " or ".join("{" + name + "}" for name in placeholders)
+    if unknown := names - set(placeholders):
+        raise ValueError(f"{{{sorted(unknown)[0]}}} is not a placeholder here: use {choices}")
+    if not names:
+        raise ValueError(f"the filter must contain {choices}, e.g. {example}")
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if not (text.startswith("(") and text.endswith(")")) or depth != 0:
+        raise ValueError(f"{text!r} is not one LDAP filter in parentheses, e.g. {example}")
+    return text
 
 
 def mcp_read_only(environ: Mapping[str, str] | None = None) -> bool:

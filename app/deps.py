@@ -16,7 +16,7 @@ from app.config import Settings
 from app.proxmox.client import PveClient
 from app.runtime import Runtime
 from app.services import audit
-from app.services.accounts import Role, SsoRefused, auth, sso
+from app.services.accounts import Role, SsoRefused, auth, directory, sso
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.batches import BatchService
 from app.services.cluster import (
@@ -182,7 +182,11 @@ async def get_principal(request: Request, db: SessionDep) -> auth.Principal | No
         background = request.headers.get(BACKGROUND_HEADER) == "1"
         policy = runtime_of(request.app).auth_policy
         principal = await auth.resolve_session(db, policy, cookie, not background)
-        if principal is not None and principal.sso_due:
+        if principal is not None and principal.sso_due and principal.ldap:
+            runtime = runtime_of(request.app)
+            actor = actor_for(request, principal)
+            principal = await directory.recheck(db, runtime.sessions, runtime.ldap, principal, actor)
+        elif principal is not None and principal.sso_due:
             principal = await _sso_recheck(request, db, principal)
     # Give the connection back before the handler runs: the services it calls open sessions of their own, and
     # requests that each held one connection while waiting for a second froze the whole pool in a burst.

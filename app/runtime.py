@@ -25,7 +25,7 @@ from app.db.files import open_to_others
 from app.db.migrate import upgrade_database
 from app.metrics import Metrics
 from app.proxmox.errors import PveError
-from app.services.accounts import OidcClient, Policy, Sealer, SsoConfig
+from app.services.accounts import LdapConfig, LdapDirectory, OidcClient, Policy, Sealer, SsoConfig
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.audit import binding as audit_binding
 from app.services.audit import keep_checkpoints, stop_checkpoints
@@ -65,6 +65,8 @@ class Runtime:
     # Single sign-on's provider (None: local accounts only) and the key its refresh tokens are kept under.
     oidc: OidcClient | None
     sso_sealer: Sealer
+    # The LDAP directory the sign-in form also asks (None: local accounts only).
+    ldap: LdapDirectory | None
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     cluster: Cluster = field(init=False)
@@ -95,6 +97,7 @@ class Runtime:
             connection=pve_connection(settings),
             oidc=OidcClient(config) if (config := SsoConfig.from_settings(settings)) else None,
             sso_sealer=Sealer(settings.resolved_secret_key()),
+            ldap=LdapDirectory(directory) if (directory := LdapConfig.from_settings(settings)) else None,
         )
 
     async def open(self) -> None:

@@ -24,6 +24,7 @@ from tests.approval_guests import People, guests_made, people
 from tests.backup_guests import FakeApi, Made, api_of, backups_made, client_of
 from tests.factories import make_token, make_user
 from tests.fakepve_thread import TOKEN_ID, TOKEN_SECRET, ServedFake
+from tests.ldap_directory import Directory, Ldap, directory_settings
 from tests.oidc_idp import CLIENT_ID as OIDC_CLIENT_ID
 from tests.oidc_idp import CLIENT_SECRET as OIDC_CLIENT_SECRET
 from tests.oidc_idp import ROLE_MAP, Provider, Sso
@@ -253,3 +254,24 @@ def sso(
     yield Sso(provider, app, settings)
     app.stop()
     provider.stop()
+
+
+@pytest.fixture(scope="session")
+def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
+    """A real LDAP directory (Debian's slapd, tests/ldap_directory.py) for the session."""
+    directory = Directory(tmp_path_factory.mktemp("slapd"))
+    yield directory
+    directory.stop()
+
+
+@pytest.fixture(scope="session")
+def ldap(
+    served_fake: ServedFake, database_url: str, slapd: Directory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ldap]:
+    """An app whose sign-in form asks the directory (over StartTLS), for the session."""
+    settings = app_settings(
+        served_fake, database_url, tmp_path_factory.mktemp("ldap"), **directory_settings(slapd)
+    )
+    app = AppServer(settings)
+    yield Ldap(slapd, app, settings)
+    app.stop()

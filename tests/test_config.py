@@ -71,6 +71,16 @@ def test_group_readable_credentials_file_is_refused_with_chmod_hint(tmp_path: Pa
         ("oidc_role_map", "proxmox-admins=admin,dba=emperor", "PROXGATE_OIDC_ROLE_MAP"),
         ("oidc_role_map", "admins", "PROXGATE_OIDC_ROLE_MAP"),
         ("oidc_issuer", "id.example.com", "PROXGATE_OIDC_ISSUER"),
+        ("ldap_url", "https://dc1.example.lan", "PROXGATE_LDAP_URL"),
+        ("ldap_url", "ldap://dc1.example.lan/dc=example", "PROXGATE_LDAP_URL"),
+        ("ldap_user_filter", "(sAMAccountName=alice)", "PROXGATE_LDAP_USER_FILTER"),
+        ("ldap_user_filter", "(uid={user})", "PROXGATE_LDAP_USER_FILTER"),
+        ("ldap_user_filter", "uid={username}", "PROXGATE_LDAP_USER_FILTER"),
+        ("ldap_group_filter", "(&(objectClass=group)(member={dn})", "PROXGATE_LDAP_GROUP_FILTER"),
+        ("ldap_group_name_attribute", "c n", "PROXGATE_LDAP_GROUP_NAME_ATTRIBUTE"),
+        ("ldap_role_map", "Domain Admins=root", "PROXGATE_LDAP_ROLE_MAP"),
+        ("ldap_ca_bundle", "/nonexistent/ca.pem", "PROXGATE_LDAP_CA_BUNDLE"),
+        ("ldap_timeout", 0, "PROXGATE_LDAP_TIMEOUT"),
     ],
 )
 def test_invalid_setting_names_itself_in_one_line(
@@ -119,3 +129,37 @@ def test_single_sign_on_needs_its_client_and_role_map(tmp_path: Path) -> None:
         )
     )
     assert settings.oidc_issuer == "https://id.example.com/realms/main"
+
+
+LDAP = {
+    "ldap_url": "ldaps://dc1.example.lan",
+    "ldap_bind_dn": "CN=proxgate,OU=Service,DC=example,DC=lan",
+    "ldap_bind_password": "s",
+    "ldap_user_base": "DC=example,DC=lan",
+    "ldap_group_base": "DC=example,DC=lan",
+    "ldap_role_map": "Proxmox Admins=admin,dba=approver",
+}
+
+
+def test_ldap_sign_in_needs_its_account_bases_and_role_map(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**clean(tmp_path, ldap_url="ldaps://dc1.example.lan", ldap_bind_dn="CN=proxgate"))
+    message = str(caught.value)
+    assert message.startswith("PROXGATE_LDAP_URL needs PROXGATE_LDAP_BIND_PASSWORD, PROXGATE_LDAP_USER_BASE,")
+    assert "PROXGATE_LDAP_ROLE_MAP" in message and "PROXGATE_LDAP_BIND_DN," not in message
+    ad = "(&(sAMAccountName={username})(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+    nested = "(member:1.2.840.113556.1.4.1941:={dn})"
+    settings = load_settings(**clean(tmp_path, **LDAP, ldap_user_filter=ad, ldap_group_filter=nested))
+    assert settings.ldap_user_filter == ad and settings.ldap_group_filter == nested
+
+
+def test_ldap_tls_settings_that_contradict_each_other_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="PROXGATE_LDAP_START_TLS is for ldap:// URLs"):
+        load_settings(**clean(tmp_path, **LDAP, ldap_start_tls=True))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    plain = {**LDAP, "ldap_url": "ldap://dc1.example.lan:389"}
+    with pytest.raises(ConfigError, match="PROXGATE_LDAP_CA_BUNDLE is used only over TLS"):
+        load_settings(**clean(tmp_path, **plain, ldap_ca_bundle=bundle))
+    settings = load_settings(**clean(tmp_path, **plain, ldap_ca_bundle=bundle, ldap_start_tls=True))
+    assert settings.ldap_start_tls and settings.ldap_ca_bundle == bundle

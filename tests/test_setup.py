@@ -60,6 +60,15 @@ def test_make_test_and_ci_set_up_the_browser_the_same_way() -> None:
     assert "scripts/ensure-chromium" in ci and "apt-get install" not in ci
 
 
+def test_make_test_and_ci_install_slapd_for_the_ldap_tests_the_same_way() -> None:
+    assert re.search(
+        r"^test: .*\n(\t.*\n)*\t\./scripts/ensure-slapd\n", (ROOT / "Makefile").read_text(), re.M
+    )
+    assert "./scripts/ensure-slapd" in (ROOT / ".ci" / "run").read_text()
+    script = (ROOT / "scripts" / "ensure-slapd").read_text()
+    assert "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils" in script
+
+
 def test_the_readme_points_at_nothing_outside_the_repository() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "../" not in readme and "shared/" not in readme

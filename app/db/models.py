@@ -70,6 +70,9 @@ class User(UserBase, table=True):
     password_changed_at: datetime = _stamp(nullable=False, default=utcnow)  # type: ignore[assignment]
     # The identity provider's stable id of a user made by single sign-on (None: a local account).
     sso_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    # The directory entry of a user made by LDAP sign-in, as last seen (None: not from the directory). Such a
+    # user signs in, and is re-checked, against the directory only.
+    ldap_dn: str | None = Field(default=None, max_length=1024)
 
 
 def user_key(user: User) -> int:

@@ -18,7 +18,8 @@ from app.deps import (
     secure_cookies,
 )
 from app.http.csrf import PRELOGIN_COOKIE, verify_csrf
-from app.services.accounts import auth, sso
+from app.services.accounts import LdapRefused, auth, directory, sso
+from app.services.audit import Actor
 from app.services.errors import TooManyAttempts, Unauthenticated
 from app.web.templating import render
 from app.web.url_paths import path_for, url_paths
@@ -59,21 +60,33 @@ async def login_submit(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the credentials, start a session and go on; a clear message otherwise."""
-    ip = client_ip(request)
+    """Check the credentials (here, or in the LDAP directory), start a session and go on; a clear message
+    otherwise."""
+    runtime = runtime_of(request.app)
+    ip, user_agent = client_ip(request), request.headers.get("user-agent", "")
     try:
         if not username or not password:
             raise Unauthenticated("Enter your username and password.")
-        user = await auth.authenticate(db, runtime_of(request.app).auth_policy, username, password, ip)
+        user, person = await directory.authenticate(
+            db, runtime.auth_policy, runtime.ldap, username, password, ip
+        )
     except (Unauthenticated, TooManyAttempts) as exc:
+        await db.rollback()
         status = 429 if isinstance(exc, TooManyAttempts) else 401
+        if isinstance(exc, LdapRefused):
+            actor = Actor(None, "anonymous", "ldap", ip, user_agent)
+            await directory.record_refusal(runtime.sessions, actor, exc)
+            status = 503 if exc.reason.startswith("directory-") else 401
         context = login_context(request, next, username=username[:64], error=exc.message)
         return render(request, "pages/auth/login.html", context, status_code=status)
     if earlier := request.cookies.get(SESSION_COOKIE):
         # Signing in again (as anyone) ends the session this browser had: never two side by side.
         await auth.end_session(db, auth.digest(earlier))
-    secret = await auth.start_session(db, user, ip, request.headers.get("user-agent", ""))
+    secret = await auth.start_session(db, user, ip, user_agent, vouched=person is not None)
     await db.commit()
+    if person is not None:
+        actor = Actor(user.id, user.username, "ldap", ip, user_agent)
+        await directory.record_sign_in(runtime.sessions, actor, user, person)
     return signed_in(request, secret, next)
 
 

@@ -19,6 +19,8 @@ from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.backup_guests import remove_guests
 from tests.factories import csrf_from, login, make_token, make_user, run_async
+from tests.ldap_directory import PASSWORD as LDAP_PASSWORD
+from tests.ldap_directory import Ldap
 from tests.oidc_idp import Sso, audit_events, check_due, sign_in_at_provider
 from tests.servers import AppServer
 
@@ -329,3 +331,34 @@ def test_a_burst_of_single_sign_on_answers(sso: Sso) -> None:
         pages = run_async(burst(sso.app.url, [("GET", "/account", {})] * BURST, http.cookies))
     assert set(pages) == {200}
     assert len(audit_events(sso.settings, "sso.role_changed", name)) == 1
+
+
+def test_a_burst_of_ldap_sign_ins_answers(ldap: Ldap) -> None:
+    """Sign-ins against the directory at once on a small pool (none holds a connection while the directory
+    answers), and a session whose directory check is due asking the directory once however many of its requests
+    come together."""
+    app = AppServer(
+        ldap.settings.model_copy(update={"db_pool_size": POOL_SIZE, "db_pool_overflow": POOL_OVERFLOW})
+    )
+    try:
+        people = [ldap.directory.person(["ops"]) for _ in range(BURST)]
+        with httpx.Client(base_url=app.url, timeout=30) as client:
+            token = csrf_from(client.get("/login").text)
+            cookies = client.cookies
+        forms = [
+            ("POST", "/login", {"data": {"username": name, "password": LDAP_PASSWORD, "csrf_token": token}})
+            for name in people
+        ]
+        assert set(run_async(burst(app.url, forms, cookies))) == {303}
+        assert all(audit_events(ldap.settings, "ldap.sign_in", name) for name in people)
+        name = ldap.directory.person(["proxmox-admins"])
+        with httpx.Client(base_url=app.url, follow_redirects=False, timeout=30) as http:
+            assert login(http, name, LDAP_PASSWORD).status_code == 303
+            ldap.directory.leave(name, ["proxmox-admins"])
+            ldap.directory.join(name, ["ops"])
+            check_due(ldap.settings, http.cookies["proxgate_session"])
+            pages = run_async(burst(app.url, [("GET", "/account", {})] * BURST, http.cookies))
+        assert set(pages) == {200}
+        assert len(audit_events(ldap.settings, "ldap.role_changed", name)) == 1
+    finally:
+        app.stop()

@@ -24,8 +24,8 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 # What a token gets when no role is asked for: deciding others' requests is a person's act, so a token of an
 # approver or an admin acts as an operator unless it is made with a higher role on purpose.
 DEFAULT_TOKEN_ROLE = Role.operator
-# How long the identity provider's word on a single sign-on session holds: past it, the session's next request
-# asks the provider again (app/services/accounts/sso.py), so someone it stops letting in loses access by then.
+# How long the identity provider's (or the LDAP directory's) word on a session holds: past it, the session's next
+# request asks again (app/services/accounts/sso.py, directory.py), so someone no longer let in loses access by then.
 SSO_CHECK_INTERVAL = timedelta(minutes=5)
 
 
@@ -45,6 +45,8 @@ class Principal:
     groups: frozenset[str] = frozenset()
     # A single sign-on session whose provider must be asked again before this request goes on.
     sso_due: bool = False
+    # A user the LDAP directory vouches for: their session's check asks the directory, not the provider.
+    ldap: bool = False
 
     def can(self, role: Role | str) -> bool:
         """True when the principal's role includes `role`."""
@@ -110,21 +112,28 @@ async def authenticate(db: AsyncSession, policy: Policy, username: str, password
     user = (await db.exec(select(User).where(User.username == name))).first()
     ok = await verify_password(user.password_hash if user else None, password)
     success = bool(ok and user and user.is_active)
-    db.add(LoginAttempt(username=name, ip=ip[:64], success=success))
+    await record_attempt(db, name, ip, success)
     if success and user is not None:
+        return user
+    await db.commit()
+    raise Unauthenticated("Wrong username or password.")
+
+
+async def record_attempt(db: AsyncSession, name: str, ip: str, success: bool) -> None:
+    """Note a sign-in attempt for throttling (a password checked here or by the LDAP directory)."""
+    db.add(LoginAttempt(username=name, ip=ip[:64], success=success))
+    if success:
         # A good sign-in clears the account's failures so an old burst does not lock it later.
         await db.exec(
             delete(LoginAttempt).where(
                 col(LoginAttempt.username) == name, col(LoginAttempt.success).is_(False)
             )
         )
-        return user
-    await db.commit()
-    raise Unauthenticated("Wrong username or password.")
 
 
-async def start_session(db: AsyncSession, user: User, ip: str, user_agent: str) -> str:
-    """A new session for the user; returns the cookie secret (only its digest is stored)."""
+async def start_session(db: AsyncSession, user: User, ip: str, user_agent: str, vouched: bool = False) -> str:
+    """A new session for the user; returns the cookie secret (only its digest is stored). A vouched session
+    (the LDAP directory's word) is re-checked there once SSO_CHECK_INTERVAL has passed."""
     secret = secrets.token_urlsafe(32)
     db.add(
         WebSession(
@@ -133,6 +142,7 @@ async def start_session(db: AsyncSession, user: User, ip: str, user_agent: str) 
             csrf_token=secrets.token_urlsafe(32),
             ip=ip[:64],
             user_agent=user_agent[:255],
+            sso_checked_at=utcnow() if vouched else None,
         )
     )
     await db.flush()
@@ -172,6 +182,7 @@ async def resolve_session(
         csrf_token=row.csrf_token,
         groups=groups_of(user),
         sso_due=sso_due,
+        ldap=user.ldap_dn is not None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
+from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -86,9 +87,22 @@ async def sync_user(db: AsyncSession, identity: Identity) -> User:
     return user
 
 
-def kept_groups(identity: Identity, limit: int = GROUPS_LIMIT) -> list[str]:
-    """The provider's groups that are group names here (lower-cased), those that map to a role first, within
-    the room a user's groups have; the others (paths such as /team/dba, names with spaces) only map roles."""
+class Grouped(Protocol):
+    """Someone as an identity provider or the LDAP directory describes them: their groups, and those mapped."""
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Every group named."""
+
+    @property
+    def mapped(self) -> tuple[str, ...]:
+        """The groups the role map names."""
+
+
+def kept_groups(identity: Grouped, limit: int = GROUPS_LIMIT) -> list[str]:
+    """The provider's (or directory's) groups that are group names here (lower-cased), those that map to a role
+    first, within the room a user's groups have; the others (paths such as /team/dba, names with spaces) only
+    map roles."""
     valid = {g.strip().lower() for g in identity.groups} - {""}
     names = sorted(g for g in valid if GROUP_RE.match(g))
     mapped = {g.lower() for g in identity.mapped}
