@@ -20,7 +20,7 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.accounts import Role
-from app.services.approvals import STATUSES, list_requests, request_view, request_views
+from app.services.approvals import NEEDS_REVIEW, STATUSES, list_requests, request_view, request_views
 from app.services.approvals import review as review_run
 from app.services.errors import Invalid
 
@@ -34,7 +34,6 @@ DECIDE = [Depends(require_role(Role.operator))]
 # Only approvers ever reject: an operator is refused with 403 before the body's comment is checked.
 REJECT = [Depends(require_role(Role.approver))]
 ADMIN = [Depends(require_role(Role.admin))]
-NEEDS_REVIEW = "needs-review"
 RequestPaging = Annotated[Paging, Depends(paging_by("before"))]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's number")]
 

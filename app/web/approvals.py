@@ -23,6 +23,7 @@ from app.operations.catalogue import CATALOGUE, get_operation
 from app.services.accounts import Principal
 from app.services.approvals import (
     ASKED_AGAIN_FROM,
+    NEEDS_REVIEW,
     STATUSES,
     ApprovalService,
     RequestView,
@@ -67,13 +68,14 @@ async def approval_list(
     status: Annotated[str | None, Query(max_length=16)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    """Pending requests first, then the history; filter by status."""
+    """Pending requests first, then the history; filter by status, or the break-glass runs awaiting review."""
     await approvals.expire_due()
-    chosen = status if status in STATUSES else None
+    chosen = status if status in (*STATUSES, NEEDS_REVIEW) else None
+    review = chosen == NEEDS_REVIEW
+    decided = tuple(s for s in STATUSES if s != "pending")
+    shown = () if review else (chosen,) if chosen else decided
     pending, _, _ = await list_requests(db, ("pending",), 500)
-    history, total, next_before = await list_requests(
-        db, (chosen,) if chosen else tuple(s for s in STATUSES if s != "pending"), PAGE, before
-    )
+    history, total, next_before = await list_requests(db, shown, PAGE, before, needs_review=review)
     context = {
         "active": "approval_list",
         "pending": await request_views(db, pending),
@@ -82,6 +84,7 @@ async def approval_list(
         "next_before": next_before,
         "status": chosen,
         "statuses": STATUSES,
+        "needs_review": NEEDS_REVIEW,
         "news": await notices_of(db, principal),
         **policy_context(request),
     }
@@ -185,10 +188,15 @@ async def show_request(
     if row.status == "pending":
         context.update(await since_request(actions, view, runtime_of(request.app).batches))
     own = principal.user_id == row.requester_id
+    decides = row.status == "pending" and principal.can("approver") and not own
+    # An approval the rule could not count (given already, or the groups still missing need someone else) is
+    # explained instead of offered.
+    approve_refused = view.approve_refusal(principal.user_id, principal.groups) if decides else None
+    confirms_own = row.status == "pending" and own and approvals.policy.solo
     context.update(
         own=own,
-        may_approve=row.status == "pending"
-        and (principal.can("approver") and not own or own and approvals.policy.solo),
+        may_approve=(decides and not approve_refused) or confirms_own,
+        approve_refused=approve_refused,
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
         # Break-glass: an admin in this browser session runs it at once; another person reviews it after.
@@ -196,7 +204,7 @@ async def show_request(
         may_review=row.break_glass_by_id is not None
         and row.reviewed_at is None
         and principal.can("approver")
-        and principal.user_id != row.break_glass_by_id,
+        and principal.user_id not in (row.break_glass_by_id, row.requester_id),
         # A bulk change is asked again from the guest list, choosing the guests as they are then.
         may_ask_again=own
         and row.status in ASKED_AGAIN_FROM

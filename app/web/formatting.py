@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from markupsafe import Markup, escape
@@ -77,6 +78,16 @@ def ago(value: datetime | int | float | None, now: datetime | None = None) -> st
             count = int(seconds // size)
             return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
     return "just now"
+
+
+def diff_of(params: str | None) -> str:
+    """The unified diff an audit event's parameters carry (a policy file's change), or '' when they carry none."""
+    try:
+        value = json.loads(params or "{}")
+    except ValueError:
+        return ""
+    diff = value.get("diff") if isinstance(value, dict) else None
+    return diff if isinstance(diff, str) else ""
 
 
 def _utc(value: datetime | int | float) -> datetime:

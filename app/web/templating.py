@@ -64,6 +64,7 @@ def build_templates() -> Jinja2Templates:
         percent=formatting.percent,
         when=formatting.when,
         moment=formatting.moment,
+        diff_of=formatting.diff_of,
         ago=formatting.ago,
     )
     env.globals["url_for"] = url_for

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +19,13 @@ import pytest
 
 from app.config import Settings
 from pvesim.fake import DemoPve
+from tests.approval_guests import select_rows
 from tests.backup_guests import remove_guests
 from tests.factories import csrf_from, login, make_token, make_user, run_async
 from tests.ldap_directory import PASSWORD as LDAP_PASSWORD
 from tests.ldap_directory import Ldap
 from tests.oidc_idp import Sso, audit_events, check_due, sign_in_at_provider
+from tests.policy_app import clock_of, freeze_ends, policy_text
 from tests.servers import AppServer
 
 # Three times the pool: a small one here (the settings' pool), so the burst is big for it and quick to run.
@@ -362,3 +366,71 @@ def test_a_burst_of_ldap_sign_ins_answers(ldap: Ldap) -> None:
         assert len(audit_events(ldap.settings, "ldap.role_changed", name)) == 1
     finally:
         app.stop()
+
+
+@pytest.fixture(scope="module")
+def ruled_pool(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[AppServer, Path]]:
+    """The small-pool app reading a policy file, and the file."""
+    policy = tmp_path_factory.mktemp("burst-policy") / "policy.toml"
+    policy.write_text(policy_text(freeze_ends()))
+    server = AppServer(
+        settings.model_copy(
+            update={"db_pool_size": POOL_SIZE, "db_pool_overflow": POOL_OVERFLOW, "policy_file": policy}
+        )
+    )
+    yield server, policy
+    server.stop()
+
+
+def test_a_burst_of_policy_pages_answers_and_audits_a_change_once(
+    ruled_pool: tuple[AppServer, Path], crowd: dict[str, Any], settings: Settings
+) -> None:
+    """Admins opening the policy page, approvers the break-glass runs due for review and agents asking the
+    policy check, all at once just after the file changed: every answer comes, and the change is audited once."""
+    server, policy = ruled_pool
+    admin, approver = (
+        session_of(server, make_user(settings, "admin")),
+        session_of(server, crowd["approver_name"]),
+    )
+    policy.write_text(policy.read_text().replace("approvals = 2", "approvals = 3"))
+    clock_of(server).move(timedelta(seconds=5))  # past the few seconds between looks at the file
+    check = "/api/v1/policy/check?operation=delete&vmid=100"
+    statuses = run_async(burst(server.url, [("GET", "/admin/policy", {})] * BURST, admin[0]))
+    statuses += run_async(
+        burst(server.url, [("GET", "/approvals?status=needs-review", {})] * BURST, approver[0])
+    )
+    statuses += run_async(burst(server.url, [("GET", check, {"headers": crowd["operator"]})] * BURST))
+    assert set(statuses) == {200}
+    changes = audit_events(settings, "policy-change", str(policy))
+    assert [c["outcome"] for c in changes] == ["succeeded", "succeeded"]  # the first version, then this one
+    assert "+approvals = 3" in changes[-1]["params"]["diff"]
+
+
+def test_a_burst_of_break_glass_reviews_records_one(
+    ruled_pool: tuple[AppServer, Path], crowd: dict[str, Any], settings: Settings, burst_guests: list[int]
+) -> None:
+    """An admin breaks the glass from the request page, then one approver's review form is sent many times at
+    once: one review is recorded, every other answer says it was reviewed already."""
+    server, _ = ruled_pool
+    vmid = burst_guests[0]
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        asked = client.post(
+            f"/api/v1/guests/{vmid}/actions/delete", json={"reason": "burst"}, headers=crowd["operator"]
+        )
+        assert asked.status_code == 202, asked.text
+        rid = asked.json()["request_id"]
+        cookies, csrf = session_of(server, make_user(settings, "admin"))
+        client.cookies = cookies
+        ran = client.post(f"/approvals/{rid}/break-glass", data={"csrf_token": csrf, "reason": "burst"})
+        assert ran.status_code == 303, ran.text
+    cookies, csrf = session_of(server, crowd["approver_name"])
+    form = {"csrf_token": csrf, "comment": "seen"}
+    statuses = run_async(
+        burst(server.url, [("POST", f"/approvals/{rid}/review", {"data": form})] * BURST, cookies)
+    )
+    no_server_error(statuses)
+    assert sorted(statuses) == [303] + [409] * (BURST - 1)
+    outcomes = select_rows(settings, "SELECT outcome FROM audit_events WHERE approval_id = :rid", rid=rid)
+    assert [o for (o,) in outcomes if o == "reviewed"] == ["reviewed"]

@@ -5,6 +5,7 @@ themselves), plus a guest, a node, a storage and a request page."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -15,13 +16,21 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.config import Settings
 from pvesim.fake import DemoPve
-from tests.approval_guests import People, add_vm, ask
+from tests.approval_guests import People, add_vm, ask, people
 from tests.backup_guests import FakeApi, Made, volid_of
 from tests.browser.test_sign_in import sign_in
 from tests.bulk_guests import add_vms, bulk_guests
-from tests.factories import make_user
+from tests.factories import make_token, make_user, signed_in
 from tests.fakepve_thread import ServedFake
 from tests.ip_guests import cold_app
+from tests.policy_app import (
+    clock_of,
+    freeze_ends,
+    grouped_user,
+    next_saturday_half_past_midnight,
+    policy_text,
+    ruled_app,
+)
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.browser
@@ -279,5 +288,74 @@ def test_the_ip_inventory_read_for_the_first_time_lines_up(
             for scheme in SCHEMES
             for size in (DESKTOP, PHONE)
             for problem in problems_at(browser, server.url, state, scheme, size, ["/ips"])
+        ]
+    assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)
+
+
+def policy_pages(server: AppServer, pve: DemoPve) -> list[str]:
+    """With a policy file: its admin page, a production guest's page (what each change needs), a request waiting
+    for an approver from the dba group, one scheduled for its window, a break-glass run waiting for its review
+    (on the dashboard and in the approvals list), and the audit's policy changes with their diffs."""
+    settings = server.app.state.runtime.settings
+    crew, clock = people(settings), clock_of(server)
+    add_vm(pve, VMID).config["tags"] = "prod"
+    add_vm(pve, VMID + 1).config["tags"] = "prod"
+    add_vm(pve, VMID + 2).config["tags"] = "maint"
+    web = {
+        "Authorization": f"Bearer {make_token(settings, grouped_user(settings, 'approver', 'web'), 'approver')}"
+    }
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        waiting = ask(client, crew.alice, VMID, "delete", reason="moved to a new host").json()["request_id"]
+        approved = client.post(
+            f"/api/v1/requests/{waiting}/approve", json={"confirm": str(VMID)}, headers=web
+        )
+        assert approved.status_code == 200, approved.text
+        broken = ask(client, crew.alice, VMID + 1, "delete", reason="compromised").json()["request_id"]
+        clock.offset = next_saturday_half_past_midnight() - datetime.now(UTC)
+        try:
+            body = {"disk": "scsi0", "size": "16G", "reason": "the database grows"}
+            scheduled = ask(client, crew.alice, VMID + 2, "resize", **body).json()["request_id"]
+            assert client.post(f"/api/v1/requests/{scheduled}/approve", json={}, headers=crew.bob).is_success
+        finally:
+            clock.offset = timedelta(0)
+    with signed_in(server.url, make_user(settings, "admin")) as admin:
+        ran = admin.post(f"/api/v1/requests/{broken}/break-glass", json={"reason": "it is sending spam"})
+        assert ran.status_code == 200, ran.text
+    return [
+        "/",
+        "/admin/policy",
+        f"/guests/{VMID}",
+        f"/approvals/{waiting}",
+        f"/approvals/{scheduled}",
+        f"/approvals/{broken}",
+        "/approvals?status=needs-review",
+        "/audit?operation=policy-change",
+    ]
+
+
+def test_the_policy_pages_line_up(
+    browser: Browser,
+    served_fake: ServedFake,
+    database_url: str,
+    tmp_path: Path,
+    pve: DemoPve,
+    scratch: None,
+) -> None:
+    """The pages a policy file adds to or changes, with one in force."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(policy_text(freeze_ends()))
+    with ruled_app(served_fake, database_url, tmp_path / "data", policy) as server:
+        paths = policy_pages(server, pve)
+        context = browser.new_context(base_url=server.url)
+        page = context.new_page()
+        sign_in(page, grouped_user(server.app.state.runtime.settings, "admin", "ops"))
+        expect(page.locator("header nav")).to_be_visible()
+        state = context.storage_state()
+        context.close()
+        found = [
+            problem
+            for scheme in SCHEMES
+            for size in (DESKTOP, PHONE)
+            for problem in problems_at(browser, server.url, state, scheme, size, paths)
         ]
     assert not found, f"{len(found)} layout problems:\n" + "\n".join(found)

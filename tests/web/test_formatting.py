@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.web.formatting import ago
+from app.web.formatting import ago, diff_of
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
@@ -26,3 +26,11 @@ def test_ago_says_it_as_people_do() -> None:
     ]
     assert ago(NOW.replace(tzinfo=None) - timedelta(minutes=2), NOW) == "2 min ago", "a naive time is UTC"
     assert ago(None) == "–"
+
+
+def test_an_audit_events_diff_is_read_from_its_parameters() -> None:
+    assert diff_of('{"diff": "--- before\\n+++ after\\n-a = 1\\n+a = 2\\n"}') == (
+        "--- before\n+++ after\n-a = 1\n+a = 2\n"
+    )
+    assert diff_of('{"vmid": 100}') == "" and diff_of("[1]") == "" and diff_of("not json") == ""
+    assert diff_of(None) == "" and diff_of('{"diff": 3}') == ""

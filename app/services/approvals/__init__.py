@@ -6,6 +6,7 @@ from app.services.approvals.confirmation import confirmation_text, needs_typing
 from app.services.approvals.notices import count_news, is_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.queries import (
+    NEEDS_REVIEW,
     OPEN_STATUSES,
     STATUSES,
     RequestView,
@@ -27,6 +28,7 @@ __all__ = [
     "ApprovalPolicy",
     "ApprovalService",
     "Facts",
+    "NEEDS_REVIEW",
     "OPEN_STATUSES",
     "RequestView",
     "RequestedChange",

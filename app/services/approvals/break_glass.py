@@ -2,7 +2,8 @@
 
 Only a person signed in to the browser may break the glass: never an API token (an agent's or the requester's
 own). The run is marked on the request and in the audit log, every notification target hears of it, and the
-request stays "needs review" until someone other than the admin who ran it has looked at it.
+request stays "needs review" until someone other than the admin who ran it and the person who asked for it has
+looked at it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ async def break_glass(
 async def review(
     service: ApprovalService, request_id: int, principal: Principal, actor: audit.Actor, comment: str | None
 ) -> ApprovalRequest:
-    """Another approver or admin than the one who broke the glass reviews the run, with a comment."""
+    """An approver or admin other than the one who broke the glass and the requester reviews the run, with a
+    comment."""
     request = await service.get(request_id)
     if not principal.can(Role.approver):
         raise Forbidden(f"Reviewing a break-glass run needs the approver role; you are {principal.role}.")
@@ -53,6 +55,9 @@ async def review(
     if principal.user_id == request.break_glass_by_id:
         await service.deny(request, actor, "the admin who broke the glass may not review it")
         raise Forbidden("You broke the glass on this request: someone else has to review it.")
+    if principal.user_id == request.requester_id:
+        await service.deny(request, actor, "the requester may not review a break-glass run of their request")
+        raise Forbidden("You asked for this change: someone else has to review its break-glass run.")
     note = comment_text(comment, needed=True)
     async with audit.recording(service.sessions) as db:
         if not await status.review(db, request_id, principal, note or ""):

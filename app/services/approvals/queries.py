@@ -15,10 +15,13 @@ from app.db.models import utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.approvals.confirmation import confirmation_text, loses_data
+from app.services.approvals.eligibility import group_refusal
 from app.services.approvals.rules import split_groups
 
 STATUSES = ("pending", "scheduled", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
 OPEN_STATUSES = ("pending", "scheduled", "executing")
+# Not a status of its own: a break-glass run nobody reviewed yet, whatever its status.
+NEEDS_REVIEW = "needs-review"
 
 
 @dataclass
@@ -79,6 +82,20 @@ class RequestView:
     def still_needed(self) -> int:
         """How many approvals are still missing."""
         return max(0, self.row.required_approvals - len(self.approvals))
+
+    def approve_refusal(self, user_id: int, groups: frozenset[str]) -> str | None:
+        """Why this approver's yes would not count now (they gave theirs, or the rule needs someone else), or
+        None: the page offers the approve button only when it would count."""
+        if any(a.user_id == user_id for a in self.approvals):
+            missing, left = self.missing_groups, self.still_needed
+            rest = (
+                f"it still needs an approver from {', '.join(missing)}"
+                if missing
+                else f"it waits for {left} more approval{'s' if left > 1 else ''} from someone else"
+            )
+            return f"You approved this request; {rest}."
+        refusal = group_refusal(self.row, self.missing_groups, user_id, groups)
+        return refusal.message if refusal else None
 
     @property
     def who_may_approve(self) -> str:

@@ -26,6 +26,7 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.confirmation import confirmation_text, needs_typing
+from app.services.approvals.eligibility import group_refusal
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.rules import Facts, Freeze, split_groups
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -302,22 +303,12 @@ class ApprovalService:
     ) -> None:
         """Refuse an approval the rule cannot count: from the requester's own group when the rule says so, or
         from outside the groups still missing when every approval left is needed for them."""
-        shared = principal.groups & split_groups(request.requester_groups)
-        if not request.own_group_approves and shared and principal.user_id != request.requester_id:
-            await self.deny(request, actor, f"the approver shares group {min(shared)} with the requester")
-            raise Forbidden(
-                f"Rule '{request.policy_rule}' needs an approver outside the requester's groups; "
-                f"you share {', '.join(sorted(shared))} with them."
-            )
         async with self.sessions() as db:
             missing = await missing_groups(db, request)
-        left = request.required_approvals - request.approval_count
-        if missing and len(missing) >= left and not principal.groups & missing:
-            await self.deny(request, actor, f"an approver from {', '.join(sorted(missing))} is still needed")
-            raise Forbidden(
-                f"Rule '{request.policy_rule}' still needs an approver from {', '.join(sorted(missing))}; "
-                f"you are in {', '.join(sorted(principal.groups)) or 'no group'}."
-            )
+        refusal = group_refusal(request, missing, principal.user_id, principal.groups)
+        if refusal is not None:
+            await self.deny(request, actor, refusal.audit)
+            raise Forbidden(refusal.message)
 
     async def _shown(self, request: ApprovalRequest, actor: audit.Actor, seal: str | None) -> str:
         """The seal this approval is for; Conflict when the request changed since the approver read it."""
