@@ -14,7 +14,7 @@ import pytest
 from app.config import ConfigError
 from app.services.notifications.outbox import Audience, apprise_target, sign
 from pvesim.fake import DemoPve
-from tests.approval_guests import add_vm, ask, people, select_rows
+from tests.approval_guests import add_vm, ask, people, select_rows, sql
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake
 from tests.receivers import Receiver
@@ -135,6 +135,10 @@ def test_a_dead_target_neither_slows_nor_fails_the_request_and_is_retried(
     finally:
         server.stop()
         hanging.close()
+    # The session's database is every test's: no open request may hold VM 9351's change, and no message may wait
+    # for the next app whose targets share these names.
+    sql(settings, "UPDATE approval_requests SET status = 'cancelled', open_key = NULL WHERE id = :id", id=rid)
+    sql(settings, "DELETE FROM notification_outbox WHERE request_id = :id", id=rid)
 
 
 def test_an_apprise_url_given_for_a_group_is_that_groups_channel() -> None:
