@@ -194,8 +194,8 @@ async def show_request(
         may_cancel=row.status == "pending" and own,
         # Approved and waiting for its window: its requester or an admin can still call it off.
         may_call_off=row.status == "scheduled" and (own or principal.can("admin")),
-        # Who may still approve it by name, for approvers.
-        people=await approvers_seen_by(db, principal),
+        # Who may still approve it by name, for approvers, while it waits for approvals.
+        people=await approvers_seen_by(db, principal) if row.status == "pending" else None,
         # Break-glass: an admin in this browser session runs it at once; another person reviews it after.
         may_break_glass=row.status == "pending" and principal.can("admin") and principal.method == "session",
         may_review=row.break_glass_by_id is not None

@@ -2,7 +2,8 @@
 
 Only a person signed in to the browser may break the glass: never an API token (an agent's or the requester's
 own). The run is marked on the request and in the audit log, every notification target (each group's channel
-too) hears of it, addressed to everyone with the approver role, and the request stays "needs review" until someone other than the admin who ran it has looked at it.
+too) hears of it, addressed to everyone with the approver role, and the request stays "needs review" until
+someone other than the admin who ran it has looked at it.
 """
 
 from __future__ import annotations

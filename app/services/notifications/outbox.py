@@ -59,7 +59,7 @@ GROUP_URL = re.compile(r"^(?P<group>[a-z0-9][a-z0-9._-]{0,63})=(?P<url>[A-Za-z0-
 @dataclass(frozen=True)
 class Audience:
     """Whom a message about a waiting request is for: approvers at large (while any approver could complete it),
-    the groups still missing, the usernames of those who may approve; `everyone`: every channel, groups' too."""
+    the groups still missing, the usernames of those who may approve; `everyone`: every group's channel too."""
 
     approvers: bool
     groups: tuple[str, ...]
@@ -86,7 +86,7 @@ class Target:
         if self.kind == "webhook":
             return True
         if self.group is None:
-            return audience is None or audience.approvers or audience.everyone
+            return audience is None or audience.approvers
         return audience is not None and (audience.everyone or self.group in audience.groups)
 
 
