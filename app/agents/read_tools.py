@@ -259,7 +259,8 @@ ONE_TOOLS: tuple[ReadTool, ...] = (
     ),
     ReadTool(
         "cancel_request",
-        "Take back one of your own pending approval requests (nothing in Proxmox changes).",
+        "Take back one of your own approval requests, pending or approved and waiting for its maintenance window "
+        "(scheduled); nothing in Proxmox changes.",
         {"request_id": REQUEST_ID},
         ("request_id",),
         _cancel,

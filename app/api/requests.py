@@ -20,7 +20,14 @@ from app.deps import (
 from app.http.csrf import verify_csrf
 from app.http.paging import ListPage, Paging, encode_cursor, paging_by
 from app.services.accounts import Role
-from app.services.approvals import NEEDS_REVIEW, STATUSES, list_requests, request_view, request_views
+from app.services.approvals import (
+    NEEDS_REVIEW,
+    STATUSES,
+    approvers_seen_by,
+    list_requests,
+    request_answer,
+    request_views,
+)
 from app.services.approvals import review as review_run
 from app.services.errors import Invalid
 
@@ -100,6 +107,28 @@ class PolicyOut(BaseModel):
     may_still_approve: str | None = Field(description="Who may still approve, in a sentence")
 
 
+class MissingGroupOut(BaseModel):
+    """A group no approver came from yet."""
+
+    name: str
+    members: list[str] | None = Field(
+        description="Its members who may still approve (null unless the caller has the approver role)"
+    )
+
+
+class StillNeededOut(BaseModel):
+    """Who may still approve: the approvals left (0 once the request is no longer pending) and the groups still
+    missing; the people by name only for a caller with the approver role."""
+
+    approvals: int
+    only_from_groups: bool = Field(description="Every approval left must come from one of these groups")
+    groups: list[MissingGroupOut]
+    people: list[str] | None = Field(
+        description="Everyone who may still approve (never the requester nor those who approved); null unless "
+        "the caller has the approver role"
+    )
+
+
 class DecisionOut(BaseModel):
     """Who decided (the last approval needed, a rejection, a cancellation; nobody when it expired), and when."""
 
@@ -141,7 +170,9 @@ class RequestOut(BaseModel):
     operation: str
     label: str
     risk: str
-    status: str = Field(description="pending, executing, succeeded, failed, rejected, cancelled or expired")
+    status: str = Field(
+        description="pending, scheduled, executing, succeeded, failed, rejected, cancelled or expired"
+    )
     target: TargetOut
     parameters: dict[str, Any] = Field(description="The exact parameters that will be sent")
     reason: str
@@ -153,6 +184,7 @@ class RequestOut(BaseModel):
     expires_at: datetime
     required_approvals: int
     policy: PolicyOut
+    still_needed: StillNeededOut
     break_glass: BreakGlassOut | None = None
     window: WindowOut | None = None
     approvals: list[ApprovalOut]
@@ -209,17 +241,21 @@ async def requests_list(
         principal.user_id if mine else None,
         needs_review=NEEDS_REVIEW in wanted,
     )
+    people = await approvers_seen_by(db, principal)
     return {
-        "items": [view.as_json() for view in await request_views(db, rows)],
+        "items": [view.as_json(people) for view in await request_views(db, rows)],
         "total": total,
         "next_cursor": encode_cursor({"before": last}) if last else None,
     }
 
 
 @router.get("/{request_id}", name="detail", response_model=RequestOut)
-async def request_detail(db: SessionDep, approvals: ApprovalsDep, request_id: RequestId) -> dict[str, Any]:
-    """One request: parameters, preview, who asked and decided, and once run its task and result."""
-    return (await request_view(db, await approvals.get(request_id))).as_json()
+async def request_detail(
+    db: SessionDep, approvals: ApprovalsDep, principal: PrincipalDep, request_id: RequestId
+) -> dict[str, Any]:
+    """One request: parameters, preview, who asked, who may still approve, who decided, and once run its task
+    and result."""
+    return await request_answer(db, principal, await approvals.get(request_id))
 
 
 @router.post("/{request_id}/approve", name="approve", response_model=RequestOut, dependencies=DECIDE)
@@ -236,7 +272,7 @@ async def approve(
     row = await gate.approve(
         request_id, principal, actor_for(request, principal), given.comment, given.confirm, given.seal
     )
-    return (await request_view(db, row)).as_json()
+    return await request_answer(db, principal, row)
 
 
 @router.post("/{request_id}/reject", name="reject", response_model=RequestOut, dependencies=REJECT)
@@ -250,7 +286,7 @@ async def reject(
 ) -> dict[str, Any]:
     """Reject with a comment that says why."""
     row = await approvals.reject(request_id, principal, actor_for(request, principal), body.comment)
-    return (await request_view(db, row)).as_json()
+    return await request_answer(db, principal, row)
 
 
 class BreakGlassIn(BaseModel):
@@ -277,7 +313,7 @@ async def break_glass(
     """An admin in a browser session runs a pending request at once, saying why; it is marked, every
     notification target hears of it, and another person must review it after. Never with an API token."""
     row = await gate.break_glass(request_id, principal, actor_for(request, principal), body.reason)
-    return (await request_view(db, row)).as_json()
+    return await request_answer(db, principal, row)
 
 
 @router.post("/{request_id}/review", name="review", response_model=RequestOut, dependencies=REJECT)
@@ -291,13 +327,14 @@ async def review(
 ) -> dict[str, Any]:
     """Someone other than the admin who broke the glass reviews the run."""
     row = await review_run(approvals, request_id, principal, actor_for(request, principal), body.comment)
-    return (await request_view(db, row)).as_json()
+    return await request_answer(db, principal, row)
 
 
 @router.post("/{request_id}/cancel", name="cancel", response_model=RequestOut, dependencies=DECIDE)
 async def cancel(
     request: Request, db: SessionDep, principal: PrincipalDep, approvals: ApprovalsDep, request_id: RequestId
 ) -> dict[str, Any]:
-    """The requester takes a pending request back."""
+    """The requester takes a pending request back; the requester or an admin calls off one approved and waiting
+    for its maintenance window (scheduled), unless the window opened first."""
     row = await approvals.cancel(request_id, principal, actor_for(request, principal))
-    return (await request_view(db, row)).as_json()
+    return await request_answer(db, principal, row)

@@ -169,7 +169,7 @@ async def approval_cancel(
     principal: PrincipalDep,
     request_id: RequestId,
 ) -> Response:
-    """The requester takes the request back."""
+    """The requester takes a pending request back; the requester or an admin calls off a scheduled one."""
     await approvals.cancel(request_id, principal, actor_for(request, principal))
     return await _decided(request, db, approvals, actions, principal, request_id)
 

@@ -27,6 +27,7 @@ from app.services.approvals import (
     STATUSES,
     ApprovalService,
     RequestView,
+    approvers_seen_by,
     confirmation_text,
     count_news,
     differences,
@@ -199,6 +200,10 @@ async def show_request(
         approve_refused=approve_refused,
         may_reject=row.status == "pending" and principal.can("approver") and not own,
         may_cancel=row.status == "pending" and own,
+        # Approved and waiting for its window: its requester or an admin can still call it off.
+        may_call_off=row.status == "scheduled" and (own or principal.can("admin")),
+        # Who may still approve it by name, for approvers, while it waits for approvals.
+        people=await approvers_seen_by(db, principal) if row.status == "pending" else None,
         # Break-glass: an admin in this browser session runs it at once; another person reviews it after.
         may_break_glass=row.status == "pending" and principal.can("admin") and principal.method == "session",
         may_review=row.break_glass_by_id is not None

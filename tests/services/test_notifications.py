@@ -4,63 +4,25 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from app.services.notifications.outbox import sign
+from app.config import ConfigError
+from app.services.notifications.outbox import Audience, apprise_target, sign
 from pvesim.fake import DemoPve
-from tests.approval_guests import add_vm, ask, people, select_rows
+from tests.approval_guests import add_vm, ask, people, select_rows, sql
 from tests.conftest import app_settings
 from tests.fakepve_thread import ServedFake
+from tests.receivers import Receiver
 from tests.servers import AppServer, free_port
 
 SECRET = "webhook-signing-secret"
 # A Proxmox token secret someone might paste into a reason or a comment.
 PVE = "0c2f6e1a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
-
-
-class Receiver:
-    """An HTTP server on loopback that keeps every POST it gets."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                owner.received.append((self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, path: str, count: int, timeout: float = 15) -> list[tuple[dict[str, str], bytes]]:
-        """The first `count` messages to this path."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [(h, b) for p, h, b in self.received if p == path]
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"{path}: {self.received}")
-
-    def close(self) -> None:
-        """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -173,3 +135,32 @@ def test_a_dead_target_neither_slows_nor_fails_the_request_and_is_retried(
     finally:
         server.stop()
         hanging.close()
+    # The session's database is every test's: no open request may hold VM 9351's change, and no message may wait
+    # for the next app whose targets share these names.
+    sql(settings, "UPDATE approval_requests SET status = 'cancelled', open_key = NULL WHERE id = :id", id=rid)
+    sql(settings, "DELETE FROM notification_outbox WHERE request_id = :id", id=rid)
+
+
+def test_an_apprise_url_given_for_a_group_is_that_groups_channel() -> None:
+    general, grouped = apprise_target(1, "json://h/all"), apprise_target(2, "dba=mailtos://u:p@h?to=a=b")
+    assert (general.group, general.url) == (None, "json://h/all")
+    assert (grouped.group, grouped.url) == ("dba", "mailtos://u:p@h?to=a=b")
+    waiting_for_dba = Audience(approvers=False, groups=("dba",), users=("dave",))
+    waiting_for_anyone = Audience(approvers=True, groups=(), users=("bob", "dave"))
+    glass = Audience(approvers=True, groups=(), users=("bob",), everyone=True)
+    assert [general.receives(a) for a in (None, waiting_for_dba, waiting_for_anyone, glass)] == [
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert [grouped.receives(a) for a in (None, waiting_for_dba, waiting_for_anyone, glass)] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    with pytest.raises(ConfigError) as refused:
+        apprise_target(3, "Dba=mailtos://user:secret@host")
+    assert "entry 3: 'Dba' is not a group name" in str(refused.value)
+    assert "secret" not in str(refused.value)

@@ -3,6 +3,7 @@
 from app.services.approvals import status
 from app.services.approvals.break_glass import break_glass, review
 from app.services.approvals.confirmation import confirmation_text, needs_typing
+from app.services.approvals.eligibility import approvers_seen_by
 from app.services.approvals.notices import count_news, is_news, mark_seen, news_for
 from app.services.approvals.policy import ApprovalPolicy
 from app.services.approvals.queries import (
@@ -11,6 +12,7 @@ from app.services.approvals.queries import (
     STATUSES,
     RequestView,
     list_requests,
+    request_answer,
     request_view,
     request_views,
     waiting_for,
@@ -27,6 +29,7 @@ __all__ = [
     "ASKED_AGAIN_FROM",
     "ApprovalPolicy",
     "ApprovalService",
+    "approvers_seen_by",
     "Facts",
     "NEEDS_REVIEW",
     "OPEN_STATUSES",
@@ -39,6 +42,7 @@ __all__ = [
     "is_news",
     "differences",
     "list_requests",
+    "request_answer",
     "mark_seen",
     "needs_typing",
     "news_for",

@@ -1,9 +1,9 @@
 """Break-glass: an admin runs a pending request at once, with a reason, and another person reviews it after.
 
 Only a person signed in to the browser may break the glass: never an API token (an agent's or the requester's
-own). The run is marked on the request and in the audit log, every notification target hears of it, and the
-request stays "needs review" until someone other than the admin who ran it and the person who asked for it has
-looked at it.
+own). The run is marked on the request and in the audit log, every notification target (each group's channel
+too) hears of it, addressed to everyone with the approver role, and the request stays "needs review" until
+someone other than the admin who ran it and the person who asked for it has looked at it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from app.db.models import Role
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import status
+from app.services.approvals.eligibility import break_glass_audience, candidates
 from app.services.approvals.service import ApprovalService, RequestNotPending, comment_text
 from app.services.errors import Conflict, Forbidden
 
@@ -36,7 +37,8 @@ async def break_glass(
             raise RequestNotPending(await service.get(request_id), "run by break-glass")
         request.status = "executing"
         await audit.append_in(db, actor, service.draft(request, "break-glass", why))
-        service.notifier.enqueue(db, "break-glass", request, actor.name)
+        audience = break_glass_audience(await candidates(db))
+        service.notifier.enqueue(db, "break-glass", request, actor.name, audience)
         await db.commit()
     await service.after_decision()
     return await service.get(request_id)

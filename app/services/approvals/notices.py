@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.approvals import ApprovalRequest
 from app.db.models import utcnow
 
-# Outcomes a requester learns of (a cancelled request is their own doing; a pending one has no news).
+# Outcomes a requester learns of (a pending one has no news), and a cancel by someone else (an admin calling off
+# a scheduled request): their own cancel is their own doing.
 NEWS_STATUSES = ("executing", "succeeded", "failed", "rejected", "expired")
 
 
@@ -17,9 +18,12 @@ def _unseen(user_id: int) -> ColumnElement[bool]:
     """The condition: this user's request whose latest decision or end is newer than their last look."""
     changed = func.coalesce(col(ApprovalRequest.finished_at), col(ApprovalRequest.decided_at))
     seen = col(ApprovalRequest.requester_seen_at)
+    cancelled_by_another = (col(ApprovalRequest.status) == "cancelled") & (
+        col(ApprovalRequest.decided_by_id) != user_id
+    )
     return (
         (col(ApprovalRequest.requester_id) == user_id)
-        & col(ApprovalRequest.status).in_(NEWS_STATUSES)
+        & or_(col(ApprovalRequest.status).in_(NEWS_STATUSES), cancelled_by_another)
         & or_(seen.is_(None), seen < changed)
     )
 
@@ -28,7 +32,9 @@ def is_news(request: ApprovalRequest) -> bool:
     """True when the request has an outcome its requester has not seen (what _unseen selects, for one row)."""
     changed = request.finished_at or request.decided_at
     seen = request.requester_seen_at
-    return request.status in NEWS_STATUSES and (seen is None or (changed is not None and seen < changed))
+    cancelled_by_another = request.status == "cancelled" and request.decided_by_id != request.requester_id
+    outcome = request.status in NEWS_STATUSES or cancelled_by_another
+    return outcome and (seen is None or (changed is not None and seen < changed))
 
 
 async def news_for(db: AsyncSession, user_id: int, limit: int = 20) -> list[ApprovalRequest]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,15 @@ from app.db.approvals import Approval, ApprovalRequest
 from app.db.models import utcnow
 from app.operations.catalogue import get_operation
 from app.services import audit
+from app.services.accounts import Principal
 from app.services.approvals.confirmation import confirmation_text, loses_data
-from app.services.approvals.eligibility import group_refusal
+from app.services.approvals.eligibility import (
+    Candidate,
+    StillNeeded,
+    approvers_seen_by,
+    group_refusal,
+    still_needed,
+)
 from app.services.approvals.rules import split_groups
 
 STATUSES = ("pending", "scheduled", "executing", "succeeded", "failed", "rejected", "cancelled", "expired")
@@ -73,41 +81,36 @@ class RequestView:
         return sorted(split_groups(self.row.required_groups))
 
     @property
-    def missing_groups(self) -> list[str]:
-        """The required groups no approver came from yet."""
-        covered = frozenset().union(*(split_groups(a.groups) for a in self.approvals))
-        return [g for g in self.required_groups if g not in covered]
-
-    @property
-    def still_needed(self) -> int:
-        """How many approvals are still missing."""
-        return max(0, self.row.required_approvals - len(self.approvals))
+    def needed(self) -> StillNeeded:
+        """What the request still needs: approvals left, groups missing, who cannot give them."""
+        return still_needed(self.row, self.approvals)
 
     def approve_refusal(self, user_id: int, groups: frozenset[str]) -> str | None:
         """Why this approver's yes would not count now (they gave theirs, or the rule needs someone else), or
         None: the page offers the approve button only when it would count."""
-        if any(a.user_id == user_id for a in self.approvals):
-            missing, left = self.missing_groups, self.still_needed
+        needed = self.needed
+        if user_id in needed.approved_by:
+            missing, left = needed.missing_groups, needed.approvals
             rest = (
                 f"it still needs an approver from {', '.join(missing)}"
                 if missing
                 else f"it waits for {left} more approval{'s' if left > 1 else ''} from someone else"
             )
             return f"You approved this request; {rest}."
-        refusal = group_refusal(self.row, self.missing_groups, user_id, groups)
+        refusal = group_refusal(self.row, needed, user_id, groups)
         return refusal.message if refusal else None
 
     @property
     def who_may_approve(self) -> str:
         """Who may still approve, in a sentence (empty once nobody need)."""
-        r = self.row
-        if r.status != "pending" or not self.still_needed:
+        needed = self.needed
+        if not needed.approvals:
             return ""
         who = "an approver other than the requester"
-        if not r.own_group_approves and r.requester_groups:
-            who += f", outside their groups ({r.requester_groups.replace(',', ', ')})"
-        missing = self.missing_groups
-        if missing and len(missing) >= self.still_needed:
+        if needed.excluded_groups:
+            who += f", outside their groups ({', '.join(sorted(needed.excluded_groups))})"
+        missing = list(needed.missing_groups)
+        if needed.only_from_groups:
             who += (
                 f", in {' or '.join(missing)}" if len(missing) == 1 else f", in each of {', '.join(missing)}"
             )
@@ -115,10 +118,27 @@ class RequestView:
             who += f"; at least one of them in each of {', '.join(missing)}"
         done = [a.user_name for a in self.approvals]
         others = f" (not {', '.join(done)}, who approved already)" if done else ""
-        return f"{self.still_needed} more approval{'s' if self.still_needed > 1 else ''}: {who}{others}."
+        left = needed.approvals
+        return f"{left} more approval{'s' if left > 1 else ''}: {who}{others}."
 
-    def as_json(self) -> dict[str, Any]:
-        """The request as GET /api/v1/requests/{id} answers it."""
+    def still_needed_json(self, people: Sequence[Candidate] | None) -> dict[str, Any]:
+        """The API's `still_needed`: approvals left, the groups still missing and, for a caller who may see
+        them (`people` given), the usernames of each group's members who may still approve."""
+        needed = self.needed
+        members = needed.members(people) if people is not None else {}
+        return {
+            "approvals": needed.approvals,
+            "only_from_groups": needed.only_from_groups,
+            "groups": [
+                {"name": group, "members": members.get(group) if people is not None else None}
+                for group in (needed.missing_groups if needed.approvals else ())
+            ],
+            "people": needed.people(people) if people is not None else None,
+        }
+
+    def as_json(self, people: Sequence[Candidate] | None = None) -> dict[str, Any]:
+        """The request as GET /api/v1/requests/{id} answers it; who may still approve it by name only when
+        `people` (every possible approver) is given: to a caller with the approver role."""
         r = self.row
         return {
             "id": r.id,
@@ -145,9 +165,10 @@ class RequestView:
                 "rule": r.policy_rule,
                 "groups": self.required_groups,
                 "own_group_approves": r.own_group_approves,
-                "missing_groups": self.missing_groups,
+                "missing_groups": list(self.needed.missing_groups),
                 "may_still_approve": self.who_may_approve or None,
             },
+            "still_needed": self.still_needed_json(people),
             "approvals": [
                 {
                     "by": a.user_name,
@@ -187,6 +208,11 @@ class RequestView:
 async def request_view(db: AsyncSession, request: ApprovalRequest) -> RequestView:
     """The request with its approvals, oldest first."""
     return (await request_views(db, [request]))[0]
+
+
+async def request_answer(db: AsyncSession, principal: Principal, request: ApprovalRequest) -> dict[str, Any]:
+    """The request as the API answers it to this caller (who may still approve by name for approvers)."""
+    return (await request_view(db, request)).as_json(await approvers_seen_by(db, principal))
 
 
 async def request_views(db: AsyncSession, requests: list[ApprovalRequest]) -> list[RequestView]:

@@ -26,9 +26,9 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import status
 from app.services.approvals.confirmation import confirmation_text, needs_typing
-from app.services.approvals.eligibility import group_refusal
+from app.services.approvals.eligibility import approvals_of, candidates, group_refusal, still_needed
 from app.services.approvals.policy import ApprovalPolicy
-from app.services.approvals.rules import Facts, Freeze, split_groups
+from app.services.approvals.rules import Facts, Freeze
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.notifications import Notifier
 from app.services.secrets_in_text import secret_problem
@@ -86,9 +86,9 @@ def standing(request: ApprovalRequest) -> str:
 class RequestNotPending(Conflict):
     """The request was already decided (or expired); the answer says how it stands."""
 
-    def __init__(self, request: ApprovalRequest, verb: str) -> None:
+    def __init__(self, request: ApprovalRequest, verb: str, which: str = "a pending request") -> None:
         super().__init__(
-            f"Request #{request.id} {standing(request)}; only a pending request can be {verb}.",
+            f"Request #{request.id} {standing(request)}; only {which} can be {verb}.",
             extra={"status": request.status},
         )
 
@@ -100,16 +100,6 @@ def _aware(moment: datetime) -> datetime:
 def is_expired(request: ApprovalRequest) -> bool:
     """True for a pending request past its expiry (the sweep may not have marked it yet)."""
     return request.status == "pending" and _aware(request.expires_at) <= utcnow()
-
-
-async def missing_groups(db: AsyncSession, request: ApprovalRequest) -> frozenset[str]:
-    """The request's required groups that no approval so far came from."""
-    needed = split_groups(request.required_groups)
-    if not needed:
-        return needed
-    rows = (await db.exec(select(Approval.groups).where(Approval.request_id == request.id))).all()
-    covered = frozenset().union(*(split_groups(row) for row in rows))
-    return needed - covered
 
 
 def refuse_in_freeze(freeze: Freeze | None, verb: str) -> None:
@@ -234,7 +224,8 @@ class ApprovalService:
                 batch_id=change.batch_id,
             )
             await audit.append_in(db, actor, draft)
-            self.notifier.enqueue(db, "requested", request, actor.name)
+            audience = still_needed(request, []).audience(await candidates(db))
+            self.notifier.enqueue(db, "requested", request, actor.name, audience)
             await db.commit()
         return request
 
@@ -304,8 +295,8 @@ class ApprovalService:
         """Refuse an approval the rule cannot count: from the requester's own group when the rule says so, or
         from outside the groups still missing when every approval left is needed for them."""
         async with self.sessions() as db:
-            missing = await missing_groups(db, request)
-        refusal = group_refusal(request, missing, principal.user_id, principal.groups)
+            needed = still_needed(request, await approvals_of(db, int(request.id or 0)))
+        refusal = group_refusal(request, needed, principal.user_id, principal.groups)
         if refusal is not None:
             await self.deny(request, actor, refusal.audit)
             raise Forbidden(refusal.message)
@@ -373,12 +364,12 @@ class ApprovalService:
             except IntegrityError:
                 await db.rollback()
                 raise Conflict(f"You have already approved request #{request.id}.") from None
-            missing = await missing_groups(db, request)
-            if missing and len(missing) > request.required_approvals - count:
+            needed = still_needed(request, await approvals_of(db, int(request.id or 0)))
+            if needed.unreachable:
                 # Two approvals at once from outside the groups: the later one cannot count.
                 await db.rollback()
                 raise Forbidden(
-                    f"Request #{request.id} still needs an approver from {', '.join(sorted(missing))}."
+                    f"Request #{request.id} still needs an approver from {', '.join(needed.missing_groups)}."
                 )
             last = count >= request.required_approvals
             window = self.policy.window_bounds(request.window_name) if last and request.window_name else None
@@ -391,7 +382,9 @@ class ApprovalService:
             message = comment or f"approval {count} of {request.required_approvals}"
             approved = self.draft(request, "approved", message)
             await audit.append_in(db, actor, replace(approved, params={**approved.params, audit.SEAL: seal}))
-            self.notifier.enqueue(db, "approved", request, actor.name)
+            # Still pending: the message goes to whoever may still complete it; else it is news of a decision.
+            audience = needed.audience(await candidates(db)) if request.status == "pending" else None
+            self.notifier.enqueue(db, "approved", request, actor.name, audience)
             await db.commit()
         return request if last else None
 
@@ -410,12 +403,18 @@ class ApprovalService:
         return await self._close(request, "rejected", principal, actor, why, "rejected")
 
     async def cancel(self, request_id: int, principal: Principal, actor: audit.Actor) -> ApprovalRequest:
-        """The requester takes a pending request back."""
+        """The requester takes a pending request back; the requester or an admin calls off a scheduled one
+        before its window opens (whichever of the cancel and the window runner comes first wins)."""
         request = await self.get(request_id)
-        if principal.user_id != request.requester_id:
-            await self.deny(request, actor, "only the requester may cancel")
-            raise Forbidden("Only the person who asked for this change can cancel it.")
-        return await self._close(request, "cancelled", principal, actor, None, "cancelled")
+        own = principal.user_id == request.requester_id
+        if not own and not (request.status == "scheduled" and principal.can(Role.admin)):
+            await self.deny(request, actor, "only the requester (or an admin, once scheduled) may cancel")
+            raise Forbidden(
+                "Only the person who asked for this change can cancel it "
+                "(an admin too, once it is approved and waits for its maintenance window)."
+            )
+        why = f"called off before its maintenance window '{request.window_name}'" if request.run_at else None
+        return await self._close(request, "cancelled", principal, actor, why, "cancelled", status.CANCELLABLE)
 
     async def to_ask_again(
         self, request_id: int, principal: Principal, actor: audit.Actor
@@ -441,11 +440,13 @@ class ApprovalService:
         actor: audit.Actor,
         comment: str | None,
         verb: str,
+        closable: tuple[str, ...] = ("pending",),
     ) -> ApprovalRequest:
         async with audit.recording(self.sessions) as db:
-            if not await status.close(db, int(request.id or 0), outcome, principal, comment):
+            if not await status.close(db, int(request.id or 0), outcome, principal, comment, closable):
                 await db.rollback()
-                raise RequestNotPending(await self.get(int(request.id or 0)), verb)
+                which = " or ".join(closable)
+                raise RequestNotPending(await self.get(int(request.id or 0)), verb, f"a {which} request")
             request.status = outcome
             await audit.append_in(db, actor, self.draft(request, outcome, comment or verb))
             self.notifier.enqueue(db, outcome, request, actor.name)

@@ -2,7 +2,8 @@
 transaction, so however many clicks, approvers or processes race, a request moves once.
 
 pending -> executing (the last approval needed) -> succeeded | failed; pending -> rejected | cancelled | expired;
-pending -> scheduled (approved outside its maintenance window) -> executing (the window opened) | expired (it passed);
+pending -> scheduled (approved outside its maintenance window) -> executing (the window opened) | expired (it passed)
+| cancelled (its requester or an admin called it off: whichever of that and the window's opening comes first wins);
 executing -> failed when it stops before anything was sent. A transition that finds the row elsewhere changes
 nothing and says so.
 """
@@ -142,13 +143,23 @@ async def review(db: AsyncSession, request_id: int, by: Principal, comment: str)
     return bool(result.rowcount == 1)
 
 
+# What a cancel may still take back: a request not yet decided, or approved and waiting for its window.
+CANCELLABLE = ("pending", "scheduled")
+
+
 async def close(
-    db: AsyncSession, request_id: int, status: str, decided_by: Principal | None, comment: str | None
+    db: AsyncSession,
+    request_id: int,
+    status: str,
+    decided_by: Principal | None,
+    comment: str | None,
+    closable: tuple[str, ...] = ("pending",),
 ) -> bool:
-    """A pending request is rejected or cancelled; False when it was no longer pending."""
+    """A pending request is rejected or cancelled (a scheduled one cancelled, with CANCELLABLE); False when it
+    was no longer in one of the `closable` statuses."""
     result = await db.exec(
         update(ApprovalRequest)
-        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status) == "pending")
+        .where(col(ApprovalRequest.id) == request_id, col(ApprovalRequest.status).in_(closable))
         .values(
             status=status,
             open_key=None,

@@ -3,6 +3,11 @@
 A message is written to the outbox in the same transaction as the change it reports, and sent later by a
 background loop: a slow or dead target never delays or fails a request, and a restart loses nothing. Failed
 deliveries are retried with growing pauses and logged; each row is leased, so one process sends it.
+
+A message about a request waiting for approval names its audience (who may still approve it): the webhook gets
+every message with that audience in `to`, an Apprise URL given for a group (`dba=mailtos://...`) only those
+addressed to its group (and break-glass runs), and the other Apprise URLs the rest, waiting requests only while
+any approver could still complete them.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.db.approvals import ApprovalRequest, Notification
 from app.db.models import utcnow
 from app.services.background import Periodic
@@ -47,13 +52,57 @@ TITLES = {
 }
 
 
+# An Apprise URL for one group's channel: the group's name, '=', the URL (a URL's scheme holds no '=').
+GROUP_URL = re.compile(r"^(?P<group>[a-z0-9][a-z0-9._-]{0,63})=(?P<url>[A-Za-z0-9+.-]+://.*)$")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom a message about a waiting request is for: approvers at large (while any approver could complete it),
+    the groups still missing, the usernames of those who may approve; `everyone`: every group's channel too."""
+
+    approvers: bool
+    groups: tuple[str, ...]
+    users: tuple[str, ...]
+    everyone: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """The message's `to`, for a receiver that routes by group or person."""
+        return {"approvers": self.approvers, "groups": list(self.groups), "users": list(self.users)}
+
+
 @dataclass(frozen=True)
 class Target:
-    """Where messages go: an Apprise URL or the webhook; `name` is what the outbox stores."""
+    """Where messages go: an Apprise URL (for one group's channel when `group` is set) or the webhook; `name`
+    is what the outbox stores."""
 
     name: str
     kind: str  # apprise | webhook
     url: str
+    group: str | None = None
+
+    def receives(self, audience: Audience | None) -> bool:
+        """Whether a message for this audience (None: no one in particular, a decision or an end) goes here."""
+        if self.kind == "webhook":
+            return True
+        if self.group is None:
+            return audience is None or audience.approvers
+        return audience is not None and (audience.everyone or self.group in audience.groups)
+
+
+def apprise_target(number: int, entry: str) -> Target:
+    """One entry of PROXGATE_NOTIFY_APPRISE_URLS: a URL, or `group=URL` for that group's channel; ConfigError
+    naming the entry (never its URL, which may hold a password) when what precedes '=' is no group name."""
+    given = GROUP_URL.match(entry)
+    if given is not None:
+        return Target(f"apprise-{number}", "apprise", given["url"], given["group"])
+    head = entry.split("://", 1)[0]
+    if "=" in head:
+        raise ConfigError(
+            f"PROXGATE_NOTIFY_APPRISE_URLS, entry {number}: '{head.split('=', 1)[0]}' is not a group name "
+            "(lower-case letters, digits, '.', '_' or '-'); write group=URL, or the URL alone"
+        )
+    return Target(f"apprise-{number}", "apprise", entry)
 
 
 def targets_from(settings: Settings) -> list[Target]:
@@ -61,7 +110,7 @@ def targets_from(settings: Settings) -> list[Target]:
     found: list[Target] = []
     if settings.notify_apprise_urls:
         urls = [u for u in re.split(r"[\s,]+", settings.notify_apprise_urls.get_secret_value()) if u]
-        found += [Target(f"apprise-{n}", "apprise", url) for n, url in enumerate(urls, 1)]
+        found += [apprise_target(n, url) for n, url in enumerate(urls, 1)]
     if settings.notify_webhook_url:
         found.append(Target("webhook", "webhook", settings.notify_webhook_url.get_secret_value()))
     return found
@@ -73,11 +122,20 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def message_of(event: str, request: ApprovalRequest, actor: str) -> dict[str, Any]:
+def title_of(event: str, request: ApprovalRequest) -> str:
+    """A message's title: what happened, and what the request is."""
+    if event == "approved" and request.status == "pending":
+        return f"Approved, more approval needed: {request.description}"
+    return f"{TITLES.get(event, event)}: {request.description}"
+
+
+def message_of(
+    event: str, request: ApprovalRequest, actor: str, audience: Audience | None = None
+) -> dict[str, Any]:
     """What a notification says about a request: no parameters that could be secret, no tokens."""
     return {
         "event": event,
-        "title": f"{TITLES.get(event, event)}: {request.description}",
+        "title": title_of(event, request),
         "request": {
             "id": request.id,
             "operation": request.operation,
@@ -92,6 +150,8 @@ def message_of(event: str, request: ApprovalRequest, actor: str) -> dict[str, An
             "rule": request.policy_rule,
             "approver_groups": sorted(g for g in request.required_groups.split(",") if g),
         },
+        # Who may still approve it (a waiting request), or null for news of a decision or an end.
+        "to": audience.as_json() if audience else None,
         "by": actor,
         "at": utcnow().isoformat(),
     }
@@ -111,21 +171,35 @@ class Notifier(Periodic):
         )
         self.http = httpx.AsyncClient(timeout=SEND_TIMEOUT)
 
-    def enqueue(self, db: AsyncSession, event: str, request: ApprovalRequest, actor: str) -> None:
-        """Add one message per target to the caller's transaction."""
+    def enqueue(
+        self,
+        db: AsyncSession,
+        event: str,
+        request: ApprovalRequest,
+        actor: str,
+        audience: Audience | None = None,
+    ) -> None:
+        """Add one message per target that receives it to the caller's transaction."""
         if request.id is not None:
-            self.enqueue_message(db, event, message_of(event, request, actor), request.id)
+            message = message_of(event, request, actor, audience)
+            self.enqueue_message(db, event, message, request.id, audience)
 
     def enqueue_message(
-        self, db: AsyncSession, event: str, message: dict[str, Any], request_id: int | None = None
+        self,
+        db: AsyncSession,
+        event: str,
+        message: dict[str, Any],
+        request_id: int | None = None,
+        audience: Audience | None = None,
     ) -> None:
-        """Add one message per target to the caller's transaction (its `title`, and a `body` for Apprise)."""
-        if not self.targets:
-            return
+        """Add one message per target that receives it to the caller's transaction (its `title`, and a `body`
+        for Apprise)."""
         payload = json.dumps(message, sort_keys=True)
-        for target in self.targets:
+        receiving = [t for t in self.targets if t.receives(audience)]
+        for target in receiving:
             db.add(Notification(target=target.name, event=event, request_id=request_id, payload=payload))
-        self.wakeup.set()
+        if receiving:
+            self.wakeup.set()
 
     def start(self) -> None:
         """Deliver in the background (only when there is somewhere to deliver to)."""
@@ -229,5 +303,7 @@ def _apprise_send(url: str, message: dict[str, Any]) -> None:
         body = message["body"]
     else:
         body = f"{request['description']}\nReason: {request['reason']}\nBy: {message['by']}\n{request['url']}"
+        if message.get("to") and message["to"]["users"]:
+            body += f"\nMay approve: {', '.join(message['to']['users'])}"
     if not sender.notify(title=message["title"], body=body):
         raise RuntimeError("Apprise could not deliver the message")
