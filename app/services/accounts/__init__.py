@@ -2,7 +2,7 @@
 
 from app.db.models import Role
 from app.services.accounts import auth, sso, users
-from app.services.accounts.auth import Policy, Principal, same_secret
+from app.services.accounts.auth import Policy, Principal, acting_for, same_secret
 from app.services.accounts.cli import add_token, add_user, set_password, set_role, set_user_groups
 from app.services.accounts.oidc import Attempt, OidcClient, SsoConfig, SsoRefused
 from app.services.accounts.passwords import verify_password
@@ -19,6 +19,7 @@ __all__ = [
     "Policy",
     "Principal",
     "Role",
+    "acting_for",
     "add_token",
     "add_user",
     "auth",
