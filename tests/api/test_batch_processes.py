@@ -15,7 +15,7 @@ import pytest
 from app.config import Settings
 from app.db.migrate import upgrade_database
 from pvesim.fake import DemoPve
-from tests.approval_guests import People, people, select_rows, sent
+from tests.approval_guests import People, people, select_rows, sent, settle
 from tests.bulk_guests import add_vms, bulk_guests
 from tests.conftest import app_settings
 from tests.factories import signed_in
@@ -159,3 +159,55 @@ def test_a_batch_its_live_process_runs_is_not_taken_over(
         assert len(sent(pve, seen, "POST", f"/qemu/{vmid}/status/stop")) == 1
     lease = select_rows(shared, "SELECT lease_owner, lease_until FROM batches WHERE id = :id", id=batch_id)
     assert lease == [(None, None)], "the batch's end let go of its lease"
+
+
+def test_an_approved_bulk_delete_goes_on_after_its_process_was_killed(
+    served_fake: ServedFake, empty_database: str, pve: DemoPve, tmp_path: Path, guests: None
+) -> None:
+    upgrade_database(empty_database)
+    shared = app_settings(
+        served_fake, empty_database, tmp_path, batch_lease_seconds=LEASE_SECONDS, proxmox_timeout=1.0
+    )
+    crew = people(shared)
+    vmids = add_vms(pve, range(8695, 8698), status="stopped", disk=True)
+    seen = len(pve.requests)
+    first = AppProcess(shared, tmp_path / "first.log")
+    try:
+        body = {"vmids": vmids, "reason": "decommissioned", "purge": True, "concurrency": 1}
+        asked = httpx.post(
+            f"{first.url}/api/v1/bulk/delete", json=body, headers=crew.alice, timeout=30
+        ).json()
+        # The first guest is deleted at once but answered too late: its outcome is for the reconciler to find.
+        pve.answer_late("DELETE", f"/qemu/{vmids[0]}", 3.0)
+        approved = httpx.post(
+            f"{first.url}/api/v1/requests/{asked['request_id']}/approve",
+            json={"confirm": "3 guests"},
+            headers=crew.bob,
+            timeout=30,
+        )
+        assert approved.status_code == 200, approved.text
+        query = "SELECT id FROM executions WHERE batch_id = :id"
+        deadline = time.monotonic() + 15
+        while not select_rows(shared, query, id=asked["batch_id"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        first.kill()  # its first guest's call is out, the two others wait
+    finally:
+        first.stop()
+        pve.late_answers.clear()
+    second = AppProcess(shared, tmp_path / "second.log")
+    try:
+        done = finished(second.url, crew, asked["batch_id"], timeout=90)
+        with httpx.Client(base_url=second.url, timeout=30) as client:
+            request = settle(client, crew.alice, asked["request_id"])
+        events = story(second.url, crew, asked["batch_id"])
+    finally:
+        second.stop()
+    assert done["status"] == "done", done
+    assert [(i["vmid"], i["status"]) for i in done["items"]] == [(v, "succeeded") for v in vmids]
+    assert [vm.vmid for vm in pve.vms if vm.vmid in vmids] == [], "every guest is gone from Proxmox"
+    assert [len(sent(pve, seen, "DELETE", f"/qemu/{v}")) for v in vmids] == [1, 1, 1]
+    assert request["status"] == "succeeded", "the batch's end finished its request"
+    resumed = [e for e in events if e["outcome"] == "resumed"]
+    assert len(resumed) == 1 and resumed[0]["params"]["waiting"] == 2
+    assert done["resumed_by"] == resumed[0]["params"]["process"]

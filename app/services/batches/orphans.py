@@ -1,5 +1,6 @@
 """A batch left behind by a process that stopped: its guests still marked running are settled from their
-executions (the task watcher of any process ends those), so a Stop can end the batch."""
+executions (the task watcher of any process ends those), before a Stop ends the batch or a takeover carries it
+on."""
 
 from __future__ import annotations
 

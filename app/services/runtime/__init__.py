@@ -1,5 +1,4 @@
-"""Loops beside the requests: expiring requests, starting those whose window opened, carrying on batches whose
-process stopped, returning freed memory."""
+"""Loops beside the requests: expiring requests, opened windows, batches whose process stopped, freed memory."""
 
 from app.services.runtime.housekeeping import Housekeeper
 from app.services.runtime.memory import MemoryTrimmer
