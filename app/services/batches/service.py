@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -28,6 +29,7 @@ from app.services.batches.views import BatchSummary, BatchView, batch_summary, b
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
 from app.services.pipeline import ActionService
 
+log = logging.getLogger(__name__)
 STOPPED_BY = "Skipped: {who} stopped the batch before this guest's turn."
 # A request that ended without running: its batch's guests are all skipped, saying so.
 UNRUN = ("rejected", "cancelled", "expired", "failed")
@@ -78,7 +80,7 @@ class BatchService:
         approval_id set) and runs once another person approves it. Operation "tag" runs as `configure`, each
         guest with its own new tags."""
         if operation == tagging.TAG:
-            operation, items, meta = await self._tagging(source, items, meta)
+            operation, items, meta = await tagging.as_configure(self.actions, source, items, meta)
         op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
         batch = Batch(
             id=store.new_batch_id(),
@@ -101,25 +103,6 @@ class BatchService:
         await audit.append(self.sessions, actor, events.started(op, batch, items))
         self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
         return batch.id
-
-    async def _tagging(
-        self,
-        source: audit.Actor,
-        items: Sequence[BatchItem],
-        meta: dict[str, Any] | None,
-    ) -> tuple[str, list[BatchItem], dict[str, Any]]:
-        """A tag request as `configure` items: the tags checked first, then each guest's config read (the role
-        is checked with the items, as for every batch)."""
-        try:
-            if len(items) > checks.MAX_ITEMS:
-                raise Invalid(f"At most {checks.MAX_ITEMS} guests at once.", field="vmids")
-            add, remove = tagging.requested(items[0].params if items else {})
-            tagged = await tagging.tag_items(self.actions.pve, [i.vmid for i in items], add, remove)
-        except Invalid as exc:
-            asked = {"vmids": ",".join(str(i.vmid) for i in items)[:500]}
-            await self.actions.record_refusal(source, "configure", None, asked, exc.message)
-            raise
-        return "configure", tagged, {**(meta or {}), "tag": {"add": add, "remove": remove}}
 
     async def _ask(
         self,
@@ -225,7 +208,13 @@ class BatchService:
                 self.sessions, batch_id, self.owner, self.lease
             ):
                 continue
-            run = await takeover.resumed_run(self.sessions, self.approvals, batch_id, self.owner)
+            try:
+                run = await takeover.resumed_run(self.sessions, self.approvals, batch_id, self.owner)
+            except (
+                Exception
+            ):  # the audit log or the database refused: the lease runs out and it is tried again
+                log.exception("batch %s could not be taken over", batch_id)
+                continue
             if run is not None:
                 self.launch(run)
                 taken.append(batch_id)

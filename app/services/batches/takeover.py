@@ -32,9 +32,11 @@ async def resumed_run(
     await audit.append(sessions, system, events.resumed(batch_view(*loaded), owner, why))
     if principal is None:
         await store.skip_waiting(sessions, batch_id, f"Skipped: {why}.")
-        # Nothing is planned any more: the run only follows the guests still running and ends the batch.
-        principal = Principal(batch.created_by_id or 0, batch.created_by, Role.viewer, RESUMED)
-    actor = audit.Actor(principal.user_id, principal.username, RESUMED, batch_id=batch_id)
+        # Nothing is planned any more: the run only follows the guests still running and ends the batch, as the
+        # system (the owner's name acts no longer).
+        principal, actor = Principal(0, "proxgate", Role.viewer, RESUMED), system
+    else:
+        actor = audit.Actor(principal.user_id, principal.username, RESUMED, batch_id=batch_id)
     return Run(
         batch_id,
         batch.operation,
