@@ -23,7 +23,7 @@ from tests.fakepve_thread import ServedFake
 from tests.processes import AppProcess
 
 # Short enough for a test to see a lease run out; long enough for renewals (every third of it) to keep up.
-LEASE_SECONDS = 3.0
+LEASE_SECONDS = 5.0
 
 
 @pytest.fixture
@@ -143,9 +143,9 @@ def test_a_batch_its_live_process_runs_is_not_taken_over(
     seen = len(pve.requests)
     runner = AppProcess(shared, tmp_path / "runner.log")
     other = AppProcess(shared, tmp_path / "other.log")
-    with slow_stops(pve, vmids, 2.0):
+    with slow_stops(pve, vmids, 3.0):
         try:
-            # One at a time: the batch lasts about 8 s, the other process looks every second for 3-s leases.
+            # One at a time: the batch lasts about 12 s, more than a lease and a round of the other's looking.
             batch_id = start_stops(runner.url, crew, vmids, concurrency=1)
             done = finished(other.url, crew, batch_id, timeout=60)
             events = story(other.url, crew, batch_id)
