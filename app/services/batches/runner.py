@@ -43,16 +43,12 @@ class Run:
     approval_id: int | None = None
 
 
-def _always() -> bool:
-    return True
-
-
 async def run_batch(
     actions: ActionService,
     sessions: store.Sessions,
     run: Run,
     items: list[BatchMember],
-    holds: Callable[[], bool] = _always,
+    holds: Callable[[], bool],
 ) -> str:
     """Run every item, those a stopped process had started first (they hold their slots); no new one starts
     once `holds` turns False (another process took the batch over). How the batch ends: "stopped" when any item
