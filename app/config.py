@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     ips_wait: float = Field(0.25, ge=0, le=60, validation_alias=_env("PROXGATE_IPS_WAIT"))
     # How many guests of a bulk action (or of emptying a node) are worked on at once.
     bulk_concurrency: int = Field(4, ge=1, le=32, validation_alias=_env("PROXGATE_BULK_CONCURRENCY"))
+    # How long a running batch stays its process's without a renewal (renewed every third of it); after that,
+    # another process takes it over. Tests shorten it; in production a stopped process's batch waits this long.
+    batch_lease_seconds: float = Field(
+        30.0, ge=3, le=600, validation_alias=_env("PROXGATE_BATCH_LEASE_SECONDS")
+    )
     # Checks beyond Proxmox before an address is offered or taken: off, ping, or ping,neigh (app/services/ips/probe.py).
     ip_probe: str = Field("off", validation_alias=_env("PROXGATE_IP_PROBE"))
     page_size: int = Field(50, ge=10, le=500, validation_alias=_env("PROXGATE_PAGE_SIZE"))

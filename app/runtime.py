@@ -34,7 +34,7 @@ from app.services.cluster import Cluster, PveConnection, pve_connection
 from app.services.ips import AddressProbe, IpStore, parse_checks
 from app.services.notifications import Notifier
 from app.services.pipeline import ActionService, Gate, TaskWatcher
-from app.services.runtime import Housekeeper, MemoryTrimmer, WindowRunner
+from app.services.runtime import BatchResumer, Housekeeper, MemoryTrimmer, WindowRunner
 from app.services.sidedoors import ConfigWatch, Recorder, SideDoors, TaskObserver
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Runtime:
     batches: BatchService = field(init=False)
     housekeeper: Housekeeper = field(init=False)
     window_runner: WindowRunner = field(init=False)
+    batch_resumer: BatchResumer = field(init=False)
     memory_trimmer: MemoryTrimmer = field(init=False)
     observer: TaskObserver = field(init=False)
     side_doors: SideDoors = field(init=False)
@@ -133,20 +134,34 @@ class Runtime:
         self.notifier = Notifier(self.sessions, settings)
         self.approvals = ApprovalService(self.sessions, self.approval_policy, self.notifier)
         self.gate = Gate(self.actions, self.approvals, self.approval_policy, self.sessions)
+        batch_lease = timedelta(seconds=settings.batch_lease_seconds)
         self.batches = BatchService(
-            self.actions, self.sessions, settings.bulk_concurrency, self.approvals, self.approval_policy
+            self.actions,
+            self.sessions,
+            settings.bulk_concurrency,
+            self.approvals,
+            self.approval_policy,
+            lease=batch_lease,
         )
         # An approved bulk request runs as its batch (the pipeline knows nothing of batches).
         self.gate.run_batch = self.batches.run_approved
         self.housekeeper = Housekeeper(self.approvals)
         self.window_runner = WindowRunner(self.gate)
+        self.batch_resumer = BatchResumer(self.batches)
         self.memory_trimmer = MemoryTrimmer()
         recorder = Recorder(self.sessions, self.notifier, settings.public_url or "")
         self.observer = TaskObserver(
             self.cluster.client, self.sessions, recorder, settings.observe_interval_seconds
         )
         self.side_doors = SideDoors(self.cluster.client)
-        loops = (self.watcher, self.notifier, self.housekeeper, self.window_runner, self.memory_trimmer)
+        loops = (
+            self.watcher,
+            self.notifier,
+            self.housekeeper,
+            self.window_runner,
+            self.batch_resumer,
+            self.memory_trimmer,
+        )
         for loop in loops:
             loop.start()
         if settings.observe_interval_seconds:
@@ -161,6 +176,7 @@ class Runtime:
         stopping = (
             self.observer,
             self.memory_trimmer,
+            self.batch_resumer,
             self.window_runner,
             self.housekeeper,
             self.notifier,

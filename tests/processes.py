@@ -21,7 +21,8 @@ PROXGATE = str(Path(sys.executable).parent / "proxgate")
 
 def process_env(settings: Settings) -> dict[str, str]:
     """The environment a process of these settings gets: Proxmox, database, data folder, key, whether tokens
-    may approve, how often tasks run beside it are read, and its webhook when it has one."""
+    may approve, how often tasks run beside it are read, how long its batch leases last, and its webhook when it
+    has one."""
     notify = (
         {
             "PROXGATE_NOTIFY_WEBHOOK_URL": settings.notify_webhook_url.get_secret_value(),
@@ -45,6 +46,7 @@ def process_env(settings: Settings) -> dict[str, str]:
         "PROXGATE_SECRET_KEY": settings.resolved_secret_key(),
         "PROXGATE_APPROVE_WITH_TOKENS": str(settings.approve_with_tokens).lower(),
         "PROXGATE_OBSERVE_INTERVAL_SECONDS": str(settings.observe_interval_seconds),
+        "PROXGATE_BATCH_LEASE_SECONDS": str(settings.batch_lease_seconds),
     }
 
 

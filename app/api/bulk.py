@@ -83,6 +83,9 @@ class BulkOut(BaseModel):
     counts: dict[str, int]
     created_at: datetime
     ended_at: datetime | None
+    # The process that carried the batch on after the one running it stopped, and when (null: never).
+    resumed_by: str | None
+    resumed_at: datetime | None
     url: str
     items: list[BulkItemOut]
 
@@ -108,6 +111,8 @@ def bulk_json(request: Request, view: BatchView) -> dict[str, Any]:
         "counts": view.counts,
         "created_at": view.created_at,
         "ended_at": view.ended_at,
+        "resumed_by": view.resumed_by,
+        "resumed_at": view.resumed_at,
         "url": batch_url(request, view.id),
         "items": [
             {

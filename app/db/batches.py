@@ -14,7 +14,10 @@ class Batch(SQLModel, table=True):
     """One operation run for many guests, a few at a time; its id is short and random (it is in URLs)."""
 
     __tablename__ = "batches"
-    __table_args__ = (Index("ix_batches_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_batches_created_at", "created_at"),
+        Index("ix_batches_status_lease", "status", "lease_until"),
+    )
 
     id: str = Field(primary_key=True, max_length=16)
     # "bulk" | "empty-node" | "bring-back"
@@ -34,6 +37,17 @@ class Batch(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
     ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # The process that runs a running batch, and until when it holds it: it renews the lease while it runs, and
+    # another process takes the batch over once the lease has run out (its process stopped).
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # The process that last took the batch over from one that had stopped, and when.
+    resumed_by: str | None = Field(default=None, max_length=64)
+    resumed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class BatchMember(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 from app.db.models import Role
 from app.services.accounts import auth, directory, sso, users
-from app.services.accounts.auth import Policy, Principal, same_secret
+from app.services.accounts.auth import Policy, Principal, acting_for, same_secret
 from app.services.accounts.cli import add_token, add_user, set_password, set_role, set_user_groups
 from app.services.accounts.ldap import LdapConfig, LdapDirectory, LdapRefused
 from app.services.accounts.oidc import Attempt, OidcClient, SsoConfig, SsoRefused
@@ -23,6 +23,7 @@ __all__ = [
     "Policy",
     "Principal",
     "Role",
+    "acting_for",
     "add_token",
     "add_user",
     "auth",

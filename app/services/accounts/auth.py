@@ -186,6 +186,15 @@ async def resolve_session(
     )
 
 
+async def acting_for(db: AsyncSession, user_id: int | None, method: str) -> Principal | None:
+    """The principal of an active user with the role and groups they hold now, for work carried on in their
+    name without a request of theirs (a batch another process resumes); None when gone or disabled."""
+    user = await db.get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        return None
+    return Principal(user_key(user), user.username, user.role, method, groups=groups_of(user))
+
+
 async def end_session(db: AsyncSession, session_id: str) -> None:
     """Revoke one session (sign out)."""
     await db.exec(update(WebSession).where(col(WebSession.id) == session_id).values(revoked_at=utcnow()))

@@ -33,6 +33,7 @@ OUTCOMES = (
     "cancelled",
     "expired",
     "stopped",
+    "resumed",
 )
 # The auth_method of the events Proxgate observed in Proxmox (tasks it did not start).
 OBSERVED = "proxmox"

@@ -46,3 +46,17 @@ def stopped(view: BatchView, skipped: int) -> audit.Draft:
     message = f"Batch {view.id} stopped: {skipped} guest(s) not started are skipped; the running ones finish."
     params = {"batch": view.id, "skipped": skipped}
     return audit.Draft(view.operation, risk, "cancelled", audit.Target(), params, message=message)
+
+
+def resumed(view: BatchView, owner: str, skipped: str | None) -> audit.Draft:
+    """Another process took the batch over from one that stopped: which, and how many guests were left (and, when
+    it cannot go on in its owner's name, why the waiting ones are skipped)."""
+    op = get_operation(view.operation)
+    risk = op.risk if op is not None else "unknown"
+    waiting, running = view.counts["waiting"], view.counts["running"]
+    message = (
+        f"Batch {view.id} resumed by process {owner}: {waiting} guest(s) waiting, {running} still running"
+    )
+    message += f"; the waiting ones are skipped: {skipped}" if skipped else ""
+    params = {"batch": view.id, "process": owner, "waiting": waiting, "running": running}
+    return audit.Draft(view.operation, risk, "resumed", audit.Target(), params, message=message)

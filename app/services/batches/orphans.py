@@ -1,18 +1,11 @@
 """A batch left behind by a process that stopped: its guests still marked running are settled from their
-executions (the task watcher of any process ends those), so a Stop can end the batch."""
+executions (the task watcher of any process ends those), before a Stop ends the batch or a takeover carries it
+on."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from app.db.models import utcnow
 from app.services.batches import store
-from app.services.batches.runner import ended_message
-
-NEVER_SENT = "Proxgate stopped before this guest's change was sent; nothing was sent."
-# A guest marked running without an execution may be between its plan and its call in a live process: only
-# after this long (more than a call's lease) is it taken as never sent.
-CALL_WINDOW = timedelta(minutes=2)
+from app.services.batches.runner import NEVER_SENT, ended_message, never_sent
 
 
 async def settle_running(sessions: store.Sessions, batch_id: str) -> int:
@@ -25,7 +18,7 @@ async def settle_running(sessions: store.Sessions, batch_id: str) -> int:
         if item.status != "running" or item.id is None:
             continue
         execution = await store.execution_of(sessions, batch_id, item.vmid)
-        if execution is None and _aware(item.started_at) < utcnow() - CALL_WINDOW:
+        if execution is None and never_sent(item):
             await store.move_item(sessions, item.id, "running", status="failed", message=NEVER_SENT)
         elif execution is None:
             left += 1
@@ -39,10 +32,3 @@ async def settle_running(sessions: store.Sessions, batch_id: str) -> int:
         else:
             left += 1
     return left
-
-
-def _aware(moment: datetime | None) -> datetime:
-    """A stored time as UTC (SQLite gives naive ones); long ago when unknown."""
-    if moment is None:
-        return datetime.min.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

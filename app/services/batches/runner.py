@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from app.db.batches import BatchMember
+from app.db.models import utcnow
 from app.proxmox.errors import PveError
 from app.services import audit
 from app.services.accounts import Principal
@@ -20,6 +23,10 @@ log = logging.getLogger(__name__)
 # How often a running item looks whether the task watcher has recorded its task's end.
 POLL = 0.4
 STOPPED_AFTER_FAILURE = "Skipped: an earlier guest failed and the batch stops after the first failure."
+NEVER_SENT = "Proxgate stopped before this guest's change was sent; nothing was sent."
+# A guest marked running without an execution may be between its plan and its call in a live process: only
+# after this long (more than a call's lease) is it taken as never sent.
+CALL_WINDOW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -37,16 +44,21 @@ class Run:
 
 
 async def run_batch(
-    actions: ActionService, sessions: store.Sessions, run: Run, items: list[BatchMember]
+    actions: ActionService,
+    sessions: store.Sessions,
+    run: Run,
+    items: list[BatchMember],
+    holds: Callable[[], bool],
 ) -> str:
-    """Run every item; how the batch ends: "stopped" when any item was skipped, else "done" (the caller records
-    it with the batch's end event)."""
+    """Run every item, those a stopped process had started first (they hold their slots); no new one starts
+    once `holds` turns False (another process took the batch over). How the batch ends: "stopped" when any item
+    was skipped, else "done" (the caller records it with the batch's end event)."""
     queue: asyncio.Queue[BatchMember] = asyncio.Queue()
-    for item in items:
+    for item in sorted(items, key=lambda i: i.status != "running"):
         queue.put_nowait(item)
 
     async def worker() -> None:
-        while not queue.empty():
+        while not queue.empty() and holds():
             item = queue.get_nowait()
             try:
                 await run_item(actions, sessions, run, item)
@@ -63,6 +75,9 @@ async def run_batch(
 async def run_item(actions: ActionService, sessions: store.Sessions, run: Run, item: BatchMember) -> None:
     """One guest: start it unless it was skipped meanwhile, perform, and wait for its task to end."""
     assert item.id is not None  # noqa: S101 (items are read from the database)
+    if item.status == "running":
+        await follow_item(sessions, run, item)
+        return
     if not await store.move_item(sessions, item.id, "waiting", status="running"):
         return  # skipped by a stop, or by an earlier failure
     params = json.loads(item.params)
@@ -83,6 +98,30 @@ async def run_item(actions: ActionService, sessions: store.Sessions, run: Run, i
         await _failed(sessions, run, item, f"Proxmox could not be asked: {exc}")
         return
     await store.move_item(sessions, item.id, "running", upid=upid, message=note)
+    await _settle(sessions, run, item, note)
+
+
+async def follow_item(sessions: store.Sessions, run: Run, item: BatchMember) -> None:
+    """A guest a stopped process had started: its turn lasts until the task watcher (or the reconciler) has
+    ended its execution; without one after the call window, its change was never sent."""
+    while await store.execution_of(sessions, run.batch_id, item.vmid) is None:
+        if never_sent(item):
+            await _failed(sessions, run, item, NEVER_SENT)
+            return
+        await asyncio.sleep(POLL)
+    await _settle(sessions, run, item, item.message)
+
+
+def never_sent(item: BatchMember) -> bool:
+    """True when a guest marked running has had longer than a call could take to open its execution."""
+    started = item.started_at or datetime.min.replace(tzinfo=UTC)
+    # SQLite gives naive times back (stored as UTC).
+    started = started if started.tzinfo else started.replace(tzinfo=UTC)
+    return started < utcnow() - CALL_WINDOW
+
+
+async def _settle(sessions: store.Sessions, run: Run, item: BatchMember, note: str) -> None:
+    """Wait for the item's execution to end and end the item as it did."""
     outcome, message, found = await _task_end(sessions, run.batch_id, item.vmid)
     if outcome == "succeeded":
         await _end(sessions, item, "succeeded", message or note, found)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from app.db.approvals import ApprovalRequest
@@ -19,7 +21,7 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.approvals import status as request_status
-from app.services.batches import asking, checks, events, orphans, store, tagging
+from app.services.batches import asking, checks, events, leases, orphans, store, tagging, takeover
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
@@ -27,6 +29,7 @@ from app.services.batches.views import BatchSummary, BatchView, batch_summary, b
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
 from app.services.pipeline import ActionService
 
+log = logging.getLogger(__name__)
 STOPPED_BY = "Skipped: {who} stopped the batch before this guest's turn."
 # A request that ended without running: its batch's guests are all skipped, saying so.
 UNRUN = ("rejected", "cancelled", "expired", "failed")
@@ -42,6 +45,7 @@ class BatchService:
         concurrency: int = 4,
         approvals: ApprovalService | None = None,
         policy: ApprovalPolicy | None = None,
+        lease: timedelta = leases.LEASE,
     ) -> None:
         self.actions = actions
         self.sessions = sessions
@@ -50,6 +54,9 @@ class BatchService:
         self.approvals = approvals
         self.policy = policy
         self._running: set[asyncio.Task[str]] = set()
+        # This process, as the batches it runs name it (their lease) and as a takeover names it.
+        self.owner = leases.process_name()
+        self.lease = lease
 
     async def start(
         self,
@@ -73,7 +80,7 @@ class BatchService:
         approval_id set) and runs once another person approves it. Operation "tag" runs as `configure`, each
         guest with its own new tags."""
         if operation == tagging.TAG:
-            operation, items, meta = await self._tagging(source, items, meta)
+            operation, items, meta = await tagging.as_configure(self.actions, source, items, meta)
         op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
         batch = Batch(
             id=store.new_batch_id(),
@@ -91,29 +98,11 @@ class BatchService:
         if self.approvals is not None and held:
             await self._ask(principal, actor, op, batch, items, placed, link_base)
             return batch.id
+        batch.sqlmodel_update(leases.held(self.owner, self.lease))
         await store.create(self.sessions, batch, items, placed)
         await audit.append(self.sessions, actor, events.started(op, batch, items))
         self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
         return batch.id
-
-    async def _tagging(
-        self,
-        source: audit.Actor,
-        items: Sequence[BatchItem],
-        meta: dict[str, Any] | None,
-    ) -> tuple[str, list[BatchItem], dict[str, Any]]:
-        """A tag request as `configure` items: the tags checked first, then each guest's config read (the role
-        is checked with the items, as for every batch)."""
-        try:
-            if len(items) > checks.MAX_ITEMS:
-                raise Invalid(f"At most {checks.MAX_ITEMS} guests at once.", field="vmids")
-            add, remove = tagging.requested(items[0].params if items else {})
-            tagged = await tagging.tag_items(self.actions.pve, [i.vmid for i in items], add, remove)
-        except Invalid as exc:
-            asked = {"vmids": ",".join(str(i.vmid) for i in items)[:500]}
-            await self.actions.record_refusal(source, "configure", None, asked, exc.message)
-            raise
-        return "configure", tagged, {**(meta or {}), "tag": {"add": add, "remove": remove}}
 
     async def _ask(
         self,
@@ -163,7 +152,8 @@ class BatchService:
             return
         assert loaded is not None  # noqa: S101 (checked above)
         batch = loaded[0]
-        await store.set_status(self.sessions, batch.id, "running", from_status="pending")
+        lease = leases.held(self.owner, self.lease)
+        await store.set_status(self.sessions, batch.id, "running", from_status="pending", **lease)
         items = [BatchItem(vmid, values) for vmid, values in asking.asked_items(request)]
         op = get_operation(batch.operation)
         if op is not None:
@@ -187,6 +177,11 @@ class BatchService:
         await store.skip_waiting(self.sessions, batch_id, message)
         await store.set_status(self.sessions, batch_id, "stopped", from_status="pending")
 
+    @property
+    def renew_every(self) -> float:
+        """Seconds between two renewals of a lease (and between two looks for batches to take over)."""
+        return self.lease.total_seconds() / leases.RENEWALS
+
     def launch(self, run: Run) -> None:
         """Run a stored batch in the background of this process."""
         task = asyncio.create_task(self._run(run), name=f"batch-{run.batch_id}")
@@ -197,9 +192,33 @@ class BatchService:
         loaded = await store.load(self.sessions, run.batch_id)
         if loaded is None:
             return "gone"
-        status = await run_batch(self.actions, self.sessions, run, loaded[1])
+        async with leases.Keeper(self.sessions, run.batch_id, self.owner, self.lease) as keeper:
+            status = await run_batch(self.actions, self.sessions, run, loaded[1], keeper.holds)
+        if not keeper.holds():
+            return "taken over"  # by a process that thought this one gone: that one ends the batch
         await self._end(run.batch_id, status, run.actor, run.approval_id)
         return status
+
+    async def take_over_expired(self) -> list[str]:
+        """Carry on here every running batch whose process stopped renewing its lease (each one is taken by one
+        process only); the ids taken."""
+        taken = []
+        for batch_id in await leases.expired(self.sessions):
+            if self._runs(batch_id) or not await leases.take_over(
+                self.sessions, batch_id, self.owner, self.lease
+            ):
+                continue
+            try:
+                run = await takeover.resumed_run(self.sessions, self.approvals, batch_id, self.owner)
+            except (
+                Exception
+            ):  # the audit log or the database refused: the lease runs out and it is tried again
+                log.exception("batch %s could not be taken over", batch_id)
+                continue
+            if run is not None:
+                self.launch(run)
+                taken.append(batch_id)
+        return taken
 
     async def _end(self, batch_id: str, status: str, actor: audit.Actor, approval_id: int | None) -> None:
         """End a running batch once (a conditional UPDATE), with its end event and its request's end in the same
@@ -271,8 +290,10 @@ class BatchService:
         return [batch_summary(b, counts[b.id]) for b in batches]
 
     async def close(self) -> None:
-        """Stop running batches in this process (their started tasks are followed by the task watcher)."""
+        """Stop running batches in this process (their started tasks are followed by the task watcher) and let go
+        of them, so another process carries them on at once."""
         for task in list(self._running):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await leases.release(self.sessions, self.owner)

@@ -135,19 +135,24 @@ async def skip_waiting(sessions: Sessions, batch_id: str, message: str) -> int:
         return int(result.rowcount)
 
 
-async def set_status(sessions: Sessions, batch_id: str, status: str, from_status: str | None = None) -> bool:
-    """Set the batch's status (from `from_status` only, when given); an ending status stamps ended_at."""
+async def set_status(
+    sessions: Sessions, batch_id: str, status: str, from_status: str | None = None, **values: Any
+) -> bool:
+    """Set the batch's status (from `from_status` only, when given) and any other `values`; an ending status
+    stamps ended_at and lets go of the batch's lease."""
     async with sessions() as db:
-        moved = await set_status_in(db, batch_id, status, from_status)
+        moved = await set_status_in(db, batch_id, status, from_status, **values)
         await db.commit()
         return moved
 
 
-async def set_status_in(db: AsyncSession, batch_id: str, status: str, from_status: str | None = None) -> bool:
+async def set_status_in(
+    db: AsyncSession, batch_id: str, status: str, from_status: str | None = None, **values: Any
+) -> bool:
     """set_status in the caller's transaction (the caller commits)."""
-    values: dict[str, Any] = {"status": status}
+    values["status"] = status
     if status not in ("running", "pending"):
-        values["ended_at"] = utcnow()
+        values.update(ended_at=utcnow(), lease_owner=None, lease_until=None)
     query = update(Batch).where(col(Batch.id) == batch_id)
     if from_status is not None:
         query = query.where(col(Batch.status) == from_status)

@@ -12,8 +12,11 @@ from app.proxmox.client import PveClient
 from app.proxmox.errors import PveError
 from app.proxmox.models import split_list
 from app.proxmox.paths import GuestPath
+from app.services import audit
+from app.services.batches.checks import MAX_ITEMS
 from app.services.batches.store import BatchItem
 from app.services.errors import Invalid, UpstreamRefused
+from app.services.pipeline import ActionService
 
 TAG = "tag"
 TAG_LABEL = "Tag"
@@ -103,3 +106,20 @@ async def tag_items(
         return BatchItem(vmid, {**params, "tags": ";".join(new)})
 
     return list(await asyncio.gather(*(item(v) for v in vmids)))
+
+
+async def as_configure(
+    actions: ActionService, source: audit.Actor, items: Sequence[BatchItem], meta: dict[str, Any] | None
+) -> tuple[str, list[BatchItem], dict[str, Any]]:
+    """A tag request as `configure` items: the tags checked first, then each guest's config read (the role is
+    checked with the items, as for every batch); a refusal is on the record."""
+    try:
+        if len(items) > MAX_ITEMS:
+            raise Invalid(f"At most {MAX_ITEMS} guests at once.", field="vmids")
+        add, remove = requested(items[0].params if items else {})
+        tagged = await tag_items(actions.pve, [i.vmid for i in items], add, remove)
+    except Invalid as exc:
+        asked = {"vmids": ",".join(str(i.vmid) for i in items)[:500]}
+        await actions.record_refusal(source, "configure", None, asked, exc.message)
+        raise
+    return "configure", tagged, {**(meta or {}), "tag": {"add": add, "remove": remove}}

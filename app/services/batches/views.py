@@ -45,6 +45,9 @@ class BatchView:
     created_at: datetime
     ended_at: datetime | None
     items: list[BatchItemView]
+    # The process that took the batch over from one that stopped, and when (None: never taken over).
+    resumed_by: str | None = None
+    resumed_at: datetime | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -122,4 +125,6 @@ def batch_view(batch: Batch, items: list[BatchMember]) -> BatchView:
             )
             for i in items
         ],
+        resumed_by=batch.resumed_by,
+        resumed_at=batch.resumed_at,
     )
