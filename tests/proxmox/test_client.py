@@ -178,6 +178,25 @@ async def test_post_is_not_retried_on_a_dropped_connection(serve: Callable[[Fake
     assert seen(pve, "POST", "/status/start") == 0 and pve.vm(101).status == "stopped"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/nodes/pve1/qemu/101"), ("PUT", "/nodes/pve1/qemu/101/config")],
+)
+async def test_put_and_delete_are_not_resent_on_a_dropped_connection(
+    serve: Callable[[FakePve], ServedFake], method: str, path: str
+) -> None:
+    pve = seeded_pve()
+    pve.flaky_network(drop_rate=0.5, seed=DROP_FIRST_SEED)
+    served = serve(pve)
+    observer = RecordingObserver()
+    async with PveClient(pinned(served), observer) as client:
+        with pytest.raises(PveUnavailable, match="may or may not have been made") as caught:
+            await client.request(method, path, {"description": "x"} if method == "PUT" else None)
+    assert caught.value.maybe_applied
+    assert [status for _, _, status in observer.requests] == ["dropped"]
+    assert pve.requests == [], "sent once, dropped before PVE read it, and never again"
+
+
 async def test_gateway_errors_retry_gets_only(
     client: PveClient, pve: FakePve, observer: RecordingObserver
 ) -> None:
