@@ -64,6 +64,7 @@ class PveClient:
     ) -> None:
         self.connection = connection
         self._observer: UpstreamObserver = observer or NullObserver()
+        # responder: answers in place of PVE (the operation tests'); requests go over HTTPS without one.
         self._session = PveSession(connection, self._observer, responder)
         # Counts what made the cluster view stale, so caches of other reads can tell they are stale too.
         self.changes = 0

@@ -111,33 +111,32 @@ class PveSession:
         answers once it holds the whole file, so `part_wait` is for each chunk sent and each read of the
         answer, not the whole upload."""
         start, status = time.perf_counter(), "error"
-        target = wire_request("POST", path, None).target
-        body = upload_body(fields, filename, file, part_wait)
         try:
-            if self._responder is not None:
-                content_type = f"multipart/form-data; boundary={body.boundary}"
-                reply = await self._responder(
-                    WireRequest("POST", target, await body.as_bytes(), content_type)
-                )
-            else:
-                limits = aiohttp.ClientTimeout(total=None, connect=self._conn.timeout, sock_read=part_wait)
-                reply = await self._exchange("POST", target, body, None, limits)
+            reply = await self._send_upload(path, upload_body(fields, filename, file, part_wait), part_wait)
             status = str(reply.status)
-        except (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch) as exc:
-            failure = connect_failure(exc, self._conn.address, "POST", path)
-            status = outcome(failure)
-            raise failure from exc
-        except TimeoutError as exc:
-            status = "timeout"
-            what = f"no answer while the file was sent{unknown_outcome('POST')}"
-            raise sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
-        except aiohttp.ClientError as exc:
-            status = "dropped"
-            what = f"the connection was dropped while the file was sent{unknown_outcome('POST')}"
-            raise sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
+        except BaseException as exc:
+            status = outcome(exc)
+            raise
         finally:
             self._observer.request_done("POST", path_template(path), status, time.perf_counter() - start)
         return self._data("POST", path, reply)
+
+    async def _send_upload(self, path: str, body: aiohttp.MultipartWriter, part_wait: float) -> Reply:
+        target, address = wire_request("POST", path, None).target, self._conn.address
+        if self._responder is not None:
+            content_type = f"multipart/form-data; boundary={body.boundary}"
+            return await self._responder(WireRequest("POST", target, await body.as_bytes(), content_type))
+        limits = aiohttp.ClientTimeout(total=None, connect=self._conn.timeout, sock_read=part_wait)
+        try:
+            return await self._exchange("POST", target, body, None, limits)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch) as exc:
+            raise connect_failure(exc, address, "POST", path) from exc
+        except TimeoutError as exc:
+            what = f"no answer while the file was sent{unknown_outcome('POST')}"
+            raise sent(PveUnavailable(what, host=address, method="POST", path=path)) from exc
+        except aiohttp.ClientError as exc:
+            what = f"the connection was dropped while the file was sent{unknown_outcome('POST')}"
+            raise sent(PveUnavailable(what, host=address, method="POST", path=path)) from exc
 
     async def _attempt(self, path: str, request: WireRequest, deadline: float) -> Any:
         method = request.method

@@ -3,6 +3,7 @@ and a PVE that stops reading or answering is named within one part's wait, never
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -109,3 +110,16 @@ async def test_a_responder_receives_the_whole_body(tmp_path: Path) -> None:
         "multipart/form-data; boundary="
     )
     assert b'name="content"\r\n\r\niso\r\n' in request.body and path.read_bytes() in request.body
+
+
+async def test_an_upload_to_a_closed_port_says_so(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    observer = RecordingObserver()
+    async with PveClient(PveConnection(f"127.0.0.1:{port}", TOKEN_ID, TOKEN_SECRET), observer) as client:
+        with staged(tmp_path, 1024).open("rb") as file, pytest.raises(PveUnavailable) as caught:
+            await client.upload(TARGET, FIELDS, "tiny.iso", file)
+    assert str(caught.value).endswith("connection refused (is pveproxy running, and is the port right?)")
+    assert not caught.value.maybe_applied
+    assert observer.requests == [("POST", "/nodes/{node}/storage/{storage}/upload", "connect_error")]
