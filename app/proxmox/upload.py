@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
+from aiohttp.hdrs import CONTENT_TYPE
 
 from app.proxmox.wire import form_value
 
@@ -26,12 +27,14 @@ class FilePart(aiohttp.payload.Payload):
     """
 
     def __init__(self, file: BinaryIO, filename: str, wait: float) -> None:
-        super().__init__(file, content_type="application/octet-stream", filename=filename)
+        super().__init__(file, filename=filename)
         self._file, self._wait = file, wait
         # Known up front, so the request carries a Content-Length: PVE refuses a chunked upload (501).
         self._size = os.fstat(file.fileno()).st_size - file.tell()
-        # PVE takes the file only from a part named 'filename'.
+        # PVE takes the file only from a part named 'filename'; its disposition first, as browsers send it.
+        del self.headers[CONTENT_TYPE]
         self.set_content_disposition("form-data", name="filename", filename=filename)
+        self.headers[CONTENT_TYPE] = "application/octet-stream"
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         """A file is sent as bytes, never as text."""
@@ -55,6 +58,10 @@ def upload_body(
     body = aiohttp.MultipartWriter("form-data")
     for name, value in fields.items():
         if value is not None:
-            body.append(str(form_value(value))).set_content_disposition("form-data", name=name)
+            field = aiohttp.payload.BytesPayload(str(form_value(value)).encode())
+            # A field is text with only its disposition, as browsers and curl send it.
+            del field.headers[CONTENT_TYPE]
+            field.set_content_disposition("form-data", name=name)
+            body.append_payload(field)
     body.append_payload(FilePart(file, filename, wait))
     return body

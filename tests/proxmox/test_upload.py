@@ -37,17 +37,20 @@ async def test_the_file_goes_last_with_a_content_length(raw_pve: RawPve, tmp_pat
     head, body = raw_pve.wait_for(1)[0].split(b"\r\n\r\n", 1)
     lines = head.decode("latin-1").lower().split("\r\n")
     assert lines[0] == f"post /api2/json{TARGET} http/1.1"
-    assert f"content-length: {len(body)}" in lines and not any(
-        h.startswith("transfer-encoding") for h in lines
-    )
-    assert any(h.startswith("content-type: multipart/form-data; boundary=") for h in lines)
-    names = [part.split(b"\r\n", 1)[0] for part in body.split(b"Content-Disposition: form-data; ")[1:]]
-    assert names == [
-        b'name="content"',
-        b'name="checksum"',
-        b'name="checksum-algorithm"',
-        b'name="filename"; filename="tiny.iso"',
+    assert f"content-length: {len(body)}" in lines
+    assert not any(h.startswith("transfer-encoding") for h in lines)
+    kind = next(h for h in lines if h.startswith("content-type: "))
+    assert kind.startswith("content-type: multipart/form-data; boundary=")
+    parts = body.split(b"--" + kind.split("boundary=")[1].encode())
+    # Each part's disposition first (PVE's own parser takes any order, simpler ones only this one).
+    assert [part.split(b"\r\n\r\n", 1)[0] for part in parts[1:-1]] == [
+        b'\r\nContent-Disposition: form-data; name="content"',
+        b'\r\nContent-Disposition: form-data; name="checksum"',
+        b'\r\nContent-Disposition: form-data; name="checksum-algorithm"',
+        b'\r\nContent-Disposition: form-data; name="filename"; filename="tiny.iso"'
+        b"\r\nContent-Type: application/octet-stream",
     ]
+    assert parts[0] == b"" and parts[-1] == b"--\r\n"
     assert path.read_bytes() + b"\r\n--" in body
 
 
