@@ -252,6 +252,16 @@ async def test_old_pve_error_without_message_key(raw_pve: RawPve) -> None:
     assert f"Authorization: PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}".encode() in raw_pve.requests[0]
 
 
+async def test_a_long_reason_phrase_is_kept_whole(raw_pve: RawPve) -> None:
+    # PVE puts its whole message in the status line: longer than aiohttp reads by default (8190 bytes).
+    message = "command 'qm importdisk' failed: " + "x" * 12000
+    raw_pve.answers = [Canned.json(500, message, {"data": None})]
+    async with PveClient(raw_pve.connection(retries=0)) as client:
+        with pytest.raises(PveError) as caught:
+            await client.post("/nodes/pve/qemu/100/status/start")
+    assert (caught.value.message, caught.value.status) == (message, 500)
+
+
 async def test_answer_that_is_not_json(raw_pve: RawPve) -> None:
     raw_pve.answers = [Canned(200, "OK", b"<html>login</html>", "text/html")]
     async with PveClient(raw_pve.connection()) as client:
