@@ -31,7 +31,8 @@ class FilePart(aiohttp.payload.Payload):
         self._file, self._wait = file, wait
         # Known up front, so the request carries a Content-Length: PVE refuses a chunked upload (501).
         self._size = os.fstat(file.fileno()).st_size - file.tell()
-        # PVE takes the file only from a part named 'filename'; its disposition first, as browsers send it.
+        # PVE takes the file only from a part named 'filename'; its disposition first, as browsers send it. aiohttp
+        # %-quotes the name, which leaves PVE's upload names ([-a-zA-Z0-9_.], operations/media.py) as they are.
         del self.headers[CONTENT_TYPE]
         self.set_content_disposition("form-data", name="filename", filename=filename)
         self.headers[CONTENT_TYPE] = "application/octet-stream"
