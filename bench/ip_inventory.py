@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import multiprocessing
 import os
 import shlex
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 
 # Run by path, a script has bench/ on sys.path, not the repository root: import this checkout's app and tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -137,9 +137,7 @@ async def service_runs(
     if concurrency > tls.LIMITS.max_connections:
         # More reads at once than the app's client keeps connections for: a client with as many, to see what
         # a larger pool would give (the app's own stays at LIMITS).
-        tls.LIMITS = httpx2.Limits(
-            max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4.0
-        )
+        tls.LIMITS = dataclasses.replace(tls.LIMITS, max_connections=concurrency)
     counter = Counter()
     configs = Row("(b) IpService cold: every configured address", "configs", [], 0)
     cold = Row("(b2) IpService cold: the whole index", "configs, then guest agents + CT interfaces", [], 0)

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
-import httpx2
-
 from app.proxmox.cache import SingleFlight, SingleFlightMap
 from app.proxmox.connection import PveConnection
 from app.proxmox.errors import PveError, PveNotFound, PveRejected
@@ -37,6 +35,7 @@ from app.proxmox.paths import (
 )
 from app.proxmox.rrd import RrdSeries, parse_rrddata
 from app.proxmox.session import PveSession
+from app.proxmox.wire import Responder
 
 __all__ = ["PveClient", "PveConnection", "segment"]
 
@@ -60,12 +59,13 @@ class PveClient:
         connection: PveConnection,
         observer: UpstreamObserver | None = None,
         *,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        responder: Responder | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.connection = connection
         self._observer: UpstreamObserver = observer or NullObserver()
-        self._session = PveSession(connection, self._observer, transport)
+        # responder: answers in place of PVE (the operation tests'); requests go over HTTPS without one.
+        self._session = PveSession(connection, self._observer, responder)
         # Counts what made the cluster view stale, so caches of other reads can tell they are stale too.
         self.changes = 0
         self._resources: SingleFlight[ClusterResources] = SingleFlight(

@@ -1,96 +1,36 @@
-"""The HTTP side of the PVE client: one long-lived httpx2.AsyncClient, token auth, form encoding, retries of
+"""The HTTP side of the PVE client: one long-lived aiohttp.ClientSession, token auth, form encoding, retries of
 idempotent reads, and the mapping of every failure onto the error tree."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import socket
-import ssl
 import time
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-import httpx2
+import aiohttp
 import orjson
+from yarl import URL
 
 from app.proxmox.connection import PveConnection
 from app.proxmox.errors import PveError, PveTlsError, PveUnavailable
+from app.proxmox.failures import connect_failure, outcome, sent, unknown_outcome
 from app.proxmox.observer import NullObserver, UpstreamObserver, path_template
 from app.proxmox.responses import error_from_response
-from app.proxmox.tls import make_transport
+from app.proxmox.tls import make_connector
+from app.proxmox.upload import upload_body
+from app.proxmox.wire import Reply, Responder, WireRequest, wire_request
 
-__all__ = ["PveSession", "encode_params"]
+__all__ = ["PveSession"]
 
 log = logging.getLogger(__name__)
 
 # Seconds before the first retry of a GET, doubled for each further one.
 BACKOFF = 0.1
-TLS_HELP = "set PROXMOX_CA_BUNDLE to the CA that signed it, or pin it with PROXMOX_TLS_FINGERPRINT"
-
-
-def _form_value(value: Any) -> Any:
-    # PVE's form decoder takes booleans only as 1/0 ('true' is a 400); lists become repeated keys.
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, list | tuple):
-        return [_form_value(item) for item in value]
-    return str(value)
-
-
-def encode_params(method: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """httpx2 keyword arguments: the query for GET/DELETE, a urlencoded form ('+' as %2B) for POST/PUT."""
-    clean = {k: _form_value(v) for k, v in (params or {}).items() if v is not None}
-    if not clean:
-        return {}
-    return {"params": clean} if method in ("GET", "DELETE", "HEAD") else {"data": clean}
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    cur: BaseException | None = exc
-    while cur is not None and cur not in seen:
-        seen.append(cur)
-        cur = cur.__cause__ or cur.__context__
-    return seen
-
-
-def _connect_reason(exc: BaseException) -> str:
-    """Why a connection failed, in words a user knows."""
-    for cause in _causes(exc):
-        if isinstance(cause, socket.gaierror):
-            return "the host name cannot be resolved"
-        if isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED:
-            return "connection refused (is pveproxy running, and is the port right?)"
-        if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-            return "no route to host"
-    return str(exc) or type(exc).__name__
-
-
-def _unknown_outcome(method: str) -> str:
-    """What to add when a change was sent but its answer never came."""
-    return "" if method == "GET" else "; the change may or may not have been made, check the task list"
-
-
-def _sent(exc: PveUnavailable) -> PveUnavailable:
-    """Mark an error raised after the request went out: a change may have been applied."""
-    exc.maybe_applied = exc.method != "GET"
-    return exc
-
-
-def _outcome(exc: BaseException) -> str:
-    """The status label of a failed attempt."""
-    if isinstance(exc, PveTlsError):
-        return "tls_error"
-    if isinstance(exc, asyncio.CancelledError):
-        return "cancelled"
-    cause = exc.__cause__
-    if isinstance(cause, httpx2.TimeoutException):
-        return "timeout"
-    if isinstance(cause, httpx2.ConnectError):
-        return "connect_error"
-    return "dropped" if isinstance(exc, PveUnavailable) else "error"
+# Bytes a status line or header may have: PVE puts its whole message in the reason phrase, and aiohttp's
+# default (8190) would turn a long one into a parse error instead of PVE's words.
+MAX_LINE = 65536
 
 
 class PveSession:
@@ -100,39 +40,60 @@ class PveSession:
         self,
         connection: PveConnection,
         observer: UpstreamObserver | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        responder: Responder | None = None,
     ) -> None:
         self._conn = connection
         self._observer: UpstreamObserver = observer or NullObserver()
-        self._http = httpx2.AsyncClient(
-            base_url=connection.base_url,
-            headers={"Authorization": connection.authorization(), "Accept": "application/json"},
-            timeout=connection.timeout,
-            transport=transport
-            or make_transport(connection.verify_tls, connection.ca_bundle, connection.fingerprint),
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self._responder = responder
+        self._origin = f"https://{connection.address}"
+        # Made at the first request: aiohttp binds a session to the loop it is made in.
+        self._http: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @property
     def closed(self) -> bool:
         """True once aclose() ran."""
-        return self._http.is_closed
+        return self._closed
 
     async def aclose(self) -> None:
         """Close the connections."""
-        await self._http.aclose()
+        self._closed = True
+        if self._http is not None:
+            await self._http.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            if self._closed:
+                raise RuntimeError("the PVE session is closed")
+            conn = self._conn
+            self._http = aiohttp.ClientSession(
+                connector=make_connector(conn.verify_tls, conn.ca_bundle, conn.fingerprint),
+                headers={"Authorization": conn.authorization(), "Accept": "application/json"},
+                # The call's deadline bounds every request; this only names a connection never made.
+                timeout=aiohttp.ClientTimeout(total=None, connect=conn.timeout),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                max_line_size=MAX_LINE,
+                max_field_size=MAX_LINE,
+            )
+            # aiohttp sends a GET, PUT or DELETE once more by itself when the connection drops before the
+            # answer. A PUT or DELETE is never sent twice (PVE may have carried out the first), and GETs are
+            # retried by request() within the call's deadline; aiohttp has no parameter for it (its own
+            # test client sets the same attribute).
+            self._http._retry_connection = False
+        return self._http
 
     async def request(self, method: str, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """The `data` of the answer within one deadline (the connection's timeout, retries included); GETs are
         retried on connection trouble while time is left, nothing else ever is."""
         method = method.upper()
+        request = wire_request(method, path, params)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._conn.timeout
         retries = self._conn.retries if method == "GET" else 0
         for attempt in range(retries + 1):
             try:
-                return await self._attempt(method, path, params, deadline)
+                return await self._attempt(path, request, deadline)
             except PveTlsError:
                 raise
             except PveUnavailable as exc:
@@ -147,87 +108,96 @@ class PveSession:
         self, path: str, fields: Mapping[str, Any], filename: str, file: BinaryIO, part_wait: float
     ) -> Any:
         """POST path as multipart form data: the fields, then the file streamed from disk (never retried). PVE
-        answers once it holds the whole file, so `part_wait` is for each read and write, not the whole upload."""
-        start, outcome = time.perf_counter(), "error"
-        limits = httpx2.Timeout(self._conn.timeout, read=part_wait, write=part_wait)
-        data = {k: str(_form_value(v)) for k, v in fields.items() if v is not None}
+        answers once it holds the whole file, so `part_wait` is for each chunk sent and each read of the
+        answer, not the whole upload."""
+        start, status = time.perf_counter(), "error"
         try:
-            response = await self._http.post(
-                path,
-                data=data,
-                files={"filename": (filename, file, "application/octet-stream")},
-                timeout=limits,
-            )
-            outcome = str(response.status_code)
-        except httpx2.TimeoutException as exc:
-            outcome = "timeout"
-            what = f"no answer while the file was sent{_unknown_outcome('POST')}"
-            raise _sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
-        except httpx2.TransportError as exc:
-            what = f"the connection was dropped while the file was sent{_unknown_outcome('POST')}"
-            raise _sent(PveUnavailable(what, host=self._conn.address, method="POST", path=path)) from exc
+            reply = await self._send_upload(path, upload_body(fields, filename, file, part_wait), part_wait)
+            status = str(reply.status)
+        except BaseException as exc:
+            status = outcome(exc)
+            raise
         finally:
-            self._observer.request_done("POST", path_template(path), outcome, time.perf_counter() - start)
-        return self._data("POST", path, response)
+            self._observer.request_done("POST", path_template(path), status, time.perf_counter() - start)
+        return self._data("POST", path, reply)
 
-    async def _attempt(
-        self, method: str, path: str, params: Mapping[str, Any] | None, deadline: float
-    ) -> Any:
+    async def _send_upload(self, path: str, body: aiohttp.MultipartWriter, part_wait: float) -> Reply:
+        target, address = wire_request("POST", path, None).target, self._conn.address
+        if self._responder is not None:
+            content_type = f"multipart/form-data; boundary={body.boundary}"
+            return await self._responder(WireRequest("POST", target, await body.as_bytes(), content_type))
+        limits = aiohttp.ClientTimeout(total=None, connect=self._conn.timeout, sock_read=part_wait)
+        try:
+            return await self._exchange("POST", target, body, None, limits)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch) as exc:
+            raise connect_failure(exc, address, "POST", path) from exc
+        except TimeoutError as exc:
+            what = f"no answer while the file was sent{unknown_outcome('POST')}"
+            raise sent(PveUnavailable(what, host=address, method="POST", path=path)) from exc
+        except aiohttp.ClientError as exc:
+            what = f"the connection was dropped while the file was sent{unknown_outcome('POST')}"
+            raise sent(PveUnavailable(what, host=address, method="POST", path=path)) from exc
+
+    async def _attempt(self, path: str, request: WireRequest, deadline: float) -> Any:
+        method = request.method
         start = time.perf_counter()
-        outcome = "error"
+        status = "error"
         try:
             async with asyncio.timeout_at(deadline):
-                response = await self._send(method, path, params)
-            outcome = str(response.status_code)
+                reply = await self._send(path, request)
+            status = str(reply.status)
         except TimeoutError as exc:
-            outcome = "timeout"
-            what = f"no answer within {self._conn.timeout:g} s{_unknown_outcome(method)}"
-            raise _sent(PveUnavailable(what, host=self._conn.address, method=method, path=path)) from exc
+            status = "timeout"
+            what = f"no answer within {self._conn.timeout:g} s{unknown_outcome(method)}"
+            raise sent(PveUnavailable(what, host=self._conn.address, method=method, path=path)) from exc
         except BaseException as exc:
-            outcome = _outcome(exc)
+            status = outcome(exc)
             raise
         finally:
-            self._observer.request_done(method, path_template(path), outcome, time.perf_counter() - start)
-        return self._data(method, path, response)
+            self._observer.request_done(method, path_template(path), status, time.perf_counter() - start)
+        return self._data(method, path, reply)
 
-    async def _send(self, method: str, path: str, params: Mapping[str, Any] | None) -> httpx2.Response:
-        address = self._conn.address
+    async def _send(self, path: str, request: WireRequest) -> Reply:
+        if self._responder is not None:
+            return await self._responder(request)
+        method, address = request.method, self._conn.address
+        headers = {"Content-Type": request.content_type} if request.content_type else None
         try:
-            return await self._http.request(method, path, **encode_params(method, params))
-        except PveTlsError as exc:  # the pinned-fingerprint check, raised inside the handshake
-            exc.method, exc.path = method, path
-            raise
-        except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            return await self._exchange(method, request.target, request.body or None, headers)
+        except (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch) as exc:
+            raise connect_failure(exc, address, method, path) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
             what = f"no connection within {self._conn.timeout:g} s"
             raise PveUnavailable(what, host=address, method=method, path=path) from exc
-        except httpx2.ConnectError as exc:
-            raise self._connect_error(exc, method, path) from exc
-        except httpx2.TimeoutException as exc:
-            what = f"no answer within {self._conn.timeout:g} s{_unknown_outcome(method)}"
-            raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
-        except httpx2.TransportError as exc:
-            what = f"the connection was dropped before PVE answered{_unknown_outcome(method)}"
-            raise _sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
+        except TimeoutError as exc:
+            what = f"no answer within {self._conn.timeout:g} s{unknown_outcome(method)}"
+            raise sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
+        except aiohttp.ClientError as exc:
+            what = f"the connection was dropped before PVE answered{unknown_outcome(method)}"
+            raise sent(PveUnavailable(what, host=address, method=method, path=path)) from exc
 
-    def _connect_error(self, exc: httpx2.ConnectError, method: str, path: str) -> PveUnavailable:
-        address = self._conn.address
-        for cause in _causes(exc):
-            if isinstance(cause, ssl.SSLCertVerificationError):
-                why = getattr(cause, "verify_message", "") or "verification failed"
-                text = f"The TLS certificate of {address} is not trusted ({why}); {TLS_HELP}"
-                return PveTlsError(text, host=address, method=method, path=path)
-            if isinstance(cause, ssl.SSLError):
-                why = getattr(cause, "reason", "") or str(cause)
-                text = f"The TLS handshake with {address} failed ({why}); is it PVE's API port?"
-                return PveTlsError(text, host=address, method=method, path=path)
-        return PveUnavailable(_connect_reason(exc), host=address, method=method, path=path)
+    async def _exchange(
+        self,
+        method: str,
+        target: str,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        limits: aiohttp.ClientTimeout | None = None,
+    ) -> Reply:
+        """One request over the pool, and the whole answer read."""
+        url = URL(self._origin + target, encoded=True)
+        http = self._client()
+        async with http.request(
+            method, url, data=body, headers=headers, allow_redirects=False, timeout=limits or http.timeout
+        ) as response:
+            return Reply(response.status, response.reason or "", await response.read())
 
-    def _data(self, method: str, path: str, response: httpx2.Response) -> Any:
-        status = response.status_code
+    def _data(self, method: str, path: str, reply: Reply) -> Any:
+        status = reply.status
         if 200 <= status < 300:
             try:
                 # orjson: /cluster/resources of a big cluster is megabytes; it decodes ~2x faster than json.
-                body = orjson.loads(response.content)
+                body = orjson.loads(reply.body)
             except ValueError:
                 raise PveError(
                     "PVE answered with something that is not JSON", status=status, method=method, path=path
@@ -237,8 +207,8 @@ class PveSession:
             method,
             path,
             status,
-            response.reason_phrase,
-            response.content,
+            reply.reason,
+            reply.body,
             host=self._conn.address,
             token_id=self._conn.token_id,
         )

@@ -1,21 +1,18 @@
-"""An in-memory Proxmox VE for the operation tests: httpx2.MockTransport answers (method, path) with recorded
-answers and keeps every request the client sent, so a test can assert the exact calls."""
+"""An in-memory Proxmox VE for the operation tests: the client's responder answers (method, path) with recorded
+answers and keeps every request the client sent, as PVE would receive it, so a test can assert the exact calls."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
-
-import httpx2
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from app.proxmox import PveClient, PveConnection
+from app.proxmox.wire import API, Reply, WireRequest
 
-API = "/api2/json"
 TOKEN_ID = "root@pam!proxgate"
 TOKEN_SECRET = "5f0c4c4e-2b7d-4a59-9a61-0d4b7e3c8a21"
-JSON = "application/json;charset=UTF-8"
 
 
 def upid(node: str, worker: str, vmid: int | str = "") -> str:
@@ -43,14 +40,9 @@ class Answer:
     reason: str
     body: bytes
 
-    def response(self) -> httpx2.Response:
-        """The answer as httpx hands it to the client, reason phrase included (PVE puts its message there)."""
-        return httpx2.Response(
-            self.status,
-            content=self.body,
-            headers={"Content-Type": JSON},
-            extensions={"reason_phrase": self.reason.encode()},
-        )
+    def reply(self) -> Reply:
+        """The answer as the client reads it off the wire, reason phrase included (PVE puts its message there)."""
+        return Reply(self.status, self.reason, self.body)
 
 
 class MemoryPve:
@@ -70,8 +62,8 @@ class MemoryPve:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.routes[(method, path)] = Answer(status, reason, raw)
 
-    def handle(self, request: httpx2.Request) -> httpx2.Response:
-        """The MockTransport handler."""
+    async def handle(self, request: WireRequest) -> Reply:
+        """The client's responder."""
         sent = _sent(request)
         self.sent.append(sent)
         answer = self.routes.get((sent.method, sent.path))
@@ -79,7 +71,7 @@ class MemoryPve:
             self.unrouted.append(sent)
             text = f"Method '{sent.method} {sent.path}' not implemented"
             answer = Answer(501, text, json.dumps({"data": None, "message": text}).encode())
-        return answer.response()
+        return answer.reply()
 
     @property
     def calls(self) -> list[tuple[str, str]]:
@@ -94,18 +86,19 @@ class MemoryPve:
     def client(self) -> PveClient:
         """A PveClient whose requests come here; its cluster view never expires by itself (a fixed clock)."""
         connection = PveConnection("pve.example:8006", TOKEN_ID, TOKEN_SECRET, retries=0)
-        return PveClient(connection, transport=httpx2.MockTransport(self.handle), clock=lambda: 0.0)
+        return PveClient(connection, responder=self.handle, clock=lambda: 0.0)
 
 
-def _sent(request: httpx2.Request) -> Sent:
-    path = request.url.path.removeprefix(API)
+def _sent(request: WireRequest) -> Sent:
+    target = urlsplit(request.target)
+    path = unquote(target.path).removeprefix(API)  # as PVE decodes it
     if request.method in ("GET", "DELETE"):
-        return Sent(request.method, path, dict(request.url.params.multi_items()))
-    body = request.content.decode()
+        return Sent(request.method, path, dict(parse_qsl(target.query, keep_blank_values=True)))
+    body = request.body.decode()
     return Sent(
         request.method,
         path,
         dict(parse_qsl(body, keep_blank_values=True)),
         body,
-        request.headers.get("Content-Type"),
+        request.content_type,
     )

@@ -145,6 +145,8 @@ class RawPve:
         self.fingerprint = fingerprint_of(der)
         self.answers: list[Canned] = [Canned.json(200, "OK", {"data": None})]
         self.received: list[bytes] = []
+        # True: read a request's head, then stop reading (a PVE whose disk is full, a hung proxy).
+        self.stalled = False
         self._ended = threading.Condition()
         self._ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ctx.load_cert_chain(certfile, keyfile)
@@ -195,8 +197,7 @@ class RawPve:
             self.received.append(raw)
             self._ended.notify_all()
 
-    @staticmethod
-    def _read_request(tls: ssl.SSLSocket) -> bytes:
+    def _read_request(self, tls: ssl.SSLSocket) -> bytes:
         data = b""
         while b"\r\n\r\n" not in data:
             try:
@@ -206,6 +207,9 @@ class RawPve:
             if not chunk:
                 return data
             data += chunk
+        if self.stalled:
+            self._stopping.wait(10)
+            return data
         head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
         length = next(
             (int(h.split(":")[1]) for h in head.split("\r\n") if h.startswith("content-length:")), 0

@@ -178,6 +178,25 @@ async def test_post_is_not_retried_on_a_dropped_connection(serve: Callable[[Fake
     assert seen(pve, "POST", "/status/start") == 0 and pve.vm(101).status == "stopped"
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/nodes/pve1/qemu/101"), ("PUT", "/nodes/pve1/qemu/101/config")],
+)
+async def test_put_and_delete_are_not_resent_on_a_dropped_connection(
+    serve: Callable[[FakePve], ServedFake], method: str, path: str
+) -> None:
+    pve = seeded_pve()
+    pve.flaky_network(drop_rate=0.5, seed=DROP_FIRST_SEED)
+    served = serve(pve)
+    observer = RecordingObserver()
+    async with PveClient(pinned(served), observer) as client:
+        with pytest.raises(PveUnavailable, match="may or may not have been made") as caught:
+            await client.request(method, path, {"description": "x"} if method == "PUT" else None)
+    assert caught.value.maybe_applied
+    assert [status for _, _, status in observer.requests] == ["dropped"]
+    assert pve.requests == [], "sent once, dropped before PVE read it, and never again"
+
+
 async def test_gateway_errors_retry_gets_only(
     client: PveClient, pve: FakePve, observer: RecordingObserver
 ) -> None:
@@ -231,6 +250,16 @@ async def test_old_pve_error_without_message_key(raw_pve: RawPve) -> None:
     assert forbidden.value.privilege == "VM.PowerMgmt"
     assert len(raw_pve.wait_for(4)) == 4
     assert f"Authorization: PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}".encode() in raw_pve.requests[0]
+
+
+async def test_a_long_reason_phrase_is_kept_whole(raw_pve: RawPve) -> None:
+    # PVE puts its whole message in the status line: longer than aiohttp reads by default (8190 bytes).
+    message = "command 'qm importdisk' failed: " + "x" * 12000
+    raw_pve.answers = [Canned.json(500, message, {"data": None})]
+    async with PveClient(raw_pve.connection(retries=0)) as client:
+        with pytest.raises(PveError) as caught:
+            await client.post("/nodes/pve/qemu/100/status/start")
+    assert (caught.value.message, caught.value.status) == (message, 500)
 
 
 async def test_answer_that_is_not_json(raw_pve: RawPve) -> None:

@@ -19,8 +19,8 @@ from app.proxmox.errors import (
 )
 from app.proxmox.observer import path_template
 from app.proxmox.responses import error_from_response
-from app.proxmox.session import encode_params
 from app.proxmox.tls import normalise_fingerprint
+from app.proxmox.wire import FORM, WireRequest, wire_request
 from tests.proxmox.conftest import SAMPLES, TOKEN_ID, TOKEN_SECRET
 
 
@@ -187,10 +187,16 @@ def test_path_templates(path: str, template: str) -> None:
 
 
 def test_form_encoding() -> None:
-    assert encode_params("PUT", {"size": "+10G", "skiplock": True, "force": False, "digest": None}) == {
-        "data": {"size": "+10G", "skiplock": "1", "force": "0"}
-    }
-    assert encode_params("GET", {"vmid": 100, "type": ["a", "b"]}) == {
-        "params": {"vmid": "100", "type": ["a", "b"]}
-    }
-    assert encode_params("POST", {}) == {}
+    params = {"size": "+10G", "skiplock": True, "force": False, "digest": None}
+    assert wire_request("PUT", "/nodes/pve1/qemu/100/resize", params) == WireRequest(
+        "PUT", "/api2/json/nodes/pve1/qemu/100/resize", b"size=%2B10G&skiplock=1&force=0", FORM
+    )
+    assert wire_request(
+        "GET", "/cluster/resources", {"vmid": 100, "type": ["a", "b"], "x": "a b"}
+    ) == WireRequest("GET", "/api2/json/cluster/resources?vmid=100&type=a&type=b&x=a+b")
+    assert wire_request("DELETE", "/nodes/n/storage/s/content/s:backup%2Fvm", {"delay": 5}) == WireRequest(
+        "DELETE", "/api2/json/nodes/n/storage/s/content/s:backup%2Fvm?delay=5"
+    )
+    assert wire_request("POST", "/nodes/n/qemu/1/status/start", {}) == WireRequest(
+        "POST", "/api2/json/nodes/n/qemu/1/status/start"
+    )
