@@ -216,9 +216,12 @@ def report(args: argparse.Namespace, rows: list[Row], show: Callable[[str], None
     def verdict(ratio: float) -> str:
         return f"{'PASS' if ratio >= TARGET else 'FAIL'} ({ratio:.1f}x)"
 
+    # The loop reads what (b) reads (every guest's config); (b2) reads the guest agents as well, which the shell
+    # helper never does: it is shown, not judged.
     show(
-        f"\nTarget: cold at least {TARGET:.0f}x faster than loop (a): configured addresses {verdict(configs)}, "
-        f"the whole index {verdict(cold)}; warm: {verdict(warm)}."
+        f"\nTarget: the cold inventory of what the loop reads, every configured address, at least {TARGET:.0f}x "
+        f"faster than loop (a): {verdict(configs)}; warm: {verdict(warm)}. The whole index, guest agents "
+        f"included (more than the loop reads): {cold:.1f}x."
     )
 
 
