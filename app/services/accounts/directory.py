@@ -4,14 +4,13 @@ with the directory, sessions it re-checks, the audit."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.models import User, WebSession, user_key, utcnow
+from app.db.models import User, user_key
 from app.services.accounts import auth
-from app.services.accounts.auth import SSO_CHECK_INTERVAL, Policy, Principal, check_throttle, record_attempt
+from app.services.accounts.auth import Policy, Principal, check_throttle, record_attempt
 from app.services.accounts.ldap import LdapDirectory, LdapRefused, Person
-from app.services.accounts.sso import kept_groups, record
+from app.services.accounts.sso import claim_check, kept_groups, record
 from app.services.accounts.users import (
     find_user,
     groups_of,
@@ -105,18 +104,7 @@ async def recheck(
 ) -> Principal | None:
     """Ask the directory about a session's person once its word is older than SSO_CHECK_INTERVAL: the principal
     to act as, with the role and groups it gives now, or None when the session ended (audited either way)."""
-    now = utcnow()
-    # One request claims the check: the others carry on with the role the directory gave last.
-    claimed = await db.exec(
-        update(WebSession)
-        .where(
-            col(WebSession.id) == principal.session_id,
-            col(WebSession.sso_checked_at) < now - SSO_CHECK_INTERVAL,
-        )
-        .values(sso_checked_at=now)
-    )
-    await db.commit()
-    if claimed.rowcount != 1 or principal.session_id is None:
+    if not await claim_check(db, principal):
         return principal
     try:
         user = await _user_now(db, directory, principal.username)

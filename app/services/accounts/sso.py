@@ -131,15 +131,12 @@ async def sign_in(
     return user, secret
 
 
-async def recheck(
-    db: AsyncSession, client: OidcClient, sealer: Sealer, principal: Principal
-) -> tuple[Principal | None, Identity | SsoRefused | None]:
-    """Ask the provider about a session's person once its word is older than SSO_CHECK_INTERVAL.
-
-    Returns the principal to act as (None: the session ended) and what the provider said (None: nobody asked,
-    because another request of the session is asking right now or did a moment ago)."""
+async def claim_check(db: AsyncSession, principal: Principal) -> bool:
+    """Claim the session's check of its identity (the provider's or the directory's) once its last is older than
+    SSO_CHECK_INTERVAL: True for the one request that does; the others carry on with the role given last."""
+    if principal.session_id is None:
+        return False
     now = utcnow()
-    # One request claims the check: the others carry on with the role the provider gave last.
     claimed = await db.exec(
         update(WebSession)
         .where(
@@ -149,7 +146,17 @@ async def recheck(
         .values(sso_checked_at=now)
     )
     await db.commit()
-    if claimed.rowcount != 1 or principal.session_id is None:
+    return bool(claimed.rowcount == 1)
+
+
+async def recheck(
+    db: AsyncSession, client: OidcClient, sealer: Sealer, principal: Principal
+) -> tuple[Principal | None, Identity | SsoRefused | None]:
+    """Ask the provider about a session's person once its word is older than SSO_CHECK_INTERVAL.
+
+    Returns the principal to act as (None: the session ended) and what the provider said (None: nobody asked,
+    because another request of the session is asking right now or did a moment ago)."""
+    if not await claim_check(db, principal):
         return principal, None
     row = await db.get(WebSession, principal.session_id)
     user = await db.get(User, principal.user_id)
