@@ -76,6 +76,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/guests"): Rule("viewer"),
     ("GET", "/guests/bulk"): Rule("operator"),  # the review form (here without guests: it says to tick some)
     ("POST", "/guests/bulk"): Rule("operator", INVALID),  # no operation chosen
+    ("GET", "/batches"): Rule("viewer"),
     ("GET", "/batches/{batch_id}"): Rule("viewer"),
     ("POST", "/batches/{batch_id}/stop"): Rule("operator", (409,)),  # the sample batch waits for approval
     ("GET", "/guests/{vmid}"): Rule("viewer"),
