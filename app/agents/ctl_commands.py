@@ -13,6 +13,7 @@ from app.agents import formats, waiting
 from app.agents.api import MAX_PAGES, ApiError, ProxgateApi
 from app.agents.ctl_bulk import cmd_batch, cmd_batch_stop, cmd_bring_back, cmd_bulk, follow, show_batch
 from app.agents.ctl_parser import body_of, command_parser
+from app.agents.ctl_watch import cmd_ack, cmd_alerts, cmd_log
 from app.agents.op_tools import action_path
 from app.agents.waiting import task_failed, wait_batch, wait_request, wait_task
 
@@ -254,4 +255,7 @@ COMMANDS: dict[str, Command] = {
     "batch": cmd_batch,
     "batch-stop": cmd_batch_stop,
     "bring-back": cmd_bring_back,
+    "log": cmd_log,
+    "alerts": cmd_alerts,
+    "ack": cmd_ack,
 }

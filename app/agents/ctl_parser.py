@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from app.agents.ctl_bulk import add_bulk_commands
+from app.agents.ctl_watch import add_watch_commands
 
 EXIT_CODES = (
     "exit codes: 0 done, 1 failed (the task or the approved change failed, or Proxgate could not be reached), "
@@ -50,6 +51,9 @@ READS = (
     "batch",
     "batch-stop",
     "bring-back",
+    "log",
+    "alerts",
+    "ack",
 )
 
 
@@ -134,6 +138,7 @@ def add_reads(commands: Any) -> None:
     command(commands, "wait", "wait for a request (its number), a task (its UPID) or a batch", ("target", {}))
     command(commands, "operations", "the operations Proxgate offers: name, risk, approval, label")
     add_bulk_commands(command, commands)
+    add_watch_commands(command, commands)
 
 
 def add_operation(commands: Any, op: dict[str, Any], name: str, shortcut: Shortcut | None = None) -> None:

@@ -147,3 +147,18 @@ def operation_lines(operations: Iterable[dict[str, Any]]) -> list[str]:
         line(op["name"], op["risk"], "approval" if op.get("needs_approval") else "-", op["label"])
         for op in operations
     ]
+
+
+def alert_lines(alerts: Iterable[dict[str, Any]]) -> list[str]:
+    """`ID CREATED_AT VMID MESSAGE ACKNOWLEDGED_BY COMMENT` of side-door alerts, `-` for what an open one lacks."""
+    return [
+        line(
+            a["id"],
+            a["created_at"],
+            a.get("vmid") or "-",
+            a["message"],
+            a.get("acknowledged_by") or "-",
+            a.get("comment") or "-",
+        )
+        for a in alerts
+    ]

@@ -39,9 +39,10 @@ def listing(
     defaults: dict[str, Any] | None = None,
     output: dict[str, Any] | None = None,
     brief: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    roles: frozenset[str] | None = None,
 ) -> ReadTool:
     """A tool for the list at `path` (its {placeholders} filled from the arguments of the same name; the other
-    arguments over `defaults` are the query); `brief` shortens each item."""
+    arguments over `defaults` are the query); `brief` shortens each item; `roles` as ReadTool's."""
 
     async def run(api: ProxgateApi, args: dict[str, Any]) -> Any:
         where = path.format(**{k: path_segment(v) for k, v in args.items()})
@@ -64,6 +65,7 @@ def listing(
         run,
         output or PAGE,
         lambda answer: page_summary(name, noun, answer),
+        roles=roles,
     )
 
 

@@ -1,5 +1,6 @@
 """The tools as MCP lists them, and which of them a caller is offered: what its role may use (a viewer's token,
-or a demoted user's, is offered the reads only), and only reads on a read-only server."""
+or a demoted user's, is offered the reads only; the side-door alerts only an approver's or an admin's), and only
+reads on a read-only server."""
 
 from __future__ import annotations
 
@@ -29,8 +30,15 @@ def may_change(role: str, read_only: bool) -> bool:
 def offered_tools(catalogue: list[dict[str, Any]], role: str, read_only: bool) -> list[types.Tool]:
     """Every tool the caller may use: the reads, and the changes when its role and the server allow them."""
     changes = may_change(role, read_only)
-    reads = [read_tool(tool) for tool in READ_TOOLS if tool.read_only or changes]
+    reads = [read_tool(tool) for tool in READ_TOOLS if offered(tool, role, changes)]
     return [*reads, *(operation_tool(op) for op in catalogue)] if changes else reads
+
+
+def offered(tool: ReadTool, role: str, changes: bool) -> bool:
+    """True when a caller of this role, offered changes or not, is offered the tool."""
+    if tool.roles is not None and role not in tool.roles:
+        return False
+    return tool.read_only or changes
 
 
 def read_tool(tool: ReadTool) -> types.Tool:

@@ -45,6 +45,8 @@ class ReadTool:
     read_only: bool = True
     # A tool that is not read-only may still lose data (run_bulk of a deletion, once approved).
     destructive: bool = False
+    # The only roles offered it, where the API asks more than a read (every role) or a change (operator up).
+    roles: frozenset[str] | None = None
 
     @property
     def schema(self) -> dict[str, Any]:

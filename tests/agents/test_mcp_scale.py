@@ -13,6 +13,7 @@ import pytest
 from tests.agents.big_cluster import Big
 from tests.agents.conftest import Opener
 from tests.agents.mcp_client import call, text_of
+from tests.factories import make_token, make_user
 
 pytestmark = pytest.mark.database_free
 # No answer above this many characters (the tools/call result as sent) unless a larger limit is asked for.
@@ -48,6 +49,8 @@ def calls(big: Big) -> list[tuple[str, dict[str, Any]]]:
         ("list_tasks", {}),
         ("list_audit", {}),
         ("list_my_requests", {}),
+        ("read_node_log", {"node": "pve1"}),
+        ("read_node_log", {"node": "pve2", "service": "pvedaemon"}),
     ]
 
 
@@ -67,6 +70,13 @@ async def test_every_answer_fits_a_context_and_comes_once(big: Big, opener: Open
             assert result.structured_content and len(text_of(result)) <= SUMMARY, (name, text_of(result))
         more = await call(session, "list_ips", limit=200)
         assert len(more["items"]) == 200, "a larger limit asked for is a larger answer"
+    # An admin is offered every tool: the side-door alerts too.
+    admin = make_token(big.settings, make_user(big.settings, "admin"), "admin")
+    async with opener(big.server.url, admin) as session:
+        listed = await session.list_tools()
+        size = len(listed.model_dump_json(by_alias=True, exclude_none=True))
+        assert "acknowledge_side_door_alert" in {tool.name for tool in listed.tools}
+        assert size < 1_200 * len(listed.tools) and size < 60_000, (size, len(listed.tools))
 
 
 def listings(big: Big) -> list[tuple[str, dict[str, Any], str, Key]]:
