@@ -91,6 +91,7 @@ def emit(args: argparse.Namespace, value: Any, lines: list[str]) -> int:
     """The API's JSON with --json, else the lines; done."""
     if args.json:
         print(json.dumps(value, indent=2, ensure_ascii=False))
-    for text in [] if args.json else lines:
-        print(text)
+    else:
+        for text in lines:
+            print(text)
     return DONE

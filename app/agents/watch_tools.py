@@ -108,7 +108,9 @@ WATCH_TOOLS: tuple[ReadTool, ...] = (
         ("alert_id", "comment"),
         acknowledge_alert,
         ALERT,
-        lambda a: f"Alert {a.get('id')} acknowledged by {a.get('acknowledged_by')}: {a.get('comment')}",
+        lambda a: (
+            f"Alert {a.get('id')} acknowledged by {a.get('acknowledged_by')}: {str(a.get('comment'))[:200]}"
+        ),
         read_only=False,
         roles=DECIDING_ROLES,
     ),
