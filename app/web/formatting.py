@@ -80,6 +80,11 @@ def ago(value: datetime | int | float | None, now: datetime | None = None) -> st
     return "just now"
 
 
+def path_breaks(text: str | None) -> Markup:
+    """The text escaped, free to break after each slash and nowhere else (a path has no spaces to break at)."""
+    return Markup("/<wbr>").join(escape(part) for part in str(text or "").split("/"))
+
+
 def diff_of(params: str | None) -> str:
     """The unified diff an audit event's parameters carry (a policy file's change), or '' when they carry none."""
     try:

@@ -66,6 +66,7 @@ def build_templates() -> Jinja2Templates:
         moment=formatting.moment,
         diff_of=formatting.diff_of,
         ago=formatting.ago,
+        path_breaks=formatting.path_breaks,
     )
     env.globals["url_for"] = url_for
     env.globals["now"] = lambda: datetime.now(UTC)

@@ -337,6 +337,7 @@ def test_a_policy_change_shows_on_the_admin_page_and_in_the_audit_with_its_diff(
         newest = admin.locator("#audit-events tbody tr").first
         expect(newest.locator(".outcome")).to_have_text("succeeded")
         expect(newest).to_contain_text(f"policy file {policy_file} taken into use")
+        expect(newest.locator('td[data-label="Target"]')).to_have_text(str(policy_file))
         expect(newest.locator(".policy-diff")).to_contain_text(
             "\n-approvals = 2\n+approvals = 3\n", use_inner_text=True
         )

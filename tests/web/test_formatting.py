@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.web.formatting import ago, diff_of
+from app.web.formatting import ago, diff_of, path_breaks
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
@@ -34,3 +34,9 @@ def test_an_audit_events_diff_is_read_from_its_parameters() -> None:
     )
     assert diff_of('{"vmid": 100}') == "" and diff_of("[1]") == "" and diff_of("not json") == ""
     assert diff_of(None) == "" and diff_of('{"diff": 3}') == ""
+
+
+def test_a_path_breaks_after_its_slashes_only_and_stays_escaped() -> None:
+    assert path_breaks("/etc/proxgate/policy.toml") == "/<wbr>etc/<wbr>proxgate/<wbr>policy.toml"
+    assert path_breaks("a<b>/c") == "a&lt;b&gt;/<wbr>c"
+    assert path_breaks(None) == ""
