@@ -27,6 +27,7 @@ async def renew_call(
     sessions: async_sessionmaker[AsyncSession], execution: Execution, owner: str, lease: timedelta
 ) -> bool:
     """Extend the lease of a call still waiting for Proxmox; False once it is no longer this process's."""
+    now = utcnow()
     async with sessions() as db:
         result = await db.exec(
             update(Execution)
@@ -35,7 +36,7 @@ async def renew_call(
                 col(Execution.state) == "calling",
                 col(Execution.lease_owner) == owner,
             )
-            .values(lease_until=utcnow() + lease)
+            .values(renewed_at=now, lease_until=now + lease)
         )
         await db.commit()
         return bool(result.rowcount == 1)
