@@ -4,6 +4,7 @@ sends them on to Proxmox (and deletes them), and the sweep that removes those no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import logging
@@ -78,7 +79,7 @@ def discard(staging: Path, name: str) -> None:
 
 def held(staging: Path) -> Held:
     """The files in the staging folder and their size (waiting ones, and leftovers the sweep has not reached)."""
-    sizes = [p.stat().st_size for p in staging.iterdir() if p.is_file()] if staging.is_dir() else []
+    sizes = [stat.st_size for stat in _staged(staging).values()]
     return Held(len(sizes), sum(sizes))
 
 
@@ -103,14 +104,21 @@ async def sweep_staging(
 
 def _ages(staging: Path) -> dict[str, float]:
     """Each staged file's seconds since it was last written."""
-    if not staging.is_dir():
-        return {}
     now = time.time()
-    return {
-        p.name: now - p.stat().st_mtime
-        for p in staging.iterdir()
-        if STAGED_NAME.match(p.name) and p.is_file()
-    }
+    return {name: now - stat.st_mtime for name, stat in _staged(staging).items()}
+
+
+def _staged(staging: Path) -> dict[str, os.stat_result]:
+    """The staged files by name (only names stage_file() gives), leaving out any deleted while looked at."""
+    found: dict[str, os.stat_result] = {}
+    if not staging.is_dir():
+        return found
+    for path in staging.iterdir():
+        if not STAGED_NAME.match(path.name) or not path.is_file():
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            found[path.name] = path.stat()
+    return found
 
 
 async def _named(sessions: async_sessionmaker[AsyncSession], statuses: tuple[str, ...]) -> set[str]:
