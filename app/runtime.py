@@ -145,7 +145,7 @@ class Runtime:
         )
         # An approved bulk request runs as its batch (the pipeline knows nothing of batches).
         self.gate.run_batch = self.batches.run_approved
-        self.housekeeper = Housekeeper(self.approvals)
+        self.housekeeper = Housekeeper(self.approvals, self.actions.staging)
         self.window_runner = WindowRunner(self.gate)
         self.batch_resumer = BatchResumer(self.batches)
         self.memory_trimmer = MemoryTrimmer()

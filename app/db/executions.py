@@ -52,6 +52,11 @@ class Execution(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False)
     )
+    # When the process of a call still waiting for Proxmox (a long upload) last renewed its lease: a task the
+    # call started appears by then, not only within minutes of created_at.
+    renewed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     started_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

@@ -4,6 +4,7 @@ waiting in the staging folder under a random name, is streamed on to Proxmox wit
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -98,6 +99,8 @@ async def _upload(ctx: Context, params: UploadParams) -> str | None:
         fields |= {"checksum": params.checksum, "checksum-algorithm": params.checksum_algorithm}
     try:
         with path.open("rb") as handle:
+            # Held until the file is closed: the staging folder's sweep leaves a locked file alone.
+            await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_SH)
             target = StoragePath(params.node, params.storage).upload
             return str(await ctx.pve.upload(target, fields, params.filename, handle))
     finally:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.deps import StorageDep, require_principal
+from app.deps import ActionsDep, StorageDep, require_principal
 from app.services.cluster import (
     CONTENT_LABELS,
     CONTENT_TYPES,
@@ -19,6 +20,7 @@ from app.services.cluster import (
     Volume,
 )
 from app.services.errors import PveError, PveForbidden, PveUnavailable
+from app.services.pipeline import held
 from app.web.charts import RangeDep, chart_panel
 from app.web.pve_links import guest_href
 from app.web.templating import render
@@ -46,6 +48,7 @@ async def storage_list(request: Request, service: StorageDep) -> Response:
 async def storage_content(
     request: Request,
     service: StorageDep,
+    actions: ActionsDep,
     node: NodeParam,
     storage: StorageParam,
     chosen: RangeDep,
@@ -68,6 +71,8 @@ async def storage_content(
         "tabs": [t for t in CONTENT_TYPES if t in row.content],
         "labels": CONTENT_LABELS,
         "problem": problem,
+        # Beside the upload form, so an admin sees received files waiting (or left behind).
+        "staged": await asyncio.to_thread(held, actions.staging) if actions.staging else None,
         "guest_href": guest_href(request),
         "warn_percent": STORAGE_WARN_PERCENT,
         "panel": chart_panel(

@@ -18,7 +18,8 @@ from app.proxmox.client import PveClient
 from app.services.audit.query import AuditFilter, list_events
 from app.services.pipeline.task_watch import TaskWatcher
 from pvesim.fake import DemoPve
-from tests.fakepve_thread import ServedFake
+from tests.approval_guests import add_vm
+from tests.fakepve_thread import TOKEN_ID, ServedFake
 from tests.services.conftest import Chain
 
 
@@ -146,3 +147,35 @@ async def test_a_call_still_in_flight_is_left_alone(
     )
     assert await TaskWatcher(pve_client, sessions).reconcile_once() == 0
     await asyncio.sleep(0)
+
+
+async def test_a_long_upload_whose_process_died_is_looked_for_from_its_last_renewal(
+    sessions: async_sessionmaker[AsyncSession],
+    pve_client: PveClient,
+    pve: DemoPve,
+    served_fake: ServedFake,
+    scratch: None,
+) -> None:
+    # A call of 20 minutes ago whose process renewed its lease until 40 s ago, when Proxmox had the whole file and
+    # started the task: long past GIVE_UP from the call, and yet the call's task.
+    vm = add_vm(pve, 9392)
+    upid = served_fake.call(pve.backup(vm.vmid, secs=0, user=TOKEN_ID))
+    now = utcnow()
+    await add(
+        sessions,
+        execution(
+            vmid=vm.vmid,
+            node=vm.node,
+            task_type="vzdump",
+            state="calling",
+            created_at=now - timedelta(minutes=20),
+            renewed_at=now - timedelta(seconds=40),
+            lease_until=now - timedelta(seconds=5),
+            lease_owner="a-process-that-died",
+        ),
+    )
+    assert await TaskWatcher(pve_client, sessions).reconcile_once() == 1
+    async with sessions() as db:
+        rows, _ = await list_events(db, AuditFilter(vmid=vm.vmid))
+    assert [(r.outcome, r.upid) for r in rows] == [("started", upid)]
+    assert f"Found in {vm.node}'s task list" in (rows[0].message or "")

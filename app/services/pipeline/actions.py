@@ -49,6 +49,7 @@ from app.services.errors import (
     UpstreamRefused,
 )
 from app.services.pipeline import executions
+from app.services.pipeline.call_lease import CallLease
 
 log = logging.getLogger(__name__)
 # Beside the confirmation's checkbox, when the refusal is about another field.
@@ -279,7 +280,9 @@ class ActionService:
         )
         description = plan.description
         try:
-            answer = await plan.op.call(Context(self.pve, plan.guest, staging=self.staging), plan.params)
+            # Held while the call lasts: an upload streams for longer than a plain call's lease.
+            async with CallLease(self.sessions, execution, self.owner, self.call_lease):
+                answer = await plan.op.call(Context(self.pve, plan.guest, staging=self.staging), plan.params)
         except PveUnavailable as exc:
             if exc.maybe_applied:
                 with executions.after_call(execution, description, f"Proxmox did not answer ({exc})"):

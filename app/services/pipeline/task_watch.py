@@ -39,7 +39,8 @@ FAILURE_LIMIT = 120
 # How far PVE's clock may be behind ours when matching a task to a lost call (nodes and Proxgate run NTP): a
 # task that started earlier than this before the call is not the call's.
 CLOCK_SLACK = timedelta(seconds=5)
-# How long after its call a lost execution is looked for before it is declared never started.
+# How long after its call (or its lease's last renewal) a lost execution is looked for before it is declared
+# never started.
 GIVE_UP = timedelta(minutes=3)
 
 
@@ -54,6 +55,12 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def last_alive(execution: Execution) -> datetime:
+    """When the call's process was last known to wait for it: its lease's last renewal (a long upload), or
+    the call's start."""
+    return _aware(execution.renewed_at or execution.created_at)
+
+
 def matches(execution: Execution, upid: Upid, token_id: str) -> bool:
     """True when a task could be the one an execution's call started."""
     types = (execution.task_type or "").split("|")
@@ -62,7 +69,7 @@ def matches(execution: Execution, upid: Upid, token_id: str) -> bool:
     if execution.vmid is not None and upid.id.split("@", 1)[0] != str(execution.vmid):
         return False
     called = _aware(execution.created_at)
-    return called - CLOCK_SLACK <= upid.started_at <= called + GIVE_UP
+    return called - CLOCK_SLACK <= upid.started_at <= last_alive(execution) + GIVE_UP
 
 
 class TaskWatcher(Periodic):
@@ -212,7 +219,7 @@ class TaskWatcher(Periodic):
         if upid is not None:
             message = f"Found in {execution.node}'s task list: the call of {when} started this task"
             return await self._started(execution, step, upid.text, message)
-        if now - _aware(execution.created_at) < GIVE_UP:
+        if now - last_alive(execution) < GIVE_UP:
             return 0
         message = "Not started: Proxmox has no task for this call, so nothing happened (it is not sent again)"
         return await self._end(execution, step, "not-started", message)
