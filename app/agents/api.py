@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -117,13 +118,14 @@ class ProxgateApi:
         path: str,
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        key: str | None = None,
     ) -> tuple[int, Any]:
-        """Send one request; (status, decoded JSON) for 2xx, ApiError otherwise."""
+        """Send one request (with `key` as its Idempotency-Key); (status, decoded JSON) for 2xx, ApiError
+        otherwise."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = {"User-Agent": self.agent} | ({"Idempotency-Key": key} if key else {})
         try:
-            answer = await self.http.request(
-                method, path, params=query, json=body, headers={"User-Agent": self.agent}
-            )
+            answer = await self.http.request(method, path, params=query, json=body, headers=headers)
         except httpx.TransportError as exc:
             raise ApiError(
                 0, f"cannot reach Proxgate at {self.http.base_url}: {exc or type(exc).__name__}"
@@ -139,6 +141,17 @@ class ProxgateApi:
     async def post(self, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         """POST a JSON body; (status, decoded JSON) so 200 (done) and 202 (pending) can be told apart."""
         return await self.request("POST", path, body=body or {})
+
+    async def post_once(self, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
+        """POST a change with a new one-time key; when the connection fails, send it once more with the same
+        key, so the change is made at most once (the second answer is the first one's, when it was made)."""
+        key = secrets.token_urlsafe(16)
+        try:
+            return await self.request("POST", path, body=body, key=key)
+        except ApiError as exc:
+            if exc.status != 0:
+                raise
+        return await self.request("POST", path, body=body, key=key)
 
     async def collect(self, path: str, **params: Any) -> list[Any]:
         """Every item of a list endpoint, following `next_cursor` to the end; ApiError (never a partial list)

@@ -51,7 +51,7 @@ async def run_bulk(api: ProxgateApi, args: dict[str, Any]) -> dict[str, Any]:
     for key in ("reason", "stop_on_failure", "concurrency"):
         if key in args:
             body[key] = args[key]
-    _, started = await api.post(f"/api/v1/bulk/{path_segment(args['operation'])}", body)
+    _, started = await api.post_once(f"/api/v1/bulk/{path_segment(args['operation'])}", body)
     wait, seconds = bool(args.get("wait")), float(args.get("wait_seconds", DEFAULT_WAIT))
     return await follow_batch(api, started, wait, seconds)
 

@@ -101,7 +101,7 @@ async def cmd_bulk(api: ProxgateApi, args: argparse.Namespace) -> int:
         body["stop_on_failure"] = True
     if args.concurrency is not None:
         body["concurrency"] = args.concurrency
-    _, started = await api.post(f"/api/v1/bulk/{path_segment(args.bulk_operation)}", body)
+    _, started = await api.post_once(f"/api/v1/bulk/{path_segment(args.bulk_operation)}", body)
     return await follow(api, args, started)
 
 

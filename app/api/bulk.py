@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from app.api.actions import IdempotencyKey
 from app.deps import (
     ApprovalsDep,
     BatchesDep,
@@ -166,8 +167,10 @@ async def bulk_start(
     approvals: ApprovalsDep,
     operation: OperationName,
     body: BulkBody = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Run an operation on many guests as one batch, or ask for it as one request when it needs approval."""
+    """Run an operation on many guests as one batch, or ask for it as one request when it needs approval; a
+    repeat with the same Idempotency-Key answers the first batch (or its request) and starts nothing."""
     if operation not in BULK_OPERATIONS:
         raise Invalid(
             f"'{operation}' is not offered in bulk; these are: {', '.join(BULK_OPERATIONS)}.",
@@ -183,6 +186,7 @@ async def bulk_start(
         concurrency=concurrency,
         stop_on_failure=stop_on_failure,
         link_base=link_base(request),
+        key=idempotency_key,
     )
     view = await batches.get(batch_id)
     if view.approval_id is not None:

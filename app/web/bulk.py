@@ -37,7 +37,7 @@ BatchId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
 OPERATOR = Depends(require_role(Role.operator))
 FORM_ID = "bulk-params"
 # The review form's own fields; everything else it sends is the operation's parameters.
-OWN_FIELDS = ("csrf_token", "operation", "vmid", "reason", "on_failure")
+OWN_FIELDS = ("csrf_token", "idempotency_key", "operation", "vmid", "reason", "on_failure")
 
 
 def bulk_offer() -> list[tuple[str, str]]:
@@ -149,6 +149,7 @@ async def guest_bulk_start(
     vmids = [int(v) for v in form.getlist("vmid") if isinstance(v, str) and v.isdigit()]
     params = {k: v for k, v in form.items() if k not in OWN_FIELDS and isinstance(v, str) and v != ""}
     reason = str(form.get("reason") or "")
+    key = form.get("idempotency_key")
     try:
         if operation not in BULK_OPERATIONS:
             raise Invalid("Choose what to do with the guests.", field="operation")
@@ -160,6 +161,7 @@ async def guest_bulk_start(
             source=actor_for(request, principal),
             stop_on_failure=form.get("on_failure") == "stop",
             link_base=link_base(request),
+            key=key if isinstance(key, str) and key else None,
         )
     except ServiceError as exc:
         errors = exc.errors or {exc.field or "": exc.message}

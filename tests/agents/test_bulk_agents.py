@@ -3,17 +3,24 @@ wait_batch, each the same /api/v1/bulk a person's click uses."""
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 
 import httpx
 import pytest
 
+from app.agents.api import ApiConfig
+from app.agents.cli import run_ctl
+from app.cli import build_parser
 from app.config import Settings
 from pvesim.fake import DemoPve
 from tests.agents.mcp_client import call, stdio_session, text_of
 from tests.agents.test_ctl import Tokens, ctl
+from tests.approval_guests import sent
 from tests.bulk_guests import add_vms, bulk_guests
+from tests.dropping_proxy import DroppingProxy
 from tests.factories import make_token, make_user, run_async
 from tests.servers import AppServer
 
@@ -124,3 +131,73 @@ def test_mcp_run_bulk_runs_the_batch_and_asks_for_destructive_ones(
     assert [vm.vmid for vm in pve.vms if vm.vmid in stopped] == stopped, "nothing deleted before approval"
     assert "not offered in bulk" in wrong
     assert {"get_batch", "wait_batch"} <= offered and not {"run_bulk", "stop_batch"} & offered
+
+
+@pytest.fixture
+def lossy(app_server: AppServer) -> Iterator[DroppingProxy]:
+    """The app behind a proxy that loses the answer of the first bulk POST."""
+    proxy = DroppingProxy(app_server.url, "/api/v1/bulk/")
+    yield proxy
+    proxy.stop()
+
+
+def bulk_posts(proxy: DroppingProxy) -> list[tuple[str, str | None]]:
+    """The POST /api/v1/bulk/{operation} that went through the proxy (not POST /api/v1/bulk/{id}/stop)."""
+    return [(path, key) for path, key in proxy.posts if path.count("/") == 4]
+
+
+def test_mcp_run_bulk_sends_again_with_its_key_when_the_answer_is_lost(
+    app_server: AppServer, lossy: DroppingProxy, tokens: Tokens, pve: DemoPve, guests: None
+) -> None:
+    vmids = add_vms(pve, [8688, 8689])
+    time.sleep(0.6)
+    since = len(pve.requests)
+
+    async def scenario() -> dict:
+        async with stdio_session(lossy.url, tokens.operator) as session:
+            return await call(
+                session,
+                "run_bulk",
+                operation="stop",
+                vmids=vmids,
+                reason="lost answer",
+                wait=True,
+                wait_seconds=30,
+            )
+
+    ran = run_async(scenario())
+    assert ran["status"] == "done" and [i["status"] for i in ran["items"]] == ["succeeded"] * 2
+    (first, key), (second, again) = bulk_posts(lossy)
+    assert first == second == "/api/v1/bulk/stop" and key and key == again, "the retry carried the same key"
+    stops = [r[1] for r in pve.requests[since:] if r[0] == "POST" and r[1].endswith("/status/stop")]
+    assert sorted(stops) == [f"/api2/json/nodes/pve1/qemu/{v}/status/stop" for v in vmids], "once a guest"
+    listed = httpx.get(
+        f"{app_server.url}/api/v1/bulk", headers={"Authorization": f"Bearer {tokens.operator}"}
+    )
+    assert [b["batch_id"] for b in listed.json()["items"] if b["items"][0]["vmid"] in vmids] == [
+        ran["batch_id"]
+    ]
+
+
+def test_ctl_bulk_sends_again_with_its_key_and_each_call_has_its_own(
+    lossy: DroppingProxy, tokens: Tokens, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8690])
+    time.sleep(0.6)
+    since = len(pve.requests)
+    codes = []
+    for name in ("keyed", "keyed-too"):
+        argv = ["ctl", "bulk", "snapshot", "8690", "--param", f"snapname={name}", "--reason", "r", "--wait"]
+        with redirect_stdout(io.StringIO()):
+            codes.append(
+                run_async(run_ctl(ApiConfig(lossy.url, tokens.operator), build_parser().parse_args(argv)))
+            )
+    assert codes == [0, 0]
+    keys = [key for _, key in bulk_posts(lossy)]
+    assert len(keys) == 3 and keys[0] == keys[1] != keys[2], (
+        "the retry reuses its call's key; a new call has its own"
+    )
+    assert len(sent(pve, since, "POST", "/qemu/8690/snapshot")) == 2, (
+        "one snapshot a call, none for the retry"
+    )
+    assert {"keyed", "keyed-too"} <= set(pve.vm(8690).snapshots)

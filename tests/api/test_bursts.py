@@ -257,22 +257,28 @@ def test_a_burst_of_edit_forms_answers(
 def test_a_burst_of_bulk_actions_answers(
     small_pool: AppServer, crowd: dict[str, Any], burst_guests: list[int], pve: DemoPve
 ) -> None:
-    """A bulk snapshot per guest at once, then every batch read through the API and its page, stopped, and the
-    bulk review form drawn, all at once: every answer comes, and every guest's snapshot is taken unless the stop
-    came before its turn."""
+    """A bulk snapshot per guest at once (each with its Idempotency-Key), the same burst again (each answering
+    its first batch), then every batch read through the API and its page, stopped, and the bulk review form
+    drawn, all at once: every answer comes, and every guest's snapshot is taken unless the stop came before its
+    turn."""
     head = crowd["operator"]
     body = {"snapname": "bulkburst", "reason": "burst"}
     asked = [
-        ("POST", "/api/v1/bulk/snapshot", {"headers": head, "json": {**body, "vmids": [vmid]}})
+        (
+            "POST",
+            "/api/v1/bulk/snapshot",
+            {"headers": {**head, "Idempotency-Key": f"burst-{vmid}"}, "json": {**body, "vmids": [vmid]}},
+        )
         for vmid in burst_guests
     ]
-    statuses = run_async(burst(small_pool.url, asked))
-    no_server_error(statuses)
-    assert set(statuses) == {202}
+    for _ in range(2):
+        statuses = run_async(burst(small_pool.url, asked))
+        no_server_error(statuses)
+        assert set(statuses) == {202}
     with httpx.Client(base_url=small_pool.url, headers=head, timeout=30) as client:
         batches = client.get("/api/v1/bulk", params={"limit": 100}).json()["items"]
     ids = [b["batch_id"] for b in batches if b["items"][0]["vmid"] in burst_guests]
-    assert len(ids) == BURST
+    assert len(ids) == BURST, "the repeated burst made no second batch"
     cookies, _ = session_of(small_pool, crowd["approver_name"])
     reads = [
         *(("GET", f"/api/v1/bulk/{i}", {"headers": head}) for i in ids),

@@ -108,3 +108,31 @@ def test_earlier_batches_are_listed_newest_first_with_their_counts(
     assert "Take snapshot" in newest and "listed" in newest
     counts = re.search(r'class="small batch-counts">(.*?)</td>', newest)
     assert counts and re.sub(r"<[^>]+>", "", counts.group(1)) == "2: 1 succeeded · 1 failed"
+
+
+def test_the_review_form_sent_twice_makes_one_batch(
+    app_server: AppServer, settings: Settings, pve: DemoPve, guests: None
+) -> None:
+    add_vms(pve, [8610, 8611])
+    time.sleep(settings.resources_ttl + 0.1)
+    before = len(pve.requests)
+    with signed_in(app_server.url, make_user(settings, "operator")) as http:
+        form = http.get("/guests/bulk", params={"operation": "stop", "vmid": [8610, 8611]}).text
+        key = re.search(r'<input type="hidden" name="idempotency_key" value="([^"]+)" data-once>', form)
+        assert key, "the review form carries a one-time key"
+        sent = {
+            "csrf_token": http.headers["X-CSRF-Token"],
+            "idempotency_key": key[1],
+            "operation": "stop",
+            "vmid": ["8610", "8611"],
+            "reason": "sent twice",
+        }
+        first, second = http.post("/guests/bulk", data=sent), http.post("/guests/bulk", data=sent)
+        assert first.status_code == second.status_code == 303
+        assert second.headers["location"] == first.headers["location"], "the repeat leads to the same batch"
+        changed = http.post("/guests/bulk", data={**sent, "vmid": ["8610"]})
+        assert changed.status_code == 409 and "already sent with another batch" in changed.text
+        assert 'id="bulk-review"' in changed.text, "the form comes back, with a new key to send it again"
+        assert f'name="idempotency_key" value="{key[1]}"' not in changed.text
+    stops = [r[1] for r in pve.requests[before:] if r[0] == "POST" and r[1].endswith("/status/stop")]
+    assert sorted(stops) == [f"/api2/json/nodes/pve1/qemu/{v}/status/stop" for v in (8610, 8611)]

@@ -21,7 +21,7 @@ from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService
 from app.services.approvals import status as request_status
-from app.services.batches import asking, checks, events, leases, orphans, store, tagging, takeover
+from app.services.batches import asking, checks, events, leases, once, orphans, store, tagging, takeover
 from app.services.batches.choices import BulkChoices, bulk_choices
 from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
@@ -72,37 +72,47 @@ class BatchService:
         meta: dict[str, Any] | None = None,
         link_base: str = "",
         approval: bool = False,
+        key: str | None = None,
     ) -> str:
         """Check the whole batch (nothing is sent when anything is wrong), store it and run it; its id.
 
         An operation the approval policy holds back (or any, with `approval`: the caller's own operation is,
         as empty-node may be) becomes ONE request for the whole batch: the batch waits ("pending", its
         approval_id set) and runs once another person approves it. Operation "tag" runs as `configure`, each
-        guest with its own new tags."""
-        if operation == tagging.TAG:
-            operation, items, meta = await tagging.as_configure(self.actions, source, items, meta)
-        op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
-        batch = Batch(
-            id=store.new_batch_id(),
-            kind=kind,
-            operation=op.name,
-            created_by=principal.username,
-            created_by_id=principal.user_id,
-            reason=reason,
-            concurrency=concurrency or self.concurrency,
-            stop_on_failure=stop_on_failure,
-            meta=json.dumps(meta or {}, sort_keys=True, default=str),
+        guest with its own new tags. With a one-time `key`, the same batch sent again by the same person answers
+        the first batch's id and starts nothing."""
+        batch_id = store.new_batch_id()
+        claim = once.Claim(self.sessions, principal.user_id, key, batch_id)
+        first = await claim.take(
+            operation, once.asked(operation, items, reason, concurrency, stop_on_failure)
         )
-        actor = replace(source, batch_id=batch.id)
-        held = self.policy is not None and (approval or self.policy.needs_approval(op))
-        if self.approvals is not None and held:
-            await self._ask(principal, actor, op, batch, items, placed, link_base)
-            return batch.id
-        batch.sqlmodel_update(leases.held(self.owner, self.lease))
-        await store.create(self.sessions, batch, items, placed)
-        await audit.append(self.sessions, actor, events.started(op, batch, items))
-        self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
-        return batch.id
+        if first is not None:
+            return first
+        async with claim:  # binds the key to the batch, or frees it when no batch was stored
+            if operation == tagging.TAG:
+                operation, items, meta = await tagging.as_configure(self.actions, source, items, meta)
+            op, placed = await checks.admitted(self.actions, principal, source, operation, items, concurrency)
+            batch = Batch(
+                id=batch_id,
+                kind=kind,
+                operation=op.name,
+                created_by=principal.username,
+                created_by_id=principal.user_id,
+                reason=reason,
+                concurrency=concurrency or self.concurrency,
+                stop_on_failure=stop_on_failure,
+                meta=json.dumps(meta or {}, sort_keys=True, default=str),
+            )
+            actor = replace(source, batch_id=batch.id)
+            held = self.policy is not None and (approval or self.policy.needs_approval(op))
+            if self.approvals is not None and held:
+                await self._ask(principal, actor, op, batch, items, placed, link_base)
+                return batch_id
+            batch.sqlmodel_update(leases.held(self.owner, self.lease))
+            await store.create(self.sessions, batch, items, placed)
+            await audit.append(self.sessions, actor, events.started(op, batch, items))
+            self.launch(Run(batch.id, op.name, principal, actor, batch.concurrency, stop_on_failure))
+            return batch_id
 
     async def _ask(
         self,

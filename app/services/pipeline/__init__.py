@@ -1,5 +1,6 @@
 """The action pipeline: plan an operation, perform it now or once approved, follow its task to the end."""
 
+from app.services.pipeline import keys
 from app.services.pipeline.actions import ActionService, Plan, first_error
 from app.services.pipeline.form_errors import field_errors
 from app.services.pipeline.gate import Gate, Submitted, forget_old_keys
@@ -22,6 +23,7 @@ __all__ = [
     "first_error",
     "forget_old_keys",
     "held",
+    "keys",
     "requested_by",
     "stage_file",
     "sweep_staging",

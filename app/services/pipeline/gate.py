@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Delete, Update, delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.approvals import ApprovalRequest, IdempotencyKey
@@ -27,13 +25,13 @@ from app.operations.catalogue import get_operation
 from app.services import audit
 from app.services.accounts import Principal
 from app.services.approvals import ApprovalPolicy, ApprovalService, break_glass
-from app.services.errors import AuditUnavailable, Conflict, Invalid, OutcomeUnknown
+from app.services.errors import AuditUnavailable, Conflict, OutcomeUnknown
+from app.services.pipeline import keys
 from app.services.pipeline.actions import ActionResult, ActionService
 from app.services.pipeline.approved import run_approved
 from app.services.pipeline.policy_check import PolicyAnswer, policy_check
 
-log = logging.getLogger(__name__)
-KEY_MAX = 128
+OTHER_VALUES = "This form was already sent with other values; reload the page to send it again."
 # How long a one-time key answers with its first result; forms and retries come back within minutes.
 KEY_KEPT = timedelta(days=1)
 # Runs an approved bulk request as its batch (the batches service, which sits above the pipeline, sets it).
@@ -85,8 +83,7 @@ class Gate:
         reason = values.pop("reason", None)
         if not key:
             return await self._submit(principal, actor, name, vmid, values, reason, link_base)
-        if len(key) > KEY_MAX or not key.isprintable():
-            raise Invalid(f"The idempotency key must be 1–{KEY_MAX} printable characters.", field="key")
+        keys.check_key(key)
         digest = request_hash(name, vmid, raw)
         replay = await self._claim(principal.user_id, key, name, digest)
         if replay is not None:
@@ -95,14 +92,14 @@ class Gate:
             submitted = await self._submit(principal, actor, name, vmid, values, reason, link_base)
         except (OutcomeUnknown, AuditUnavailable) as exc:
             if exc.execution_id is None:
-                await self._release(principal.user_id, key)
+                await keys.release(self.sessions, principal.user_id, key)
                 raise
             # The change may have been made: the key stays bound to this call, never to a second one.
             bound = {"execution_id": exc.execution_id, "description": exc.description}
-            await self._store(principal.user_id, key, bound)
+            await keys.bind(self.sessions, principal.user_id, key, bound)
             raise
         except BaseException:
-            await self._release(principal.user_id, key)
+            await keys.release(self.sessions, principal.user_id, key)
             raise
         await self._remember(principal.user_id, key, submitted)
         return submitted
@@ -197,29 +194,11 @@ class Gate:
 
     async def _claim(self, user_id: int, key: str, name: str, digest: str) -> Submitted | None:
         """Reserve the key; None when it is new, the first answer when it was used before."""
-        for _ in range(2):  # the key may be released by a failing first submission while we look
-            async with audit.recording(self.sessions) as db:
-                db.add(IdempotencyKey(user_id=user_id, key=key, operation=name, request_hash=digest))
-                try:
-                    await db.commit()
-                    return None
-                except IntegrityError:
-                    await db.rollback()
-            async with self.sessions() as db:
-                query = select(IdempotencyKey).where(
-                    IdempotencyKey.user_id == user_id, IdempotencyKey.key == key
-                )
-                row = (await db.exec(query)).first()
-                if row is None:
-                    continue
-                if row.request_hash != digest:
-                    raise Conflict(
-                        "This form was already sent with other values; reload the page to send it again."
-                    )
-                if row.result is None:
-                    raise Conflict("This change is already being sent; its result appears in a moment.")
-                return await self._replayed(db, json.loads(row.result))
-        raise Conflict("This change is already being sent; its result appears in a moment.")
+        stored = await keys.claim(self.sessions, user_id, key, name, digest, OTHER_VALUES)
+        if stored is None:
+            return None
+        async with self.sessions() as db:
+            return await self._replayed(db, stored)
 
     async def _replayed(self, db: AsyncSession, stored: dict[str, Any]) -> Submitted:
         if stored.get("request_id") is not None:
@@ -250,26 +229,7 @@ class Gate:
             if submitted.request is not None
             else {"result": asdict(submitted.result) if submitted.result else None}
         )
-        await self._store(user_id, key, stored)
-
-    async def _store(self, user_id: int, key: str, stored: dict[str, Any]) -> None:
-        """Bind the key to its answer; when the database refuses, the key stays claimed (repeats answer "being
-        sent", never send twice) and the caller's own answer goes out."""
-        where = (col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
-        await self._key_write(update(IdempotencyKey).where(*where).values(result=json.dumps(stored)))
-
-    async def _release(self, user_id: int, key: str) -> None:
-        """A submission that failed frees its key, so the corrected form can be sent again."""
-        where = (col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
-        await self._key_write(delete(IdempotencyKey).where(*where))
-
-    async def _key_write(self, statement: Update | Delete) -> None:
-        try:
-            async with self.sessions() as db:
-                await db.exec(statement)
-                await db.commit()
-        except audit.WRITE_REFUSED as exc:
-            log.warning("a one-time key stays as it was, the database refused: %s", audit.refusal(exc))
+        await keys.bind(self.sessions, user_id, key, stored)
 
 
 async def forget_old_keys(sessions: async_sessionmaker[AsyncSession]) -> None:
