@@ -3,14 +3,11 @@ process takes a running batch over once the lease has run out (one conditional U
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import socket
 from datetime import timedelta
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import or_, update
@@ -19,11 +16,10 @@ from sqlmodel import col, select
 from app.db.batches import Batch
 from app.db.models import utcnow
 from app.services.batches import store
+from app.services.lease_keeper import LeaseKeeper
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)
-# A lease is renewed this many times in its life, so one late renewal (a busy database) never loses it.
-RENEWALS = 3
 
 
 def process_name() -> str:
@@ -89,37 +85,6 @@ async def release(sessions: store.Sessions, owner: str) -> None:
         await db.commit()
 
 
-class Keeper:
-    """Renews a batch's lease in the background while its run lasts; `holds` turns False once it is lost."""
-
-    def __init__(self, sessions: store.Sessions, batch_id: str, owner: str, lease: timedelta) -> None:
-        self.sessions = sessions
-        self.batch_id = batch_id
-        self.owner = owner
-        self.lease = lease
-        self._lost = False
-        self._task: asyncio.Task[None] | None = None
-
-    def holds(self) -> bool:
-        """True while no other process has taken the batch over (or it ended)."""
-        return not self._lost
-
-    async def __aenter__(self) -> Keeper:
-        self._task = asyncio.create_task(self._renew(), name=f"batch-lease-{self.batch_id}")
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _renew(self) -> None:
-        while not self._lost:
-            await asyncio.sleep(self.lease.total_seconds() / RENEWALS)
-            try:
-                self._lost = not await renew(self.sessions, self.batch_id, self.owner, self.lease)
-            except Exception:  # a database hiccup: the next renewal is still in time
-                log.warning("batch %s: its lease could not be renewed", self.batch_id, exc_info=True)
+def keeper(sessions: store.Sessions, batch_id: str, owner: str, lease: timedelta) -> LeaseKeeper:
+    """The batch's lease, renewed while its run lasts; its `holds` turns False once another process took it."""
+    return LeaseKeeper(lambda: renew(sessions, batch_id, owner, lease), lease, f"batch-lease-{batch_id}")

@@ -27,6 +27,7 @@ from app.services.batches.runner import Run, run_batch
 from app.services.batches.store import BatchItem, Placed
 from app.services.batches.views import BatchSummary, BatchView, batch_summary, batch_view
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamRefused
+from app.services.lease_keeper import RENEWALS
 from app.services.pipeline import ActionService
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class BatchService:
     @property
     def renew_every(self) -> float:
         """Seconds between two renewals of a lease (and between two looks for batches to take over)."""
-        return self.lease.total_seconds() / leases.RENEWALS
+        return self.lease.total_seconds() / RENEWALS
 
     def launch(self, run: Run) -> None:
         """Run a stored batch in the background of this process."""
@@ -202,7 +203,7 @@ class BatchService:
         loaded = await store.load(self.sessions, run.batch_id)
         if loaded is None:
             return "gone"
-        async with leases.Keeper(self.sessions, run.batch_id, self.owner, self.lease) as keeper:
+        async with leases.keeper(self.sessions, run.batch_id, self.owner, self.lease) as keeper:
             status = await run_batch(self.actions, self.sessions, run, loaded[1], keeper.holds)
         if not keeper.holds():
             return "taken over"  # by a process that thought this one gone: that one ends the batch

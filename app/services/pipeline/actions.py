@@ -49,7 +49,7 @@ from app.services.errors import (
     UpstreamRefused,
 )
 from app.services.pipeline import executions
-from app.services.pipeline.call_lease import CallLease
+from app.services.pipeline.call_lease import call_lease
 
 log = logging.getLogger(__name__)
 # Beside the confirmation's checkbox, when the refusal is about another field.
@@ -281,7 +281,7 @@ class ActionService:
         description = plan.description
         try:
             # Held while the call lasts: an upload streams for longer than a plain call's lease.
-            async with CallLease(self.sessions, execution, self.owner, self.call_lease):
+            async with call_lease(self.sessions, execution, self.owner, self.call_lease):
                 answer = await plan.op.call(Context(self.pve, plan.guest, staging=self.staging), plan.params)
         except PveUnavailable as exc:
             if exc.maybe_applied:

@@ -3,11 +3,7 @@ sized for a plain call, and the reconciler would otherwise take a call still str
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from datetime import timedelta
-from types import TracebackType
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -16,11 +12,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.executions import Execution
 from app.db.models import utcnow
+from app.services.lease_keeper import LeaseKeeper
 
-log = logging.getLogger(__name__)
-# A lease is renewed this many times in its life, so one late renewal (a busy database) never loses it; a plain
-# call (one request within the timeout) ends before its first renewal.
-RENEWALS = 3
+# A plain call (one request within the timeout) ends before its first renewal (LeaseKeeper renews a few times in
+# a lease's life); only an upload of gigabytes lasts long enough to renew.
 
 
 async def renew_call(
@@ -42,36 +37,11 @@ async def renew_call(
         return bool(result.rowcount == 1)
 
 
-class CallLease:
-    """Renews a call's lease in the background for as long as the call lasts (a dead process stops renewing,
-    and the reconciler takes the call over once the lease has run out, as before)."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], execution: Execution, owner: str, lease: timedelta
-    ) -> None:
-        self.sessions = sessions
-        self.execution = execution
-        self.owner = owner
-        self.lease = lease
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> CallLease:
-        self._task = asyncio.create_task(self._renew(), name=f"call-lease-{self.execution.id}")
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _renew(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / RENEWALS)
-            try:
-                if not await renew_call(self.sessions, self.execution, self.owner, self.lease):
-                    return
-            except Exception:  # a database hiccup: the next renewal is still in time
-                log.warning("execution %s: its lease could not be renewed", self.execution.id, exc_info=True)
+def call_lease(
+    sessions: async_sessionmaker[AsyncSession], execution: Execution, owner: str, lease: timedelta
+) -> LeaseKeeper:
+    """The call's lease, renewed for as long as the call lasts (a dead process stops renewing, and the reconciler
+    takes the call over once the lease has run out, as before)."""
+    return LeaseKeeper(
+        lambda: renew_call(sessions, execution, owner, lease), lease, f"call-lease-{execution.id}"
+    )
