@@ -134,5 +134,9 @@ def test_the_review_form_sent_twice_makes_one_batch(
         assert changed.status_code == 409 and "already sent with another batch" in changed.text
         assert 'id="bulk-review"' in changed.text, "the form comes back, with a new key to send it again"
         assert f'name="idempotency_key" value="{key[1]}"' not in changed.text
+        deadline = time.monotonic() + 20
+        while 'data-status="running"' in http.get(first.headers["location"]).text:
+            assert time.monotonic() < deadline, "the batch did not end"
+            time.sleep(0.2)
     stops = [r[1] for r in pve.requests[before:] if r[0] == "POST" and r[1].endswith("/status/stop")]
     assert sorted(stops) == [f"/api2/json/nodes/pve1/qemu/{v}/status/stop" for v in (8610, 8611)]
