@@ -252,7 +252,8 @@ class BatchService:
         if loaded is None:
             raise NotFound(f"There is no batch {batch_id}.")
         batch = loaded[0]
-        if batch.status == "pending" and batch.approval_id is not None and self.approvals is not None:
+        if self._waits_on_request(batch):
+            assert self.approvals is not None and batch.approval_id is not None  # noqa: S101 (just checked)
             request = await self.approvals.get(batch.approval_id)
             if request.status in UNRUN:
                 by = f" by {request.decided_by_name}" if request.decided_by_name else ""
@@ -289,10 +290,18 @@ class BatchService:
         except PveError as exc:
             raise UpstreamRefused(f"Proxmox could not be read: {exc}") from None
 
+    def _waits_on_request(self, batch: Batch) -> bool:
+        """A batch held back by its approval request, which may have ended without running it."""
+        return batch.status == "pending" and batch.approval_id is not None and self.approvals is not None
+
     async def list_recent(self, limit: int = 20, kind: str | None = None) -> list[BatchView]:
-        """The newest batches (without their items' details beyond status), newest first."""
-        batches = await store.recent(self.sessions, limit, kind)
-        return [await self.get(b.id) for b in batches]
+        """The newest batches with their guests, newest first: two queries, and one more look for each batch
+        whose approval request may have ended unrun (get closes it)."""
+        loaded = await store.load_recent(self.sessions, limit, kind)
+        return [
+            await self.get(batch.id) if self._waits_on_request(batch) else batch_view(batch, items)
+            for batch, items in loaded
+        ]
 
     async def summaries(self, limit: int) -> list[BatchSummary]:
         """The newest batches of every kind with their guests' counts, newest first (two queries in all)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,11 @@ from typing import Any
 from app.db.batches import Batch, BatchMember
 
 ITEM_STATUSES = ("waiting", "running", "succeeded", "failed", "skipped")
+
+
+def every_status(seen: Mapping[str, int]) -> dict[str, int]:
+    """How many items are in each status, every status named (zeros too), in their order."""
+    return {status: seen.get(status, 0) for status in ITEM_STATUSES}
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,7 @@ class BatchView:
     @property
     def counts(self) -> dict[str, int]:
         """How many items are in each status (every status named, zeros too)."""
-        seen = Counter(item.status for item in self.items)
-        return {status: seen.get(status, 0) for status in ITEM_STATUSES}
+        return every_status(Counter(item.status for item in self.items))
 
     @property
     def running(self) -> bool:
@@ -92,7 +97,7 @@ def batch_summary(batch: Batch, counts: dict[str, int]) -> BatchSummary:
         reason=batch.reason,
         created_at=batch.created_at,
         ended_at=batch.ended_at,
-        counts={status: counts.get(status, 0) for status in ITEM_STATUSES},
+        counts=every_status(counts),
     )
 
 
